@@ -1,0 +1,26 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A CLI command: its name, one-line summary, full help text, and what it does. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+/** Parse argv for `cmd`; `--help` anywhere prints its usage. Returns the exit code. */
+export async function runCommand(cmd: Command, argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`harbinger ${cmd.name}: ${(e as Error).message}\n\n${cmd.usage}\n`);
+    return 2;
+  }
+  if (parsed.values['help'] === true) {
+    process.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  return cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { runCommand, type Command } from './command.js';
+import { replayCommand } from './replay.js';
+
+const commands: Command[] = [replayCommand];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `Usage: harbinger <command> [options]
+
+Harbinger: anomaly pre-detection for active-active platforms.
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run 'harbinger <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (cmd === undefined) {
+    process.stderr.write(`harbinger: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return runCommand(cmd, rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`harbinger: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { SIGNALS } from '../domain/types.js';
+
+/**
+ * Detection configuration. Every number carries its unit in its name; defaults are the seed's
+ * (SLO gates: error rate 0.1 %, p99 500 ms, business within 5 % of baseline) or were chosen on the
+ * synthetic fixtures and then checked, unchanged, against the NAB and Microsoft data in ../shared/data.
+ */
+
+const season = z.object({
+  minutes: z.number().int().positive(),
+  bucketMinutes: z.number().positive(),
+});
+
+const sloGate = z.object({
+  /** Regular expression on the metric name. */
+  metric: z.string().min(1),
+  signal: z.enum(SIGNALS).optional(),
+  kind: z.enum(['error_rate', 'latency_p99', 'business_drop', 'saturation']),
+  /** Absolute limit, or for `relative: true` a fraction of the baseline (0.95 = 5 % below). */
+  limit: z.number(),
+  comparator: z.enum(['>', '<']),
+  relative: z.boolean().default(false),
+});
+
+export const detectionConfigSchema = z.object({
+  eventTime: z
+    .object({
+      allowedLatenessSeconds: z.number().nonnegative().default(120),
+    })
+    .prefault({}),
+  baseline: z
+    .object({
+      /** Seasonal profiles, shortest first; the longest one that has been seen once is used. */
+      seasons: z.array(season).min(1).default([{ minutes: 1440, bucketMinutes: 15 }]),
+      /** Half-life of the level correction on top of the seasonal profile. */
+      levelHalfLifeMinutes: z.number().positive().default(180),
+      /** Half-life of the cold-start level used before any season has been seen. */
+      coldLevelHalfLifeMinutes: z.number().positive().default(30),
+      /** How many seasons back a bucket still carries half its weight. */
+      seasonalHalfLifeSeasons: z.number().positive().default(3),
+      /** Half-life of the residual scale (robust spread) estimate. */
+      scaleHalfLifeMinutes: z.number().positive().default(720),
+      /** Points a series needs before it can raise anything. */
+      minHistoryPoints: z.number().int().positive().default(30),
+      /** Residuals are clipped at this many scales before they update the baseline (Huber). */
+      huberK: z.number().positive().default(3),
+      /** Spread never below this fraction of the expected value (flat series). */
+      relativeScaleFloor: z.number().nonnegative().default(0.01),
+      /** A confirmed anomaly older than this is accepted as the new normal and learned again. */
+      relearnAfterMinutes: z.number().positive().default(360),
+    })
+    .prefault({}),
+  threshold: z
+    .object({
+      /** Stage 1: deviation (robust sigmas, bad direction) that raises a warning. */
+      warnScore: z.number().positive().default(4),
+      /** Stage 2: re-check window in minutes... */
+      recheckMinutes: z.number().positive().default(5),
+      /** ...and the fraction of its points that must still be beyond the warn bound (m of n). */
+      confirmFraction: z.number().gt(0).lte(1).default(0.8),
+      /** An episode ends after this many minutes with no point beyond the warn bound. */
+      clearMinutes: z.number().positive().default(10),
+    })
+    .prefault({}),
+  prediction: z
+    .object({
+      horizonMinutes: z.number().positive().default(90),
+      levelHalfLifeMinutes: z.number().positive().default(4),
+      trendHalfLifeMinutes: z.number().positive().default(15),
+      /** A new prediction is emitted only when the breach time moves by more than this. */
+      reemitShiftMinutes: z.number().positive().default(10),
+    })
+    .prefault({}),
+  slo: z
+    .object({
+      gates: z.array(sloGate).default([
+        { metric: 'error_(ratio|rate)', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false },
+        { metric: 'p99', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false },
+        { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
+        { metric: 'utili[sz]ation|saturation', signal: 'capacity', kind: 'saturation', limit: 0.9, comparator: '>', relative: false },
+      ]),
+    })
+    .prefault({}),
+  delta: z
+    .object({
+      /** Deviation is averaged over this window before stacks are compared. */
+      windowMinutes: z.number().positive().default(5),
+      /** Peers below this averaged score count as healthy. */
+      peerHealthyScore: z.number().nonnegative().default(2),
+      /** When at least this fraction of stacks deviate beyond `globalScore`, the episode is global. */
+      globalFraction: z.number().gt(0).lte(1).default(0.75),
+      globalScore: z.number().nonnegative().default(2.5),
+      /** Minimum gap between the delta stack and its worst peer. */
+      minSeparation: z.number().nonnegative().default(2),
+      /** Minimum points of the deviating stack in the window before any verdict. */
+      minPoints: z.number().int().positive().default(3),
+      /**
+       * Minimum volume behind the deviating stack's episode (sum of `count` fields, or of the values
+       * themselves for business counts) before a verdict: the canary rule from seed 002.
+       */
+      minVolume: z.number().nonnegative().default(1000),
+    })
+    .prefault({}),
+});
+
+export type DetectionConfig = z.infer<typeof detectionConfigSchema>;
+export type SloGateConfig = z.infer<typeof sloGate>;
+
+/** Defaults, fully populated and frozen. */
+export function defaultDetectionConfig(): DetectionConfig {
+  return deepFreeze(detectionConfigSchema.parse({}));
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

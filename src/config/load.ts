@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { deepFreeze, detectionConfigSchema } from './detection.js';
+
+/** The whole configuration; each part owns its schema and defaults. */
+export const harbingerConfigSchema = z
+  .object({
+    detection: detectionConfigSchema.prefault({}),
+  })
+  .strict();
+
+export type HarbingerConfig = z.infer<typeof harbingerConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate once, then freeze: nothing downstream can mutate configuration. */
+export function parseConfig(raw: unknown, source = 'config'): HarbingerConfig {
+  const result = harbingerConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+/** Load a YAML or JSON file (YAML is a superset of JSON, so one parser reads both). */
+export function loadConfigFile(path: string | undefined): HarbingerConfig {
+  if (path === undefined) return parseConfig({}, 'defaults');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, [`cannot read file: ${(e as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(path, [`not valid YAML/JSON: ${(e as Error).message}`]);
+  }
+  return parseConfig(raw, path);
+}

@@ -1,0 +1,147 @@
+/**
+ * Seasonal robust baseline for one series, as a plain serializable object plus pure functions.
+ *
+ * Model: expected(t) = profile(t) + level, where `profile` is the value the series had at this
+ * time of day (or of week) in past seasons and `level` a slow correction for today being higher
+ * or lower than usual. Until a season has been seen the expected value is a short-horizon level
+ * (the cold-start fallback). Residuals are clipped at `huberK` spreads before they update anything,
+ * so an outlier moves the baseline by a bounded amount (a Huber M-estimator in streaming form);
+ * the spread is an exponentially weighted mean absolute residual, scaled to a normal sigma.
+ *
+ * O(1) time and no allocation per sample; state is a few numbers plus three arrays per season.
+ */
+
+export interface SeasonProfile {
+  minutes: number;
+  bucketMinutes: number;
+  /** Learned value per bucket. */
+  value: number[];
+  /** Points learned per bucket (saturates; used for the running-mean start and warm-up). */
+  count: number[];
+}
+
+export interface BaselineState {
+  /** Time of the first learned point (epoch ms), or NaN before any. */
+  firstTs: number;
+  lastTs: number;
+  points: number;
+  coldLevel: number;
+  level: number;
+  /** Exponentially weighted mean absolute residual. */
+  spread: number;
+  seasons: SeasonProfile[];
+}
+
+export interface BaselineParams {
+  seasons: readonly { minutes: number; bucketMinutes: number }[];
+  levelHalfLifeMinutes: number;
+  coldLevelHalfLifeMinutes: number;
+  seasonalHalfLifeSeasons: number;
+  scaleHalfLifeMinutes: number;
+  huberK: number;
+  relativeScaleFloor: number;
+}
+
+/** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
+const MAD_TO_SIGMA = 1.2533;
+const MS_PER_MIN = 60_000;
+
+export function createBaseline(params: BaselineParams): BaselineState {
+  return {
+    firstTs: NaN,
+    lastTs: NaN,
+    points: 0,
+    coldLevel: 0,
+    level: 0,
+    spread: 0,
+    seasons: params.seasons.map((s) => {
+      const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
+      return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
+    }),
+  };
+}
+
+function bucketOf(season: SeasonProfile, ts: number): number {
+  const minuteOfSeason = (ts / MS_PER_MIN) % season.minutes;
+  const m = minuteOfSeason < 0 ? minuteOfSeason + season.minutes : minuteOfSeason;
+  return Math.min(season.value.length - 1, Math.floor(m / season.bucketMinutes));
+}
+
+/** The season the forecast uses: the longest one whose bucket for `ts` has been learned. */
+function activeSeason(state: BaselineState, ts: number): SeasonProfile | undefined {
+  for (let i = state.seasons.length - 1; i >= 0; i--) {
+    const s = state.seasons[i]!;
+    if (ts - state.firstTs >= s.minutes * MS_PER_MIN && s.count[bucketOf(s, ts)]! > 0) return s;
+  }
+  return undefined;
+}
+
+/** True while no season has been seen yet (the forecast is the short-horizon fallback). */
+export function isCold(state: BaselineState, ts: number): boolean {
+  return activeSeason(state, ts) === undefined;
+}
+
+export function expectedAt(state: BaselineState, ts: number): number {
+  const season = activeSeason(state, ts);
+  if (season === undefined) return state.coldLevel;
+  return season.value[bucketOf(season, ts)]! + state.level;
+}
+
+/** Robust sigma of the residuals, floored relative to the expected value so flat series stay sane. */
+export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams): number {
+  const floor = params.relativeScaleFloor * Math.abs(expected);
+  const sigma = state.spread * MAD_TO_SIGMA;
+  return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
+}
+
+function gain(dtMinutes: number, halfLifeMinutes: number): number {
+  return 1 - Math.pow(2, -dtMinutes / halfLifeMinutes);
+}
+
+function clip(x: number, bound: number): number {
+  return x > bound ? bound : x < -bound ? -bound : x;
+}
+
+/**
+ * Learn one point. `expected` and `sigma` are the values the caller just scored the point against,
+ * so the clipping bound is the one the point was judged by.
+ */
+export function learn(state: BaselineState, ts: number, value: number, expected: number, sigma: number, params: BaselineParams): void {
+  if (state.points === 0) {
+    state.firstTs = ts;
+    state.lastTs = ts;
+    state.coldLevel = value;
+  }
+  const dtMin = state.points === 0 ? 1 : Math.max((ts - state.lastTs) / MS_PER_MIN, 1e-3);
+  const n = ++state.points;
+  const bound = state.points > 2 && state.spread > 0 ? params.huberK * sigma : Infinity;
+  const residual = clip(value - expected, bound);
+
+  // Spread: running mean at first, then exponentially weighted.
+  const gSpread = Math.max(1 / n, gain(dtMin, params.scaleHalfLifeMinutes));
+  if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
+
+  state.coldLevel += Math.max(1 / n, gain(dtMin, params.coldLevelHalfLifeMinutes)) * clip(value - state.coldLevel, bound);
+
+  const warm = !isCold(state, ts);
+  if (warm) state.level += gain(dtMin, params.levelHalfLifeMinutes) * residual;
+
+  // Each season's bucket learns the point minus the level correction, a running mean at first.
+  const target = expected + residual - (warm ? state.level : 0);
+  for (let i = 0; i < state.seasons.length; i++) {
+    const s = state.seasons[i]!;
+    const b = bucketOf(s, ts);
+    const c = s.count[b]!;
+    const pointsPerVisit = Math.max(1, s.bucketMinutes / dtMin);
+    const g = Math.max(1 / (c + 1), gain(1, params.seasonalHalfLifeSeasons * pointsPerVisit));
+    const current = c === 0 ? target : s.value[b]!;
+    s.value[b] = current + g * (target - current);
+    s.count[b] = c < 1e6 ? c + 1 : c;
+  }
+  state.lastTs = ts;
+}
+
+/** Advance the clock without learning (a suppressed point still moves time forward). */
+export function skip(state: BaselineState, ts: number): void {
+  if (state.points > 0 && ts > state.lastTs) state.lastTs = ts;
+}

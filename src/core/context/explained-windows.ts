@@ -1,0 +1,59 @@
+import type { ContextEvent, EventKind } from '../../domain/types.js';
+
+/**
+ * Periods whose behaviour is explained by a known context event (performance test, campaign,
+ * chaos experiment, maintenance, traffic moved onto a cold stack). The baseline does not learn
+ * from them, so a load test does not teach it that 400 ms is normal.
+ */
+
+/** How long an event explains behaviour when it carries no `endTs`. */
+export const DEFAULT_EXPLAIN_MINUTES: Readonly<Partial<Record<EventKind, number>>> = {
+  perf_test: 60,
+  campaign: 240,
+  chaos: 30,
+  maintenance: 60,
+  traffic_shift: 15,
+};
+
+interface Window {
+  kind: EventKind;
+  id: string;
+  stack: string | undefined;
+  service: string | undefined;
+  start: number;
+  end: number;
+}
+
+export class ExplainedWindows {
+  private windows: Window[] = [];
+
+  constructor(private readonly explainMinutes: Readonly<Partial<Record<EventKind, number>>> = DEFAULT_EXPLAIN_MINUTES) {}
+
+  /** `stacks` narrows a traffic shift to the stacks whose share rose (only they warm up). */
+  add(event: ContextEvent, stacks?: readonly string[]): void {
+    const minutes = this.explainMinutes[event.kind];
+    if (minutes === undefined) return;
+    const end = event.endTs ?? event.ts + minutes * 60_000;
+    const targets = stacks ?? [event.stack];
+    for (const stack of targets) {
+      this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: event.ts, end });
+    }
+  }
+
+  /** The first event explaining (stack, service) at `ts`, or undefined. Expired windows are dropped. */
+  explaining(stack: string, service: string, ts: number): Window | undefined {
+    if (this.windows.length === 0) return undefined;
+    let found: Window | undefined;
+    let expired = false;
+    for (const w of this.windows) {
+      if (w.end < ts) {
+        expired = true;
+        continue;
+      }
+      if (found === undefined && w.start <= ts && (w.stack === undefined || w.stack === stack) && (w.service === undefined || w.service === service)) found = w;
+    }
+    // Windows only expire as event time moves forward, so pruning here is safe.
+    if (expired) this.windows = this.windows.filter((w) => w.end >= ts);
+    return found;
+  }
+}

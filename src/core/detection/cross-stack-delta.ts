@@ -1,0 +1,92 @@
+import type { DeltaScope, StackDeviation } from '../../domain/types.js';
+
+/**
+ * Cross-stack comparison for one metric of one service at one step: which stack, if any, deviates
+ * from its peers. Works on each stack's deviation from its *own* seasonal baseline (smoothed over
+ * the delta window), so stacks of different size or shape compare fairly; business metrics arrive
+ * already normalized by traffic share.
+ */
+
+export interface DeltaParams {
+  warnScore: number;
+  peerHealthyScore: number;
+  globalFraction: number;
+  globalScore: number;
+  minSeparation: number;
+  minPoints: number;
+  minVolume: number;
+}
+
+export interface StackInput extends StackDeviation {
+  /** The stack's threshold is in warn or confirmed. */
+  inEpisode: boolean;
+  /** Volume (requests/orders) behind the episode; NaN when the data carries no volume. */
+  volume: number;
+}
+
+export interface DeltaVerdict {
+  scope: DeltaScope;
+  stack: string | null;
+  separation: number;
+  reason: string;
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
+
+/** Returns undefined when there is nothing to conclude yet: no stack in an episode, or too little evidence. */
+export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
+  let top: StackInput | undefined;
+  for (const s of stacks) if (s.inEpisode && (top === undefined || s.score > top.score)) top = s;
+  if (top === undefined) return undefined;
+
+  const n = stacks.length;
+  if (n < 2) {
+    return { scope: 'insufficient', stack: null, separation: 0, reason: `only ${top.stack} reports this metric: no peer to compare with` };
+  }
+  let maxPeer = -Infinity;
+  let maxPeerStack = '';
+  let moving = 0;
+  for (const s of stacks) {
+    if (s.score >= p.globalScore) moving++;
+    if (s !== top && s.score > maxPeer) {
+      maxPeer = s.score;
+      maxPeerStack = s.stack;
+    }
+  }
+  const separation = top.score - maxPeer;
+
+  if (moving >= 2 && moving / n >= p.globalFraction) {
+    return {
+      scope: 'global',
+      stack: null,
+      separation,
+      reason: `${moving} of ${n} stacks deviate together (scores ${stacks.map((s) => `${s.stack} ${fmt(s.score)}`).join(', ')}): not a routing problem`,
+    };
+  }
+  // Too few points behind the deviation: wait rather than guess (no verdict, nothing emitted).
+  if (top.samplesInWindow < p.minPoints) return undefined;
+  if (top.volume === top.volume && top.volume < p.minVolume) {
+    return {
+      scope: 'insufficient',
+      stack: null,
+      separation,
+      reason: `${top.stack} has seen ${Math.round(top.volume)} requests/orders since its deviation began, below the minimum sample of ${p.minVolume}: no verdict yet`,
+    };
+  }
+  if (maxPeer < p.peerHealthyScore) {
+    // Peers are healthy but the deviating stack has not pulled clear of them yet: wait.
+    if (separation < p.minSeparation) return undefined;
+    return {
+      scope: 'local',
+      stack: top.stack,
+      separation,
+      reason: `${top.stack} deviates by ${fmt(top.score)} sigma while its worst peer ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})`,
+    };
+  }
+  return {
+    scope: 'partial',
+    stack: null,
+    separation,
+    reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
+  };
+}

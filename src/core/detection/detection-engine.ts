@@ -1,0 +1,352 @@
+import { BAD_DIRECTION, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
+import type { DetectionConfig } from '../../config/detection.js';
+import { createBaseline, expectedAt, isCold, learn, sigmaAt, skip, type BaselineParams } from '../baseline/seasonal-baseline.js';
+import { createThreshold, observe, persistence } from '../threshold/two-stage.js';
+import { createTrend, isPastGate, minutesToBreach, updateTrend } from '../predict/breach-predictor.js';
+import { ReorderBuffer } from '../event-time/reorder-buffer.js';
+import { TrafficShares } from '../context/traffic-shares.js';
+import { ExplainedWindows } from '../context/explained-windows.js';
+import { SloGates } from './slo-gates.js';
+import { judgeStacks, type StackInput } from './cross-stack-delta.js';
+import type { SeriesState } from './series-state.js';
+
+/** Where the engine's output goes. Context events are passed on in event-time order too. */
+export interface DetectionSink {
+  detection(event: DetectionEvent): void;
+  context?(event: ContextEvent): void;
+  /** A record that was accepted by the parser but could not be used, with why. */
+  rejected?(record: Sample | ContextEvent, reason: string): void;
+}
+
+export interface DetectionStats {
+  samples: number;
+  events: number;
+  late: number;
+  conflicts: number;
+  series: number;
+  watermark: number;
+  emitted: Record<DetectionEvent['type'], number>;
+}
+
+interface GroupState {
+  service: string;
+  metric: string;
+  signal: Signal;
+  stacks: Map<string, SeriesState>;
+  step: number;
+  verdict: string;
+}
+
+type Item = { kind: 'sample'; sample: Sample } | { kind: 'event'; event: ContextEvent };
+
+const STEP_MS = 60_000;
+const MS_PER_MIN = 60_000;
+
+/**
+ * The detection half of the pipeline, in event time: reorder → normalize → seasonal baseline →
+ * two-stage threshold → breach prediction → cross-stack delta. Pure: no I/O, no wall clock.
+ */
+export class DetectionEngine {
+  private readonly buffer: ReorderBuffer<Item>;
+  private readonly services = new Map<string, Map<string, GroupState>>();
+  private readonly shares = new TrafficShares();
+  private readonly explained = new ExplainedWindows();
+  private readonly gates: SloGates;
+  private readonly baselineParams: BaselineParams;
+  private readonly smoothingHalfLifeMin: number;
+  private readonly stats: DetectionStats = {
+    samples: 0,
+    events: 0,
+    late: 0,
+    conflicts: 0,
+    series: 0,
+    watermark: -Infinity,
+    emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0 },
+  };
+  private readonly releaseItem = (item: Item): void => {
+    if (item.kind === 'sample') this.process(item.sample);
+    else this.applyContext(item.event);
+  };
+
+  constructor(
+    private readonly config: DetectionConfig,
+    private readonly sink: DetectionSink,
+  ) {
+    this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000);
+    this.gates = new SloGates(config.slo.gates);
+    this.baselineParams = config.baseline;
+    this.smoothingHalfLifeMin = config.delta.windowMinutes / 2;
+  }
+
+  /** Offer a sample; returns false (and reports it) when it is later than the allowed lateness. */
+  offerSample(sample: Sample): boolean {
+    if (!this.buffer.push(sample.ts, { kind: 'sample', sample })) {
+      this.stats.late++;
+      this.sink.rejected?.(sample, `late: ${new Date(sample.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
+      return false;
+    }
+    this.buffer.drain(this.releaseItem);
+    return true;
+  }
+
+  offerEvent(event: ContextEvent): boolean {
+    if (!this.buffer.push(event.ts, { kind: 'event', event })) {
+      this.stats.late++;
+      this.sink.rejected?.(event, `late: ${new Date(event.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
+      return false;
+    }
+    this.buffer.drain(this.releaseItem);
+    return true;
+  }
+
+  /** End of input: release everything buffered and close every group's last step. */
+  flush(): void {
+    this.buffer.flush(this.releaseItem);
+    for (const metrics of this.services.values()) for (const g of metrics.values()) this.closeStep(g);
+  }
+
+  getStats(): Readonly<DetectionStats> {
+    this.stats.watermark = this.buffer.watermark;
+    return this.stats;
+  }
+
+  trafficShares(): Record<string, number> {
+    return this.shares.snapshot();
+  }
+
+  /** Every series' state, for checkpoints and inspection. */
+  *series(): IterableIterator<SeriesState> {
+    for (const metrics of this.services.values()) for (const g of metrics.values()) yield* g.stacks.values();
+  }
+
+  private applyContext(event: ContextEvent): void {
+    this.stats.events++;
+    if (event.kind === 'traffic_shift') {
+      const before = this.shares.snapshot();
+      this.shares.apply(event);
+      const after = this.shares.snapshot();
+      // Only stacks that gained traffic warm their caches; the first split is no shift at all.
+      const gained = Object.keys(after).filter((s) => before[s] !== undefined && after[s]! > before[s]!);
+      if (gained.length > 0) this.explained.add(event, gained);
+    } else {
+      this.explained.add(event);
+    }
+    this.sink.context?.(event);
+  }
+
+  private process(s: Sample): void {
+    let metrics = this.services.get(s.service);
+    if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
+    let group = metrics.get(s.metric);
+    if (group === undefined) {
+      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '' };
+      metrics.set(s.metric, group);
+    } else if (group.signal !== s.signal) {
+      this.stats.conflicts++;
+      this.sink.rejected?.(s, `signal '${s.signal}' conflicts with '${group.signal}' seen earlier for metric ${s.metric} of ${s.service}`);
+      return;
+    }
+    const step = Math.floor(s.ts / STEP_MS);
+    if (step > group.step) {
+      this.closeStep(group);
+      group.step = step;
+    }
+    let series = group.stacks.get(s.stack);
+    if (series === undefined) {
+      series = this.createSeries(s);
+      group.stacks.set(s.stack, series);
+      this.stats.series++;
+    } else if (s.ts <= series.lastTs) {
+      this.stats.conflicts++;
+      this.sink.rejected?.(s, `duplicate: series already has a point at or after ${new Date(series.lastTs).toISOString()}`);
+      return;
+    }
+    this.stats.samples++;
+    this.score(series, s);
+  }
+
+  private createSeries(s: Sample): SeriesState {
+    const gate = this.gates.match(s.signal, s.metric) ?? null;
+    return {
+      service: s.service,
+      metric: s.metric,
+      stack: s.stack,
+      signal: s.signal,
+      baseline: createBaseline(this.baselineParams),
+      threshold: createThreshold(),
+      gate,
+      trend: gate === null ? null : createTrend(),
+      lastTs: NaN,
+      lastValue: NaN,
+      lastExpected: NaN,
+      lastScore: 0,
+      smoothedScore: 0,
+      episodePoints: 0,
+      episodeVolume: NaN,
+    };
+  }
+
+  /** The per-sample hot path: no allocation unless something is emitted. */
+  private score(series: SeriesState, s: Sample): void {
+    const cfg = this.config;
+    const ts = s.ts;
+    const b = series.baseline;
+    // Business metrics are judged per 100 % of traffic, so a traffic shift is not an anomaly.
+    const share = s.signal === 'business' ? this.shares.shareOf(s.stack) : undefined;
+    const scale = share !== undefined && share > 0 ? 100 / share : 1;
+    const value = s.value * scale;
+
+    const cold = isCold(b, ts);
+    const expected = b.points === 0 ? value : expectedAt(b, ts);
+    const sigma = sigmaAt(b, expected, this.baselineParams);
+    const ready = b.points >= cfg.baseline.minHistoryPoints;
+    const score = ready ? (BAD_DIRECTION[s.signal] * (value - expected)) / sigma : 0;
+
+    const th = series.threshold;
+    const wasNormal = th.phase === 'normal';
+    const transition = observe(th, ts, score, cfg.threshold);
+    if (wasNormal && th.phase !== 'normal') {
+      series.episodePoints = 0;
+      series.episodeVolume = NaN;
+    }
+    if (th.phase !== 'normal') {
+      series.episodePoints++;
+      const volume = s.count ?? (s.signal === 'business' ? s.value : NaN);
+      if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
+    }
+    const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
+    series.smoothedScore += (1 - Math.pow(2, -dtMin / this.smoothingHalfLifeMin)) * (score - series.smoothedScore);
+    series.lastTs = ts;
+    series.lastValue = s.value;
+    series.lastExpected = expected / scale;
+    series.lastScore = score;
+
+    if (transition === 'warn' || transition === 'confirmed') {
+      this.emit({
+        type: 'anomaly',
+        ts,
+        stack: s.stack,
+        service: s.service,
+        signal: s.signal,
+        metric: s.metric,
+        stage: transition,
+        value: s.value,
+        expected: round(expected / scale),
+        score: round(score),
+        persistence: persistence(th, cfg.threshold),
+        coldStart: cold,
+      });
+    } else if (transition === 'cleared') {
+      this.emit({ type: 'recovery', ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, episodeStartTs: th.episodeStartTs, peakScore: round(th.peakScore) });
+    }
+
+    // Learn, except from confirmed anomalies (until they last long enough to be the new normal)
+    // and from periods a context event explains.
+    const confirmedYoung = th.phase === 'confirmed' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * MS_PER_MIN;
+    if (confirmedYoung || this.explained.explaining(s.stack, s.service, ts) !== undefined) skip(b, ts);
+    else learn(b, ts, value, expected, sigma, this.baselineParams);
+
+    if (series.trend !== null) this.predict(series, s, value, expected, ready);
+  }
+
+  private predict(series: SeriesState, s: Sample, value: number, expected: number, ready: boolean): void {
+    const gate = series.gate!;
+    const trend = series.trend!;
+    const cfg = this.config.prediction;
+    if (gate.relative && !ready) return;
+    const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
+    updateTrend(trend, s.ts, gateValue, cfg);
+    const slo = { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
+    if (isPastGate(trend, gate)) {
+      if (!trend.breached) {
+        trend.breached = true;
+        trend.lastBreachAt = NaN;
+        this.emit({ type: 'breach', ts: s.ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, value: s.value, slo });
+      }
+      return;
+    }
+    trend.breached = false;
+    if (series.threshold.phase === 'normal') {
+      trend.lastBreachAt = NaN;
+      return;
+    }
+    const eta = minutesToBreach(trend, gate, cfg);
+    if (eta !== eta) return;
+    const breachAt = Math.round(s.ts + eta * MS_PER_MIN);
+    if (trend.lastBreachAt === trend.lastBreachAt && Math.abs(breachAt - trend.lastBreachAt) < this.config.prediction.reemitShiftMinutes * MS_PER_MIN) return;
+    trend.lastBreachAt = breachAt;
+    this.emit({
+      type: 'prediction',
+      ts: s.ts,
+      stack: s.stack,
+      service: s.service,
+      signal: s.signal,
+      metric: s.metric,
+      breachAt,
+      slo,
+      value: s.value,
+      slopePerMin: round(trend.trendPerMin * (gate.relative ? series.lastExpected : 1)),
+    });
+  }
+
+  /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
+  private closeStep(group: GroupState): void {
+    const stepEnd = (group.step + 1) * STEP_MS - 1;
+    const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * STEP_MS);
+    const inputs: StackInput[] = [];
+    let anyEpisode = false;
+    for (const series of group.stacks.values()) {
+      if (stepEnd - series.lastTs > staleMs) continue;
+      const inEpisode = series.threshold.phase !== 'normal';
+      anyEpisode ||= inEpisode;
+      inputs.push({
+        stack: series.stack,
+        score: round(series.smoothedScore),
+        value: series.lastValue,
+        expected: round(series.lastExpected),
+        samplesInWindow: inEpisode ? series.episodePoints : 0,
+        inEpisode,
+        volume: series.episodeVolume,
+        ...(group.signal === 'business' && this.shares.shareOf(series.stack) !== undefined ? { trafficShare: this.shares.shareOf(series.stack)! } : {}),
+      });
+    }
+    if (!anyEpisode) {
+      group.verdict = '';
+      return;
+    }
+    const verdict = judgeStacks(inputs, { ...this.config.delta, warnScore: this.config.threshold.warnScore });
+    if (verdict === undefined) return;
+    const key = `${verdict.scope}:${verdict.stack ?? ''}`;
+    if (key === group.verdict) return;
+    group.verdict = key;
+    inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+    let ts = -Infinity;
+    for (const series of group.stacks.values()) if (series.lastTs <= stepEnd && series.lastTs > ts) ts = series.lastTs;
+    this.emit({
+      type: 'delta',
+      ts,
+      service: group.service,
+      metric: group.metric,
+      signal: group.signal,
+      scope: verdict.scope,
+      stack: verdict.stack,
+      reason: verdict.reason,
+      separation: round(verdict.separation),
+      stacks: inputs.map(toDeviation),
+    });
+  }
+
+  private emit(event: DetectionEvent): void {
+    this.stats.emitted[event.type]++;
+    this.sink.detection(event);
+  }
+}
+
+function toDeviation(s: StackInput): StackDeviation {
+  const { inEpisode: _e, volume, ...rest } = s;
+  return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}

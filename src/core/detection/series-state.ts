@@ -1,0 +1,29 @@
+import type { Signal } from '../../domain/types.js';
+import type { BaselineState } from '../baseline/seasonal-baseline.js';
+import type { ThresholdState } from '../threshold/two-stage.js';
+import type { SloGate, TrendState } from '../predict/breach-predictor.js';
+
+/**
+ * Everything Harbinger remembers about one series (metric + stack + service). Plain data: it is
+ * JSON-serializable as is, so it can be checkpointed and moved to another machine.
+ */
+export interface SeriesState {
+  service: string;
+  metric: string;
+  stack: string;
+  signal: Signal;
+  baseline: BaselineState;
+  threshold: ThresholdState;
+  gate: SloGate | null;
+  trend: TrendState | null;
+  /** Last point as scored, in the units the user sent (business: raw, not share-normalized). */
+  lastTs: number;
+  lastValue: number;
+  lastExpected: number;
+  lastScore: number;
+  /** Score smoothed over the delta window: what stacks are compared on. */
+  smoothedScore: number;
+  /** Points and volume (requests or business counts) since the current episode began. */
+  episodePoints: number;
+  episodeVolume: number;
+}

@@ -1,0 +1,95 @@
+/**
+ * Two-stage threshold for one series: stage 1 (warn) the moment a point crosses the warn bound in
+ * the signal's bad direction; stage 2 (confirmed) once m of the last n points of the re-check
+ * window are still beyond it. An episode ends after `clearMinutes` with no point beyond the bound.
+ *
+ * The last 32 hits are a bitmask, so the m-of-n check costs a popcount, not a window scan.
+ */
+
+export type ThresholdPhase = 'normal' | 'warn' | 'confirmed';
+
+export interface ThresholdState {
+  phase: ThresholdPhase;
+  hits: number;
+  /** Typical spacing of the series' points, learned, to turn minutes into point counts. */
+  intervalMinutes: number;
+  lastTs: number;
+  lastHitTs: number;
+  episodeStartTs: number;
+  confirmedTs: number;
+  peakScore: number;
+}
+
+export interface ThresholdParams {
+  warnScore: number;
+  recheckMinutes: number;
+  confirmFraction: number;
+  clearMinutes: number;
+}
+
+/** What changed with this point; `none` for the common case. */
+export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
+
+export function createThreshold(): ThresholdState {
+  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0 };
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Points in the re-check window at this series' resolution (1..32). */
+export function recheckPoints(state: ThresholdState, params: ThresholdParams): number {
+  const n = Math.round(params.recheckMinutes / state.intervalMinutes);
+  return n < 1 ? 1 : n > 32 ? 32 : n;
+}
+
+export function persistence(state: ThresholdState, params: ThresholdParams): { hits: number; of: number } {
+  const n = recheckPoints(state, params);
+  const mask = n === 32 ? 0xffffffff : (1 << n) - 1;
+  return { hits: popcount(state.hits & mask), of: n };
+}
+
+/** Feed one scored point (score > 0 is the bad direction). */
+export function observe(state: ThresholdState, ts: number, score: number, params: ThresholdParams): ThresholdTransition {
+  if (state.lastTs === state.lastTs && ts > state.lastTs) {
+    const dt = (ts - state.lastTs) / 60_000;
+    state.intervalMinutes += (dt - state.intervalMinutes) * 0.05;
+  }
+  state.lastTs = ts;
+  const hit = score >= params.warnScore;
+  state.hits = ((state.hits << 1) | (hit ? 1 : 0)) >>> 0;
+  if (hit) state.lastHitTs = ts;
+
+  switch (state.phase) {
+    case 'normal':
+      if (!hit) return 'none';
+      state.phase = 'warn';
+      state.episodeStartTs = ts;
+      state.peakScore = score;
+      return confirmIfPersistent(state, ts, params) ? 'confirmed' : 'warn';
+    case 'warn':
+    case 'confirmed': {
+      if (score > state.peakScore) state.peakScore = score;
+      if (!hit && ts - state.lastHitTs >= params.clearMinutes * 60_000) {
+        state.phase = 'normal';
+        state.peakScore = 0;
+        return 'cleared';
+      }
+      if (state.phase === 'warn' && confirmIfPersistent(state, ts, params)) return 'confirmed';
+      return 'none';
+    }
+  }
+}
+
+function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams): boolean {
+  const { hits, of } = persistence(state, params);
+  if (hits < Math.max(1, Math.ceil(params.confirmFraction * of))) return false;
+  // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
+  if (of === 1 && ts === state.episodeStartTs) return false;
+  state.phase = 'confirmed';
+  state.confirmedTs = ts;
+  return true;
+}

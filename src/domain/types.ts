@@ -1,0 +1,155 @@
+/**
+ * Domain vocabulary shared by every stage. Types only: no behaviour, no I/O.
+ * Times are epoch milliseconds in *event time* (the data's own timestamps).
+ */
+
+/** The four sampled signals of the five-signal taxonomy; `context` arrives as events, not samples. */
+export const SIGNALS = ['capacity', 'reliability', 'latency', 'business'] as const;
+export type Signal = (typeof SIGNALS)[number];
+
+/** Which way is bad for each signal (DESIGN.md, the five-signal table). */
+export const BAD_DIRECTION: Readonly<Record<Signal, 1 | -1>> = {
+  capacity: 1,
+  reliability: 1,
+  latency: 1,
+  business: -1,
+};
+
+export interface Sample {
+  ts: number;
+  signal: Signal;
+  metric: string;
+  stack: string;
+  service: string;
+  value: number;
+  /** Optional number of observations behind the value (requests in the interval): the sample size. */
+  count?: number;
+}
+
+export const EVENT_KINDS = [
+  'deployment',
+  'rollback',
+  'perf_test',
+  'campaign',
+  'config_change',
+  'chaos',
+  'maintenance',
+  'traffic_shift',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export interface ContextEvent {
+  ts: number;
+  kind: EventKind;
+  id: string;
+  /** Absent for global events (a campaign touches every stack). */
+  stack?: string;
+  service?: string;
+  endTs?: number;
+  attributes: Record<string, unknown>;
+}
+
+export type AnomalyStage = 'warn' | 'confirmed';
+
+export interface AnomalyEvent {
+  type: 'anomaly';
+  ts: number;
+  stack: string;
+  service: string;
+  signal: Signal;
+  metric: string;
+  stage: AnomalyStage;
+  value: number;
+  expected: number;
+  /** Signed deviation in robust-scale units; positive means "in the bad direction". */
+  score: number;
+  /** m of the last n points that were beyond the warn bound when this was emitted. */
+  persistence: { hits: number; of: number };
+  /** True while the baseline is still learning its first season. */
+  coldStart: boolean;
+}
+
+export interface PredictionEvent {
+  type: 'prediction';
+  ts: number;
+  stack: string;
+  service: string;
+  signal: Signal;
+  metric: string;
+  breachAt: number;
+  /** The gate being approached, and the value it is compared against. */
+  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+  value: number;
+  /** Units per minute, in the metric's own units. */
+  slopePerMin: number;
+}
+
+export type SloKind = 'error_rate' | 'latency_p99' | 'business_drop' | 'saturation';
+
+/**
+ * `local`: one stack deviates and its peers are healthy (the delta stack is named).
+ * `global`: most stacks move together: not a routing problem.
+ * `partial`: several but not most stacks deviate: no single culprit.
+ * `insufficient`: too little data behind the deviating stack (a small canary) to conclude yet.
+ */
+export type DeltaScope = 'local' | 'global' | 'partial' | 'insufficient';
+
+export interface StackDeviation {
+  stack: string;
+  /** Deviation in robust-scale units, signed so positive is bad. */
+  score: number;
+  value: number;
+  expected: number;
+  /** Traffic share in percent used to normalize business values (undefined when not applicable). */
+  trafficShare?: number;
+  samplesInWindow: number;
+}
+
+export interface DeltaEvent {
+  type: 'delta';
+  ts: number;
+  service: string;
+  metric: string;
+  signal: Signal;
+  scope: DeltaScope;
+  /** The delta stack for a local verdict; null otherwise. */
+  stack: string | null;
+  reason: string;
+  stacks: StackDeviation[];
+  /** Score gap between the delta stack and the worst of its peers (local verdicts). */
+  separation: number;
+}
+
+/** A series' anomaly episode ended (no point beyond the warn bound for the clear window). */
+export interface RecoveryEvent {
+  type: 'recovery';
+  ts: number;
+  stack: string;
+  service: string;
+  signal: Signal;
+  metric: string;
+  episodeStartTs: number;
+  peakScore: number;
+}
+
+/** The smoothed metric crossed its SLO gate. */
+export interface BreachEvent {
+  type: 'breach';
+  ts: number;
+  stack: string;
+  service: string;
+  signal: Signal;
+  metric: string;
+  value: number;
+  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+}
+
+export type DetectionEvent = AnomalyEvent | PredictionEvent | DeltaEvent | RecoveryEvent | BreachEvent;
+
+/** A record that could not be used, with why. Never silently dropped. */
+export interface Rejection {
+  source: string;
+  line?: number;
+  reason: string;
+  raw: string;
+}

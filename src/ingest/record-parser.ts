@@ -1,0 +1,126 @@
+import { EVENT_KINDS, SIGNALS, type ContextEvent, type EventKind, type Sample, type Signal } from '../domain/types.js';
+
+/**
+ * Parses one input record (a JSONL line or an element of a JSON array) into a Sample or a
+ * ContextEvent, or says exactly why not. Never throws. Unknown fields are ignored.
+ * Hand-written rather than zod because it runs once per sample on the ingest path.
+ */
+
+export type ParsedRecord = { ok: true; kind: 'sample'; sample: Sample } | { ok: true; kind: 'event'; event: ContextEvent } | { ok: false; reason: string };
+
+const SIGNAL_SET: ReadonlySet<string> = new Set(SIGNALS);
+const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+/** Names are label values: printable, bounded, so a typo cannot create megabyte series keys. */
+const MAX_NAME = 200;
+
+export function parseLine(line: string): ParsedRecord {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  return parseRecord(obj);
+}
+
+export function parseRecord(obj: unknown): ParsedRecord {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { ok: false, reason: 'record must be a JSON object' };
+  const r = obj as Record<string, unknown>;
+  const ts = parseTimestamp(r['ts']);
+  if (typeof ts === 'string') return { ok: false, reason: `ts: ${ts}` };
+  switch (r['type']) {
+    case 'sample':
+      return parseSample(r, ts);
+    case 'event':
+      return parseEvent(r, ts);
+    default:
+      return { ok: false, reason: `type: expected "sample" or "event", got ${describe(r['type'])}` };
+  }
+}
+
+function parseSample(r: Record<string, unknown>, ts: number): ParsedRecord {
+  const signal = r['signal'];
+  if (typeof signal !== 'string' || !SIGNAL_SET.has(signal)) return { ok: false, reason: `signal: expected one of ${SIGNALS.join(', ')}, got ${describe(signal)}` };
+  const metric = name(r, 'metric', true);
+  if (metric.error) return { ok: false, reason: metric.error };
+  const stack = name(r, 'stack', true);
+  if (stack.error) return { ok: false, reason: stack.error };
+  const service = name(r, 'service', true);
+  if (service.error) return { ok: false, reason: service.error };
+  const value = r['value'];
+  if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, reason: `value: expected a finite number, got ${describe(value)}` };
+  const sample: Sample = { ts, signal: signal as Signal, metric: metric.value!, stack: stack.value!, service: service.value!, value };
+  const count = r['count'];
+  if (count !== undefined) {
+    if (typeof count !== 'number' || !Number.isFinite(count) || count < 0) return { ok: false, reason: `count: expected a non-negative number, got ${describe(count)}` };
+    sample.count = count;
+  }
+  return { ok: true, kind: 'sample', sample };
+}
+
+function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
+  const kind = r['kind'];
+  if (typeof kind !== 'string' || !KIND_SET.has(kind)) return { ok: false, reason: `kind: expected one of ${EVENT_KINDS.join(', ')}, got ${describe(kind)}` };
+  const id = name(r, 'id', true);
+  if (id.error) return { ok: false, reason: id.error };
+  const stack = name(r, 'stack', false);
+  if (stack.error) return { ok: false, reason: stack.error };
+  const service = name(r, 'service', false);
+  if (service.error) return { ok: false, reason: service.error };
+  const attributes = r['attributes'] ?? {};
+  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) return { ok: false, reason: `attributes: expected an object, got ${describe(attributes)}` };
+  const event: ContextEvent = { ts, kind: kind as EventKind, id: id.value!, attributes: attributes as Record<string, unknown> };
+  if (stack.value !== undefined) event.stack = stack.value;
+  if (service.value !== undefined) event.service = service.value;
+  if (r['endTs'] !== undefined && r['endTs'] !== null) {
+    const endTs = parseTimestamp(r['endTs']);
+    if (typeof endTs === 'string') return { ok: false, reason: `endTs: ${endTs}` };
+    if (endTs < ts) return { ok: false, reason: 'endTs: before ts' };
+    event.endTs = endTs;
+  }
+  if (kind === 'traffic_shift') {
+    const w = (attributes as Record<string, unknown>)['weights'];
+    if (w === null || typeof w !== 'object' || Array.isArray(w)) return { ok: false, reason: 'attributes.weights: a traffic_shift needs {"<stack>": percent, ...}' };
+    for (const [k, v] of Object.entries(w as Record<string, unknown>)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return { ok: false, reason: `attributes.weights.${k}: expected a non-negative number, got ${describe(v)}` };
+    }
+  }
+  return { ok: true, kind: 'event', event };
+}
+
+function name(r: Record<string, unknown>, field: string, required: boolean): { value?: string; error?: string } {
+  const v = r[field];
+  if (v === undefined || v === null) return required ? { error: `${field}: required` } : {};
+  if (typeof v !== 'string' || v.length === 0) return { error: `${field}: expected a non-empty string, got ${describe(v)}` };
+  if (v.length > MAX_NAME) return { error: `${field}: longer than ${MAX_NAME} characters` };
+  return { value: v };
+}
+
+/** ISO-8601 text or epoch milliseconds → epoch ms, or a reason string. */
+export function parseTimestamp(v: unknown): number | string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return `expected a finite epoch-milliseconds number, got ${v}`;
+    if (v > 0 && v < 1e11) return `${v} looks like epoch seconds; send epoch milliseconds`;
+    return validRange(v);
+  }
+  if (typeof v === 'string') {
+    if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) return `expected ISO-8601 or epoch milliseconds, got ${describe(v)}`;
+    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(v);
+    const ms = Date.parse(hasZone ? v : `${v.replace(' ', 'T')}Z`);
+    if (Number.isNaN(ms)) return `unparseable timestamp ${describe(v)}`;
+    return validRange(ms);
+  }
+  return `required: ISO-8601 text or epoch milliseconds, got ${describe(v)}`;
+}
+
+/** Years 1970..2200: catches seconds passed as milliseconds and vice versa. */
+function validRange(ms: number): number | string {
+  if (ms < 0 || ms > 7_258_118_400_000) return `out of range (${ms}); epoch values must be milliseconds between 1970 and 2200`;
+  return ms;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
