@@ -25,6 +25,8 @@ export interface BaselineState {
   firstTs: number;
   lastTs: number;
   points: number;
+  /** Points learned since the seasonal forecast took over from the cold-start level. */
+  warmPoints: number;
   coldLevel: number;
   level: number;
   /** Exponentially weighted mean absolute residual. */
@@ -45,12 +47,14 @@ export interface BaselineParams {
 /** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
 const MAD_TO_SIGMA = 1.2533;
 const MS_PER_MIN = 60_000;
+const SPREAD_PRIOR_POINTS = 30;
 
 export function createBaseline(params: BaselineParams): BaselineState {
   return {
     firstTs: NaN,
     lastTs: NaN,
     points: 0,
+    warmPoints: 0,
     coldLevel: 0,
     level: 0,
     spread: 0,
@@ -117,13 +121,15 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const bound = state.points > 2 && state.spread > 0 ? params.huberK * sigma : Infinity;
   const residual = clip(value - expected, bound);
 
-  // Spread: running mean at first, then exponentially weighted.
-  const gSpread = Math.max(1 / n, gain(dtMin, params.scaleHalfLifeMinutes));
+  const warm = !isCold(state, ts);
+  // Spread: a running mean at first, then exponentially weighted. When the seasonal forecast takes
+  // over, its residuals are much smaller than the cold level's lag errors, so the running mean
+  // restarts with the cold spread as a prior worth SPREAD_PRIOR_POINTS points.
+  const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
+  const gSpread = Math.max(1 / m, gain(dtMin, params.scaleHalfLifeMinutes));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
 
   state.coldLevel += Math.max(1 / n, gain(dtMin, params.coldLevelHalfLifeMinutes)) * clip(value - state.coldLevel, bound);
-
-  const warm = !isCold(state, ts);
   if (warm) state.level += gain(dtMin, params.levelHalfLifeMinutes) * residual;
 
   // Each season's bucket learns the point minus the level correction, a running mean at first.

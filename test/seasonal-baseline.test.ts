@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createBaseline, expectedAt, isCold, learn, sigmaAt, type BaselineParams } from '../src/core/baseline/seasonal-baseline.js';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+
+const params: BaselineParams = defaultDetectionConfig().baseline;
+const MIN = 60_000;
+
+/** Deterministic noise so the numbers below are reproducible. */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898) * 43758.5453;
+  return (x - Math.floor(x) - 0.5) * 2; // uniform in [-1, 1]
+}
+
+function daily(minute: number): number {
+  return 200 + 80 * Math.sin((2 * Math.PI * (minute % 1440)) / 1440);
+}
+
+function train(minutes: number, value: (m: number) => number) {
+  const st = createBaseline(params);
+  for (let m = 0; m < minutes; m++) {
+    const ts = m * MIN;
+    const expected = st.points === 0 ? value(m) : expectedAt(st, ts);
+    learn(st, ts, value(m), expected, sigmaAt(st, expected, params), params);
+  }
+  return st;
+}
+
+describe('seasonal baseline', () => {
+  it('falls back to a short-horizon level during the first season and says so', () => {
+    const st = train(600, (m) => daily(m) + 5 * noise(m));
+    expect(isCold(st, 600 * MIN)).toBe(true);
+    // The cold level tracks the recent value, within the lag of a 30-minute half-life.
+    expect(Math.abs(expectedAt(st, 600 * MIN) - daily(600))).toBeLessThan(25);
+  });
+
+  it('after one season forecasts the time-of-day shape within a few units', () => {
+    const st = train(1440 * 2, (m) => daily(m) + 5 * noise(m));
+    expect(isCold(st, 2880 * MIN)).toBe(false);
+    let worst = 0;
+    for (let m = 2880; m < 2880 + 1440; m += 15) worst = Math.max(worst, Math.abs(expectedAt(st, m * MIN) - daily(m)));
+    // 15-minute buckets on an 80-unit sinusoid: step error at most ~2.6, plus noise.
+    expect(worst).toBeLessThan(8);
+    // Uniform noise of amplitude 5 has sigma 2.9; the robust estimate lands near it.
+    const sigma = sigmaAt(st, 200, params);
+    expect(sigma).toBeGreaterThan(2);
+    expect(sigma).toBeLessThan(4);
+  });
+
+  it('is robust to outliers: ten 20-sigma spikes move the forecast by little', () => {
+    const clean = train(2880, (m) => daily(m) + 5 * noise(m));
+    const spiky = train(2880, (m) => daily(m) + 5 * noise(m) + (m % 288 === 100 ? 60 : 0));
+    let worst = 0;
+    for (let m = 2880; m < 4320; m += 5) worst = Math.max(worst, Math.abs(expectedAt(clean, m * MIN) - expectedAt(spiky, m * MIN)));
+    expect(worst).toBeLessThan(3);
+  });
+
+  it('state is plain data that survives a JSON round trip unchanged', () => {
+    const st = train(1500, (m) => daily(m) + noise(m));
+    const copy = JSON.parse(JSON.stringify(st));
+    expect(copy).toEqual(st);
+    expect(expectedAt(copy, 1500 * MIN)).toBe(expectedAt(st, 1500 * MIN));
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { createThreshold, observe, persistence } from '../src/core/threshold/two-stage.js';
+
+const params = { warnScore: 4, recheckMinutes: 5, confirmFraction: 0.8, clearMinutes: 10 };
+const MIN = 60_000;
+
+function feed(scores: number[]) {
+  const st = createThreshold();
+  return { st, transitions: scores.map((s, i) => observe(st, i * MIN, s, params)) };
+}
+
+describe('two-stage threshold', () => {
+  it('warns on the first crossing and confirms once 4 of the last 5 points stay beyond the bound', () => {
+    const { transitions } = feed([0, 1, 5, 6, 2, 7, 8, 1]);
+    expect(transitions).toEqual(['none', 'none', 'warn', 'none', 'none', 'none', 'confirmed', 'none']);
+  });
+
+  it('a lone spike warns but never confirms, and clears after the clear window', () => {
+    const scores = [0, 9, ...Array(12).fill(0)];
+    const { st, transitions } = feed(scores);
+    expect(transitions.filter((t) => t === 'confirmed')).toHaveLength(0);
+    expect(transitions[1]).toBe('warn');
+    expect(transitions.indexOf('cleared')).toBe(11); // 10 minutes after the last hit at minute 1
+    expect(st.phase).toBe('normal');
+  });
+
+  it('ignores deviations in the good direction (negative scores)', () => {
+    const { transitions } = feed([-10, -12, -9, -11, -10, -10]);
+    expect(transitions.every((t) => t === 'none')).toBe(true);
+  });
+
+  it('turns the re-check window into points at the series resolution', () => {
+    const st = createThreshold();
+    // 5-minute data: a 5-minute window is one point; confirmation needs a second point.
+    expect(observe(st, 0, 0, params)).toBe('none');
+    for (let i = 1; i < 60; i++) observe(st, i * 5 * MIN, 0, params);
+    expect(persistence(st, params).of).toBe(1);
+    expect(observe(st, 60 * 5 * MIN, 6, params)).toBe('warn');
+    expect(observe(st, 61 * 5 * MIN, 6, params)).toBe('confirmed');
+  });
+});
