@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
+
+describe('configuration', () => {
+  it('fills defaults from the seed and freezes the result', () => {
+    const c = parseConfig({});
+    expect(c.detection.threshold.warnScore).toBe(4);
+    expect(c.detection.slo.gates.find((g) => g.kind === 'error_rate')!.limit).toBe(0.001);
+    expect(c.detection.slo.gates.find((g) => g.kind === 'latency_p99')!.limit).toBe(500);
+    expect(Object.isFrozen(c.detection.threshold)).toBe(true);
+  });
+
+  it('names the path of every bad field', () => {
+    try {
+      parseConfig({ detection: { threshold: { warnScore: -1 }, baseline: { seasons: [{ minutes: 'day' }] } }, surprise: 1 });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const msg = (e as ConfigError).problems.join('\n');
+      expect(msg).toContain('detection.threshold.warnScore');
+      expect(msg).toContain('detection.baseline.seasons.0.minutes');
+      expect(msg).toContain('surprise');
+    }
+  });
+
+  it('reads YAML files, and reports unreadable ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'harbinger-cfg-'));
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, 'detection:\n  threshold:\n    warnScore: 3.5\n');
+    expect(loadConfigFile(path).detection.threshold.warnScore).toBe(3.5);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/cannot read file/);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { judgeStacks, type StackInput } from '../src/core/detection/cross-stack-delta.js';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+
+const cfg = defaultDetectionConfig();
+const p = { ...cfg.delta, warnScore: cfg.threshold.warnScore };
+
+function stack(name: string, score: number, extra: Partial<StackInput> = {}): StackInput {
+  return { stack: name, score, value: 0, expected: 0, samplesInWindow: 10, inEpisode: score >= 4, volume: NaN, ...extra };
+}
+
+describe('cross-stack delta', () => {
+  it('names the one stack that deviates while its peer is healthy, with the numbers', () => {
+    const v = judgeStacks([stack('us-east-1', 0.4), stack('us-west-2', 7.2)], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'us-west-2', separation: 7.2 - 0.4 });
+    expect(v!.reason).toContain('us-west-2 deviates by 7.2 sigma while its worst peer us-east-1 is at 0.4');
+  });
+
+  it('calls it global when both stacks move together', () => {
+    expect(judgeStacks([stack('a', 5.1), stack('b', 4.3)], p)).toMatchObject({ scope: 'global', stack: null });
+  });
+
+  it('finds the outlier among four stacks and calls two-of-four partial', () => {
+    expect(judgeStacks([stack('a', 0.2), stack('b', 6), stack('c', -0.5), stack('d', 1.1)], p)).toMatchObject({ scope: 'local', stack: 'b' });
+    expect(judgeStacks([stack('a', 0.2), stack('b', 6), stack('c', 5), stack('d', 1.1)], p)).toMatchObject({ scope: 'partial', stack: null });
+  });
+
+  it('withholds a verdict on a canary below the minimum sample and says why', () => {
+    const v = judgeStacks([stack('prod', 0.3), stack('canary', 9, { volume: 420 })], p);
+    expect(v).toMatchObject({ scope: 'insufficient', stack: null });
+    expect(v!.reason).toContain('420');
+    expect(judgeStacks([stack('prod', 0.3), stack('canary', 9, { volume: 1500 })], p)).toMatchObject({ scope: 'local', stack: 'canary' });
+  });
+
+  it('says nothing while no stack is in an episode or the deviation has too few points', () => {
+    expect(judgeStacks([stack('a', 1), stack('b', 2)], p)).toBeUndefined();
+    expect(judgeStacks([stack('a', 0), stack('b', 8, { samplesInWindow: 1 })], p)).toBeUndefined();
+  });
+
+  it('says there is no peer when a metric comes from one stack only', () => {
+    expect(judgeStacks([stack('solo', 8)], p)).toMatchObject({ scope: 'insufficient' });
+  });
+});
