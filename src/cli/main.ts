@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { runCommand, type Command } from './command.js';
 import { replayCommand } from './replay.js';
+import { scoreCommand } from './score.js';
 
-const commands: Command[] = [replayCommand];
+const commands: Command[] = [replayCommand, scoreCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -70,8 +70,9 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSeriesCsv } from './csv-series.js';
+import { sharedDataDir } from './data-dir.js';
 
-export const MS_CLOUD_DIR = '/work/shared/data/ms-cloud-monitoring/data';
+export const MS_CLOUD_DIR = join(sharedDataDir(), 'ms-cloud-monitoring', 'data');
 
 /** Groups with several aligned peer series (see the module comment). */
 export const MS_CLOUD_PEER_GROUPS = [

@@ -27,16 +27,17 @@
  * timestamps): a window covers the rows with `start <= ts <= end` (NAB matches the timestamps
  * exactly); windows without rows are dropped; overlapping windows are merged; a previous window of
  * width 1 makes following FPs count as far away (NAB divides by zero there). Timestamps must be
- * ascending. NaN anomaly scores never fire.
+ * non-decreasing (realAdExchange repeats a few). NaN anomaly scores never fire.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSeriesCsv, parseTimestamp, type SeriesRow } from './csv-series.js';
+import { sharedDataDir } from './data-dir.js';
 
 export interface NabFile {
   /** Relative name, `<category>/<file>.csv` in NAB. */
   name: string;
-  /** Epoch ms, ascending. */
+  /** Epoch ms, non-decreasing. */
   timestamps: number[];
   /** Anomaly windows `[start, end]`, epoch ms, inclusive. */
   windows: [number, number][];
@@ -168,14 +169,14 @@ function prepare(file: NabFile): PreparedFile {
   return prepared;
 }
 
-/** Anomaly score as used for thresholding: NaN never fires, +Infinity behaves as the largest number. */
+/** Anomaly score as used for thresholding: +Infinity behaves as the largest finite number. */
 function normScore(s: number): number {
-  if (Number.isNaN(s)) return -Infinity;
   return s === Infinity ? Number.MAX_VALUE : s;
 }
 
+/** Detection rule: `score >= threshold`; NaN never fires and a threshold of +Infinity means "never". */
 function fires(score: number, threshold: number): boolean {
-  return threshold !== Infinity && normScore(score) >= threshold;
+  return threshold !== Infinity && normScore(score) >= threshold; // NaN >= x is false
 }
 
 /** Raw NAB score of one file at a threshold (a row is a detection when `score >= threshold`). */
@@ -431,7 +432,7 @@ export interface NabCorpusFile extends NabFile {
   rejects: number;
 }
 
-export const NAB_DEV_DIR = '/work/shared/data/nab-dev';
+export const NAB_DEV_DIR = join(sharedDataDir(), 'nab-dev');
 
 /**
  * Load a NAB-layout corpus: `labels/combined_windows.json` and each labelled `data/<category>/<file>.csv`

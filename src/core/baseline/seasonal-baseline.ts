@@ -31,6 +31,12 @@ export interface BaselineState {
   level: number;
   /** Exponentially weighted mean absolute residual. */
   spread: number;
+  /**
+   * Running 99th percentile of |residual| / sigma. A normal series sits at 2.58; a heavy-tailed
+   * one (bursty tweet volumes, load-balancer spikes) higher, and its sigma is widened to match, so
+   * "4 sigma" means equally rare on every series.
+   */
+  tailQ: number;
   seasons: SeasonProfile[];
 }
 
@@ -48,6 +54,10 @@ export interface BaselineParams {
 const MAD_TO_SIGMA = 1.2533;
 const MS_PER_MIN = 60_000;
 const SPREAD_PRIOR_POINTS = 30;
+/** 99th percentile of |z| for a normal variable. */
+const NORMAL_Q99 = 2.576;
+/** Log-step of the percentile tracker: adapts over roughly a thousand points. */
+const TAIL_STEP = 0.05;
 
 export function createBaseline(params: BaselineParams): BaselineState {
   return {
@@ -58,6 +68,7 @@ export function createBaseline(params: BaselineParams): BaselineState {
     coldLevel: 0,
     level: 0,
     spread: 0,
+    tailQ: NORMAL_Q99,
     seasons: params.seasons.map((s) => {
       const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
       return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
@@ -94,7 +105,7 @@ export function expectedAt(state: BaselineState, ts: number): number {
 /** Robust sigma of the residuals, floored relative to the expected value so flat series stay sane. */
 export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams): number {
   const floor = params.relativeScaleFloor * Math.abs(expected);
-  const sigma = state.spread * MAD_TO_SIGMA;
+  const sigma = state.spread * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }
 
@@ -128,20 +139,27 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
   const gSpread = Math.max(1 / m, gain(dtMin, params.scaleHalfLifeMinutes));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
+  // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
+  if (n > SPREAD_PRIOR_POINTS && sigma > 0) {
+    const z = Math.abs(value - expected) / (sigma * (NORMAL_Q99 / state.tailQ));
+    state.tailQ *= Math.exp(TAIL_STEP * ((z > state.tailQ ? 1 : 0) - 0.01));
+    if (state.tailQ < NORMAL_Q99) state.tailQ = NORMAL_Q99;
+  }
 
   state.coldLevel += Math.max(1 / n, gain(dtMin, params.coldLevelHalfLifeMinutes)) * clip(value - state.coldLevel, bound);
   if (warm) state.level += gain(dtMin, params.levelHalfLifeMinutes) * residual;
 
-  // Each season's bucket learns the point minus the level correction, a running mean at first.
-  const target = expected + residual - (warm ? state.level : 0);
+  // Each season's bucket learns the point minus the level correction (a running mean at first),
+  // clipped against its own forecast; in cold start, against the bucket's own value so far.
   for (let i = 0; i < state.seasons.length; i++) {
     const s = state.seasons[i]!;
     const b = bucketOf(s, ts);
     const c = s.count[b]!;
+    const target = value - (warm ? state.level : 0);
     const pointsPerVisit = Math.max(1, s.bucketMinutes / dtMin);
     const g = Math.max(1 / (c + 1), gain(1, params.seasonalHalfLifeSeasons * pointsPerVisit));
     const current = c === 0 ? target : s.value[b]!;
-    s.value[b] = current + g * (target - current);
+    s.value[b] = current + g * clip(target - current, bound);
     s.count[b] = c < 1e6 ? c + 1 : c;
   }
   state.lastTs = ts;

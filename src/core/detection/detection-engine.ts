@@ -1,7 +1,8 @@
 import { BAD_DIRECTION, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
-import { createBaseline, expectedAt, isCold, learn, sigmaAt, skip, type BaselineParams } from '../baseline/seasonal-baseline.js';
-import { createThreshold, observe, persistence } from '../threshold/two-stage.js';
+import { createBaseline, type BaselineParams } from '../baseline/seasonal-baseline.js';
+import { createThreshold, persistence } from '../threshold/two-stage.js';
+import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
 import { createTrend, isPastGate, minutesToBreach, updateTrend } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { TrafficShares } from '../context/traffic-shares.js';
@@ -54,6 +55,8 @@ export class DetectionEngine {
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
   private readonly smoothingHalfLifeMin: number;
+  /** Reused for every point: the hot path allocates nothing it does not emit. */
+  private readonly assessment = newAssessment();
   private readonly stats: DetectionStats = {
     samples: 0,
     events: 0,
@@ -196,16 +199,12 @@ export class DetectionEngine {
     const scale = share !== undefined && share > 0 ? 100 / share : 1;
     const value = s.value * scale;
 
-    const cold = isCold(b, ts);
-    const expected = b.points === 0 ? value : expectedAt(b, ts);
-    const sigma = sigmaAt(b, expected, this.baselineParams);
+    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment);
+    const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
-    const score = ready ? (BAD_DIRECTION[s.signal] * (value - expected)) / sigma : 0;
 
     const th = series.threshold;
-    const wasNormal = th.phase === 'normal';
-    const transition = observe(th, ts, score, cfg.threshold);
-    if (wasNormal && th.phase !== 'normal') {
+    if (th.episodeStartTs === ts) {
       series.episodePoints = 0;
       series.episodeVolume = NaN;
     }
@@ -234,17 +233,13 @@ export class DetectionEngine {
         expected: round(expected / scale),
         score: round(score),
         persistence: persistence(th, cfg.threshold),
-        coldStart: cold,
+        coldStart: a.cold,
       });
     } else if (transition === 'cleared') {
       this.emit({ type: 'recovery', ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, episodeStartTs: th.episodeStartTs, peakScore: round(th.peakScore) });
     }
 
-    // Learn, except from confirmed anomalies (until they last long enough to be the new normal)
-    // and from periods a context event explains.
-    const confirmedYoung = th.phase === 'confirmed' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * MS_PER_MIN;
-    if (confirmedYoung || this.explained.explaining(s.stack, s.service, ts) !== undefined) skip(b, ts);
-    else learn(b, ts, value, expected, sigma, this.baselineParams);
+    learnPoint(b, th, ts, value, a, cfg, this.explained.explaining(s.stack, s.service, ts) !== undefined);
 
     if (series.trend !== null) this.predict(series, s, value, expected, ready);
   }

@@ -1,0 +1,31 @@
+import type { Sample, Signal } from '../domain/types.js';
+
+/** Deterministic multi-series workload for benchmarks: daily seasonality plus noise, time-ordered. */
+export function syntheticSamples(seriesCount: number, minutes: number, seed = 7): Sample[] {
+  let state = seed >>> 0;
+  const rand = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const signals: Signal[] = ['latency', 'reliability', 'capacity', 'business'];
+  const metrics = ['http_p99_ms', 'http_error_ratio', 'cpu_utilization', 'orders_per_min'];
+  const stacks = ['us-east-1', 'us-west-2'];
+  const keys: { signal: Signal; metric: string; stack: string; service: string; base: number }[] = [];
+  for (let i = 0; keys.length < seriesCount; i++) {
+    const k = i % metrics.length;
+    for (const stack of stacks) {
+      if (keys.length < seriesCount) keys.push({ signal: signals[k]!, metric: metrics[k]!, stack, service: `svc-${Math.floor(i / metrics.length)}`, base: [200, 0.0003, 0.4, 600][k]! });
+    }
+  }
+  const t0 = Date.UTC(2026, 2, 1);
+  const out: Sample[] = new Array(seriesCount * minutes);
+  let n = 0;
+  for (let m = 0; m < minutes; m++) {
+    const season = 1 + 0.3 * Math.sin((2 * Math.PI * (m % 1440)) / 1440);
+    for (const k of keys) out[n++] = { ts: t0 + m * 60_000, signal: k.signal, metric: k.metric, stack: k.stack, service: k.service, value: k.base * season * (1 + 0.05 * (rand() - 0.5)) };
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import type { DetectionConfig } from '../../config/detection.js';
+import { expectedAt, isCold, learn, sigmaAt, skip, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { observe, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
+
+/**
+ * One point through baseline and threshold: the step shared by the stream engine and the
+ * single-series scorer, so both judge a point the same way.
+ */
+
+/** 1: up is bad, -1: down is bad, 0: both ways are (a series of unknown meaning). */
+export type Direction = 1 | -1 | 0;
+
+export interface Assessment {
+  expected: number;
+  sigma: number;
+  /** Deviation in robust sigmas, positive in the bad direction; 0 until the baseline has history. */
+  score: number;
+  cold: boolean;
+  transition: ThresholdTransition;
+}
+
+export function newAssessment(): Assessment {
+  return { expected: 0, sigma: 0, score: 0, cold: true, transition: 'none' };
+}
+
+/** Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free. */
+export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment): Assessment {
+  out.cold = isCold(b, ts);
+  out.expected = b.points === 0 ? value : expectedAt(b, ts);
+  out.sigma = sigmaAt(b, out.expected, cfg.baseline);
+  if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
+  else {
+    const z = (value - out.expected) / out.sigma;
+    out.score = direction === 0 ? Math.abs(z) : direction * z;
+  }
+  out.transition = observe(th, ts, out.score, cfg.threshold);
+  return out;
+}
+
+/**
+ * Learn the point unless it must not be learned: a confirmed anomaly against the seasonal forecast
+ * (until it has lasted long enough to be the new normal) or a period a context event explains.
+ */
+export function learnPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, a: Assessment, cfg: DetectionConfig, explained: boolean): void {
+  // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
+  // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
+  const confirmedYoung = !a.cold && th.phase === 'confirmed' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
+  if (confirmedYoung || explained) skip(b, ts);
+  else learn(b, ts, value, a.expected, a.sigma, cfg.baseline);
+}

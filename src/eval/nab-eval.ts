@@ -1,0 +1,21 @@
+import type { DetectionConfig } from '../config/detection.js';
+import { scoreSeries } from '../core/score/series-scorer.js';
+import { loadNabCorpus, NAB_DEV_DIR, NAB_PROFILES, normalizedByCategory, optimizeThreshold, type NabCategoryScore, type NabProfileName } from './nab.js';
+
+export interface NabEvaluation {
+  files: number;
+  profiles: Record<NabProfileName, { threshold: number; normalized: number; byCategory: Record<string, NabCategoryScore> }>;
+}
+
+/** Scores every NAB file with `harbinger score`'s scorer and the corpus-wide optimal threshold. */
+export function evaluateNab(config: DetectionConfig, dataDir: string = NAB_DEV_DIR): NabEvaluation {
+  const corpus = loadNabCorpus(dataDir);
+  const scored = corpus.map((file) => ({ file, scores: scoreSeries(file.rows, config, 0) }));
+  const profiles = {} as NabEvaluation['profiles'];
+  for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
+    const profile = NAB_PROFILES[name];
+    const best = optimizeThreshold(scored, profile);
+    profiles[name] = { threshold: best.threshold, normalized: best.normalized, byCategory: normalizedByCategory(scored, profile, best.threshold) };
+  }
+  return { files: corpus.length, profiles };
+}
