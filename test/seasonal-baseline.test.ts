@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createBaseline, expectedAt, isCold, learn, sigmaAt, type BaselineParams } from '../src/core/baseline/seasonal-baseline.js';
+import { baselineDecays, createBaseline, expectedAt, isCold, learn, sigmaAt, type BaselineParams } from '../src/core/baseline/seasonal-baseline.js';
 import { defaultDetectionConfig } from '../src/config/detection.js';
 
 const params: BaselineParams = defaultDetectionConfig().baseline;
+const decays = baselineDecays(params);
 const MIN = 60_000;
 
 /** Deterministic noise so the numbers below are reproducible. */
@@ -20,7 +21,7 @@ function train(minutes: number, value: (m: number) => number) {
   for (let m = 0; m < minutes; m++) {
     const ts = m * MIN;
     const expected = st.points === 0 ? value(m) : expectedAt(st, ts);
-    learn(st, ts, value(m), expected, sigmaAt(st, expected, params), params);
+    learn(st, ts, value(m), expected, sigmaAt(st, expected, params), isCold(st, ts), params, decays);
   }
   return st;
 }

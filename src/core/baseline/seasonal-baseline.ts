@@ -8,8 +8,9 @@
  * so an outlier moves the baseline by a bounded amount (a Huber M-estimator in streaming form);
  * the spread is an exponentially weighted mean absolute residual, scaled to a normal sigma.
  *
- * O(1) time and no allocation per sample; state is a few numbers plus three arrays per season.
+ * O(1) time and no allocation per sample; state is a few numbers plus two arrays per season.
  */
+import { Decay } from '../math/decay.js';
 
 export interface SeasonProfile {
   minutes: number;
@@ -50,6 +51,24 @@ export interface BaselineParams {
   relativeScaleFloor: number;
 }
 
+/** Decay gains of one parameter set, built once per engine (see Decay for why). */
+export interface BaselineDecays {
+  cold: Decay;
+  level: Decay;
+  spread: Decay;
+  /** Per season: a bucket's half-life in minutes of its own visits. */
+  season: Decay[];
+}
+
+export function baselineDecays(params: BaselineParams): BaselineDecays {
+  return {
+    cold: new Decay(params.coldLevelHalfLifeMinutes),
+    level: new Decay(params.levelHalfLifeMinutes),
+    spread: new Decay(params.scaleHalfLifeMinutes),
+    season: params.seasons.map((s) => new Decay(params.seasonalHalfLifeSeasons * s.bucketMinutes)),
+  };
+}
+
 /** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
 const MAD_TO_SIGMA = 1.2533;
 const MS_PER_MIN = 60_000;
@@ -58,6 +77,8 @@ const SPREAD_PRIOR_POINTS = 30;
 const NORMAL_Q99 = 2.576;
 /** Log-step of the percentile tracker: adapts over roughly a thousand points. */
 const TAIL_STEP = 0.05;
+const TAIL_UP = Math.exp(TAIL_STEP * 0.99);
+const TAIL_DOWN = Math.exp(-TAIL_STEP * 0.01);
 
 export function createBaseline(params: BaselineParams): BaselineState {
   return {
@@ -109,10 +130,6 @@ export function sigmaAt(state: BaselineState, expected: number, params: Baseline
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }
 
-function gain(dtMinutes: number, halfLifeMinutes: number): number {
-  return 1 - Math.pow(2, -dtMinutes / halfLifeMinutes);
-}
-
 function clip(x: number, bound: number): number {
   return x > bound ? bound : x < -bound ? -bound : x;
 }
@@ -121,7 +138,7 @@ function clip(x: number, bound: number): number {
  * Learn one point. `expected` and `sigma` are the values the caller just scored the point against,
  * so the clipping bound is the one the point was judged by.
  */
-export function learn(state: BaselineState, ts: number, value: number, expected: number, sigma: number, params: BaselineParams): void {
+export function learn(state: BaselineState, ts: number, value: number, expected: number, sigma: number, cold: boolean, params: BaselineParams, decays: BaselineDecays): void {
   if (state.points === 0) {
     state.firstTs = ts;
     state.lastTs = ts;
@@ -132,22 +149,22 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const bound = state.points > 2 && state.spread > 0 ? params.huberK * sigma : Infinity;
   const residual = clip(value - expected, bound);
 
-  const warm = !isCold(state, ts);
+  const warm = !cold;
   // Spread: a running mean at first, then exponentially weighted. When the seasonal forecast takes
   // over, its residuals are much smaller than the cold level's lag errors, so the running mean
   // restarts with the cold spread as a prior worth SPREAD_PRIOR_POINTS points.
   const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
-  const gSpread = Math.max(1 / m, gain(dtMin, params.scaleHalfLifeMinutes));
+  const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
   if (n > SPREAD_PRIOR_POINTS && sigma > 0) {
     const z = Math.abs(value - expected) / (sigma * (NORMAL_Q99 / state.tailQ));
-    state.tailQ *= Math.exp(TAIL_STEP * ((z > state.tailQ ? 1 : 0) - 0.01));
+    state.tailQ *= z > state.tailQ ? TAIL_UP : TAIL_DOWN;
     if (state.tailQ < NORMAL_Q99) state.tailQ = NORMAL_Q99;
   }
 
-  state.coldLevel += Math.max(1 / n, gain(dtMin, params.coldLevelHalfLifeMinutes)) * clip(value - state.coldLevel, bound);
-  if (warm) state.level += gain(dtMin, params.levelHalfLifeMinutes) * residual;
+  state.coldLevel += Math.max(1 / n, decays.cold.gain(dtMin)) * clip(value - state.coldLevel, bound);
+  if (warm) state.level += decays.level.gain(dtMin) * residual;
 
   // Each season's bucket learns the point minus the level correction (a running mean at first),
   // clipped against its own forecast; in cold start, against the bucket's own value so far.
@@ -156,8 +173,8 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
     const b = bucketOf(s, ts);
     const c = s.count[b]!;
     const target = value - (warm ? state.level : 0);
-    const pointsPerVisit = Math.max(1, s.bucketMinutes / dtMin);
-    const g = Math.max(1 / (c + 1), gain(1, params.seasonalHalfLifeSeasons * pointsPerVisit));
+    // Half-life of `seasonalHalfLifeSeasons` visits, each visit being one bucket's worth of points.
+    const g = Math.max(1 / (c + 1), decays.season[i]!.gain(dtMin < s.bucketMinutes ? dtMin : s.bucketMinutes));
     const current = c === 0 ? target : s.value[b]!;
     s.value[b] = current + g * clip(target - current, bound);
     s.count[b] = c < 1e6 ? c + 1 : c;

@@ -1,6 +1,7 @@
 import { BAD_DIRECTION, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
-import { createBaseline, type BaselineParams } from '../baseline/seasonal-baseline.js';
+import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
+import { Decay } from '../math/decay.js';
 import { createThreshold, persistence } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
 import { createTrend, isPastGate, minutesToBreach, updateTrend } from '../predict/breach-predictor.js';
@@ -38,7 +39,9 @@ interface GroupState {
   verdict: string;
 }
 
-type Item = { kind: 'sample'; sample: Sample } | { kind: 'event'; event: ContextEvent };
+/** Samples and events share the reorder buffer; only events have a `kind`. */
+type Item = Sample | ContextEvent;
+const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kind !== undefined;
 
 const STEP_MS = 60_000;
 const MS_PER_MIN = 60_000;
@@ -54,7 +57,8 @@ export class DetectionEngine {
   private readonly explained = new ExplainedWindows();
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
-  private readonly smoothingHalfLifeMin: number;
+  private readonly decays: BaselineDecays;
+  private readonly smoothing: Decay;
   /** Reused for every point: the hot path allocates nothing it does not emit. */
   private readonly assessment = newAssessment();
   private readonly stats: DetectionStats = {
@@ -67,8 +71,8 @@ export class DetectionEngine {
     emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0 },
   };
   private readonly releaseItem = (item: Item): void => {
-    if (item.kind === 'sample') this.process(item.sample);
-    else this.applyContext(item.event);
+    if (isEvent(item)) this.applyContext(item);
+    else this.process(item);
   };
 
   constructor(
@@ -78,12 +82,13 @@ export class DetectionEngine {
     this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000);
     this.gates = new SloGates(config.slo.gates);
     this.baselineParams = config.baseline;
-    this.smoothingHalfLifeMin = config.delta.windowMinutes / 2;
+    this.decays = baselineDecays(config.baseline);
+    this.smoothing = new Decay(config.delta.windowMinutes / 2);
   }
 
   /** Offer a sample; returns false (and reports it) when it is later than the allowed lateness. */
   offerSample(sample: Sample): boolean {
-    if (!this.buffer.push(sample.ts, { kind: 'sample', sample })) {
+    if (!this.buffer.push(sample.ts, sample)) {
       this.stats.late++;
       this.sink.rejected?.(sample, `late: ${new Date(sample.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
       return false;
@@ -93,7 +98,7 @@ export class DetectionEngine {
   }
 
   offerEvent(event: ContextEvent): boolean {
-    if (!this.buffer.push(event.ts, { kind: 'event', event })) {
+    if (!this.buffer.push(event.ts, event)) {
       this.stats.late++;
       this.sink.rejected?.(event, `late: ${new Date(event.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
       return false;
@@ -214,7 +219,7 @@ export class DetectionEngine {
       if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
     }
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
-    series.smoothedScore += (1 - Math.pow(2, -dtMin / this.smoothingHalfLifeMin)) * (score - series.smoothedScore);
+    series.smoothedScore += this.smoothing.gain(dtMin) * (score - series.smoothedScore);
     series.lastTs = ts;
     series.lastValue = s.value;
     series.lastExpected = expected / scale;
@@ -239,7 +244,7 @@ export class DetectionEngine {
       this.emit({ type: 'recovery', ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, episodeStartTs: th.episodeStartTs, peakScore: round(th.peakScore) });
     }
 
-    learnPoint(b, th, ts, value, a, cfg, this.explained.explaining(s.stack, s.service, ts) !== undefined);
+    learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
 
     if (series.trend !== null) this.predict(series, s, value, expected, ready);
   }
@@ -286,6 +291,11 @@ export class DetectionEngine {
 
   /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
   private closeStep(group: GroupState): void {
+    if (group.verdict === '') {
+      let any = false;
+      for (const series of group.stacks.values()) if (series.threshold.phase !== 'normal') any = true;
+      if (!any) return;
+    }
     const stepEnd = (group.step + 1) * STEP_MS - 1;
     const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * STEP_MS);
     const inputs: StackInput[] = [];

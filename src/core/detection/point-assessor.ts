@@ -1,5 +1,5 @@
 import type { DetectionConfig } from '../../config/detection.js';
-import { expectedAt, isCold, learn, sigmaAt, skip, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { expectedAt, isCold, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { observe, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
 /**
@@ -41,10 +41,10 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
  * Learn the point unless it must not be learned: a confirmed anomaly against the seasonal forecast
  * (until it has lasted long enough to be the new normal) or a period a context event explains.
  */
-export function learnPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, a: Assessment, cfg: DetectionConfig, explained: boolean): void {
+export function learnPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, a: Assessment, cfg: DetectionConfig, decays: BaselineDecays, explained: boolean): void {
   // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
   // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
   const confirmedYoung = !a.cold && th.phase === 'confirmed' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
   if (confirmedYoung || explained) skip(b, ts);
-  else learn(b, ts, value, a.expected, a.sigma, cfg.baseline);
+  else learn(b, ts, value, a.expected, a.sigma, a.cold, cfg.baseline, decays);
 }

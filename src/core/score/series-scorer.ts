@@ -1,5 +1,5 @@
 import type { DetectionConfig } from '../../config/detection.js';
-import { createBaseline, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { baselineDecays, createBaseline, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { createThreshold, type ThresholdState } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment, type Direction } from '../detection/point-assessor.js';
 
@@ -16,18 +16,20 @@ export class SeriesScorer {
   private readonly baseline: BaselineState;
   private readonly threshold: ThresholdState = createThreshold();
   private readonly a = newAssessment();
+  private readonly decays: BaselineDecays;
 
   constructor(
     private readonly config: DetectionConfig,
     private readonly direction: Direction = 0,
   ) {
     this.baseline = createBaseline(config.baseline);
+    this.decays = baselineDecays(config.baseline);
   }
 
   next(ts: number, value: number): number {
     const cfg = this.config;
     const a = assessPoint(this.baseline, this.threshold, ts, value, this.direction, cfg, this.a);
-    learnPoint(this.baseline, this.threshold, ts, value, a, cfg, false);
+    learnPoint(this.baseline, this.threshold, ts, value, a, cfg, this.decays, false);
     const warn = cfg.threshold.warnScore;
     const z = a.score > 0 ? a.score : 0;
     if (a.transition === 'warn' || a.transition === 'confirmed') {
