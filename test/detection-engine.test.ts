@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { DetectionEngine } from '../src/core/detection/detection-engine.js';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+import type { ContextEvent, DetectionEvent, Sample, Signal } from '../src/domain/types.js';
+
+const cfg = defaultDetectionConfig();
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 2, 1);
+
+/** Deterministic noise in [-1, 1]. */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return (x - Math.floor(x) - 0.5) * 2;
+}
+
+interface Scenario {
+  minutes: number;
+  stacks: string[];
+  metric: string;
+  signal: Signal;
+  value: (stack: string, minute: number) => number;
+  events?: ContextEvent[];
+}
+
+function samplesOf(sc: Scenario): Sample[] {
+  const out: Sample[] = [];
+  for (let m = 0; m < sc.minutes; m++) {
+    sc.stacks.forEach((stack, k) => out.push({ ts: T0 + m * MIN, signal: sc.signal, metric: sc.metric, stack, service: 'checkout', value: sc.value(stack, m) + 0 * k }));
+  }
+  return out;
+}
+
+/** Feeds context events and samples interleaved in time, as a real source would. */
+function feed(engine: DetectionEngine, sc: Scenario, samples: Sample[]): void {
+  const pending = [...(sc.events ?? [])].sort((a, b) => a.ts - b.ts);
+  for (const s of samples) {
+    while (pending.length > 0 && pending[0]!.ts <= s.ts) engine.offerEvent(pending.shift()!);
+    engine.offerSample(s);
+  }
+  engine.flush();
+}
+
+function run(sc: Scenario, order: (s: Sample[]) => Sample[] = (s) => s) {
+  const events: DetectionEvent[] = [];
+  const rejected: string[] = [];
+  const engine = new DetectionEngine(cfg, { detection: (e) => events.push(e), rejected: (_r, reason) => rejected.push(reason) });
+  feed(engine, sc, order(samplesOf(sc)));
+  return { events, rejected, stats: engine.getStats() };
+}
+
+const daily = (m: number): number => 1 + 0.3 * Math.sin((2 * Math.PI * (m % 1440)) / 1440);
+const T_FAULT = 1800; // 06:00 on day two
+
+const latencyRamp: Scenario = {
+  minutes: 2160,
+  stacks: ['us-east-1', 'us-west-2'],
+  metric: 'http_p99_ms',
+  signal: 'latency',
+  value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (stack === 'us-west-2' && m >= T_FAULT ? (m - T_FAULT) * 4 : 0),
+};
+
+describe('detection engine', () => {
+  it('warns, confirms, localizes and predicts the breach of a ramp on one stack, ahead of the breach', () => {
+    const { events } = run(latencyRamp);
+    const anomalies = events.filter((e) => e.type === 'anomaly' && e.stack === 'us-west-2');
+    const warn = anomalies.find((e) => e.type === 'anomaly' && e.stage === 'warn')!;
+    const confirmed = anomalies.find((e) => e.type === 'anomaly' && e.stage === 'confirmed')!;
+    expect((warn.ts - T0) / MIN - T_FAULT).toBeGreaterThan(0);
+    expect((warn.ts - T0) / MIN - T_FAULT).toBeLessThan(15);
+    expect(confirmed.ts).toBeGreaterThan(warn.ts);
+    // Nothing on the healthy stack, and no alarm on day two before the fault.
+    expect(events.filter((e) => e.type === 'anomaly' && e.stack === 'us-east-1')).toHaveLength(0);
+    expect(events.filter((e) => e.type === 'anomaly' && e.ts > T0 + 1440 * MIN && e.ts < T0 + T_FAULT * MIN)).toHaveLength(0);
+    const local = events.find((e) => e.type === 'delta' && e.scope === 'local');
+    expect(local).toMatchObject({ stack: 'us-west-2', metric: 'http_p99_ms' });
+    const breach = events.find((e) => e.type === 'breach')!;
+    const prediction = events.find((e) => e.type === 'prediction')!;
+    expect(prediction.ts).toBeLessThan(breach.ts);
+    // The first prediction comes at least 20 minutes before the breach.
+    expect((breach.ts - prediction.ts) / MIN).toBeGreaterThanOrEqual(20);
+  });
+
+  it('calls the same ramp on both stacks global, never local', () => {
+    const { events } = run({ ...latencyRamp, value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (m >= T_FAULT ? (m - T_FAULT) * 4 : 0) });
+    const deltas = events.filter((e) => e.type === 'delta');
+    expect(deltas.some((d) => d.type === 'delta' && d.scope === 'global')).toBe(true);
+    expect(deltas.filter((d) => d.type === 'delta' && d.scope === 'local')).toHaveLength(0);
+  });
+
+  it('gives identical output for two replays, and for input shuffled within the allowed lateness', () => {
+    const a = run(latencyRamp).events;
+    const b = run(latencyRamp).events;
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    // Swap neighbours 30 s apart in arrival: within the 120 s lateness, so the result is the same.
+    const shuffled = run(latencyRamp, (s) => {
+      const c = s.slice();
+      for (let i = 0; i + 3 < c.length; i += 4) [c[i], c[i + 2]] = [c[i + 2]!, c[i]!];
+      return c;
+    }).events;
+    expect(JSON.stringify(shuffled)).toBe(JSON.stringify(a));
+  });
+
+  it('counts and reports late samples instead of processing them', () => {
+    const { stats, rejected } = run(latencyRamp, (s) => {
+      const c = s.slice();
+      const late = c.splice(100, 1)[0]!; // minute 50 of us-east-1 ...
+      c.splice(1000, 0, late); // ... arriving ~7 hours later
+      return c;
+    });
+    expect(stats.late).toBe(1);
+    expect(stats.samples).toBe(2160 * 2 - 1);
+    expect(rejected[0]).toMatch(/^late: 2026-03-01T00:50:00.000Z is behind the watermark/);
+  });
+
+  it('judges business metrics per traffic share: a 50/50 → 20/80 shift is not an anomaly', () => {
+    const shift = T0 + 1900 * MIN;
+    const events: ContextEvent[] = [
+      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } },
+      { ts: shift, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } },
+    ];
+    const share = (stack: string, m: number): number => (T0 + m * MIN < shift ? 0.5 : stack === 'us-east-1' ? 0.2 : 0.8);
+    const business: Scenario = {
+      minutes: 2160,
+      stacks: ['us-east-1', 'us-west-2'],
+      metric: 'orders_per_min',
+      signal: 'business',
+      value: (stack, m) => Math.round(1000 * daily(m) * share(stack, m) * (1 + 0.03 * noise(m * 3 + stack.length))),
+      events,
+    };
+    const { events: out, stats } = run(business);
+    expect(stats).toMatchObject({ samples: 2160 * 2, late: 0 });
+    expect(out.filter((e) => e.type === 'anomaly')).toHaveLength(0);
+    // Without the shift event the same data is a big business drop on us-east-1.
+    const blind = run({ ...business, events: [events[0]!] }).events;
+    expect(blind.some((e) => e.type === 'anomaly' && e.stack === 'us-east-1' && e.signal === 'business')).toBe(true);
+  });
+
+  it('does not learn from a performance test on that stack', () => {
+    const perf: ContextEvent = { ts: T0 + 1500 * MIN, endTs: T0 + 1560 * MIN, kind: 'perf_test', id: 'load-1', stack: 'us-west-2', attributes: {} };
+    const loaded: Scenario = {
+      ...latencyRamp,
+      value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (stack === 'us-west-2' && m >= 1500 && m < 1560 ? 25 : 0), // below the warn bound: learned unless explained
+    };
+    const bucketAt = (sc: Scenario, minuteOfDay: number): number => {
+      const engine = new DetectionEngine(cfg, { detection: () => {} });
+      feed(engine, sc, samplesOf({ ...sc, minutes: 1570 }));
+      const west = [...engine.series()].find((s) => s.stack === 'us-west-2')!;
+      const season = west.baseline.seasons[0]!;
+      return season.value[Math.floor(minuteOfDay / season.bucketMinutes)]!;
+    };
+    const clean = bucketAt({ ...latencyRamp }, 1515 - 1440);
+    const explained = bucketAt({ ...loaded, events: [perf] }, 1515 - 1440);
+    const unexplained = bucketAt(loaded, 1515 - 1440);
+    expect(Math.abs(explained - clean)).toBeLessThan(0.5);
+    expect(unexplained - clean).toBeGreaterThan(5);
+  });
+
+  it('rejects a metric reported under two signals, keeping the first', () => {
+    const engine = new DetectionEngine(cfg, { detection: () => {}, rejected: () => {} });
+    engine.offerSample({ ts: T0, signal: 'latency', metric: 'm', stack: 'a', service: 's', value: 1 });
+    engine.offerSample({ ts: T0 + MIN, signal: 'capacity', metric: 'm', stack: 'a', service: 's', value: 1 });
+    engine.flush();
+    expect(engine.getStats()).toMatchObject({ samples: 1, conflicts: 1 });
+  });
+});
