@@ -19,6 +19,7 @@ Options:
   --out <file>       write every output event as JSONL
   --rejects <file>   write invalid or late lines as JSONL with line number and reason
   --quiet            print only the summary, not the timeline
+  --health           also write the per-minute stack health events to --out
   --progress         force the progress bar (default: only on a terminal)
   -h, --help         show this help`,
   options: {
@@ -26,6 +27,7 @@ Options:
     out: { type: 'string' },
     rejects: { type: 'string' },
     quiet: { type: 'boolean' },
+    health: { type: 'boolean' },
     progress: { type: 'boolean' },
   },
   async run(values, positionals) {
@@ -52,8 +54,10 @@ Options:
       config: config.detection,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
       onEvent: (e) => {
+        if (e.type === 'health' && values['health'] !== true) return;
         out?.write(JSON.stringify(e) + '\n');
-        if (!quiet) process.stdout.write(formatDetection(e) + '\n');
+        const line = quiet ? undefined : formatDetection(e);
+        if (line !== undefined) process.stdout.write(line + '\n');
       },
       onProgress: (done, total) => bar.update(done, total),
       onInvalid: (line, reason) => {

@@ -144,7 +144,27 @@ export interface BreachEvent {
   slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
 }
 
-export type DetectionEvent = AnomalyEvent | PredictionEvent | DeltaEvent | RecoveryEvent | BreachEvent;
+/**
+ * Once per minute of event time, per stack and service: how that stack looks. The decision
+ * workflow uses it to check that a traffic target is healthy and has headroom, and to notice gaps.
+ */
+export interface StackHealthEvent {
+  type: 'health';
+  ts: number;
+  service: string;
+  stack: string;
+  /** Worst score per signal over the minute (positive is bad); a signal without data is absent. */
+  scores: Partial<Record<Signal, number>>;
+  /** Highest value/limit over the stack's saturation gates (1 = at the gate), or null if none. */
+  saturation: number | null;
+  /** Metrics of this stack currently in an anomaly episode. */
+  inEpisode: string[];
+  /** Series that reported during the minute, out of those known for this stack. */
+  reporting: number;
+  known: number;
+}
+
+export type DetectionEvent = AnomalyEvent | PredictionEvent | DeltaEvent | RecoveryEvent | BreachEvent | StackHealthEvent;
 
 /** A record that could not be used, with why. Never silently dropped. */
 export interface Rejection {

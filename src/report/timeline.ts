@@ -14,7 +14,8 @@ function num(x: number): string {
   return Math.round(x).toString();
 }
 
-export function formatDetection(e: DetectionEvent): string {
+/** Undefined for events too chatty for the timeline (per-minute health). */
+export function formatDetection(e: DetectionEvent): string | undefined {
   const at = formatTime(e.ts);
   switch (e.type) {
     case 'anomaly':
@@ -27,6 +28,8 @@ export function formatDetection(e: DetectionEvent): string {
       return `${at}  BREACH     ${e.stack}/${e.service}  ${e.metric} ${num(e.value)} past its ${e.slo.kind} gate ${e.slo.comparator} ${num(e.slo.limit)}`;
     case 'recovery':
       return `${at}  RECOVERED  ${e.stack}/${e.service}  ${e.metric} (episode since ${formatTime(e.episodeStartTs).slice(11)}, peak ${e.peakScore.toFixed(1)}σ)`;
+    case 'health':
+      return undefined;
     case 'delta': {
       const head = e.scope === 'local' ? `LOCAL → ${e.stack}` : e.scope.toUpperCase();
       return `${at}  DELTA      ${e.service}  ${e.metric}: ${head}: ${e.reason}`;

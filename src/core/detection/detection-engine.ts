@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
+import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
@@ -34,9 +34,27 @@ interface GroupState {
   service: string;
   metric: string;
   signal: Signal;
-  stacks: Map<string, SeriesState>;
+  stacks: Map<string, SeriesRuntime>;
   step: number;
   verdict: string;
+}
+
+/** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
+interface SeriesRuntime {
+  state: SeriesState;
+  health: StackHealthAcc;
+  signalIndex: number;
+}
+
+/** Per (service, stack), accumulated over the current minute for the `health` event. */
+interface StackHealthAcc {
+  service: string;
+  stack: string;
+  worst: Float64Array;
+  saturation: number;
+  reporting: number;
+  known: number;
+  episodes: Set<string>;
 }
 
 /** Samples and events share the reorder buffer; only events have a `kind`. */
@@ -68,9 +86,18 @@ export class DetectionEngine {
     conflicts: 0,
     series: 0,
     watermark: -Infinity,
-    emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0 },
+    emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0, health: 0 },
   };
-  private readonly releaseItem = (item: Item): void => {
+  private readonly health = new Map<string, Map<string, StackHealthAcc>>();
+  /** The same accumulators sorted by service then stack, so output order never depends on arrival order. */
+  private healthOrder: StackHealthAcc[] = [];
+  private minute = NaN;
+  private readonly releaseItem = (item: Item, ts: number): void => {
+    const minute = Math.floor(ts / STEP_MS);
+    if (minute !== this.minute) {
+      if (this.minute === this.minute) this.emitHealth();
+      this.minute = minute;
+    }
     if (isEvent(item)) this.applyContext(item);
     else this.process(item);
   };
@@ -111,6 +138,8 @@ export class DetectionEngine {
   flush(): void {
     this.buffer.flush(this.releaseItem);
     for (const metrics of this.services.values()) for (const g of metrics.values()) this.closeStep(g);
+    if (this.minute === this.minute) this.emitHealth();
+    this.minute = NaN;
   }
 
   getStats(): Readonly<DetectionStats> {
@@ -124,7 +153,7 @@ export class DetectionEngine {
 
   /** Every series' state, for checkpoints and inspection. */
   *series(): IterableIterator<SeriesState> {
-    for (const metrics of this.services.values()) for (const g of metrics.values()) yield* g.stacks.values();
+    for (const metrics of this.services.values()) for (const g of metrics.values()) for (const r of g.stacks.values()) yield r.state;
   }
 
   private applyContext(event: ContextEvent): void {
@@ -159,18 +188,59 @@ export class DetectionEngine {
       this.closeStep(group);
       group.step = step;
     }
-    let series = group.stacks.get(s.stack);
-    if (series === undefined) {
-      series = this.createSeries(s);
-      group.stacks.set(s.stack, series);
+    let runtime = group.stacks.get(s.stack);
+    if (runtime === undefined) {
+      runtime = { state: this.createSeries(s), health: this.healthAcc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal) };
+      runtime.health.known++;
+      group.stacks.set(s.stack, runtime);
       this.stats.series++;
-    } else if (s.ts <= series.lastTs) {
+    } else if (s.ts <= runtime.state.lastTs) {
       this.stats.conflicts++;
-      this.sink.rejected?.(s, `duplicate: series already has a point at or after ${new Date(series.lastTs).toISOString()}`);
+      this.sink.rejected?.(s, `duplicate: series already has a point at or after ${new Date(runtime.state.lastTs).toISOString()}`);
       return;
     }
     this.stats.samples++;
-    this.score(series, s);
+    this.score(runtime, s);
+  }
+
+  private healthAcc(service: string, stack: string): StackHealthAcc {
+    let byStack = this.health.get(service);
+    if (byStack === undefined) this.health.set(service, (byStack = new Map()));
+    let acc = byStack.get(stack);
+    if (acc === undefined) {
+      acc = { service, stack, worst: new Float64Array(SIGNALS.length).fill(-Infinity), saturation: -Infinity, reporting: 0, known: 0, episodes: new Set() };
+      byStack.set(stack, acc);
+      this.healthOrder.push(acc);
+      this.healthOrder.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+    }
+    return acc;
+  }
+
+  /** Close the minute: one `health` event per stack and service, then reset the accumulators. */
+  private emitHealth(): void {
+    const ts = (this.minute + 1) * STEP_MS - 1;
+    {
+      for (const acc of this.healthOrder) {
+        const scores: Partial<Record<Signal, number>> = {};
+        SIGNALS.forEach((sig, i) => {
+          if (acc.worst[i]! > -Infinity) scores[sig] = round(acc.worst[i]!);
+        });
+        this.emit({
+          type: 'health',
+          ts,
+          service: acc.service,
+          stack: acc.stack,
+          scores,
+          saturation: acc.saturation > -Infinity ? round(acc.saturation) : null,
+          inEpisode: [...acc.episodes].sort(),
+          reporting: acc.reporting,
+          known: acc.known,
+        });
+        acc.worst.fill(-Infinity);
+        acc.saturation = -Infinity;
+        acc.reporting = 0;
+      }
+    }
   }
 
   private createSeries(s: Sample): SeriesState {
@@ -195,7 +265,8 @@ export class DetectionEngine {
   }
 
   /** The per-sample hot path: no allocation unless something is emitted. */
-  private score(series: SeriesState, s: Sample): void {
+  private score(runtime: SeriesRuntime, s: Sample): void {
+    const series = runtime.state;
     const cfg = this.config;
     const ts = s.ts;
     const b = series.baseline;
@@ -225,7 +296,13 @@ export class DetectionEngine {
     series.lastExpected = expected / scale;
     series.lastScore = score;
 
+    const h = runtime.health;
+    h.reporting++;
+    if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
+    if (series.gate !== null && series.gate.kind === 'saturation' && s.value / series.gate.limit > h.saturation) h.saturation = s.value / series.gate.limit;
+
     if (transition === 'warn' || transition === 'confirmed') {
+      h.episodes.add(s.metric);
       this.emit({
         type: 'anomaly',
         ts,
@@ -241,6 +318,7 @@ export class DetectionEngine {
         coldStart: a.cold,
       });
     } else if (transition === 'cleared') {
+      h.episodes.delete(s.metric);
       this.emit({ type: 'recovery', ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, episodeStartTs: th.episodeStartTs, peakScore: round(th.peakScore) });
     }
 
@@ -293,14 +371,14 @@ export class DetectionEngine {
   private closeStep(group: GroupState): void {
     if (group.verdict === '') {
       let any = false;
-      for (const series of group.stacks.values()) if (series.threshold.phase !== 'normal') any = true;
+      for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
       if (!any) return;
     }
     const stepEnd = (group.step + 1) * STEP_MS - 1;
     const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * STEP_MS);
     const inputs: StackInput[] = [];
     let anyEpisode = false;
-    for (const series of group.stacks.values()) {
+    for (const { state: series } of group.stacks.values()) {
       if (stepEnd - series.lastTs > staleMs) continue;
       const inEpisode = series.threshold.phase !== 'normal';
       anyEpisode ||= inEpisode;
@@ -326,7 +404,7 @@ export class DetectionEngine {
     group.verdict = key;
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
     let ts = -Infinity;
-    for (const series of group.stacks.values()) if (series.lastTs <= stepEnd && series.lastTs > ts) ts = series.lastTs;
+    for (const { state: series } of group.stacks.values()) if (series.lastTs <= stepEnd && series.lastTs > ts) ts = series.lastTs;
     this.emit({
       type: 'delta',
       ts,
