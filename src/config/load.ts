@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
+import { decisionConfigSchema } from './decision.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z
   .object({
     detection: detectionConfigSchema.prefault({}),
+    decision: decisionConfigSchema.prefault({}),
   })
   .strict();
 

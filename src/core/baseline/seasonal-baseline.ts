@@ -38,6 +38,8 @@ export interface BaselineState {
    * "4 sigma" means equally rare on every series.
    */
   tailQ: number;
+  /** Recent |z|, smoothed over a few points: tells an isolated spike from a sustained shift. */
+  recentZ: number;
   seasons: SeasonProfile[];
 }
 
@@ -77,6 +79,8 @@ const SPREAD_PRIOR_POINTS = 30;
 const NORMAL_Q99 = 2.576;
 /** Log-step of the percentile tracker: adapts over roughly a thousand points. */
 const TAIL_STEP = 0.05;
+/** Smoothed |z| below which the neighbourhood counts as calm. */
+const CALM_Z = 1.5;
 const TAIL_UP = Math.exp(TAIL_STEP * 0.99);
 const TAIL_DOWN = Math.exp(-TAIL_STEP * 0.01);
 
@@ -90,6 +94,7 @@ export function createBaseline(params: BaselineParams): BaselineState {
     level: 0,
     spread: 0,
     tailQ: NORMAL_Q99,
+    recentZ: 0,
     seasons: params.seasons.map((s) => {
       const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
       return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
@@ -157,10 +162,14 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
+  // Only an exceedance out of a calm neighbourhood is heavy tail: a ramp or a level shift is a run
+  // of exceedances, and letting it widen sigma would hide the very faults we look for.
   if (n > SPREAD_PRIOR_POINTS && sigma > 0) {
     const z = Math.abs(value - expected) / (sigma * (NORMAL_Q99 / state.tailQ));
-    state.tailQ *= z > state.tailQ ? TAIL_UP : TAIL_DOWN;
+    if (z <= state.tailQ) state.tailQ *= TAIL_DOWN;
+    else if (state.recentZ < CALM_Z) state.tailQ *= TAIL_UP;
     if (state.tailQ < NORMAL_Q99) state.tailQ = NORMAL_Q99;
+    state.recentZ += 0.3 * (Math.min(z, 10) - state.recentZ);
   }
 
   state.coldLevel += Math.max(1 / n, decays.cold.gain(dtMin)) * clip(value - state.coldLevel, bound);

@@ -53,7 +53,8 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       maxPeerStack = s.stack;
     }
   }
-  const separation = top.score - maxPeer;
+  // A peer doing better than usual (negative score) is healthy, not extra evidence against the top.
+  const separation = top.score - Math.max(0, maxPeer);
 
   if (moving >= 2 && moving / n >= p.globalFraction) {
     return {
@@ -63,8 +64,8 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       reason: `${moving} of ${n} stacks deviate together (scores ${stacks.map((s) => `${s.stack} ${fmt(s.score)}`).join(', ')}): not a routing problem`,
     };
   }
-  // Too few points behind the deviation: wait rather than guess (no verdict, nothing emitted).
-  if (top.samplesInWindow < p.minPoints) return undefined;
+  // Too few points, or a deviation that the window smooths away (a lone spike): wait, say nothing.
+  if (top.samplesInWindow < p.minPoints || top.score < p.globalScore) return undefined;
   if (top.volume === top.volume && top.volume < p.minVolume) {
     return {
       scope: 'insufficient',

@@ -335,7 +335,9 @@ export class DetectionEngine {
     const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
     updateTrend(trend, s.ts, gateValue, cfg);
     const slo = { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
-    if (isPastGate(trend, gate)) {
+    // A relative (business) gate is crossed by noise on small counts; it counts only while the
+    // deviation is also significant against the baseline's spread (the series is in an episode).
+    if (isPastGate(trend, gate) && (!gate.relative || series.threshold.phase !== 'normal')) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;
@@ -351,7 +353,12 @@ export class DetectionEngine {
     const eta = minutesToBreach(trend, gate, cfg);
     if (eta !== eta) return;
     const breachAt = Math.round(s.ts + eta * MS_PER_MIN);
-    if (trend.lastBreachAt === trend.lastBreachAt && Math.abs(breachAt - trend.lastBreachAt) < this.config.prediction.reemitShiftMinutes * MS_PER_MIN) return;
+    // Re-emit only when the forecast moved materially: by the configured shift, and by a quarter
+    // of the time left, so a noisy slope does not produce a prediction every minute.
+    if (trend.lastBreachAt === trend.lastBreachAt) {
+      const moved = Math.abs(breachAt - trend.lastBreachAt);
+      if (moved < this.config.prediction.reemitShiftMinutes * MS_PER_MIN || moved < 0.25 * (trend.lastBreachAt - s.ts)) return;
+    }
     trend.lastBreachAt = breachAt;
     this.emit({
       type: 'prediction',

@@ -38,13 +38,15 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
 }
 
 /**
- * Learn the point unless it must not be learned: a confirmed anomaly against the seasonal forecast
- * (until it has lasted long enough to be the new normal) or a period a context event explains.
+ * Learn the point unless it must not be learned: any point of an anomaly episode judged against
+ * the seasonal forecast (until it has lasted long enough to be the new normal), or a period a
+ * context event explains. Learning from a warn-phase ramp, even clipped, lets the baseline creep
+ * after the fault it should be measuring.
  */
 export function learnPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, a: Assessment, cfg: DetectionConfig, decays: BaselineDecays, explained: boolean): void {
   // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
   // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
-  const confirmedYoung = !a.cold && th.phase === 'confirmed' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
-  if (confirmedYoung || explained) skip(b, ts);
+  const inEpisode = !a.cold && th.phase !== 'normal' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
+  if (explained || (inEpisode && ts !== th.episodeStartTs)) skip(b, ts);
   else learn(b, ts, value, a.expected, a.sigma, a.cold, cfg.baseline, decays);
 }

@@ -30,8 +30,8 @@ export class RunningQuantile {
 
 /**
  * Onset gate: passes a point's evidence only when it is the start of something new, i.e. when it
- * exceeds by `renewFactor` the strongest evidence passed or held back in the last `refractoryPoints`
- * points; everything else scores 0. Threshold-free: whatever alarm level a consumer later picks,
+ * exceeds by `renewFactor` the strongest evidence seen in the last `refractoryPoints` points (counted
+ * from its latest new peak). Threshold-free: whatever alarm level a consumer later picks,
  * an episode that rises and stays above it alarms at its first crossing (plus once more per
  * `renewFactor` escalation), and the same kind of event alarms again only after the refractory
  * period. A hold ends `refractoryPoints` after the last new peak.
@@ -45,14 +45,14 @@ export class OnsetGate {
     readonly renewFactor: number,
   ) {}
 
-  /** Returns `evidence` when it is an onset, else 0. */
-  pass(evidence: number): number {
+  /** True when `evidence` is an onset. */
+  isOnset(evidence: number): boolean {
     this.sincePeak++;
     const held = this.sincePeak <= this.refractoryPoints ? this.peak : 0;
     if (evidence > held) {
       this.peak = evidence;
       this.sincePeak = 0;
     }
-    return evidence > this.renewFactor * held ? evidence : 0;
+    return evidence > this.renewFactor * held;
   }
 }

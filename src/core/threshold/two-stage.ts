@@ -75,7 +75,6 @@ export function observe(state: ThresholdState, ts: number, score: number, params
       if (score > state.peakScore) state.peakScore = score;
       if (!hit && ts - state.lastHitTs >= params.clearMinutes * 60_000) {
         state.phase = 'normal';
-        state.peakScore = 0;
         return 'cleared';
       }
       if (state.phase === 'warn' && confirmIfPersistent(state, ts, params)) return 'confirmed';

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * Decision configuration: correlation windows, guardrails (defaults from seed 004 section 12),
+ * confidence and approval. Units are in the names.
+ */
+export const decisionConfigSchema = z.object({
+  stacks: z
+    .record(
+      z.string(),
+      z.object({
+        /** A primary production stack: any action touching it needs a human. */
+        primary: z.boolean().default(false),
+      }),
+    )
+    .default({}),
+  correlation: z
+    .object({
+      /** A deployment or config change this long before an episode is a candidate cause. */
+      causeWindowMinutes: z.number().positive().default(60),
+      /** Explaining events (perf test, campaign, chaos, maintenance) count this long around the episode. */
+      explainMarginMinutes: z.number().nonnegative().default(10),
+      /** Latency on a stack that just gained traffic is cold-cache warm-up for this long. */
+      warmUpAllowanceMinutes: z.number().positive().default(20),
+    })
+    .prefault({}),
+  incident: z
+    .object({
+      /** An incident resolves after this long with every one of its series recovered. */
+      resolveAfterMinutes: z.number().positive().default(15),
+      /** Health older than this is stale: it cannot clear a target and it lowers confidence. */
+      staleAfterMinutes: z.number().positive().default(3),
+    })
+    .prefault({}),
+  guardrails: z
+    .object({
+      maxShiftPercent: z.number().positive().max(100).default(20),
+      shiftIntervalMinutes: z.number().positive().default(15),
+      /** Approval is required above this shift, or for any action touching a primary stack. */
+      approvalAbovePercent: z.number().nonnegative().default(20),
+      freezeMinutes: z.number().nonnegative().default(30),
+      /** An action waiting for approval longer than this expires. */
+      approvalTimeoutMinutes: z.number().positive().default(30),
+      /** A target stack needs its saturation to stay below this after taking the shifted traffic. */
+      maxTargetSaturation: z.number().positive().default(0.85),
+      /** A target is healthy when none of its signals scores above this. */
+      healthyScore: z.number().nonnegative().default(3),
+    })
+    .prefault({}),
+  confidence: z
+    .object({
+      /** Below this the workflow recommends `observe` rather than a mitigation. */
+      minimum: z.number().min(0).max(1).default(0.55),
+    })
+    .prefault({}),
+  execution: z
+    .object({
+      /** Approve automatically (replays and evaluations); a live service waits for a human. */
+      autoApprove: z.boolean().default(true),
+      /** Post-action validation looks at the delta stack this long after execution. */
+      validationMinutes: z.number().positive().default(10),
+    })
+    .prefault({}),
+});
+
+export type DecisionConfig = z.infer<typeof decisionConfigSchema>;
