@@ -2,9 +2,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { readLines } from '../adapters/file/line-reader.js';
 import { parseLine } from '../ingest/record-parser.js';
-import { DetectionEngine, type DetectionStats } from '../core/detection/detection-engine.js';
-import type { DetectionConfig } from '../config/detection.js';
-import type { ContextEvent, DetectionEvent, Sample } from '../domain/types.js';
+import type { DetectionStats } from '../core/detection/detection-engine.js';
+import type { HarbingerConfig } from '../config/load.js';
+import type { ContextEvent, Sample } from '../domain/types.js';
+import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
 
 export interface ReplaySummary {
   lines: number;
@@ -16,10 +17,9 @@ export interface ReplaySummary {
 }
 
 export interface ReplayOptions {
-  config: DetectionConfig;
+  config: HarbingerConfig;
   /** Every output event, in order. */
-  onEvent?: (e: DetectionEvent) => void;
-  onContext?: (e: ContextEvent) => void;
+  onEvent?: (e: PipelineOutput) => void;
   /** Where rejected lines go (JSONL with line number and reason); omitted: counted only. */
   rejectsPath?: string;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
@@ -27,7 +27,7 @@ export interface ReplayOptions {
   onInvalid?: (lineNo: number, reason: string) => void;
 }
 
-/** Replays a JSONL file through the detection engine. Wall clock is used only to report speed. */
+/** Replays a JSONL file through the pipeline. Wall clock is used only to report speed. */
 export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   const rejectsByReason: Record<string, number> = {};
@@ -40,9 +40,8 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     if (line !== undefined) opts.onInvalid?.(line, reason);
     rejects?.write(JSON.stringify({ source: path, line, reason, raw }) + '\n');
   };
-  const engine = new DetectionEngine(opts.config, {
-    detection: (e) => opts.onEvent?.(e),
-    context: (e) => opts.onContext?.(e),
+  const engine = new Pipeline(opts.config, {
+    output: (e) => opts.onEvent?.(e),
     rejected: (r: Sample | ContextEvent, reason) => reject(reason, JSON.stringify(r)),
   });
   let invalid = 0;
@@ -65,6 +64,6 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     await once(rejects, 'finish');
   }
   const wallMs = performance.now() - started;
-  const stats = { ...engine.getStats() };
+  const stats = { ...engine.stats() };
   return { lines, invalid, rejectsByReason, stats, wallMs, samplesPerSec: stats.samples / (wallMs / 1000) };
 }

@@ -7,13 +7,14 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DetectionEngine } from '../core/detection/detection-engine.js';
-import { defaultDetectionConfig } from '../config/detection.js';
+import { parseConfig } from '../config/load.js';
 import { replayFile } from '../app/replay.js';
 import { syntheticSamples } from './synthetic.js';
 import { NaiveWindowDetector } from './naive-detector.js';
 import type { Sample } from '../domain/types.js';
 
-const config = defaultDetectionConfig();
+const fullConfig = parseConfig({});
+const config = fullConfig.detection;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   try {
     const path = join(dir, 'week.jsonl');
     writeFileSync(path, samples.map((s) => JSON.stringify({ type: 'sample', ts: new Date(s.ts).toISOString(), signal: s.signal, metric: s.metric, stack: s.stack, service: s.service, value: s.value })).join('\n') + '\n');
-    const summary = await replayFile(path, { config });
+    const summary = await replayFile(path, { config: fullConfig });
     console.log(`JSONL replay (parse + validate + detect), same week: ${fmtRate(summary.samplesPerSec)} samples/s, ${(summary.wallMs / 1000).toFixed(2)} s wall\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,8 +2,9 @@
 import { runCommand, type Command } from './command.js';
 import { replayCommand } from './replay.js';
 import { scoreCommand } from './score.js';
+import { evalCommand } from './eval.js';
 
-const commands: Command[] = [replayCommand, scoreCommand];
+const commands: Command[] = [replayCommand, scoreCommand, evalCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

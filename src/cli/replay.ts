@@ -4,6 +4,8 @@ import { replayFile } from '../app/replay.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { ProgressBar } from '../report/progress.js';
 import { formatDetection } from '../report/timeline.js';
+import { formatDecision } from '../report/decision-timeline.js';
+import type { PipelineOutput } from '../pipeline/pipeline.js';
 import type { Command } from './command.js';
 
 export const replayCommand: Command = {
@@ -51,12 +53,12 @@ Options:
     const bar = new ProgressBar('replay', values['progress'] === true || process.stderr.isTTY === true);
     let invalidShown = 0;
     const summary = await replayFile(input, {
-      config: config.detection,
+      config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
       onEvent: (e) => {
         if (e.type === 'health' && values['health'] !== true) return;
         out?.write(JSON.stringify(e) + '\n');
-        const line = quiet ? undefined : formatDetection(e);
+        const line = quiet ? undefined : formatOutput(e);
         if (line !== undefined) process.stdout.write(line + '\n');
       },
       onProgress: (done, total) => bar.update(done, total),
@@ -86,3 +88,7 @@ Options:
     return 0;
   },
 };
+
+function formatOutput(e: PipelineOutput): string | undefined {
+  return e.type === 'recommendation' || e.type === 'incident' || e.type === 'outcome' ? formatDecision(e) : formatDetection(e);
+}

@@ -41,8 +41,11 @@ export const decisionConfigSchema = z.object({
       freezeMinutes: z.number().nonnegative().default(30),
       /** An action waiting for approval longer than this expires. */
       approvalTimeoutMinutes: z.number().positive().default(30),
-      /** A target stack needs its saturation to stay below this after taking the shifted traffic. */
-      maxTargetSaturation: z.number().positive().default(0.85),
+      /**
+       * A target's saturation, scaled by the traffic it would take on, must stay below this (the
+       * saturation SLO gate). Conservative: it scales every capacity metric, even memory.
+       */
+      maxTargetSaturation: z.number().positive().default(0.9),
       /** A target is healthy when none of its signals scores above this. */
       healthyScore: z.number().nonnegative().default(3),
     })

@@ -1,0 +1,31 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { HarbingerConfig } from '../config/load.js';
+import type { Recommendation } from '../domain/decision.js';
+import { replayFile } from './replay.js';
+import { truthSchema } from '../eval/truth.js';
+import { scoreScenario, summarize, type EvalSummary, type ScenarioScore } from '../eval/fixture-eval.js';
+
+export interface FixtureEvaluation {
+  scenarios: ScenarioScore[];
+  summary: EvalSummary;
+}
+
+/** Replays every `<name>.jsonl` that has a `<name>.truth.json` beside it and scores it. */
+export async function evaluateFixtures(dir: string, config: HarbingerConfig, onScenario?: (name: string) => void): Promise<FixtureEvaluation> {
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.truth.json'))
+    .map((f) => basename(f, '.truth.json'))
+    .sort();
+  if (names.length === 0) throw new Error(`no <name>.truth.json files in ${dir}`);
+  const scenarios: ScenarioScore[] = [];
+  for (const name of names) {
+    onScenario?.(name);
+    const parsed = truthSchema.safeParse(JSON.parse(readFileSync(join(dir, `${name}.truth.json`), 'utf8')));
+    if (!parsed.success) throw new Error(`${name}.truth.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const recs: Recommendation[] = [];
+    await replayFile(join(dir, `${name}.jsonl`), { config, onEvent: (e) => e.type === 'recommendation' && recs.push(e) });
+    scenarios.push(scoreScenario(parsed.data, recs));
+  }
+  return { scenarios, summary: summarize(scenarios) };
+}

@@ -1,0 +1,122 @@
+import type { ContextEvent, EventKind } from '../../domain/types.js';
+import { readWeights } from '../context/traffic-shares.js';
+import { DEFAULT_EXPLAIN_MINUTES } from '../context/explained-windows.js';
+
+/**
+ * Context events kept in event time, and the question the workflow asks of them: what happened
+ * to this stack around this episode? Deployments and config changes shortly before are candidate
+ * causes; perf tests, campaigns, chaos and maintenance explain; traffic newly moved onto the
+ * stack means cold caches.
+ */
+
+export interface CorrelationParams {
+  causeWindowMinutes: number;
+  explainMarginMinutes: number;
+  warmUpAllowanceMinutes: number;
+}
+
+export interface ShareGain {
+  event: ContextEvent;
+  stack: string;
+  from: number;
+  to: number;
+}
+
+export interface Correlation {
+  /** The most recent change on this stack shortly before or during the episode. */
+  cause?: ContextEvent;
+  /** An event that explains the episode: no page. */
+  explaining?: ContextEvent;
+  /** Traffic newly moved onto this stack just before or during the episode. */
+  shareGain?: ShareGain;
+  /** One line per event considered, for the evidence. */
+  notes: string[];
+}
+
+const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_change']);
+const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
+const RETENTION_MS = 24 * 3600_000;
+const MIN = 60_000;
+
+export class ContextIndex {
+  private events: ContextEvent[] = [];
+  private gains: ShareGain[] = [];
+  private shares = new Map<string, number>();
+
+  add(event: ContextEvent): void {
+    this.events.push(event);
+    if (event.kind === 'traffic_shift') {
+      const w = readWeights(event.attributes);
+      if (w !== undefined) {
+        const total = [...w.values()].reduce((a, b) => a + b, 0);
+        for (const [stack, v] of w) {
+          const pct = total > 0 ? (100 * v) / total : 0;
+          const before = this.shares.get(stack);
+          if (before !== undefined && pct > before) this.gains.push({ event, stack, from: before, to: pct });
+          this.shares.set(stack, pct);
+        }
+      }
+    }
+    const horizon = event.ts - RETENTION_MS;
+    if (this.events.length > 0 && this.events[0]!.ts < horizon) {
+      this.events = this.events.filter((e) => (e.endTs ?? e.ts) >= horizon);
+      this.gains = this.gains.filter((g) => g.event.ts >= horizon);
+    }
+  }
+
+  shareOf(stack: string): number | undefined {
+    return this.shares.get(stack);
+  }
+
+  allShares(): Map<string, number> {
+    return this.shares;
+  }
+
+  /** The deployment (or other event) with this id, if still retained. */
+  find(id: string): ContextEvent | undefined {
+    return this.events.find((e) => e.id === id);
+  }
+
+  correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams): Correlation {
+    const notes: string[] = [];
+    let cause: ContextEvent | undefined;
+    let explaining: ContextEvent | undefined;
+    const margin = p.explainMarginMinutes * MIN;
+    for (const e of this.events) {
+      if (e.ts > now) continue;
+      const sameService = e.service === undefined || e.service === service;
+      if (!sameService) continue;
+      if (CAUSE_KINDS.has(e.kind) && e.stack === stack && e.ts >= episodeStart - p.causeWindowMinutes * MIN) {
+        notes.push(`${e.kind} ${e.id} on ${stack} ${minutesBefore(e.ts, episodeStart)}`);
+        if (cause === undefined || e.ts > cause.ts) cause = e;
+      } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {
+        const end = e.endTs ?? e.ts + (DEFAULT_EXPLAIN_MINUTES[e.kind] ?? 60) * MIN;
+        if (e.ts - margin <= now && end + margin >= episodeStart) {
+          notes.push(`${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`} from ${hhmm(e.ts)} to ${hhmm(end)}`);
+          explaining ??= e;
+        }
+      }
+    }
+    let shareGain: ShareGain | undefined;
+    for (const g of this.gains) {
+      if (g.stack === stack && g.event.ts <= now && g.event.ts >= episodeStart - p.warmUpAllowanceMinutes * MIN) {
+        shareGain = g;
+        notes.push(`traffic_shift ${g.event.id} moved ${stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}`);
+      }
+    }
+    const out: Correlation = { notes };
+    if (cause !== undefined) out.cause = cause;
+    if (explaining !== undefined) out.explaining = explaining;
+    if (shareGain !== undefined) out.shareGain = shareGain;
+    return out;
+  }
+}
+
+function hhmm(ts: number): string {
+  return new Date(ts).toISOString().slice(11, 16);
+}
+
+function minutesBefore(ts: number, ref: number): string {
+  const m = Math.round((ref - ts) / MIN);
+  return m >= 0 ? `${m} min before the episode` : `${-m} min into the episode`;
+}

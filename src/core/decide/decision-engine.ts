@@ -1,0 +1,400 @@
+import type { ContextEvent, DetectionEvent, StackHealthEvent } from '../../domain/types.js';
+import { MITIGATIONS, type DecisionEvent, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
+import type { DecisionConfig } from '../../config/decision.js';
+import { ContextIndex } from '../correlate/context-index.js';
+import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
+import { formulaConfidence, type ConfidenceModel } from './confidence.js';
+import { checkGuardrails, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
+import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
+
+export interface DecisionSink {
+  decision(event: DecisionEvent): void;
+}
+
+interface Execution {
+  recommendationId: string;
+  ts: number;
+  /** Worst score of the incident's confirmed signal types on the stack when it executed. */
+  scoreAtExecution: number;
+  signals: string[];
+  validated: boolean;
+}
+
+interface IncidentRuntime {
+  incident: Incident;
+  lastKey: string;
+  lastEvaluatedMinute: number;
+  recCount: number;
+  execution: Execution | null;
+  lastEvidenceTs: number;
+}
+
+const MIN = 60_000;
+/** Resolved incidents kept for the API and reports. */
+const HISTORY = 500;
+
+/**
+ * The decision half: incident assembly, context correlation and the ITR workflow, in event time.
+ * Pure: it sees detection and context events and emits decisions; execution is an adapter's job.
+ */
+export class DecisionEngine {
+  private readonly context = new ContextIndex();
+  private readonly open = new Map<string, IncidentRuntime>();
+  private readonly history: Incident[] = [];
+  private readonly deltas = new Map<string, Map<string, IncidentDelta>>();
+  private readonly health = new Map<string, Map<string, StackHealthEvent>>();
+  /** Warn-stage signals seen before any incident of their stack opened. */
+  private readonly pendingWarn = new Map<string, DetectionEvent[]>();
+  private readonly recommendations = new Map<string, Recommendation>();
+  private readonly guardrails: GuardrailState = newGuardrailState();
+  private now = -Infinity;
+
+  constructor(
+    private readonly config: DecisionConfig,
+    private readonly detection: { warnScore: number; horizonMinutes: number },
+    private readonly sink: DecisionSink,
+    private confidence: ConfidenceModel = formulaConfidence({ warnScore: detection.warnScore, horizonMinutes: detection.horizonMinutes }),
+  ) {}
+
+  setConfidenceModel(model: ConfidenceModel): void {
+    this.confidence = model;
+  }
+
+  onContext(e: ContextEvent): void {
+    this.advance(e.ts);
+    this.context.add(e);
+  }
+
+  onDetection(e: DetectionEvent): void {
+    this.advance(e.ts);
+    switch (e.type) {
+      case 'health': {
+        let byStack = this.health.get(e.service);
+        if (byStack === undefined) this.health.set(e.service, (byStack = new Map()));
+        byStack.set(e.stack, e);
+        this.tick(e.ts);
+        return;
+      }
+      case 'delta': {
+        let byMetric = this.deltas.get(e.service);
+        if (byMetric === undefined) this.deltas.set(e.service, (byMetric = new Map()));
+        const d: IncidentDelta = { metric: e.metric, ts: e.ts, scope: e.scope, stack: e.stack, reason: e.reason, separation: e.separation };
+        byMetric.set(e.metric, d);
+        for (const rt of this.open.values()) {
+          if (rt.incident.service === e.service && rt.incident.signals[e.metric] !== undefined) {
+            rt.incident.deltas[e.metric] = d;
+            this.evidence(rt, e.ts);
+          }
+        }
+        return;
+      }
+      case 'anomaly': {
+        const key = `${e.service}/${e.stack}`;
+        let rt = this.open.get(key);
+        if (rt === undefined && e.stage === 'warn') {
+          const list = this.pendingWarn.get(key) ?? [];
+          list.push(e);
+          this.pendingWarn.set(key, list.slice(-20));
+          return;
+        }
+        rt ??= this.openIncident(e.service, e.stack, e.ts);
+        const prev = rt.incident.signals[e.metric];
+        rt.incident.signals[e.metric] = {
+          metric: e.metric,
+          signal: e.signal,
+          stage: e.stage,
+          firstTs: prev !== undefined && !prev.recovered ? prev.firstTs : e.ts,
+          lastTs: e.ts,
+          score: e.score,
+          peakScore: Math.max(e.score, prev !== undefined && !prev.recovered ? prev.peakScore : 0),
+          value: e.value,
+          expected: e.expected,
+          persistence: e.persistence,
+          recovered: false,
+        };
+        this.evidence(rt, e.ts);
+        return;
+      }
+      case 'prediction':
+      case 'breach': {
+        const rt = this.open.get(`${e.service}/${e.stack}`) ?? this.openIncident(e.service, e.stack, e.ts);
+        if (e.type === 'prediction') rt.incident.predictions[e.metric] = { metric: e.metric, ts: e.ts, breachAt: e.breachAt, slo: e.slo };
+        else rt.incident.breaches[e.metric] = e.ts;
+        this.evidence(rt, e.ts);
+        return;
+      }
+      case 'recovery': {
+        const key = `${e.service}/${e.stack}`;
+        this.pendingWarn.set(key, (this.pendingWarn.get(key) ?? []).filter((p) => p.type !== 'anomaly' || p.metric !== e.metric));
+        const rt = this.open.get(key);
+        const s = rt?.incident.signals[e.metric];
+        if (rt !== undefined && s !== undefined) {
+          s.recovered = true;
+          s.lastTs = e.ts;
+          delete rt.incident.predictions[e.metric];
+          delete rt.incident.breaches[e.metric];
+          this.evaluate(rt, e.ts);
+        }
+        return;
+      }
+    }
+  }
+
+  /** A human (or an operator tool) approves a recommendation waiting for approval. */
+  approve(id: string, by: string, ts: number): { ok: boolean; reason: string } {
+    return this.decide(id, by, ts, 'approved');
+  }
+
+  reject(id: string, by: string, ts: number): { ok: boolean; reason: string } {
+    return this.decide(id, by, ts, 'rejected');
+  }
+
+  incidents(): Incident[] {
+    return [...[...this.open.values()].map((r) => r.incident), ...this.history];
+  }
+
+  getRecommendation(id: string): Recommendation | undefined {
+    return this.recommendations.get(id);
+  }
+
+  allRecommendations(): Recommendation[] {
+    return [...this.recommendations.values()];
+  }
+
+  /** Event time moves forward only; timers (approval expiry, validation, resolution) run here. */
+  private advance(ts: number): void {
+    if (ts > this.now) this.now = ts;
+  }
+
+  private openIncident(service: string, stack: string, ts: number): IncidentRuntime {
+    const key = `${service}/${stack}`;
+    const incident: Incident = {
+      id: `inc-${service}-${stack}-${compactTime(ts)}`,
+      service,
+      stack,
+      status: 'open',
+      openedAt: ts,
+      updatedAt: ts,
+      resolvedAt: null,
+      signals: {},
+      predictions: {},
+      breaches: {},
+      deltas: {},
+      alerts: {},
+      recommendationIds: [],
+    };
+    for (const p of this.pendingWarn.get(key) ?? []) {
+      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false };
+    }
+    this.pendingWarn.delete(key);
+    const rt: IncidentRuntime = { incident, lastKey: '', lastEvaluatedMinute: -1, recCount: 0, execution: null, lastEvidenceTs: ts };
+    this.open.set(key, rt);
+    this.sink.decision({ type: 'incident', ts, incident: snapshot(incident), transition: 'opened', summary: `incident opened on ${service}/${stack}` });
+    return rt;
+  }
+
+  private evidence(rt: IncidentRuntime, ts: number): void {
+    rt.lastEvidenceTs = ts;
+    rt.incident.updatedAt = ts;
+    this.transition(rt, 'evidence', ts);
+    this.evaluate(rt, ts);
+  }
+
+  private transition(rt: IncidentRuntime, input: IncidentInput, ts: number): void {
+    const before = rt.incident.status;
+    rt.incident.status = nextStatus(before, input);
+    if (before !== rt.incident.status && (rt.incident.status === 'mitigated' || rt.incident.status === 'resolved')) {
+      if (rt.incident.status === 'resolved') rt.incident.resolvedAt = ts;
+      this.sink.decision({ type: 'incident', ts, incident: snapshot(rt.incident), transition: rt.incident.status, summary: `incident ${rt.incident.status} on ${scopeOf(rt.incident)}` });
+    }
+  }
+
+  /** Once per minute of event time: expiries, validations, resolutions, re-evaluation. */
+  private tick(ts: number): void {
+    const minute = Math.floor(ts / MIN);
+    for (const rec of this.recommendations.values()) {
+      if (rec.status === 'awaiting_approval' && ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
+        rec.status = 'expired';
+        this.outcome(rec, ts, 'expired', `no decision within ${this.config.guardrails.approvalTimeoutMinutes} min`);
+      }
+    }
+    for (const [key, rt] of [...this.open]) {
+      if (rt.lastEvaluatedMinute === minute) continue;
+      this.validate(rt, ts);
+      const inc = rt.incident;
+      const allRecovered = Object.values(inc.signals).every((s) => s.recovered) && Object.values(inc.alerts).every((a) => a.status === 'resolved');
+      const quietFor = ts - Math.max(rt.lastEvidenceTs, ...Object.values(inc.signals).map((s) => s.lastTs));
+      if (allRecovered && quietFor >= this.config.incident.resolveAfterMinutes * MIN) {
+        this.transition(rt, 'recovered', ts);
+        this.open.delete(key);
+        this.history.unshift(inc);
+        if (this.history.length > HISTORY) this.history.pop();
+        continue;
+      }
+      this.evaluate(rt, ts);
+    }
+  }
+
+  private evaluate(rt: IncidentRuntime, ts: number): void {
+    rt.lastEvaluatedMinute = Math.floor(ts / MIN);
+    const inc = rt.incident;
+    const d = runWorkflow({
+      incident: inc,
+      now: ts,
+      correlation: this.context.correlate(inc.service, inc.stack, firstSignalTs(inc), ts, this.config.correlation),
+      deltas: this.deltas.get(inc.service) ?? new Map(),
+      health: this.health.get(inc.service) ?? new Map(),
+      shareOf: (s) => this.context.shareOf(s),
+      guardrails: this.guardrails,
+      config: this.config,
+      warnScore: this.detection.warnScore,
+      horizonMinutes: this.detection.horizonMinutes,
+      confidence: this.confidence,
+      isPrimary: (s) => this.config.stacks[s]?.primary === true,
+    });
+    // After an executed action, the same proposal again is no news: wait for validation and freeze.
+    if (rt.execution !== null && MITIGATIONS.has(d.action) && d.blockedBy !== null) return;
+    const key = `${d.action}|${d.percent}|${d.targets.join(',')}|${d.blockedBy ?? ''}|${d.awaitingApproval}`;
+    if (key === rt.lastKey) return;
+    // Escalation is news; a mitigation falling back to observe while it is still being judged is not.
+    if (rt.lastKey.startsWith('shift_traffic') || rt.lastKey.startsWith('rollback') || rt.lastKey.startsWith('pause_rollout')) {
+      if (d.action === 'observe' && rt.execution !== null) return;
+    }
+    rt.lastKey = key;
+    this.emitRecommendation(rt, d, ts);
+  }
+
+  private emitRecommendation(rt: IncidentRuntime, d: WorkflowDecision, ts: number): void {
+    const inc = rt.incident;
+    const status: RecommendationStatus = !MITIGATIONS.has(d.action) ? 'informational' : d.blockedBy !== null ? 'blocked' : d.awaitingApproval ? 'awaiting_approval' : 'approved';
+    const rec: Recommendation = {
+      type: 'recommendation',
+      id: `${inc.id}-r${++rt.recCount}`,
+      ts,
+      incidentId: inc.id,
+      stack: inc.stack,
+      service: inc.service,
+      action: d.action,
+      percent: d.percent,
+      targets: d.targets,
+      confidence: d.confidence,
+      evidence: d.evidence,
+      requiresApproval: d.requiresApproval,
+      blockedBy: d.blockedBy,
+      status,
+      reason: d.reason,
+      phases: d.phases,
+      cause: d.cause,
+      predictedBreachAt: d.predictedBreachAt,
+    };
+    inc.recommendationIds.push(rec.id);
+    this.recommendations.set(rec.id, rec);
+    if (status === 'approved') this.execute(rt, rec, ts, 'auto-approved');
+    else this.sink.decision(rec);
+  }
+
+  private decide(id: string, by: string, ts: number, verdict: 'approved' | 'rejected'): { ok: boolean; reason: string } {
+    const rec = this.recommendations.get(id);
+    if (rec === undefined) return { ok: false, reason: `unknown recommendation ${id}` };
+    if (rec.status !== 'awaiting_approval') return { ok: false, reason: `${id} is ${rec.status}, not awaiting approval` };
+    this.advance(ts);
+    if (verdict === 'rejected') {
+      rec.status = 'rejected';
+      this.outcome(rec, ts, 'rejected', `rejected by ${by}`, by);
+      return { ok: true, reason: 'rejected' };
+    }
+    // Guardrails are checked again: the world may have moved since the proposal.
+    const g = checkGuardrails({ action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets] }, this.guardrails, ts, this.config.guardrails, (s) => this.config.stacks[s]?.primary === true);
+    if (g.blockedBy !== null) {
+      rec.status = 'blocked';
+      rec.blockedBy = g.blockedBy;
+      this.outcome(rec, ts, 'approved', `approved by ${by} but blocked by ${g.blockedBy}: ${g.notes.join('; ')}`, by);
+      return { ok: false, reason: `blocked by ${g.blockedBy}` };
+    }
+    rec.status = 'approved';
+    this.outcome(rec, ts, 'approved', `approved by ${by}`, by);
+    const rt = this.open.get(`${rec.service}/${rec.stack}`);
+    if (rt !== undefined) this.execute(rt, rec, ts, `approved by ${by}`);
+    else {
+      rec.status = 'executed';
+      this.sink.decision({ ...rec });
+    }
+    return { ok: true, reason: 'approved and executed' };
+  }
+
+  private execute(rt: IncidentRuntime, rec: Recommendation, ts: number, how: string): void {
+    rec.status = 'executed';
+    rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'pass', evidence: `${p.evidence} (${how})` } : p));
+    recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails);
+    const confirmedSignals = Object.values(rt.incident.signals).filter((s) => !s.recovered && s.stage === 'confirmed').map((s) => s.signal as string);
+    rt.execution = { recommendationId: rec.id, ts, scoreAtExecution: this.stackScore(rt, confirmedSignals), signals: confirmedSignals, validated: false };
+    this.sink.decision({ ...rec });
+    this.transition(rt, 'executed', ts);
+  }
+
+  private stackScore(rt: IncidentRuntime, signals: string[]): number {
+    const h = this.health.get(rt.incident.service)?.get(rt.incident.stack);
+    if (h === undefined) return NaN;
+    let worst = -Infinity;
+    for (const [sig, v] of Object.entries(h.scores)) if ((signals.length === 0 || signals.includes(sig)) && v !== undefined && v > worst) worst = v;
+    return worst;
+  }
+
+  /** Post-action validation: did the delta stack's signals come back after the action? */
+  private validate(rt: IncidentRuntime, ts: number): void {
+    const ex = rt.execution;
+    if (ex === null || ex.validated || ts - ex.ts < this.config.execution.validationMinutes * MIN) return;
+    ex.validated = true;
+    if (this.guardrails.inFlight?.recommendationId === ex.recommendationId) this.guardrails.inFlight = null;
+    const rec = this.recommendations.get(ex.recommendationId)!;
+    const now = this.stackScore(rt, ex.signals);
+    const recovered = Object.values(rt.incident.signals).filter((s) => ex.signals.includes(s.signal)).every((s) => s.recovered) || now < this.detection.warnScore;
+    const halved = Number.isFinite(ex.scoreAtExecution) && now <= ex.scoreAtExecution / 2;
+    const effective = recovered || halved;
+    const reason = `${rt.incident.stack} ${ex.signals.join('/') || 'signals'} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
+    rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: effective ? 'pass' : 'fail', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+    this.outcome(rec, ts, effective ? 'effective' : 'ineffective', reason);
+    if (!effective && rec.action === 'shift_traffic') {
+      // The shift did not help: propose putting the traffic back, always through a human.
+      const revert: Recommendation = {
+        ...rec,
+        id: `${rt.incident.id}-r${++rt.recCount}`,
+        ts,
+        status: 'awaiting_approval',
+        requiresApproval: true,
+        blockedBy: null,
+        targets: [rt.incident.stack],
+        reason: `revert ${rec.id}: shift ${rec.percent} % back from ${rec.targets.join(', ')} to ${rt.incident.stack} (the shift did not help)`,
+        reverts: rec.id,
+        stack: rec.targets[0] ?? rec.stack,
+      };
+      rt.incident.recommendationIds.push(revert.id);
+      this.recommendations.set(revert.id, revert);
+      this.sink.decision(revert);
+    }
+  }
+
+  private outcome(rec: Recommendation, ts: number, outcome: OutcomeEvent['outcome'], reason: string, by?: string): void {
+    const e: OutcomeEvent = { type: 'outcome', ts, recommendationId: rec.id, incidentId: rec.incidentId, outcome, reason };
+    if (by !== undefined) e.by = by;
+    this.sink.decision(e);
+  }
+}
+
+function firstSignalTs(inc: Incident): number {
+  let t = inc.openedAt;
+  for (const s of Object.values(inc.signals)) if (!s.recovered && s.firstTs < t) t = s.firstTs;
+  return t;
+}
+
+function snapshot(inc: Incident): Pick<Incident, 'id' | 'service' | 'stack' | 'status' | 'openedAt' | 'resolvedAt'> {
+  return { id: inc.id, service: inc.service, stack: inc.stack, status: inc.status, openedAt: inc.openedAt, resolvedAt: inc.resolvedAt };
+}
+
+function compactTime(ts: number): string {
+  return new Date(ts).toISOString().replace(/[-:]/g, '').slice(0, 13);
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(1) : 'n/a';
+}

@@ -1,0 +1,307 @@
+import type { ActionKind, CauseRecord, ConfidenceEvidence, Incident, IncidentDelta, PhaseName, PhaseRecord, PhaseResult } from '../../domain/decision.js';
+import type { ContextEvent, StackHealthEvent } from '../../domain/types.js';
+import type { DecisionConfig } from '../../config/decision.js';
+import type { Correlation } from '../correlate/context-index.js';
+import type { ConfidenceModel } from './confidence.js';
+import { checkGuardrails, type GuardrailState } from './guardrails.js';
+
+/**
+ * The ten gated ITR phases of seed 004 section 8.4, as one pure function over an incident and
+ * what is known around it. Every phase records pass/fail/skip/pending with evidence; the first
+ * gate that fails decides the (non-)action, and the later phases say they were not reached.
+ */
+
+export interface WorkflowInput {
+  incident: Incident;
+  now: number;
+  correlation: Correlation;
+  /** Latest delta verdict per metric of this service. */
+  deltas: ReadonlyMap<string, IncidentDelta>;
+  /** Latest health of every stack of this service. */
+  health: ReadonlyMap<string, StackHealthEvent>;
+  shareOf: (stack: string) => number | undefined;
+  guardrails: GuardrailState;
+  config: DecisionConfig;
+  warnScore: number;
+  horizonMinutes: number;
+  confidence: ConfidenceModel;
+  isPrimary: (stack: string) => boolean;
+}
+
+export interface WorkflowDecision {
+  action: ActionKind;
+  percent: number;
+  targets: string[];
+  confidence: number;
+  evidence: ConfidenceEvidence;
+  requiresApproval: boolean;
+  blockedBy: string | null;
+  /** True when the action may execute now (approved or not requiring approval, not blocked). */
+  executable: boolean;
+  /** Waiting for a human. */
+  awaitingApproval: boolean;
+  phases: PhaseRecord[];
+  cause: CauseRecord;
+  predictedBreachAt: number | null;
+  reason: string;
+}
+
+const MIN = 60_000;
+
+export function runWorkflow(w: WorkflowInput): WorkflowDecision {
+  const inc = w.incident;
+  const phases: PhaseRecord[] = [];
+  const record = (name: PhaseName, result: PhaseResult, evidence: string): void => {
+    phases.push({ name, result, evidence });
+  };
+  const active = Object.values(inc.signals).filter((s) => !s.recovered);
+  const confirmed = active.filter((s) => s.stage === 'confirmed');
+  const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
+  const breached = Object.keys(inc.breaches);
+  const predictedBreachAt = earliestBreach(inc);
+  const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
+  const confidence = w.confidence(evidence);
+
+  const finish = (action: ActionKind, reason: string, cause: CauseRecord, extra: Partial<WorkflowDecision> = {}): WorkflowDecision => {
+    const reached = new Set(phases.map((p) => p.name));
+    for (const name of PHASE_ORDER) if (!reached.has(name)) record(name, 'skip', `not reached: ${reason}`);
+    phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
+    return { action, percent: 0, targets: [], confidence, evidence, requiresApproval: false, blockedBy: null, executable: false, awaitingApproval: false, phases, cause, predictedBreachAt, reason, ...extra };
+  };
+
+  // 1. Trigger ingestion.
+  const triggers = [
+    ...active.map((s) => `${s.metric} ${s.stage} at ${fmt(s.score)}σ`),
+    ...Object.values(inc.predictions).map((p) => `${p.metric} predicted to cross ${p.slo.comparator} ${p.slo.limit} at ${hhmm(p.breachAt)}`),
+    ...breached.map((m) => `${m} past its SLO gate`),
+    ...firing.map((a) => `alert ${a.name} firing`),
+  ];
+  if (triggers.length === 0) {
+    record('trigger', 'fail', 'no active trigger: every signal has recovered');
+    return finish('none', 'recovered', { kind: 'unknown', reason: 'all signals recovered' });
+  }
+  record('trigger', 'pass', triggers.slice(0, 6).join('; ') + (triggers.length > 6 ? `; +${triggers.length - 6} more` : ''));
+
+  // 2. Persistence validation.
+  if (confirmed.length === 0 && breached.length === 0 && firing.length === 0) {
+    record('persistence_validation', 'fail', `warn only: ${active.map((s) => `${s.metric} ${s.persistence.hits}/${s.persistence.of} points`).join(', ')} beyond the bound, re-check not yet satisfied`);
+    return finish('observe', 'anomaly not yet sustained', { kind: 'unknown', reason: 'not yet sustained' });
+  }
+  record(
+    'persistence_validation',
+    'pass',
+    [...confirmed.map((s) => `${s.metric} sustained ${s.persistence.hits}/${s.persistence.of} points, ${fmt(s.score)}σ (peak ${fmt(s.peakScore)}σ)`), ...breached.map((m) => `${m} breached`), ...firing.map((a) => `alert ${a.name} firing`)].join('; '),
+  );
+
+  // 3. Event correlation.
+  const c = w.correlation;
+  if (c.explaining !== undefined) {
+    const e = c.explaining;
+    record('event_correlation', 'pass', `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`);
+    return finish('none', `explained by ${e.kind} ${e.id}`, { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) });
+  }
+  const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
+  if (c.shareGain !== undefined && !reliabilityOrBusiness) {
+    const g = c.shareGain;
+    const age = (w.now - g.event.ts) / MIN;
+    if (age <= w.config.correlation.warmUpAllowanceMinutes) {
+      record('event_correlation', 'pass', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % ${age.toFixed(0)} min ago; latency/capacity only, errors and business normal; re-judged after ${w.config.correlation.warmUpAllowanceMinutes} min`);
+      return finish('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift', { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) });
+    }
+  }
+  const cause = c.cause;
+  if (cause !== undefined) record('event_correlation', 'pass', `likely cause: ${cause.kind} ${cause.id} on ${inc.stack}${versionNote(cause)}; ${c.notes.join('; ')}`);
+  else record('event_correlation', 'skip', c.notes.length > 0 ? `no causal event; seen: ${c.notes.join('; ')}` : 'no context event near the episode');
+  const causeRecord: CauseRecord =
+    cause !== undefined
+      ? { kind: cause.kind === 'config_change' ? 'config_change' : 'deployment', reason: `${cause.kind} ${cause.id} on ${inc.stack} shortly before the episode`, event: pick(cause) }
+      : { kind: 'unknown', reason: 'no correlated change: fault of the stack itself (capacity, dependency, infrastructure)' };
+
+  // 4. Delta stack identification.
+  const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
+  const verdicts = [...metrics].map((m) => w.deltas.get(m)).filter((d): d is IncidentDelta => d !== undefined && w.now - d.ts <= 30 * MIN);
+  const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
+  const global = verdicts.filter((d) => d.scope === 'global');
+  if (local.length === 0) {
+    if (global.length > 0) {
+      record('delta_stack_identification', 'fail', `global: ${global[0]!.reason}`);
+      return finish('none', 'all stacks move together: not a routing problem', { kind: 'global', reason: global[0]!.reason });
+    }
+    const other = verdicts.find((d) => d.scope !== 'local') ?? verdicts.find((d) => d.scope === 'local');
+    record('delta_stack_identification', 'fail', other !== undefined ? `${other.scope}: ${other.reason}` : 'no cross-stack verdict yet for these metrics');
+    return finish('observe', other?.scope === 'insufficient' ? 'too little data behind the deviating stack to single it out' : 'no stack singled out yet', causeRecord);
+  }
+  record('delta_stack_identification', 'pass', local.map((d) => `${d.metric}: ${d.reason}`).join('; '));
+
+  // 5. Dependency checks: a rollback needs the previous version; a shift needs healthy targets with headroom.
+  let action: ActionKind = 'shift_traffic';
+  if (cause !== undefined) action = isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
+  const share = w.shareOf(inc.stack);
+  const percent = Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent);
+  const targets = healthyTargets(w, percent);
+  if (action === 'shift_traffic') {
+    if (targets.ok.length === 0) {
+      record('dependency_checks', 'fail', `no healthy target with headroom: ${targets.notes.join('; ') || 'no other stack reports'}`);
+      return finish('observe', 'nowhere safe to move traffic', causeRecord);
+    }
+    record('dependency_checks', 'pass', `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}`);
+  } else {
+    const prev = cause!.attributes['previousVersion'];
+    record('dependency_checks', 'pass', `${action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`);
+  }
+
+  // 6. Confidence scoring.
+  const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;
+  if (confidence < w.config.confidence.minimum) {
+    record('confidence_scoring', 'fail', `confidence ${confidence.toFixed(2)} < ${w.config.confidence.minimum} (${bundle})`);
+    return finish('observe', `confidence ${confidence.toFixed(2)} below ${w.config.confidence.minimum}`, causeRecord);
+  }
+  record('confidence_scoring', 'pass', `confidence ${confidence.toFixed(2)} (${bundle})`);
+
+  // 7-10. Approval, execution, validation, freeze: guardrails decide.
+  const touches = action === 'shift_traffic' ? [inc.stack, ...targets.ok] : [inc.stack];
+  const g = checkGuardrails({ action, scope: scopeOf(inc), percent: action === 'shift_traffic' ? percent : 0, touches }, w.guardrails, w.now, w.config.guardrails, w.isPrimary);
+  const autoApprove = w.config.execution.autoApprove;
+  if (!g.requiresApproval) record('human_approval', 'skip', `not required${g.notes.length > 0 ? `: ${g.notes.join('; ')}` : ''}`);
+  else if (autoApprove) record('human_approval', 'pass', `${g.notes.join('; ')}; auto-approved (execution.autoApprove)`);
+  else record('human_approval', 'pending', `${g.notes.join('; ')}; awaiting a human decision`);
+  const awaitingApproval = g.requiresApproval && !autoApprove;
+  if (g.blockedBy !== null) record('execution', 'fail', `blocked by ${g.blockedBy}: ${g.notes.join('; ')}`);
+  else if (awaitingApproval) record('execution', 'pending', 'waits for approval');
+  else record('execution', 'pass', describeAction(action, inc.stack, g.percent, targets.ok, cause));
+  const executable = g.blockedBy === null && !awaitingApproval;
+  record('post_action_validation', executable || awaitingApproval ? 'pending' : 'skip', `re-checks ${inc.stack}'s SLO metrics ${w.config.execution.validationMinutes} min after execution`);
+  record('freeze_window', executable || awaitingApproval ? 'pending' : 'skip', `no new action on ${scopeOf(inc)} for ${w.config.guardrails.freezeMinutes} min after execution`);
+  return {
+    action,
+    percent: action === 'shift_traffic' ? g.percent : 0,
+    targets: action === 'shift_traffic' ? targets.ok : [],
+    confidence,
+    evidence,
+    requiresApproval: g.requiresApproval,
+    blockedBy: g.blockedBy,
+    executable,
+    awaitingApproval,
+    phases,
+    cause: causeRecord,
+    predictedBreachAt,
+    reason: describeAction(action, inc.stack, g.percent, targets.ok, cause),
+  };
+}
+
+const PHASE_ORDER: readonly PhaseName[] = [
+  'trigger',
+  'persistence_validation',
+  'event_correlation',
+  'delta_stack_identification',
+  'dependency_checks',
+  'confidence_scoring',
+  'human_approval',
+  'execution',
+  'post_action_validation',
+  'freeze_window',
+];
+
+export function scopeOf(inc: Pick<Incident, 'service' | 'stack'>): string {
+  return `${inc.service}/${inc.stack}`;
+}
+
+function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][], breachAt: number | null): ConfidenceEvidence {
+  const inc = w.incident;
+  let persistence = 0;
+  let magnitude = 0;
+  for (const s of signals) {
+    const p = s.stage === 'confirmed' ? s.persistence.hits / Math.max(1, s.persistence.of) : 0;
+    if (p > persistence) persistence = p;
+    if (s.peakScore > magnitude) magnitude = s.peakScore;
+  }
+  if (Object.keys(inc.breaches).length > 0) persistence = Math.max(persistence, 1);
+  let separation = 0;
+  for (const d of w.deltas.values()) if (d.scope === 'local' && d.stack === inc.stack && inc.signals[d.metric] !== undefined && d.separation > separation) separation = d.separation;
+  const business = Object.values(inc.signals).filter((s) => s.signal === 'business' && !s.recovered);
+  const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
+  const correlation = w.correlation.explaining !== undefined ? 0 : w.correlation.cause !== undefined ? 1 : 0.5;
+  const h = w.health.get(inc.stack);
+  const fresh = h !== undefined && w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
+  const dataCompleteness = !fresh ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
+  const minutesToBreach = Object.keys(inc.breaches).length > 0 ? 0 : breachAt === null ? null : Math.max(0, (breachAt - w.now) / MIN);
+  return { persistence, magnitude, separation, businessImpact, correlation, dataCompleteness, minutesToBreach };
+}
+
+function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; notes: string[] } {
+  const ok: string[] = [];
+  const notes: string[] = [];
+  const g = w.config.guardrails;
+  const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
+  for (const h of candidates) {
+    if (w.now - h.ts > w.config.incident.staleAfterMinutes * MIN) {
+      notes.push(`${h.stack} stale (last data ${Math.round((w.now - h.ts) / MIN)} min ago)`);
+      continue;
+    }
+    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (v !== undefined && v > m.v ? { sig, v } : m), { sig: '', v: -Infinity });
+    if (h.inEpisode.length > 0 || worst.v >= g.healthyScore) {
+      notes.push(`${h.stack} degraded (${h.inEpisode.length > 0 ? h.inEpisode.join(', ') : `${worst.sig} ${fmt(worst.v)}σ`})`);
+      continue;
+    }
+    const share = w.shareOf(h.stack);
+    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + percent / Math.max(1, candidates.length))) / share : h.saturation;
+    if (projected !== null && projected >= g.maxTargetSaturation) {
+      notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation!)} → ${fmt(projected)} after the shift)`);
+      continue;
+    }
+    ok.push(h.stack);
+    notes.push(`${h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`);
+  }
+  return { ok, notes };
+}
+
+function earliestBreach(inc: Incident): number | null {
+  let best: number | null = null;
+  for (const p of Object.values(inc.predictions)) if (!inc.signals[p.metric]?.recovered && (best === null || p.breachAt < best)) best = p.breachAt;
+  return best;
+}
+
+/** A deployment still rolling out (canary or progressive strategy, not finished) is paused, not rolled back. */
+function isRollingOut(e: ContextEvent, now: number): boolean {
+  const strategy = e.attributes['strategy'];
+  const progressive = strategy === 'progressive' || strategy === 'rolling' || strategy === 'canary';
+  return e.kind === 'deployment' && progressive && (e.endTs === undefined || e.endTs > now);
+}
+
+function describeAction(action: ActionKind, stack: string, percent: number, targets: string[], cause: ContextEvent | undefined): string {
+  switch (action) {
+    case 'shift_traffic':
+      return `shift ${percent} % of traffic from ${stack} to ${targets.join(', ')}`;
+    case 'rollback':
+      return `roll back ${cause?.id ?? 'the last change'} on ${stack}${versionNote(cause, true)}`;
+    case 'pause_rollout':
+      return `pause the rollout of ${cause?.id ?? 'the current deployment'} on ${stack}`;
+    default:
+      return action;
+  }
+}
+
+/** "(v1 → v2)" for a deployment; reversed for its rollback. */
+function versionNote(e: ContextEvent | undefined, reverse = false): string {
+  if (e === undefined) return '';
+  const v = e.attributes['version'];
+  const prev = e.attributes['previousVersion'];
+  if (typeof v !== 'string') return '';
+  if (typeof prev !== 'string') return ` (${v})`;
+  return reverse ? ` (${v} → ${prev})` : ` (${prev} → ${v})`;
+}
+
+function pick(e: ContextEvent): CauseRecord['event'] {
+  const out: NonNullable<CauseRecord['event']> = { id: e.id, kind: e.kind, ts: e.ts, attributes: e.attributes };
+  if (e.stack !== undefined) out.stack = e.stack;
+  if (e.service !== undefined) out.service = e.service;
+  return out;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : String(x);
+}
+
+function hhmm(ts: number): string {
+  return new Date(ts).toISOString().slice(11, 16);
+}

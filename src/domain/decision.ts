@@ -1,0 +1,158 @@
+import type { ContextEvent, DeltaScope, Signal, SloKind } from './types.js';
+
+/** Decision-side vocabulary: incidents, ITR phases, recommendations. Types only. */
+
+export type ActionKind = 'shift_traffic' | 'rollback' | 'pause_rollout' | 'observe' | 'none';
+
+/** Actions that change production: the ones guardrails, approval and the eval's lead time concern. */
+export const MITIGATIONS: ReadonlySet<ActionKind> = new Set(['shift_traffic', 'rollback', 'pause_rollout']);
+
+export const PHASE_NAMES = [
+  'trigger',
+  'persistence_validation',
+  'event_correlation',
+  'delta_stack_identification',
+  'dependency_checks',
+  'confidence_scoring',
+  'human_approval',
+  'execution',
+  'post_action_validation',
+  'freeze_window',
+] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+
+export type PhaseResult = 'pass' | 'fail' | 'skip' | 'pending';
+
+export interface PhaseRecord {
+  name: PhaseName;
+  result: PhaseResult;
+  /** One line a human can read at 3 a.m., with the numbers. */
+  evidence: string;
+}
+
+export type IncidentStatus = 'open' | 'updated' | 'mitigated' | 'resolved';
+
+/** What one metric of an incident has shown so far. */
+export interface IncidentSignal {
+  metric: string;
+  signal: Signal;
+  stage: 'warn' | 'confirmed';
+  firstTs: number;
+  lastTs: number;
+  score: number;
+  peakScore: number;
+  value: number;
+  expected: number;
+  persistence: { hits: number; of: number };
+  recovered: boolean;
+}
+
+export interface IncidentPrediction {
+  metric: string;
+  ts: number;
+  breachAt: number;
+  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+}
+
+export interface IncidentDelta {
+  metric: string;
+  ts: number;
+  scope: DeltaScope;
+  stack: string | null;
+  reason: string;
+  separation: number;
+}
+
+/** An external trigger (an Alertmanager alert) attached to the incident. */
+export interface IncidentAlert {
+  fingerprint: string;
+  name: string;
+  status: 'firing' | 'resolved';
+  startsAt: number;
+  signal?: Signal;
+}
+
+export interface Incident {
+  id: string;
+  service: string;
+  stack: string;
+  status: IncidentStatus;
+  openedAt: number;
+  updatedAt: number;
+  resolvedAt: number | null;
+  signals: Record<string, IncidentSignal>;
+  predictions: Record<string, IncidentPrediction>;
+  breaches: Record<string, number>;
+  deltas: Record<string, IncidentDelta>;
+  alerts: Record<string, IncidentAlert>;
+  recommendationIds: string[];
+}
+
+export interface ConfidenceEvidence {
+  /** Fraction of the re-check window beyond the bound, best confirmed metric (0..1). */
+  persistence: number;
+  /** Peak deviation of the incident in robust sigmas. */
+  magnitude: number;
+  /** Score gap between this stack and its worst peer (0 when global or unknown). */
+  separation: number;
+  /** Business metric of this stack: 1 confirmed drop, 0.5 warning, 0 none. */
+  businessImpact: number;
+  /** 1: a change on this stack explains it; 0.5: nothing known; 0: an explaining event. */
+  correlation: number;
+  /** Fraction of the stack's series reporting fresh data (0..1). */
+  dataCompleteness: number;
+  /** Minutes to the earliest predicted breach; 0 if breached; null if none predicted. */
+  minutesToBreach: number | null;
+}
+
+export interface CauseRecord {
+  kind: 'deployment' | 'config_change' | 'explained' | 'cold_cache' | 'global' | 'unknown';
+  reason: string;
+  event?: Pick<ContextEvent, 'id' | 'kind' | 'ts' | 'stack' | 'service' | 'attributes'>;
+}
+
+export type RecommendationStatus = 'proposed' | 'awaiting_approval' | 'approved' | 'rejected' | 'executed' | 'blocked' | 'expired' | 'informational';
+
+export interface Recommendation {
+  type: 'recommendation';
+  id: string;
+  ts: number;
+  incidentId: string;
+  stack: string;
+  service: string;
+  action: ActionKind;
+  percent: number;
+  targets: string[];
+  confidence: number;
+  evidence: ConfidenceEvidence;
+  requiresApproval: boolean;
+  blockedBy: string | null;
+  status: RecommendationStatus;
+  reason: string;
+  phases: PhaseRecord[];
+  cause: CauseRecord;
+  predictedBreachAt: number | null;
+  /** For a revert: the recommendation it undoes. */
+  reverts?: string;
+}
+
+export interface IncidentEvent {
+  type: 'incident';
+  ts: number;
+  incident: Pick<Incident, 'id' | 'service' | 'stack' | 'status' | 'openedAt' | 'resolvedAt'>;
+  transition: 'opened' | 'mitigated' | 'resolved';
+  summary: string;
+}
+
+/** Post-action validation and other workflow outcomes reported after the fact. */
+export interface OutcomeEvent {
+  type: 'outcome';
+  ts: number;
+  recommendationId: string;
+  incidentId: string;
+  outcome: 'effective' | 'ineffective' | 'expired' | 'approved' | 'rejected' | 'executed';
+  reason: string;
+  by?: string;
+}
+
+export type DecisionEvent = Recommendation | IncidentEvent | OutcomeEvent;

@@ -1,0 +1,98 @@
+import { MITIGATIONS, type Recommendation } from '../domain/decision.js';
+import type { Truth } from './truth.js';
+
+/**
+ * Scores one replay's recommendations against its truth file. Pure.
+ *
+ * - detected: a mitigation (rollback, shift, pause; not blocked, not a revert) for the incident's
+ *   stack between its start (minus `earlyMarginMinutes`) and its end;
+ * - lead time: SLO breach time minus that first mitigation (positive: before the breach);
+ * - localization: the first mitigation in the incident window names the right stack;
+ * - action: its action is one the truth expects;
+ * - false recommendations: mitigations outside every incident window of their stack (traps included).
+ */
+
+export interface IncidentScore {
+  stack: string;
+  detected: boolean;
+  leadMinutes: number | null;
+  localized: boolean;
+  actionCorrect: boolean;
+  firstAction: string | null;
+}
+
+export interface ScenarioScore {
+  scenario: string;
+  incidents: IncidentScore[];
+  falseMitigations: number;
+  falseDetails: string[];
+  stackDays: number;
+  trap: boolean;
+}
+
+const MIN = 60_000;
+
+export function isActionable(r: Recommendation): boolean {
+  return MITIGATIONS.has(r.action) && r.blockedBy === null && r.reverts === undefined && (r.status === 'executed' || r.status === 'approved' || r.status === 'awaiting_approval');
+}
+
+export function scoreScenario(truth: Truth, recs: readonly Recommendation[], earlyMarginMinutes = 30): ScenarioScore {
+  const mitigations = recs.filter(isActionable).sort((a, b) => a.ts - b.ts);
+  const windows = truth.incidents.map((i) => ({ inc: i, from: Date.parse(i.start) - earlyMarginMinutes * MIN, to: Date.parse(i.end) }));
+  const incidents: IncidentScore[] = windows.map(({ inc, from, to }) => {
+    const inWindow = mitigations.filter((r) => r.ts >= from && r.ts <= to);
+    const first = inWindow[0];
+    const right = inWindow.find((r) => r.stack === inc.stack);
+    return {
+      stack: inc.stack,
+      detected: right !== undefined,
+      leadMinutes: right === undefined ? null : (Date.parse(inc.sloBreachAt) - right.ts) / MIN,
+      localized: first !== undefined && first.stack === inc.stack,
+      actionCorrect: right !== undefined && (inc.expectedActions as string[]).includes(right.action),
+      firstAction: right?.action ?? null,
+    };
+  });
+  const falses = mitigations.filter((r) => !windows.some((w) => w.inc.stack === r.stack && r.ts >= w.from && r.ts <= w.to));
+  const days = (Date.parse(truth.end) - Date.parse(truth.start)) / (1440 * MIN);
+  return {
+    scenario: truth.scenario,
+    incidents,
+    falseMitigations: falses.length,
+    falseDetails: falses.map((r) => `${new Date(r.ts).toISOString().slice(0, 16)} ${r.action} ${r.stack}: ${r.reason}`),
+    stackDays: Object.keys(truth.stacks).length * days,
+    trap: truth.incidents.length === 0,
+  };
+}
+
+export interface EvalSummary {
+  incidents: number;
+  detected: number;
+  beforeBreach: number;
+  medianLeadMinutes: number | null;
+  worstLeadMinutes: number | null;
+  localizationAccuracy: number;
+  actionAccuracy: number;
+  falseMitigations: number;
+  falsePerStackDay: number;
+  trapMitigations: number;
+}
+
+export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
+  const all = scores.flatMap((s) => s.incidents);
+  const leads = all.map((i) => i.leadMinutes).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const median = leads.length === 0 ? null : leads.length % 2 === 1 ? leads[(leads.length - 1) / 2]! : (leads[leads.length / 2 - 1]! + leads[leads.length / 2]!) / 2;
+  const falseMitigations = scores.reduce((a, s) => a + s.falseMitigations, 0);
+  const stackDays = scores.reduce((a, s) => a + s.stackDays, 0);
+  return {
+    incidents: all.length,
+    detected: all.filter((i) => i.detected).length,
+    beforeBreach: all.filter((i) => i.leadMinutes !== null && i.leadMinutes > 0).length,
+    medianLeadMinutes: median,
+    worstLeadMinutes: leads.length === 0 ? null : leads[0]!,
+    localizationAccuracy: all.length === 0 ? 1 : all.filter((i) => i.localized).length / all.length,
+    actionAccuracy: all.length === 0 ? 1 : all.filter((i) => i.actionCorrect).length / all.length,
+    falseMitigations,
+    falsePerStackDay: stackDays === 0 ? 0 : falseMitigations / stackDays,
+    trapMitigations: scores.filter((s) => s.trap).reduce((a, s) => a + s.falseMitigations, 0),
+  };
+}

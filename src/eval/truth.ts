@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** The truth file next to each fixture (`<name>.truth.json`), validated on load. */
+export const truthSchema = z.object({
+  scenario: z.string(),
+  description: z.string().default(''),
+  start: z.string(),
+  end: z.string(),
+  stacks: z.record(z.string(), z.object({ share: z.number(), primary: z.boolean().default(false) })),
+  incidents: z.array(
+    z.object({
+      stack: z.string(),
+      service: z.string(),
+      start: z.string(),
+      sloBreachAt: z.string(),
+      end: z.string(),
+      cause: z.string(),
+      causeEventId: z.string().nullable().default(null),
+      expectedActions: z.array(z.enum(['rollback', 'shift_traffic', 'pause_rollout'])),
+    }),
+  ),
+  traps: z.array(z.object({ kind: z.string(), start: z.string(), end: z.string(), description: z.string().default('') })).default([]),
+});
+
+export type Truth = z.infer<typeof truthSchema>;
