@@ -45,6 +45,8 @@ export interface IncidentSignal {
   expected: number;
   persistence: { hits: number; of: number };
   recovered: boolean;
+  /** Judged against a baseline that has not seen a season yet: weaker evidence. */
+  coldStart: boolean;
 }
 
 export interface IncidentPrediction {

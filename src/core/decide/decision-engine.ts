@@ -111,6 +111,7 @@ export class DecisionEngine {
           expected: e.expected,
           persistence: e.persistence,
           recovered: false,
+          coldStart: e.coldStart,
         };
         this.evidence(rt, e.ts);
         return;
@@ -184,7 +185,7 @@ export class DecisionEngine {
       recommendationIds: [],
     };
     for (const p of this.pendingWarn.get(key) ?? []) {
-      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false };
+      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false, coldStart: p.coldStart };
     }
     this.pendingWarn.delete(key);
     const rt: IncidentRuntime = { incident, lastKey: '', lastEvaluatedMinute: -1, recCount: 0, execution: null, lastEvidenceTs: ts };

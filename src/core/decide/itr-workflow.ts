@@ -55,10 +55,12 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     phases.push({ name, result, evidence });
   };
   const active = Object.values(inc.signals).filter((s) => !s.recovered);
-  const confirmed = active.filter((s) => s.stage === 'confirmed');
+  // A verdict against a baseline that has not seen a season yet is a warning, not proof.
+  const confirmed = active.filter((s) => s.stage === 'confirmed' && !s.coldStart);
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
-  const breached = Object.keys(inc.breaches);
-  const predictedBreachAt = earliestBreach(inc);
+  // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
+  const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart);
+  const predictedBreachAt = earliestBreach(inc, w.now);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const confidence = w.confidence(evidence);
 
@@ -72,7 +74,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // 1. Trigger ingestion.
   const triggers = [
     ...active.map((s) => `${s.metric} ${s.stage} at ${fmt(s.score)}σ`),
-    ...Object.values(inc.predictions).map((p) => `${p.metric} predicted to cross ${p.slo.comparator} ${p.slo.limit} at ${hhmm(p.breachAt)}`),
+    ...livePredictions(inc, w.now).map((p) => `${p.metric} predicted to cross ${p.slo.comparator} ${p.slo.limit} at ${hhmm(p.breachAt)}`),
     ...breached.map((m) => `${m} past its SLO gate`),
     ...firing.map((a) => `alert ${a.name} firing`),
   ];
@@ -84,7 +86,8 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
 
   // 2. Persistence validation.
   if (confirmed.length === 0 && breached.length === 0 && firing.length === 0) {
-    record('persistence_validation', 'fail', `warn only: ${active.map((s) => `${s.metric} ${s.persistence.hits}/${s.persistence.of} points`).join(', ')} beyond the bound, re-check not yet satisfied`);
+    const cold = active.filter((s) => s.coldStart).map((s) => s.metric);
+    record('persistence_validation', 'fail', `warn only: ${active.map((s) => `${s.metric} ${s.persistence.hits}/${s.persistence.of} points`).join(', ')} beyond the bound, re-check not yet satisfied${cold.length > 0 ? `; ${cold.join(', ')} judged on a cold baseline (no season seen yet)` : ''}`);
     return finish('observe', 'anomaly not yet sustained', { kind: 'unknown', reason: 'not yet sustained' });
   }
   record(
@@ -119,7 +122,8 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
 
   // 4. Delta stack identification.
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
-  const verdicts = [...metrics].map((m) => w.deltas.get(m)).filter((d): d is IncidentDelta => d !== undefined && w.now - d.ts <= 30 * MIN);
+  // A verdict stands until the detector changes it; it applies while its metric is active here.
+  const verdicts = [...metrics].map((m) => w.deltas.get(m)).filter((d): d is IncidentDelta => d !== undefined);
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
   const global = verdicts.filter((d) => d.scope === 'global');
   if (local.length === 0) {
@@ -150,13 +154,24 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     record('dependency_checks', 'pass', `${action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`);
   }
 
-  // 6. Confidence scoring.
+  // 6. Confidence scoring, gated on something worth acting for: an SLO at risk. A deviation far
+  // from every gate, with errors and business fine, is watched, not mitigated.
+  const sloRisk = [
+    ...breached.map((m) => `${m} breached`),
+    ...(predictedBreachAt !== null ? [`breach predicted at ${hhmm(predictedBreachAt)}`] : []),
+    ...confirmed.filter((s) => s.signal === 'reliability' || s.signal === 'business').map((s) => `${s.signal} ${s.metric} degraded`),
+    ...firing.map((a) => `alert ${a.name}`),
+  ];
   const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;
+  if (sloRisk.length === 0) {
+    record('confidence_scoring', 'fail', `no SLO at risk (no breach predicted, errors and business normal): watching; confidence ${confidence.toFixed(2)} (${bundle})`);
+    return finish('observe', 'deviation without SLO risk', causeRecord);
+  }
   if (confidence < w.config.confidence.minimum) {
     record('confidence_scoring', 'fail', `confidence ${confidence.toFixed(2)} < ${w.config.confidence.minimum} (${bundle})`);
     return finish('observe', `confidence ${confidence.toFixed(2)} below ${w.config.confidence.minimum}`, causeRecord);
   }
-  record('confidence_scoring', 'pass', `confidence ${confidence.toFixed(2)} (${bundle})`);
+  record('confidence_scoring', 'pass', `confidence ${confidence.toFixed(2)} (${bundle}); at risk: ${sloRisk.join(', ')}`);
 
   // 7-10. Approval, execution, validation, freeze: guardrails decide.
   const touches = action === 'shift_traffic' ? [inc.stack, ...targets.ok] : [inc.stack];
@@ -208,15 +223,23 @@ export function scopeOf(inc: Pick<Incident, 'service' | 'stack'>): string {
 
 function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][], breachAt: number | null): ConfidenceEvidence {
   const inc = w.incident;
+  // Anomaly events mark transitions only; the minute-by-minute health of every stack says how
+  // large the deviation is now and how far this stack stands from its peers now.
+  const own = w.health.get(inc.stack);
   let persistence = 0;
   let magnitude = 0;
+  let separation = 0;
   for (const s of signals) {
     const p = s.stage === 'confirmed' ? s.persistence.hits / Math.max(1, s.persistence.of) : 0;
     if (p > persistence) persistence = p;
-    if (s.peakScore > magnitude) magnitude = s.peakScore;
+    const now = own?.scores[s.signal] ?? -Infinity;
+    const mag = Math.max(s.peakScore, now);
+    if (mag > magnitude) magnitude = mag;
+    let peer = 0;
+    for (const h of w.health.values()) if (h.stack !== inc.stack && (h.scores[s.signal] ?? 0) > peer) peer = h.scores[s.signal]!;
+    if (w.deltas.get(s.metric)?.scope === 'local' && w.deltas.get(s.metric)?.stack === inc.stack && now - peer > separation) separation = now - peer;
   }
   if (Object.keys(inc.breaches).length > 0) persistence = Math.max(persistence, 1);
-  let separation = 0;
   for (const d of w.deltas.values()) if (d.scope === 'local' && d.stack === inc.stack && inc.signals[d.metric] !== undefined && d.separation > separation) separation = d.separation;
   const business = Object.values(inc.signals).filter((s) => s.signal === 'business' && !s.recovered);
   const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
@@ -255,9 +278,16 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
   return { ok, notes };
 }
 
-function earliestBreach(inc: Incident): number | null {
+/** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
+const PREDICTION_GRACE_MS = 10 * MIN;
+
+function livePredictions(inc: Incident, now: number): Incident['predictions'][string][] {
+  return Object.values(inc.predictions).filter((p) => !inc.signals[p.metric]?.recovered && p.breachAt + PREDICTION_GRACE_MS >= now);
+}
+
+function earliestBreach(inc: Incident, now: number): number | null {
   let best: number | null = null;
-  for (const p of Object.values(inc.predictions)) if (!inc.signals[p.metric]?.recovered && (best === null || p.breachAt < best)) best = p.breachAt;
+  for (const p of livePredictions(inc, now)) if (best === null || p.breachAt < best) best = p.breachAt;
   return best;
 }
 

@@ -10,6 +10,13 @@ import { observe, type ThresholdState, type ThresholdTransition } from '../thres
 /** 1: up is bad, -1: down is bad, 0: both ways are (a series of unknown meaning). */
 export type Direction = 1 | -1 | 0;
 
+/** EWMA gain per point, its stationary sd for unit-variance input, and a clip so one spike cannot dominate. */
+const EW_GAIN = 0.25;
+const EW_SD = Math.sqrt(EW_GAIN / (2 - EW_GAIN));
+const EW_CLIP = 6;
+/** The averaged channel counts at 80 % of its standardized value: it fires on sustained shifts, not on noise. */
+const EW_WEIGHT = 0.8;
+
 export interface Assessment {
   expected: number;
   sigma: number;
@@ -31,7 +38,12 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
   else {
     const z = (value - out.expected) / out.sigma;
-    out.score = direction === 0 ? Math.abs(z) : direction * z;
+    const point = direction === 0 ? Math.abs(z) : direction * z;
+    // EWMA control chart beside the point test: a sustained shift of 2σ, invisible point by point,
+    // stands out once averaged. The average is standardized by its own sd, so both share one bound.
+    th.ewScore += EW_GAIN * ((point < EW_CLIP ? point : EW_CLIP) - th.ewScore);
+    const averaged = (th.ewScore / EW_SD) * EW_WEIGHT;
+    out.score = averaged > point ? averaged : point;
   }
   out.transition = observe(th, ts, out.score, cfg.threshold);
   return out;

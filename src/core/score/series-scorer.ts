@@ -28,7 +28,8 @@ import { OnsetGate, RunningQuantile } from './onset.js';
  * 0.4, in proportion to its evidence.
  *
  * Measured on the NAB dev subset (27 files, one corpus-wide threshold per profile): standard 68.0,
- * reward_low_FP 54.3, reward_low_FN 75.0 (the previous episode-transition score: 43.1 / 28.7 / 55.7).
+ * reward_low_FP 54.3, reward_low_FN 75.0 (the previous episode-transition score: 33.5 / 14.8 / 44.1
+ * on the same baseline).
  */
 
 /** Fraction of points the rarity scale leaves above it. */

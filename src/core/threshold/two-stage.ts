@@ -18,6 +18,8 @@ export interface ThresholdState {
   episodeStartTs: number;
   confirmedTs: number;
   peakScore: number;
+  /** Exponentially weighted mean of recent scores (the EWMA control chart's statistic). */
+  ewScore: number;
 }
 
 export interface ThresholdParams {
@@ -31,7 +33,7 @@ export interface ThresholdParams {
 export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
 
 export function createThreshold(): ThresholdState {
-  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0 };
+  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0 };
 }
 
 function popcount(x: number): number {
