@@ -67,6 +67,11 @@ export const detectionConfigSchema = z.object({
     .object({
       horizonMinutes: z.number().positive().default(90),
       levelHalfLifeMinutes: z.number().positive().default(4),
+      /**
+       * Level half-life for relative (business) gates: "within 5 % of baseline" is judged over
+       * a window of minutes, not on one noisy minute of small counts.
+       */
+      relativeLevelHalfLifeMinutes: z.number().positive().default(10),
       trendHalfLifeMinutes: z.number().positive().default(15),
       /** A new prediction is emitted only when the breach time moves by more than this. */
       reemitShiftMinutes: z.number().positive().default(10),

@@ -261,9 +261,11 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
       notes.push(`${h.stack} stale (last data ${Math.round((w.now - h.ts) / MIN)} min ago)`);
       continue;
     }
-    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (v !== undefined && v > m.v ? { sig, v } : m), { sig: '', v: -Infinity });
-    if (h.inEpisode.length > 0 || worst.v >= g.healthyScore) {
-      notes.push(`${h.stack} degraded (${h.inEpisode.length > 0 ? h.inEpisode.join(', ') : `${worst.sig} ${fmt(worst.v)}σ`})`);
+    // Health is what users feel (latency, errors, business); capacity is judged by headroom below,
+    // so a target merely busier than its usual self still qualifies.
+    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (sig !== 'capacity' && v !== undefined && v > m.v ? { sig, v } : m), { sig: '', v: -Infinity });
+    if (worst.v >= g.healthyScore) {
+      notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
     }
     const share = w.shareOf(h.stack);

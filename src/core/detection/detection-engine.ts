@@ -4,7 +4,7 @@ import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParam
 import { Decay } from '../math/decay.js';
 import { createThreshold, persistence } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
-import { createTrend, isPastGate, minutesToBreach, updateTrend } from '../predict/breach-predictor.js';
+import { createTrend, isPastGate, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
@@ -77,6 +77,8 @@ export class DetectionEngine {
   private readonly baselineParams: BaselineParams;
   private readonly decays: BaselineDecays;
   private readonly smoothing: Decay;
+  private readonly absoluteTrend: TrendParams;
+  private readonly relativeTrend: TrendParams;
   /** Reused for every point: the hot path allocates nothing it does not emit. */
   private readonly assessment = newAssessment();
   private readonly stats: DetectionStats = {
@@ -111,6 +113,9 @@ export class DetectionEngine {
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
     this.smoothing = new Decay(config.delta.windowMinutes / 2);
+    const p = config.prediction;
+    this.absoluteTrend = trendParams(p.levelHalfLifeMinutes, p.trendHalfLifeMinutes, p.horizonMinutes);
+    this.relativeTrend = trendParams(p.relativeLevelHalfLifeMinutes, p.trendHalfLifeMinutes, p.horizonMinutes);
   }
 
   /** Offer a sample; returns false (and reports it) when it is later than the allowed lateness. */
@@ -330,14 +335,14 @@ export class DetectionEngine {
   private predict(series: SeriesState, s: Sample, value: number, expected: number, ready: boolean): void {
     const gate = series.gate!;
     const trend = series.trend!;
-    const cfg = this.config.prediction;
+    const cfg = gate.relative ? this.relativeTrend : this.absoluteTrend;
     if (gate.relative && !ready) return;
     const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
     updateTrend(trend, s.ts, gateValue, cfg);
     const slo = { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
     // A relative (business) gate is crossed by noise on small counts; it counts only while the
-    // deviation is also significant against the baseline's spread (the series is in an episode).
-    if (isPastGate(trend, gate) && (!gate.relative || series.threshold.phase !== 'normal')) {
+    // deviation is also significant and sustained against the baseline (a confirmed episode).
+    if (isPastGate(trend, gate) && (!gate.relative || series.threshold.phase === 'confirmed')) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;

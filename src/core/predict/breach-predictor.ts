@@ -3,6 +3,7 @@
  * minute) on the metric as its SLO gate sees it, extrapolated to the gate. Works in event time
  * with irregular spacing: gains come from half-lives, not from a fixed step.
  */
+import { Decay } from '../math/decay.js';
 
 export interface SloGate {
   kind: 'error_rate' | 'latency_p99' | 'business_drop' | 'saturation';
@@ -24,17 +25,18 @@ export interface TrendState {
 }
 
 export interface TrendParams {
-  levelHalfLifeMinutes: number;
-  trendHalfLifeMinutes: number;
+  /** Decays for the level and the trend, built once (see Decay). */
+  level: Decay;
+  trend: Decay;
   horizonMinutes: number;
+}
+
+export function trendParams(levelHalfLifeMinutes: number, trendHalfLifeMinutes: number, horizonMinutes: number): TrendParams {
+  return { level: new Decay(levelHalfLifeMinutes), trend: new Decay(trendHalfLifeMinutes), horizonMinutes };
 }
 
 export function createTrend(): TrendState {
   return { level: NaN, trendPerMin: 0, lastTs: NaN, points: 0, lastBreachAt: NaN, breached: false };
-}
-
-function gain(dtMinutes: number, halfLifeMinutes: number): number {
-  return 1 - Math.pow(2, -dtMinutes / halfLifeMinutes);
 }
 
 /** Feed the gate value of one point. */
@@ -48,9 +50,9 @@ export function updateTrend(state: TrendState, ts: number, gateValue: number, pa
   const dt = (ts - state.lastTs) / 60_000;
   if (dt <= 0) return;
   const predicted = state.level + state.trendPerMin * dt;
-  const level = predicted + gain(dt, params.levelHalfLifeMinutes) * (gateValue - predicted);
+  const level = predicted + params.level.gain(dt) * (gateValue - predicted);
   const observedSlope = (level - state.level) / dt;
-  state.trendPerMin += gain(dt, params.trendHalfLifeMinutes) * (observedSlope - state.trendPerMin);
+  state.trendPerMin += params.trend.gain(dt) * (observedSlope - state.trendPerMin);
   state.level = level;
   state.lastTs = ts;
   state.points++;
