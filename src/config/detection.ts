@@ -98,6 +98,13 @@ export const detectionConfigSchema = z.object({
       globalScore: z.number().nonnegative().default(2.5),
       /** Minimum gap between the delta stack and its worst peer. */
       minSeparation: z.number().nonnegative().default(2),
+      /**
+       * A peer that moves by more than this fraction of the delta stack's deviation moves with it:
+       * the verdict is `partial`, not `local`.
+       */
+      peerMaxRatio: z.number().min(0).max(1).default(0.4),
+      /** A new verdict must hold this many consecutive one-minute steps before it is announced. */
+      stableSteps: z.number().int().positive().default(3),
       /** Minimum points of the deviating stack in the window before any verdict. */
       minPoints: z.number().int().positive().default(3),
       /**

@@ -36,6 +36,7 @@ export interface Correlation {
 const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_change']);
 const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
 const RETENTION_MS = 24 * 3600_000;
+const CAUSE_SLACK_MS = 10 * 60_000;
 const MIN = 60_000;
 
 export class ContextIndex {
@@ -86,7 +87,9 @@ export class ContextIndex {
       if (e.ts > now) continue;
       const sameService = e.service === undefined || e.service === service;
       if (!sameService) continue;
-      if (CAUSE_KINDS.has(e.kind) && e.stack === stack && e.ts >= episodeStart - p.causeWindowMinutes * MIN) {
+      // A change can cause an episode only if it came before it (10 minutes of slack for the
+      // first signal being noise that happened to precede the real onset).
+      if (CAUSE_KINDS.has(e.kind) && e.stack === stack && e.ts >= episodeStart - p.causeWindowMinutes * MIN && e.ts <= episodeStart + CAUSE_SLACK_MS) {
         notes.push(`${e.kind} ${e.id} on ${stack} ${minutesBefore(e.ts, episodeStart)}`);
         if (cause === undefined || e.ts > cause.ts) cause = e;
       } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {

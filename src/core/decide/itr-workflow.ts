@@ -125,7 +125,15 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // A verdict stands until the detector changes it; it applies while its metric is active here.
   const verdicts = [...metrics].map((m) => w.deltas.get(m)).filter((d): d is IncidentDelta => d !== undefined);
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
+  // The metrics that put an SLO at risk decide: if one of them moves on every stack, the episode is
+  // global even when a side metric (a busier CPU) happens to single this stack out.
+  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter((s) => s.signal === 'reliability' || s.signal === 'business').map((s) => s.metric)]);
   const global = verdicts.filter((d) => d.scope === 'global');
+  const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
+  if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
+    record('delta_stack_identification', 'fail', `global: ${globalRisk[0]!.reason}`);
+    return finish('none', 'the metric at risk moves on all stacks: not a routing problem', { kind: 'global', reason: globalRisk[0]!.reason });
+  }
   if (local.length === 0) {
     if (global.length > 0) {
       record('delta_stack_identification', 'fail', `global: ${global[0]!.reason}`);

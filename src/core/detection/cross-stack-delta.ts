@@ -13,6 +13,7 @@ export interface DeltaParams {
   globalFraction: number;
   globalScore: number;
   minSeparation: number;
+  peerMaxRatio: number;
   minPoints: number;
   minVolume: number;
 }
@@ -74,7 +75,7 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       reason: `${top.stack} has seen ${Math.round(top.volume)} requests/orders since its deviation began, below the minimum sample of ${p.minVolume}: no verdict yet`,
     };
   }
-  if (maxPeer < p.peerHealthyScore) {
+  if (maxPeer < p.peerHealthyScore && maxPeer <= p.peerMaxRatio * top.score) {
     // Peers are healthy but the deviating stack has not pulled clear of them yet: wait.
     if (separation < p.minSeparation) return undefined;
     return {

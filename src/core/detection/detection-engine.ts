@@ -36,7 +36,10 @@ interface GroupState {
   signal: Signal;
   stacks: Map<string, SeriesRuntime>;
   step: number;
+  /** The verdict last announced, and a candidate that must hold `stableSteps` steps to replace it. */
   verdict: string;
+  candidate: string;
+  candidateSteps: number;
 }
 
 /** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
@@ -181,7 +184,7 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '' };
+      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '', candidate: '', candidateSteps: 0 };
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
@@ -412,8 +415,18 @@ export class DetectionEngine {
     const verdict = judgeStacks(inputs, { ...this.config.delta, warnScore: this.config.threshold.warnScore });
     if (verdict === undefined) return;
     const key = `${verdict.scope}:${verdict.stack ?? ''}`;
-    if (key === group.verdict) return;
+    // Debounce: near the bounds a verdict can flip minute to minute; only a stable one is news.
+    if (key === group.verdict) {
+      group.candidate = '';
+      return;
+    }
+    if (key !== group.candidate) {
+      group.candidate = key;
+      group.candidateSteps = 0;
+    }
+    if (++group.candidateSteps < this.config.delta.stableSteps) return;
     group.verdict = key;
+    group.candidate = '';
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
     let ts = -Infinity;
     for (const { state: series } of group.stacks.values()) if (series.lastTs <= stepEnd && series.lastTs > ts) ts = series.lastTs;
