@@ -465,7 +465,7 @@ describe('fixture generator: incidents', () => {
       // and the culprit recovers by the end of the incident
       const end = minuteOf(parsed, inc.end);
       for (const metric of ['http_p99_ms', 'http_error_ratio', 'memory_utilization', 'db_pool_utilization'] as const) {
-        expect(crossed(parsed, expected, inc.stack, metric, end + 2)).toBe(false);
+        expect(sustained(parsed, expected, inc.stack, metric, end + 2), `${metric} after the incident`).toBe(false);
       }
     });
   }

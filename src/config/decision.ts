@@ -22,6 +22,8 @@ export const decisionConfigSchema = z.object({
       explainMarginMinutes: z.number().nonnegative().default(10),
       /** Latency on a stack that just gained traffic is cold-cache warm-up for this long. */
       warmUpAllowanceMinutes: z.number().positive().default(20),
+      /** A local verdict this soon after the same metric was global is the tail of the global episode. */
+      globalTailMinutes: z.number().nonnegative().default(30),
     })
     .prefault({}),
   incident: z

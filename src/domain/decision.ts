@@ -63,6 +63,8 @@ export interface IncidentDelta {
   stack: string | null;
   reason: string;
   separation: number;
+  /** Set when this local verdict replaced a global one for the same metric (at that time). */
+  afterGlobalAt?: number;
 }
 
 /** An external trigger (an Alertmanager alert) attached to the incident. */

@@ -79,6 +79,9 @@ export class DecisionEngine {
         let byMetric = this.deltas.get(e.service);
         if (byMetric === undefined) this.deltas.set(e.service, (byMetric = new Map()));
         const d: IncidentDelta = { metric: e.metric, ts: e.ts, scope: e.scope, stack: e.stack, reason: e.reason, separation: e.separation };
+        // Stacks recover from a shared upstream problem at different speeds: a stack singled out
+        // right after the metric moved everywhere is, for a while, the tail of the global episode.
+        if (e.scope === 'local' && byMetric.get(e.metric)?.scope === 'global') d.afterGlobalAt = e.ts;
         byMetric.set(e.metric, d);
         for (const rt of this.open.values()) {
           if (rt.incident.service === e.service && rt.incident.signals[e.metric] !== undefined) {

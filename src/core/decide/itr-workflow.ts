@@ -123,7 +123,15 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // 4. Delta stack identification.
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
   // A verdict stands until the detector changes it; it applies while its metric is active here.
-  const verdicts = [...metrics].map((m) => w.deltas.get(m)).filter((d): d is IncidentDelta => d !== undefined);
+  const tail = w.config.correlation.globalTailMinutes * MIN;
+  const verdicts = [...metrics]
+    .map((m) => w.deltas.get(m))
+    .filter((d): d is IncidentDelta => d !== undefined)
+    .map((d) =>
+      d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
+        ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
+        : d,
+    );
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
   // The metrics that put an SLO at risk decide: if one of them moves on every stack, the episode is
   // global even when a side metric (a busier CPU) happens to single this stack out.
