@@ -6,7 +6,7 @@ const cfg = defaultDetectionConfig();
 const p = { ...cfg.delta, warnScore: cfg.threshold.warnScore };
 
 function stack(name: string, score: number, extra: Partial<StackInput> = {}): StackInput {
-  return { stack: name, score, value: 0, expected: 0, samplesInWindow: 10, inEpisode: score >= 4, volume: NaN, ...extra };
+  return { stack: name, score, value: 0, expected: 0, samplesInWindow: 10, episodeMinutes: 10, inEpisode: score >= 4, volume: NaN, ...extra };
 }
 
 describe('cross-stack delta', () => {
@@ -18,6 +18,14 @@ describe('cross-stack delta', () => {
 
   it('calls it global when both stacks move together', () => {
     expect(judgeStacks([stack('a', 5.1), stack('b', 4.3)], p)).toMatchObject({ scope: 'global', stack: null });
+  });
+
+  it('among many stacks, one other noisy peer does not veto the verdict', () => {
+    const many = Array.from({ length: 20 }, (_, i) => stack(`dep-${i}`, (i % 5) * 0.3));
+    expect(judgeStacks([...many, stack('noisy', 3.1), stack('culprit', 9)], p)).toMatchObject({ scope: 'local', stack: 'culprit' });
+    // ... but a quarter of the peers moving with it does.
+    const moving = Array.from({ length: 6 }, (_, i) => stack(`mov-${i}`, 3.5));
+    expect(judgeStacks([...many.slice(0, 14), ...moving, stack('culprit', 9)], p)).toMatchObject({ scope: 'partial' });
   });
 
   it('finds the outlier among four stacks and calls two-of-four partial', () => {
@@ -34,7 +42,9 @@ describe('cross-stack delta', () => {
 
   it('says nothing while no stack is in an episode or the deviation has too few points', () => {
     expect(judgeStacks([stack('a', 1), stack('b', 2)], p)).toBeUndefined();
-    expect(judgeStacks([stack('a', 0), stack('b', 8, { samplesInWindow: 1 })], p)).toBeUndefined();
+    expect(judgeStacks([stack('a', 0), stack('b', 8, { episodeMinutes: 1 })], p)).toBeUndefined();
+    // One point of hourly data is a long enough episode.
+    expect(judgeStacks([stack('a', 0), stack('b', 8, { episodeMinutes: 60 })], p)).toMatchObject({ scope: 'local', stack: 'b' });
   });
 
   it('says there is no peer when a metric comes from one stack only', () => {

@@ -139,7 +139,7 @@ describe('detection engine', () => {
     const perf: ContextEvent = { ts: T0 + 1500 * MIN, endTs: T0 + 1560 * MIN, kind: 'perf_test', id: 'load-1', stack: 'us-west-2', attributes: {} };
     const loaded: Scenario = {
       ...latencyRamp,
-      value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (stack === 'us-west-2' && m >= 1500 && m < 1560 ? 25 : 0), // below the warn bound: learned unless explained
+      value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (stack === 'us-west-2' && m >= 1500 && m < 1560 ? 10 : 0), // ~1.3σ: below both warn channels, learned unless explained
     };
     const bucketAt = (sc: Scenario, minuteOfDay: number): number => {
       const engine = new DetectionEngine(cfg, { detection: () => {} });
@@ -152,7 +152,7 @@ describe('detection engine', () => {
     const explained = bucketAt({ ...loaded, events: [perf] }, 1515 - 1440);
     const unexplained = bucketAt(loaded, 1515 - 1440);
     expect(Math.abs(explained - clean)).toBeLessThan(0.5);
-    expect(unexplained - clean).toBeGreaterThan(5);
+    expect(unexplained - clean).toBeGreaterThan(2);
   });
 
   it('rejects a metric reported under two signals, keeping the first', () => {

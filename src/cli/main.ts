@@ -3,8 +3,9 @@ import { runCommand, type Command } from './command.js';
 import { replayCommand } from './replay.js';
 import { scoreCommand } from './score.js';
 import { evalCommand } from './eval.js';
+import { auditCommand } from './audit.js';
 
-const commands: Command[] = [replayCommand, scoreCommand, evalCommand];
+const commands: Command[] = [replayCommand, scoreCommand, evalCommand, auditCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -6,6 +6,8 @@ import { ProgressBar } from '../report/progress.js';
 import { formatDetection } from '../report/timeline.js';
 import { formatDecision } from '../report/decision-timeline.js';
 import type { PipelineOutput } from '../pipeline/pipeline.js';
+import { FileAuditLog } from '../adapters/file/audit-log.js';
+import { auditKind } from '../report/audit-kind.js';
 import type { Command } from './command.js';
 
 export const replayCommand: Command = {
@@ -22,6 +24,7 @@ Options:
   --rejects <file>   write invalid or late lines as JSONL with line number and reason
   --quiet            print only the summary, not the timeline
   --health           also write the per-minute stack health events to --out
+  --audit <file>     append every decision to a hash-chained audit log (verify with 'harbinger audit verify')
   --progress         force the progress bar (default: only on a terminal)
   -h, --help         show this help`,
   options: {
@@ -30,6 +33,7 @@ Options:
     rejects: { type: 'string' },
     quiet: { type: 'boolean' },
     health: { type: 'boolean' },
+    audit: { type: 'string' },
     progress: { type: 'boolean' },
   },
   async run(values, positionals) {
@@ -48,6 +52,7 @@ Options:
       }
       throw e;
     }
+    const audit = values['audit'] !== undefined ? new FileAuditLog(values['audit'] as string) : undefined;
     const out = values['out'] !== undefined ? createWriteStream(values['out'] as string) : undefined;
     const quiet = values['quiet'] === true;
     const bar = new ProgressBar('replay', values['progress'] === true || process.stderr.isTTY === true);
@@ -56,6 +61,7 @@ Options:
       config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
       onEvent: (e) => {
+        if (audit !== undefined && (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident')) audit.append(e.ts, auditKind(e), 'harbinger', e);
         if (e.type === 'health' && values['health'] !== true) return;
         out?.write(JSON.stringify(e) + '\n');
         const line = quiet ? undefined : formatOutput(e);

@@ -103,10 +103,13 @@ export const detectionConfigSchema = z.object({
        * the verdict is `partial`, not `local`.
        */
       peerMaxRatio: z.number().min(0).max(1).default(0.4),
-      /** A new verdict must hold this many consecutive one-minute steps before it is announced. */
-      stableSteps: z.number().int().positive().default(3),
-      /** Minimum points of the deviating stack in the window before any verdict. */
-      minPoints: z.number().int().positive().default(3),
+      /** A new verdict must hold this long (minutes of data: one hourly point counts 60) before it is announced. */
+      stableMinutes: z.number().positive().default(3),
+      /**
+       * Minimum duration of the deviating stack's episode before any verdict, in minutes at the
+       * series' own resolution (3 points of 1-minute data; one point of 5-minute or hourly data).
+       */
+      minEpisodeMinutes: z.number().positive().default(3),
       /**
        * Minimum volume behind the deviating stack's episode (sum of `count` fields, or of the values
        * themselves for business counts) before a verdict: the canary rule from seed 002.

@@ -14,7 +14,7 @@ export interface DeltaParams {
   globalScore: number;
   minSeparation: number;
   peerMaxRatio: number;
-  minPoints: number;
+  minEpisodeMinutes: number;
   minVolume: number;
 }
 
@@ -23,6 +23,8 @@ export interface StackInput extends StackDeviation {
   inEpisode: boolean;
   /** Volume (requests/orders) behind the episode; NaN when the data carries no volume. */
   volume: number;
+  /** How long the stack's episode has lasted, in minutes of its own resolution. */
+  episodeMinutes: number;
 }
 
 export interface DeltaVerdict {
@@ -44,16 +46,18 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
   if (n < 2) {
     return { scope: 'insufficient', stack: null, separation: 0, reason: `only ${top.stack} reports this metric: no peer to compare with` };
   }
-  let maxPeer = -Infinity;
-  let maxPeerStack = '';
   let moving = 0;
+  const peers: StackInput[] = [];
   for (const s of stacks) {
     if (s.score >= p.globalScore) moving++;
-    if (s !== top && s.score > maxPeer) {
-      maxPeer = s.score;
-      maxPeerStack = s.stack;
-    }
+    if (s !== top) peers.push(s);
   }
+  // The peer the delta stack is measured against: the worst peer with two or three stacks; with
+  // more, the 75th percentile of peers, so one other noisy stack among twenty cannot veto a verdict.
+  peers.sort((a, b) => b.score - a.score);
+  const ref = peers.length <= 2 ? peers[0]! : peers[Math.floor(peers.length * 0.25)]!;
+  const maxPeer = ref.score;
+  const maxPeerStack = ref.stack;
   // A peer doing better than usual (negative score) is healthy, not extra evidence against the top.
   const separation = top.score - Math.max(0, maxPeer);
 
@@ -65,8 +69,8 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       reason: `${moving} of ${n} stacks deviate together (scores ${stacks.map((s) => `${s.stack} ${fmt(s.score)}`).join(', ')}): not a routing problem`,
     };
   }
-  // Too few points, or a deviation that the window smooths away (a lone spike): wait, say nothing.
-  if (top.samplesInWindow < p.minPoints || top.score < p.globalScore) return undefined;
+  // Too little evidence (a lone spike, a 1-minute blip): wait, say nothing.
+  if (top.episodeMinutes < p.minEpisodeMinutes || top.score < p.globalScore) return undefined;
   if (top.volume === top.volume && top.volume < p.minVolume) {
     return {
       scope: 'insufficient',
@@ -82,7 +86,7 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       scope: 'local',
       stack: top.stack,
       separation,
-      reason: `${top.stack} deviates by ${fmt(top.score)} sigma while its worst peer ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})`,
+      reason: `${top.stack} deviates by ${fmt(top.score)} sigma while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})`,
     };
   }
   return {

@@ -39,7 +39,9 @@ interface GroupState {
   /** The verdict last announced, and a candidate that must hold `stableSteps` steps to replace it. */
   verdict: string;
   candidate: string;
-  candidateSteps: number;
+  /** Minutes of data the candidate has held (a step of hourly data counts 60). */
+  candidateMinutes: number;
+  lastCloseTs: number;
 }
 
 /** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
@@ -184,7 +186,7 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '', candidate: '', candidateSteps: 0 };
+      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
@@ -384,6 +386,9 @@ export class DetectionEngine {
 
   /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
   private closeStep(group: GroupState): void {
+    const stepEndTs = (group.step + 1) * STEP_MS - 1;
+    const stepMinutes = group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(1, Math.round((stepEndTs - group.lastCloseTs) / STEP_MS))) : 1;
+    group.lastCloseTs = stepEndTs;
     if (group.verdict === '') {
       let any = false;
       for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
@@ -405,6 +410,7 @@ export class DetectionEngine {
         samplesInWindow: inEpisode ? series.episodePoints : 0,
         inEpisode,
         volume: series.episodeVolume,
+        episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
         ...(group.signal === 'business' && this.shares.shareOf(series.stack) !== undefined ? { trafficShare: this.shares.shareOf(series.stack)! } : {}),
       });
     }
@@ -422,9 +428,10 @@ export class DetectionEngine {
     }
     if (key !== group.candidate) {
       group.candidate = key;
-      group.candidateSteps = 0;
+      group.candidateMinutes = 0;
     }
-    if (++group.candidateSteps < this.config.delta.stableSteps) return;
+    group.candidateMinutes += stepMinutes;
+    if (group.candidateMinutes < this.config.delta.stableMinutes) return;
     group.verdict = key;
     group.candidate = '';
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
@@ -451,7 +458,7 @@ export class DetectionEngine {
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
 }
 
