@@ -294,7 +294,7 @@ export class DecisionEngine {
     inc.recommendationIds.push(rec.id);
     this.recommendations.set(rec.id, rec);
     if (status === 'approved') this.execute(rt, rec, ts, 'auto-approved');
-    else this.sink.decision(rec);
+    else this.sink.decision({ ...rec });
   }
 
   private decide(id: string, by: string, ts: number, verdict: 'approved' | 'rejected'): { ok: boolean; reason: string } {
@@ -374,7 +374,7 @@ export class DecisionEngine {
       };
       rt.incident.recommendationIds.push(revert.id);
       this.recommendations.set(revert.id, revert);
-      this.sink.decision(revert);
+      this.sink.decision({ ...revert });
     }
   }
 

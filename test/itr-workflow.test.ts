@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { runWorkflow, type WorkflowInput } from '../src/core/decide/itr-workflow.js';
+import { formulaConfidence } from '../src/core/decide/confidence.js';
+import { newGuardrailState, recordExecution } from '../src/core/decide/guardrails.js';
+import { ContextIndex } from '../src/core/correlate/context-index.js';
+import { decisionConfigSchema } from '../src/config/decision.js';
+import { PHASE_NAMES, type Incident, type IncidentDelta } from '../src/domain/decision.js';
+import type { ContextEvent, StackHealthEvent } from '../src/domain/types.js';
+
+const MIN = 60_000;
+const T = Date.UTC(2026, 2, 2, 10, 0);
+const config = decisionConfigSchema.parse({});
+
+function incident(overrides: Partial<Incident> = {}): Incident {
+  return {
+    id: 'inc-1',
+    service: 'checkout',
+    stack: 'us-west-2',
+    status: 'open',
+    openedAt: T - 10 * MIN,
+    updatedAt: T,
+    resolvedAt: null,
+    signals: {
+      http_error_ratio: { metric: 'http_error_ratio', signal: 'reliability', stage: 'confirmed', firstTs: T - 10 * MIN, lastTs: T, score: 9, peakScore: 9, value: 0.0009, expected: 0.0003, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false },
+    },
+    predictions: { http_error_ratio: { metric: 'http_error_ratio', ts: T, breachAt: T + 12 * MIN, slo: { kind: 'error_rate', limit: 0.001, comparator: '>' } } },
+    breaches: {},
+    deltas: {},
+    alerts: {},
+    recommendationIds: [],
+    ...overrides,
+  };
+}
+
+function health(stack: string, scores: StackHealthEvent['scores'], saturation = 0.5): StackHealthEvent {
+  return { type: 'health', ts: T, service: 'checkout', stack, scores, saturation, inEpisode: [], reporting: 6, known: 6 };
+}
+
+function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?: IncidentDelta['scope'] } = {}): WorkflowInput {
+  const ctx = new ContextIndex();
+  ctx.add({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } });
+  for (const e of over.events ?? []) ctx.add(e);
+  const inc = over.incident ?? incident();
+  const scope = over.delta ?? 'local';
+  const deltas = new Map<string, IncidentDelta>([['http_error_ratio', { metric: 'http_error_ratio', ts: T - 2 * MIN, scope, stack: scope === 'local' ? 'us-west-2' : null, reason: `${scope} verdict`, separation: scope === 'local' ? 8 : 0 }]]);
+  return {
+    incident: inc,
+    now: T,
+    correlation: ctx.correlate(inc.service, inc.stack, inc.openedAt, T, config.correlation),
+    deltas,
+    health: new Map([
+      ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.1, business: 0.2, capacity: 0.5 })],
+      ['us-west-2', health('us-west-2', { latency: 2, reliability: 9, business: 1, capacity: 1 })],
+    ]),
+    shareOf: (s) => ctx.shareOf(s),
+    guardrails: newGuardrailState(),
+    config,
+    warnScore: 4,
+    horizonMinutes: 90,
+    confidence: formulaConfidence({ warnScore: 4, horizonMinutes: 90 }),
+    isPrimary: (s) => s === 'us-east-1',
+    ...over,
+  };
+}
+
+describe('ITR workflow', () => {
+  it('walks all ten phases and shifts 20 % to the healthy peer, with evidence in each phase', () => {
+    const d = runWorkflow(input());
+    expect(d.phases.map((p) => p.name)).toEqual([...PHASE_NAMES]);
+    expect(d).toMatchObject({ action: 'shift_traffic', percent: 20, targets: ['us-east-1'], blockedBy: null, executable: true });
+    expect(d.phases.find((p) => p.name === 'delta_stack_identification')).toMatchObject({ result: 'pass', evidence: 'http_error_ratio: local verdict' });
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('us-east-1 healthy');
+    // Shifting onto the primary stack touches it: approval is required (auto-approved in replay).
+    expect(d.requiresApproval).toBe(true);
+    expect(d.confidence).toBeGreaterThan(0.55);
+  });
+
+  it('rolls back a deployment made on the stack shortly before the episode', () => {
+    const deploy: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-42', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v2', previousVersion: 'v1' } };
+    const d = runWorkflow(input({ events: [deploy] }));
+    expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'deployment', event: { id: 'deploy-42' } } });
+    expect(d.reason).toBe('roll back deploy-42 on us-west-2 (v2 → v1)');
+  });
+
+  it('does not blame a deployment that came well after the episode began', () => {
+    const late: ContextEvent = { ts: T - 2 * MIN, kind: 'deployment', id: 'deploy-43', stack: 'us-west-2', attributes: {} };
+    const early = incident({ openedAt: T - 30 * MIN });
+    early.signals['http_error_ratio']!.firstTs = T - 30 * MIN;
+    expect(runWorkflow(input({ incident: early, events: [late] })).action).toBe('shift_traffic');
+  });
+
+  it('is explained, not paged, during a performance test on that stack', () => {
+    const perf: ContextEvent = { ts: T - 30 * MIN, endTs: T + 10 * MIN, kind: 'perf_test', id: 'k6-soak', stack: 'us-west-2', attributes: {} };
+    const d = runWorkflow(input({ events: [perf] }));
+    expect(d).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('perf_test k6-soak');
+    expect(d.phases.filter((p) => p.result === 'skip' && p.evidence.startsWith('not reached'))).toHaveLength(7);
+  });
+
+  it('treats latency right after traffic moved onto the stack as cold caches, until the allowance runs out', () => {
+    const latencyOnly = incident({
+      signals: { http_p99_ms: { metric: 'http_p99_ms', signal: 'latency', stage: 'confirmed', firstTs: T - 5 * MIN, lastTs: T, score: 12, peakScore: 12, value: 480, expected: 210, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false } },
+      predictions: { http_p99_ms: { metric: 'http_p99_ms', ts: T, breachAt: T + 5 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' } } },
+    });
+    const shift: ContextEvent = { ts: T - 8 * MIN, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } };
+    const deltas = new Map<string, IncidentDelta>([['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 10 }]]);
+    const d = runWorkflow(input({ incident: latencyOnly, events: [shift], deltas }));
+    expect(d).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    // With errors confirmed as well it is no longer just warm-up.
+    const withErrors = incident({ signals: { ...latencyOnly.signals, ...incident().signals } });
+    expect(runWorkflow(input({ incident: withErrors, events: [shift], deltas })).action).not.toBe('none');
+  });
+
+  it('never shifts traffic for a global episode', () => {
+    expect(runWorkflow(input({ delta: 'global' }))).toMatchObject({ action: 'none', cause: { kind: 'global' } });
+  });
+
+  it('observes when the peer is itself degraded or would run out of headroom', () => {
+    const sick = input();
+    (sick.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
+    expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'nowhere safe to move traffic' });
+    const full = input();
+    (full.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 0.1 }, 0.8));
+    const d = runWorkflow(full);
+    expect(d.action).toBe('observe');
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('lacks headroom (saturation 0.80 → 1.12');
+  });
+
+  it('observes a warn-only episode and a deviation with no SLO at risk', () => {
+    const warnOnly = incident();
+    warnOnly.signals['http_error_ratio']!.stage = 'warn';
+    expect(runWorkflow(input({ incident: warnOnly }))).toMatchObject({ action: 'observe', reason: 'anomaly not yet sustained' });
+    const cpuOnly = incident({
+      signals: { cpu_utilization: { metric: 'cpu_utilization', signal: 'capacity', stage: 'confirmed', firstTs: T - 10 * MIN, lastTs: T, score: 8, peakScore: 8, value: 0.45, expected: 0.3, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false } },
+      predictions: {},
+    });
+    const deltas = new Map<string, IncidentDelta>([['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 }]]);
+    expect(runWorkflow(input({ incident: cpuOnly, deltas }))).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
+  });
+
+  it('missing data lowers confidence below the bar', () => {
+    const gap = input();
+    (gap.health as Map<string, StackHealthEvent>).set('us-west-2', { ...health('us-west-2', { reliability: 9 }), reporting: 1, known: 6 });
+    const d = runWorkflow(gap);
+    expect(d.evidence.dataCompleteness).toBeCloseTo(1 / 6, 5);
+    expect(d.action).toBe('observe');
+  });
+
+  it('reports a proposal blocked by the freeze window and by one-change-at-a-time, with the rule', () => {
+    const g = newGuardrailState();
+    recordExecution(g, 'inc-0-r1', 'checkout/us-west-2', 'shift_traffic', 20, T - 5 * MIN, 10, config.guardrails);
+    const frozen = runWorkflow(input({ guardrails: g }));
+    expect(frozen).toMatchObject({ action: 'shift_traffic', blockedBy: 'freeze_window', executable: false });
+    const other = newGuardrailState();
+    recordExecution(other, 'inc-9-r1', 'checkout/eu-west-1', 'rollback', 0, T - 5 * MIN, 10, config.guardrails);
+    expect(runWorkflow(input({ guardrails: other }))).toMatchObject({ blockedBy: 'one_change_at_a_time' });
+  });
+
+  it('caps shifts at 20 % per 15 minutes across scopes', () => {
+    const g = newGuardrailState();
+    recordExecution(g, 'x', 'other/stack', 'shift_traffic', 15, T - 20 * MIN, 1, { ...config.guardrails, freezeMinutes: 0 });
+    recordExecution(g, 'y', 'other/stack', 'shift_traffic', 15, T - 10 * MIN, 1, { ...config.guardrails, freezeMinutes: 0 });
+    g.inFlight = null;
+    const d = runWorkflow(input({ guardrails: g }));
+    expect(d.percent).toBe(5);
+  });
+
+  it('waits for a human when approval is required and auto-approval is off', () => {
+    const manual = decisionConfigSchema.parse({ execution: { autoApprove: false } });
+    const d = runWorkflow(input({ config: manual }));
+    expect(d).toMatchObject({ awaitingApproval: true, executable: false });
+    expect(d.phases.find((p) => p.name === 'human_approval')!.result).toBe('pending');
+  });
+});
