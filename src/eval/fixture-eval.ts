@@ -1,3 +1,4 @@
+import { median } from 'simple-statistics';
 import { MITIGATIONS, type Recommendation } from '../domain/decision.js';
 import type { Truth } from './truth.js';
 
@@ -80,14 +81,14 @@ export interface EvalSummary {
 export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
   const all = scores.flatMap((s) => s.incidents);
   const leads = all.map((i) => i.leadMinutes).filter((x): x is number => x !== null).sort((a, b) => a - b);
-  const median = leads.length === 0 ? null : leads.length % 2 === 1 ? leads[(leads.length - 1) / 2]! : (leads[leads.length / 2 - 1]! + leads[leads.length / 2]!) / 2;
+  const medianLead = leads.length === 0 ? null : median(leads);
   const falseMitigations = scores.reduce((a, s) => a + s.falseMitigations, 0);
   const stackDays = scores.reduce((a, s) => a + s.stackDays, 0);
   return {
     incidents: all.length,
     detected: all.filter((i) => i.detected).length,
     beforeBreach: all.filter((i) => i.leadMinutes !== null && i.leadMinutes > 0).length,
-    medianLeadMinutes: median,
+    medianLeadMinutes: medianLead,
     worstLeadMinutes: leads.length === 0 ? null : leads[0]!,
     localizationAccuracy: all.length === 0 ? 1 : all.filter((i) => i.localized).length / all.length,
     actionAccuracy: all.length === 0 ? 1 : all.filter((i) => i.actionCorrect).length / all.length,

@@ -1,0 +1,24 @@
+# Multi-stage build: compile with dev dependencies, ship only runtime dependencies and dist/.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY fixtures ./fixtures
+RUN npm ci --no-audit --no-fund && npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would try to compile; dist/ comes from the build stage instead.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/fixtures ./fixtures
+COPY models ./models
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# The default job replays a bundled incident; the sidecar mode arrives with `harbinger serve`.
+CMD ["replay", "fixtures/scenarios/bad-deploy.jsonl"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["node", "dist/src/cli/main.js", "--help"]
