@@ -82,6 +82,13 @@ describe('ITR workflow', () => {
     expect(d.reason).toBe('roll back deploy-42 on us-west-2 (v2 → v1)');
   });
 
+  it('pauses a progressive rollout that is still running instead of rolling back', () => {
+    const rolling: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-44', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v3', strategy: 'progressive' } };
+    expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });
+    const finished = { ...rolling, id: 'deploy-45', endTs: T - 15 * MIN };
+    expect(runWorkflow(input({ events: [finished] })).action).toBe('rollback');
+  });
+
   it('does not blame a deployment that came well after the episode began', () => {
     const late: ContextEvent = { ts: T - 2 * MIN, kind: 'deployment', id: 'deploy-43', stack: 'us-west-2', attributes: {} };
     const early = incident({ openedAt: T - 30 * MIN });
