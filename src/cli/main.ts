@@ -4,8 +4,9 @@ import { replayCommand } from './replay.js';
 import { scoreCommand } from './score.js';
 import { evalCommand } from './eval.js';
 import { auditCommand } from './audit.js';
+import { serveCommand } from './serve.js';
 
-const commands: Command[] = [replayCommand, scoreCommand, evalCommand, auditCommand];
+const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, auditCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -3,12 +3,16 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
 import { decisionConfigSchema } from './decision.js';
+import { labelMappingSchema, prometheusConfigSchema, serverConfigSchema } from './service.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z
   .object({
     detection: detectionConfigSchema.prefault({}),
     decision: decisionConfigSchema.prefault({}),
+    server: serverConfigSchema.prefault({}),
+    mapping: labelMappingSchema.prefault({}),
+    prometheus: prometheusConfigSchema.optional(),
   })
   .strict();
 

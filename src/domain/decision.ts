@@ -76,6 +76,20 @@ export interface IncidentAlert {
   signal?: Signal;
 }
 
+/** An alert from Alertmanager (or any alert source), mapped onto a stack and service. */
+export interface AlertTrigger {
+  groupKey: string;
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  name: string;
+  startsAt: number;
+  endsAt: number | null;
+  service: string;
+  stack: string;
+  signal?: Signal;
+  labels: Record<string, string>;
+}
+
 export interface Incident {
   id: string;
   service: string;

@@ -15,7 +15,7 @@ export const DEFAULT_EXPLAIN_MINUTES: Readonly<Partial<Record<EventKind, number>
   traffic_shift: 15,
 };
 
-interface Window {
+export interface Window {
   kind: EventKind;
   id: string;
   stack: string | undefined;
@@ -38,6 +38,16 @@ export class ExplainedWindows {
     for (const stack of targets) {
       this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: event.ts, end });
     }
+  }
+
+  toJSON(): Window[] {
+    return this.windows;
+  }
+
+  static fromJSON(windows: Window[]): ExplainedWindows {
+    const e = new ExplainedWindows();
+    e.windows = windows.slice();
+    return e;
   }
 
   /** The first event explaining (stack, service) at `ts`, or undefined. Expired windows are dropped. */

@@ -35,6 +35,18 @@ export class TrafficShares {
   snapshot(): Record<string, number> {
     return Object.fromEntries(this.shares);
   }
+
+  /** Full state, for checkpoints. */
+  toJSON(): { shares: Record<string, number>; lastIncrease: Record<string, { ts: number; from: number; to: number }> } {
+    return { shares: Object.fromEntries(this.shares), lastIncrease: Object.fromEntries(this.lastIncrease) };
+  }
+
+  static fromJSON(j: ReturnType<TrafficShares['toJSON']>): TrafficShares {
+    const t = new TrafficShares();
+    for (const [k, v] of Object.entries(j.shares)) t.shares.set(k, v);
+    for (const [k, v] of Object.entries(j.lastIncrease)) t.lastIncrease.set(k, v);
+    return t;
+  }
 }
 
 export function readWeights(attributes: Record<string, unknown>): Map<string, number> | undefined {

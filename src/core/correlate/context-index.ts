@@ -65,6 +65,18 @@ export class ContextIndex {
     }
   }
 
+  toJSON(): { events: ContextEvent[]; gains: ShareGain[]; shares: Record<string, number> } {
+    return { events: this.events, gains: this.gains, shares: Object.fromEntries(this.shares) };
+  }
+
+  static fromJSON(j: ReturnType<ContextIndex['toJSON']>): ContextIndex {
+    const c = new ContextIndex();
+    c.events = j.events.slice();
+    c.gains = j.gains.slice();
+    c.shares = new Map(Object.entries(j.shares));
+    return c;
+  }
+
   shareOf(stack: string): number | undefined {
     return this.shares.get(stack);
   }

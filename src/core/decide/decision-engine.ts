@@ -1,5 +1,5 @@
 import type { ContextEvent, DetectionEvent, StackHealthEvent } from '../../domain/types.js';
-import { MITIGATIONS, type DecisionEvent, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
+import { MITIGATIONS, type AlertTrigger, type DecisionEvent, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
@@ -20,6 +20,20 @@ interface Execution {
   validated: boolean;
 }
 
+export interface DecisionSnapshot {
+  version: 1;
+  context: ReturnType<ContextIndex['toJSON']>;
+  open: IncidentRuntime[];
+  history: Incident[];
+  deltas: [string, IncidentDelta[]][];
+  health: [string, StackHealthEvent[]][];
+  pendingWarn: [string, DetectionEvent[]][];
+  recommendations: Recommendation[];
+  guardrails: GuardrailState;
+  alertsSeen: string[];
+  now: number;
+}
+
 interface IncidentRuntime {
   incident: Incident;
   lastKey: string;
@@ -38,15 +52,17 @@ const HISTORY = 500;
  * Pure: it sees detection and context events and emits decisions; execution is an adapter's job.
  */
 export class DecisionEngine {
-  private readonly context = new ContextIndex();
+  private context = new ContextIndex();
   private readonly open = new Map<string, IncidentRuntime>();
-  private readonly history: Incident[] = [];
+  private history: Incident[] = [];
   private readonly deltas = new Map<string, Map<string, IncidentDelta>>();
   private readonly health = new Map<string, Map<string, StackHealthEvent>>();
   /** Warn-stage signals seen before any incident of their stack opened. */
   private readonly pendingWarn = new Map<string, DetectionEvent[]>();
   private readonly recommendations = new Map<string, Recommendation>();
-  private readonly guardrails: GuardrailState = newGuardrailState();
+  /** Alertmanager delivers at least once (HA pairs duplicate): groupKey|fingerprint|status|startsAt seen. */
+  private readonly alertsSeen = new Set<string>();
+  private guardrails: GuardrailState = newGuardrailState();
   private now = -Infinity;
 
   constructor(
@@ -72,7 +88,7 @@ export class DecisionEngine {
         let byStack = this.health.get(e.service);
         if (byStack === undefined) this.health.set(e.service, (byStack = new Map()));
         byStack.set(e.stack, e);
-        this.tick(e.ts);
+        this.onTick(e.ts);
         return;
       }
       case 'delta': {
@@ -144,6 +160,30 @@ export class DecisionEngine {
     }
   }
 
+  /**
+   * An external alert as an ITR trigger. Firing opens or joins the stack's incident; resolved
+   * closes that trigger. Duplicates (Alertmanager HA pairs, retries) are recognised and ignored.
+   */
+  onAlert(a: AlertTrigger, ts: number): 'accepted' | 'duplicate' {
+    const key = `${a.groupKey}|${a.fingerprint}|${a.status}|${a.startsAt}`;
+    if (this.alertsSeen.has(key)) return 'duplicate';
+    this.alertsSeen.add(key);
+    if (this.alertsSeen.size > 10_000) this.alertsSeen.delete(this.alertsSeen.values().next().value!);
+    this.advance(ts);
+    const scope = `${a.service}/${a.stack}`;
+    let rt = this.open.get(scope);
+    if (rt === undefined) {
+      if (a.status === 'resolved') return 'accepted';
+      rt = this.openIncident(a.service, a.stack, ts);
+    }
+    const alert: Incident['alerts'][string] = { fingerprint: a.fingerprint, name: a.name, status: a.status, startsAt: a.startsAt };
+    if (a.signal !== undefined) alert.signal = a.signal;
+    rt.incident.alerts[a.fingerprint] = alert;
+    if (a.status === 'firing') this.evidence(rt, ts);
+    else this.evaluate(rt, ts);
+    return 'accepted';
+  }
+
   /** A human (or an operator tool) approves a recommendation waiting for approval. */
   approve(id: string, by: string, ts: number): { ok: boolean; reason: string } {
     return this.decide(id, by, ts, 'approved');
@@ -163,6 +203,48 @@ export class DecisionEngine {
 
   allRecommendations(): Recommendation[] {
     return [...this.recommendations.values()];
+  }
+
+  /** Everything needed to resume: open incidents, recommendations, guardrails, context. Plain JSON. */
+  snapshot(): DecisionSnapshot {
+    return {
+      version: 1,
+      context: this.context.toJSON(),
+      open: [...this.open.values()],
+      history: this.history,
+      deltas: [...this.deltas].map(([service, m]) => [service, [...m.values()]]),
+      health: [...this.health].map(([service, m]) => [service, [...m.values()]]),
+      pendingWarn: [...this.pendingWarn],
+      recommendations: [...this.recommendations.values()],
+      guardrails: this.guardrails,
+      alertsSeen: [...this.alertsSeen],
+      now: this.now,
+    };
+  }
+
+  restore(s: DecisionSnapshot): void {
+    if (s.version !== 1) throw new Error(`decision snapshot version ${String(s.version)} is not supported`);
+    this.context = ContextIndex.fromJSON(s.context);
+    this.open.clear();
+    for (const rt of s.open) this.open.set(`${rt.incident.service}/${rt.incident.stack}`, rt);
+    this.history = s.history;
+    this.deltas.clear();
+    for (const [service, list] of s.deltas) this.deltas.set(service, new Map(list.map((d) => [d.metric, d])));
+    this.health.clear();
+    for (const [service, list] of s.health) this.health.set(service, new Map(list.map((h) => [h.stack, h])));
+    this.pendingWarn.clear();
+    for (const [k, v] of s.pendingWarn) this.pendingWarn.set(k, v);
+    this.recommendations.clear();
+    for (const r of s.recommendations) this.recommendations.set(r.id, r);
+    this.guardrails = s.guardrails;
+    this.alertsSeen.clear();
+    for (const k of s.alertsSeen) this.alertsSeen.add(k);
+    this.now = s.now;
+  }
+
+  /** The decision clock: the newest event time seen. */
+  currentTime(): number {
+    return this.now;
   }
 
   /** Event time moves forward only; timers (approval expiry, validation, resolution) run here. */
@@ -213,8 +295,8 @@ export class DecisionEngine {
     }
   }
 
-  /** Once per minute of event time: expiries, validations, resolutions, re-evaluation. */
-  private tick(ts: number): void {
+  /** Once per minute of event time (health events, or a live service's clock): expiries, validations, resolutions, re-evaluation. */
+  onTick(ts: number): void {
     const minute = Math.floor(ts / MIN);
     for (const rec of this.recommendations.values()) {
       if (rec.status === 'awaiting_approval' && ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {

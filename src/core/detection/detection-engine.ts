@@ -30,6 +30,16 @@ export interface DetectionStats {
   emitted: Record<DetectionEvent['type'], number>;
 }
 
+export interface DetectionSnapshot {
+  version: 1;
+  groups: { service: string; metric: string; signal: Signal; step: number; verdict: string; candidate: string; candidateMinutes: number; lastCloseTs: number; series: SeriesState[] }[];
+  shares: ReturnType<TrafficShares['toJSON']>;
+  explained: ReturnType<ExplainedWindows['toJSON']>;
+  buffer: { maxTs: number | null; released: number | null; items: [number, Sample | ContextEvent][] };
+  minute: number;
+  stats: DetectionStats;
+}
+
 interface GroupState {
   service: string;
   metric: string;
@@ -74,10 +84,10 @@ const MS_PER_MIN = 60_000;
  * two-stage threshold → breach prediction → cross-stack delta. Pure: no I/O, no wall clock.
  */
 export class DetectionEngine {
-  private readonly buffer: ReorderBuffer<Item>;
+  private buffer: ReorderBuffer<Item>;
   private readonly services = new Map<string, Map<string, GroupState>>();
-  private readonly shares = new TrafficShares();
-  private readonly explained = new ExplainedWindows();
+  private shares = new TrafficShares();
+  private explained = new ExplainedWindows();
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
   private readonly decays: BaselineDecays;
@@ -150,6 +160,52 @@ export class DetectionEngine {
     for (const metrics of this.services.values()) for (const g of metrics.values()) this.closeStep(g);
     if (this.minute === this.minute) this.emitHealth();
     this.minute = NaN;
+  }
+
+  /** The newest event time seen (-Infinity before any). */
+  maxEventTime(): number {
+    return this.buffer.maxEventTime;
+  }
+
+  /** Advance event time without data (see ReorderBuffer.advance) and release what is due. */
+  advanceTo(ts: number): void {
+    this.buffer.advance(ts);
+    this.buffer.drain(this.releaseItem);
+  }
+
+  /** Everything needed to resume exactly here on another process: plain JSON. */
+  snapshot(): DetectionSnapshot {
+    const groups: DetectionSnapshot['groups'] = [];
+    for (const metrics of this.services.values()) {
+      for (const g of metrics.values()) {
+        groups.push({ service: g.service, metric: g.metric, signal: g.signal, step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs, series: [...g.stacks.values()].map((r) => r.state) });
+      }
+    }
+    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } } };
+  }
+
+  restore(snap: DetectionSnapshot): void {
+    if (snap.version !== 1) throw new Error(`detection snapshot version ${String(snap.version)} is not supported`);
+    this.services.clear();
+    this.health.clear();
+    this.healthOrder = [];
+    for (const g of snap.groups) {
+      let metrics = this.services.get(g.service);
+      if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
+      const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
+      for (const state of g.series) {
+        const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal) };
+        runtime.health.known++;
+        if (state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
+        group.stacks.set(state.stack, runtime);
+      }
+      metrics.set(g.metric, group);
+    }
+    this.shares = TrafficShares.fromJSON(snap.shares);
+    this.explained = ExplainedWindows.fromJSON(snap.explained);
+    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>);
+    this.minute = snap.minute ?? NaN;
+    Object.assign(this.stats, snap.stats);
   }
 
   getStats(): Readonly<DetectionStats> {

@@ -51,6 +51,28 @@ export class ReorderBuffer<T> {
     return true;
   }
 
+  /** Everything buffered, in release order, plus the clock: a checkpoint. */
+  toJSON(): { maxTs: number | null; released: number | null; items: [number, T][] } {
+    const all = [...this.fifo.slice(this.fifoHead), ...this.heap].sort((a, b) => (before(a, b) ? -1 : 1));
+    return { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
+  }
+
+  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>): ReorderBuffer<T> {
+    const b = new ReorderBuffer<T>(allowedLatenessMs);
+    for (const [ts, item] of j.items) b.fifo.push({ ts, seq: b.seq++, item });
+    b.maxTs = j.maxTs ?? -Infinity;
+    b.released = j.released ?? -Infinity;
+    return b;
+  }
+
+  /**
+   * Move the watermark as if an item at `ts` had arrived: a live service calls this with the wall
+   * clock when data is quiet, so buffered items do not wait forever for a newer one.
+   */
+  advance(ts: number): void {
+    if (ts > this.maxTs) this.maxTs = ts;
+  }
+
   /** Release, in order, every item at or before the watermark. */
   drain(emit: (item: T, ts: number) => void): void {
     this.drainUntil(this.watermark, emit);

@@ -1,0 +1,11 @@
+/** An error with the HTTP status and a reason the client can act on. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}

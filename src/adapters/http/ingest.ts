@@ -1,0 +1,51 @@
+import { parseRecord, type ParsedRecord } from '../../ingest/record-parser.js';
+import { HttpError } from './http-error.js';
+
+export interface IngestResult {
+  records: ParsedRecord[];
+  /** Why each refused record was refused (1-based index in the body). */
+  errors: { index: number; reason: string }[];
+}
+
+/**
+ * A body of records: a JSON array, a single JSON object, or NDJSON (one object per line).
+ * Records without `type` take the endpoint's default. Per-record failures are collected, never thrown.
+ */
+export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event'): IngestResult {
+  const text = body.toString('utf8').trim();
+  if (text === '') throw new HttpError(400, 'empty body: send a JSON array or NDJSON of records');
+  let items: unknown[];
+  const parseErrors: { index: number; reason: string }[] = [];
+  if (text.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!Array.isArray(parsed)) throw new Error('not an array');
+      items = parsed;
+    } catch (e) {
+      throw new HttpError(400, `body starts with '[' but is not a JSON array: ${(e as Error).message}`);
+    }
+  } else {
+    items = [];
+    text.split('\n').forEach((line, i) => {
+      const l = line.trim();
+      if (l === '') return;
+      try {
+        items.push(JSON.parse(l));
+      } catch (e) {
+        items.push(undefined);
+        parseErrors.push({ index: i + 1, reason: `invalid JSON: ${(e as Error).message}` });
+      }
+    });
+  }
+  const records: ParsedRecord[] = [];
+  const errors = [...parseErrors];
+  items.forEach((item, i) => {
+    if (item === undefined) return;
+    const withType = item !== null && typeof item === 'object' && !Array.isArray(item) && (item as Record<string, unknown>)['type'] === undefined ? { ...(item as object), type: defaultType } : item;
+    const r = parseRecord(withType);
+    if (r.ok && r.kind !== defaultType) errors.push({ index: i + 1, reason: `type: this endpoint takes ${defaultType}s, got an ${r.kind}` });
+    else if (r.ok) records.push(r);
+    else errors.push({ index: i + 1, reason: r.reason });
+  });
+  return { records, errors };
+}

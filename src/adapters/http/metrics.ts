@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Harbinger's own metrics, Prometheus naming: `harbinger_` prefix, units and `_total` suffixes. */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly samplesReceived = new Counter({ name: 'harbinger_samples_received_total', help: 'Samples accepted into the pipeline, by source.', labelNames: ['source'], registers: [this.registry] });
+  readonly eventsReceived = new Counter({ name: 'harbinger_context_events_received_total', help: 'Context events accepted, by source.', labelNames: ['source'], registers: [this.registry] });
+  readonly rejected = new Counter({ name: 'harbinger_records_rejected_total', help: 'Records refused, by source and reason.', labelNames: ['source', 'reason'], registers: [this.registry] });
+  readonly eventTimeLag = new Gauge({ name: 'harbinger_event_time_lag_seconds', help: 'Wall clock minus the newest event time seen.', registers: [this.registry] });
+  readonly watermarkLag = new Gauge({ name: 'harbinger_watermark_lag_seconds', help: 'Wall clock minus the event-time watermark.', registers: [this.registry] });
+  readonly series = new Gauge({ name: 'harbinger_series', help: 'Series with baseline state.', registers: [this.registry] });
+  readonly incidentsOpen = new Gauge({ name: 'harbinger_incidents_open', help: 'Incidents not yet resolved.', registers: [this.registry] });
+  readonly recommendations = new Counter({ name: 'harbinger_recommendations_total', help: 'Recommendations emitted, by action and status.', labelNames: ['action', 'status'], registers: [this.registry] });
+  readonly outcomes = new Counter({ name: 'harbinger_recommendation_outcomes_total', help: 'Approvals, rejections, expiries and post-action validations.', labelNames: ['outcome'], registers: [this.registry] });
+  readonly alerts = new Counter({ name: 'harbinger_alerts_received_total', help: 'Alertmanager alerts received, by status and result.', labelNames: ['status', 'result'], registers: [this.registry] });
+  readonly pollErrors = new Counter({ name: 'harbinger_prometheus_poll_errors_total', help: 'Failed Prometheus queries after retries.', registers: [this.registry] });
+  readonly pollDuration = new Histogram({ name: 'harbinger_prometheus_poll_duration_seconds', help: 'Duration of one Prometheus poll of all queries.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly checkpointDuration = new Histogram({ name: 'harbinger_checkpoint_duration_seconds', help: 'Time to write the state checkpoint.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

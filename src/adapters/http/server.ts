@@ -1,0 +1,187 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Incident, Recommendation } from '../../domain/decision.js';
+import type { ContextEvent, Sample } from '../../domain/types.js';
+import type { Logger } from '../log/logger.js';
+import type { ServiceMetrics } from './metrics.js';
+import { HttpError } from './http-error.js';
+import { readBody } from './body.js';
+import { checkAuth } from './auth.js';
+import { parseIngestBody } from './ingest.js';
+import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
+import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
+
+/** What the HTTP layer needs from the service: a small port, so routes never reach into the core. */
+export interface HttpPort {
+  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number };
+  remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> };
+  alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
+  incidents(): Incident[];
+  recommendations(): Recommendation[];
+  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string };
+  ready(): { ready: boolean; reason: string };
+  /** Slack's interactivity endpoint, when configured (issue 5). */
+  slackInteraction?(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
+}
+
+export interface HttpOptions {
+  token: string | undefined;
+  bodyLimitBytes: number;
+  maxDecompressedBytes: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
+
+export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: ServiceMetrics, log: Logger): Server {
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  };
+  const authed = (fn: Handler, allowBasic = false): Handler => async (req, res, params) => {
+    checkAuth(req, opts.token, allowBasic);
+    await fn(req, res, params);
+  };
+
+  const ingest = (defaultType: 'sample' | 'event'): Handler =>
+    authed(async (req, res) => {
+      const body = await readBody(req, opts.bodyLimitBytes);
+      const parsed = parseIngestBody(body, defaultType);
+      for (const e of parsed.errors) metrics.rejected.inc({ source: 'http', reason: e.reason.split(':')[0]! });
+      const samples: Sample[] = [];
+      const events: ContextEvent[] = [];
+      for (const r of parsed.records) {
+        if (r.ok && r.kind === 'sample') samples.push(r.sample);
+        else if (r.ok && r.kind === 'event') events.push(r.event);
+      }
+      const { accepted, late } = port.ingest(samples, events, 'http');
+      const rejected = parsed.errors.slice(0, 100);
+      if (accepted === 0 && parsed.errors.length > 0) return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length });
+      json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length });
+    });
+
+  const routes: { method: string; path: RegExp; name: string; handler: Handler }[] = [
+    { method: 'GET', path: /^\/healthz$/, name: 'healthz', handler: async (_q, res) => json(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      path: /^\/readyz$/,
+      name: 'readyz',
+      handler: async (_q, res) => {
+        const r = port.ready();
+        json(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', reason: r.reason });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/metrics$/,
+      name: 'metrics',
+      handler: async (_q, res) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+      },
+    },
+    { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
+    { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
+    { method: 'GET', path: /^\/v1\/incidents$/, name: 'incidents', handler: authed(async (_q, res) => json(res, 200, { incidents: port.incidents() })) },
+    { method: 'GET', path: /^\/v1\/recommendations$/, name: 'recommendations', handler: authed(async (_q, res) => json(res, 200, { recommendations: port.recommendations() })) },
+    {
+      method: 'POST',
+      path: /^\/v1\/recommendations\/([A-Za-z0-9._-]+)\/(approve|reject)$/,
+      name: 'decide',
+      handler: authed(async (req, res, [id, verb]) => {
+        const body = await readBody(req, 16 * 1024);
+        let by = 'api';
+        if (body.length > 0) {
+          try {
+            const o = JSON.parse(body.toString('utf8')) as { by?: unknown };
+            if (typeof o.by === 'string' && o.by !== '') by = o.by.slice(0, 200);
+          } catch {
+            throw new HttpError(400, 'body must be JSON like {"by":"alice@example.com"} or empty');
+          }
+        }
+        const r = port.decide(id!, verb as 'approve' | 'reject', by);
+        json(res, r.ok ? 200 : r.reason.startsWith('unknown') ? 404 : 409, r);
+      }),
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/alertmanager$/,
+      name: 'alertmanager',
+      handler: authed(async (req, res) => {
+        const body = await readBody(req, opts.bodyLimitBytes);
+        let raw: unknown;
+        try {
+          raw = JSON.parse(body.toString('utf8'));
+        } catch (e) {
+          throw new HttpError(400, `not JSON: ${(e as Error).message}`);
+        }
+        const parsed = alertmanagerPayloadSchema.safeParse(raw);
+        if (!parsed.success) throw new HttpError(400, 'not an Alertmanager version 4 webhook payload', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+        json(res, 200, port.alertmanager(parsed.data));
+      }, true),
+    },
+    {
+      method: 'POST',
+      path: /^\/api\/v1\/write$/,
+      name: 'remote_write',
+      handler: authed(async (req, res) => {
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+        if (type !== 'application/x-protobuf') throw new HttpError(415, `unsupported Content-Type '${type}': remote-write 1.0 sends application/x-protobuf`);
+        const enc = req.headers['content-encoding'];
+        if (enc !== undefined && enc !== 'snappy') throw new HttpError(415, `unsupported Content-Encoding '${enc}': remote-write 1.0 sends snappy`);
+        const body = await readBody(req, opts.bodyLimitBytes);
+        let wr: WriteRequest;
+        try {
+          wr = parseRemoteWrite(body, { maxDecompressedBytes: opts.maxDecompressedBytes });
+        } catch (e) {
+          if (e instanceof RemoteWriteError) throw new HttpError(400, `invalid remote-write body: ${e.message}`);
+          throw e;
+        }
+        port.remoteWrite(wr);
+        res.writeHead(204);
+        res.end();
+      }, true),
+    },
+    {
+      method: 'POST',
+      path: /^\/v1\/slack\/interactions$/,
+      name: 'slack',
+      handler: async (req, res) => {
+        if (port.slackInteraction === undefined) throw new HttpError(404, 'Slack is not configured (set SLACK_SIGNING_SECRET)');
+        const body = await readBody(req, 64 * 1024);
+        const r = await port.slackInteraction(req, body);
+        json(res, r.status, r.body);
+      },
+    },
+  ];
+
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'unknown';
+    const done = (code: number): void => {
+      metrics.httpRequests.inc({ route, code: String(code) });
+    };
+    res.on('finish', () => done(res.statusCode));
+    const handle = async (): Promise<void> => {
+      const candidates = routes.filter((r) => r.path.test(url.pathname));
+      if (candidates.length === 0) throw new HttpError(404, `no route for ${url.pathname}`);
+      const r = candidates.find((c) => c.method === req.method);
+      if (r === undefined) {
+        res.setHeader('allow', candidates.map((c) => c.method).join(', '));
+        throw new HttpError(405, `${req.method ?? '?'} not allowed on ${url.pathname}`);
+      }
+      route = r.name;
+      await r.handler(req, res, (url.pathname.match(r.path) ?? []).slice(1));
+    };
+    handle().catch((e: unknown) => {
+      if (res.headersSent) return;
+      if (e instanceof HttpError) {
+        if (e.status === 401 || e.status === 403) res.setHeader('www-authenticate', 'Bearer realm="harbinger"');
+        json(res, e.status, { error: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
+        return;
+      }
+      // Anything else is ours, and transient from the client's point of view: 500 lets Alertmanager
+      // and Prometheus retry.
+      log.error({ err: (e as Error).message, route }, 'request failed');
+      json(res, 500, { error: 'internal error; retry later' });
+    });
+  });
+}

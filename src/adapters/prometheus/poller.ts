@@ -1,0 +1,113 @@
+import axios, { type AxiosInstance } from 'axios';
+import type { PrometheusConfig } from '../../config/service.js';
+import type { Sample } from '../../domain/types.js';
+import type { Logger } from '../log/logger.js';
+
+interface VectorResult {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Why one query failed, classified so only transient failures are retried. */
+class QueryError extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Polls Prometheus with instant queries at a fixed step and turns each result series into a
+ * sample. A series missing from a result is a gap, and stays a gap: nothing is interpolated, and
+ * the stack's data completeness (hence confidence) drops.
+ */
+export class PrometheusPoller {
+  private readonly http: AxiosInstance;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  lastSuccess = 0;
+
+  constructor(
+    private readonly cfg: PrometheusConfig,
+    private readonly emit: (samples: Sample[]) => void,
+    private readonly log: Logger,
+    private readonly onPoll: (seconds: number, failed: number) => void = () => {},
+  ) {
+    this.http = axios.create({ baseURL: cfg.url.replace(/\/$/, ''), timeout: cfg.timeoutSeconds * 1000, validateStatus: () => true });
+  }
+
+  start(): void {
+    const tick = (): void => {
+      if (this.running) return;
+      this.running = true;
+      this.pollOnce(Date.now())
+        .catch((e: Error) => this.log.error({ err: e.message }, 'prometheus poll failed'))
+        .finally(() => {
+          this.running = false;
+        });
+    };
+    tick();
+    this.timer = setInterval(tick, this.cfg.stepSeconds * 1000);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  /** One poll of every query at `now` (epoch ms). Returns the samples it produced. */
+  async pollOnce(now: number): Promise<Sample[]> {
+    const started = performance.now();
+    const time = Math.floor(now / 1000 / this.cfg.stepSeconds) * this.cfg.stepSeconds;
+    const out: Sample[] = [];
+    let failed = 0;
+    for (const q of this.cfg.queries) {
+      let results: VectorResult[];
+      try {
+        results = await this.withRetries(() => this.query(q.query, time));
+      } catch (e) {
+        failed++;
+        this.log.warn({ query: q.query, err: (e as Error).message }, 'prometheus query failed after retries: a gap, not a guess');
+        continue;
+      }
+      for (const r of results) {
+        const stack = r.metric[q.stackLabel];
+        const value = Number(r.value[1]);
+        if (stack === undefined || !Number.isFinite(value)) continue;
+        out.push({ ts: Math.round(r.value[0] * 1000), signal: q.signal, metric: q.metric, stack, service: r.metric[q.serviceLabel] ?? q.service ?? 'default', value });
+      }
+    }
+    if (failed < this.cfg.queries.length) this.lastSuccess = now;
+    this.onPoll((performance.now() - started) / 1000, failed);
+    if (out.length > 0) this.emit(out);
+    return out;
+  }
+
+  private async query(query: string, time: number): Promise<VectorResult[]> {
+    let res;
+    try {
+      res = await this.http.get('/api/v1/query', { params: { query, time } });
+    } catch (e) {
+      throw new QueryError(`network: ${(e as Error).message}`, true);
+    }
+    if (res.status >= 500 || res.status === 429) throw new QueryError(`HTTP ${res.status}`, true);
+    const body = res.data as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
+    if (res.status !== 200 || body.status !== 'success') throw new QueryError(`HTTP ${res.status}: ${body.error ?? 'query failed'}`, false);
+    if (body.data?.resultType !== 'vector') throw new QueryError(`expected an instant vector, got ${body.data?.resultType ?? 'nothing'}`, false);
+    return body.data.result as VectorResult[];
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    let delay = this.cfg.backoffMillis;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof QueryError) || !e.retriable || attempt >= this.cfg.retries) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+}

@@ -1,0 +1,271 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HarbingerConfig } from '../config/load.js';
+import type { ContextEvent, Sample } from '../domain/types.js';
+import type { DecisionEvent, Recommendation } from '../domain/decision.js';
+import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
+import type { DetectionSnapshot } from '../core/detection/detection-engine.js';
+import type { DecisionSnapshot } from '../core/decide/decision-engine.js';
+import { ServiceMetrics } from '../adapters/http/metrics.js';
+import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
+import { FileAuditLog } from '../adapters/file/audit-log.js';
+import { FileStateStore } from '../adapters/state/file-state-store.js';
+import { LabelMapper } from '../adapters/mapping/label-mapper.js';
+import { PrometheusPoller } from '../adapters/prometheus/poller.js';
+import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
+import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
+import { DryRunController, type RoutingController } from '../adapters/routing/routing-controller.js';
+import type { Logger } from '../adapters/log/logger.js';
+import { auditKind } from '../report/audit-kind.js';
+
+interface Checkpoint {
+  version: 1;
+  savedAt: number;
+  detection: DetectionSnapshot;
+  decision: DecisionSnapshot;
+}
+
+export interface ServiceOptions {
+  config: HarbingerConfig;
+  log: Logger;
+  apiToken: string | undefined;
+  routing?: RoutingController;
+  /** The wall clock, injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * The composition root of `harbinger serve`: the pipeline in the middle, adapters around it
+ * (HTTP ingest and API, remote_write, Alertmanager, Prometheus poller, JSONL feed, audit log,
+ * checkpoints, routing controller). The only place that reads the wall clock.
+ */
+export class HarbingerService implements HttpPort {
+  readonly metrics = new ServiceMetrics();
+  readonly pipeline: Pipeline;
+  private readonly log: Logger;
+  private readonly cfg: HarbingerConfig;
+  private readonly now: () => number;
+  private readonly mapper: LabelMapper;
+  private readonly store: FileStateStore<Checkpoint>;
+  private readonly audit: FileAuditLog;
+  private readonly feed: WriteStream;
+  private readonly routing: RoutingController;
+  private server: Server | undefined;
+  private poller: PrometheusPoller | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private started = false;
+  private restoredFrom: string = 'nothing (fresh start)';
+
+  constructor(opts: ServiceOptions) {
+    this.cfg = opts.config;
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    const dir = this.cfg.server.dataDir;
+    mkdirSync(dir, { recursive: true });
+    this.mapper = new LabelMapper(this.cfg.mapping);
+    this.store = new FileStateStore<Checkpoint>(join(dir, 'state.json'));
+    this.audit = new FileAuditLog(join(dir, 'audit.jsonl'));
+    this.feed = createWriteStream(join(dir, 'recommendations.jsonl'), { flags: 'a' });
+    this.routing = opts.routing ?? new DryRunController(this.log);
+    this.pipeline = new Pipeline(this.cfg, { output: (e) => this.onOutput(e), rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }) });
+    this.apiToken = opts.apiToken;
+    this.restore();
+  }
+
+  private readonly apiToken: string | undefined;
+
+  /** Listen and start the timers; resolves with the bound address. */
+  async start(): Promise<{ host: string; port: number }> {
+    const host = this.cfg.server.host ?? (this.apiToken === undefined ? '127.0.0.1' : '0.0.0.0');
+    if (this.apiToken === undefined) this.log.warn({ host }, 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only');
+    this.server = createHttpServer(this, { token: this.apiToken, bodyLimitBytes: this.cfg.server.bodyLimitBytes, maxDecompressedBytes: this.cfg.server.maxDecompressedBytes }, this.metrics, this.log);
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.cfg.server.port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    if (this.cfg.prometheus !== undefined) {
+      this.poller = new PrometheusPoller(this.cfg.prometheus, (samples) => this.ingest(samples, [], 'prometheus'), this.log, (secs, failed) => {
+        this.metrics.pollDuration.observe(secs);
+        if (failed > 0) this.metrics.pollErrors.inc(failed);
+      });
+      this.poller.start();
+    }
+    this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
+    this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
+    for (const t of this.timers) t.unref();
+    this.started = true;
+    this.log.info({ host: addr.address, port: addr.port, dataDir: this.cfg.server.dataDir, restoredFrom: this.restoredFrom, routing: this.routing.name, prometheus: this.cfg.prometheus?.url ?? null }, 'harbinger serving');
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** Graceful stop: no new requests, timers off, state checkpointed, feed flushed. */
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.poller?.stop();
+    if (this.server !== undefined) {
+      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+      this.server.closeAllConnections?.();
+    }
+    this.checkpoint();
+    await new Promise<void>((resolve) => this.feed.end(() => resolve()));
+    this.log.info('harbinger stopped; state checkpointed');
+  }
+
+  // ---- HttpPort -------------------------------------------------------------------------------
+
+  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } {
+    let accepted = 0;
+    let late = 0;
+    for (const e of events) {
+      if (this.pipeline.offerEvent(e)) {
+        accepted++;
+        this.metrics.eventsReceived.inc({ source });
+      } else late++;
+    }
+    for (const s of samples) {
+      if (this.pipeline.offerSample(s)) accepted++;
+      else late++;
+    }
+    if (samples.length > 0) this.metrics.samplesReceived.inc({ source }, samples.length - late);
+    if (late > 0) this.metrics.rejected.inc({ source, reason: 'late' }, late);
+    return { accepted, late };
+  }
+
+  remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } {
+    const samples: Sample[] = [];
+    const skipped: Record<string, number> = {};
+    const skip = (reason: string, n: number): void => {
+      skipped[reason] = (skipped[reason] ?? 0) + n;
+      this.metrics.rejected.inc({ source: 'remote_write', reason }, n);
+    };
+    for (const ts of req.timeseries) {
+      const labels: Record<string, string> = {};
+      for (const l of ts.labels) labels[l.name] = l.value;
+      const m = this.mapper.map(labels);
+      if (!m.ok) {
+        // Series the mapping does not ask for are expected (Prometheus sends everything): not an error.
+        skipped['unmapped'] = (skipped['unmapped'] ?? 0) + ts.samples.length;
+        continue;
+      }
+      for (const s of ts.samples) {
+        // A stale marker ends a series in Prometheus: here it is simply no data (a gap).
+        if (isStaleMarker(s.value)) skip('stale_marker', 1);
+        else if (!Number.isFinite(s.value)) skip('non_finite', 1);
+        else samples.push({ ts: s.timestamp, signal: m.signal, metric: m.metric, stack: m.stack, service: m.service, value: s.value });
+      }
+    }
+    samples.sort((a, b) => a.ts - b.ts);
+    const { accepted } = this.ingest(samples, [], 'remote_write');
+    return { accepted, skipped };
+  }
+
+  alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] } {
+    const { triggers, unmapped } = toTriggers(p, this.cfg.mapping);
+    let accepted = 0;
+    let duplicates = 0;
+    const now = this.clock();
+    for (const t of triggers) {
+      const r = this.pipeline.decision.onAlert(t, Math.max(now, t.status === 'resolved' ? (t.endsAt ?? now) : t.startsAt));
+      this.metrics.alerts.inc({ status: t.status, result: r });
+      if (r === 'duplicate') duplicates++;
+      else accepted++;
+    }
+    for (const u of unmapped) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, 1 + 0 * u.reason.length);
+    return { accepted, duplicates, unmapped };
+  }
+
+  incidents(): ReturnType<HttpPort['incidents']> {
+    return this.pipeline.decision.incidents();
+  }
+
+  recommendations(): Recommendation[] {
+    return this.pipeline.decision.allRecommendations();
+  }
+
+  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } {
+    const ts = this.clock();
+    return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
+  }
+
+  ready(): { ready: boolean; reason: string } {
+    if (!this.started) return { ready: false, reason: 'starting' };
+    if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
+    return { ready: true, reason: `state restored from ${this.restoredFrom}` };
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Event time for actions that come from outside the data (approvals, alerts, ticks). */
+  private clock(): number {
+    return this.cfg.server.wallClockWatermark ? this.now() : this.pipeline.decision.currentTime();
+  }
+
+  private tick(): void {
+    const now = this.now();
+    if (this.cfg.server.wallClockWatermark) {
+      this.pipeline.detection.advanceTo(now);
+      this.pipeline.decision.onTick(now);
+    }
+    const stats = this.pipeline.stats();
+    this.metrics.series.set(stats.series);
+    this.metrics.incidentsOpen.set(this.pipeline.decision.incidents().filter((i) => i.status !== 'resolved').length);
+    const maxTs = this.pipeline.detection.maxEventTime();
+    if (Number.isFinite(maxTs)) this.metrics.eventTimeLag.set((now - maxTs) / 1000);
+    if (Number.isFinite(stats.watermark)) this.metrics.watermarkLag.set((now - stats.watermark) / 1000);
+  }
+
+  private onOutput(e: PipelineOutput): void {
+    if (e.type !== 'recommendation' && e.type !== 'outcome' && e.type !== 'incident') return;
+    this.onDecision(e);
+  }
+
+  private onDecision(e: DecisionEvent): void {
+    // The audit entry is on disk before anything acts on the decision.
+    this.audit.append(e.ts, auditKind(e), e.type === 'outcome' && e.by !== undefined ? e.by : 'harbinger', e);
+    this.feed.write(JSON.stringify(e) + '\n');
+    if (e.type === 'recommendation') {
+      this.metrics.recommendations.inc({ action: e.action, status: e.status });
+      if (this.cfg.server.consoleFeed) this.log.info({ recommendation: e.id, incident: e.incidentId, stack: e.stack, action: e.action, percent: e.percent, status: e.status, confidence: e.confidence, blockedBy: e.blockedBy }, e.reason);
+      if (e.status === 'executed') void this.execute(e);
+    } else if (e.type === 'outcome') this.metrics.outcomes.inc({ outcome: e.outcome });
+  }
+
+  private async execute(rec: Recommendation): Promise<void> {
+    try {
+      const r = await this.routing.apply(rec);
+      this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: r.detail });
+    } catch (err) {
+      this.audit.append(rec.ts, 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: (err as Error).message });
+      this.log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');
+    }
+  }
+
+  private checkpoint(): void {
+    const t = performance.now();
+    try {
+      this.store.save({ version: 1, savedAt: this.now(), detection: this.pipeline.detection.snapshot(), decision: this.pipeline.decision.snapshot() });
+      this.metrics.checkpointDuration.observe((performance.now() - t) / 1000);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact');
+    }
+  }
+
+  private restore(): void {
+    let cp: Checkpoint | undefined;
+    try {
+      cp = this.store.load();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'state checkpoint unreadable: starting fresh (the file is left for inspection)');
+      return;
+    }
+    if (cp === undefined) return;
+    this.pipeline.detection.restore(cp.detection);
+    this.pipeline.decision.restore(cp.decision);
+    this.restoredFrom = `checkpoint of ${new Date(cp.savedAt).toISOString()}`;
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { SIGNALS } from '../domain/types.js';
+
+/**
+ * Configuration of `harbinger serve`: the HTTP server, how external series and alerts map onto
+ * Harbinger's signal/metric/stack/service, and the Prometheus poller. Secrets never live here:
+ * they come from the environment or from files (see secrets.ts).
+ */
+
+const signal = z.enum(SIGNALS);
+
+/** How a labelled series (remote_write, PromQL results, alerts) becomes a Harbinger series. */
+export const labelMappingSchema = z.object({
+  stackLabel: z.string().default('stack'),
+  serviceLabel: z.string().default('service'),
+  signalLabel: z.string().default('signal'),
+  /** Service when the series has no service label. */
+  defaultService: z.string().default('default'),
+  /** Which metric names to take and their signal; the first matching rule wins. */
+  metrics: z
+    .array(
+      z.object({
+        /** Regular expression on the metric name (`__name__`). */
+        match: z.string().min(1),
+        signal,
+        /** Metric name inside Harbinger; default: the original name. */
+        rename: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+export const serverConfigSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Listen address; default 0.0.0.0 with an API token, 127.0.0.1 without one. */
+  host: z.string().optional(),
+  dataDir: z.string().default('.harbinger'),
+  bodyLimitBytes: z.number().int().positive().default(1_048_576),
+  /** remote_write bodies are snappy-compressed: the decompressed size is capped separately. */
+  maxDecompressedBytes: z.number().int().positive().default(32 * 1_048_576),
+  checkpointIntervalSeconds: z.number().positive().default(30),
+  /** A live service moves event time with the wall clock when data is quiet. */
+  wallClockWatermark: z.boolean().default(true),
+  tickSeconds: z.number().positive().default(5),
+  /** Print each recommendation on the console (structured log) besides the JSONL feed. */
+  consoleFeed: z.boolean().default(true),
+});
+
+export const prometheusConfigSchema = z.object({
+  url: z.string().url(),
+  stepSeconds: z.number().positive().default(15),
+  timeoutSeconds: z.number().positive().default(5),
+  retries: z.number().int().min(0).default(3),
+  /** First retry after this long, doubling each time. */
+  backoffMillis: z.number().int().positive().default(250),
+  queries: z
+    .array(
+      z.object({
+        query: z.string().min(1),
+        signal,
+        metric: z.string().min(1),
+        stackLabel: z.string().default('stack'),
+        serviceLabel: z.string().default('service'),
+        /** Service when the result has no service label. */
+        service: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type LabelMapping = z.infer<typeof labelMappingSchema>;
+export type PrometheusConfig = z.infer<typeof prometheusConfigSchema>;
