@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axios from 'axios';
+import { HarbingerService } from '../src/app/service.js';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/adapters/log/logger.js';
+import { verifyChain } from '../src/core/audit/hash-chain.js';
+import type { Recommendation } from '../src/domain/decision.js';
+
+const TOKEN = 'test-token-0123456789';
+const log = createLogger('silent');
+const running: HarbingerService[] = [];
+
+async function start(dataDir: string, over: Record<string, unknown> = {}, token: string | undefined = TOKEN) {
+  const config = parseConfig({
+    server: { port: 0, dataDir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024, ...((over['server'] as object) ?? {}) },
+    decision: { execution: { autoApprove: false }, ...((over['decision'] as object) ?? {}) },
+  });
+  const service = new HarbingerService({ config, log, apiToken: token });
+  const { port } = await service.start();
+  running.push(service);
+  const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { service, http, port };
+}
+
+afterEach(async () => {
+  while (running.length > 0) await running.pop()!.stop();
+});
+
+const fixture = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+
+/** Posts the fixture's lines as NDJSON in chunks, samples and events to their endpoints. */
+async function post(http: ReturnType<typeof axios.create>, lines: string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += 5000) {
+    const chunk = lines.slice(i, i + 5000);
+    const events = chunk.filter((l) => l.includes('"type":"event"'));
+    // Events first within a chunk would move the watermark ahead; post in original order instead.
+    let buf: string[] = [];
+    let kind = '';
+    const flush = async (): Promise<void> => {
+      if (buf.length === 0) return;
+      const r = await http.post(kind === 'event' ? '/v1/events' : '/v1/samples', buf.join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
+      expect(r.status).toBe(200);
+      buf = [];
+    };
+    for (const l of chunk) {
+      const k = l.includes('"type":"event"') ? 'event' : 'sample';
+      if (k !== kind) await flush();
+      kind = k;
+      buf.push(l);
+    }
+    await flush();
+    void events;
+  }
+}
+
+describe('harbinger serve HTTP API', () => {
+  it('authenticates with the bearer token and explains refusals', async () => {
+    const { port } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    const anon = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true });
+    expect((await anon.get('/healthz')).status).toBe(200);
+    const missing = await anon.get('/v1/incidents');
+    expect(missing.status).toBe(401);
+    expect(missing.data.error).toContain('Bearer');
+    const wrong = await anon.get('/v1/incidents', { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(403);
+    expect((await anon.post('/v1/samples', '[]', { headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` } })).status).toBe(401);
+  });
+
+  it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    const good = { ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 };
+    const r = await http.post('/v1/samples', [good, { ...good, ts: '2026-03-01T00:01:00Z', value: 'NaN' }, { ...good, ts: '2026-03-01T00:02:00Z', signal: 'vibes' }]);
+    expect(r.status).toBe(200);
+    expect(r.data).toMatchObject({ accepted: 1, rejectedTotal: 2 });
+    expect(r.data.rejected).toEqual([
+      { index: 2, reason: 'value: expected a finite number, got "NaN"' },
+      { index: 3, reason: expect.stringContaining('signal: expected one of') },
+    ]);
+    const nd = await http.post('/v1/samples', `${JSON.stringify({ ...good, ts: '2026-03-01T00:03:00Z' })}\n{broken\n`, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(nd.data).toMatchObject({ accepted: 1, rejected: [{ index: 2, reason: expect.stringContaining('invalid JSON') }] });
+    expect((await http.post('/v1/samples', 'nonsense')).status).toBe(400);
+    expect((await http.post('/v1/samples', '[1,')).data.error).toContain('not a JSON array');
+    const metrics = (await http.get('/metrics')).data as string;
+    expect(metrics).toContain('harbinger_samples_received_total{source="http"} 2');
+    expect(metrics).toContain('harbinger_records_rejected_total{source="http",reason="value"} 1');
+    expect(metrics).toContain('process_cpu_seconds_total');
+  });
+
+  it('refuses bodies over the limit with 413 and unknown routes with 404/405', async () => {
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')), { server: { bodyLimitBytes: 1024 } });
+    const big = await http.post('/v1/samples', 'x'.repeat(5000));
+    expect(big.status).toBe(413);
+    expect(big.data.error).toContain('1024 bytes');
+    expect((await http.get('/v1/nope')).status).toBe(404);
+    const wrongMethod = await http.get('/v1/samples');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers['allow']).toBe('POST');
+  });
+
+  it('without a token listens on loopback only', async () => {
+    const { service } = await start(mkdtempSync(join(tmpdir(), 'hb-')), {}, undefined);
+    expect(service.ready().ready).toBe(true);
+    // start() returned the bound address; HarbingerService chose 127.0.0.1 (see the warning log).
+  });
+
+  it('ends an incident fixture in a recommendation that waits for a human; approval executes it and the audit log names the approver', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    // A primary stack: any action touching it waits for a human.
+    const { http } = await start(dir, { decision: { execution: { autoApprove: false }, stacks: { 'us-west-2': { primary: true } } } });
+    // Feed the fixture until a rollback waits for approval (it would expire after 30 min of event time).
+    let waiting: Recommendation | undefined;
+    for (let i = 0; i < fixture.length && waiting === undefined; i += 500) {
+      await post(http, fixture.slice(i, i + 500));
+      const recs = (await http.get('/v1/recommendations')).data.recommendations as Recommendation[];
+      waiting = recs.find((r) => r.status === 'awaiting_approval' && r.action === 'rollback');
+    }
+    expect(waiting).toBeDefined();
+    expect((await http.get('/v1/incidents')).data.incidents.some((i: { stack: string }) => i.stack === 'us-west-2')).toBe(true);
+    const ok = await http.post(`/v1/recommendations/${waiting!.id}/approve`, { by: 'alice@example.com' });
+    expect(ok.status).toBe(200);
+    expect((await http.post(`/v1/recommendations/${waiting!.id}/approve`, { by: 'bob' })).status).toBe(409);
+    expect((await http.post('/v1/recommendations/nope/reject', {})).status).toBe(404);
+    await new Promise((r) => setTimeout(r, 50));
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n');
+    expect(verifyChain(audit).ok).toBe(true);
+    const entries = audit.map((l) => JSON.parse(l));
+    expect(entries.find((e) => e.kind === 'outcome.approved')).toMatchObject({ actor: 'alice@example.com' });
+    expect(entries.find((e) => e.kind === 'execution.applied')).toMatchObject({ actor: 'dry-run' });
+  });
+
+  it('survives a restart: state is checkpointed on stop and the result equals an uninterrupted run', async () => {
+    const recsOf = (rs: Recommendation[]): string[] => rs.map((r) => `${r.id} ${r.action} ${r.status}`).sort();
+    const full = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    await post(full.http, fixture);
+    const expected = recsOf((await full.http.get('/v1/recommendations')).data.recommendations);
+
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const first = await start(dir);
+    const half = Math.floor(fixture.length * 0.8);
+    await post(first.http, fixture.slice(0, half));
+    await running.pop()!.stop();
+    const second = await start(dir);
+    await post(second.http, fixture.slice(half));
+    expect(recsOf((await second.http.get('/v1/recommendations')).data.recommendations)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
+  });
+});
