@@ -18,7 +18,8 @@ COPY models ./models
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
+EXPOSE 8080
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
-# The default job replays a bundled incident; the sidecar mode arrives with `harbinger serve`.
-CMD ["replay", "fixtures/scenarios/bad-deploy.jsonl"]
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["node", "dist/src/cli/main.js", "--help"]
+CMD ["serve", "--port", "8080", "--data-dir", "/data"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -27,6 +27,8 @@ export const detectionConfigSchema = z.object({
   eventTime: z
     .object({
       allowedLatenessSeconds: z.number().nonnegative().default(120),
+      /** Stacks are compared, and their health summarized, once per step of event time. */
+      stepSeconds: z.number().positive().default(60),
     })
     .prefault({}),
   baseline: z

@@ -43,6 +43,24 @@ const WT_I32 = 5;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const TWO_32 = 4294967296;
 
+const INTERN_SIZE = 4096; // power of two
+const INTERN_MAX_LEN = 64;
+const internStr: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
+const internLen = new Int32Array(INTERN_SIZE);
+const internBytes = new Uint8Array(INTERN_SIZE * INTERN_MAX_LEN);
+
+function decodeUtf8(b: Uint8Array, start: number, end: number, what: string): string {
+  try {
+    return utf8.decode(b.subarray(start, end));
+  } catch {
+    throw new RemoteWriteError(`protobuf: invalid UTF-8 in ${what}`);
+  }
+}
+
+function describe(what: string, field: number): string {
+  return field >= 0 ? `${what} field ${field}` : what;
+}
+
 /** Cursor over a protobuf buffer; all reads are bounds-checked against `end`. */
 class Reader {
   pos: number;
@@ -59,22 +77,29 @@ class Reader {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
-  /** Unsigned varint that must fit in 32 bits (tags, lengths). */
-  uint32(what: string): number {
+  /**
+   * Unsigned varint that must fit in 32 bits (tags, lengths). `what`/`detail` only name the
+   * value in error messages; they are concatenated lazily to keep the hot path allocation-free.
+   */
+  uint32(what: string, detail: string, field = -1): number {
     const b = this.buf;
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw new RemoteWriteError(`protobuf: truncated varint (${what})`);
+      if (this.pos >= this.end) {
+        throw new RemoteWriteError(`protobuf: truncated varint (${describe(what, field)}${detail})`);
+      }
       const byte = b[this.pos++]!;
       result += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) {
-        if (result > 0xffffffff) throw new RemoteWriteError(`protobuf: varint overflows uint32 (${what})`);
+        if (result > 0xffffffff) {
+          throw new RemoteWriteError(`protobuf: varint overflows uint32 (${describe(what, field)}${detail})`);
+        }
         return result;
       }
       shift += 7;
     }
-    throw new RemoteWriteError(`protobuf: varint too long for uint32 (${what})`);
+    throw new RemoteWriteError(`protobuf: varint too long for uint32 (${describe(what, field)}${detail})`);
   }
 
   /** int64 varint as a JS number (two's complement; exact within the safe-integer range). */
@@ -115,12 +140,16 @@ class Reader {
     return v;
   }
 
-  /** Reads a length prefix and returns the end offset of the delimited payload. */
-  delimitedEnd(what: string): number {
-    const len = this.uint32(`${what} length`);
+  /**
+   * Reads a length prefix and returns the end offset of the delimited payload (bounded by the
+   * enclosing message). `field` >= 0 names an unknown/skipped field in error messages.
+   */
+  delimitedEnd(what: string, field = -1): number {
+    const len = this.uint32(what, ' length', field);
     if (len > this.end - this.pos) {
       throw new RemoteWriteError(
-        `protobuf: ${what} length ${len} runs past end of buffer (${this.end - this.pos} bytes left)`,
+        `protobuf: ${describe(what, field)} length ${len} runs past end of buffer ` +
+          `(${this.end - this.pos} bytes left)`,
       );
     }
     return this.pos + len;
@@ -132,26 +161,30 @@ class Reader {
     this.pos = end;
     const b = this.buf;
     const len = end - start;
-    if (len <= 64) {
-      // ASCII fast path: avoids a native TextDecoder call for the common short label.
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if (b[i]! >= 0x80) {
-          ascii = false;
+    if (len === 0) return '';
+    if (len > INTERN_MAX_LEN) return decodeUtf8(b, start, end, what);
+    // Label names/values repeat heavily across series and requests: look the bytes up in a
+    // small direct-mapped intern table so the hot path allocates nothing.
+    let h = 0x811c9dc5 ^ len;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    const slot = (h >>> 0) & (INTERN_SIZE - 1);
+    const cached = internStr[slot];
+    if (cached !== undefined && internLen[slot] === len) {
+      const base = slot * INTERN_MAX_LEN;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (internBytes[base + i] !== b[start + i]) {
+          same = false;
           break;
         }
       }
-      if (ascii) {
-        let s = '';
-        for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
-        return s;
-      }
+      if (same) return cached;
     }
-    try {
-      return utf8.decode(b.subarray(start, end));
-    } catch {
-      throw new RemoteWriteError(`protobuf: invalid UTF-8 in ${what}`);
-    }
+    const str = decodeUtf8(b, start, end, what); // only valid UTF-8 is ever cached
+    internBytes.set(b.subarray(start, end), slot * INTERN_MAX_LEN);
+    internLen[slot] = len;
+    internStr[slot] = str;
+    return str;
   }
 
   /** Skips a field of the given wire type. */
@@ -174,7 +207,7 @@ class Reader {
         this.pos += 8;
         return;
       case WT_LEN:
-        this.pos = this.delimitedEnd(`${msg} field ${field}`);
+        this.pos = this.delimitedEnd(msg, field);
         return;
       case WT_I32:
         if (this.end - this.pos < 4) {
@@ -192,7 +225,7 @@ class Reader {
 
   /** Reads a tag; returns field number * 8 + wire type after validating the field number. */
   tag(msg: string): number {
-    const t = this.uint32(`${msg} tag`);
+    const t = this.uint32(msg, ' tag');
     if (t >>> 3 === 0) throw new RemoteWriteError(`protobuf: field number 0 in ${msg}`);
     return t;
   }

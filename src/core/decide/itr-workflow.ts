@@ -59,7 +59,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const confirmed = active.filter((s) => s.stage === 'confirmed' && !s.coldStart);
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
-  const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart);
+  const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
   const predictedBreachAt = earliestBreach(inc, w.now);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const confidence = w.confidence(evidence);

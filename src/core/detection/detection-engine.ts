@@ -76,7 +76,6 @@ interface StackHealthAcc {
 type Item = Sample | ContextEvent;
 const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kind !== undefined;
 
-const STEP_MS = 60_000;
 const MS_PER_MIN = 60_000;
 
 /**
@@ -91,6 +90,8 @@ export class DetectionEngine {
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
   private readonly decays: BaselineDecays;
+  /** The comparison and health step (one minute by default). */
+  private readonly stepMs: number;
   private readonly smoothing: Decay;
   private readonly absoluteTrend: TrendParams;
   private readonly relativeTrend: TrendParams;
@@ -110,7 +111,7 @@ export class DetectionEngine {
   private healthOrder: StackHealthAcc[] = [];
   private minute = NaN;
   private readonly releaseItem = (item: Item, ts: number): void => {
-    const minute = Math.floor(ts / STEP_MS);
+    const minute = Math.floor(ts / this.stepMs);
     if (minute !== this.minute) {
       if (this.minute === this.minute) this.emitHealth();
       this.minute = minute;
@@ -127,6 +128,7 @@ export class DetectionEngine {
     this.gates = new SloGates(config.slo.gates);
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
+    this.stepMs = config.eventTime.stepSeconds * 1000;
     this.smoothing = new Decay(config.delta.windowMinutes / 2);
     const p = config.prediction;
     this.absoluteTrend = trendParams(p.levelHalfLifeMinutes, p.trendHalfLifeMinutes, p.horizonMinutes);
@@ -242,14 +244,14 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / STEP_MS), verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
+      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / this.stepMs), verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
       this.sink.rejected?.(s, `signal '${s.signal}' conflicts with '${group.signal}' seen earlier for metric ${s.metric} of ${s.service}`);
       return;
     }
-    const step = Math.floor(s.ts / STEP_MS);
+    const step = Math.floor(s.ts / this.stepMs);
     if (step > group.step) {
       this.closeStep(group);
       group.step = step;
@@ -284,7 +286,7 @@ export class DetectionEngine {
 
   /** Close the minute: one `health` event per stack and service, then reset the accumulators. */
   private emitHealth(): void {
-    const ts = (this.minute + 1) * STEP_MS - 1;
+    const ts = (this.minute + 1) * this.stepMs - 1;
     {
       for (const acc of this.healthOrder) {
         const scores: Partial<Record<Signal, number>> = {};
@@ -442,16 +444,16 @@ export class DetectionEngine {
 
   /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
   private closeStep(group: GroupState): void {
-    const stepEndTs = (group.step + 1) * STEP_MS - 1;
-    const stepMinutes = group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(1, Math.round((stepEndTs - group.lastCloseTs) / STEP_MS))) : 1;
+    const stepEndTs = (group.step + 1) * this.stepMs - 1;
+    const stepMinutes = group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(this.stepMs / MS_PER_MIN, (stepEndTs - group.lastCloseTs) / MS_PER_MIN)) : this.stepMs / MS_PER_MIN;
     group.lastCloseTs = stepEndTs;
     if (group.verdict === '') {
       let any = false;
       for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
       if (!any) return;
     }
-    const stepEnd = (group.step + 1) * STEP_MS - 1;
-    const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * STEP_MS);
+    const stepEnd = (group.step + 1) * this.stepMs - 1;
+    const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * this.stepMs);
     const inputs: StackInput[] = [];
     let anyEpisode = false;
     for (const { state: series } of group.stacks.values()) {
