@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfigFile, type HarbingerConfig } from '../config/load.js';
 
 /** A CLI command: its name, one-line summary, full help text, and what it does. */
 export interface Command {
@@ -23,4 +24,17 @@ export async function runCommand(cmd: Command, argv: string[]): Promise<number> 
     return 0;
   }
   return cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+}
+
+/** Loads the --config file; on a configuration error prints it (every bad field) and returns undefined. */
+export function loadConfigOrReport(path: string | undefined): HarbingerConfig | undefined {
+  try {
+    return loadConfigFile(path);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return undefined;
+    }
+    throw e;
+  }
 }

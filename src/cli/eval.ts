@@ -1,6 +1,5 @@
 import { evaluateFixtures } from '../app/evaluate.js';
-import { ConfigError, loadConfigFile } from '../config/load.js';
-import type { Command } from './command.js';
+import { loadConfigOrReport, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -22,16 +21,8 @@ Options:
       process.stderr.write(`harbinger eval: missing <fixtures-dir>\n\n${this.usage}\n`);
       return 2;
     }
-    let config;
-    try {
-      config = loadConfigFile(values['config'] as string | undefined);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`${e.message}\n`);
-        return 2;
-      }
-      throw e;
-    }
+    const config = loadConfigOrReport(values['config'] as string | undefined);
+    if (config === undefined) return 2;
     const tty = process.stderr.isTTY === true && values['json'] !== true;
     const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`));
     if (tty) process.stderr.write('\r\x1b[K');

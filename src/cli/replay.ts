@@ -1,14 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { replayFile } from '../app/replay.js';
-import { ConfigError, loadConfigFile } from '../config/load.js';
 import { ProgressBar } from '../report/progress.js';
 import { formatDetection } from '../report/timeline.js';
 import { formatDecision } from '../report/decision-timeline.js';
 import type { PipelineOutput } from '../pipeline/pipeline.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { auditKind } from '../report/audit-kind.js';
-import type { Command } from './command.js';
+import { loadConfigOrReport, type Command } from './command.js';
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -42,16 +41,8 @@ Options:
       process.stderr.write(`harbinger replay: missing <input.jsonl>\n\n${this.usage}\n`);
       return 2;
     }
-    let config;
-    try {
-      config = loadConfigFile(values['config'] as string | undefined);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`${e.message}\n`);
-        return 2;
-      }
-      throw e;
-    }
+    const config = loadConfigOrReport(values['config'] as string | undefined);
+    if (config === undefined) return 2;
     const audit = values['audit'] !== undefined ? new FileAuditLog(values['audit'] as string) : undefined;
     const out = values['out'] !== undefined ? createWriteStream(values['out'] as string) : undefined;
     const quiet = values['quiet'] === true;

@@ -1,4 +1,4 @@
-import type { ActionKind, CauseRecord, ConfidenceEvidence, Incident, IncidentDelta, PhaseName, PhaseRecord, PhaseResult } from '../../domain/decision.js';
+import { PHASE_NAMES, type ActionKind, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult } from '../../domain/decision.js';
 import type { ContextEvent, StackHealthEvent } from '../../domain/types.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import type { Correlation } from '../correlate/context-index.js';
@@ -220,18 +220,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   };
 }
 
-const PHASE_ORDER: readonly PhaseName[] = [
-  'trigger',
-  'persistence_validation',
-  'event_correlation',
-  'delta_stack_identification',
-  'dependency_checks',
-  'confidence_scoring',
-  'human_approval',
-  'execution',
-  'post_action_validation',
-  'freeze_window',
-];
+const PHASE_ORDER: readonly PhaseName[] = PHASE_NAMES;
 
 export function scopeOf(inc: Pick<Incident, 'service' | 'stack'>): string {
   return `${inc.service}/${inc.stack}`;

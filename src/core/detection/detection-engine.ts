@@ -137,19 +137,17 @@ export class DetectionEngine {
 
   /** Offer a sample; returns false (and reports it) when it is later than the allowed lateness. */
   offerSample(sample: Sample): boolean {
-    if (!this.buffer.push(sample.ts, sample)) {
-      this.stats.late++;
-      this.sink.rejected?.(sample, `late: ${new Date(sample.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
-      return false;
-    }
-    this.buffer.drain(this.releaseItem);
-    return true;
+    return this.offer(sample);
   }
 
   offerEvent(event: ContextEvent): boolean {
-    if (!this.buffer.push(event.ts, event)) {
+    return this.offer(event);
+  }
+
+  private offer(item: Item): boolean {
+    if (!this.buffer.push(item.ts, item)) {
       this.stats.late++;
-      this.sink.rejected?.(event, `late: ${new Date(event.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
+      this.sink.rejected?.(item, `late: ${new Date(item.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
       return false;
     }
     this.buffer.drain(this.releaseItem);
