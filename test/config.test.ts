@@ -34,3 +34,10 @@ describe('configuration', () => {
     expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/cannot read file/);
   });
 });
+
+describe('routing configuration', () => {
+  it('requires the settings of the chosen controller, naming the missing field', () => {
+    expect(() => parseConfig({ routing: { controller: 'haproxy' } })).toThrow(/routing\.haproxy: required when controller is 'haproxy'/);
+    expect(parseConfig({ routing: { controller: 'webhook', webhook: { url: 'http://127.0.0.1:9/hook' } } }).routing.webhook!.retries).toBe(3);
+  });
+});

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
 import { decisionConfigSchema } from './decision.js';
-import { labelMappingSchema, prometheusConfigSchema, serverConfigSchema } from './service.js';
+import { labelMappingSchema, prometheusConfigSchema, routingConfigSchema, serverConfigSchema, slackConfigSchema } from './service.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z
@@ -13,6 +13,8 @@ export const harbingerConfigSchema = z
     server: serverConfigSchema.prefault({}),
     mapping: labelMappingSchema.prefault({}),
     prometheus: prometheusConfigSchema.optional(),
+    routing: routingConfigSchema.prefault({}),
+    slack: slackConfigSchema.prefault({}),
   })
   .strict();
 

@@ -71,3 +71,43 @@ export const prometheusConfigSchema = z.object({
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type LabelMapping = z.infer<typeof labelMappingSchema>;
 export type PrometheusConfig = z.infer<typeof prometheusConfigSchema>;
+
+/** Which routing controller executes approved actions, and how to reach it. */
+export const routingConfigSchema = z
+  .object({
+    controller: z.enum(['dry-run', 'webhook', 'haproxy']).default('dry-run'),
+    webhook: z
+      .object({
+        url: z.string().url(),
+        timeoutSeconds: z.number().positive().default(5),
+        retries: z.number().int().min(0).default(3),
+      })
+      .optional(),
+    haproxy: z
+      .object({
+        /** HAProxy's stats socket with `level admin`. */
+        socketPath: z.string().min(1),
+        backend: z.string().min(1),
+        /** Harbinger stack → HAProxy server name in that backend. */
+        servers: z.record(z.string(), z.string()),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.controller === 'webhook' && r.webhook === undefined) ctx.addIssue({ code: 'custom', path: ['webhook'], message: "required when controller is 'webhook'" });
+    if (r.controller === 'haproxy' && r.haproxy === undefined) ctx.addIssue({ code: 'custom', path: ['haproxy'], message: "required when controller is 'haproxy'" });
+  });
+
+/** Slack feed. Secrets (SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET) come from the environment. */
+export const slackConfigSchema = z.object({
+  /** Defaults to `bot` when SLACK_BOT_TOKEN is set, `webhook` when only SLACK_WEBHOOK_URL is. */
+  mode: z.enum(['bot', 'webhook']).optional(),
+  channel: z.string().optional(),
+  /** Slack's API base URL (tests and proxies). */
+  baseUrl: z.string().url().default('https://slack.com'),
+  /** Also post `none` recommendations (explained, global) for visibility. */
+  includeInformational: z.boolean().default(false),
+});
+
+export type RoutingConfig = z.infer<typeof routingConfigSchema>;
+export type SlackConfig = z.infer<typeof slackConfigSchema>;

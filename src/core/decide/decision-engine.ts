@@ -399,7 +399,8 @@ export class DecisionEngine {
     }
     rec.status = 'approved';
     this.outcome(rec, ts, 'approved', `approved by ${by}`, by);
-    const rt = this.open.get(`${rec.service}/${rec.stack}`);
+    // Look the incident up by id: a revert names the stack the traffic went to, not the incident's.
+    const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
     if (rt !== undefined) this.execute(rt, rec, ts, `approved by ${by}`);
     else {
       rec.status = 'executed';
