@@ -175,7 +175,7 @@ export class HarbingerService implements HttpPort {
       if (r === 'duplicate') duplicates++;
       else accepted++;
     }
-    for (const u of unmapped) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, 1 + 0 * u.reason.length);
+    if (unmapped.length > 0) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, unmapped.length);
     return { accepted, duplicates, unmapped };
   }
 

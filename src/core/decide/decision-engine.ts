@@ -44,6 +44,7 @@ interface IncidentRuntime {
 }
 
 const MIN = 60_000;
+const RETAIN_SETTLED_MS = 7 * 24 * 3600_000;
 /** Resolved incidents kept for the API and reports. */
 const HISTORY = 500;
 
@@ -298,11 +299,14 @@ export class DecisionEngine {
   /** Once per minute of event time (health events, or a live service's clock): expiries, validations, resolutions, re-evaluation. */
   onTick(ts: number): void {
     const minute = Math.floor(ts / MIN);
-    for (const rec of this.recommendations.values()) {
+    for (const [id, rec] of this.recommendations) {
       if (rec.status === 'awaiting_approval' && ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
         rec.status = 'expired';
         this.outcome(rec, ts, 'expired', `no decision within ${this.config.guardrails.approvalTimeoutMinutes} min`);
       }
+      // Bounded memory for a long-running service: settled recommendations older than a week go
+      // (the feed and the audit log keep them).
+      if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
     }
     for (const [key, rt] of [...this.open]) {
       if (rt.lastEvaluatedMinute === minute) continue;
