@@ -119,6 +119,10 @@ describe('harbinger serve HTTP API', () => {
     }
     expect(waiting).toBeDefined();
     expect((await http.get('/v1/incidents')).data.incidents.some((i: { stack: string }) => i.stack === 'us-west-2')).toBe(true);
+    const filtered = (await http.get('/v1/recommendations', { params: { stack: 'us-west-2', status: 'awaiting_approval' } })).data.recommendations as Recommendation[];
+    expect(filtered.map((r) => r.id)).toContain(waiting!.id);
+    expect(filtered.every((r) => r.stack === 'us-west-2' && r.status === 'awaiting_approval')).toBe(true);
+    expect((await http.get('/v1/recommendations', { params: { since: 'yesterday' } })).status).toBe(400);
     const ok = await http.post(`/v1/recommendations/${waiting!.id}/approve`, { by: 'alice@example.com' });
     expect(ok.status).toBe(200);
     expect((await http.post(`/v1/recommendations/${waiting!.id}/approve`, { by: 'bob' })).status).toBe(409);

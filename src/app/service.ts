@@ -16,7 +16,8 @@ import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
 import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
-import { DryRunController, type RoutingController } from '../adapters/routing/routing-controller.js';
+import type { RoutingController } from '../adapters/routing/routing-controller.js';
+import { createRoutingController } from './routing-factory.js';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
 
@@ -68,7 +69,7 @@ export class HarbingerService implements HttpPort {
     this.store = new FileStateStore<Checkpoint>(join(dir, 'state.json'));
     this.audit = new FileAuditLog(join(dir, 'audit.jsonl'));
     this.feed = createWriteStream(join(dir, 'recommendations.jsonl'), { flags: 'a' });
-    this.routing = opts.routing ?? new DryRunController(this.log);
+    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
     this.pipeline = new Pipeline(this.cfg, { output: (e) => this.onOutput(e), rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }) });
     this.apiToken = opts.apiToken;
     this.restore();
@@ -237,8 +238,13 @@ export class HarbingerService implements HttpPort {
 
   private async execute(rec: Recommendation): Promise<void> {
     try {
-      const r = await this.routing.apply(rec);
-      this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: r.detail });
+      const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await this.routing.apply(rec);
+      this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: r.detail, ...(r.weights !== undefined ? { weights: r.weights } : {}) });
+      // The traffic split changed: the pipeline must know, or business metrics per traffic share
+      // and the cold-cache rule would judge the next minutes against the old split.
+      if (r.ok && r.weights !== undefined) {
+        this.pipeline.offerEvent({ ts: Math.max(rec.ts, this.pipeline.detection.maxEventTime()), kind: 'traffic_shift', id: `${rec.id}-applied`, service: rec.service, attributes: { weights: r.weights, recommendationId: rec.id } });
+      }
     } catch (err) {
       this.audit.append(rec.ts, 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: (err as Error).message });
       this.log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');

@@ -81,7 +81,21 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
     { method: 'GET', path: /^\/v1\/incidents$/, name: 'incidents', handler: authed(async (_q, res) => json(res, 200, { incidents: port.incidents() })) },
-    { method: 'GET', path: /^\/v1\/recommendations$/, name: 'recommendations', handler: authed(async (_q, res) => json(res, 200, { recommendations: port.recommendations() })) },
+    {
+      method: 'GET',
+      path: /^\/v1\/recommendations$/,
+      name: 'recommendations',
+      handler: authed(async (req, res) => {
+        // Optional filters: ?service=&stack=&status=&action=&since=<ISO or epoch ms>
+        const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
+        const since = q.get('since');
+        const sinceMs = since === null ? -Infinity : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+        if (Number.isNaN(sinceMs)) throw new HttpError(400, `since: not an ISO-8601 time or epoch milliseconds: '${since}'`);
+        const match = (field: string, value: string): boolean => q.get(field) === null || q.get(field) === value;
+        const recs = port.recommendations().filter((r) => match('service', r.service) && match('stack', r.stack) && match('status', r.status) && match('action', r.action) && r.ts >= sinceMs);
+        json(res, 200, { recommendations: recs });
+      }),
+    },
     {
       method: 'POST',
       path: /^\/v1\/recommendations\/([A-Za-z0-9._-]+)\/(approve|reject)$/,

@@ -1,0 +1,125 @@
+import type { Recommendation } from '../../domain/decision.js';
+import type { Logger } from '../log/logger.js';
+import { HaproxyRuntime } from './haproxy-runtime.js';
+import type { RoutingController } from './routing-controller.js';
+import { shiftWeights } from './weights.js';
+
+export interface HaproxyControllerOptions {
+  /** Admin-level stats socket (`stats socket <path> mode 600 level admin`). */
+  socketPath: string;
+  /** The backend whose servers are the stacks, e.g. `stacks`. */
+  backend: string;
+  /** Stack name → HAProxy server name in `backend`, e.g. `{ 'us-east-1': 'use1' }`. */
+  servers: Record<string, string>;
+  /** Per-command timeout, default 2000 ms. */
+  timeoutMs?: number;
+  log?: Logger;
+}
+
+export interface HaproxyApplyResult {
+  ok: boolean;
+  detail: string;
+  /** Weights per stack after the action (as read back from HAProxy), when they could be read. */
+  weights?: Record<string, number>;
+}
+
+export const HAPROXY_ONLY_SHIFTS = 'haproxy controller only shifts traffic; rollback needs a deploy tool (use the webhook controller)';
+
+/**
+ * Shifts traffic between stacks by changing server weights in one HAProxy backend through the
+ * Runtime API. Only the mapped servers are touched; their weights are written as integer percents
+ * (0..100) of the mapped servers' total, so `get weight` reads as the traffic split.
+ *
+ * Never throws: every failure becomes `{ ok: false, detail }`.
+ * Replays of an already-applied recommendation id are not applied twice (in-process memory).
+ */
+export class HaproxyController implements RoutingController {
+  readonly name = 'haproxy';
+  private readonly runtime: HaproxyRuntime;
+  private readonly applied = new Map<string, Record<string, number>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: HaproxyControllerOptions) {
+    if (Object.keys(opts.servers).length < 2) throw new Error('haproxy controller: map at least two stacks to servers');
+    this.runtime = new HaproxyRuntime({ socketPath: opts.socketPath, timeoutMs: opts.timeoutMs });
+  }
+
+  /** Current weights per mapped stack, as HAProxy reports them. */
+  async readWeights(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [stack, server] of Object.entries(this.opts.servers)) out[stack] = (await this.runtime.getWeight(this.opts.backend, server)).current;
+    return out;
+  }
+
+  apply(rec: Recommendation): Promise<HaproxyApplyResult> {
+    // One change at a time: read-modify-write must not interleave.
+    const run = this.queue.then(() => this.applyNow(rec));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async restore(stacks: string[], before: Record<string, number>): Promise<string> {
+    if (stacks.length === 0) return 'no weight was changed';
+    const failed: string[] = [];
+    for (const s of [...stacks].reverse()) {
+      try {
+        await this.runtime.setWeight(this.opts.backend, this.opts.servers[s]!, before[s]!);
+      } catch {
+        failed.push(s);
+      }
+    }
+    return failed.length === 0 ? `restored ${stacks.join(', ')} to ${fmt(before)}` : `could not restore ${failed.join(', ')}: check the backend by hand`;
+  }
+
+  private async applyNow(rec: Recommendation): Promise<HaproxyApplyResult> {
+    try {
+      if (rec.action !== 'shift_traffic') {
+        if (rec.action === 'rollback' || rec.action === 'pause_rollout') return { ok: false, detail: HAPROXY_ONLY_SHIFTS };
+        return { ok: false, detail: `haproxy controller: "${rec.action}" is not an action, nothing to apply` };
+      }
+      const previous = this.applied.get(rec.id);
+      if (previous !== undefined) return { ok: true, detail: `haproxy: ${rec.id} already applied (${fmt(previous)}); not applied twice`, weights: previous };
+
+      const known = Object.keys(this.opts.servers);
+      const unknown = [rec.stack, ...rec.targets].filter((s) => !known.includes(s));
+      if (unknown.length > 0) return { ok: false, detail: `haproxy: no server mapped for stack(s) ${unknown.join(', ')} (mapped: ${known.join(', ')})` };
+
+      const before = await this.readWeights();
+      const after = shiftWeights(before, rec.stack, rec.targets, rec.percent);
+
+      // Raise first, lower last, so the backend's total capacity never dips mid-change.
+      const changes = known.filter((s) => after[s] !== before[s]).sort((a, b) => after[b]! - before[b]! - (after[a]! - before[a]!));
+      const done: string[] = [];
+      try {
+        for (const s of changes) {
+          await this.runtime.setWeight(this.opts.backend, this.opts.servers[s]!, after[s]!);
+          done.push(s);
+        }
+      } catch (e) {
+        // Half a shift is worse than none: put back what was already changed (best effort).
+        const restore = await this.restore(done, before);
+        return { ok: false, detail: `haproxy: ${(e as Error).message}; ${restore}` };
+      }
+
+      const readBack = await this.readWeights();
+      const mismatch = known.filter((s) => readBack[s] !== after[s]);
+      if (mismatch.length > 0) {
+        return { ok: false, detail: `haproxy: weights did not take: wanted ${fmt(after)}, HAProxy reports ${fmt(readBack)}`, weights: readBack };
+      }
+      this.applied.set(rec.id, readBack);
+      const detail = `haproxy ${this.opts.backend}: ${rec.reverts !== undefined ? `revert of ${rec.reverts}, ` : ''}moved ${rec.percent} % from ${rec.stack} to ${rec.targets.join(', ')}: ${fmt(before)} → ${fmt(readBack)}`;
+      this.opts.log?.info({ recommendation: rec.id, backend: this.opts.backend, before, after: readBack }, detail);
+      return { ok: true, detail, weights: readBack };
+    } catch (e) {
+      const detail = `haproxy: ${(e as Error).message}`;
+      this.opts.log?.warn({ recommendation: rec.id, backend: this.opts.backend }, detail);
+      return { ok: false, detail };
+    }
+  }
+}
+
+function fmt(w: Record<string, number>): string {
+  return Object.entries(w)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}

@@ -1,0 +1,171 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { SlackMessage } from './blocks.js';
+
+/**
+ * Two ways to talk to Slack behind one small interface:
+ * - bot token (Web API chat.postMessage / chat.update, threads, interactive buttons);
+ * - incoming webhook (post only: no update, no threads, no interactivity).
+ * Results are classified so the outbox knows whether (and when) to retry. Tokens and webhook
+ * URLs never appear in results or logs: error strings are built from status codes and Slack
+ * error names, and scrubbed of the secrets as a last line of defence.
+ */
+
+export type SendResult = { ok: true; channel?: string; ts?: string } | { ok: false; retryAfterMs?: number; retriable: boolean; error: string };
+
+export interface SlackTransport {
+  readonly mode: 'bot' | 'webhook';
+  post(msg: SlackMessage): Promise<SendResult>;
+  update?(channel: string, ts: string, msg: SlackMessage): Promise<SendResult>;
+  reply?(channel: string, threadTs: string, text: string): Promise<SendResult>;
+}
+
+/** Slack Web API errors worth retrying (answered with HTTP 200 and ok:false). */
+const TRANSIENT_API_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+/** `Retry-After`: delta-seconds or an HTTP date. */
+export function parseRetryAfter(header: unknown, nowMs: number = Date.now()): number | undefined {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v * 1000);
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const at = Date.parse(s);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+function scrub(s: string, secrets: readonly string[]): string {
+  let out = s;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+function networkError(err: unknown, secrets: readonly string[]): SendResult {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const msg = typeof e.message === 'string' ? e.message : String(err);
+  return { ok: false, retriable: true, error: scrub(`network error${code !== undefined ? ` ${code}` : ''}: ${msg}`, secrets).slice(0, 300) };
+}
+
+/** Classifies an HTTP answer that is not a success. */
+function httpFailure(res: AxiosResponse<string>, what: string): SendResult {
+  const status = res.status;
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    return { ok: false, retriable: true, error: `${what}: HTTP 429 rate limited`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  const detail = typeof res.data === 'string' ? res.data.slice(0, 100).replace(/\s+/g, ' ').trim() : '';
+  const retriable = status >= 500 || status === 408;
+  const retryAfterMs = retriable ? parseRetryAfter(res.headers['retry-after']) : undefined;
+  return { ok: false, retriable, error: `${what}: HTTP ${status}${detail !== '' ? ` ${detail}` : ''}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+export interface BotTransportOptions {
+  token: string;
+  /** Channel id or name for new messages (chat.postMessage answers with the channel id). */
+  channel: string;
+  /** Default https://slack.com (tests point it at a local fake). */
+  baseUrl?: string;
+  timeoutMs?: number;
+}
+
+/** Web API with a bot token (xoxb-…): post, update, thread replies. */
+export class BotTokenTransport implements SlackTransport {
+  readonly mode = 'bot' as const;
+  private readonly http: AxiosInstance;
+  private readonly secrets: string[];
+
+  constructor(private readonly opts: BotTransportOptions) {
+    if (opts.token === '') throw new Error('slack: bot mode needs a bot token');
+    if (opts.channel === '') throw new Error('slack: bot mode needs a channel');
+    this.secrets = [opts.token];
+    this.http = axios.create({
+      baseURL: (opts.baseUrl ?? 'https://slack.com').replace(/\/+$/, ''),
+      timeout: opts.timeoutMs ?? 10_000,
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+    });
+  }
+
+  private async call(method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<SendResult> {
+    let res: AxiosResponse<string>;
+    try {
+      res = await this.http.post<string>(`/api/${method}`, JSON.stringify(body), {
+        headers: { Authorization: `Bearer ${this.opts.token}`, 'Content-Type': 'application/json; charset=utf-8' },
+      });
+    } catch (err) {
+      return networkError(err, this.secrets);
+    }
+    if (res.status !== 200) return httpFailure(res, method);
+    let json: { ok?: unknown; error?: unknown; channel?: unknown; ts?: unknown };
+    try {
+      json = JSON.parse(res.data) as typeof json;
+    } catch {
+      return { ok: false, retriable: true, error: `${method}: HTTP 200 with a body that is not JSON` };
+    }
+    if (json.ok === true) {
+      const out: SendResult = { ok: true };
+      if (typeof json.channel === 'string') out.channel = json.channel;
+      if (typeof json.ts === 'string') out.ts = json.ts;
+      return out;
+    }
+    const error = typeof json.error === 'string' ? json.error : 'unknown_error';
+    const retriable = TRANSIENT_API_ERRORS.has(error);
+    const retryAfterMs = retriable ? parseRetryAfter(res.headers['retry-after']) : undefined;
+    return { ok: false, retriable, error: scrub(`${method}: ${error}`, this.secrets), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+
+  post(msg: SlackMessage): Promise<SendResult> {
+    return this.call('chat.postMessage', { channel: this.opts.channel, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false });
+  }
+
+  update(channel: string, ts: string, msg: SlackMessage): Promise<SendResult> {
+    return this.call('chat.update', { channel, ts, text: msg.text, blocks: msg.blocks });
+  }
+
+  reply(channel: string, threadTs: string, text: string): Promise<SendResult> {
+    return this.call('chat.postMessage', { channel, thread_ts: threadTs, text, unfurl_links: false, unfurl_media: false });
+  }
+}
+
+export interface WebhookTransportOptions {
+  /** The incoming-webhook URL (a secret: it is the credential). */
+  url: string;
+  timeoutMs?: number;
+}
+
+/** Incoming webhook: one channel, post only. Success is HTTP 200 with body `ok`. */
+export class WebhookTransport implements SlackTransport {
+  readonly mode = 'webhook' as const;
+  private readonly http: AxiosInstance;
+  private readonly secrets: string[];
+
+  constructor(private readonly opts: WebhookTransportOptions) {
+    if (!/^https?:\/\//.test(opts.url)) throw new Error('slack: webhook mode needs an http(s) webhook URL');
+    const u = new URL(opts.url);
+    this.secrets = [opts.url, u.pathname].filter((s) => s.length > 1);
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 10_000,
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+    });
+  }
+
+  async post(msg: SlackMessage): Promise<SendResult> {
+    let res: AxiosResponse<string>;
+    try {
+      res = await this.http.post<string>(this.opts.url, JSON.stringify({ text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false }), {
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+      });
+    } catch (err) {
+      return networkError(err, this.secrets);
+    }
+    if (res.status === 200) return { ok: true };
+    const failure = httpFailure(res, 'webhook');
+    return failure.ok ? failure : { ...failure, error: scrub(failure.error, this.secrets) };
+  }
+}

@@ -1,0 +1,20 @@
+import type { RoutingConfig } from '../config/service.js';
+import { readSecret } from '../config/secrets.js';
+import type { Logger } from '../adapters/log/logger.js';
+import { DryRunController, type RoutingController } from '../adapters/routing/routing-controller.js';
+import { WebhookController } from '../adapters/routing/webhook-controller.js';
+import { HaproxyController } from '../adapters/routing/haproxy-controller.js';
+
+/** Builds the configured routing controller; the webhook token comes from HARBINGER_ROUTING_WEBHOOK_TOKEN(_FILE). */
+export function createRoutingController(cfg: RoutingConfig, log: Logger): RoutingController {
+  switch (cfg.controller) {
+    case 'dry-run':
+      return new DryRunController(log);
+    case 'webhook': {
+      const token = readSecret('HARBINGER_ROUTING_WEBHOOK_TOKEN');
+      return new WebhookController({ url: cfg.webhook!.url, timeoutMs: cfg.webhook!.timeoutSeconds * 1000, maxAttempts: cfg.webhook!.retries + 1, log, ...(token !== undefined ? { token: token.value } : {}) });
+    }
+    case 'haproxy':
+      return new HaproxyController({ socketPath: cfg.haproxy!.socketPath, backend: cfg.haproxy!.backend, servers: cfg.haproxy!.servers, log });
+  }
+}
