@@ -18,6 +18,8 @@ import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/w
 import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
 import type { RoutingController } from '../adapters/routing/routing-controller.js';
 import { createRoutingController } from './routing-factory.js';
+import { SlackFeed } from '../adapters/slack/slack-feed.js';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
 
@@ -32,6 +34,8 @@ export interface ServiceOptions {
   config: HarbingerConfig;
   log: Logger;
   apiToken: string | undefined;
+  /** Slack secrets (from SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET). */
+  slack?: { botToken?: string; webhookUrl?: string; signingSecret?: string };
   routing?: RoutingController;
   /** The wall clock, injectable for tests. */
   now?: () => number;
@@ -53,6 +57,7 @@ export class HarbingerService implements HttpPort {
   private readonly audit: FileAuditLog;
   private readonly feed: WriteStream;
   private readonly routing: RoutingController;
+  private readonly slack: SlackFeed | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -70,6 +75,7 @@ export class HarbingerService implements HttpPort {
     this.audit = new FileAuditLog(join(dir, 'audit.jsonl'));
     this.feed = createWriteStream(join(dir, 'recommendations.jsonl'), { flags: 'a' });
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
+    this.slack = this.createSlackFeed(opts.slack ?? {});
     this.pipeline = new Pipeline(this.cfg, { output: (e) => this.onOutput(e), rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }) });
     this.apiToken = opts.apiToken;
     this.restore();
@@ -94,11 +100,12 @@ export class HarbingerService implements HttpPort {
       });
       this.poller.start();
     }
+    this.slack?.start();
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
     this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
     for (const t of this.timers) t.unref();
     this.started = true;
-    this.log.info({ host: addr.address, port: addr.port, dataDir: this.cfg.server.dataDir, restoredFrom: this.restoredFrom, routing: this.routing.name, prometheus: this.cfg.prometheus?.url ?? null }, 'harbinger serving');
+    this.log.info({ host: addr.address, port: addr.port, dataDir: this.cfg.server.dataDir, restoredFrom: this.restoredFrom, routing: this.routing.name, prometheus: this.cfg.prometheus?.url ?? null, slack: this.slack === undefined ? 'off' : 'on' }, 'harbinger serving');
     return { host: addr.address, port: addr.port };
   }
 
@@ -113,6 +120,7 @@ export class HarbingerService implements HttpPort {
       this.server.closeAllConnections?.();
     }
     this.checkpoint();
+    await this.slack?.stop(5000);
     await new Promise<void>((resolve) => this.feed.end(() => resolve()));
     this.log.info('harbinger stopped; state checkpointed');
   }
@@ -193,6 +201,23 @@ export class HarbingerService implements HttpPort {
     return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
   }
 
+  /**
+   * Slack's interactivity endpoint: verify the signature on the raw body, acknowledge at once
+   * (Slack wants an answer within 3 seconds), and apply the decision right after.
+   */
+  async slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
+    if (this.slack === undefined) return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
+    const r = this.slack.handleInteraction({ headers: req.headers, rawBody: body, nowSeconds: Math.floor(this.now() / 1000) });
+    if (r.decision !== undefined) {
+      const d = r.decision;
+      setImmediate(() => {
+        const res = this.decide(d.recommendationId, d.verdict, d.userId);
+        this.log.info({ recommendation: d.recommendationId, verdict: d.verdict, user: d.userId, result: res.reason }, 'decision from Slack');
+      });
+    }
+    return { status: r.status, body: r.body };
+  }
+
   ready(): { ready: boolean; reason: string } {
     if (!this.started) return { ready: false, reason: 'starting' };
     if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
@@ -218,6 +243,7 @@ export class HarbingerService implements HttpPort {
     const maxTs = this.pipeline.detection.maxEventTime();
     if (Number.isFinite(maxTs)) this.metrics.eventTimeLag.set((now - maxTs) / 1000);
     if (Number.isFinite(stats.watermark)) this.metrics.watermarkLag.set((now - stats.watermark) / 1000);
+    if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
   }
 
   private onOutput(e: PipelineOutput): void {
@@ -229,11 +255,25 @@ export class HarbingerService implements HttpPort {
     // The audit entry is on disk before anything acts on the decision.
     this.audit.append(e.ts, auditKind(e), e.type === 'outcome' && e.by !== undefined ? e.by : 'harbinger', e);
     this.feed.write(JSON.stringify(e) + '\n');
+    this.slack?.onDecision(e);
     if (e.type === 'recommendation') {
       this.metrics.recommendations.inc({ action: e.action, status: e.status });
       if (this.cfg.server.consoleFeed) this.log.info({ recommendation: e.id, incident: e.incidentId, stack: e.stack, action: e.action, percent: e.percent, status: e.status, confidence: e.confidence, blockedBy: e.blockedBy }, e.reason);
       if (e.status === 'executed') void this.execute(e);
     } else if (e.type === 'outcome') this.metrics.outcomes.inc({ outcome: e.outcome });
+  }
+
+  private createSlackFeed(secrets: { botToken?: string; webhookUrl?: string; signingSecret?: string }): SlackFeed | undefined {
+    if (secrets.botToken === undefined && secrets.webhookUrl === undefined) return undefined;
+    const mode = this.cfg.slack.mode ?? (secrets.botToken !== undefined ? 'bot' : 'webhook');
+    return new SlackFeed({
+      config: { mode, baseUrl: this.cfg.slack.baseUrl, includeInformational: this.cfg.slack.includeInformational, outboxPath: join(this.cfg.server.dataDir, 'slack-outbox.jsonl'), ...(this.cfg.slack.channel !== undefined ? { channel: this.cfg.slack.channel } : {}) },
+      secrets,
+      logger: this.log,
+      onSent: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'sent' }),
+      onFailed: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'failed' }),
+      onRetry: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'retried' }),
+    });
   }
 
   private async execute(rec: Recommendation): Promise<void> {

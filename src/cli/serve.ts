@@ -20,7 +20,9 @@ GET /v1/recommendations, POST /v1/recommendations/{id}/approve|reject, POST /api
 (Prometheus remote-write 1.0), POST /v1/alertmanager (webhook v4), GET /healthz, /readyz, /metrics.
 
 Secrets (environment, or NAME_FILE pointing at a file): HARBINGER_API_TOKEN (bearer token for the API,
-remote_write and Alertmanager; without it Harbinger listens on 127.0.0.1 only).
+remote_write and Alertmanager; without it Harbinger listens on 127.0.0.1 only); SLACK_BOT_TOKEN or
+SLACK_WEBHOOK_URL (the Slack feed) and SLACK_SIGNING_SECRET (POST /v1/slack/interactions);
+HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller).
 
 Options:
   --port <n>         listen port (default 8080; 0 picks a free one)
@@ -48,14 +50,21 @@ Options:
     raw = { ...raw, server };
     let config;
     let token;
+    const slack: { botToken?: string; webhookUrl?: string; signingSecret?: string } = {};
     try {
       config = parseConfig(raw, file ?? 'command line');
       token = readSecret('HARBINGER_API_TOKEN');
+      const bot = readSecret('SLACK_BOT_TOKEN');
+      const hook = readSecret('SLACK_WEBHOOK_URL');
+      const signing = readSecret('SLACK_SIGNING_SECRET');
+      if (bot !== undefined) slack.botToken = bot.value;
+      if (hook !== undefined) slack.webhookUrl = hook.value;
+      if (signing !== undefined) slack.signingSecret = signing.value;
     } catch (e) {
       process.stderr.write(`${e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`}\n`);
       return 2;
     }
-    const service = new HarbingerService({ config, log, apiToken: token?.value });
+    const service = new HarbingerService({ config, log, apiToken: token?.value, slack });
     if (token !== undefined) log.info({ source: token.source }, 'API token loaded');
     await service.start();
     await new Promise<void>((resolve) => {

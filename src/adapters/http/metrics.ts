@@ -16,6 +16,8 @@ export class ServiceMetrics {
   readonly pollErrors = new Counter({ name: 'harbinger_prometheus_poll_errors_total', help: 'Failed Prometheus queries after retries.', registers: [this.registry] });
   readonly pollDuration = new Histogram({ name: 'harbinger_prometheus_poll_duration_seconds', help: 'Duration of one Prometheus poll of all queries.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   readonly checkpointDuration = new Histogram({ name: 'harbinger_checkpoint_duration_seconds', help: 'Time to write the state checkpoint.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly slackMessages = new Counter({ name: 'harbinger_slack_messages_total', help: 'Slack deliveries (post, update, reply) by result.', labelNames: ['kind', 'result'], registers: [this.registry] });
+  readonly slackOutbox = new Gauge({ name: 'harbinger_slack_outbox_depth', help: 'Slack messages waiting in the outbox.', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
 
   constructor() {

@@ -19,8 +19,8 @@ export interface HttpPort {
   recommendations(): Recommendation[];
   decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string };
   ready(): { ready: boolean; reason: string };
-  /** Slack's interactivity endpoint, when configured (issue 5). */
-  slackInteraction?(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
+  /** Slack's interactivity endpoint (signature-verified inside; 404 when Slack is not configured). */
+  slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
 }
 
 export interface HttpOptions {
@@ -159,9 +159,13 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       path: /^\/v1\/slack\/interactions$/,
       name: 'slack',
       handler: async (req, res) => {
-        if (port.slackInteraction === undefined) throw new HttpError(404, 'Slack is not configured (set SLACK_SIGNING_SECRET)');
         const body = await readBody(req, 64 * 1024);
         const r = await port.slackInteraction(req, body);
+        if (r.status === 200 && (r.body === undefined || r.body === '')) {
+          res.writeHead(200);
+          res.end();
+          return;
+        }
         json(res, r.status, r.body);
       },
     },

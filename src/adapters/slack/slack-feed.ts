@@ -139,6 +139,7 @@ const OUTCOME_STATUS: Partial<Record<OutcomeEvent['outcome'], RecommendationStat
 const UPDATE_GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed', 'channel_not_found', 'is_archived']);
 
 const MAX_STATES = 2000;
+const OPEN_STATUSES: ReadonlySet<RecommendationStatus> = new Set(['proposed', 'awaiting_approval', 'approved']);
 const COMPACT_AFTER_LINES = 5000;
 
 const noopLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -325,7 +326,8 @@ export class SlackFeed {
   private onOutcome(o: OutcomeEvent): void {
     const st = this.states.get(o.recommendationId);
     if (st === undefined) return; // not a recommendation we posted
-    if (o.by !== undefined && o.by !== '') st.decidedBy = o.by;
+    const newDecider = o.by !== undefined && o.by !== '' && o.by !== st.decidedBy && (o.outcome === 'approved' || o.outcome === 'rejected');
+    if (newDecider) st.decidedBy = o.by;
     const status = OUTCOME_STATUS[o.outcome];
     let statusChanged = false;
     if (status !== undefined && st.status !== status && st.rec !== undefined) {
@@ -334,6 +336,9 @@ export class SlackFeed {
       st.rec = rec;
       this.enqueue({ kind: this.bot ? 'update' : 'post', recId: o.recommendationId, rec, ...(st.decidedBy !== undefined ? { decidedBy: st.decidedBy } : {}) });
       statusChanged = true;
+    } else if (newDecider && this.bot && st.rec !== undefined) {
+      // the status came first (from the recommendation itself): now say who decided
+      this.enqueue({ kind: 'update', recId: o.recommendationId, rec: st.rec, decidedBy: st.decidedBy! });
     }
     // Bot: the thread is the history, every outcome goes there. Webhook: a new message only
     // when the status message above did not already say it.
@@ -459,7 +464,8 @@ export class SlackFeed {
     if (st.channel !== undefined) line.channel = st.channel;
     if (st.ts !== undefined) line.ts = st.ts;
     if (st.decidedBy !== undefined) line.decidedBy = st.decidedBy;
-    if (st.rec !== undefined) line.rec = st.rec;
+    // the full recommendation only while its message can still change (keeps the file small)
+    if (st.rec !== undefined && OPEN_STATUSES.has(st.status)) line.rec = st.rec;
     return line;
   }
 
@@ -497,22 +503,31 @@ export class SlackFeed {
           this.finish(l, 'superseded');
           this.counters.superseded += 1;
         }
-        this.opts.onSent?.(info);
+        this.hook(() => this.opts.onSent?.(info));
         continue;
       }
       if (!res.retriable || attempts >= this.maxAttempts) {
         this.finish(item, 'failed');
         this.counters.failed += 1;
         this.log.error({ recommendation: item.recId, kind: item.kind, attempts, error: res.error }, 'slack: giving up on a message');
-        this.opts.onFailed?.({ ...info, error: res.error });
+        this.hook(() => this.opts.onFailed?.({ ...info, error: res.error }));
         continue;
       }
       this.attempts.set(item.id, attempts);
       this.counters.retries += 1;
       const delayMs = res.retryAfterMs ?? this.backoff(attempts);
       this.log.warn({ recommendation: item.recId, kind: item.kind, attempts, error: res.error, delayMs }, 'slack: delivery failed, retrying');
-      this.opts.onRetry?.({ ...info, error: res.error, delayMs });
+      this.hook(() => this.opts.onRetry?.({ ...info, error: res.error, delayMs }));
       await Promise.race([this.sleep(delayMs), this.stopSignal]);
+    }
+  }
+
+  /** Metrics hooks must never stop the sender. */
+  private hook(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'slack: a delivery hook threw');
     }
   }
 
@@ -532,10 +547,11 @@ export class SlackFeed {
   private render(latest: OutboxItem): SlackMessage {
     const rec = latest.rec!;
     const url = this.opts.incidentUrl?.(rec.incidentId);
+    const decidedBy = this.states.get(latest.recId)?.decidedBy ?? latest.decidedBy;
     return recommendationMessage(rec, {
       withButtons: this.bot,
       ...(url !== undefined ? { incidentUrl: url } : {}),
-      ...(latest.decidedBy !== undefined ? { decidedBy: latest.decidedBy } : {}),
+      ...(decidedBy !== undefined ? { decidedBy } : {}),
     });
   }
 

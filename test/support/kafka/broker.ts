@@ -131,6 +131,8 @@ export interface StartKafkaOptions {
   properties?: Record<string, string | number | boolean>;
   /** Startup timeout per attempt in ms (default 60000). */
   startTimeoutMs?: number;
+  /** Extra JVM flags, appended after the harness defaults (e.g. `['-XX:+UseG1GC']`). */
+  jvmArgs?: string[];
   /** `java` executable (default $JAVA_HOME/bin/java if set, else `java`). */
   java?: string;
 }
@@ -199,6 +201,10 @@ export function buildServerProperties(p: {
     'group.initial.rebalance.delay.ms': 0,
     'auto.create.topics.enable': p.autoCreateTopics,
     'delete.topic.enable': true,
+    // After kill() the controller refuses the restarted broker (DUPLICATE_BROKER_REGISTRATION)
+    // until the dead incarnation's session expires: 9 s by default, 3 s here.
+    'broker.heartbeat.interval.ms': 500,
+    'broker.session.timeout.ms': 3000,
     // Small footprint on a 2-core CI box.
     'num.network.threads': 2,
     'num.io.threads': 2,
@@ -271,9 +277,12 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   const classpath = `${jarsDir}/*`; // expanded by Java itself: we spawn without a shell
   const jvmArgs = [
     `-Xmx${heapMb}m`,
+    // C1 only + serial GC: ~40% faster JVM start on a 2-core box; throughput is irrelevant here.
+    '-XX:TieredStopAtLevel=1',
     '-XX:+UseSerialGC',
     '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${KAFKA_LOG4J}`,
+    ...(opts.jvmArgs ?? []),
     '-cp',
     classpath,
   ];
