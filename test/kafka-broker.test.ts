@@ -3,7 +3,7 @@
  *
  * Timeouts: the FIRST run on a machine downloads ~46 MB of jars with Maven (about 10-15 s with a
  * cold ~/.m2 here; CI should prefetch, see test/support/kafka/broker.ts `prefetchCommand`), so
- * beforeAll gets 5 minutes. With the jars cached the whole file takes ~15-25 s.
+ * beforeAll gets 5 minutes. With the jars cached the whole file takes ~12-15 s.
  *
  * kafkajs quirks handled here (kafkajs is in maintenance mode):
  *  - "The group is rebalancing, so a rejoin is needed" crash loops (kafkajs #1527, #1720): only one

@@ -19,6 +19,7 @@ import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write
 import type { RoutingController } from '../adapters/routing/routing-controller.js';
 import { createRoutingController } from './routing-factory.js';
 import { SlackFeed } from '../adapters/slack/slack-feed.js';
+import { KafkaRunner } from '../adapters/kafka/kafka-runner.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
@@ -58,6 +59,7 @@ export class HarbingerService implements HttpPort {
   private readonly feed: WriteStream;
   private readonly routing: RoutingController;
   private readonly slack: SlackFeed | undefined;
+  private kafka: KafkaRunner | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -76,9 +78,20 @@ export class HarbingerService implements HttpPort {
     this.feed = createWriteStream(join(dir, 'recommendations.jsonl'), { flags: 'a' });
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
     this.slack = this.createSlackFeed(opts.slack ?? {});
-    this.pipeline = new Pipeline(this.cfg, { output: (e) => this.onOutput(e), rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }) });
+    // With Kafka the partitioned source owns the watermark, and the state lives on the state topic.
+    this.pipeline = new Pipeline(
+      this.cfg,
+      {
+        output: (e) => {
+          this.onOutput(e);
+          this.kafka?.collect(e);
+        },
+        rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }),
+      },
+      { externalWatermark: this.cfg.kafka !== undefined },
+    );
     this.apiToken = opts.apiToken;
-    this.restore();
+    if (this.cfg.kafka === undefined) this.restore();
   }
 
   private readonly apiToken: string | undefined;
@@ -101,6 +114,11 @@ export class HarbingerService implements HttpPort {
       this.poller.start();
     }
     this.slack?.start();
+    if (this.cfg.kafka !== undefined) {
+      this.kafka = new KafkaRunner(this.cfg.kafka, this.pipeline, this.cfg.detection.eventTime.allowedLatenessSeconds * 1000, this.log);
+      await this.kafka.start();
+      this.restoredFrom = 'the Kafka state topic (or fresh)';
+    }
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
     this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
     for (const t of this.timers) t.unref();
@@ -115,6 +133,7 @@ export class HarbingerService implements HttpPort {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.poller?.stop();
+    await this.kafka?.stop();
     if (this.server !== undefined) {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
       this.server.closeAllConnections?.();
@@ -291,7 +310,17 @@ export class HarbingerService implements HttpPort {
     }
   }
 
+  /** End of input for a one-shot Kafka backfill (and tests): release what is buffered. */
+  async drainKafka(): Promise<void> {
+    await this.kafka?.drain();
+  }
+
+  kafkaStats(): KafkaRunner['stats'] | undefined {
+    return this.kafka?.stats;
+  }
+
   private checkpoint(): void {
+    if (this.cfg.kafka !== undefined) return; // the Kafka runner checkpoints to its state topic
     const t = performance.now();
     try {
       this.store.save({ version: 1, savedAt: this.now(), detection: this.pipeline.detection.snapshot(), decision: this.pipeline.decision.snapshot() });

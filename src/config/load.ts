@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
 import { decisionConfigSchema } from './decision.js';
+import { kafkaConfigSchema } from './kafka.js';
 import { labelMappingSchema, prometheusConfigSchema, routingConfigSchema, serverConfigSchema, slackConfigSchema } from './service.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
@@ -15,6 +16,7 @@ export const harbingerConfigSchema = z
     prometheus: prometheusConfigSchema.optional(),
     routing: routingConfigSchema.prefault({}),
     slack: slackConfigSchema.prefault({}),
+    kafka: kafkaConfigSchema.optional(),
   })
   .strict();
 

@@ -24,7 +24,7 @@ export class Pipeline {
   readonly detection: DetectionEngine;
   readonly decision: DecisionEngine;
 
-  constructor(config: HarbingerConfig, sink: PipelineSink) {
+  constructor(config: HarbingerConfig, sink: PipelineSink, opts: { externalWatermark?: boolean } = {}) {
     this.decision = new DecisionEngine(config.decision, { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes }, { decision: (e) => sink.output(e) });
     this.detection = new DetectionEngine(config.detection, {
       detection: (e) => {
@@ -33,7 +33,7 @@ export class Pipeline {
       },
       context: (e) => this.decision.onContext(e),
       ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
-    });
+    }, opts.externalWatermark === true);
   }
 
   offerSample(s: Sample): boolean {

@@ -123,8 +123,10 @@ export class DetectionEngine {
   constructor(
     private readonly config: DetectionConfig,
     private readonly sink: DetectionSink,
+    /** A partitioned source sets the watermark itself (see ReorderBuffer). */
+    private readonly externalWatermark = false,
   ) {
-    this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000);
+    this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark);
     this.gates = new SloGates(config.slo.gates);
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
@@ -167,6 +169,12 @@ export class DetectionEngine {
     return this.buffer.maxEventTime;
   }
 
+  /** External-watermark mode: the source's watermark moved; release what is due. */
+  setWatermark(ts: number): void {
+    this.buffer.raiseWatermark(ts);
+    this.buffer.drain(this.releaseItem);
+  }
+
   /** Advance event time without data (see ReorderBuffer.advance) and release what is due. */
   advanceTo(ts: number): void {
     this.buffer.advance(ts);
@@ -203,7 +211,7 @@ export class DetectionEngine {
     }
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
-    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>);
+    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>, this.externalWatermark);
     this.minute = snap.minute ?? NaN;
     Object.assign(this.stats, snap.stats);
   }

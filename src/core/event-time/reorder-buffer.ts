@@ -22,10 +22,27 @@ export class ReorderBuffer<T> {
   private seq = 0;
   private released = -Infinity;
 
-  constructor(private readonly allowedLatenessMs: number) {}
+
+  /** The watermark set by the source, in external mode. */
+  private external = -Infinity;
+
+  /**
+   * @param externalWatermark when true the watermark is whatever the source says (see
+   *   `raiseWatermark`), not the highest timestamp minus the lateness: a partitioned source
+   *   (Kafka) holds it at its slowest partition so a partition that runs ahead cannot make the
+   *   others' data late.
+   */
+  constructor(
+    private readonly allowedLatenessMs: number,
+    private readonly externalWatermark = false,
+  ) {}
 
   get watermark(): number {
-    return this.maxTs - this.allowedLatenessMs;
+    return this.externalWatermark ? this.external : this.maxTs - this.allowedLatenessMs;
+  }
+
+  raiseWatermark(ts: number): void {
+    if (ts > this.external) this.external = ts;
   }
 
   /** Highest event time seen so far (-Infinity before the first item). */
@@ -57,8 +74,8 @@ export class ReorderBuffer<T> {
     return { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
   }
 
-  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>): ReorderBuffer<T> {
-    const b = new ReorderBuffer<T>(allowedLatenessMs);
+  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>, externalWatermark = false): ReorderBuffer<T> {
+    const b = new ReorderBuffer<T>(allowedLatenessMs, externalWatermark);
     for (const [ts, item] of j.items) b.fifo.push({ ts, seq: b.seq++, item });
     b.maxTs = j.maxTs ?? -Infinity;
     b.released = j.released ?? -Infinity;

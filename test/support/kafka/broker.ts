@@ -20,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,11 +49,17 @@ export function defaultKafkaCacheDir(version = DEFAULT_KAFKA_VERSION): string {
   return process.env.HARBINGER_KAFKA_CACHE ?? join(homedir(), '.cache', 'harbinger', `kafka-${version}`);
 }
 
-/** The shell line CI can run to prefetch the jars (same effect as `ensureKafkaJars`). */
-export function prefetchCommand(version = DEFAULT_KAFKA_VERSION, cacheDir = defaultKafkaCacheDir(version)): string {
+/**
+ * The shell line CI can run from the repo root to prefetch the jars (same result as
+ * `ensureKafkaJars()`; a no-op when the marker exists). For 3.9.1 it is:
+ *
+ *   D="${HARBINGER_KAFKA_CACHE:-$HOME/.cache/harbinger/kafka-3.9.1}"; [ -f "$D/.harbinger-jars-complete" ] || { mvn -B -q -f test/support/kafka/pom.xml -Dkafka.version=3.9.1 org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies -DoutputDirectory="$D" -DincludeScope=runtime && touch "$D/.harbinger-jars-complete"; }
+ */
+export function prefetchCommand(version = DEFAULT_KAFKA_VERSION): string {
   return (
-    `mvn -B -q -f test/support/kafka/pom.xml -Dkafka.version=${version} ${DEPENDENCY_PLUGIN} ` +
-    `-DoutputDirectory="${cacheDir}" -DincludeScope=runtime && touch "${cacheDir}/${JARS_MARKER}"`
+    `D="\${HARBINGER_KAFKA_CACHE:-$HOME/.cache/harbinger/kafka-${version}}"; [ -f "$D/${JARS_MARKER}" ] || ` +
+    `{ mvn -B -q -f test/support/kafka/pom.xml -Dkafka.version=${version} ${DEPENDENCY_PLUGIN} ` +
+    `-DoutputDirectory="$D" -DincludeScope=runtime && touch "$D/${JARS_MARKER}"; }`
   );
 }
 
@@ -346,6 +352,10 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     throw err;
   }
 
+  // A reused (already formatted) dataDir keeps its original cluster id: report that one.
+  const meta = await readFile(join(dataDir, 'logs', 'meta.properties'), 'utf8').catch(() => '');
+  const formattedId = /^cluster\.id=(.+)$/m.exec(meta)?.[1]?.trim() ?? clusterId;
+
   const brokers = [`127.0.0.1:${port}`];
   let current: ManagedProcess = proc;
   let cleaned = false;
@@ -354,7 +364,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     await current.stop(20_000);
   };
   const kill = async (): Promise<void> => {
-    // ManagedProcess has no SIGKILL method: stop() with a zero grace SIGTERMs then SIGKILLs at once.
+    // ManagedProcess has no SIGKILL method, so signal the pid directly (setpriv execs java, same
+    // pid); stop(0) then only awaits the exit (and would SIGKILL at once if the signal was lost).
     if (current.exitInfo() === undefined && current.pid !== undefined) {
       try {
         process.kill(current.pid, 'SIGKILL');
@@ -370,7 +381,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     port,
     controllerPort,
     dataDir,
-    clusterId,
+    clusterId: formattedId,
     version,
     jarsDir,
     stop,

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** Kafka: where samples and context events come from, where decisions and state go. */
+export const kafkaConfigSchema = z.object({
+  brokers: z.array(z.string().min(1)).min(1),
+  clientId: z.string().default('harbinger'),
+  groupId: z.string().default('harbinger'),
+  topics: z
+    .object({
+      /** Samples, keyed `service|metric` so every stack of a metric lands in one partition. */
+      samples: z.string().default('harbinger.samples'),
+      events: z.string().default('harbinger.events'),
+      recommendations: z.string().default('harbinger.recommendations'),
+      deadLetter: z.string().default('harbinger.dlq'),
+      /** Compacted: the pipeline's checkpoint, so a restarted instance resumes exactly. */
+      state: z.string().default('harbinger.state'),
+    })
+    .prefault({}),
+  /** State is checkpointed and offsets committed this often (and on shutdown). */
+  checkpointIntervalMs: z.number().int().positive().default(10_000),
+  /** Bytes fetched per partition per request: the unit of backpressure. */
+  maxBytesPerPartition: z.number().int().positive().default(1_048_576),
+  sessionTimeoutMs: z.number().int().positive().default(30_000),
+});
+
+export type KafkaConfig = z.infer<typeof kafkaConfigSchema>;
