@@ -132,6 +132,10 @@ describe('Harbinger on a real Kafka broker', () => {
       expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('invalid JSON'), expect.stringContaining('invalid JSON'), 'value: expected a finite number, got "high"']);
       expect(Buffer.from(dead[0].valueBase64, 'base64').toString()).toBe('garbage');
       expect(dead[0]).toMatchObject({ topic: t.samples, key: 'bad' });
+      // Lag and rebalances on /metrics once the checkpoint committed everything.
+      const lags = await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag();
+      expect(lags.reduce((a, l) => a + l.lag, 0)).toBe(0);
+      expect(service.kafkaStats()!.rebalances).toBeGreaterThanOrEqual(1);
     } finally {
       await service.stop();
     }

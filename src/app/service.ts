@@ -263,6 +263,7 @@ export class HarbingerService implements HttpPort {
     if (Number.isFinite(maxTs)) this.metrics.eventTimeLag.set((now - maxTs) / 1000);
     if (Number.isFinite(stats.watermark)) this.metrics.watermarkLag.set((now - stats.watermark) / 1000);
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
+    if (this.kafka !== undefined) this.updateKafkaMetrics(this.kafka);
   }
 
   private onOutput(e: PipelineOutput): void {
@@ -313,6 +314,20 @@ export class HarbingerService implements HttpPort {
   /** End of input for a one-shot Kafka backfill (and tests): release what is buffered. */
   async drainKafka(): Promise<void> {
     await this.kafka?.drain();
+  }
+
+  private kafkaSeen = { rebalances: 0, deadLetters: 0 };
+
+  private updateKafkaMetrics(k: KafkaRunner): void {
+    this.metrics.kafkaRebalances.inc(k.stats.rebalances - this.kafkaSeen.rebalances);
+    this.metrics.kafkaDeadLetters.inc(k.stats.deadLetters - this.kafkaSeen.deadLetters);
+    this.kafkaSeen = { rebalances: k.stats.rebalances, deadLetters: k.stats.deadLetters };
+    k.lag().then(
+      (lags) => {
+        for (const l of lags) this.metrics.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+      },
+      (e: Error) => this.log.debug({ err: e.message }, 'kafka lag not available'),
+    );
   }
 
   kafkaStats(): KafkaRunner['stats'] | undefined {

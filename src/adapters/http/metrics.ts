@@ -18,6 +18,9 @@ export class ServiceMetrics {
   readonly checkpointDuration = new Histogram({ name: 'harbinger_checkpoint_duration_seconds', help: 'Time to write the state checkpoint.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly slackMessages = new Counter({ name: 'harbinger_slack_messages_total', help: 'Slack deliveries (post, update, reply) by result.', labelNames: ['kind', 'result'], registers: [this.registry] });
   readonly slackOutbox = new Gauge({ name: 'harbinger_slack_outbox_depth', help: 'Slack messages waiting in the outbox.', registers: [this.registry] });
+  readonly kafkaLag = new Gauge({ name: 'harbinger_kafka_consumer_lag_messages', help: 'Messages not yet committed by the consumer group, per input partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly kafkaRebalances = new Counter({ name: 'harbinger_kafka_rebalances_total', help: 'Consumer group joins (rebalances) seen by this instance.', registers: [this.registry] });
+  readonly kafkaDeadLetters = new Counter({ name: 'harbinger_kafka_dead_letters_total', help: 'Messages sent to the dead-letter topic.', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
 
   constructor() {

@@ -104,6 +104,26 @@ export class KafkaRunner {
     this.producer = undefined;
   }
 
+  /** Consumer lag per partition of both input topics: log end minus the group's committed offset. */
+  async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const out: { topic: string; partition: number; lag: number }[] = [];
+      for (const topic of [this.cfg.topics.samples, this.cfg.topics.events]) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const committed = (await admin.fetchOffsets({ groupId: this.cfg.groupId, topics: [topic] }))[0]?.partitions ?? [];
+        for (const e of ends) {
+          const c = Number(committed.find((x) => x.partition === e.partition)?.offset ?? '-1');
+          out.push({ topic, partition: e.partition, lag: Number(e.high) - (c >= 0 ? c : Number(e.low)) });
+        }
+      }
+      return out;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** End of input (tests, one-shot backfills): release everything buffered, publish, checkpoint. */
   async drain(): Promise<void> {
     this.pipeline.flush();
