@@ -6,7 +6,42 @@ import type { DecisionEvent, Recommendation } from '../src/domain/decision.js';
 import { parseLine } from '../src/ingest/record-parser.js';
 import { readFileSync } from 'node:fs';
 
+function pipelineUntilWaiting(config: ReturnType<typeof parseConfig>) {
+  const events: DecisionEvent[] = [];
+  const p = new Pipeline(config, { output: (e) => (e.type === 'recommendation' || e.type === 'outcome') && events.push(e) });
+  const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+  let i = 0;
+  let waiting: Recommendation | undefined;
+  for (; i < lines.length && waiting === undefined; i++) {
+    const r = parseLine(lines[i]!);
+    if (!r.ok) continue;
+    if (r.kind === 'sample') p.offerSample(r.sample);
+    else p.offerEvent(r.event);
+    waiting = events.find((e): e is Recommendation => e.type === 'recommendation' && e.status === 'awaiting_approval' && e.action === 'rollback');
+  }
+  return { p, events, waiting: waiting! };
+}
+
 describe('decision engine over a replay', () => {
+  const manual = parseConfig({ decision: { execution: { autoApprove: false }, stacks: { 'us-west-2': { primary: true } } } });
+
+  it('refuses an approval that arrives after the approval window, as expired', () => {
+    const { p, waiting, events } = pipelineUntilWaiting(manual);
+    expect(p.decision.approve(waiting.id, 'late.larry', waiting.ts + 31 * 60_000)).toEqual({ ok: false, reason: `${waiting.id} expired before the decision` });
+    expect(events.find((e) => e.type === 'outcome' && e.outcome === 'expired')).toMatchObject({ by: 'late.larry' });
+  });
+
+  it('a controller failure leaves nothing in flight or frozen and says so', () => {
+    const { p, waiting, events } = pipelineUntilWaiting(manual);
+    expect(p.decision.approve(waiting.id, 'alice', waiting.ts + 60_000).ok).toBe(true);
+    p.decision.onExecutionResult(waiting.id, false, 'haproxy: no such server', waiting.ts + 61_000);
+    expect(p.decision.getRecommendation(waiting.id)).toMatchObject({ status: 'failed', approvedBy: 'alice' });
+    expect(events.find((e) => e.type === 'outcome' && e.outcome === 'failed')).toMatchObject({ reason: 'routing controller failed: haproxy: no such server' });
+    const snap = p.decision.snapshot();
+    expect(snap.guardrails.inFlight).toBeNull();
+    expect(snap.guardrails.frozenUntil['checkout/us-west-2']).toBeUndefined();
+  });
+
   it('emits deterministic ids and identical decisions for two replays', async () => {
     const run = async (): Promise<string[]> => {
       const out: string[] = [];

@@ -145,6 +145,14 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: cpuOnly, deltas }))).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
   });
 
+  it('a peer that sends no data is not a healthy target: it is unknown', () => {
+    const silent = input();
+    (silent.health as Map<string, StackHealthEvent>).set('us-east-1', { ...health('us-east-1', {}), reporting: 0, known: 6 });
+    const d = runWorkflow(silent);
+    expect(d.action).toBe('observe');
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('us-east-1 not reporting (0 of 6 series this minute)');
+  });
+
   it('missing data lowers confidence below the bar', () => {
     const gap = input();
     (gap.health as Map<string, StackHealthEvent>).set('us-west-2', { ...health('us-west-2', { reliability: 9 }), reporting: 1, known: 6 });

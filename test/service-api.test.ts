@@ -100,10 +100,23 @@ describe('harbinger serve HTTP API', () => {
     expect(wrongMethod.headers['allow']).toBe('POST');
   });
 
-  it('without a token listens on loopback only', async () => {
-    const { service } = await start(mkdtempSync(join(tmpdir(), 'hb-')), {}, undefined);
-    expect(service.ready().ready).toBe(true);
-    // start() returned the bound address; HarbingerService chose 127.0.0.1 (see the warning log).
+  it('without a token binds loopback, and refuses any other address unless told', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const config = parseConfig({ server: { port: 0, dataDir: dir } });
+    const svc = new HarbingerService({ config, log, apiToken: undefined });
+    running.push(svc);
+    expect((await svc.start()).host).toBe('127.0.0.1');
+    const open = new HarbingerService({ config: parseConfig({ server: { port: 0, dataDir: dir, host: '0.0.0.0' } }), log, apiToken: undefined });
+    await expect(open.start()).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without HARBINGER_API_TOKEN/);
+  });
+
+  it('refuses samples stamped far in the future, which would make all real data late', async () => {
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')), { server: { wallClockWatermark: true } });
+    const now = Date.now();
+    const s = (ts: number) => ({ ts, signal: 'latency', metric: 'm', stack: 'a', service: 's', value: 1 });
+    const r = await http.post('/v1/samples', [s(now + 10 * 365 * 86_400_000), s(now - 1000)]);
+    expect(r.data).toMatchObject({ accepted: 1 });
+    expect((await http.get('/metrics')).data).toContain('harbinger_records_rejected_total{source="http",reason="future"} 1');
   });
 
   it('ends an incident fixture in a recommendation that waits for a human; approval executes it and the audit log names the approver', async () => {

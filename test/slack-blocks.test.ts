@@ -110,7 +110,7 @@ describe('recommendationMessage', () => {
           blockedBy: fc.option(big, { nil: null }),
           evidence: fc.array(big, { minLength: 10, maxLength: 10 }),
           targets: fc.array(big, { maxLength: 5 }),
-          status: fc.constantFrom<RecommendationStatus>('awaiting_approval', 'approved', 'executed', 'rejected', 'expired', 'blocked', 'proposed'),
+          status: fc.constantFrom<RecommendationStatus>('awaiting_approval', 'approved', 'executed', 'rejected', 'expired', 'blocked', 'failed'),
           percent: fc.integer({ min: 0, max: 100 }),
           url: fc.option(fc.webUrl(), { nil: undefined }),
           by: fc.option(big, { nil: undefined }),

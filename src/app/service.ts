@@ -23,6 +23,7 @@ import { KafkaRunner } from '../adapters/kafka/kafka-runner.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
+import { reasonCode } from '../adapters/http/reason-code.js';
 
 interface Checkpoint {
   version: 1;
@@ -86,7 +87,7 @@ export class HarbingerService implements HttpPort {
           this.onOutput(e);
           this.kafka?.collect(e);
         },
-        rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reason.split(':')[0]! }),
+        rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reasonCode(reason) }),
       },
       { externalWatermark: this.cfg.kafka !== undefined },
     );
@@ -99,7 +100,11 @@ export class HarbingerService implements HttpPort {
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
     const host = this.cfg.server.host ?? (this.apiToken === undefined ? '127.0.0.1' : '0.0.0.0');
-    if (this.apiToken === undefined) this.log.warn({ host }, 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only');
+    if (this.apiToken === undefined) {
+      const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+      if (!loopback && !this.cfg.server.allowUnauthenticated) throw new Error(`refusing to listen on ${host} without HARBINGER_API_TOKEN (set the token, or server.allowUnauthenticated: true)`);
+      this.log.warn({ host }, loopback ? 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only' : 'no HARBINGER_API_TOKEN and server.allowUnauthenticated: authentication is OFF on a non-loopback address');
+    }
     this.server = createHttpServer(this, { token: this.apiToken, bodyLimitBytes: this.cfg.server.bodyLimitBytes, maxDecompressedBytes: this.cfg.server.maxDecompressedBytes }, this.metrics, this.log);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -149,17 +154,31 @@ export class HarbingerService implements HttpPort {
   ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } {
     let accepted = 0;
     let late = 0;
+    // One sample from the far future would move event time there and make all real data late:
+    // at the edge, where the wall clock is known, anything more than a few minutes ahead is refused.
+    if (this.cfg.server.wallClockWatermark) {
+      const limit = this.now() + this.cfg.server.maxClockSkewSeconds * 1000;
+      const future = samples.filter((s) => s.ts > limit).length + events.filter((e) => e.ts > limit).length;
+      if (future > 0) {
+        this.metrics.rejected.inc({ source, reason: 'future' }, future);
+        samples = samples.filter((s) => s.ts <= limit);
+        events = events.filter((e) => e.ts <= limit);
+      }
+    }
     for (const e of events) {
       if (this.pipeline.offerEvent(e)) {
         accepted++;
         this.metrics.eventsReceived.inc({ source });
       } else late++;
     }
+    let acceptedSamples = 0;
     for (const s of samples) {
-      if (this.pipeline.offerSample(s)) accepted++;
+      if (this.pipeline.offerSample(s)) acceptedSamples++;
       else late++;
     }
-    if (samples.length > 0) this.metrics.samplesReceived.inc({ source }, samples.length - late);
+    accepted += acceptedSamples;
+    if (samples.length + events.length > 0) this.lastIngest = this.now();
+    if (acceptedSamples > 0) this.metrics.samplesReceived.inc({ source }, acceptedSamples);
     if (late > 0) this.metrics.rejected.inc({ source, reason: 'late' }, late);
     return { accepted, late };
   }
@@ -252,8 +271,10 @@ export class HarbingerService implements HttpPort {
 
   private tick(): void {
     const now = this.now();
-    if (this.cfg.server.wallClockWatermark) {
-      this.pipeline.detection.advanceTo(now);
+    // Only a quiet source lets the wall clock move event time: while data flows (a backlog, a
+    // remote_write WAL replay), event time is the data's own.
+    if (this.cfg.server.wallClockWatermark && now - this.lastIngest >= this.cfg.server.idleSeconds * 1000) {
+      this.pipeline.detection.advanceTo(now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000);
       this.pipeline.decision.onTick(now);
     }
     const stats = this.pipeline.stats();
@@ -300,6 +321,10 @@ export class HarbingerService implements HttpPort {
     try {
       const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await this.routing.apply(rec);
       this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: r.detail, ...(r.weights !== undefined ? { weights: r.weights } : {}) });
+      if (!r.ok) {
+        this.log.error({ recommendation: rec.id, controller: this.routing.name, detail: r.detail }, 'routing controller did not apply the action');
+        this.pipeline.decision.onExecutionResult(rec.id, false, r.detail, this.clock());
+      }
       // The traffic split changed: the pipeline must know, or business metrics per traffic share
       // and the cold-cache rule would judge the next minutes against the old split.
       if (r.ok && r.weights !== undefined) {
@@ -308,6 +333,7 @@ export class HarbingerService implements HttpPort {
     } catch (err) {
       this.audit.append(rec.ts, 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: (err as Error).message });
       this.log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');
+      this.pipeline.decision.onExecutionResult(rec.id, false, (err as Error).message, this.clock());
     }
   }
 
@@ -317,6 +343,7 @@ export class HarbingerService implements HttpPort {
   }
 
   private kafkaSeen = { rebalances: 0, deadLetters: 0 };
+  private lastIngest = 0;
 
   private updateKafkaMetrics(k: KafkaRunner): void {
     this.metrics.kafkaRebalances.inc(k.stats.rebalances - this.kafkaSeen.rebalances);

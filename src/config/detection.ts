@@ -14,7 +14,14 @@ const season = z.object({
 
 const sloGate = z.object({
   /** Regular expression on the metric name. */
-  metric: z.string().min(1),
+  metric: z.string().min(1).refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression'),
   signal: z.enum(SIGNALS).optional(),
   kind: z.enum(['error_rate', 'latency_p99', 'business_drop', 'saturation']),
   /** Absolute limit, or for `relative: true` a fraction of the baseline (0.95 = 5 % below). */

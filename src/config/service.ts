@@ -9,6 +9,15 @@ import { SIGNALS } from '../domain/types.js';
 
 const signal = z.enum(SIGNALS);
 
+export function isRegExp(s: string): boolean {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How a labelled series (remote_write, PromQL results, alerts) becomes a Harbinger series. */
 export const labelMappingSchema = z.object({
   stackLabel: z.string().default('stack'),
@@ -21,7 +30,7 @@ export const labelMappingSchema = z.object({
     .array(
       z.object({
         /** Regular expression on the metric name (`__name__`). */
-        match: z.string().min(1),
+        match: z.string().min(1).refine(isRegExp, 'not a valid regular expression'),
         signal,
         /** Metric name inside Harbinger; default: the original name. */
         rename: z.string().optional(),
@@ -39,8 +48,13 @@ export const serverConfigSchema = z.object({
   /** remote_write bodies are snappy-compressed: the decompressed size is capped separately. */
   maxDecompressedBytes: z.number().int().positive().default(32 * 1_048_576),
   checkpointIntervalSeconds: z.number().positive().default(30),
-  /** A live service moves event time with the wall clock when data is quiet. */
+  /** A live service moves event time with the wall clock when data is quiet... */
   wallClockWatermark: z.boolean().default(true),
+  /** ...for this long; and refuses data stamped more than `maxClockSkewSeconds` in the future. */
+  idleSeconds: z.number().positive().default(30),
+  maxClockSkewSeconds: z.number().nonnegative().default(300),
+  /** Listen on a non-loopback address without an API token. Off: Harbinger refuses to start. */
+  allowUnauthenticated: z.boolean().default(false),
   tickSeconds: z.number().positive().default(5),
   /** Print each recommendation on the console (structured log) besides the JSONL feed. */
   consoleFeed: z.boolean().default(true),

@@ -121,6 +121,21 @@ export interface ConfidenceEvidence {
   dataCompleteness: number;
   /** Minutes to the earliest predicted breach; 0 if breached; null if none predicted. */
   minutesToBreach: number | null;
+  // Optional context for learned confidence models (src/model/features.ts); the formula ignores it.
+  /** Largest deviation per signal type among the evidence signals, in robust sigmas. */
+  magnitudes?: Partial<Record<Signal, number>>;
+  /** Signal types of the evidence signals (confirmed ones when any), sorted. */
+  signals?: Signal[];
+  /** Kind of the change correlated with the episode on this stack ('none' when there is none). */
+  causeKind?: string;
+  /** Percentage points of traffic newly moved onto this stack around the episode (0 when none). */
+  shareGain?: number;
+  /** This stack's traffic share in percent, when known. */
+  trafficShare?: number;
+  /** Other stacks of the service with health data: the sample size behind the cross-stack comparison. */
+  peers?: number;
+  /** UTC hour of day of the decision (0 ≤ h < 24, fractional). */
+  hourOfDay?: number;
 }
 
 export interface CauseRecord {
@@ -129,7 +144,7 @@ export interface CauseRecord {
   event?: Pick<ContextEvent, 'id' | 'kind' | 'ts' | 'stack' | 'service' | 'attributes'>;
 }
 
-export type RecommendationStatus = 'proposed' | 'awaiting_approval' | 'approved' | 'rejected' | 'executed' | 'blocked' | 'expired' | 'informational';
+export type RecommendationStatus = 'awaiting_approval' | 'approved' | 'rejected' | 'executed' | 'failed' | 'blocked' | 'expired' | 'informational';
 
 export interface Recommendation {
   type: 'recommendation';
@@ -152,6 +167,8 @@ export interface Recommendation {
   predictedBreachAt: number | null;
   /** For a revert: the recommendation it undoes. */
   reverts?: string;
+  /** Who approved it, when a human did. */
+  approvedBy?: string;
 }
 
 export interface IncidentEvent {
@@ -168,7 +185,7 @@ export interface OutcomeEvent {
   ts: number;
   recommendationId: string;
   incidentId: string;
-  outcome: 'effective' | 'ineffective' | 'expired' | 'approved' | 'rejected' | 'executed';
+  outcome: 'effective' | 'ineffective' | 'inconclusive' | 'expired' | 'approved' | 'rejected' | 'executed' | 'failed';
   reason: string;
   by?: string;
 }

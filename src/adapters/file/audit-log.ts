@@ -12,7 +12,14 @@ export class FileAuditLog {
     let last: AuditEntry | undefined;
     if (existsSync(path)) {
       const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-      if (lines.length > 0) last = JSON.parse(lines[lines.length - 1]!) as AuditEntry;
+      if (lines.length > 0) {
+        try {
+          last = JSON.parse(lines[lines.length - 1]!) as AuditEntry;
+        } catch {
+          // A crash mid-append leaves a torn line. Appending after it would hide it: refuse, with what to do.
+          throw new Error(`audit log ${path} ends with an unreadable line (${lines.length}): inspect it with 'harbinger audit verify ${path}' and move the file aside before starting`);
+        }
+      }
     }
     this.chain = AuditChain.resume(last);
   }

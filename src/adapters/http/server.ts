@@ -7,6 +7,7 @@ import { HttpError } from './http-error.js';
 import { readBody } from './body.js';
 import { checkAuth } from './auth.js';
 import { parseIngestBody } from './ingest.js';
+import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
 
@@ -45,7 +46,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     authed(async (req, res) => {
       const body = await readBody(req, opts.bodyLimitBytes);
       const parsed = parseIngestBody(body, defaultType);
-      for (const e of parsed.errors) metrics.rejected.inc({ source: 'http', reason: e.reason.split(':')[0]! });
+      for (const e of parsed.errors) metrics.rejected.inc({ source: 'http', reason: reasonCode(e.reason) });
       const samples: Sample[] = [];
       const events: ContextEvent[] = [];
       for (const r of parsed.records) {

@@ -49,22 +49,22 @@ export interface RecommendationMessageOptions {
 const MARK: Record<PhaseResult, string> = { pass: '✓', fail: '✗', skip: '·', pending: '…' };
 
 const STATUS_LABEL: Record<RecommendationStatus, string> = {
-  proposed: ':large_blue_circle: proposed',
   awaiting_approval: ':hourglass_flowing_sand: awaiting approval',
   approved: ':white_check_mark: approved',
   rejected: ':no_entry_sign: rejected',
   executed: ':gear: executed',
+  failed: ':boom: failed (the routing controller could not apply it)',
   blocked: ':octagonal_sign: blocked by guardrail',
   expired: ':hourglass: expired (no decision in time)',
   informational: ':information_source: informational',
 };
 
 const STATUS_PLAIN: Record<RecommendationStatus, string> = {
-  proposed: 'proposed',
   awaiting_approval: 'AWAITING APPROVAL',
   approved: 'approved',
   rejected: 'rejected',
   executed: 'executed',
+  failed: 'FAILED',
   blocked: 'blocked',
   expired: 'expired',
   informational: 'informational',
@@ -311,6 +311,12 @@ export function outcomeText(o: OutcomeEvent): string {
       break;
     case 'expired':
       line = `:hourglass: *Expired* (${at}): ${reason}`;
+      break;
+    case 'inconclusive':
+      line = `:grey_question: *Post-action validation: inconclusive* (${at}). ${reason}`;
+      break;
+    case 'failed':
+      line = `:boom: *Execution failed* (${at}). ${reason}`;
       break;
   }
   return clampEscaped(line.trim(), SLACK_LIMITS.sectionText);

@@ -139,7 +139,7 @@ const OUTCOME_STATUS: Partial<Record<OutcomeEvent['outcome'], RecommendationStat
 const UPDATE_GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed', 'channel_not_found', 'is_archived']);
 
 const MAX_STATES = 2000;
-const OPEN_STATUSES: ReadonlySet<RecommendationStatus> = new Set(['proposed', 'awaiting_approval', 'approved']);
+const OPEN_STATUSES: ReadonlySet<RecommendationStatus> = new Set(['awaiting_approval', 'approved']);
 const COMPACT_AFTER_LINES = 5000;
 
 const noopLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -557,7 +557,7 @@ export class SlackFeed {
 
   /** Records where a recommendation's message lives and what it shows (survives restarts). */
   private delivered(recId: string, latest: OutboxItem, res: SendResult): void {
-    const st = this.states.get(recId) ?? { incidentId: latest.rec?.incidentId ?? '', status: latest.rec?.status ?? 'proposed' };
+    const st = this.states.get(recId) ?? { incidentId: latest.rec?.incidentId ?? '', status: latest.rec?.status ?? 'awaiting_approval' };
     if (res.ok && res.channel !== undefined && res.ts !== undefined) {
       st.channel = res.channel;
       st.ts = res.ts;

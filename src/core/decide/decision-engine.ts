@@ -4,7 +4,7 @@ import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
-import { checkGuardrails, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
+import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
 
 export interface DecisionSink {
@@ -306,7 +306,7 @@ export class DecisionEngine {
       }
       // Bounded memory for a long-running service: settled recommendations older than a week go
       // (the feed and the audit log keep them).
-      if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
+        if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
     }
     for (const [key, rt] of [...this.open]) {
       if (rt.lastEvaluatedMinute === minute) continue;
@@ -388,39 +388,58 @@ export class DecisionEngine {
     if (rec === undefined) return { ok: false, reason: `unknown recommendation ${id}` };
     if (rec.status !== 'awaiting_approval') return { ok: false, reason: `${id} is ${rec.status}, not awaiting approval` };
     this.advance(ts);
+    // A late click on a stale proposal must not act on a world that has moved on.
+    if (ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
+      rec.status = 'expired';
+      this.outcome(rec, ts, 'expired', `${by} answered after the ${this.config.guardrails.approvalTimeoutMinutes}-minute approval window`, by);
+      return { ok: false, reason: `${id} expired before the decision` };
+    }
     if (verdict === 'rejected') {
       rec.status = 'rejected';
       this.outcome(rec, ts, 'rejected', `rejected by ${by}`, by);
       return { ok: true, reason: 'rejected' };
     }
     // Guardrails are checked again: the world may have moved since the proposal.
-    const g = checkGuardrails({ action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets] }, this.guardrails, ts, this.config.guardrails, (s) => this.config.stacks[s]?.primary === true);
-    if (g.blockedBy !== null) {
+    const revert = rec.reverts !== undefined;
+    const g = checkGuardrails({ action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets], revert }, this.guardrails, ts, this.config.guardrails, (s) => this.config.stacks[s]?.primary === true);
+    const blockedBy = g.blockedBy ?? (rec.action === 'shift_traffic' && g.percent < rec.percent ? 'shift_rate_cap' : null);
+    if (blockedBy !== null) {
       rec.status = 'blocked';
-      rec.blockedBy = g.blockedBy;
-      this.outcome(rec, ts, 'approved', `approved by ${by} but blocked by ${g.blockedBy}: ${g.notes.join('; ')}`, by);
-      return { ok: false, reason: `blocked by ${g.blockedBy}` };
+      rec.blockedBy = blockedBy;
+      this.outcome(rec, ts, 'approved', `approved by ${by} but blocked by ${blockedBy}: ${g.notes.join('; ')}`, by);
+      return { ok: false, reason: `blocked by ${blockedBy}` };
     }
     rec.status = 'approved';
+    rec.approvedBy = by;
     this.outcome(rec, ts, 'approved', `approved by ${by}`, by);
     // Look the incident up by id: a revert names the stack the traffic went to, not the incident's.
     const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
-    if (rt !== undefined) this.execute(rt, rec, ts, `approved by ${by}`);
-    else {
-      rec.status = 'executed';
-      this.sink.decision({ ...rec });
-    }
+    this.execute(rt, rec, ts, `approved by ${by}`);
     return { ok: true, reason: 'approved and executed' };
   }
 
-  private execute(rt: IncidentRuntime, rec: Recommendation, ts: number, how: string): void {
+  /** The routing controller's answer. A failed action changed nothing: it is not in flight, frozen or validated. */
+  onExecutionResult(id: string, ok: boolean, detail: string, ts: number): void {
+    const rec = this.recommendations.get(id);
+    if (rec === undefined || ok) return;
+    rec.status = 'failed';
+    rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'fail', evidence: `routing controller failed: ${detail}` } : p));
+    forgetExecution(this.guardrails, id, `${rec.service}/${rec.stack}`, rec.ts);
+    const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
+    if (rt?.execution?.recommendationId === id) rt.execution = null;
+    this.outcome(rec, ts, 'failed', `routing controller failed: ${detail}`);
+  }
+
+  private execute(rt: IncidentRuntime | undefined, rec: Recommendation, ts: number, how: string): void {
     rec.status = 'executed';
     rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'pass', evidence: `${p.evidence} (${how})` } : p));
-    recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails);
-    const confirmedSignals = Object.values(rt.incident.signals).filter((s) => !s.recovered && s.stage === 'confirmed').map((s) => s.signal as string);
-    rt.execution = { recommendationId: rec.id, ts, scoreAtExecution: this.stackScore(rt, confirmedSignals), signals: confirmedSignals, validated: false };
+    recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails, rec.reverts !== undefined);
+    if (rt !== undefined && rec.reverts === undefined) {
+      const confirmedSignals = Object.values(rt.incident.signals).filter((s) => !s.recovered && s.stage === 'confirmed').map((s) => s.signal as string);
+      rt.execution = { recommendationId: rec.id, ts, scoreAtExecution: this.stackScore(rt, confirmedSignals), signals: confirmedSignals, validated: false };
+    }
     this.sink.decision({ ...rec });
-    this.transition(rt, 'executed', ts);
+    if (rt !== undefined) this.transition(rt, 'executed', ts);
   }
 
   private stackScore(rt: IncidentRuntime, signals: string[]): number {
@@ -439,13 +458,20 @@ export class DecisionEngine {
     if (this.guardrails.inFlight?.recommendationId === ex.recommendationId) this.guardrails.inFlight = null;
     const rec = this.recommendations.get(ex.recommendationId)!;
     const now = this.stackScore(rt, ex.signals);
+    // Missing data proves nothing either way: an action is never called effective on a gap.
+    if (!Number.isFinite(now) || ex.signals.length === 0) {
+      const reason = `${rt.incident.stack}: no ${ex.signals.length === 0 ? 'confirmed signal to compare' : 'data'} ${this.config.execution.validationMinutes} min after execution: inconclusive`;
+      rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: 'skip', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+      this.outcome(rec, ts, 'inconclusive', reason);
+      return;
+    }
     const recovered = Object.values(rt.incident.signals).filter((s) => ex.signals.includes(s.signal)).every((s) => s.recovered) || now < this.detection.warnScore;
     const halved = Number.isFinite(ex.scoreAtExecution) && now <= ex.scoreAtExecution / 2;
     const effective = recovered || halved;
-    const reason = `${rt.incident.stack} ${ex.signals.join('/') || 'signals'} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
+    const reason = `${rt.incident.stack} ${ex.signals.join('/')} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
     rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: effective ? 'pass' : 'fail', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
     this.outcome(rec, ts, effective ? 'effective' : 'ineffective', reason);
-    if (!effective && rec.action === 'shift_traffic') {
+    if (!effective && rec.action === 'shift_traffic' && rec.targets.length === 1) {
       // The shift did not help: propose putting the traffic back, always through a human.
       const revert: Recommendation = {
         ...rec,

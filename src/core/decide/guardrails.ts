@@ -23,6 +23,8 @@ export interface GuardrailState {
 
 export interface Proposal {
   action: ActionKind;
+  /** A revert undoes an action: it is not held by the freeze nor counted against the shift cap. */
+  revert?: boolean;
   scope: string;
   percent: number;
   /** Stacks the action touches (the delta stack and any traffic targets). */
@@ -47,7 +49,7 @@ export function checkGuardrails(p: Proposal, state: GuardrailState, now: number,
   let blockedBy: string | null = null;
 
   const frozen = state.frozenUntil[p.scope];
-  if (frozen !== undefined && frozen > now) {
+  if (p.revert !== true && frozen !== undefined && frozen > now) {
     blockedBy = 'freeze_window';
     notes.push(`${p.scope} is frozen until ${hhmm(frozen)} after the last action`);
   }
@@ -55,7 +57,7 @@ export function checkGuardrails(p: Proposal, state: GuardrailState, now: number,
     blockedBy = 'one_change_at_a_time';
     notes.push(`${state.inFlight.recommendationId} on ${state.inFlight.scope} is still in flight until ${hhmm(state.inFlight.until)}`);
   }
-  if (p.action === 'shift_traffic') {
+  if (p.action === 'shift_traffic' && p.revert !== true) {
     const since = now - params.shiftIntervalMinutes * 60_000;
     const used = state.shifts.filter((s) => s.ts > since).reduce((a, s) => a + s.percent, 0);
     const left = Math.max(0, params.maxShiftPercent - used);
@@ -71,10 +73,18 @@ export function checkGuardrails(p: Proposal, state: GuardrailState, now: number,
   return { blockedBy, percent, requiresApproval, notes };
 }
 
-/** Record an executed action: in flight until validated, shifts counted, scope frozen. */
-export function recordExecution(state: GuardrailState, recommendationId: string, scope: string, action: ActionKind, percent: number, now: number, validationMinutes: number, params: GuardrailParams): void {
+/** Record an executed action: in flight until validated, shifts counted (not reverts), scope frozen. */
+
+/** Undo a recorded execution whose controller failed: nothing changed in production. */
+export function forgetExecution(state: GuardrailState, recommendationId: string, scope: string, at: number): void {
+  if (state.inFlight?.recommendationId === recommendationId) state.inFlight = null;
+  state.shifts = state.shifts.filter((s) => s.ts !== at);
+  delete state.frozenUntil[scope];
+}
+
+export function recordExecution(state: GuardrailState, recommendationId: string, scope: string, action: ActionKind, percent: number, now: number, validationMinutes: number, params: GuardrailParams, revert = false): void {
   state.inFlight = { recommendationId, scope, until: now + validationMinutes * 60_000 };
-  if (action === 'shift_traffic') state.shifts.push({ ts: now, percent });
+  if (action === 'shift_traffic' && !revert) state.shifts.push({ ts: now, percent });
   state.frozenUntil[scope] = now + params.freezeMinutes * 60_000;
   const horizon = now - params.shiftIntervalMinutes * 60_000;
   state.shifts = state.shifts.filter((s) => s.ts > horizon);

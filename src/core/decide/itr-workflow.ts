@@ -1,5 +1,5 @@
 import { PHASE_NAMES, type ActionKind, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult } from '../../domain/decision.js';
-import type { ContextEvent, StackHealthEvent } from '../../domain/types.js';
+import type { ContextEvent, Signal, StackHealthEvent } from '../../domain/types.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import type { Correlation } from '../correlate/context-index.js';
 import type { ConfidenceModel } from './confidence.js';
@@ -253,17 +253,46 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
   const fresh = h !== undefined && w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
   const dataCompleteness = !fresh ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
   const minutesToBreach = Object.keys(inc.breaches).length > 0 ? 0 : breachAt === null ? null : Math.max(0, (breachAt - w.now) / MIN);
-  return { persistence, magnitude, separation, businessImpact, correlation, dataCompleteness, minutesToBreach };
+  // Context for learned models only; the formula reads the seven fields above.
+  const magnitudes: Partial<Record<Signal, number>> = {};
+  for (const s of signals) {
+    const mag = Math.max(s.peakScore, own?.scores[s.signal] ?? -Infinity);
+    if (mag > (magnitudes[s.signal] ?? -Infinity)) magnitudes[s.signal] = mag;
+  }
+  const gain = w.correlation.shareGain;
+  const share = w.shareOf(inc.stack);
+  return {
+    persistence,
+    magnitude,
+    separation,
+    businessImpact,
+    correlation,
+    dataCompleteness,
+    minutesToBreach,
+    magnitudes,
+    signals: (Object.keys(magnitudes) as Signal[]).sort(),
+    causeKind: w.correlation.cause?.kind ?? 'none',
+    shareGain: gain === undefined ? 0 : Math.max(0, gain.to - gain.from),
+    ...(share !== undefined ? { trafficShare: share } : {}),
+    peers: [...w.health.keys()].filter((s) => s !== inc.stack).length,
+    hourOfDay: (((w.now % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000,
+  };
 }
 
 function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; notes: string[] } {
-  const ok: string[] = [];
   const notes: string[] = [];
   const g = w.config.guardrails;
   const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
+  // First pass: who is fresh, reporting and healthy. A stack that sends nothing is not healthy,
+  // it is unknown: never act on a gap.
+  const healthy: { h: StackHealthEvent; worst: { sig: string; v: number } }[] = [];
   for (const h of candidates) {
     if (w.now - h.ts > w.config.incident.staleAfterMinutes * MIN) {
       notes.push(`${h.stack} stale (last data ${Math.round((w.now - h.ts) / MIN)} min ago)`);
+      continue;
+    }
+    if (h.known === 0 || h.reporting / h.known < 0.5) {
+      notes.push(`${h.stack} not reporting (${h.reporting} of ${h.known} series this minute)`);
       continue;
     }
     // Health is what users feel (latency, errors, business); capacity is judged by headroom below,
@@ -273,8 +302,13 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
       notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
     }
+    healthy.push({ h, worst });
+  }
+  // Second pass: headroom, with the shifted traffic split over the stacks that would take it.
+  const ok: string[] = [];
+  for (const { h, worst } of healthy) {
     const share = w.shareOf(h.stack);
-    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + percent / Math.max(1, candidates.length))) / share : h.saturation;
+    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + percent / healthy.length)) / share : h.saturation;
     if (projected !== null && projected >= g.maxTargetSaturation) {
       notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation!)} → ${fmt(projected)} after the shift)`);
       continue;

@@ -38,6 +38,10 @@ export interface DetectionSnapshot {
   buffer: { maxTs: number | null; released: number | null; items: [number, Sample | ContextEvent][] };
   minute: number;
   stats: DetectionStats;
+  /** The current minute's health accumulators, so a mid-minute checkpoint resumes exactly. */
+  health?: { service: string; stack: string; worst: number[]; saturation: number; reporting: number; episodes: string[] }[];
+  /** Per series (service|metric|stack): the minute it last counted as reporting. */
+  reported?: Record<string, number>;
 }
 
 interface GroupState {
@@ -59,6 +63,8 @@ interface SeriesRuntime {
   state: SeriesState;
   health: StackHealthAcc;
   signalIndex: number;
+  /** The minute this series last counted as reporting (completeness counts series, not samples). */
+  reportedMinute: number;
 }
 
 /** Per (service, stack), accumulated over the current minute for the `health` event. */
@@ -189,7 +195,10 @@ export class DetectionEngine {
         groups.push({ service: g.service, metric: g.metric, signal: g.signal, step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs, series: [...g.stacks.values()].map((r) => r.state) });
       }
     }
-    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } } };
+    const reported: Record<string, number> = {};
+    for (const metrics of this.services.values()) for (const g of metrics.values()) for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
+    const health = this.healthOrder.map((a) => ({ service: a.service, stack: a.stack, worst: Array.from(a.worst), saturation: a.saturation, reporting: a.reporting, episodes: [...a.episodes] }));
+    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } }, health, reported };
   }
 
   restore(snap: DetectionSnapshot): void {
@@ -202,12 +211,19 @@ export class DetectionEngine {
       if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
       const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
       for (const state of g.series) {
-        const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal) };
+        const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal), reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN };
         runtime.health.known++;
-        if (state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
+        if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
         group.stacks.set(state.stack, runtime);
       }
       metrics.set(g.metric, group);
+    }
+    for (const h of snap.health ?? []) {
+      const acc = this.healthAcc(h.service, h.stack);
+      acc.worst.set(h.worst);
+      acc.saturation = h.saturation;
+      acc.reporting = h.reporting;
+      acc.episodes = new Set(h.episodes);
     }
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
@@ -264,7 +280,7 @@ export class DetectionEngine {
     }
     let runtime = group.stacks.get(s.stack);
     if (runtime === undefined) {
-      runtime = { state: this.createSeries(s), health: this.healthAcc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal) };
+      runtime = { state: this.createSeries(s), health: this.healthAcc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal), reportedMinute: NaN };
       runtime.health.known++;
       group.stacks.set(s.stack, runtime);
       this.stats.series++;
@@ -371,7 +387,10 @@ export class DetectionEngine {
     series.lastScore = score;
 
     const h = runtime.health;
-    h.reporting++;
+    if (runtime.reportedMinute !== this.minute) {
+      runtime.reportedMinute = this.minute;
+      h.reporting++;
+    }
     if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
     if (series.gate !== null && series.gate.kind === 'saturation' && s.value / series.gate.limit > h.saturation) h.saturation = s.value / series.gate.limit;
 

@@ -10,9 +10,11 @@ export class Decay {
   constructor(readonly halfLifeMinutes: number) {}
 
   gain(dtMinutes: number): number {
-    if (dtMinutes !== this.lastDt) {
-      this.lastDt = dtMinutes;
-      this.lastGain = 1 - Math.pow(2, -dtMinutes / this.halfLifeMinutes);
+    // Real scrapes jitter by milliseconds; to the second is exact enough and keeps the memo useful.
+    const dt = Math.round(dtMinutes * 60) / 60 || dtMinutes;
+    if (dt !== this.lastDt) {
+      this.lastDt = dt;
+      this.lastGain = 1 - Math.pow(2, -dt / this.halfLifeMinutes);
     }
     return this.lastGain;
   }
