@@ -3,7 +3,7 @@ import { HttpError } from './http-error.js';
 
 export interface IngestResult {
   records: ParsedRecord[];
-  /** Why each refused record was refused (1-based index in the body). */
+  /** Why each refused record was refused: 1-based line (NDJSON) or position (JSON array). */
   errors: { index: number; reason: string }[];
 }
 
@@ -14,13 +14,14 @@ export interface IngestResult {
 export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event'): IngestResult {
   const text = body.toString('utf8').trim();
   if (text === '') throw new HttpError(400, 'empty body: send a JSON array or NDJSON of records');
-  let items: unknown[];
-  const parseErrors: { index: number; reason: string }[] = [];
+  // Every item carries the number a client can find it by: its line in NDJSON, its position in an array.
+  let items: { at: number; value: unknown }[];
+  const errors: { index: number; reason: string }[] = [];
   if (text.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(text);
       if (!Array.isArray(parsed)) throw new Error('not an array');
-      items = parsed;
+      items = parsed.map((value, i) => ({ at: i + 1, value }));
     } catch (e) {
       throw new HttpError(400, `body starts with '[' but is not a JSON array: ${(e as Error).message}`);
     }
@@ -30,22 +31,20 @@ export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event'): 
       const l = line.trim();
       if (l === '') return;
       try {
-        items.push(JSON.parse(l));
+        items.push({ at: i + 1, value: JSON.parse(l) });
       } catch (e) {
-        items.push(undefined);
-        parseErrors.push({ index: i + 1, reason: `invalid JSON: ${(e as Error).message}` });
+        errors.push({ index: i + 1, reason: `invalid JSON: ${(e as Error).message}` });
       }
     });
   }
   const records: ParsedRecord[] = [];
-  const errors = [...parseErrors];
-  items.forEach((item, i) => {
-    if (item === undefined) return;
+  for (const { at, value: item } of items) {
     const withType = item !== null && typeof item === 'object' && !Array.isArray(item) && (item as Record<string, unknown>)['type'] === undefined ? { ...(item as object), type: defaultType } : item;
     const r = parseRecord(withType);
-    if (r.ok && r.kind !== defaultType) errors.push({ index: i + 1, reason: `type: this endpoint takes ${defaultType}s, got an ${r.kind}` });
+    if (r.ok && r.kind !== defaultType) errors.push({ index: at, reason: `type: this endpoint takes ${defaultType}s, got an ${r.kind}` });
     else if (r.ok) records.push(r);
-    else errors.push({ index: i + 1, reason: r.reason });
-  });
+    else errors.push({ index: at, reason: r.reason });
+  }
+  errors.sort((a, b) => a.index - b.index);
   return { records, errors };
 }

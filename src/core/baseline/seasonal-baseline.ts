@@ -123,9 +123,21 @@ export function isCold(state: BaselineState, ts: number): boolean {
 }
 
 export function expectedAt(state: BaselineState, ts: number): number {
+  return expectedFrom(state, activeSeason(state, ts), ts);
+}
+
+/**
+ * Expected value and cold flag in one pass (the per-sample path): the active season is found
+ * once. Returns NaN-free `expected`; `cold` is written to `out`.
+ */
+export function forecast(state: BaselineState, ts: number, out: { expected: number; cold: boolean }): void {
   const season = activeSeason(state, ts);
-  if (season === undefined) return state.coldLevel;
-  return season.value[bucketOf(season, ts)]! + state.level;
+  out.cold = season === undefined;
+  out.expected = expectedFrom(state, season, ts);
+}
+
+function expectedFrom(state: BaselineState, season: SeasonProfile | undefined, ts: number): number {
+  return season === undefined ? state.coldLevel : season.value[bucketOf(season, ts)]! + state.level;
 }
 
 /** Robust sigma of the residuals, floored relative to the expected value so flat series stay sane. */

@@ -15,6 +15,11 @@ export const DEFAULT_EXPLAIN_MINUTES: Readonly<Partial<Record<EventKind, number>
   traffic_shift: 15,
 };
 
+/** When an event stops explaining behaviour: its `endTs`, or its kind's default duration. */
+export function explainEnd(event: ContextEvent, minutes: Readonly<Partial<Record<EventKind, number>>> = DEFAULT_EXPLAIN_MINUTES): number {
+  return event.endTs ?? event.ts + (minutes[event.kind] ?? 60) * 60_000;
+}
+
 export interface Window {
   kind: EventKind;
   id: string;
@@ -33,7 +38,7 @@ export class ExplainedWindows {
   add(event: ContextEvent, stacks?: readonly string[]): void {
     const minutes = this.explainMinutes[event.kind];
     if (minutes === undefined) return;
-    const end = event.endTs ?? event.ts + minutes * 60_000;
+    const end = explainEnd(event, this.explainMinutes);
     const targets = stacks ?? [event.stack];
     for (const stack of targets) {
       this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: event.ts, end });

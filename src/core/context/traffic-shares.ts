@@ -1,26 +1,34 @@
 import type { ContextEvent } from '../../domain/types.js';
 
+/** A stack whose traffic share changed with one `traffic_shift`. */
+export interface ShareChange {
+  stack: string;
+  from: number | undefined;
+  to: number;
+}
+
 /**
  * Each stack's traffic share (percent), as announced by `traffic_shift` events in event time.
- * Before any announcement every stack is assumed to carry an equal share of what is known.
+ * The one place that turns weights into shares and says which stacks gained traffic.
  */
 export class TrafficShares {
   private readonly shares = new Map<string, number>();
-  /** When each stack's share last rose, for the cold-cache warm-up rule. */
-  private readonly lastIncrease = new Map<string, { ts: number; from: number; to: number }>();
 
-  apply(event: ContextEvent): void {
-    if (event.kind !== 'traffic_shift') return;
+  /** Applies a traffic_shift (other kinds are ignored) and returns what changed. */
+  apply(event: ContextEvent): ShareChange[] {
+    if (event.kind !== 'traffic_shift') return [];
     const weights = readWeights(event.attributes);
-    if (weights === undefined) return;
+    if (weights === undefined) return [];
     const total = [...weights.values()].reduce((a, b) => a + b, 0);
-    if (total <= 0) return;
+    if (total <= 0) return [];
+    const changes: ShareChange[] = [];
     for (const [stack, w] of weights) {
-      const pct = (100 * w) / total;
-      const before = this.shares.get(stack);
-      if (before !== undefined && pct > before + 1e-9) this.lastIncrease.set(stack, { ts: event.ts, from: before, to: pct });
-      this.shares.set(stack, pct);
+      const to = (100 * w) / total;
+      const from = this.shares.get(stack);
+      if (from !== to) changes.push({ stack, from, to });
+      this.shares.set(stack, to);
     }
+    return changes;
   }
 
   /** Percent of traffic on `stack`, or undefined when no split has been announced for it. */
@@ -28,25 +36,20 @@ export class TrafficShares {
     return this.shares.get(stack);
   }
 
-  lastIncreaseOf(stack: string): { ts: number; from: number; to: number } | undefined {
-    return this.lastIncrease.get(stack);
+  toJSON(): { shares: Record<string, number> } {
+    return { shares: Object.fromEntries(this.shares) };
   }
 
-  snapshot(): Record<string, number> {
-    return Object.fromEntries(this.shares);
-  }
-
-  /** Full state, for checkpoints. */
-  toJSON(): { shares: Record<string, number>; lastIncrease: Record<string, { ts: number; from: number; to: number }> } {
-    return { shares: Object.fromEntries(this.shares), lastIncrease: Object.fromEntries(this.lastIncrease) };
-  }
-
-  static fromJSON(j: ReturnType<TrafficShares['toJSON']>): TrafficShares {
+  static fromJSON(j: { shares: Record<string, number> }): TrafficShares {
     const t = new TrafficShares();
     for (const [k, v] of Object.entries(j.shares)) t.shares.set(k, v);
-    for (const [k, v] of Object.entries(j.lastIncrease)) t.lastIncrease.set(k, v);
     return t;
   }
+}
+
+/** Stacks that gained traffic (the first announcement of a split is no gain). */
+export function gained(changes: readonly ShareChange[]): ShareChange[] {
+  return changes.filter((c) => c.from !== undefined && c.to > c.from);
 }
 
 export function readWeights(attributes: Record<string, unknown>): Map<string, number> | undefined {

@@ -1,6 +1,6 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
-import { readWeights } from '../context/traffic-shares.js';
-import { DEFAULT_EXPLAIN_MINUTES } from '../context/explained-windows.js';
+import { gained, TrafficShares } from '../context/traffic-shares.js';
+import { explainEnd } from '../context/explained-windows.js';
 
 /**
  * Context events kept in event time, and the question the workflow asks of them: what happened
@@ -42,22 +42,11 @@ const MIN = 60_000;
 export class ContextIndex {
   private events: ContextEvent[] = [];
   private gains: ShareGain[] = [];
-  private shares = new Map<string, number>();
+  private shares = new TrafficShares();
 
   add(event: ContextEvent): void {
     this.events.push(event);
-    if (event.kind === 'traffic_shift') {
-      const w = readWeights(event.attributes);
-      if (w !== undefined) {
-        const total = [...w.values()].reduce((a, b) => a + b, 0);
-        for (const [stack, v] of w) {
-          const pct = total > 0 ? (100 * v) / total : 0;
-          const before = this.shares.get(stack);
-          if (before !== undefined && pct > before) this.gains.push({ event, stack, from: before, to: pct });
-          this.shares.set(stack, pct);
-        }
-      }
-    }
+    for (const c of gained(this.shares.apply(event))) this.gains.push({ event, stack: c.stack, from: c.from!, to: c.to });
     const horizon = event.ts - RETENTION_MS;
     if (this.events.length > 0 && this.events[0]!.ts < horizon) {
       this.events = this.events.filter((e) => (e.endTs ?? e.ts) >= horizon);
@@ -66,28 +55,19 @@ export class ContextIndex {
   }
 
   toJSON(): { events: ContextEvent[]; gains: ShareGain[]; shares: Record<string, number> } {
-    return { events: this.events, gains: this.gains, shares: Object.fromEntries(this.shares) };
+    return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares };
   }
 
   static fromJSON(j: ReturnType<ContextIndex['toJSON']>): ContextIndex {
     const c = new ContextIndex();
     c.events = j.events.slice();
     c.gains = j.gains.slice();
-    c.shares = new Map(Object.entries(j.shares));
+    c.shares = TrafficShares.fromJSON({ shares: j.shares });
     return c;
   }
 
   shareOf(stack: string): number | undefined {
-    return this.shares.get(stack);
-  }
-
-  allShares(): Map<string, number> {
-    return this.shares;
-  }
-
-  /** The deployment (or other event) with this id, if still retained. */
-  find(id: string): ContextEvent | undefined {
-    return this.events.find((e) => e.id === id);
+    return this.shares.shareOf(stack);
   }
 
   correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams): Correlation {
@@ -105,7 +85,7 @@ export class ContextIndex {
         notes.push(`${e.kind} ${e.id} on ${stack} ${minutesBefore(e.ts, episodeStart)}`);
         if (cause === undefined || e.ts > cause.ts) cause = e;
       } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {
-        const end = e.endTs ?? e.ts + (DEFAULT_EXPLAIN_MINUTES[e.kind] ?? 60) * MIN;
+        const end = explainEnd(e);
         if (e.ts - margin <= now && end + margin >= episodeStart) {
           notes.push(`${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`} from ${hhmm(e.ts)} to ${hhmm(end)}`);
           explaining ??= e;

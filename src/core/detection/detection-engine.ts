@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type StackDeviation } from '../../domain/types.js';
+import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type SloKind, type StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
@@ -6,7 +6,7 @@ import { createThreshold, persistence } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
 import { createTrend, isPastGate, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
-import { TrafficShares } from '../context/traffic-shares.js';
+import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { SloGates } from './slo-gates.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
@@ -237,10 +237,6 @@ export class DetectionEngine {
     return this.stats;
   }
 
-  trafficShares(): Record<string, number> {
-    return this.shares.snapshot();
-  }
-
   /** Every series' state, for checkpoints and inspection. */
   *series(): IterableIterator<SeriesState> {
     for (const metrics of this.services.values()) for (const g of metrics.values()) for (const r of g.stacks.values()) yield r.state;
@@ -249,12 +245,9 @@ export class DetectionEngine {
   private applyContext(event: ContextEvent): void {
     this.stats.events++;
     if (event.kind === 'traffic_shift') {
-      const before = this.shares.snapshot();
-      this.shares.apply(event);
-      const after = this.shares.snapshot();
       // Only stacks that gained traffic warm their caches; the first split is no shift at all.
-      const gained = Object.keys(after).filter((s) => before[s] !== undefined && after[s]! > before[s]!);
-      if (gained.length > 0) this.explained.add(event, gained);
+      const up = gained(this.shares.apply(event)).map((c) => c.stack);
+      if (up.length > 0) this.explained.add(event, up);
     } else {
       this.explained.add(event);
     }
@@ -427,14 +420,13 @@ export class DetectionEngine {
     if (gate.relative && !ready) return;
     const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
     updateTrend(trend, s.ts, gateValue, cfg);
-    const slo = { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
     // A relative (business) gate is crossed by noise on small counts; it counts only while the
     // deviation is also significant and sustained against the baseline (a confirmed episode).
     if (isPastGate(trend, gate) && (!gate.relative || series.threshold.phase === 'confirmed')) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;
-        this.emit({ type: 'breach', ts: s.ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, value: s.value, slo });
+        this.emit({ type: 'breach', ts: s.ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, value: s.value, slo: sloOf(gate) });
       }
       return;
     }
@@ -461,7 +453,7 @@ export class DetectionEngine {
       signal: s.signal,
       metric: s.metric,
       breachAt,
-      slo,
+      slo: sloOf(gate),
       value: s.value,
       slopePerMin: round(trend.trendPerMin * (gate.relative ? series.lastExpected : 1)),
     });
@@ -538,6 +530,11 @@ export class DetectionEngine {
     this.stats.emitted[event.type]++;
     this.sink.detection(event);
   }
+}
+
+/** The gate as events report it; built only when something is emitted. */
+function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<' }): { kind: SloKind; limit: number; comparator: '>' | '<' } {
+  return { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
 }
 
 function toDeviation(s: StackInput): StackDeviation {

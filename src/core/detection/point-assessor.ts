@@ -1,5 +1,5 @@
 import type { DetectionConfig } from '../../config/detection.js';
-import { expectedAt, isCold, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { forecast, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { observe, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
 /**
@@ -32,8 +32,8 @@ export function newAssessment(): Assessment {
 
 /** Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free. */
 export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment): Assessment {
-  out.cold = isCold(b, ts);
-  out.expected = b.points === 0 ? value : expectedAt(b, ts);
+  forecast(b, ts, out);
+  if (b.points === 0) out.expected = value;
   out.sigma = sigmaAt(b, out.expected, cfg.baseline);
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
   else {
