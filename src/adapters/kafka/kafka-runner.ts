@@ -158,6 +158,17 @@ export class KafkaRunner {
       await admin.disconnect();
     }
     this.assignmentKnown = true;
+    // One checkpoint per group: until per-partition state lands, a second instance would
+    // overwrite this one's state. Say so loudly rather than corrupt it quietly.
+    const admin2 = this.kafka.admin();
+    await admin2.connect();
+    try {
+      const all = await admin2.fetchTopicOffsets(this.cfg.topics.samples);
+      const mine = assignment[this.cfg.topics.samples] ?? [];
+      if (mine.length < all.length) this.log.error({ assigned: mine, partitions: all.length }, 'kafka: this instance owns only part of the samples topic; scale-out across instances is not supported yet: run one instance per consumer group');
+    } finally {
+      await admin2.disconnect();
+    }
     this.advanceWatermark();
   }
 
