@@ -20,6 +20,8 @@ import type { RoutingController } from '../adapters/routing/routing-controller.j
 import { createRoutingController } from './routing-factory.js';
 import { SlackFeed } from '../adapters/slack/slack-feed.js';
 import { KafkaRunner } from '../adapters/kafka/kafka-runner.js';
+import { formulaConfidence } from '../core/decide/confidence.js';
+import type { ModelWatcher } from '../model/load.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
@@ -61,6 +63,7 @@ export class HarbingerService implements HttpPort {
   private readonly routing: RoutingController;
   private readonly slack: SlackFeed | undefined;
   private kafka: KafkaRunner | undefined;
+  private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -119,6 +122,7 @@ export class HarbingerService implements HttpPort {
       this.poller.start();
     }
     this.slack?.start();
+    await this.loadConfidenceModel();
     if (this.cfg.kafka !== undefined) {
       this.kafka = new KafkaRunner(this.cfg.kafka, this.pipeline, this.cfg.detection.eventTime.allowedLatenessSeconds * 1000, this.log);
       await this.kafka.start();
@@ -138,6 +142,7 @@ export class HarbingerService implements HttpPort {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.poller?.stop();
+    this.modelWatcher?.close();
     await this.kafka?.stop();
     if (this.server !== undefined) {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -301,7 +306,49 @@ export class HarbingerService implements HttpPort {
       this.metrics.recommendations.inc({ action: e.action, status: e.status });
       if (this.cfg.server.consoleFeed) this.log.info({ recommendation: e.id, incident: e.incidentId, stack: e.stack, action: e.action, percent: e.percent, status: e.status, confidence: e.confidence, blockedBy: e.blockedBy }, e.reason);
       if (e.status === 'executed') void this.execute(e);
-    } else if (e.type === 'outcome') this.metrics.outcomes.inc({ outcome: e.outcome });
+    } else if (e.type === 'outcome') {
+      this.metrics.outcomes.inc({ outcome: e.outcome });
+      this.recordForTraining(e);
+    }
+  }
+
+  /**
+   * The learned confidence model, when its selection says it beat the formula on held-out data;
+   * hot-reloaded when the files change. Any failure keeps the formula: confidence never goes dark.
+   */
+  private async loadConfidenceModel(): Promise<void> {
+    const setting = this.cfg.server.confidenceModel;
+    const formula = formulaConfidence({ warnScore: this.cfg.detection.threshold.warnScore, horizonMinutes: this.cfg.detection.prediction.horizonMinutes });
+    const showFormula = (): void => {
+      this.metrics.confidenceModel.reset();
+      this.metrics.confidenceModel.set({ source: 'formula', version: 'formula', backend: 'none' }, 1);
+    };
+    showFormula();
+    if (setting === 'formula') return;
+    try {
+      // Imported lazily: TensorFlow.js loads only when a learned model is wanted.
+      const { initBackend } = await import('../model/backend.js');
+      const { loadConfidenceModel, shippedModelDir, watchConfidenceModel } = await import('../model/load.js');
+      const dir = setting === 'shipped' ? shippedModelDir() : setting;
+      const backend = await initBackend();
+      const use = (m: Awaited<ReturnType<typeof loadConfidenceModel>>): void => {
+        if (m === undefined) {
+          this.pipeline.decision.setConfidenceModel(formula);
+          showFormula();
+          this.log.info({ dir }, 'confidence: the formula (no learned model selected)');
+          return;
+        }
+        this.pipeline.decision.setConfidenceModel(m.model);
+        this.metrics.confidenceModel.reset();
+        this.metrics.confidenceModel.set({ source: 'learned', version: m.version, backend }, 1);
+        this.log.info({ dir, version: m.version, backend }, 'confidence: learned model loaded');
+      };
+      const initial = await loadConfidenceModel(dir, { onSkip: (reason) => this.log.info({ dir, reason }, 'confidence: learned model not used') });
+      use(initial);
+      this.modelWatcher = watchConfidenceModel(dir, use, { initial: initial ?? null, onError: (e) => this.log.warn({ err: (e as Error).message }, 'confidence: reload failed, keeping the current model') });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'confidence: learned model unavailable, using the formula');
+    }
   }
 
   private createSlackFeed(secrets: { botToken?: string; webhookUrl?: string; signingSecret?: string }): SlackFeed | undefined {
@@ -315,6 +362,19 @@ export class HarbingerService implements HttpPort {
       onFailed: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'failed' }),
       onRetry: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'retried' }),
     });
+  }
+
+  /** Operator decisions and validations become labels for the next `harbinger train --data`. */
+  private recordForTraining(o: Extract<DecisionEvent, { type: 'outcome' }>): void {
+    if (!['approved', 'rejected', 'effective', 'ineffective'].includes(o.outcome)) return;
+    const rec = this.pipeline.decision.getRecommendation(o.recommendationId);
+    if (rec === undefined) return;
+    import('../model/training-log.js')
+      .then(({ appendTrainingLog, trainingLogEntryFromOutcome }) => {
+        const entry = trainingLogEntryFromOutcome(rec, o);
+        if (entry !== undefined) appendTrainingLog(join(this.cfg.server.dataDir, 'training-log.jsonl'), entry);
+      })
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'training log not written'));
   }
 
   private async execute(rec: Recommendation): Promise<void> {

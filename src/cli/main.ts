@@ -5,8 +5,9 @@ import { scoreCommand } from './score.js';
 import { evalCommand } from './eval.js';
 import { auditCommand } from './audit.js';
 import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
 
-const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, auditCommand];
+const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, auditCommand, trainCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -58,6 +58,11 @@ export const serverConfigSchema = z.object({
   tickSeconds: z.number().positive().default(5),
   /** Print each recommendation on the console (structured log) besides the JSONL feed. */
   consoleFeed: z.boolean().default(true),
+  /**
+   * The learned confidence model: a folder with model.json, weights.bin and selection.json (hot
+   * reloaded); 'formula' keeps the hand-written formula. Default: the shipped models/confidence.
+   */
+  confidenceModel: z.string().default('shipped'),
 });
 
 export const prometheusConfigSchema = z.object({

@@ -21,6 +21,7 @@ export class ServiceMetrics {
   readonly kafkaLag = new Gauge({ name: 'harbinger_kafka_consumer_lag_messages', help: 'Messages not yet committed by the consumer group, per input partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly kafkaRebalances = new Counter({ name: 'harbinger_kafka_rebalances_total', help: 'Consumer group joins (rebalances) seen by this instance.', registers: [this.registry] });
   readonly kafkaDeadLetters = new Counter({ name: 'harbinger_kafka_dead_letters_total', help: 'Messages sent to the dead-letter topic.', registers: [this.registry] });
+  readonly confidenceModel = new Gauge({ name: 'harbinger_confidence_model_info', help: 'The confidence model in use (1 for the current one).', labelNames: ['source', 'version', 'backend'], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
 
   constructor() {
