@@ -95,6 +95,20 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  // Decision path: the learned confidence model, once per recommendation (not per sample).
+  const { initBackend } = await import('../model/backend.js');
+  const { loadConfidenceModel, shippedModelDir } = await import('../model/load.js');
+  const { measureLatency } = await import('../model/evaluate.js');
+  const { formulaConfidence } = await import('../core/decide/confidence.js');
+  const backend = await initBackend();
+  const learned = await loadConfidenceModel(shippedModelDir(), { ignoreSelection: true });
+  const evidence = Array.from({ length: 64 }, (_, i) => ({ persistence: (i % 5) / 4, magnitude: 4 + (i % 30), separation: i % 9, businessImpact: (i % 3) / 2, correlation: (i % 3) / 2, dataCompleteness: 1, minutesToBreach: i % 4 === 0 ? null : i * 2 }));
+  if (learned !== undefined) {
+    const l = measureLatency(learned.model, evidence);
+    const f = measureLatency(formulaConfidence({ warnScore: 4, horizonMinutes: 90 }), evidence);
+    console.log(`Confidence per recommendation: learned (${backend}) p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs; formula p50 ${f.p50Us.toFixed(2)} µs, p99 ${f.p99Us.toFixed(2)} µs\n`);
+  }
+
   if (gc) {
     console.log('Memory (heap bytes per series, all per-series state included):');
     for (const n of [10_000, 100_000]) console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(heapPerSeries(n)).toLocaleString('en-US')} B/series`);
