@@ -1,4 +1,4 @@
-import { PHASE_NAMES, type ActionKind, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult } from '../../domain/decision.js';
+import { PHASE_NAMES, type ActionKind, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult, type Recommendation } from '../../domain/decision.js';
 import type { ContextEvent, Signal, StackHealthEvent } from '../../domain/types.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import type { Correlation } from '../correlate/context-index.js';
@@ -28,22 +28,12 @@ export interface WorkflowInput {
   isPrimary: (stack: string) => boolean;
 }
 
-export interface WorkflowDecision {
-  action: ActionKind;
-  percent: number;
-  targets: string[];
-  confidence: number;
-  evidence: ConfidenceEvidence;
-  requiresApproval: boolean;
-  blockedBy: string | null;
+/** What the workflow concludes: the recommendation's decision fields, plus whether it may run now. */
+export interface WorkflowDecision extends Pick<Recommendation, 'action' | 'percent' | 'targets' | 'confidence' | 'evidence' | 'requiresApproval' | 'blockedBy' | 'phases' | 'cause' | 'predictedBreachAt' | 'reason'> {
   /** True when the action may execute now (approved or not requiring approval, not blocked). */
   executable: boolean;
   /** Waiting for a human. */
   awaitingApproval: boolean;
-  phases: PhaseRecord[];
-  cause: CauseRecord;
-  predictedBreachAt: number | null;
-  reason: string;
 }
 
 const MIN = 60_000;
