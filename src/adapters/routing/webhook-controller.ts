@@ -93,8 +93,9 @@ export function toWebhookRequest(rec: Recommendation, approvedBy?: string): Rout
   };
 }
 
-/** The approver recorded in the execution phase ("… (approved by alice@example.com)"), if any. */
+/** Who approved it: the recommendation's `approvedBy`, else (older records) the execution phase text. */
 export function approverOf(rec: Recommendation): string | undefined {
+  if (rec.approvedBy !== undefined && rec.approvedBy !== '') return rec.approvedBy;
   const ev = rec.phases?.find((p) => p.name === 'execution')?.evidence ?? '';
   const m = /\(approved by ([^()]+)\)\s*$/.exec(ev);
   return m?.[1]?.trim() || undefined;
