@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import type { HarbingerConfig } from '../config/load.js';
 import type { Recommendation } from '../domain/decision.js';
 import { replayFile } from './replay.js';
+import type { ConfidenceModel } from '../core/decide/confidence.js';
 import { truthSchema } from '../eval/truth.js';
 import { scoreScenario, summarize, type EvalSummary, type ScenarioScore } from '../eval/fixture-eval.js';
 
@@ -12,7 +13,7 @@ export interface FixtureEvaluation {
 }
 
 /** Replays every `<name>.jsonl` that has a `<name>.truth.json` beside it and scores it. */
-export async function evaluateFixtures(dir: string, config: HarbingerConfig, onScenario?: (name: string) => void): Promise<FixtureEvaluation> {
+export async function evaluateFixtures(dir: string, config: HarbingerConfig, onScenario?: (name: string) => void, confidence?: ConfidenceModel): Promise<FixtureEvaluation> {
   const names = readdirSync(dir)
     .filter((f) => f.endsWith('.truth.json'))
     .map((f) => basename(f, '.truth.json'))
@@ -24,7 +25,7 @@ export async function evaluateFixtures(dir: string, config: HarbingerConfig, onS
     const parsed = truthSchema.safeParse(JSON.parse(readFileSync(join(dir, `${name}.truth.json`), 'utf8')));
     if (!parsed.success) throw new Error(`${name}.truth.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const recs: Recommendation[] = [];
-    await replayFile(join(dir, `${name}.jsonl`), { config, onEvent: (e) => e.type === 'recommendation' && recs.push(e) });
+    await replayFile(join(dir, `${name}.jsonl`), { config, onEvent: (e) => e.type === 'recommendation' && recs.push(e), ...(confidence !== undefined ? { confidence } : {}) });
     scenarios.push(scoreScenario(parsed.data, recs));
   }
   return { scenarios, summary: summarize(scenarios) };

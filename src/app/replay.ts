@@ -6,6 +6,7 @@ import type { DetectionStats } from '../core/detection/detection-engine.js';
 import type { HarbingerConfig } from '../config/load.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
+import type { ConfidenceModel } from '../core/decide/confidence.js';
 
 export interface ReplaySummary {
   lines: number;
@@ -25,6 +26,8 @@ export interface ReplayOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Invalid lines, reported as they happen (the CLI prints the first few). */
   onInvalid?: (lineNo: number, reason: string) => void;
+  /** A confidence model other than the formula (a learned one). */
+  confidence?: ConfidenceModel;
 }
 
 /** Replays a JSONL file through the pipeline. Wall clock is used only to report speed. */
@@ -44,6 +47,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     output: (e) => opts.onEvent?.(e),
     rejected: (r: Sample | ContextEvent, reason) => reject(reason, JSON.stringify(r)),
   });
+  if (opts.confidence !== undefined) engine.decision.setConfidenceModel(opts.confidence);
   let invalid = 0;
   let lines = 0;
   for await (const { line, lineNo: n, bytesRead, totalBytes } of readLines(path)) {

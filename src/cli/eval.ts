@@ -13,8 +13,9 @@ the right stack), localization and action accuracy, and false mitigations per st
 Options:
   --config <file>   YAML or JSON configuration
   --json            print the full result as JSON
+  --model <dir>     decide with a learned confidence model ('shipped' = models/confidence) instead of the formula
   -h, --help        show this help`,
-  options: { config: { type: 'string' }, json: { type: 'boolean' } },
+  options: { config: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } },
   async run(values, positionals) {
     const dir = positionals[0];
     if (dir === undefined) {
@@ -23,8 +24,21 @@ Options:
     }
     const config = loadConfigOrReport(values['config'] as string | undefined);
     if (config === undefined) return 2;
+    let confidence;
+    if (values['model'] !== undefined) {
+      const { initBackend } = await import('../model/backend.js');
+      const { loadConfidenceModel, shippedModelDir } = await import('../model/load.js');
+      await initBackend();
+      const m = values['model'] as string;
+      const loaded = await loadConfidenceModel(m === 'shipped' ? shippedModelDir() : m, { ignoreSelection: true });
+      if (loaded === undefined) {
+        process.stderr.write(`harbinger eval: no model in ${m}\n`);
+        return 2;
+      }
+      confidence = loaded.model;
+    }
     const tty = process.stderr.isTTY === true && values['json'] !== true;
-    const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`));
+    const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`), confidence);
     if (tty) process.stderr.write('\r\x1b[K');
     if (values['json'] === true) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
