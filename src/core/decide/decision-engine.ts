@@ -6,6 +6,7 @@ import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
+import { moveTo } from './recommendation-lifecycle.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
@@ -301,7 +302,7 @@ export class DecisionEngine {
     const minute = Math.floor(ts / MIN);
     for (const [id, rec] of this.recommendations) {
       if (rec.status === 'awaiting_approval' && ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
-        rec.status = 'expired';
+        moveTo(rec, 'expired');
         this.outcome(rec, ts, 'expired', `no decision within ${this.config.guardrails.approvalTimeoutMinutes} min`);
       }
       // Bounded memory for a long-running service: settled recommendations older than a week go
@@ -390,12 +391,12 @@ export class DecisionEngine {
     this.advance(ts);
     // A late click on a stale proposal must not act on a world that has moved on.
     if (ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
-      rec.status = 'expired';
+      moveTo(rec, 'expired');
       this.outcome(rec, ts, 'expired', `${by} answered after the ${this.config.guardrails.approvalTimeoutMinutes}-minute approval window`, by);
       return { ok: false, reason: `${id} expired before the decision` };
     }
     if (verdict === 'rejected') {
-      rec.status = 'rejected';
+      moveTo(rec, 'rejected');
       this.outcome(rec, ts, 'rejected', `rejected by ${by}`, by);
       return { ok: true, reason: 'rejected' };
     }
@@ -404,12 +405,12 @@ export class DecisionEngine {
     const g = checkGuardrails({ action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets], revert }, this.guardrails, ts, this.config.guardrails, (s) => this.config.stacks[s]?.primary === true);
     const blockedBy = g.blockedBy ?? (rec.action === 'shift_traffic' && g.percent < rec.percent ? 'shift_rate_cap' : null);
     if (blockedBy !== null) {
-      rec.status = 'blocked';
+      moveTo(rec, 'blocked');
       rec.blockedBy = blockedBy;
       this.outcome(rec, ts, 'approved', `approved by ${by} but blocked by ${blockedBy}: ${g.notes.join('; ')}`, by);
       return { ok: false, reason: `blocked by ${blockedBy}` };
     }
-    rec.status = 'approved';
+    moveTo(rec, 'approved');
     rec.approvedBy = by;
     this.outcome(rec, ts, 'approved', `approved by ${by}`, by);
     // Look the incident up by id: a revert names the stack the traffic went to, not the incident's.
@@ -422,7 +423,7 @@ export class DecisionEngine {
   onExecutionResult(id: string, ok: boolean, detail: string, ts: number): void {
     const rec = this.recommendations.get(id);
     if (rec === undefined || ok) return;
-    rec.status = 'failed';
+    moveTo(rec, 'failed');
     rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'fail', evidence: `routing controller failed: ${detail}` } : p));
     forgetExecution(this.guardrails, id, `${rec.service}/${rec.stack}`, rec.ts);
     const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
@@ -431,7 +432,7 @@ export class DecisionEngine {
   }
 
   private execute(rt: IncidentRuntime | undefined, rec: Recommendation, ts: number, how: string): void {
-    rec.status = 'executed';
+    moveTo(rec, 'executed');
     rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'pass', evidence: `${p.evidence} (${how})` } : p));
     recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails, rec.reverts !== undefined);
     if (rt !== undefined && rec.reverts === undefined) {
