@@ -363,20 +363,14 @@ export function nabCategory(name: string): string {
   return i === -1 ? '' : name.slice(0, i);
 }
 
-export interface NabCategoryScore {
+/** A category's summed file scores (NabFileScore's counts and raw score) and its normalization. */
+export interface NabCategoryScore extends NabFileScore {
   files: number;
   windows: number;
-  score: number;
   nullScore: number;
   perfectScore: number;
   /** NaN for a category without windows (e.g. artificialNoAnomaly): look at `score` / `fp` there. */
   normalized: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  tn: number;
-  detectedWindows: number;
-  missedWindows: number;
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { spawnListening, trackTempDir } from './process.js';
+import { spawnDaemon, trackTempDir } from './process.js';
 import { duration } from './prometheus.js';
 
 export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
@@ -66,9 +66,6 @@ export function buildAlertmanagerConfig(opts: AlertmanagerOptions): Record<strin
   };
 }
 
-function flagName(arg: string): string {
-  return arg.split('=', 1)[0] ?? arg;
-}
 
 /** Starts a real Alertmanager (gossip off) on 127.0.0.1; resolves once /-/ready is 200. */
 export async function startAlertmanager(opts: AlertmanagerOptions): Promise<AlertmanagerHandle> {
@@ -77,22 +74,20 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
   try {
     const configPath = join(dir, 'alertmanager.yml');
     await writeFile(configPath, stringify(buildAlertmanagerConfig(opts)));
-    const extra = opts.extraArgs ?? [];
-    const overridden = new Set(extra.map(flagName));
-    const { proc, port } = await spawnListening(
-      'alertmanager',
-      (p) => {
-        const defaults = [
+    const { proc, port } = await spawnDaemon({
+      name: 'alertmanager',
+      bin: ALERTMANAGER_BIN,
+      dir,
+      extra: opts.extraArgs ?? [],
+      readyPath: '/-/ready',
+      readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+      defaults: (p) => [
           `--config.file=${configPath}`,
           `--storage.path=${join(dir, 'data')}`,
           `--web.listen-address=127.0.0.1:${p}`,
           '--cluster.listen-address=', // empty: no gossip listener on :9094
-        ].filter((a) => !overridden.has(flagName(a)));
-        return { command: ALERTMANAGER_BIN, args: [...defaults, ...extra], cwd: dir };
-      },
-      (p) => `http://127.0.0.1:${p}/-/ready`,
-      opts.readyTimeoutMs ?? 30_000,
-    );
+      ],
+    });
     return {
       url: `http://127.0.0.1:${port}`,
       port,

@@ -297,3 +297,24 @@ export async function spawnListening(
     }
   }
 }
+
+/** `--flag=value` → `--flag`: an extra argument replaces a default of the same name. */
+export function flagName(arg: string): string {
+  const eq = arg.indexOf('=');
+  return eq === -1 ? arg : arg.slice(0, eq);
+}
+
+/**
+ * Starts a loopback daemon (Prometheus, Alertmanager) on a free port with default flags that
+ * `extra` may override by name, and waits for `readyPath`.
+ */
+export async function spawnDaemon(opts: { name: string; bin: string; dir: string; defaults: (port: number) => string[]; extra?: readonly string[]; readyPath: string; readyTimeoutMs?: number }): Promise<{ proc: ManagedProcess; port: number }> {
+  const extra = opts.extra ?? [];
+  const overridden = new Set(extra.map(flagName));
+  return spawnListening(
+    opts.name,
+    (p) => ({ command: opts.bin, args: [...opts.defaults(p).filter((a) => !overridden.has(flagName(a))), ...extra], cwd: opts.dir }),
+    (p) => `http://127.0.0.1:${p}${opts.readyPath}`,
+    opts.readyTimeoutMs ?? 30_000,
+  );
+}

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { spawnListening, trackTempDir } from './process.js';
+import { spawnDaemon, trackTempDir } from './process.js';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
@@ -106,9 +106,6 @@ export function buildPrometheusConfig(opts: PrometheusOptions, ruleFilePaths: st
   return config;
 }
 
-function flagName(arg: string): string {
-  return arg.split('=', 1)[0] ?? arg;
-}
 
 /** Starts a real Prometheus on 127.0.0.1 with a generated config; resolves once /-/ready is 200. */
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<PrometheusHandle> {
@@ -129,24 +126,22 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
     const configPath = join(dir, 'prometheus.yml');
     await writeFile(configPath, stringify(buildPrometheusConfig(opts, ruleFilePaths)));
 
-    const extra = opts.extraArgs ?? [];
-    const overridden = new Set(extra.map(flagName));
-    const { proc, port } = await spawnListening(
-      'prometheus',
-      (p) => {
-        const defaults = [
+    const { proc, port } = await spawnDaemon({
+      name: 'prometheus',
+      bin: PROMETHEUS_BIN,
+      dir,
+      extra: opts.extraArgs ?? [],
+      readyPath: '/-/ready',
+      readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+      defaults: (p) => [
           `--config.file=${configPath}`,
           `--storage.tsdb.path=${join(dir, 'data')}`,
           `--web.listen-address=127.0.0.1:${p}`,
           '--web.enable-lifecycle',
           // Default 1m: re-sends to Alertmanager (and resolved notifications) would lag a minute.
           '--rules.alert.resend-delay=1s',
-        ].filter((a) => !overridden.has(flagName(a)));
-        return { command: PROMETHEUS_BIN, args: [...defaults, ...extra], cwd: dir };
-      },
-      (p) => `http://127.0.0.1:${p}/-/ready`,
-      opts.readyTimeoutMs ?? 30_000,
-    );
+      ],
+    });
     const url = `http://127.0.0.1:${port}`;
     return {
       url,
