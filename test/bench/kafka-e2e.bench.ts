@@ -1,0 +1,86 @@
+/**
+ * `npm run bench:kafka`: samples/s through a real broker to recommendations, and consumer lag
+ * under a sustained load, beside the in-process figure. Runs with vitest (for the broker harness
+ * in test/support) but is a benchmark: it prints figures and asserts only that the run completed.
+ */
+import { describe, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startKafka } from '../support/kafka/broker.js';
+import { HarbingerService } from '../../src/app/service.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/adapters/log/logger.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { syntheticSamples } from '../../src/bench/synthetic.js';
+import { sampleKey } from '../../src/adapters/kafka/message-codec.js';
+
+const SERIES = 50;
+const MINUTES = 7 * 1440;
+
+describe('Kafka end to end', () => {
+  it('prints throughput and lag', async () => {
+    const broker = await startKafka();
+    try {
+      const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+      const t = { samples: 'b.samples', events: 'b.events', recommendations: 'b.recs', deadLetter: 'b.dlq', state: 'b.state' };
+      await broker.createTopics([
+        { topic: t.samples, numPartitions: 6 },
+        { topic: t.events, numPartitions: 1 },
+        { topic: t.recommendations, numPartitions: 3 },
+        { topic: t.deadLetter, numPartitions: 1 },
+        { topic: t.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: '20971520' }] },
+      ]);
+      const samples = syntheticSamples(SERIES, MINUTES);
+
+      // In-process reference on the same data.
+      const inProc = new Pipeline(parseConfig({}), { output: () => {} });
+      let t0 = performance.now();
+      for (const s of samples) inProc.offerSample(s);
+      inProc.flush();
+      const inProcRate = samples.length / ((performance.now() - t0) / 1000);
+
+      // Produce everything first (one message per key and minute, as a batching producer would).
+      const producer = kafka.producer();
+      await producer.connect();
+      const messages = samples.map((s) => ({ key: sampleKey(s), value: JSON.stringify({ type: 'sample', ...s }) }));
+      t0 = performance.now();
+      for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic: t.samples, messages: messages.slice(i, i + 5000) });
+      const produceRate = messages.length / ((performance.now() - t0) / 1000);
+      await producer.disconnect();
+
+      // Then let Harbinger drain the backlog, sampling its consumer lag as it goes.
+      const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: 'bench', topics: t, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 } });
+      const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: undefined });
+      t0 = performance.now();
+      await service.start();
+      const lags: number[] = [];
+      for (;;) {
+        const consumed = service.kafkaStats()?.messages ?? 0;
+        const lag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
+        lags.push(lag);
+        if (consumed >= messages.length) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const secs = (performance.now() - t0) / 1000;
+      await service.drainKafka();
+      const finalLag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
+      const stats = service.kafkaStats()!;
+      await service.stop();
+      const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+      console.log(
+        [
+          '',
+          `Kafka end to end: ${SERIES} series × ${MINUTES / 1440} days = ${fmt(messages.length)} samples, 6 partitions, one instance`,
+          `  producer                                  ${fmt(produceRate).padStart(10)} msgs/s`,
+          `  broker → Harbinger → recommendations      ${fmt(messages.length / secs).padStart(10)} samples/s  (${secs.toFixed(1)} s incl. group join, ${stats.checkpoints} checkpoints, last ${stats.lastCheckpointMs} ms)`,
+          `  in-process pipeline, same data            ${fmt(inProcRate).padStart(10)} samples/s`,
+          `  consumer lag (committed offsets, every 0.5 s while draining): ${lags.map(fmt).join(' → ')}; after the final checkpoint ${fmt(finalLag)}`,
+        ].join('\n'),
+      );
+    } finally {
+      await broker.cleanup();
+    }
+  }, 600_000);
+});
