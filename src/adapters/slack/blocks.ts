@@ -1,4 +1,5 @@
 import { MITIGATIONS, type OutcomeEvent, type PhaseResult, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
+import { hhmm } from '../../core/clock-text.js';
 
 /**
  * Slack Block Kit rendering of recommendations and outcomes. Pure: no I/O, no clock.
@@ -113,9 +114,6 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').trim();
 }
 
-function hhmm(ts: number): string {
-  return new Date(ts).toISOString().slice(11, 16);
-}
 
 function utc(ts: number): string {
   return new Date(ts).toISOString().slice(0, 16).replace('T', ' ');

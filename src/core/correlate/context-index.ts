@@ -1,6 +1,7 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { explainEnd } from '../context/explained-windows.js';
+import { hhmm } from '../clock-text.js';
 
 /**
  * Context events kept in event time, and the question the workflow asks of them: what happened
@@ -107,9 +108,6 @@ export class ContextIndex {
   }
 }
 
-function hhmm(ts: number): string {
-  return new Date(ts).toISOString().slice(11, 16);
-}
 
 function minutesBefore(ts: number, ref: number): string {
   const m = Math.round((ref - ts) / MIN);

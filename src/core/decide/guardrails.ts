@@ -1,4 +1,5 @@
 import type { ActionKind } from '../../domain/decision.js';
+import { hhmm } from '../clock-text.js';
 
 /**
  * Guardrails (seed 004, section 12), as pure checks over a small state. Each check returns the
@@ -90,6 +91,3 @@ export function recordExecution(state: GuardrailState, recommendationId: string,
   state.shifts = state.shifts.filter((s) => s.ts > horizon);
 }
 
-function hhmm(ts: number): string {
-  return new Date(ts).toISOString().slice(11, 16);
-}

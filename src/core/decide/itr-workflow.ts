@@ -4,6 +4,7 @@ import type { DecisionConfig } from '../../config/decision.js';
 import type { Correlation } from '../correlate/context-index.js';
 import type { ConfidenceModel } from './confidence.js';
 import { checkGuardrails, type GuardrailState } from './guardrails.js';
+import { hhmm } from '../clock-text.js';
 
 /**
  * The ten gated ITR phases of seed 004 section 8.4, as one pure function over an incident and
@@ -363,6 +364,3 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : String(x);
 }
 
-function hhmm(ts: number): string {
-  return new Date(ts).toISOString().slice(11, 16);
-}
