@@ -60,6 +60,21 @@ function httpFailure(res: AxiosResponse<string>, what: string): SendResult {
   return { ok: false, retriable, error: `${what}: HTTP ${status}${detail !== '' ? ` ${detail}` : ''}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 }
 
+/**
+ * Both transports read raw text (Slack answers JSON, webhooks plain `ok`), decide on status codes
+ * themselves, and never follow redirects (a redirect could carry the token elsewhere).
+ */
+function textClient(timeoutMs = 10_000, baseURL?: string): AxiosInstance {
+  return axios.create({
+    ...(baseURL !== undefined ? { baseURL } : {}),
+    timeout: timeoutMs,
+    maxRedirects: 0,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformResponse: [(d: unknown) => d],
+  });
+}
+
 export interface BotTransportOptions {
   token: string;
   /** Channel id or name for new messages (chat.postMessage answers with the channel id). */
@@ -79,14 +94,7 @@ export class BotTokenTransport implements SlackTransport {
     if (opts.token === '') throw new Error('slack: bot mode needs a bot token');
     if (opts.channel === '') throw new Error('slack: bot mode needs a channel');
     this.secrets = [opts.token];
-    this.http = axios.create({
-      baseURL: (opts.baseUrl ?? 'https://slack.com').replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? 10_000,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-    });
+    this.http = textClient(opts.timeoutMs, (opts.baseUrl ?? 'https://slack.com').replace(/\/+$/, ''));
   }
 
   private async call(method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<SendResult> {
@@ -146,13 +154,7 @@ export class WebhookTransport implements SlackTransport {
     if (!/^https?:\/\//.test(opts.url)) throw new Error('slack: webhook mode needs an http(s) webhook URL');
     const u = new URL(opts.url);
     this.secrets = [opts.url, u.pathname].filter((s) => s.length > 1);
-    this.http = axios.create({
-      timeout: opts.timeoutMs ?? 10_000,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-    });
+    this.http = textClient(opts.timeoutMs);
   }
 
   async post(msg: SlackMessage): Promise<SendResult> {
