@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startKafka, type KafkaBroker } from './support/kafka/broker.js';
+import { createHarbingerTopics, type HarbingerTopics } from './support/kafka/topics.js';
 import { waitFor } from './support/process.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
@@ -29,16 +30,8 @@ afterAll(async () => {
   await broker?.cleanup();
 });
 
-async function topics(prefix: string): Promise<Record<string, string>> {
-  const t = { samples: `${prefix}.samples`, events: `${prefix}.events`, recommendations: `${prefix}.recs`, deadLetter: `${prefix}.dlq`, state: `${prefix}.state` };
-  await broker.createTopics([
-    { topic: t.samples, numPartitions: 3 },
-    { topic: t.events, numPartitions: 1 },
-    { topic: t.recommendations, numPartitions: 3 },
-    { topic: t.deadLetter, numPartitions: 1 },
-    { topic: t.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: '20971520' }] },
-  ]);
-  return t;
+function topics(prefix: string): Promise<HarbingerTopics> {
+  return createHarbingerTopics(broker, prefix, 3);
 }
 
 /** Messages as a producer would send them: events alone, samples batched per key and minute. */
@@ -67,13 +60,13 @@ function messagesOf(lines: string[]): { topic: 'samples' | 'events'; key: string
   return out;
 }
 
-async function produce(producer: Producer, t: Record<string, string>, msgs: ReturnType<typeof messagesOf>): Promise<void> {
+async function produce(producer: Producer, t: HarbingerTopics, msgs: ReturnType<typeof messagesOf>): Promise<void> {
   for (let i = 0; i < msgs.length; i += 2000) {
     const chunk = msgs.slice(i, i + 2000);
     const events = chunk.filter((m) => m.topic === 'events');
     const samples = chunk.filter((m) => m.topic === 'samples');
-    if (events.length > 0) await producer.send({ topic: t.events!, messages: events.map(({ key, value }) => ({ key, value })) });
-    if (samples.length > 0) await producer.send({ topic: t.samples!, messages: samples.map(({ key, value }) => ({ key, value })) });
+    if (events.length > 0) await producer.send({ topic: t.events, messages: events.map(({ key, value }) => ({ key, value })) });
+    if (samples.length > 0) await producer.send({ topic: t.samples, messages: samples.map(({ key, value }) => ({ key, value })) });
   }
 }
 
@@ -89,7 +82,7 @@ async function readAll(topic: string, expectAtLeast: number): Promise<{ key: str
   return out;
 }
 
-async function startHarbinger(t: Record<string, string>) {
+async function startHarbinger(t: HarbingerTopics) {
   const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } });
   const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: undefined });
   await service.start();
@@ -110,7 +103,7 @@ describe('Harbinger on a real Kafka broker', () => {
     await producer.connect();
     await produce(producer, t, msgs.slice(0, 5000));
     // Garbage, truncated JSON and a wrong type in the middle of the stream.
-    await producer.send({ topic: t.samples!, messages: [{ key: 'bad', value: 'garbage' }, { key: 'bad', value: '{"type":"sample","ts":' }, { key: 'bad', value: '{"type":"sample","ts":"2026-03-01T01:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":"high"}' }] });
+    await producer.send({ topic: t.samples, messages: [{ key: 'bad', value: 'garbage' }, { key: 'bad', value: '{"type":"sample","ts":' }, { key: 'bad', value: '{"type":"sample","ts":"2026-03-01T01:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":"high"}' }] });
     await produce(producer, t, msgs.slice(5000));
     await producer.disconnect();
 
@@ -118,7 +111,7 @@ describe('Harbinger on a real Kafka broker', () => {
     try {
       await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= msgs.length + 3, 120_000, { description: 'all messages consumed', context: () => JSON.stringify(service.kafkaStats()) });
       await service.drainKafka();
-      const recs = (await readAll(t.recommendations!, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
+      const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // The topic is partitioned by incident: order holds within an incident, not across them.
       expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
       expect(recs.some((r) => r.action === 'rollback' && r.status === 'executed')).toBe(true);
@@ -126,9 +119,9 @@ describe('Harbinger on a real Kafka broker', () => {
         expect(recs.filter((r) => r.incidentId === inc).map((r) => r.id)).toEqual(expected.filter((r) => r.incidentId === inc).map((r) => r.id));
       }
       // Keyed by incident id.
-      const raw = await readAll(t.recommendations!, expected.length);
+      const raw = await readAll(t.recommendations, expected.length);
       for (const m of raw) expect(m.key).toBe((JSON.parse(m.value) as Recommendation).incidentId);
-      const dead = (await readAll(t.deadLetter!, 3)).map((m) => JSON.parse(m.value));
+      const dead = (await readAll(t.deadLetter, 3)).map((m) => JSON.parse(m.value));
       expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('invalid JSON'), expect.stringContaining('invalid JSON'), 'value: expected a finite number, got "high"']);
       expect(Buffer.from(dead[0].valueBase64, 'base64').toString()).toBe('garbage');
       expect(dead[0]).toMatchObject({ topic: t.samples, key: 'bad' });
@@ -156,7 +149,7 @@ describe('Harbinger on a real Kafka broker', () => {
       await producer.disconnect();
       await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= msgs.length, 120_000, { description: 'all messages consumed after the restart', context: () => JSON.stringify(service.kafkaStats()) });
       await service.drainKafka();
-      const recs = (await readAll(t.recommendations!, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
+      const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // At-least-once publishing: a batch re-sent after the restart may repeat, never differ.
       const byId = new Map<string, string>();
       for (const r of recs) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../support/kafka/broker.js';
+import { createHarbingerTopics } from '../support/kafka/topics.js';
 import { HarbingerService } from '../../src/app/service.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
@@ -24,14 +25,7 @@ describe('Kafka end to end', () => {
     const broker = await startKafka();
     try {
       const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING });
-      const t = { samples: 'b.samples', events: 'b.events', recommendations: 'b.recs', deadLetter: 'b.dlq', state: 'b.state' };
-      await broker.createTopics([
-        { topic: t.samples, numPartitions: 6 },
-        { topic: t.events, numPartitions: 1 },
-        { topic: t.recommendations, numPartitions: 3 },
-        { topic: t.deadLetter, numPartitions: 1 },
-        { topic: t.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: '20971520' }] },
-      ]);
+      const t = await createHarbingerTopics(broker, 'b', 6);
       const samples = syntheticSamples(SERIES, MINUTES);
 
       // In-process reference on the same data.
