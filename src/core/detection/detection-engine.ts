@@ -340,7 +340,6 @@ export class DetectionEngine {
       lastTs: NaN,
       lastValue: NaN,
       lastExpected: NaN,
-      lastScore: 0,
       smoothedScore: 0,
       episodePoints: 0,
       episodeVolume: NaN,
@@ -377,7 +376,6 @@ export class DetectionEngine {
     series.lastTs = ts;
     series.lastValue = s.value;
     series.lastExpected = expected / scale;
-    series.lastScore = score;
 
     const h = runtime.health;
     if (runtime.reportedMinute !== this.minute) {

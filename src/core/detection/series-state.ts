@@ -20,7 +20,6 @@ export interface SeriesState {
   lastTs: number;
   lastValue: number;
   lastExpected: number;
-  lastScore: number;
   /** Score smoothed over the delta window: what stacks are compared on. */
   smoothedScore: number;
   /** Points and volume (requests or business counts) since the current episode began. */
