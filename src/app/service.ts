@@ -8,6 +8,7 @@ import type { DecisionEvent, Recommendation } from '../domain/decision.js';
 import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
 import type { DetectionSnapshot } from '../core/detection/detection-engine.js';
 import type { DecisionSnapshot } from '../core/decide/decision-engine.js';
+import type { MergeSnapshot } from '../core/merge/detection-merge.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
 import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
@@ -31,6 +32,8 @@ interface Checkpoint {
   version: 1;
   savedAt: number;
   detection: DetectionSnapshot;
+  /** Absent in checkpoints written before the merge stage existed. */
+  merge?: MergeSnapshot;
   decision: DecisionSnapshot;
 }
 
@@ -279,7 +282,7 @@ export class HarbingerService implements HttpPort {
     // Only a quiet source lets the wall clock move event time: while data flows (a backlog, a
     // remote_write WAL replay), event time is the data's own.
     if (this.cfg.server.wallClockWatermark && now - this.lastIngest >= this.cfg.server.idleSeconds * 1000) {
-      this.pipeline.detection.advanceTo(now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000);
+      this.pipeline.advanceTo(now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000);
       this.pipeline.decision.onTick(now);
     }
     const stats = this.pipeline.stats();
@@ -425,7 +428,7 @@ export class HarbingerService implements HttpPort {
     if (this.cfg.kafka !== undefined) return; // the Kafka runner checkpoints to its state topic
     const t = performance.now();
     try {
-      this.store.save({ version: 1, savedAt: this.now(), detection: this.pipeline.detection.snapshot(), decision: this.pipeline.decision.snapshot() });
+      this.store.save({ version: 1, savedAt: this.now(), ...this.pipeline.snapshot() });
       this.metrics.checkpointDuration.observe((performance.now() - t) / 1000);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact');
@@ -441,8 +444,7 @@ export class HarbingerService implements HttpPort {
       return;
     }
     if (cp === undefined) return;
-    this.pipeline.detection.restore(cp.detection);
-    this.pipeline.decision.restore(cp.decision);
+    this.pipeline.restore(cp);
     this.restoredFrom = `checkpoint of ${new Date(cp.savedAt).toISOString()}`;
   }
 }

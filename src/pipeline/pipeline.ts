@@ -1,8 +1,9 @@
 import type { ContextEvent, DetectionEvent, Sample } from '../domain/types.js';
 import type { DecisionEvent } from '../domain/decision.js';
 import type { HarbingerConfig } from '../config/load.js';
-import { DetectionEngine, type DetectionStats } from '../core/detection/detection-engine.js';
-import { DecisionEngine } from '../core/decide/decision-engine.js';
+import { DetectionEngine, type DetectionSnapshot, type DetectionStats } from '../core/detection/detection-engine.js';
+import { DecisionEngine, type DecisionSnapshot } from '../core/decide/decision-engine.js';
+import { DetectionMerge, type MergeSnapshot } from '../core/merge/detection-merge.js';
 
 /** Everything the pipeline emits, in event-time order. */
 export type PipelineOutput = DetectionEvent | DecisionEvent;
@@ -12,43 +13,93 @@ export interface PipelineSink {
   rejected?(record: Sample | ContextEvent, reason: string): void;
 }
 
+export interface PipelineSnapshot {
+  detection: DetectionSnapshot;
+  merge: MergeSnapshot;
+  decision: DecisionSnapshot;
+}
+
+/** The in-process pipeline is one shard of the merge. */
+const LOCAL = 'local';
+
 /**
  * The whole pipeline in one place:
  *
  *   samples/events ─► DetectionEngine (reorder, baseline, threshold, prediction, delta, health)
+ *                  ─► DetectionMerge (canonical order, health across shards)
  *                  ─► DecisionEngine (correlation, incidents, ITR workflow, guardrails) ─► sink
  *
- * Both halves are pure and event-time driven; sources and sinks are adapters around this.
+ * All three are pure and event-time driven; sources and sinks are adapters around this. On Kafka
+ * the same stages run apart (one DetectionEngine per partition, the merge and decision behind a
+ * one-partition topic: see adapters/kafka), and the merge makes both orders of events identical.
  */
 export class Pipeline {
   readonly detection: DetectionEngine;
+  readonly merge: DetectionMerge;
   readonly decision: DecisionEngine;
+  private seq = 0;
 
   constructor(config: HarbingerConfig, sink: PipelineSink, opts: { externalWatermark?: boolean } = {}) {
     this.decision = new DecisionEngine(config.decision, { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes }, { decision: (e) => sink.output(e) });
-    this.detection = new DetectionEngine(config.detection, {
+    this.merge = new DetectionMerge([LOCAL], {
       detection: (e) => {
         sink.output(e);
         this.decision.onDetection(e);
       },
       context: (e) => this.decision.onContext(e),
-      ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
-    }, opts.externalWatermark === true);
+    });
+    this.detection = new DetectionEngine(
+      config.detection,
+      {
+        detection: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+        context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+        ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
+      },
+      opts.externalWatermark === true,
+    );
   }
 
   offerSample(s: Sample): boolean {
-    return this.detection.offerSample(s);
+    const ok = this.detection.offerSample(s);
+    this.merge.advance(LOCAL, this.detection.watermark);
+    return ok;
   }
 
   offerEvent(e: ContextEvent): boolean {
-    return this.detection.offerEvent(e);
+    const ok = this.detection.offerEvent(e);
+    this.merge.advance(LOCAL, this.detection.watermark);
+    return ok;
+  }
+
+  /** Move event time without data (a live service's wall clock). */
+  advanceTo(ts: number): void {
+    this.detection.advanceTo(ts);
+    this.merge.advance(LOCAL, this.detection.watermark);
+  }
+
+  /** External-watermark mode: the source's watermark moved. */
+  setWatermark(ts: number): void {
+    this.detection.setWatermark(ts);
+    this.merge.advance(LOCAL, this.detection.watermark);
   }
 
   flush(): void {
     this.detection.flush();
+    this.merge.flush();
   }
 
   stats(): Readonly<DetectionStats> {
     return this.detection.getStats();
+  }
+
+  snapshot(): PipelineSnapshot {
+    return { detection: this.detection.snapshot(), merge: this.merge.snapshot(), decision: this.decision.snapshot() };
+  }
+
+  restore(s: { detection: DetectionSnapshot; merge?: MergeSnapshot; decision: DecisionSnapshot }): void {
+    this.detection.restore(s.detection);
+    if (s.merge !== undefined) this.merge.restore(s.merge);
+    this.seq = this.merge.lastSeq(LOCAL);
+    this.decision.restore(s.decision);
   }
 }

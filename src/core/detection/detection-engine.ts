@@ -32,7 +32,7 @@ export interface DetectionStats {
 
 export interface DetectionSnapshot {
   version: 1;
-  groups: { service: string; metric: string; signal: Signal; step: number; verdict: string; candidate: string; candidateMinutes: number; lastCloseTs: number; series: SeriesState[] }[];
+  groups: { service: string; metric: string; signal: Signal; step: number; open?: boolean; verdict: string; candidate: string; candidateMinutes: number; lastCloseTs: number; series: SeriesState[] }[];
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
   buffer: { maxTs: number | null; released: number | null; items: [number, Sample | ContextEvent][] };
@@ -50,6 +50,8 @@ interface GroupState {
   signal: Signal;
   stacks: Map<string, SeriesRuntime>;
   step: number;
+  /** Whether `step` has data and is not compared yet (it is, when event time leaves it). */
+  open: boolean;
   /** The verdict last announced, and a candidate that must hold `stableSteps` steps to replace it. */
   verdict: string;
   candidate: string;
@@ -81,6 +83,8 @@ interface StackHealthAcc {
 /** Samples and events share the reorder buffer; only events have a `kind`. */
 type Item = Sample | ContextEvent;
 const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kind !== undefined;
+/** At one instant a context event goes before samples: a change is in force from its timestamp on. */
+const rankOf = (item: Item): number => (isEvent(item) ? 0 : 1);
 
 const MS_PER_MIN = 60_000;
 
@@ -115,11 +119,13 @@ export class DetectionEngine {
   private readonly health = new Map<string, Map<string, StackHealthAcc>>();
   /** The same accumulators sorted by service then stack, so output order never depends on arrival order. */
   private healthOrder: StackHealthAcc[] = [];
+  /** Groups with data in the current minute: compared when event time leaves the minute. */
+  private openGroups: GroupState[] = [];
   private minute = NaN;
   private readonly releaseItem = (item: Item, ts: number): void => {
     const minute = Math.floor(ts / this.stepMs);
     if (minute !== this.minute) {
-      if (this.minute === this.minute) this.emitHealth();
+      if (this.minute === this.minute) this.closeMinute();
       this.minute = minute;
     }
     if (isEvent(item)) this.applyContext(item);
@@ -132,7 +138,7 @@ export class DetectionEngine {
     /** A partitioned source sets the watermark itself (see ReorderBuffer). */
     private readonly externalWatermark = false,
   ) {
-    this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark);
+    this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark, rankOf);
     this.gates = new SloGates(config.slo.gates);
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
@@ -158,16 +164,37 @@ export class DetectionEngine {
       this.sink.rejected?.(item, `late: ${new Date(item.ts).toISOString()} is behind the watermark ${new Date(this.buffer.watermark).toISOString()}`);
       return false;
     }
-    this.buffer.drain(this.releaseItem);
+    this.drain();
     return true;
   }
 
-  /** End of input: release everything buffered and close every group's last step. */
+  /** End of input: release everything buffered and close the last minute. */
   flush(): void {
     this.buffer.flush(this.releaseItem);
-    for (const metrics of this.services.values()) for (const g of metrics.values()) this.closeStep(g);
-    if (this.minute === this.minute) this.emitHealth();
+    if (this.minute === this.minute) this.closeMinute();
     this.minute = NaN;
+  }
+
+  /**
+   * The engine's output is complete up to here: every event it emits later has `ts` at or after
+   * it (deltas and health carry the end of their minute and are emitted once event time leaves
+   * it). A downstream merge of several engines releases on the smallest of these.
+   */
+  get watermark(): number {
+    return this.buffer.watermark;
+  }
+
+  /**
+   * Release what the watermark allows, and close the minute as soon as event time has left it,
+   * not only when a later sample happens to arrive: the minute's comparisons and health then
+   * never wait on data, which is what lets several partitions' engines be merged by watermark.
+   */
+  private drain(): void {
+    this.buffer.drain(this.releaseItem);
+    if (this.minute === this.minute && this.buffer.watermark >= (this.minute + 1) * this.stepMs) {
+      this.closeMinute();
+      this.minute = NaN;
+    }
   }
 
   /** The newest event time seen (-Infinity before any). */
@@ -178,13 +205,13 @@ export class DetectionEngine {
   /** External-watermark mode: the source's watermark moved; release what is due. */
   setWatermark(ts: number): void {
     this.buffer.raiseWatermark(ts);
-    this.buffer.drain(this.releaseItem);
+    this.drain();
   }
 
   /** Advance event time without data (see ReorderBuffer.advance) and release what is due. */
   advanceTo(ts: number): void {
     this.buffer.advance(ts);
-    this.buffer.drain(this.releaseItem);
+    this.drain();
   }
 
   /** Everything needed to resume exactly here on another process: plain JSON. */
@@ -192,7 +219,7 @@ export class DetectionEngine {
     const groups: DetectionSnapshot['groups'] = [];
     for (const metrics of this.services.values()) {
       for (const g of metrics.values()) {
-        groups.push({ service: g.service, metric: g.metric, signal: g.signal, step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs, series: [...g.stacks.values()].map((r) => r.state) });
+        groups.push({ service: g.service, metric: g.metric, signal: g.signal, step: g.step, open: g.open, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs, series: [...g.stacks.values()].map((r) => r.state) });
       }
     }
     const reported: Record<string, number> = {};
@@ -206,10 +233,11 @@ export class DetectionEngine {
     this.services.clear();
     this.health.clear();
     this.healthOrder = [];
+    this.openGroups = [];
     for (const g of snap.groups) {
       let metrics = this.services.get(g.service);
       if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
-      const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
+      const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, open: g.open ?? g.step === snap.minute, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
       for (const state of g.series) {
         const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal), reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN };
         runtime.health.known++;
@@ -217,6 +245,7 @@ export class DetectionEngine {
         group.stacks.set(state.stack, runtime);
       }
       metrics.set(g.metric, group);
+      if (group.open) this.openGroups.push(group);
     }
     for (const h of snap.health ?? []) {
       const acc = this.healthAcc(h.service, h.stack);
@@ -227,7 +256,7 @@ export class DetectionEngine {
     }
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
-    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>, this.externalWatermark);
+    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>, this.externalWatermark, rankOf);
     this.minute = snap.minute ?? NaN;
     Object.assign(this.stats, snap.stats);
   }
@@ -259,17 +288,18 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: Math.floor(s.ts / this.stepMs), verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
+      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: NaN, open: false, verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
       this.sink.rejected?.(s, `signal '${s.signal}' conflicts with '${group.signal}' seen earlier for metric ${s.metric} of ${s.service}`);
       return;
     }
-    const step = Math.floor(s.ts / this.stepMs);
-    if (step > group.step) {
-      this.closeStep(group);
-      group.step = step;
+    // Minutes close in order (closeMinute), so a group is either open in this minute or closed.
+    if (!group.open) {
+      group.open = true;
+      group.step = Math.floor(s.ts / this.stepMs);
+      this.openGroups.push(group);
     }
     let runtime = group.stacks.get(s.stack);
     if (runtime === undefined) {
@@ -297,6 +327,16 @@ export class DetectionEngine {
       this.healthOrder.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
     }
     return acc;
+  }
+
+  /** Event time left the minute: compare the stacks of every metric that had data, then health. */
+  private closeMinute(): void {
+    for (const g of this.openGroups) {
+      this.closeStep(g);
+      g.open = false;
+    }
+    this.openGroups.length = 0;
+    this.emitHealth();
   }
 
   /** Close the minute: one `health` event per stack and service, then reset the accumulators. */
@@ -508,11 +548,11 @@ export class DetectionEngine {
     group.verdict = key;
     group.candidate = '';
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
-    let ts = -Infinity;
-    for (const { state: series } of group.stacks.values()) if (series.lastTs <= stepEnd && series.lastTs > ts) ts = series.lastTs;
+    // Stamped with the end of the step it judges, like health: the engine emits it when event
+    // time leaves the step, so nothing it emits later is older than its watermark.
     this.emit({
       type: 'delta',
-      ts,
+      ts: stepEnd,
       service: group.service,
       metric: group.metric,
       signal: group.signal,

@@ -2,7 +2,9 @@
  * Event-time reorder buffer with a watermark.
  *
  * The watermark trails the highest timestamp seen by `allowedLatenessMs`. Items are released in
- * timestamp order (ties in arrival order) once the watermark passes them; an item older than the
+ * timestamp order once the watermark passes them (ties by rank, then arrival order: an optional
+ * `rankOf` puts, say, context events before samples of the same instant, so the release order of
+ * two sources does not depend on which one happened to arrive first); an item older than the
  * watermark on arrival is late and is handed back to the caller, never silently dropped.
  *
  * In-order input, the common case, takes a FIFO fast path; only out-of-order items pay for the heap.
@@ -10,6 +12,7 @@
 
 interface Entry<T> {
   ts: number;
+  rank: number;
   seq: number;
   item: T;
 }
@@ -35,6 +38,7 @@ export class ReorderBuffer<T> {
   constructor(
     private readonly allowedLatenessMs: number,
     private readonly externalWatermark = false,
+    private readonly rankOf: (item: T) => number = () => 0,
   ) {}
 
   get watermark(): number {
@@ -60,9 +64,9 @@ export class ReorderBuffer<T> {
    */
   push(ts: number, item: T): boolean {
     if (ts < this.watermark || ts < this.released) return false;
-    const entry: Entry<T> = { ts, seq: this.seq++, item };
+    const entry: Entry<T> = { ts, rank: this.rankOf(item), seq: this.seq++, item };
     const fifoLen = this.fifo.length;
-    if (fifoLen === this.fifoHead || this.fifo[fifoLen - 1]!.ts <= ts) this.fifo.push(entry);
+    if (fifoLen === this.fifoHead || !before(entry, this.fifo[fifoLen - 1]!)) this.fifo.push(entry);
     else heapPush(this.heap, entry);
     if (ts > this.maxTs) this.maxTs = ts;
     return true;
@@ -74,9 +78,9 @@ export class ReorderBuffer<T> {
     return { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
   }
 
-  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>, externalWatermark = false): ReorderBuffer<T> {
-    const b = new ReorderBuffer<T>(allowedLatenessMs, externalWatermark);
-    for (const [ts, item] of j.items) b.fifo.push({ ts, seq: b.seq++, item });
+  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>, externalWatermark = false, rankOf?: (item: T) => number): ReorderBuffer<T> {
+    const b = new ReorderBuffer<T>(allowedLatenessMs, externalWatermark, rankOf);
+    for (const [ts, item] of j.items) b.fifo.push({ ts, rank: b.rankOf(item), seq: b.seq++, item });
     b.maxTs = j.maxTs ?? -Infinity;
     b.released = j.released ?? -Infinity;
     return b;
@@ -122,7 +126,7 @@ export class ReorderBuffer<T> {
 }
 
 function before<T>(a: Entry<T>, b: Entry<T>): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+  return a.ts < b.ts || (a.ts === b.ts && (a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq)));
 }
 
 function heapPush<T>(heap: Entry<T>[], e: Entry<T>): void {
