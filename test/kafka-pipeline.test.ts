@@ -1,16 +1,17 @@
 /**
  * Harbinger on a real Kafka broker (single-node KRaft from Maven Central jars; see
  * test/support/kafka/broker.ts): the same recommendations as `harbinger replay`, dead letters for
- * bad messages, and a broker restart in the middle of the stream.
+ * bad messages, a broker restart in the middle of the stream, and two instances sharing the
+ * partitions, one of them SIGKILLed mid-stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startKafka, type KafkaBroker } from './support/kafka/broker.js';
 import { createHarbingerTopics, type HarbingerTopics } from './support/kafka/topics.js';
-import { waitFor } from './support/process.js';
+import { sleep, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/process.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -70,6 +71,13 @@ async function produce(producer: Producer, t: HarbingerTopics, msgs: ReturnType<
   }
 }
 
+/** End of input: a watermark record on every samples partition (what `harbinger replay` does at end of file). */
+async function endOfInput(producer: Producer, t: HarbingerTopics, lines: string[]): Promise<void> {
+  const last = Date.parse((JSON.parse(lines[lines.length - 1]!) as { ts: string }).ts);
+  const value = JSON.stringify({ type: 'watermark', ts: last + 3_600_000 });
+  await producer.send({ topic: t.samples, messages: [0, 1, 2].map((partition) => ({ partition, key: 'end', value })) });
+}
+
 async function readAll(topic: string, expectAtLeast: number): Promise<{ key: string | null; value: string; offset: string }[]> {
   const out: { key: string | null; value: string; offset: string }[] = [];
   const c = kafka.consumer({ groupId: `reader-${Math.random()}` });
@@ -83,10 +91,18 @@ async function readAll(topic: string, expectAtLeast: number): Promise<{ key: str
 }
 
 async function startHarbinger(t: HarbingerTopics) {
-  const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } });
+  const config = parseConfig(serveConfig(t));
   const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: undefined });
   await service.start();
   return service;
+}
+
+function serveConfig(t: HarbingerTopics): Record<string, unknown> {
+  return { server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } };
+}
+
+async function totalLag(service: HarbingerService): Promise<number> {
+  return (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
 }
 
 const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.ts} ${r.percent} ${r.targets.join(',')}`;
@@ -94,6 +110,15 @@ const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.
 describe('Harbinger on a real Kafka broker', () => {
   const lines = readFileSync(FIXTURE, 'utf8').trim().split('\n');
   const msgs = messagesOf(lines);
+  /** What the shards count: samples-topic messages (context events go to every instance separately). */
+  const sampleMessages = msgs.filter((m) => m.topic === 'samples').length;
+  /**
+   * For the tests that produce while Harbinger runs: context events first, as a backfill must
+   * send them. Live, an event is produced when its change happens, before the samples it
+   * explains; produced in bulk after them, it could be read after samples far newer (two
+   * consumers, no shared order) and be late.
+   */
+  const eventsFirst = [...msgs.filter((m) => m.topic === 'events'), ...msgs.filter((m) => m.topic === 'samples')];
 
   it('emits the same recommendations as harbinger replay, and dead-letters garbage without stopping', async () => {
     const expected: Recommendation[] = [];
@@ -105,12 +130,12 @@ describe('Harbinger on a real Kafka broker', () => {
     // Garbage, truncated JSON and a wrong type in the middle of the stream.
     await producer.send({ topic: t.samples, messages: [{ key: 'bad', value: 'garbage' }, { key: 'bad', value: '{"type":"sample","ts":' }, { key: 'bad', value: '{"type":"sample","ts":"2026-03-01T01:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":"high"}' }] });
     await produce(producer, t, msgs.slice(5000));
+    await endOfInput(producer, t, lines);
     await producer.disconnect();
 
     const service = await startHarbinger(t);
     try {
-      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= msgs.length + 3, 120_000, { description: 'all messages consumed', context: () => JSON.stringify(service.kafkaStats()) });
-      await service.drainKafka();
+      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3 + 3, 120_000, { description: 'all messages consumed', context: () => JSON.stringify(service.kafkaStats()) });
       const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // The topic is partitioned by incident: order holds within an incident, not across them.
       expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
@@ -125,10 +150,10 @@ describe('Harbinger on a real Kafka broker', () => {
       expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('invalid JSON'), expect.stringContaining('invalid JSON'), 'value: expected a finite number, got "high"']);
       expect(Buffer.from(dead[0].valueBase64, 'base64').toString()).toBe('garbage');
       expect(dead[0]).toMatchObject({ topic: t.samples, key: 'bad' });
-      // Lag and rebalances on /metrics once the checkpoint committed everything.
-      const lags = await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag();
-      expect(lags.reduce((a, l) => a + l.lag, 0)).toBe(0);
+      // Lag (samples and detections topics) drains to zero once the checkpoints commit everything.
+      await waitFor(async () => (await totalLag(service)) === 0, 20_000, { description: 'consumer lag 0' });
       expect(service.kafkaStats()!.rebalances).toBeGreaterThanOrEqual(1);
+      expect(service.kafkaStats()).toMatchObject({ deciderActive: true, assignedPartitions: 3, duplicates: 0, outOfOrder: 0 });
     } finally {
       await service.stop();
     }
@@ -140,15 +165,15 @@ describe('Harbinger on a real Kafka broker', () => {
     const t = await topics('rs');
     const producer = kafka.producer();
     await producer.connect();
-    await produce(producer, t, msgs.slice(0, Math.floor(msgs.length / 2)));
+    await produce(producer, t, eventsFirst.slice(0, Math.floor(msgs.length / 2)));
     const service = await startHarbinger(t);
     try {
       await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= 2000, 60_000, { description: 'consumption under way' });
       await broker.restart();
-      await produce(producer, t, msgs.slice(Math.floor(msgs.length / 2)));
+      await produce(producer, t, eventsFirst.slice(Math.floor(msgs.length / 2)));
+      await endOfInput(producer, t, lines);
       await producer.disconnect();
-      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= msgs.length, 120_000, { description: 'all messages consumed after the restart', context: () => JSON.stringify(service.kafkaStats()) });
-      await service.drainKafka();
+      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3, 120_000, { description: 'all messages consumed after the restart', context: () => JSON.stringify(service.kafkaStats()) });
       const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // At-least-once publishing: a batch re-sent after the restart may repeat, never differ.
       const byId = new Map<string, string>();
@@ -161,4 +186,77 @@ describe('Harbinger on a real Kafka broker', () => {
       await service.stop();
     }
   }, 240_000);
+  it('scales out: two instances share the partitions, one is SIGKILLed mid-stream, and the result equals replay with nothing lost or doubled', async () => {
+    const expected: Recommendation[] = [];
+    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const t = await topics('so');
+    const dir = mkdtempSync(join(tmpdir(), 'hb-scale-'));
+    const cleanup = trackTempDir(dir);
+    const cfgFile = join(dir, 'harbinger.json');
+    writeFileSync(cfgFile, JSON.stringify(serveConfig(t)));
+    const producer = kafka.producer();
+    await producer.connect();
+    const cut1 = Math.floor(msgs.length * 0.4);
+    const cut2 = Math.floor(msgs.length * 0.7);
+    await produce(producer, t, eventsFirst.slice(0, cut1));
+
+    const spawnInstance = (name: string) =>
+      spawnListening(name, (port) => ({ command: process.execPath, args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, name)] }), (port) => `http://127.0.0.1:${port}/healthz`, 60_000);
+    const metric = async (port: number, name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m === null ? 0 : Number(m[1]);
+    };
+    const instances: { name: string; proc: ManagedProcess; port: number }[] = [];
+    try {
+      for (const name of ['a', 'b']) instances.push({ name, ...(await spawnInstance(name)) });
+      // Both in the group, one of them deciding.
+      await waitFor(async () => {
+        const assigned = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_assigned_partitions')));
+        const deciders = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_decider_active')));
+        return assigned.every((n) => n >= 1) && assigned.reduce((a, n) => a + n, 0) === 3 && deciders.reduce((a, n) => a + n, 0) === 1;
+      }, 60_000, { description: 'two members sharing 3 partitions, one decider', context: () => instances.map((i) => i.proc.logs().slice(-1500)).join('\n---\n') });
+      await waitFor(async () => (await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_messages_total')))).reduce((a, n) => a + n, 0) >= cut1 * 0.8, 60_000, { description: 'first part consumed' });
+
+      // More data, and while it is being consumed, SIGKILL the instance that decides.
+      const victim = (await metric(instances[0]!.port, 'harbinger_kafka_decider_active')) === 1 ? instances[0]! : instances[1]!;
+      const survivor = victim === instances[0] ? instances[1]! : instances[0]!;
+      await produce(producer, t, eventsFirst.slice(cut1, cut2));
+      await sleep(150);
+      process.kill(victim.proc.pid!, 'SIGKILL');
+      await victim.proc.exited;
+      await produce(producer, t, eventsFirst.slice(cut2));
+      await endOfInput(producer, t, lines);
+
+      // The survivor takes over every partition and the decider after the session timeout.
+      await waitFor(async () => (await metric(survivor.port, 'harbinger_kafka_assigned_partitions')) === 3 && (await metric(survivor.port, 'harbinger_kafka_decider_active')) === 1, 60_000, { description: 'survivor owns everything', context: () => survivor.proc.logs().slice(-3000) });
+      const end = Date.parse((JSON.parse(lines[lines.length - 1]!) as { ts: string }).ts) + 3_600_000;
+      await waitFor(async () => (await metric(survivor.port, 'harbinger_kafka_decider_watermark_seconds')) * 1000 >= end, 60_000, { description: 'the decider decided up to the end of input', context: () => survivor.proc.logs().slice(-3000) });
+      const raw = await readAll(t.recommendations, 1);
+      await sleep(3000); // anything duplicated would arrive now
+      const recs = (await readAll(t.recommendations, raw.length)).map((m) => JSON.parse(m.value) as Recommendation);
+      // Exactly the single-instance result: nothing lost, nothing published twice.
+      expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
+      expect(recs.length).toBe(expected.length);
+      for (const inc of new Set(expected.map((r) => r.incidentId))) {
+        expect(recs.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`)).toEqual(expected.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`));
+      }
+      // The survivor read every partition to its end and committed it.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await waitFor(async () => {
+          const ends = await admin.fetchTopicOffsets(t.samples);
+          const committed = (await admin.fetchOffsets({ groupId: `g-${t.samples}`, topics: [t.samples] }))[0]!.partitions;
+          return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
+        }, 30_000, { description: 'samples offsets committed to the log end' });
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await producer.disconnect();
+      for (const i of instances) await i.proc.stop();
+      await cleanup();
+    }
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/config/load.js';
-import { Pipeline, type PipelineOutput } from '../src/pipeline/pipeline.js';
+import { Pipeline, type PipelineOutput, type PipelineSnapshot } from '../src/pipeline/pipeline.js';
 import { parseLine } from '../src/ingest/record-parser.js';
 import { decodeState, encodeState } from '../src/core/state/json-codec.js';
 
@@ -25,11 +25,9 @@ function run(cut?: number): string[] {
   else {
     feed(p, 0, cut);
     // Through text, as a checkpoint on disk or on a Kafka topic would be.
-    const text = encodeState({ d: p.detection.snapshot(), x: p.decision.snapshot() });
+    const text = encodeState(p.snapshot());
     p = new Pipeline(config, sink);
-    const restored = decodeState<{ d: ReturnType<Pipeline['detection']['snapshot']>; x: ReturnType<Pipeline['decision']['snapshot']> }>(text);
-    p.detection.restore(restored.d);
-    p.decision.restore(restored.x);
+    p.restore(decodeState<PipelineSnapshot>(text));
     feed(p, cut, lines.length);
   }
   p.flush();

@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { HttpError } from '../adapters/http/http-error.js';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../adapters/log/logger.js';
 import { auditKind } from '../report/audit-kind.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
+
+type IngestResult = { accepted: number; late: number };
 
 interface Checkpoint {
   version: 1;
@@ -85,18 +88,16 @@ export class HarbingerService implements HttpPort {
     this.feed = createWriteStream(join(dir, 'recommendations.jsonl'), { flags: 'a' });
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
     this.slack = this.createSlackFeed(opts.slack ?? {});
-    // With Kafka the partitioned source owns the watermark, and the state lives on the state topic.
-    this.pipeline = new Pipeline(
-      this.cfg,
-      {
-        output: (e) => {
-          this.onOutput(e);
-          this.kafka?.collect(e);
-        },
-        rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reasonCode(reason) }),
+    // With Kafka, detection runs per partition in the runner and this pipeline's decision engine
+    // is the decider's (while this instance holds it); its output goes out through the runner,
+    // which acts on a decision once and publishes it.
+    this.pipeline = new Pipeline(this.cfg, {
+      output: (e) => {
+        if (this.kafka === undefined) this.onOutput(e);
+        else if (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident') this.kafka.collect(e);
       },
-      { externalWatermark: this.cfg.kafka !== undefined },
-    );
+      rejected: (_r, reason) => this.metrics.rejected.inc({ source: 'pipeline', reason: reasonCode(reason) }),
+    });
     this.apiToken = opts.apiToken;
     if (this.cfg.kafka === undefined) this.restore();
   }
@@ -118,7 +119,7 @@ export class HarbingerService implements HttpPort {
     });
     const addr = this.server.address() as AddressInfo;
     if (this.cfg.prometheus !== undefined) {
-      this.poller = new PrometheusPoller(this.cfg.prometheus, (samples) => this.ingest(samples, [], 'prometheus'), this.log, (secs, failed) => {
+      this.poller = new PrometheusPoller(this.cfg.prometheus, (samples) => void Promise.resolve(this.ingest(samples, [], 'prometheus')).catch(() => undefined /* logged and counted in forward() */), this.log, (secs, failed) => {
         this.metrics.pollDuration.observe(secs);
         if (failed > 0) this.metrics.pollErrors.inc(failed);
       });
@@ -127,7 +128,10 @@ export class HarbingerService implements HttpPort {
     this.slack?.start();
     await this.loadConfidenceModel();
     if (this.cfg.kafka !== undefined) {
-      this.kafka = new KafkaRunner(this.cfg.kafka, this.pipeline, this.cfg.detection.eventTime.allowedLatenessSeconds * 1000, this.log);
+      this.kafka = new KafkaRunner(this.cfg.kafka, this.cfg.detection, this.pipeline.decision, this.log, {
+        onDecision: (e) => this.onDecision(e),
+        onRejected: (_r, reason) => this.metrics.rejected.inc({ source: 'kafka', reason: reasonCode(reason) }),
+      });
       await this.kafka.start();
       this.restoredFrom = 'the Kafka state topic (or fresh)';
     }
@@ -159,7 +163,7 @@ export class HarbingerService implements HttpPort {
 
   // ---- HttpPort -------------------------------------------------------------------------------
 
-  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } {
+  ingest(samples: Sample[], events: ContextEvent[], source: string): IngestResult | Promise<IngestResult> {
     let accepted = 0;
     let late = 0;
     // One sample from the far future would move event time there and make all real data late:
@@ -173,6 +177,7 @@ export class HarbingerService implements HttpPort {
         events = events.filter((e) => e.ts <= limit);
       }
     }
+    if (this.kafka !== undefined) return this.forward(this.kafka, samples, events, source);
     for (const e of events) {
       if (this.pipeline.offerEvent(e)) {
         accepted++;
@@ -191,7 +196,25 @@ export class HarbingerService implements HttpPort {
     return { accepted, late };
   }
 
-  remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } {
+  /**
+   * On Kafka every sample must reach the partition that owns its series: forwarded there, and
+   * answered only once the broker has it (a failure is a 503, so the sender retries).
+   */
+  private async forward(kafka: KafkaRunner, samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
+    try {
+      await kafka.produce(samples, events);
+    } catch (err) {
+      this.metrics.rejected.inc({ source, reason: 'kafka' }, samples.length + events.length);
+      this.log.error({ err: (err as Error).message, samples: samples.length, events: events.length }, 'kafka: forwarding to the input topics failed');
+      throw new HttpError(503, `could not forward to Kafka: ${(err as Error).message}`);
+    }
+    if (samples.length + events.length > 0) this.lastIngest = this.now();
+    if (samples.length > 0) this.metrics.samplesReceived.inc({ source }, samples.length);
+    if (events.length > 0) this.metrics.eventsReceived.inc({ source }, events.length);
+    return { accepted: samples.length + events.length, late: 0 };
+  }
+
+  async remoteWrite(req: WriteRequest): Promise<{ accepted: number; skipped: Record<string, number> }> {
     const samples: Sample[] = [];
     const skipped: Record<string, number> = {};
     const skip = (reason: string, n: number): void => {
@@ -215,7 +238,7 @@ export class HarbingerService implements HttpPort {
       }
     }
     samples.sort((a, b) => a.ts - b.ts);
-    const { accepted } = this.ingest(samples, [], 'remote_write');
+    const { accepted } = await this.ingest(samples, [], 'remote_write');
     return { accepted, skipped };
   }
 
@@ -243,8 +266,12 @@ export class HarbingerService implements HttpPort {
   }
 
   decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } {
+    if (this.kafka !== undefined && !this.kafka.decides()) return { ok: false, reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
     const ts = this.clock();
-    return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
+    const r = verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
+    // Checkpoint at once: a take-over must not forget a human's decision.
+    if (r.ok) this.kafka?.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));
+    return r;
   }
 
   /**
@@ -400,18 +427,19 @@ export class HarbingerService implements HttpPort {
     }
   }
 
-  /** End of input for a one-shot Kafka backfill (and tests): release what is buffered. */
-  async drainKafka(): Promise<void> {
-    await this.kafka?.drain();
-  }
-
-  private kafkaSeen = { rebalances: 0, deadLetters: 0 };
+  private kafkaSeen = { rebalances: 0, deadLetters: 0, messages: 0, suppressed: 0 };
   private lastIngest = 0;
 
   private updateKafkaMetrics(k: KafkaRunner): void {
-    this.metrics.kafkaRebalances.inc(k.stats.rebalances - this.kafkaSeen.rebalances);
-    this.metrics.kafkaDeadLetters.inc(k.stats.deadLetters - this.kafkaSeen.deadLetters);
-    this.kafkaSeen = { rebalances: k.stats.rebalances, deadLetters: k.stats.deadLetters };
+    const st = k.stats;
+    this.metrics.kafkaRebalances.inc(st.rebalances - this.kafkaSeen.rebalances);
+    this.metrics.kafkaDeadLetters.inc(st.deadLetters - this.kafkaSeen.deadLetters);
+    this.metrics.kafkaMessages.inc(st.messages - this.kafkaSeen.messages);
+    this.metrics.kafkaSuppressed.inc(st.suppressed - this.kafkaSeen.suppressed);
+    this.kafkaSeen = { rebalances: st.rebalances, deadLetters: st.deadLetters, messages: st.messages, suppressed: st.suppressed };
+    this.metrics.kafkaAssigned.set(st.assignedPartitions);
+    this.metrics.kafkaDecider.set(st.deciderActive ? 1 : 0);
+    if (st.deciderWatermark !== null) this.metrics.kafkaDeciderWatermark.set(st.deciderWatermark / 1000);
     k.lag().then(
       (lags) => {
         for (const l of lags) this.metrics.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);

@@ -10,9 +10,14 @@ export const kafkaConfigSchema = z.object({
       /** Samples, keyed `service|metric` so every stack of a metric lands in one partition. */
       samples: z.string().default('harbinger.samples'),
       events: z.string().default('harbinger.events'),
+      /**
+       * Internal, exactly one partition: every shard's detections and watermarks, read by the one
+       * decider of the group (one change in flight across all instances).
+       */
+      detections: z.string().default('harbinger.detections'),
       recommendations: z.string().default('harbinger.recommendations'),
       deadLetter: z.string().default('harbinger.dlq'),
-      /** Compacted: the pipeline's checkpoint, so a restarted instance resumes exactly. */
+      /** Compacted: one checkpoint per samples partition and one for the decider, so work resumes exactly where it moved. */
       state: z.string().default('harbinger.state'),
     })
     .prefault({}),
@@ -21,6 +26,13 @@ export const kafkaConfigSchema = z.object({
   /** Bytes fetched per partition per request: the unit of backpressure. */
   maxBytesPerPartition: z.number().int().positive().default(1_048_576),
   sessionTimeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * A samples partition read to its end with no new message for this long stops holding back
+   * the merged watermark (an empty or abandoned partition would otherwise stall every decision).
+   */
+  idleTimeoutMs: z.number().int().positive().default(30_000),
+  /** How often shards publish their watermark when no data moves it (and idleness is checked). */
+  tickMs: z.number().int().positive().default(500),
 });
 
 export type KafkaConfig = z.infer<typeof kafkaConfigSchema>;

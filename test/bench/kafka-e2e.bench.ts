@@ -42,6 +42,9 @@ describe('Kafka end to end', () => {
       t0 = performance.now();
       for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic: t.samples, messages: messages.slice(i, i + 5000) });
       const produceRate = messages.length / ((performance.now() - t0) / 1000);
+      // End of input on every partition, so the last minutes are decided too.
+      const end = samples[samples.length - 1]!.ts + 3_600_000;
+      await producer.send({ topic: t.samples, messages: [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: end }) })) });
       await producer.disconnect();
 
       // Then let Harbinger drain the backlog, sampling its consumer lag as it goes.
@@ -54,11 +57,11 @@ describe('Kafka end to end', () => {
         const consumed = service.kafkaStats()?.messages ?? 0;
         const lag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
         lags.push(lag);
-        if (consumed >= messages.length) break;
+        if (consumed >= messages.length && (service.kafkaStats()?.deciderWatermark ?? -Infinity) >= end) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       const secs = (performance.now() - t0) / 1000;
-      await service.drainKafka();
+      await new Promise((r) => setTimeout(r, 1500)); // one more checkpoint commits the tail
       const finalLag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
       const stats = service.kafkaStats()!;
       await service.stop();
@@ -66,9 +69,9 @@ describe('Kafka end to end', () => {
       console.log(
         [
           '',
-          `Kafka end to end: ${SERIES} series × ${MINUTES / 1440} days = ${fmt(messages.length)} samples, 6 partitions, one instance`,
+          `Kafka end to end: ${SERIES} series × ${MINUTES / 1440} days = ${fmt(messages.length)} samples, 6 partitions (6 detection engines), one instance deciding`,
           `  producer                                  ${fmt(produceRate).padStart(10)} msgs/s`,
-          `  broker → Harbinger → recommendations      ${fmt(messages.length / secs).padStart(10)} samples/s  (${secs.toFixed(1)} s incl. group join, ${stats.checkpoints} checkpoints, last ${stats.lastCheckpointMs} ms)`,
+          `  broker → shards → decider → recommendations ${fmt(messages.length / secs).padStart(8)} samples/s  (${secs.toFixed(1)} s until the decider's watermark passed the end, incl. group joins; ${stats.checkpoints} checkpoints, last ${stats.lastCheckpointMs} ms)`,
           `  in-process pipeline, same data            ${fmt(inProcRate).padStart(10)} samples/s`,
           `  consumer lag (committed offsets, every 0.5 s while draining): ${lags.map(fmt).join(' → ')}; after the final checkpoint ${fmt(finalLag)}`,
         ].join('\n'),

@@ -21,6 +21,11 @@ export class ServiceMetrics {
   readonly kafkaLag = new Gauge({ name: 'harbinger_kafka_consumer_lag_messages', help: 'Messages not yet committed by the consumer group, per input partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly kafkaRebalances = new Counter({ name: 'harbinger_kafka_rebalances_total', help: 'Consumer group joins (rebalances) seen by this instance.', registers: [this.registry] });
   readonly kafkaDeadLetters = new Counter({ name: 'harbinger_kafka_dead_letters_total', help: 'Messages sent to the dead-letter topic.', registers: [this.registry] });
+  readonly kafkaMessages = new Counter({ name: 'harbinger_kafka_messages_total', help: 'Samples-topic messages processed by this instance.', registers: [this.registry] });
+  readonly kafkaAssigned = new Gauge({ name: 'harbinger_kafka_assigned_partitions', help: 'Samples partitions this instance owns (one detection engine each).', registers: [this.registry] });
+  readonly kafkaDecider = new Gauge({ name: 'harbinger_kafka_decider_active', help: '1 while this instance runs the decision workflow (owns the detections partition).', registers: [this.registry] });
+  readonly kafkaDeciderWatermark = new Gauge({ name: 'harbinger_kafka_decider_watermark_seconds', help: 'Event time up to which every partition\'s detections have been decided on (decider only; unix seconds).', registers: [this.registry] });
+  readonly kafkaSuppressed = new Counter({ name: 'harbinger_kafka_recommendations_suppressed_total', help: 'Recommendations re-made after a decider take-over and found already published.', registers: [this.registry] });
   readonly confidenceModel = new Gauge({ name: 'harbinger_confidence_model_info', help: 'The confidence model in use (1 for the current one).', labelNames: ['source', 'version', 'backend'], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
 

@@ -13,8 +13,8 @@ import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote
 
 /** What the HTTP layer needs from the service: a small port, so routes never reach into the core. */
 export interface HttpPort {
-  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number };
-  remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> };
+  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } | Promise<{ accepted: number; late: number }>;
+  remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
   alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
   incidents(): Incident[];
   recommendations(): Recommendation[];
@@ -53,7 +53,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         if (r.ok && r.kind === 'sample') samples.push(r.sample);
         else if (r.ok && r.kind === 'event') events.push(r.event);
       }
-      const { accepted, late } = port.ingest(samples, events, 'http');
+      const { accepted, late } = await port.ingest(samples, events, 'http');
       const rejected = parsed.errors.slice(0, 100);
       if (accepted === 0 && parsed.errors.length > 0) return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length });
       json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length });
@@ -150,7 +150,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
           if (e instanceof RemoteWriteError) throw new HttpError(400, `invalid remote-write body: ${e.message}`);
           throw e;
         }
-        port.remoteWrite(wr);
+        await port.remoteWrite(wr);
         res.writeHead(204);
         res.end();
       }, true),

@@ -1,11 +1,16 @@
-import { parseRecord } from '../../ingest/record-parser.js';
+import { parseRecord, parseTimestamp } from '../../ingest/record-parser.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
+import type { ShardOutput } from '../../core/merge/detection-merge.js';
 
 /**
  * A Kafka message value: one record (sample or event, JSON) or a JSON array of records. Anything
  * else is a dead letter, with its reason. Never throws.
+ *
+ * A record `{"type":"watermark","ts":…}` on a samples partition says the producer will send
+ * nothing older on that partition (the end of a backfill, or a test's end of input): event time
+ * on the partition moves there at once instead of waiting for newer data.
  */
-export type DecodedMessage = { ok: true; samples: Sample[]; events: ContextEvent[] } | { ok: false; reason: string };
+export type DecodedMessage = { ok: true; samples: Sample[]; events: ContextEvent[]; watermark: number } | { ok: false; reason: string };
 
 export function decodeMessage(value: Buffer | null): DecodedMessage {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty message value' };
@@ -19,7 +24,15 @@ export function decodeMessage(value: Buffer | null): DecodedMessage {
   if (items.length === 0) return { ok: false, reason: 'empty array' };
   const samples: Sample[] = [];
   const events: ContextEvent[] = [];
+  let watermark = -Infinity;
   for (let i = 0; i < items.length; i++) {
+    const item = items[i] as { type?: unknown; ts?: unknown } | null;
+    if (item !== null && typeof item === 'object' && item.type === 'watermark') {
+      const ts = parseTimestamp(item.ts);
+      if (typeof ts === 'string') return { ok: false, reason: `${items.length > 1 ? `record ${i + 1}: ` : ''}ts: ${ts}` };
+      if (ts > watermark) watermark = ts;
+      continue;
+    }
     const r = parseRecord(items[i]);
     // One bad record spoils the message: the whole original goes to the dead-letter topic, so
     // nothing is half-applied and the producer can resend it fixed.
@@ -27,7 +40,7 @@ export function decodeMessage(value: Buffer | null): DecodedMessage {
     if (r.kind === 'sample') samples.push(r.sample);
     else events.push(r.event);
   }
-  return { ok: true, samples, events };
+  return { ok: true, samples, events, watermark };
 }
 
 /** What the dead-letter topic receives: the reason, where it came from, and the original bytes. */
@@ -49,4 +62,26 @@ export function deadLetter(reason: string, topic: string, partition: number, off
 /** The partitioning key for samples: every stack of one metric of one service together. */
 export function sampleKey(s: Pick<Sample, 'service' | 'metric'>): string {
   return `${s.service}|${s.metric}`;
+}
+
+/**
+ * The internal detections topic (one partition) carries each shard's numbered output and its
+ * watermark; the decider merges them. Written and read only by Harbinger.
+ */
+export type ShardMessage = { shard: string; seq: number; item: ShardOutput } | { shard: string; watermark: number | null; idle: boolean };
+
+export function decodeShardMessage(value: Buffer | null): ShardMessage | string {
+  if (value === null) return 'empty message value';
+  let m: unknown;
+  try {
+    m = JSON.parse(value.toString('utf8'));
+  } catch (e) {
+    return `invalid JSON: ${(e as Error).message}`;
+  }
+  if (m === null || typeof m !== 'object') return 'not an object';
+  const o = m as Record<string, unknown>;
+  if (typeof o['shard'] !== 'string') return 'shard: expected a string';
+  if (typeof o['seq'] === 'number' && o['item'] !== null && typeof o['item'] === 'object' && typeof (o['item'] as { ts?: unknown }).ts === 'number') return m as ShardMessage;
+  if ((typeof o['watermark'] === 'number' || o['watermark'] === null) && typeof o['idle'] === 'boolean') return m as ShardMessage;
+  return 'expected {shard, seq, item} or {shard, watermark, idle}';
 }

@@ -5,8 +5,9 @@ import { SIGNALS, type ContextEvent, type DetectionEvent, type Signal, type Stac
  * in-process engine) into the one stream the decision workflow reads.
  *
  * Each shard reports a watermark: nothing it emits later is older than that (see
- * DetectionEngine.watermark). The merge releases what is older than the smallest watermark of all
- * shards, in a canonical order (time, kind, service/metric/stack), so the decision workflow sees
+ * DetectionEngine.watermark). The merge releases what is older than the smallest watermark of the
+ * active shards (a shard whose input has gone quiet says it is idle and stops holding the others
+ * back, as Flink's idle sources do; when all are idle, the newest watermark counts), in a canonical order (time, kind, service/metric/stack), so the decision workflow sees
  * the same sequence however the series are spread over shards and however their output
  * interleaves in transit. Two things a shard cannot do alone are done here:
  *
@@ -52,7 +53,7 @@ export interface MergeStats {
 
 export interface MergeSnapshot {
   version: 1;
-  shards: { shard: string; watermark: number | null; seq: number }[];
+  shards: { shard: string; watermark: number | null; idle: boolean; seq: number }[];
   pending: { shard: string; arrival: number; item: ShardOutput }[];
   partials: { shard: string; health: PartialHealth[] }[];
   releasedTo: number | null;
@@ -67,6 +68,7 @@ const isContext = (item: ShardOutput): item is ContextEvent => (item as ContextE
 
 export class DetectionMerge {
   private readonly watermarks = new Map<string, number>();
+  private readonly idle = new Map<string, boolean>();
   private readonly seqs = new Map<string, number>();
   private pending: Pending[] = [];
   private minPending = Infinity;
@@ -103,23 +105,35 @@ export class DetectionMerge {
     return true;
   }
 
-  /** A shard's watermark moved; releases whatever is now complete. Cheap when nothing is due. */
-  advance(shard: string, watermark: number): void {
+  /**
+   * A shard's watermark moved, or it went idle or active again; releases whatever is now
+   * complete. Cheap when nothing is due (the in-process pipeline calls it per sample).
+   */
+  advance(shard: string, watermark: number, idle = false): void {
     const prev = this.watermarks.get(shard);
-    if (prev === undefined || watermark <= prev) return;
-    this.watermarks.set(shard, watermark);
-    // The merged watermark is at most this shard's: if nothing pending is older, nothing is due.
-    if (this.minPending >= watermark) return;
-    let low = Infinity;
-    for (const w of this.watermarks.values()) if (w < low) low = w;
-    this.releaseBefore(low);
+    if (prev === undefined) return;
+    const wasIdle = this.idle.get(shard) === true;
+    if (watermark <= prev && idle === wasIdle) return;
+    if (watermark > prev) this.watermarks.set(shard, watermark);
+    if (idle !== wasIdle) this.idle.set(shard, idle);
+    // An active shard bounds the merged watermark: if nothing pending is older, nothing is due.
+    if (this.minPending >= watermark && !idle && !wasIdle) return;
+    this.releaseBefore(this.watermark);
   }
 
   /** The merged watermark: everything older has been released. */
   get watermark(): number {
     let low = Infinity;
-    for (const w of this.watermarks.values()) if (w < low) low = w;
-    return low;
+    let high = -Infinity;
+    let active = false;
+    for (const [shard, w] of this.watermarks) {
+      if (w > high) high = w;
+      if (this.idle.get(shard) !== true) {
+        active = true;
+        if (w < low) low = w;
+      }
+    }
+    return active ? low : high;
   }
 
   /** End of input: release everything. */
@@ -130,7 +144,7 @@ export class DetectionMerge {
   snapshot(): MergeSnapshot {
     return {
       version: 1,
-      shards: this.shards.map((shard) => ({ shard, watermark: finite(this.watermarks.get(shard)!), seq: this.seqs.get(shard) ?? 0 })),
+      shards: this.shards.map((shard) => ({ shard, watermark: finite(this.watermarks.get(shard)!), idle: this.idle.get(shard) === true, seq: this.seqs.get(shard) ?? 0 })),
       pending: this.pending.map((p) => ({ shard: p.shard, arrival: p.arrival, item: p.item })),
       partials: [...this.partials].map(([shard, m]) => ({ shard, health: [...m.values()] })),
       releasedTo: finite(this.releasedTo),
@@ -141,9 +155,10 @@ export class DetectionMerge {
 
   restore(s: MergeSnapshot): void {
     if (s.version !== 1) throw new Error(`merge snapshot version ${String(s.version)} is not supported`);
-    for (const { shard, watermark, seq } of s.shards) {
+    for (const { shard, watermark, idle, seq } of s.shards) {
       if (!this.watermarks.has(shard)) continue;
       this.watermarks.set(shard, watermark ?? -Infinity);
+      this.idle.set(shard, idle);
       this.seqs.set(shard, seq);
     }
     this.pending = s.pending.map(({ shard, arrival, item }) => ({ ts: item.ts, rank: isContext(item) ? RANK.context! : RANK[item.type]!, key: keyOf(item), arrival, shard, item }));

@@ -1,0 +1,249 @@
+import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { KafkaConfig } from '../../config/kafka.js';
+import type { DecisionEvent } from '../../domain/decision.js';
+import type { DecisionEngine, DecisionSnapshot } from '../../core/decide/decision-engine.js';
+import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-merge.js';
+import { decodeState, encodeState } from '../../core/state/json-codec.js';
+import type { Logger } from '../log/logger.js';
+import { deadLetter, decodeShardMessage } from './message-codec.js';
+import { endOffsets, readLatest, readTopicRange, Serial } from './topic-io.js';
+
+/** The decider's state, with the detections offset it reflects and where the output stood. */
+export interface DeciderCheckpoint {
+  version: 1;
+  nextOffset: string;
+  merge: MergeSnapshot;
+  decision: DecisionSnapshot;
+  /** End offsets of the recommendations topic when this was written. */
+  recommendationsEnd: Record<string, string>;
+}
+
+export interface DeciderStats {
+  active: boolean;
+  messages: number;
+  recommendations: number;
+  /** Re-emitted after a take-over and found already published: neither re-sent nor re-acted on. */
+  suppressed: number;
+  checkpoints: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** The merged watermark: every shard's output older than this has been decided on (ms, or null). */
+  watermark: number | null;
+}
+
+/**
+ * The single-threaded half of Harbinger on Kafka: the decision workflow. Its input, the
+ * detections topic, has one partition, so in a consumer group of any size exactly one instance
+ * decides at a time: "one change in flight" holds across all instances. It merges the shards'
+ * output (DetectionMerge: canonical order, health across shards, re-deliveries dropped by
+ * number) and runs the DecisionEngine on it.
+ *
+ * Recommendations go to the recommendations topic keyed by incident id. On take-over the new
+ * owner restores the last checkpoint and reads what was published after it: a decision it makes
+ * again is recognised there (same deterministic id and content) and neither re-sent nor acted on
+ * twice. Other decision events (incidents, outcomes) are acted on at least once.
+ */
+export class DecisionWorker {
+  private consumer: Consumer | undefined;
+  private merge: DetectionMerge | undefined;
+  private readonly serial = new Serial();
+  private readonly out: DecisionEvent[] = [];
+  private published = new Set<string>();
+  private nextOffset = 0n;
+  private lastCheckpoint = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly fresh: DecisionSnapshot;
+  private shards: string[] = [];
+  private readonly unknownShards = new Set<string>();
+  readonly stats: DeciderStats = { active: false, messages: 0, recommendations: 0, suppressed: 0, checkpoints: 0, duplicates: 0, outOfOrder: 0, watermark: null };
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly cfg: KafkaConfig,
+    private readonly decision: DecisionEngine,
+    private readonly log: Logger,
+    /** Side effects of a decision (audit, feed, Slack): called once per decision made here. */
+    private readonly onDecision: (e: DecisionEvent) => void,
+  ) {
+    this.fresh = decision.snapshot();
+  }
+
+  /** The decision engine's sink ends here while this instance decides. */
+  collect(e: DecisionEvent): void {
+    this.out.push(e);
+  }
+
+  get active(): boolean {
+    return this.stats.active;
+  }
+
+  async start(): Promise<void> {
+    const parts = await endOffsets(this.kafka, this.cfg.topics.detections);
+    if (parts.size !== 1) throw new Error(`kafka.topics.detections: '${this.cfg.topics.detections}' has ${parts.size} partitions; it must have exactly 1 (one decider, one change in flight)`);
+    this.shards = [...(await endOffsets(this.kafka, this.cfg.topics.samples)).keys()].sort((a, b) => a - b).map(String);
+    this.consumer = this.kafka.consumer({ groupId: `${this.cfg.groupId}.decide`, sessionTimeout: this.cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, this.cfg.sessionTimeoutMs / 3), maxBytesPerPartition: this.cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const own = (e.payload.memberAssignment[this.cfg.topics.detections] ?? []).includes(0);
+      this.serial.run(() => this.onAssignment(own)).catch((err: Error) => this.log.error({ err: err.message }, 'kafka: taking over the decider failed'));
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.cfg.topics.detections], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.serial.run(() => this.onBatch(p)) });
+    this.timer = setInterval(() => void this.serial.run(() => this.onTimer()).catch((err: Error) => this.log.warn({ err: err.message }, 'kafka: decider tick failed')), this.cfg.tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.consumer?.pause([{ topic: this.cfg.topics.detections }]);
+    await this.serial.run(() => this.checkpoint());
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+  }
+
+  /** Checkpoint now (after an approval or anything else that changed the workflow from outside). */
+  checkpointSoon(): Promise<void> {
+    return this.serial.run(async () => {
+      await this.publish();
+      await this.checkpoint();
+    });
+  }
+
+  private async onAssignment(own: boolean): Promise<void> {
+    if (!own) {
+      if (this.stats.active) this.log.info('kafka: decider moved to another instance');
+      this.stats.active = false;
+      this.merge = undefined;
+      this.out.length = 0;
+      return;
+    }
+    if (this.stats.active) return;
+    const saved = (await readLatest(this.kafka, this.cfg.topics.state, (k) => k === this.stateKey)).get(this.stateKey);
+    const merge = new DetectionMerge(this.shards, { detection: (e) => this.decision.onDetection(e), context: (e) => this.decision.onContext(e) });
+    this.published = new Set();
+    this.out.length = 0;
+    const logStart = (await endOffsets(this.kafka, this.cfg.topics.detections)).get(0)?.low ?? 0n;
+    if (saved === undefined) {
+      this.decision.restore(this.fresh);
+      this.nextOffset = logStart;
+    } else {
+      const cp = decodeState<DeciderCheckpoint>(saved);
+      merge.restore(cp.merge);
+      this.decision.restore(cp.decision);
+      this.nextOffset = BigInt(cp.nextOffset);
+      const from = new Map(Object.entries(cp.recommendationsEnd).map(([p, o]) => [Number(p), BigInt(o)]));
+      await readTopicRange(this.kafka, this.cfg.topics.recommendations, from, (_p, m) => {
+        if (m.value !== null) this.published.add(m.value.toString('utf8'));
+      });
+      if (this.nextOffset < logStart) {
+        this.log.error({ checkpoint: this.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted detections the decider had not read; resuming at the log start');
+        this.nextOffset = logStart;
+      }
+    }
+    this.merge = merge;
+    this.stats.active = true;
+    try {
+      this.consumer?.seek({ topic: this.cfg.topics.detections, partition: 0, offset: this.nextOffset.toString() });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'kafka: seek on take-over failed; offsets are checked per batch');
+    }
+    this.log.info({ restored: saved !== undefined, offset: this.nextOffset.toString(), publishedSinceCheckpoint: this.published.size }, 'kafka: this instance now decides');
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const merge = this.merge;
+    if (merge === undefined) return;
+    const first = batch.messages[0];
+    if (first !== undefined && BigInt(first.offset) > this.nextOffset) {
+      // The group's committed offset is past the checkpoint (it lagged behind a crash): go back.
+      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: this.nextOffset.toString() });
+      return;
+    }
+    const dead: { key: string | null; value: string }[] = [];
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const offset = BigInt(m.offset);
+      if (offset < this.nextOffset) {
+        resolveOffset(m.offset);
+        continue;
+      }
+      this.stats.messages++;
+      const d = decodeShardMessage(m.value);
+      if (typeof d === 'string') {
+        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(d, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+      } else {
+        if (!this.shards.includes(d.shard) && !this.unknownShards.has(d.shard)) {
+          this.unknownShards.add(d.shard);
+          this.log.error({ shard: d.shard, known: this.shards }, 'kafka: output from a samples partition that did not exist when the decider started (partitions added?); restart the instances');
+        }
+        if ('item' in d) merge.offer(d.shard, d.seq, d.item);
+        else merge.advance(d.shard, d.watermark ?? -Infinity, d.idle);
+      }
+      this.nextOffset = offset + 1n;
+      resolveOffset(m.offset);
+    }
+    if (dead.length > 0) await this.producer.send({ topic: this.cfg.topics.deadLetter, messages: dead });
+    this.stats.duplicates = merge.stats.duplicates;
+    this.stats.outOfOrder = merge.stats.outOfOrder;
+    this.stats.watermark = Number.isFinite(merge.watermark) ? merge.watermark : null;
+    await this.publish();
+    await heartbeat();
+    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+  }
+
+  private async onTimer(): Promise<void> {
+    if (this.merge !== undefined && this.log.isLevelEnabled('debug')) {
+      const { shards, pending } = this.merge.snapshot();
+      this.log.debug({ offset: this.nextOffset.toString(), shards, pending: pending.length }, 'kafka: decider progress');
+    }
+    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+  }
+
+  /** Decisions made since the last call: acted on and published, unless already on the topic. */
+  private async publish(): Promise<void> {
+    if (this.out.length === 0) return;
+    const messages: { key: string; value: string }[] = [];
+    for (const e of this.out.splice(0)) {
+      if (e.type === 'recommendation') {
+        const value = JSON.stringify(e);
+        if (this.published.has(value)) {
+          this.stats.suppressed++;
+          continue;
+        }
+        messages.push({ key: e.incidentId, value });
+      }
+      this.onDecision(e);
+    }
+    if (messages.length === 0) return;
+    this.stats.recommendations += messages.length;
+    await this.producer.send({ topic: this.cfg.topics.recommendations, messages });
+  }
+
+  /** State, with where the output stood, then the offset: a take-over resumes exactly here. */
+  private async checkpoint(): Promise<void> {
+    this.lastCheckpoint = Date.now();
+    if (!this.stats.active || this.merge === undefined || this.consumer === undefined) return;
+    await this.publish();
+    const ends = await endOffsets(this.kafka, this.cfg.topics.recommendations);
+    const cp: DeciderCheckpoint = {
+      version: 1,
+      nextOffset: this.nextOffset.toString(),
+      merge: this.merge.snapshot(),
+      decision: this.decision.snapshot(),
+      recommendationsEnd: Object.fromEntries([...ends].map(([p, { high }]) => [String(p), high.toString()])),
+    };
+    await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [{ key: this.stateKey, value: encodeState(cp) }] });
+    this.published.clear();
+    try {
+      await this.consumer.commitOffsets([{ topic: this.cfg.topics.detections, partition: 0, offset: this.nextOffset.toString() }]);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'kafka: decider offset commit refused (rebalance); its state record stands');
+    }
+    this.stats.checkpoints++;
+  }
+
+  private get stateKey(): string {
+    return `${this.cfg.groupId}/decide`;
+  }
+}

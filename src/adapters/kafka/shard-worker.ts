@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { KafkaConfig } from '../../config/kafka.js';
+import type { DetectionConfig } from '../../config/detection.js';
+import type { ContextEvent, Sample } from '../../domain/types.js';
+import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/detection-engine.js';
+import { decodeState, encodeState } from '../../core/state/json-codec.js';
+import type { Logger } from '../log/logger.js';
+import { deadLetter, decodeMessage, type ShardMessage } from './message-codec.js';
+import { endOffsets, readLatest, Serial } from './topic-io.js';
+
+/** One samples partition's detection state, with the input positions it reflects. */
+export interface ShardCheckpoint {
+  version: 1;
+  partition: number;
+  /** Next samples offset to read. */
+  nextOffset: string;
+  /** Number of the last output item (the decider drops numbers it has seen). */
+  seq: number;
+  /** Per events partition: the next event offset to hand to this shard's engine. */
+  eventsNext: Record<string, string>;
+  time: number | null;
+  floor: number | null;
+  detection: DetectionSnapshot;
+}
+
+interface Progress {
+  /** Newest event time read. */
+  time: number;
+  /** Read up to the log end (as of the last fetch). */
+  caughtUp: boolean;
+}
+
+/** One assigned samples partition: its own detection engine, restored from its own checkpoint. */
+interface Task {
+  partition: number;
+  shard: string;
+  engine: DetectionEngine;
+  seq: number;
+  nextOffset: bigint;
+  eventsNext: Map<number, bigint>;
+  progress: Progress;
+  /** From watermark records: the producer promised nothing older. */
+  floor: number;
+  /** Wall clock of the last message from the partition (idleness). */
+  lastRecordAt: number;
+  out: ShardMessage[];
+  sent: { watermark: number; idle: boolean };
+}
+
+export interface ShardStats {
+  messages: number;
+  deadLetters: number;
+  checkpoints: number;
+  lastCheckpointMs: number;
+  rebalances: number;
+  assigned: number;
+}
+
+/**
+ * The scaled-out half of Harbinger on Kafka. Every instance in the consumer group owns some
+ * samples partitions (samples are keyed `service|metric`, so all stacks of a metric meet in one)
+ * and runs one DetectionEngine per partition, a task in Kafka Streams terms. Context events are
+ * read whole by every instance (each engine needs them), and each engine's output is numbered and
+ * published, with its watermark, to the one-partition detections topic that the decider merges.
+ *
+ * Each task's state goes to the compacted state topic under its own key, together with the input
+ * offsets it reflects; then the group's offset is committed. A task that moves to another instance
+ * (rebalance, crash) is restored there from that record before it reads anything, and re-reads
+ * from the recorded offset: the output it repeats carries the same numbers and is dropped by the
+ * decider, so the result equals an uninterrupted run.
+ */
+export class ShardWorker {
+  private consumer: Consumer | undefined;
+  private eventsReader: Consumer | undefined;
+  private readonly tasks = new Map<number, Task>();
+  /** Every context event, per events partition in offset order: the shards' shared input. */
+  private readonly events = new Map<number, { offset: bigint; event: ContextEvent }[]>();
+  private readonly eventsProgress = new Map<number, Progress>();
+  private readonly serial = new Serial();
+  private timer: NodeJS.Timeout | undefined;
+  private lastCheckpoint = Date.now();
+  readonly stats: ShardStats = { messages: 0, deadLetters: 0, checkpoints: 0, lastCheckpointMs: 0, rebalances: 0, assigned: 0 };
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly cfg: KafkaConfig,
+    private readonly detection: DetectionConfig,
+    private readonly log: Logger,
+    private readonly onRejected?: (record: Sample | ContextEvent, reason: string) => void,
+  ) {}
+
+  private get lateness(): number {
+    return this.detection.eventTime.allowedLatenessSeconds * 1000;
+  }
+
+  async start(): Promise<void> {
+    for (const [p, { low, high }] of await endOffsets(this.kafka, this.cfg.topics.events)) {
+      this.eventsProgress.set(p, { time: -Infinity, caughtUp: high <= low });
+      this.events.set(p, []);
+    }
+    // Every instance reads all context events: a throwaway group, nothing committed.
+    this.eventsReader = this.kafka.consumer({ groupId: `${this.cfg.groupId}.events.${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: this.cfg.maxBytesPerPartition });
+    await this.eventsReader.connect();
+    await this.eventsReader.subscribe({ topics: [this.cfg.topics.events], fromBeginning: true });
+    await this.eventsReader.run({ eachBatch: (p) => this.serial.run(() => this.onEvents(p)) });
+
+    this.consumer = this.kafka.consumer({ groupId: this.cfg.groupId, sessionTimeout: this.cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, this.cfg.sessionTimeoutMs / 3), maxBytesPerPartition: this.cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.stats.rebalances++;
+      const mine = e.payload.memberAssignment[this.cfg.topics.samples] ?? [];
+      this.serial.run(() => this.onAssignment(mine)).catch((err: Error) => this.log.error({ err: err.message }, 'kafka: restoring assigned partitions failed'));
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.cfg.topics.samples], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.serial.run(() => this.onSamples(p)) });
+    this.timer = setInterval(() => void this.serial.run(() => this.onTimer()).catch((err: Error) => this.log.warn({ err: err.message }, 'kafka: shard tick failed')), this.cfg.tickMs);
+    this.timer.unref();
+  }
+
+  /** SIGTERM: finish the batch in hand, publish, checkpoint, commit, leave the group. */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.consumer?.pause([{ topic: this.cfg.topics.samples }]);
+    await this.serial.run(async () => {
+      for (const t of this.tasks.values()) await this.publish(t, true);
+      await this.checkpoint();
+    });
+    await this.consumer?.disconnect();
+    await this.eventsReader?.disconnect();
+    this.consumer = undefined;
+    this.eventsReader = undefined;
+  }
+
+  assignedPartitions(): number[] {
+    return [...this.tasks.keys()].sort((a, b) => a - b);
+  }
+
+  private async onAssignment(mine: number[]): Promise<void> {
+    for (const p of [...this.tasks.keys()]) if (!mine.includes(p)) this.tasks.delete(p);
+    const fresh = mine.filter((p) => !this.tasks.has(p));
+    if (fresh.length > 0) {
+      const keys = new Map(fresh.map((p) => [this.stateKey(p), p]));
+      const saved = await readLatest(this.kafka, this.cfg.topics.state, (k) => keys.has(k));
+      const ends = await endOffsets(this.kafka, this.cfg.topics.samples);
+      for (const p of fresh) {
+        const cp = saved.get(this.stateKey(p));
+        const logStart = ends.get(p)?.low ?? 0n;
+        const task = this.newTask(p, cp === undefined ? undefined : decodeState<ShardCheckpoint>(cp), logStart);
+        if (task.nextOffset < logStart) {
+          this.log.error({ partition: p, checkpoint: task.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted samples this partition had not processed yet; resuming at the log start');
+          task.nextOffset = logStart;
+        }
+        task.progress.caughtUp = task.nextOffset >= (ends.get(p)?.high ?? 0n);
+        this.tasks.set(p, task);
+        this.offerEvents(task);
+        // Resume exactly where the checkpoint was, whatever offset the group had committed.
+        try {
+          this.consumer?.seek({ topic: this.cfg.topics.samples, partition: p, offset: task.nextOffset.toString() });
+        } catch (err) {
+          this.log.warn({ partition: p, err: (err as Error).message }, 'kafka: seek on assignment failed; offsets are checked per batch');
+        }
+        this.log.info({ partition: p, restored: cp !== undefined, offset: task.nextOffset.toString() }, 'kafka: samples partition assigned');
+      }
+    }
+    this.stats.assigned = this.tasks.size;
+  }
+
+  private newTask(partition: number, cp: ShardCheckpoint | undefined, logStart: bigint): Task {
+    const shard = String(partition);
+    const task: Task = {
+      partition,
+      shard,
+      engine: undefined as unknown as DetectionEngine,
+      seq: cp?.seq ?? 0,
+      nextOffset: cp !== undefined ? BigInt(cp.nextOffset) : logStart,
+      eventsNext: new Map(Object.entries(cp?.eventsNext ?? {}).map(([p, o]) => [Number(p), BigInt(o)])),
+      progress: { time: cp?.time ?? -Infinity, caughtUp: false },
+      floor: cp?.floor ?? -Infinity,
+      lastRecordAt: Date.now(),
+      out: [],
+      sent: { watermark: -Infinity, idle: false },
+    };
+    task.engine = new DetectionEngine(
+      this.detection,
+      {
+        detection: (e) => task.out.push({ shard, seq: ++task.seq, item: e }),
+        context: (e) => task.out.push({ shard, seq: ++task.seq, item: e }),
+        ...(this.onRejected !== undefined ? { rejected: this.onRejected } : {}),
+      },
+      true,
+    );
+    if (cp !== undefined) task.engine.restore(cp.detection);
+    return task;
+  }
+
+  /** Hands a task every context event it has not had yet, in offset order per events partition. */
+  private offerEvents(task: Task): void {
+    for (const [p, list] of this.events) {
+      const next = task.eventsNext.get(p) ?? 0n;
+      for (let i = lowerBound(list, next); i < list.length; i++) task.engine.offerEvent(list[i]!.event);
+      if (list.length > 0 && list[list.length - 1]!.offset >= next) task.eventsNext.set(p, list[list.length - 1]!.offset + 1n);
+    }
+  }
+
+  private async onEvents({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+    const list = this.events.get(batch.partition) ?? [];
+    this.events.set(batch.partition, list);
+    const progress = this.eventsProgress.get(batch.partition) ?? { time: -Infinity, caughtUp: false };
+    this.eventsProgress.set(batch.partition, progress);
+    const dead: { key: string | null; value: string }[] = [];
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      const d = decodeMessage(m.value);
+      if (!d.ok || d.samples.length > 0) {
+        // Every instance reads the events topic: a dead letter from it may appear once per
+        // instance; its topic/partition/offset identify the one bad message.
+        const reason = d.ok ? 'samples belong on the samples topic, keyed service|metric' : d.reason;
+        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+      } else if (list.length === 0 || list[list.length - 1]!.offset < offset) {
+        // (A message re-fetched after a broker hiccup is already in the list.)
+        for (const event of d.events) {
+          list.push({ offset, event });
+          if (event.ts > progress.time) progress.time = event.ts;
+        }
+      }
+      progress.caughtUp = offset + 1n >= BigInt(batch.highWatermark);
+      resolveOffset(m.offset);
+    }
+    await this.deadLetters(dead);
+    for (const task of this.tasks.values()) {
+      this.offerEvents(task);
+      await this.publish(task, false);
+    }
+    await heartbeat();
+  }
+
+  private async onSamples({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const task = this.tasks.get(batch.partition);
+    if (task === undefined) return; // not (yet) ours: left unresolved, fetched again after the rebalance
+    const dead: { key: string | null; value: string }[] = [];
+    const first = batch.messages[0];
+    if (first !== undefined && BigInt(first.offset) > task.nextOffset) {
+      // The group's committed offset is past the checkpoint (it lagged behind a crash): go back.
+      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: task.nextOffset.toString() });
+      return;
+    }
+    const p = task.progress;
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const offset = BigInt(m.offset);
+      if (offset < task.nextOffset) {
+        resolveOffset(m.offset);
+        continue; // already in the restored state
+      }
+      this.stats.messages++;
+      const d = decodeMessage(m.value);
+      if (!d.ok || d.events.length > 0) {
+        const reason = d.ok ? 'context events belong on the events topic (every shard needs them)' : d.reason;
+        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+      } else {
+        for (const s of d.samples) {
+          task.engine.offerSample(s);
+          if (s.ts > p.time) p.time = s.ts;
+        }
+        if (d.watermark > task.floor) task.floor = d.watermark;
+      }
+      task.nextOffset = offset + 1n;
+      p.caughtUp = task.nextOffset >= BigInt(batch.highWatermark);
+      task.lastRecordAt = Date.now();
+      resolveOffset(m.offset);
+    }
+    await this.deadLetters(dead);
+    await this.publish(task, false);
+    await heartbeat();
+    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+  }
+
+  private async onTimer(): Promise<void> {
+    if (this.log.isLevelEnabled('debug')) for (const t of this.tasks.values()) this.log.debug({ partition: t.partition, next: t.nextOffset.toString(), time: t.progress.time, caughtUp: t.progress.caughtUp, floor: t.floor, watermark: t.engine.watermark, seq: t.seq }, 'kafka: shard progress');
+    for (const task of this.tasks.values()) await this.publish(task, false);
+    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+  }
+
+  /**
+   * Moves the task's watermark (the partition's newest sample, held back by the events topic
+   * while it has unread data, minus the allowed lateness; never below a watermark record) and
+   * publishes its output and the new watermark.
+   */
+  private async publish(task: Task, force: boolean): Promise<void> {
+    // Events hold the watermark back while they have unread data, but never move it: they are
+    // announced ahead (a rollout, a campaign), so their times say nothing of the samples'.
+    let pending = task.progress.caughtUp ? Infinity : task.progress.time;
+    let eventsCaughtUp = true;
+    for (const e of this.eventsProgress.values()) {
+      if (!e.caughtUp && e.time < pending) pending = e.time;
+      eventsCaughtUp &&= e.caughtUp;
+    }
+    const w = Math.max((pending !== Infinity ? pending : task.progress.time) - this.lateness, task.floor);
+    if (w > -Infinity) task.engine.setWatermark(w);
+    const watermark = task.engine.watermark;
+    // Idle (Flink's term): caught up and quiet for a while, so it stops holding the merge back.
+    const idle = task.progress.caughtUp && eventsCaughtUp && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
+    if (task.out.length === 0 && !force && watermark <= task.sent.watermark && idle === task.sent.idle) return;
+    const messages = task.out.splice(0);
+    messages.push({ shard: task.shard, watermark, idle });
+    await this.producer.send({ topic: this.cfg.topics.detections, messages: messages.map((m) => ({ key: task.shard, value: JSON.stringify(m, finiteOrNull) })) });
+    task.sent = { watermark, idle };
+  }
+
+  /** Output first (it is numbered), then every task's state, then the group's offsets. */
+  private async checkpoint(): Promise<void> {
+    if (this.consumer === undefined || this.tasks.size === 0) {
+      this.lastCheckpoint = Date.now();
+      return;
+    }
+    const t = Date.now();
+    const records = [];
+    for (const task of this.tasks.values()) {
+      await this.publish(task, false);
+      const cp: ShardCheckpoint = {
+        version: 1,
+        partition: task.partition,
+        nextOffset: task.nextOffset.toString(),
+        seq: task.seq,
+        eventsNext: Object.fromEntries([...task.eventsNext].map(([p, o]) => [String(p), o.toString()])),
+        time: Number.isFinite(task.progress.time) ? task.progress.time : null,
+        floor: Number.isFinite(task.floor) ? task.floor : null,
+        detection: task.engine.snapshot(),
+      };
+      records.push({ key: this.stateKey(task.partition), value: encodeState(cp) });
+    }
+    await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: records });
+    try {
+      await this.consumer.commitOffsets([...this.tasks.values()].map((task) => ({ topic: this.cfg.topics.samples, partition: task.partition, offset: task.nextOffset.toString() })));
+    } catch (err) {
+      // A rebalance took a partition away mid-commit: its state record is written, and its new
+      // owner resumes from the offset in that record, not from the group's.
+      this.log.warn({ err: (err as Error).message }, 'kafka: offset commit refused (rebalance); state records stand');
+    }
+    this.lastCheckpoint = Date.now();
+    this.stats.checkpoints++;
+    this.stats.lastCheckpointMs = Date.now() - t;
+  }
+
+  private async deadLetters(dead: { key: string | null; value: string }[]): Promise<void> {
+    if (dead.length === 0) return;
+    this.stats.deadLetters += dead.length;
+    await this.producer.send({ topic: this.cfg.topics.deadLetter, messages: dead });
+  }
+
+  private stateKey(partition: number): string {
+    return `${this.cfg.groupId}/shard/${partition}`;
+  }
+}
+
+/** First index whose offset is at or after `offset`. */
+function lowerBound(list: { offset: bigint }[], offset: bigint): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** JSON has no infinities: an unknown watermark travels as null. */
+function finiteOrNull(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+}
