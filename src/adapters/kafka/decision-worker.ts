@@ -178,7 +178,7 @@ export class DecisionWorker {
           this.log.error({ shard: d.shard, known: this.shards }, 'kafka: output from a samples partition that did not exist when the decider started (partitions added?); restart the instances');
         }
         if ('item' in d) merge.offer(d.shard, d.seq, d.item);
-        else merge.advance(d.shard, d.watermark ?? -Infinity, d.idle);
+        else merge.advance(d.shard, d.watermark, d.idle);
       }
       this.nextOffset = offset + 1n;
       resolveOffset(m.offset);

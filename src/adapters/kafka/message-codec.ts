@@ -1,6 +1,7 @@
 import { parseRecord, parseTimestamp } from '../../ingest/record-parser.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { ShardOutput } from '../../core/merge/detection-merge.js';
+import { decodeState } from '../../core/state/json-codec.js';
 
 /**
  * A Kafka message value: one record (sample or event, JSON) or a JSON array of records. Anything
@@ -66,15 +67,16 @@ export function sampleKey(s: Pick<Sample, 'service' | 'metric'>): string {
 
 /**
  * The internal detections topic (one partition) carries each shard's numbered output and its
- * watermark; the decider merges them. Written and read only by Harbinger.
+ * watermark, in the state codec (NaN and infinities survive); the decider merges them. Written
+ * and read only by Harbinger.
  */
-export type ShardMessage = { shard: string; seq: number; item: ShardOutput } | { shard: string; watermark: number | null; idle: boolean };
+export type ShardMessage = { shard: string; seq: number; item: ShardOutput } | { shard: string; watermark: number; idle: boolean };
 
 export function decodeShardMessage(value: Buffer | null): ShardMessage | string {
   if (value === null) return 'empty message value';
   let m: unknown;
   try {
-    m = JSON.parse(value.toString('utf8'));
+    m = decodeState(value.toString('utf8'));
   } catch (e) {
     return `invalid JSON: ${(e as Error).message}`;
   }
@@ -82,6 +84,6 @@ export function decodeShardMessage(value: Buffer | null): ShardMessage | string 
   const o = m as Record<string, unknown>;
   if (typeof o['shard'] !== 'string') return 'shard: expected a string';
   if (typeof o['seq'] === 'number' && o['item'] !== null && typeof o['item'] === 'object' && typeof (o['item'] as { ts?: unknown }).ts === 'number') return m as ShardMessage;
-  if ((typeof o['watermark'] === 'number' || o['watermark'] === null) && typeof o['idle'] === 'boolean') return m as ShardMessage;
+  if (typeof o['watermark'] === 'number' && typeof o['idle'] === 'boolean') return m as ShardMessage;
   return 'expected {shard, seq, item} or {shard, watermark, idle}';
 }

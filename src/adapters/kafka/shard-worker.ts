@@ -305,7 +305,8 @@ export class ShardWorker {
     if (task.out.length === 0 && !force && watermark <= task.sent.watermark && idle === task.sent.idle) return;
     const messages = task.out.splice(0);
     messages.push({ shard: task.shard, watermark, idle });
-    await this.producer.send({ topic: this.cfg.topics.detections, messages: messages.map((m) => ({ key: task.shard, value: JSON.stringify(m, finiteOrNull) })) });
+    // The state codec keeps NaN and infinities: the decider must see exactly what replay sees.
+    await this.producer.send({ topic: this.cfg.topics.detections, messages: messages.map((m) => ({ key: task.shard, value: encodeState(m) })) });
     task.sent = { watermark, idle };
   }
 
@@ -365,9 +366,4 @@ function lowerBound(list: { offset: bigint }[], offset: bigint): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** JSON has no infinities: an unknown watermark travels as null. */
-function finiteOrNull(_key: string, v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
 }
