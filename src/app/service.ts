@@ -308,7 +308,9 @@ export class HarbingerService implements HttpPort {
     const now = this.now();
     // Only a quiet source lets the wall clock move event time: while data flows (a backlog, a
     // remote_write WAL replay), event time is the data's own.
-    if (this.cfg.server.wallClockWatermark && now - this.lastIngest >= this.cfg.server.idleSeconds * 1000) {
+    // On Kafka, event time is the partitions' own (idle ones are handled by the runner), and the
+    // decision engine belongs to the decider: the wall clock drives neither.
+    if (this.cfg.kafka === undefined && this.cfg.server.wallClockWatermark && now - this.lastIngest >= this.cfg.server.idleSeconds * 1000) {
       this.pipeline.advanceTo(now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000);
       this.pipeline.decision.onTick(now);
     }
