@@ -36,8 +36,8 @@ describe('samples/events message values', () => {
 describe('detections topic messages', () => {
   it('round-trip shard output and watermarks exactly, infinities included', () => {
     const msgs: ShardMessage[] = [
-      { shard: '2', seq: 7, item: { type: 'health', ts: 59_999, service: 's', stack: 'a', scores: { latency: 1.5 }, saturation: null, inEpisode: [], reporting: 1, known: 2 } },
-      { shard: '0', watermark: -Infinity, idle: true },
+      { shard: '2', seq: 7, items: [{ type: 'health', ts: 59_999, service: 's', stack: 'a', scores: { latency: 1.5 }, saturation: null, inEpisode: [], reporting: 1, known: 2 }], watermark: 60_000, idle: false },
+      { shard: '0', seq: 1, items: [], watermark: -Infinity, idle: true },
     ];
     for (const m of msgs) expect(decodeShardMessage(Buffer.from(encodeState(m)))).toEqual(m);
   });
@@ -51,6 +51,7 @@ describe('detections topic messages', () => {
       { numRuns: 2000 },
     );
     expect(decodeShardMessage(Buffer.from('{"shard":1}'))).toBe('shard: expected a string');
-    expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1}'))).toBe('expected {shard, seq, item} or {shard, watermark, idle}');
+    expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1}'))).toBe('items: expected an array of events with a numeric ts');
+    expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1,"items":[],"watermark":"x","idle":true}'))).toBe('watermark/idle: expected a number and a boolean');
   });
 });

@@ -250,6 +250,14 @@ describe('Harbinger on a real Kafka broker', () => {
           const committed = (await admin.fetchOffsets({ groupId: `g-${t.samples}`, topics: [t.samples] }))[0]!.partitions;
           return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
         }, 30_000, { description: 'samples offsets committed to the log end' });
+        // SIGTERM: the survivor finishes, checkpoints, commits and leaves both groups.
+        await survivor.proc.stop(20_000);
+        expect(survivor.proc.exitInfo()).toEqual({ code: 0, signal: null });
+        const groups = (await admin.describeGroups([`g-${t.samples}`, `g-${t.samples}.decide`])).groups;
+        expect(groups.map((g) => [g.groupId, g.members.length])).toEqual([
+          [`g-${t.samples}`, 0],
+          [`g-${t.samples}.decide`, 0],
+        ]);
       } finally {
         await admin.disconnect();
       }

@@ -291,8 +291,14 @@ export class HarbingerService implements HttpPort {
     return { status: r.status, body: r.body };
   }
 
+  /** Liveness: false only when this process cannot recover by itself and should be restarted. */
+  live(): { live: boolean; reason: string } {
+    return this.kafka?.failure !== undefined ? { live: false, reason: `kafka consumer stopped: ${this.kafka.failure}` } : { live: true, reason: 'ok' };
+  }
+
   ready(): { ready: boolean; reason: string } {
     if (!this.started) return { ready: false, reason: 'starting' };
+    if (this.kafka?.failure !== undefined) return { ready: false, reason: `kafka consumer stopped: ${this.kafka.failure}` };
     if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
     return { ready: true, reason: `state restored from ${this.restoredFrom}` };
   }

@@ -25,6 +25,7 @@ describe('Kafka end to end', () => {
     const broker = await startKafka();
     try {
       const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+      const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
       const t = await createHarbingerTopics(broker, 'b', 6);
       const samples = syntheticSamples(SERIES, MINUTES);
 
@@ -49,7 +50,7 @@ describe('Kafka end to end', () => {
 
       // Then let Harbinger drain the backlog, sampling its consumer lag as it goes.
       const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: 'bench', topics: t, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 } });
-      const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: undefined });
+      const service = new HarbingerService({ config, log: createLogger(process.env['BENCH_LOG'] ?? 'silent'), apiToken: undefined });
       t0 = performance.now();
       await service.start();
       const lags: number[] = [];
@@ -65,7 +66,6 @@ describe('Kafka end to end', () => {
       const finalLag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
       const stats = service.kafkaStats()!;
       await service.stop();
-      const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
       console.log(
         [
           '',
@@ -74,6 +74,47 @@ describe('Kafka end to end', () => {
           `  broker → shards → decider → recommendations ${fmt(messages.length / secs).padStart(8)} samples/s  (${secs.toFixed(1)} s until the decider's watermark passed the end, incl. group joins; ${stats.checkpoints} checkpoints, last ${stats.lastCheckpointMs} ms)`,
           `  in-process pipeline, same data            ${fmt(inProcRate).padStart(10)} samples/s`,
           `  consumer lag (committed offsets, every 0.5 s while draining): ${lags.map(fmt).join(' → ')}; after the final checkpoint ${fmt(finalLag)}`,
+        ].join('\n'),
+      );
+
+      // Sustained load: a producer at a fixed rate while Harbinger consumes; lag sampled every second.
+      const RATE = 20_000;
+      const SECONDS = 20;
+      const t2 = await createHarbingerTopics(broker, 's', 6);
+      const live = syntheticSamples(SERIES, Math.ceil((RATE * SECONDS) / SERIES));
+      const config2 = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: 'bench-live', topics: t2, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 } });
+      const service2 = new HarbingerService({ config: config2, log: createLogger(process.env['BENCH_LOG'] ?? 'silent'), apiToken: undefined });
+      await service2.start();
+      const producer2 = kafka.producer();
+      await producer2.connect();
+      const liveLags: number[] = [];
+      const started = performance.now();
+      let sent = 0;
+      let nextSample = performance.now() + 1000;
+      while (sent < live.length) {
+        const due = Math.min(live.length, Math.floor(((performance.now() - started) / 1000) * RATE));
+        if (due > sent) {
+          const batch = live.slice(sent, due);
+          await producer2.send({ topic: t2.samples, messages: batch.map((x) => ({ key: sampleKey(x), value: JSON.stringify({ type: 'sample', ...x }) })) });
+          sent = due;
+        }
+        if (performance.now() >= nextSample) {
+          nextSample += 1000;
+          liveLags.push((await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const achieved = sent / ((performance.now() - started) / 1000);
+      await producer2.disconnect();
+      await new Promise((r) => setTimeout(r, 2500));
+      const settledLag = (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0);
+      await service2.stop();
+      const sorted = [...liveLags].sort((x, y) => x - y);
+      console.log(
+        [
+          `Sustained load: ${fmt(achieved)} samples/s offered for ${SECONDS} s (one sample per message), one instance, 6 partitions`,
+          `  consumer lag on the samples topic, once a second (committed offsets, checkpoint every 1 s): median ${fmt(sorted[Math.floor(sorted.length / 2)] ?? 0)}, max ${fmt(sorted[sorted.length - 1] ?? 0)}; 2.5 s after the producer stopped: ${fmt(settledLag)}`,
+          `  lag series: ${liveLags.map(fmt).join(' ')}`,
         ].join('\n'),
       );
     } finally {

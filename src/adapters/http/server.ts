@@ -14,6 +14,8 @@ import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote
 /** What the HTTP layer needs from the service: a small port, so routes never reach into the core. */
 export interface HttpPort {
   ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } | Promise<{ accepted: number; late: number }>;
+  /** Liveness (GET /healthz); absent means always live. */
+  live?(): { live: boolean; reason: string };
   remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
   alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
   incidents(): Incident[];
@@ -60,7 +62,15 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     });
 
   const routes: { method: string; path: RegExp; name: string; handler: Handler }[] = [
-    { method: 'GET', path: /^\/healthz$/, name: 'healthz', handler: async (_q, res) => json(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      path: /^\/healthz$/,
+      name: 'healthz',
+      handler: async (_q, res) => {
+        const l = port.live?.() ?? { live: true, reason: 'ok' };
+        json(res, l.live ? 200 : 503, l.live ? { status: 'ok' } : { status: 'failing', reason: l.reason });
+      },
+    },
     {
       method: 'GET',
       path: /^\/readyz$/,

@@ -6,7 +6,7 @@ import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-m
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetter, decodeShardMessage } from './message-codec.js';
-import { endOffsets, readLatest, readTopicRange, Serial } from './topic-io.js';
+import { endOffsets, readLatest, readTopicRange, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
 
 /** The decider's state, with the detections offset it reflects and where the output stood. */
 export interface DeciderCheckpoint {
@@ -65,6 +65,8 @@ export class DecisionWorker {
     private readonly log: Logger,
     /** Side effects of a decision (audit, feed, Slack): called once per decision made here. */
     private readonly onDecision: (e: DecisionEvent) => void,
+    /** The consumer stopped for good (kafkajs gave up): the instance must be restarted. */
+    private readonly onFatal: (reason: string) => void,
   ) {
     this.fresh = decision.snapshot();
   }
@@ -82,16 +84,16 @@ export class DecisionWorker {
     const parts = await endOffsets(this.kafka, this.cfg.topics.detections);
     if (parts.size !== 1) throw new Error(`kafka.topics.detections: '${this.cfg.topics.detections}' has ${parts.size} partitions; it must have exactly 1 (one decider, one change in flight)`);
     this.shards = [...(await endOffsets(this.kafka, this.cfg.topics.samples)).keys()].sort((a, b) => a - b).map(String);
-    this.consumer = this.kafka.consumer({ groupId: `${this.cfg.groupId}.decide`, sessionTimeout: this.cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, this.cfg.sessionTimeoutMs / 3), maxBytesPerPartition: this.cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      const own = (e.payload.memberAssignment[this.cfg.topics.detections] ?? []).includes(0);
-      this.serial.run(() => this.onAssignment(own)).catch((err: Error) => this.log.error({ err: err.message }, 'kafka: taking over the decider failed'));
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.cfg.topics.detections], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.serial.run(() => this.onBatch(p)) });
-    this.timer = setInterval(() => void this.serial.run(() => this.onTimer()).catch((err: Error) => this.log.warn({ err: err.message }, 'kafka: decider tick failed')), this.cfg.tickMs);
-    this.timer.unref();
+    ({ consumer: this.consumer, timer: this.timer } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
+      groupId: `${this.cfg.groupId}.decide`,
+      topic: this.cfg.topics.detections,
+      serial: this.serial,
+      name: 'decider',
+      onJoin: (partitions) => this.onAssignment(partitions.includes(0)),
+      onBatch: (p) => this.onBatch(p),
+      onTick: () => this.onTimer(),
+      onFatal: this.onFatal,
+    }));
   }
 
   async stop(): Promise<void> {
@@ -177,13 +179,13 @@ export class DecisionWorker {
           this.unknownShards.add(d.shard);
           this.log.error({ shard: d.shard, known: this.shards }, 'kafka: output from a samples partition that did not exist when the decider started (partitions added?); restart the instances');
         }
-        if ('item' in d) merge.offer(d.shard, d.seq, d.item);
-        else merge.advance(d.shard, d.watermark, d.idle);
+        for (let i = 0; i < d.items.length; i++) merge.offer(d.shard, d.seq + i, d.items[i]!);
+        merge.advance(d.shard, d.watermark, d.idle);
       }
       this.nextOffset = offset + 1n;
       resolveOffset(m.offset);
     }
-    if (dead.length > 0) await this.producer.send({ topic: this.cfg.topics.deadLetter, messages: dead });
+    if (dead.length > 0) await sendChunked(this.producer, this.cfg.topics.deadLetter, dead);
     this.stats.duplicates = merge.stats.duplicates;
     this.stats.outOfOrder = merge.stats.outOfOrder;
     this.stats.watermark = Number.isFinite(merge.watermark) ? merge.watermark : null;
@@ -217,7 +219,7 @@ export class DecisionWorker {
     }
     if (messages.length === 0) return;
     this.stats.recommendations += messages.length;
-    await this.producer.send({ topic: this.cfg.topics.recommendations, messages });
+    await sendChunked(this.producer, this.cfg.topics.recommendations, messages);
   }
 
   /** State, with where the output stood, then the offset: a take-over resumes exactly here. */

@@ -54,6 +54,8 @@ export class KafkaRunner {
   private producer: Producer | undefined;
   private shards: ShardWorker | undefined;
   private decider: DecisionWorker | undefined;
+  /** Why a consumer stopped for good, if one did. */
+  failure: string | undefined;
 
   constructor(
     private readonly cfg: KafkaConfig,
@@ -73,9 +75,13 @@ export class KafkaRunner {
   async start(): Promise<void> {
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    this.decider = new DecisionWorker(this.kafka, this.producer, this.cfg, this.decision, this.log, (e) => this.hooks.onDecision(e));
+    const fatal = (reason: string): void => {
+      this.failure ??= reason;
+      this.log.error({ reason }, 'kafka: a consumer stopped for good; /healthz now fails so the orchestrator restarts this instance');
+    };
+    this.decider = new DecisionWorker(this.kafka, this.producer, this.cfg, this.decision, this.log, (e) => this.hooks.onDecision(e), fatal);
     await this.decider.start();
-    this.shards = new ShardWorker(this.kafka, this.producer, this.cfg, this.detection, this.log, this.hooks.onRejected);
+    this.shards = new ShardWorker(this.kafka, this.producer, this.cfg, this.detection, this.log, fatal, this.hooks.onRejected);
     await this.shards.start();
   }
 

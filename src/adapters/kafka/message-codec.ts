@@ -66,11 +66,18 @@ export function sampleKey(s: Pick<Sample, 'service' | 'metric'>): string {
 }
 
 /**
- * The internal detections topic (one partition) carries each shard's numbered output and its
- * watermark, in the state codec (NaN and infinities survive); the decider merges them. Written
- * and read only by Harbinger.
+ * The internal detections topic (one partition) carries, per publish of a shard, its numbered
+ * output (`items[i]` has number `seq + i`) and its watermark after it, in the state codec (NaN and
+ * infinities survive); the decider merges them. One message per publish, not per item: the
+ * topic's traffic is then per batch, not per minute and stack. Written and read only by Harbinger.
  */
-export type ShardMessage = { shard: string; seq: number; item: ShardOutput } | { shard: string; watermark: number; idle: boolean };
+export interface ShardMessage {
+  shard: string;
+  seq: number;
+  items: ShardOutput[];
+  watermark: number;
+  idle: boolean;
+}
 
 export function decodeShardMessage(value: Buffer | null): ShardMessage | string {
   if (value === null) return 'empty message value';
@@ -83,7 +90,8 @@ export function decodeShardMessage(value: Buffer | null): ShardMessage | string 
   if (m === null || typeof m !== 'object') return 'not an object';
   const o = m as Record<string, unknown>;
   if (typeof o['shard'] !== 'string') return 'shard: expected a string';
-  if (typeof o['seq'] === 'number' && o['item'] !== null && typeof o['item'] === 'object' && typeof (o['item'] as { ts?: unknown }).ts === 'number') return m as ShardMessage;
-  if (typeof o['watermark'] === 'number' && typeof o['idle'] === 'boolean') return m as ShardMessage;
-  return 'expected {shard, seq, item} or {shard, watermark, idle}';
+  if (typeof o['seq'] !== 'number' || !Number.isInteger(o['seq'])) return 'seq: expected an integer';
+  if (!Array.isArray(o['items']) || !o['items'].every((x: unknown) => x !== null && typeof x === 'object' && typeof (x as { ts?: unknown }).ts === 'number')) return 'items: expected an array of events with a numeric ts';
+  if (typeof o['watermark'] !== 'number' || typeof o['idle'] !== 'boolean') return 'watermark/idle: expected a number and a boolean';
+  return m as ShardMessage;
 }

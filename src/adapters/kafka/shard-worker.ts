@@ -7,7 +7,11 @@ import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/de
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetter, decodeMessage, type ShardMessage } from './message-codec.js';
-import { endOffsets, readLatest, Serial } from './topic-io.js';
+import type { ShardOutput } from '../../core/merge/detection-merge.js';
+
+/** Items per detections-topic message: well under the broker's 1 MiB default per record. */
+const ITEMS_PER_MESSAGE = 1000;
+import { endOffsets, readLatest, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
 
 /** One samples partition's detection state, with the input positions it reflects. */
 export interface ShardCheckpoint {
@@ -44,7 +48,9 @@ interface Task {
   floor: number;
   /** Wall clock of the last message from the partition (idleness). */
   lastRecordAt: number;
-  out: ShardMessage[];
+  /** Output not yet published; the first has number `sentSeq + 1`. */
+  out: ShardOutput[];
+  sentSeq: number;
   sent: { watermark: number; idle: boolean };
 }
 
@@ -88,6 +94,8 @@ export class ShardWorker {
     private readonly cfg: KafkaConfig,
     private readonly detection: DetectionConfig,
     private readonly log: Logger,
+    /** The consumer stopped for good (kafkajs gave up): the instance must be restarted. */
+    private readonly onFatal: (reason: string) => void,
     private readonly onRejected?: (record: Sample | ContextEvent, reason: string) => void,
   ) {}
 
@@ -102,21 +110,26 @@ export class ShardWorker {
     }
     // Every instance reads all context events: a throwaway group, nothing committed.
     this.eventsReader = this.kafka.consumer({ groupId: `${this.cfg.groupId}.events.${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: this.cfg.maxBytesPerPartition });
+    this.eventsReader.on(this.eventsReader.events.CRASH, (e) => {
+      if (!e.payload.restart) this.onFatal(`events reader: ${e.payload.error.message}`);
+    });
     await this.eventsReader.connect();
     await this.eventsReader.subscribe({ topics: [this.cfg.topics.events], fromBeginning: true });
     await this.eventsReader.run({ eachBatch: (p) => this.serial.run(() => this.onEvents(p)) });
 
-    this.consumer = this.kafka.consumer({ groupId: this.cfg.groupId, sessionTimeout: this.cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, this.cfg.sessionTimeoutMs / 3), maxBytesPerPartition: this.cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.stats.rebalances++;
-      const mine = e.payload.memberAssignment[this.cfg.topics.samples] ?? [];
-      this.serial.run(() => this.onAssignment(mine)).catch((err: Error) => this.log.error({ err: err.message }, 'kafka: restoring assigned partitions failed'));
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.cfg.topics.samples], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.serial.run(() => this.onSamples(p)) });
-    this.timer = setInterval(() => void this.serial.run(() => this.onTimer()).catch((err: Error) => this.log.warn({ err: err.message }, 'kafka: shard tick failed')), this.cfg.tickMs);
-    this.timer.unref();
+    ({ consumer: this.consumer, timer: this.timer } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
+      groupId: this.cfg.groupId,
+      topic: this.cfg.topics.samples,
+      serial: this.serial,
+      name: 'shards',
+      onJoin: (partitions) => {
+        this.stats.rebalances++;
+        return this.onAssignment(partitions);
+      },
+      onBatch: (p) => this.onSamples(p),
+      onTick: () => this.onTimer(),
+      onFatal: this.onFatal,
+    }));
   }
 
   /** SIGTERM: finish the batch in hand, publish, checkpoint, commit, leave the group. */
@@ -180,13 +193,20 @@ export class ShardWorker {
       floor: cp?.floor ?? -Infinity,
       lastRecordAt: Date.now(),
       out: [],
+      sentSeq: cp?.seq ?? 0,
       sent: { watermark: -Infinity, idle: false },
     };
     task.engine = new DetectionEngine(
       this.detection,
       {
-        detection: (e) => task.out.push({ shard, seq: ++task.seq, item: e }),
-        context: (e) => task.out.push({ shard, seq: ++task.seq, item: e }),
+        detection: (e) => {
+          task.seq++;
+          task.out.push(e);
+        },
+        context: (e) => {
+          task.seq++;
+          task.out.push(e);
+        },
         ...(this.onRejected !== undefined ? { rejected: this.onRejected } : {}),
       },
       true,
@@ -303,10 +323,16 @@ export class ShardWorker {
     // Idle (Flink's term): caught up and quiet for a while, so it stops holding the merge back.
     const idle = task.progress.caughtUp && eventsCaughtUp && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
     if (task.out.length === 0 && !force && watermark <= task.sent.watermark && idle === task.sent.idle) return;
-    const messages = task.out.splice(0);
-    messages.push({ shard: task.shard, watermark, idle });
+    const items = task.out.splice(0);
+    const messages: ShardMessage[] = [];
+    // A big backlog batch is split; only the last part carries the new watermark.
+    for (let i = 0; i < items.length || messages.length === 0; i += ITEMS_PER_MESSAGE) {
+      const last = i + ITEMS_PER_MESSAGE >= items.length;
+      messages.push({ shard: task.shard, seq: task.sentSeq + 1 + i, items: items.slice(i, i + ITEMS_PER_MESSAGE), watermark: last ? watermark : task.sent.watermark, idle: last ? idle : task.sent.idle });
+    }
     // The state codec keeps NaN and infinities: the decider must see exactly what replay sees.
-    await this.producer.send({ topic: this.cfg.topics.detections, messages: messages.map((m) => ({ key: task.shard, value: encodeState(m) })) });
+    await sendChunked(this.producer, this.cfg.topics.detections, messages.map((m) => ({ key: task.shard, value: encodeState(m) })));
+    task.sentSeq += items.length;
     task.sent = { watermark, idle };
   }
 
@@ -332,7 +358,9 @@ export class ShardWorker {
       };
       records.push({ key: this.stateKey(task.partition), value: encodeState(cp) });
     }
-    await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: records });
+    // One request per record: each may be large (a partition's every series), and the broker
+    // caps a request at the state topic's max.message.bytes.
+    for (const r of records) await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] });
     try {
       await this.consumer.commitOffsets([...this.tasks.values()].map((task) => ({ topic: this.cfg.topics.samples, partition: task.partition, offset: task.nextOffset.toString() })));
     } catch (err) {
@@ -348,7 +376,7 @@ export class ShardWorker {
   private async deadLetters(dead: { key: string | null; value: string }[]): Promise<void> {
     if (dead.length === 0) return;
     this.stats.deadLetters += dead.length;
-    await this.producer.send({ topic: this.cfg.topics.deadLetter, messages: dead });
+    await sendChunked(this.producer, this.cfg.topics.deadLetter, dead);
   }
 
   private stateKey(partition: number): string {

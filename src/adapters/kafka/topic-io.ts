@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type CompressionTypes, type Consumer, type EachBatchPayload, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import type { KafkaConfig } from '../../config/kafka.js';
 import type { Logger } from '../log/logger.js';
 
@@ -88,4 +88,55 @@ export class Serial {
     this.tail = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * A consumer-group member whose every callback (rebalance, batch, timer tick) runs on one Serial:
+ * offsets are committed by the owner (never automatically), after its state is checkpointed.
+ */
+export async function startSerialConsumer(
+  kafka: Kafka,
+  cfg: Pick<KafkaConfig, 'sessionTimeoutMs' | 'maxBytesPerPartition' | 'tickMs'>,
+  log: Logger,
+  opts: { groupId: string; topic: string; serial: Serial; name: string; onJoin(partitions: number[]): Promise<void>; onBatch(p: EachBatchPayload): Promise<void>; onTick(): Promise<void>; onFatal(reason: string): void },
+): Promise<{ consumer: Consumer; timer: NodeJS.Timeout }> {
+  const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, cfg.sessionTimeoutMs / 3), maxBytesPerPartition: cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
+  consumer.on(consumer.events.CRASH, (e) => {
+    // kafkajs restarts after retriable errors by itself; after any other it has stopped for good.
+    if (!e.payload.restart) opts.onFatal(`${opts.name}: ${e.payload.error.message}`);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const mine = e.payload.memberAssignment[opts.topic] ?? [];
+    opts.serial.run(() => opts.onJoin(mine)).catch((err: Error) => log.error({ err: err.message }, `kafka: ${opts.name}: taking up the assignment failed`));
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => opts.serial.run(() => opts.onBatch(p)) });
+  const timer = setInterval(() => void opts.serial.run(() => opts.onTick()).catch((err: Error) => log.warn({ err: err.message }, `kafka: ${opts.name}: tick failed`)), cfg.tickMs);
+  timer.unref();
+  return { consumer, timer };
+}
+
+/**
+ * Sends in requests of at most `maxBytes` of values: a broker refuses a record batch larger than
+ * the topic's max.message.bytes (1 MiB by default), and one backlog batch can emit more than that.
+ */
+export async function sendChunked(producer: Producer, topic: string, messages: Message[], opts: { maxBytes?: number; compression?: CompressionTypes } = {}): Promise<void> {
+  const limit = opts.maxBytes ?? 512 * 1024;
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i <= messages.length; i++) {
+    const size = i < messages.length ? byteLength(messages[i]!) : 0;
+    if (i === messages.length || (i > start && bytes + size > limit)) {
+      if (i > start) await producer.send({ topic, messages: messages.slice(start, i), ...(opts.compression !== undefined ? { compression: opts.compression } : {}) });
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+}
+
+function byteLength(m: Message): number {
+  const v = m.value;
+  return (typeof v === 'string' ? Buffer.byteLength(v) : (v?.length ?? 0)) + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0)) + 64;
 }
