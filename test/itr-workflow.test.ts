@@ -85,8 +85,18 @@ describe('ITR workflow', () => {
   it('pauses a progressive rollout that is still running instead of rolling back', () => {
     const rolling: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-44', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v3', strategy: 'progressive' } };
     expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });
-    const finished = { ...rolling, id: 'deploy-45', endTs: T - 15 * MIN };
+    const finished = { ...rolling, id: 'deploy-45', endTs: T - 15 * MIN, attributes: { ...rolling.attributes, previousVersion: 'v2' } };
     expect(runWorkflow(input({ events: [finished] })).action).toBe('rollback');
+  });
+
+  it('shifts traffic instead of rolling back when the deployment names no previous version, and observes if no peer can take it', () => {
+    const unknown: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-46', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v9' } };
+    const d = runWorkflow(input({ events: [unknown] }));
+    expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'], cause: { kind: 'deployment', event: { id: 'deploy-46' } } });
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('names no previousVersion; shift to us-east-1 instead');
+    const sick = input({ events: [unknown] });
+    (sick.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
+    expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
   });
 
   it('does not blame a deployment that came well after the episode began', () => {
@@ -100,7 +110,7 @@ describe('ITR workflow', () => {
     const perf: ContextEvent = { ts: T - 30 * MIN, endTs: T + 10 * MIN, kind: 'perf_test', id: 'k6-soak', stack: 'us-west-2', attributes: {} };
     const d = runWorkflow(input({ events: [perf] }));
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
-    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('perf_test k6-soak');
+    expect(d.phases.find((p) => p.name === 'event_correlation')).toMatchObject({ result: 'stop', evidence: expect.stringContaining('perf_test k6-soak') });
     expect(d.phases.filter((p) => p.result === 'skip' && p.evidence.startsWith('not reached'))).toHaveLength(7);
   });
 
@@ -119,7 +129,9 @@ describe('ITR workflow', () => {
   });
 
   it('never shifts traffic for a global episode', () => {
-    expect(runWorkflow(input({ delta: 'global' }))).toMatchObject({ action: 'none', cause: { kind: 'global' } });
+    const d = runWorkflow(input({ delta: 'global' }));
+    expect(d).toMatchObject({ action: 'none', cause: { kind: 'global' } });
+    expect(d.phases.find((p) => p.name === 'delta_stack_identification')!.result).toBe('stop');
   });
 
   it('observes when the peer is itself degraded or would run out of headroom', () => {

@@ -21,7 +21,12 @@ export const PHASE_NAMES = [
 ] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
-export type PhaseResult = 'pass' | 'fail' | 'skip' | 'pending';
+/**
+ * `stop`: the phase's finding ends the workflow because no action is needed (explained by a test
+ * or campaign, cold caches after a shift, a global episode); `fail`: a condition for acting does
+ * not hold (no safe target, too little confidence).
+ */
+export type PhaseResult = 'pass' | 'fail' | 'stop' | 'skip' | 'pending';
 
 export interface PhaseRecord {
   name: PhaseName;

@@ -1,7 +1,7 @@
 import { MITIGATIONS, type DecisionEvent, type PhaseResult } from '../domain/decision.js';
 import { formatTime } from './timeline.js';
 
-const MARK: Record<PhaseResult, string> = { pass: '✓', fail: '✗', skip: '·', pending: '…' };
+const MARK: Record<PhaseResult, string> = { pass: '✓', fail: '✗', stop: '■', skip: '·', pending: '…' };
 const INDENT = ' '.repeat(18);
 
 /** Readable lines for decision events: a recommendation shows its ten phases with evidence. */

@@ -47,7 +47,7 @@ export interface RecommendationMessageOptions {
   decidedBy?: string;
 }
 
-const MARK: Record<PhaseResult, string> = { pass: '✓', fail: '✗', skip: '·', pending: '…' };
+const MARK: Record<PhaseResult, string> = { pass: '✓', fail: '✗', stop: '■', skip: '·', pending: '…' };
 
 const STATUS_LABEL: Record<RecommendationStatus, string> = {
   awaiting_approval: ':hourglass_flowing_sand: awaiting approval',

@@ -91,7 +91,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const c = w.correlation;
   if (c.explaining !== undefined) {
     const e = c.explaining;
-    record('event_correlation', 'pass', `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`);
+    record('event_correlation', 'stop', `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`);
     return finish('none', `explained by ${e.kind} ${e.id}`, { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) });
   }
   const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
@@ -99,7 +99,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     const g = c.shareGain;
     const age = (w.now - g.event.ts) / MIN;
     if (age <= w.config.correlation.warmUpAllowanceMinutes) {
-      record('event_correlation', 'pass', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % ${age.toFixed(0)} min ago; latency/capacity only, errors and business normal; re-judged after ${w.config.correlation.warmUpAllowanceMinutes} min`);
+      record('event_correlation', 'stop', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % ${age.toFixed(0)} min ago; latency/capacity only, errors and business normal; re-judged after ${w.config.correlation.warmUpAllowanceMinutes} min`);
       return finish('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift', { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) });
     }
   }
@@ -130,12 +130,12 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
   if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
-    record('delta_stack_identification', 'fail', `global: ${globalRisk[0]!.reason}`);
+    record('delta_stack_identification', 'stop', `global: ${globalRisk[0]!.reason}`);
     return finish('none', 'the metric at risk moves on all stacks: not a routing problem', { kind: 'global', reason: globalRisk[0]!.reason });
   }
   if (local.length === 0) {
     if (global.length > 0) {
-      record('delta_stack_identification', 'fail', `global: ${global[0]!.reason}`);
+      record('delta_stack_identification', 'stop', `global: ${global[0]!.reason}`);
       return finish('none', 'all stacks move together: not a routing problem', { kind: 'global', reason: global[0]!.reason });
     }
     const other = verdicts.find((d) => d.scope !== 'local') ?? verdicts.find((d) => d.scope === 'local');
@@ -158,7 +158,18 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     record('dependency_checks', 'pass', `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}`);
   } else {
     const prev = cause!.attributes['previousVersion'];
-    record('dependency_checks', 'pass', `${action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`);
+    if (action === 'rollback' && (typeof prev !== 'string' || prev === '')) {
+      // A rollback needs a version to return to; the event does not name one. Moving traffic
+      // away is still safe when a peer can take it; otherwise only a human can decide.
+      if (targets.ok.length === 0) {
+        record('dependency_checks', 'fail', `roll back ${cause!.id}: its event names no previousVersion, and no healthy target with headroom for a shift: ${targets.notes.join('; ') || 'no other stack reports'}`);
+        return finish('observe', 'rollback target unknown and nowhere safe to move traffic', causeRecord);
+      }
+      action = 'shift_traffic';
+      record('dependency_checks', 'pass', `roll back ${cause!.id} not possible: its event names no previousVersion; shift to ${targets.ok.join(', ')} instead: ${targets.notes.join('; ')}`);
+    } else {
+      record('dependency_checks', 'pass', `${action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`);
+    }
   }
 
   // 6. Confidence scoring, gated on something worth acting for: an SLO at risk. A deviation far
