@@ -54,4 +54,25 @@ describe('ReorderBuffer', () => {
       }),
     );
   });
+
+  it('orders ties by rank (events before samples of the same instant), then by arrival', () => {
+    const buf = new ReorderBuffer<string>(10, false, (x) => (x.startsWith('event') ? 0 : 1));
+    const out: string[] = [];
+    buf.push(1000, 'sample-1');
+    buf.push(1000, 'event-1');
+    buf.push(1000, 'sample-2');
+    buf.push(999, 'sample-0');
+    buf.flush((x) => out.push(x));
+    expect(out).toEqual(['sample-0', 'event-1', 'sample-1', 'sample-2']);
+  });
+
+  it('in external mode a checkpoint keeps the watermark, so a restored buffer refuses what the original refused', () => {
+    const buf = new ReorderBuffer<string>(0, true);
+    buf.push(5000, 'x');
+    buf.raiseWatermark(4000);
+    const restored = ReorderBuffer.fromJSON<string>(0, JSON.parse(JSON.stringify(buf.toJSON())) as ReturnType<ReorderBuffer<string>['toJSON']>, true);
+    expect(restored.watermark).toBe(4000);
+    expect(restored.push(3500, 'late')).toBe(false);
+    expect(restored.push(4500, 'fine')).toBe(true);
+  });
 });

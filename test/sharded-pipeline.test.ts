@@ -266,6 +266,28 @@ describe('DetectionMerge', () => {
     expect(m.stats.duplicates).toBe(1);
   });
 
+  it('recognises a context event that a once-idle shard passes on after its instant was released', () => {
+    const seen: string[] = [];
+    const m = new DetectionMerge(['0', '1'], { detection: () => {}, context: (e) => void seen.push(e.id) });
+    const deploy: ContextEvent = { ts: 1000, kind: 'deployment', id: 'd1', service: 's', stack: 'a', attributes: {} };
+    m.offer('0', 1, deploy);
+    m.advance('0', 5000);
+    m.advance('1', -Infinity, true); // shard 1 idle: its copy is still in its buffer
+    expect(seen).toEqual(['d1']);
+    m.offer('1', 1, deploy); // shard 1 wakes up and releases its backlog
+    m.advance('1', 6000, false);
+    m.advance('0', 7000);
+    expect(seen).toEqual(['d1']);
+    expect(m.stats.outOfOrder).toBe(1);
+    // The memory survives a checkpoint.
+    const m2 = new DetectionMerge(['0', '1'], { detection: () => {}, context: (e) => void seen.push(e.id) });
+    m2.restore(m.snapshot());
+    m2.offer('1', 2, deploy);
+    m2.advance('0', 8000);
+    m2.advance('1', 8000);
+    expect(seen).toEqual(['d1']);
+  });
+
   it('an idle shard stops holding the merged watermark; when all are idle the newest counts', () => {
     const seen: number[] = [];
     const m = new DetectionMerge(['0', '1'], { detection: (e) => void seen.push(e.ts), context: () => {} });

@@ -30,6 +30,8 @@ import { auditKind } from '../report/audit-kind.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 
 type IngestResult = { accepted: number; late: number };
+type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
+type DecideResult = { ok: boolean; reason: string };
 
 interface Checkpoint {
   version: 1;
@@ -242,7 +244,15 @@ export class HarbingerService implements HttpPort {
     return { accepted, skipped };
   }
 
-  alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] } {
+  alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult> {
+    if (this.kafka === undefined) return this.applyAlerts(p);
+    const kafka = this.kafka;
+    // Only the decider holds incidents; a 503 makes Alertmanager retry (through the Service, another replica).
+    if (!kafka.decides()) throw new HttpError(503, 'this instance does not hold the decider right now; Alertmanager will retry');
+    return kafka.exclusive(() => this.applyAlerts(p));
+  }
+
+  private applyAlerts(p: AlertmanagerPayload): AlertResult {
     const { triggers, unmapped } = toTriggers(p, this.cfg.mapping);
     let accepted = 0;
     let duplicates = 0;
@@ -265,13 +275,19 @@ export class HarbingerService implements HttpPort {
     return this.pipeline.decision.allRecommendations();
   }
 
-  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } {
-    if (this.kafka !== undefined && !this.kafka.decides()) return { ok: false, reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
-    const ts = this.clock();
-    const r = verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
-    // Checkpoint at once: a take-over must not forget a human's decision.
-    if (r.ok) this.kafka?.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));
-    return r;
+  decide(id: string, verdict: 'approve' | 'reject', by: string): DecideResult | Promise<DecideResult> {
+    const apply = (): DecideResult => {
+      const ts = this.clock();
+      return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
+    };
+    if (this.kafka === undefined) return apply();
+    const kafka = this.kafka;
+    if (!kafka.decides()) return { ok: false, reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
+    return kafka.exclusive(apply).then((r) => {
+      // Checkpoint at once: a take-over must not forget a human's decision.
+      if (r.ok) kafka.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));
+      return r;
+    });
   }
 
   /**
@@ -284,8 +300,10 @@ export class HarbingerService implements HttpPort {
     if (r.decision !== undefined) {
       const d = r.decision;
       setImmediate(() => {
-        const res = this.decide(d.recommendationId, d.verdict, d.userId);
-        this.log.info({ recommendation: d.recommendationId, verdict: d.verdict, user: d.userId, result: res.reason }, 'decision from Slack');
+        Promise.resolve(this.decide(d.recommendationId, d.verdict, d.userId)).then(
+          (res) => this.log.info({ recommendation: d.recommendationId, verdict: d.verdict, user: d.userId, result: res.reason }, 'decision from Slack'),
+          (err: Error) => this.log.error({ recommendation: d.recommendationId, err: err.message }, 'decision from Slack failed'),
+        );
       });
     }
     return { status: r.status, body: r.body };
@@ -426,7 +444,9 @@ export class HarbingerService implements HttpPort {
       // The traffic split changed: the pipeline must know, or business metrics per traffic share
       // and the cold-cache rule would judge the next minutes against the old split.
       if (r.ok && r.weights !== undefined) {
-        this.pipeline.offerEvent({ ts: Math.max(rec.ts, this.pipeline.detection.maxEventTime()), kind: 'traffic_shift', id: `${rec.id}-applied`, service: rec.service, attributes: { weights: r.weights, recommendationId: rec.id } });
+        const shift: ContextEvent = { ts: Math.max(rec.ts, this.pipeline.detection.maxEventTime()), kind: 'traffic_shift', id: `${rec.id}-applied`, service: rec.service, attributes: { weights: r.weights, recommendationId: rec.id } };
+        if (this.kafka === undefined) this.pipeline.offerEvent(shift);
+        else this.kafka.announce(shift).catch((err: Error) => this.log.error({ recommendation: rec.id, err: err.message }, 'kafka: announcing the applied traffic split failed; shards judge business metrics by the old split until the next one'));
       }
     } catch (err) {
       this.audit.append(rec.ts, 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: (err as Error).message });

@@ -12,15 +12,17 @@ import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertman
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
 
 /** What the HTTP layer needs from the service: a small port, so routes never reach into the core. */
+type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
+
 export interface HttpPort {
   ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } | Promise<{ accepted: number; late: number }>;
   /** Liveness (GET /healthz); absent means always live. */
   live?(): { live: boolean; reason: string };
   remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
-  alertmanager(p: AlertmanagerPayload): { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
+  alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult>;
   incidents(): Incident[];
   recommendations(): Recommendation[];
-  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string };
+  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } | Promise<{ ok: boolean; reason: string }>;
   ready(): { ready: boolean; reason: string };
   /** Slack's interactivity endpoint (signature-verified inside; 404 when Slack is not configured). */
   slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
@@ -122,7 +124,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
             throw new HttpError(400, 'body must be JSON like {"by":"alice@example.com"} or empty');
           }
         }
-        const r = port.decide(id!, verb as 'approve' | 'reject', by);
+        const r = await port.decide(id!, verb as 'approve' | 'reject', by);
         json(res, r.ok ? 200 : r.reason.startsWith('unknown') ? 404 : 409, r);
       }),
     },
@@ -140,7 +142,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         }
         const parsed = alertmanagerPayloadSchema.safeParse(raw);
         if (!parsed.success) throw new HttpError(400, 'not an Alertmanager version 4 webhook payload', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-        json(res, 200, port.alertmanager(parsed.data));
+        json(res, 200, await port.alertmanager(parsed.data));
       }, true),
     },
     {

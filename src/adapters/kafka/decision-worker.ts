@@ -50,6 +50,12 @@ export class DecisionWorker {
   private readonly out: DecisionEvent[] = [];
   private published = new Set<string>();
   private nextOffset = 0n;
+  /**
+   * The detections log end when this instance took over: until it has read that far it is
+   * re-deciding what the previous owner may already have published, so it keeps `published`
+   * and does not checkpoint (a checkpoint would forget which of those it has seen again).
+   */
+  private catchUpTo = 0n;
   private lastCheckpoint = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private readonly fresh: DecisionSnapshot;
@@ -73,7 +79,17 @@ export class DecisionWorker {
 
   /** The decision engine's sink ends here while this instance decides. */
   collect(e: DecisionEvent): void {
-    this.out.push(e);
+    if (this.stats.active) this.out.push(e);
+  }
+
+  /** Runs `fn` between batches (an approval): it never lands between a snapshot and its send. */
+  exclusive<T>(fn: () => T): Promise<T> {
+    return this.serial.run(async () => fn());
+  }
+
+  /** Where event time is at the front of the shards (for context events the decider itself creates). */
+  leadingWatermark(): number {
+    return this.merge?.leadingWatermark ?? -Infinity;
   }
 
   get active(): boolean {
@@ -89,7 +105,7 @@ export class DecisionWorker {
       topic: this.cfg.topics.detections,
       serial: this.serial,
       name: 'decider',
-      onJoin: (partitions) => this.onAssignment(partitions.includes(0)),
+      onJoin: (partitions, rejoined) => this.onAssignment(partitions.includes(0), rejoined),
       onBatch: (p) => this.onBatch(p),
       onTick: () => this.onTimer(),
       onFatal: this.onFatal,
@@ -112,7 +128,10 @@ export class DecisionWorker {
     });
   }
 
-  private async onAssignment(own: boolean): Promise<void> {
+  private async onAssignment(own: boolean, rejoined: boolean): Promise<void> {
+    // Back in the group under a new member id: another instance may have decided meanwhile, so
+    // this one's memory is stale even if it gets the partition back.
+    if (rejoined) this.stats.active = false;
     if (!own) {
       if (this.stats.active) this.log.info('kafka: decider moved to another instance');
       this.stats.active = false;
@@ -125,7 +144,9 @@ export class DecisionWorker {
     const merge = new DetectionMerge(this.shards, { detection: (e) => this.decision.onDetection(e), context: (e) => this.decision.onContext(e) });
     this.published = new Set();
     this.out.length = 0;
-    const logStart = (await endOffsets(this.kafka, this.cfg.topics.detections)).get(0)?.low ?? 0n;
+    const detectionsLog = (await endOffsets(this.kafka, this.cfg.topics.detections)).get(0);
+    const logStart = detectionsLog?.low ?? 0n;
+    this.catchUpTo = detectionsLog?.high ?? 0n;
     if (saved === undefined) {
       this.decision.restore(this.fresh);
       this.nextOffset = logStart;
@@ -202,11 +223,17 @@ export class DecisionWorker {
     if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
 
-  /** Decisions made since the last call: acted on and published, unless already on the topic. */
+  /**
+   * Decisions made since the last call: published, then acted on (audit, feed, Slack), unless
+   * already on the topic. Published first, so a crash in between loses an action's side effects
+   * on this instance rather than repeating them on the next; kept until the send succeeded.
+   */
   private async publish(): Promise<void> {
     if (this.out.length === 0) return;
+    const events = this.out.slice();
+    const fresh: DecisionEvent[] = [];
     const messages: { key: string; value: string }[] = [];
-    for (const e of this.out.splice(0)) {
+    for (const e of events) {
       if (e.type === 'recommendation') {
         const value = JSON.stringify(e);
         if (this.published.has(value)) {
@@ -215,17 +242,19 @@ export class DecisionWorker {
         }
         messages.push({ key: e.incidentId, value });
       }
-      this.onDecision(e);
+      fresh.push(e);
     }
-    if (messages.length === 0) return;
+    if (messages.length > 0) await sendChunked(this.producer, this.cfg.topics.recommendations, messages);
+    this.out.splice(0, events.length);
     this.stats.recommendations += messages.length;
-    await sendChunked(this.producer, this.cfg.topics.recommendations, messages);
+    for (const e of fresh) this.onDecision(e);
   }
 
   /** State, with where the output stood, then the offset: a take-over resumes exactly here. */
   private async checkpoint(): Promise<void> {
     this.lastCheckpoint = Date.now();
     if (!this.stats.active || this.merge === undefined || this.consumer === undefined) return;
+    if (this.nextOffset < this.catchUpTo) return; // still re-deciding the previous owner's tail
     await this.publish();
     const ends = await endOffsets(this.kafka, this.cfg.topics.recommendations);
     const cp: DeciderCheckpoint = {

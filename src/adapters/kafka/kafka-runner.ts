@@ -98,6 +98,21 @@ export class KafkaRunner {
     return this.decider?.active === true;
   }
 
+  /** Runs a change to the decision workflow from outside (approval, alert) between batches. */
+  exclusive<T>(fn: () => T): Promise<T> {
+    if (this.decider === undefined) throw new Error('kafka: not started');
+    return this.decider.exclusive(fn);
+  }
+
+  /**
+   * A context event Harbinger itself causes (a traffic split it applied), to every shard through
+   * the events topic, stamped where the shards' event time is so none refuses it as late.
+   */
+  async announce(event: ContextEvent): Promise<void> {
+    const front = (this.decider?.leadingWatermark() ?? -Infinity) + this.detection.eventTime.allowedLatenessSeconds * 1000;
+    await this.produce([], [{ ...event, ts: Math.max(event.ts, front) }]);
+  }
+
   /** After an approval: publish and checkpoint, so a take-over does not forget it. */
   async checkpointDecider(): Promise<void> {
     if (this.decides()) await this.decider!.checkpointSoon();

@@ -51,6 +51,8 @@ interface Task {
   /** Output not yet published; the first has number `sentSeq + 1`. */
   out: ShardOutput[];
   sentSeq: number;
+  /** The offset this task last asked the consumer to go back to (a gap is accepted after one try). */
+  soughtTo: bigint;
   sent: { watermark: number; idle: boolean };
 }
 
@@ -122,9 +124,9 @@ export class ShardWorker {
       topic: this.cfg.topics.samples,
       serial: this.serial,
       name: 'shards',
-      onJoin: (partitions) => {
+      onJoin: (partitions, rejoined) => {
         this.stats.rebalances++;
-        return this.onAssignment(partitions);
+        return this.onAssignment(partitions, rejoined);
       },
       onBatch: (p) => this.onSamples(p),
       onTick: () => this.onTimer(),
@@ -150,7 +152,10 @@ export class ShardWorker {
     return [...this.tasks.keys()].sort((a, b) => a - b);
   }
 
-  private async onAssignment(mine: number[]): Promise<void> {
+  private async onAssignment(mine: number[], rejoined: boolean): Promise<void> {
+    // A new member id means this instance was out of the group (evicted, consumer restarted):
+    // others may have moved its partitions on since, so nothing in memory is trusted.
+    if (rejoined) this.tasks.clear();
     for (const p of [...this.tasks.keys()]) if (!mine.includes(p)) this.tasks.delete(p);
     const fresh = mine.filter((p) => !this.tasks.has(p));
     if (fresh.length > 0) {
@@ -194,6 +199,7 @@ export class ShardWorker {
       lastRecordAt: Date.now(),
       out: [],
       sentSeq: cp?.seq ?? 0,
+      soughtTo: -1n,
       sent: { watermark: -Infinity, idle: false },
     };
     task.engine = new DetectionEngine(
@@ -262,11 +268,17 @@ export class ShardWorker {
     const dead: { key: string | null; value: string }[] = [];
     const first = batch.messages[0];
     if (first !== undefined && BigInt(first.offset) > task.nextOffset) {
-      // The group's committed offset is past the checkpoint (it lagged behind a crash): go back.
-      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: task.nextOffset.toString() });
-      return;
+      if (task.soughtTo !== task.nextOffset) {
+        // The group's committed offset is past the checkpoint (it lagged behind a crash): go back.
+        task.soughtTo = task.nextOffset;
+        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: task.nextOffset.toString() });
+        return;
+      }
+      // Still a gap after going back: the offsets are not there (transaction markers, retention).
+      this.log.warn({ partition: batch.partition, expected: task.nextOffset.toString(), got: first.offset }, 'kafka: offsets missing from the samples partition; continuing after the gap');
     }
     const p = task.progress;
+    const hold = this.eventsHold();
     for (const m of batch.messages) {
       if (!isRunning() || isStale()) break;
       const offset = BigInt(m.offset);
@@ -285,6 +297,10 @@ export class ShardWorker {
           if (s.ts > p.time) p.time = s.ts;
         }
         if (d.watermark > task.floor) task.floor = d.watermark;
+        // Per message, as replay does per line: whether a sample is late must not depend on
+        // where fetches happened to split the partition.
+        const w = Math.max(Math.min(p.time, hold) - this.lateness, task.floor);
+        if (w > task.engine.watermark) task.engine.setWatermark(w);
       }
       task.nextOffset = offset + 1n;
       p.caughtUp = task.nextOffset >= BigInt(batch.highWatermark);
@@ -309,21 +325,16 @@ export class ShardWorker {
    * publishes its output and the new watermark.
    */
   private async publish(task: Task, force: boolean): Promise<void> {
-    // Events hold the watermark back while they have unread data, but never move it: they are
-    // announced ahead (a rollout, a campaign), so their times say nothing of the samples'.
-    let pending = task.progress.caughtUp ? Infinity : task.progress.time;
-    let eventsCaughtUp = true;
-    for (const e of this.eventsProgress.values()) {
-      if (!e.caughtUp && e.time < pending) pending = e.time;
-      eventsCaughtUp &&= e.caughtUp;
-    }
-    const w = Math.max((pending !== Infinity ? pending : task.progress.time) - this.lateness, task.floor);
-    if (w > -Infinity) task.engine.setWatermark(w);
+    const hold = this.eventsHold();
+    const w = Math.max(Math.min(task.progress.time, hold) - this.lateness, task.floor);
+    if (w > task.engine.watermark) task.engine.setWatermark(w);
     const watermark = task.engine.watermark;
     // Idle (Flink's term): caught up and quiet for a while, so it stops holding the merge back.
-    const idle = task.progress.caughtUp && eventsCaughtUp && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
+    const idle = task.progress.caughtUp && hold === Infinity && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
     if (task.out.length === 0 && !force && watermark <= task.sent.watermark && idle === task.sent.idle) return;
-    const items = task.out.splice(0);
+    // Output leaves the task only once the broker has it: a failed send is retried with the
+    // same numbers (the decider drops any part that did arrive), never skipped.
+    const items = task.out.slice();
     const messages: ShardMessage[] = [];
     // A big backlog batch is split; only the last part carries the new watermark.
     for (let i = 0; i < items.length || messages.length === 0; i += ITEMS_PER_MESSAGE) {
@@ -332,8 +343,20 @@ export class ShardWorker {
     }
     // The state codec keeps NaN and infinities: the decider must see exactly what replay sees.
     await sendChunked(this.producer, this.cfg.topics.detections, messages.map((m) => ({ key: task.shard, value: encodeState(m) })));
+    task.out.splice(0, items.length);
     task.sentSeq += items.length;
     task.sent = { watermark, idle };
+  }
+
+  /**
+   * How far the events topic lets event time go: the oldest time among its partitions that still
+   * have unread data (Infinity when all are read). Events hold the watermark back but never move
+   * it: they are announced ahead (a rollout, a campaign), so their times say nothing of the samples'.
+   */
+  private eventsHold(): number {
+    let hold = Infinity;
+    for (const e of this.eventsProgress.values()) if (!e.caughtUp && e.time < hold) hold = e.time;
+    return hold;
   }
 
   /** Output first (it is numbered), then every task's state, then the group's offsets. */

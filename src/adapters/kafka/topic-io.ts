@@ -28,7 +28,7 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
  * Reads a topic from the given offsets (per partition; the log start where none is given) up to
  * the log end as it is now, then stops. A throwaway consumer group: nothing is committed.
  */
-export async function readTopicRange(kafka: Kafka, topic: string, from: ReadonlyMap<number, bigint>, onMessage: (partition: number, m: KafkaMessage) => void): Promise<void> {
+export async function readTopicRange(kafka: Kafka, topic: string, from: ReadonlyMap<number, bigint>, onMessage: (partition: number, m: KafkaMessage) => void, timeoutMs = 120_000): Promise<void> {
   const ends = await endOffsets(kafka, topic);
   const start = new Map<number, bigint>();
   for (const [p, { low, high }] of ends) {
@@ -42,13 +42,24 @@ export async function readTopicRange(kafka: Kafka, topic: string, from: Readonly
   try {
     await reader.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end took over ${timeoutMs} ms`)), timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      reader.on(reader.events.CRASH, (e) => {
+        if (!e.payload.restart) {
+          clearTimeout(timer);
+          reject(e.payload.error);
+        }
+      });
       reader
         .run({
           eachMessage: async ({ partition, message }) => {
             const offset = BigInt(message.offset);
             const high = ends.get(partition)!.high;
             if (offset >= (start.get(partition) ?? high) && offset < high) onMessage(partition, message);
-            if (offset + 1n >= high && remaining.delete(partition) && remaining.size === 0) resolve();
+            if (offset + 1n >= high && remaining.delete(partition) && remaining.size === 0) done();
           },
         })
         .catch(reject);
@@ -98,21 +109,34 @@ export async function startSerialConsumer(
   kafka: Kafka,
   cfg: Pick<KafkaConfig, 'sessionTimeoutMs' | 'maxBytesPerPartition' | 'tickMs'>,
   log: Logger,
-  opts: { groupId: string; topic: string; serial: Serial; name: string; onJoin(partitions: number[]): Promise<void>; onBatch(p: EachBatchPayload): Promise<void>; onTick(): Promise<void>; onFatal(reason: string): void },
+  opts: { groupId: string; topic: string; serial: Serial; name: string; onJoin(partitions: number[], rejoined: boolean): Promise<void>; onBatch(p: EachBatchPayload): Promise<void>; onTick(): Promise<void>; onFatal(reason: string): void },
 ): Promise<{ consumer: Consumer; timer: NodeJS.Timeout }> {
   const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, cfg.sessionTimeoutMs / 3), maxBytesPerPartition: cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs restarts after retriable errors by itself; after any other it has stopped for good.
     if (!e.payload.restart) opts.onFatal(`${opts.name}: ${e.payload.error.message}`);
   });
+  let memberId: string | undefined;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const mine = e.payload.memberAssignment[opts.topic] ?? [];
-    opts.serial.run(() => opts.onJoin(mine)).catch((err: Error) => log.error({ err: err.message }, `kafka: ${opts.name}: taking up the assignment failed`));
+    // A new member id: this consumer was out of the group in between (evicted, restarted).
+    const rejoined = memberId !== undefined && e.payload.memberId !== memberId;
+    memberId = e.payload.memberId;
+    // Without its assignment taken up the member would refetch forever: better restarted.
+    opts.serial.run(() => opts.onJoin(mine, rejoined)).catch((err: Error) => opts.onFatal(`${opts.name}: taking up the assignment failed: ${err.message}`));
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => opts.serial.run(() => opts.onBatch(p)) });
-  const timer = setInterval(() => void opts.serial.run(() => opts.onTick()).catch((err: Error) => log.warn({ err: err.message }, `kafka: ${opts.name}: tick failed`)), cfg.tickMs);
+  let tickQueued = false;
+  const timer = setInterval(() => {
+    if (tickQueued) return; // never pile ticks up behind a long restore
+    tickQueued = true;
+    opts.serial
+      .run(() => opts.onTick())
+      .catch((err: Error) => log.warn({ err: err.message }, `kafka: ${opts.name}: tick failed`))
+      .finally(() => (tickQueued = false));
+  }, cfg.tickMs);
   timer.unref();
   return { consumer, timer };
 }

@@ -73,9 +73,12 @@ export class ReorderBuffer<T> {
   }
 
   /** Everything buffered, in release order, plus the clock: a checkpoint. */
-  toJSON(): { maxTs: number | null; released: number | null; items: [number, T][] } {
+  toJSON(): { maxTs: number | null; released: number | null; external?: number | null; items: [number, T][] } {
     const all = [...this.fifo.slice(this.fifoHead), ...this.heap].sort((a, b) => (before(a, b) ? -1 : 1));
-    return { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
+    const j: ReturnType<ReorderBuffer<T>['toJSON']> = { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
+    // A restored partition must refuse exactly what it refused before the checkpoint.
+    if (this.externalWatermark) j.external = Number.isFinite(this.external) ? this.external : null;
+    return j;
   }
 
   static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>, externalWatermark = false, rankOf?: (item: T) => number): ReorderBuffer<T> {
@@ -83,6 +86,7 @@ export class ReorderBuffer<T> {
     for (const [ts, item] of j.items) b.fifo.push({ ts, rank: b.rankOf(item), seq: b.seq++, item });
     b.maxTs = j.maxTs ?? -Infinity;
     b.released = j.released ?? -Infinity;
+    b.external = j.external ?? -Infinity;
     return b;
   }
 

@@ -59,10 +59,13 @@ export interface MergeSnapshot {
   releasedTo: number | null;
   arrival: number;
   stats: MergeStats;
+  contextReleased?: [string, number][];
 }
 
 /** Where each kind goes among events of the same instant: a change first, the minute's summary last. */
 const RANK: Record<string, number> = { context: 0, anomaly: 1, recovery: 2, breach: 3, prediction: 4, delta: 5, health: 6 };
+
+const CONTEXT_MEMORY_MS = 24 * 3600_000;
 
 const isContext = (item: ShardOutput): item is ContextEvent => (item as ContextEvent).kind !== undefined;
 
@@ -75,6 +78,11 @@ export class DetectionMerge {
   private readonly partials = new Map<string, Map<string, PartialHealth>>();
   private releasedTo = -Infinity;
   private arrival = 0;
+  /**
+   * Context events already passed on, by content, with their time: a copy from a shard that was
+   * idle (and so released it late) is recognised even after its instant was released.
+   */
+  private readonly contextReleased = new Map<string, number>();
   readonly stats: MergeStats = { released: 0, duplicates: 0, outOfOrder: 0 };
 
   constructor(
@@ -136,6 +144,13 @@ export class DetectionMerge {
     return active ? low : high;
   }
 
+  /** The most advanced shard's watermark: roughly where event time is at the front of the input. */
+  get leadingWatermark(): number {
+    let high = -Infinity;
+    for (const w of this.watermarks.values()) if (w > high) high = w;
+    return high;
+  }
+
   /** End of input: release everything. */
   flush(): void {
     this.releaseBefore(Infinity);
@@ -150,6 +165,7 @@ export class DetectionMerge {
       releasedTo: finite(this.releasedTo),
       arrival: this.arrival,
       stats: { ...this.stats },
+      contextReleased: [...this.contextReleased],
     };
   }
 
@@ -168,6 +184,8 @@ export class DetectionMerge {
     this.releasedTo = s.releasedTo ?? -Infinity;
     this.arrival = s.arrival;
     Object.assign(this.stats, s.stats);
+    this.contextReleased.clear();
+    for (const [k, ts] of s.contextReleased ?? []) this.contextReleased.set(k, ts);
   }
 
   private releaseBefore(limit: number): void {
@@ -185,8 +203,6 @@ export class DetectionMerge {
     this.pending = rest;
     this.minPending = minRest;
     ready.sort(compare);
-    let contextTs = NaN;
-    const contextSeen = new Set<string>();
     for (let i = 0; i < ready.length; ) {
       const p = ready[i]!;
       if (p.rank === RANK.health) {
@@ -199,12 +215,8 @@ export class DetectionMerge {
       }
       i++;
       if (isContext(p.item)) {
-        if (p.ts !== contextTs) {
-          contextTs = p.ts;
-          contextSeen.clear();
-        }
-        if (contextSeen.has(p.key)) continue;
-        contextSeen.add(p.key);
+        if (this.contextReleased.has(p.key)) continue;
+        this.contextReleased.set(p.key, p.ts);
         this.stats.released++;
         this.sink.context(p.item);
       } else {
@@ -213,6 +225,8 @@ export class DetectionMerge {
       }
     }
     if (limit > this.releasedTo) this.releasedTo = limit;
+    // Remember a day of context: far longer than any shard stays idle before it is noticed.
+    for (const [k, ts] of this.contextReleased) if (ts < this.releasedTo - CONTEXT_MEMORY_MS) this.contextReleased.delete(k);
   }
 
   /** One merged health event per (service, stack) known to any shard, in service/stack order. */
