@@ -1,5 +1,4 @@
-import type { Producer } from 'kafkajs';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { KafkaConfig } from '../../config/kafka.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';

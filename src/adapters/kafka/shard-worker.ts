@@ -148,10 +148,6 @@ export class ShardWorker {
     this.eventsReader = undefined;
   }
 
-  assignedPartitions(): number[] {
-    return [...this.tasks.keys()].sort((a, b) => a - b);
-  }
-
   private async onAssignment(mine: number[], rejoined: boolean): Promise<void> {
     // A new member id means this instance was out of the group (evicted, consumer restarted):
     // others may have moved its partitions on since, so nothing in memory is trusted.
