@@ -147,6 +147,9 @@ export class DecisionWorker {
     const detectionsLog = (await endOffsets(this.kafka, this.cfg.topics.detections)).get(0);
     const logStart = detectionsLog?.low ?? 0n;
     this.catchUpTo = detectionsLog?.high ?? 0n;
+    // What was published since the checkpoint is what this instance may decide again; with no
+    // checkpoint at all (a first owner that died before its first), that is the whole topic.
+    let publishedSince = new Map<number, bigint>();
     if (saved === undefined) {
       this.decision.restore(this.fresh);
       this.nextOffset = logStart;
@@ -155,14 +158,14 @@ export class DecisionWorker {
       merge.restore(cp.merge);
       this.decision.restore(cp.decision);
       this.nextOffset = BigInt(cp.nextOffset);
-      const from = new Map(Object.entries(cp.recommendationsEnd).map(([p, o]) => [Number(p), BigInt(o)]));
-      await readTopicRange(this.kafka, this.cfg.topics.recommendations, from, (_p, m) => {
-        if (m.value !== null) this.published.add(m.value.toString('utf8'));
-      });
-      if (this.nextOffset < logStart) {
-        this.log.error({ checkpoint: this.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted detections the decider had not read; resuming at the log start');
-        this.nextOffset = logStart;
-      }
+      publishedSince = new Map(Object.entries(cp.recommendationsEnd).map(([p, o]) => [Number(p), BigInt(o)]));
+    }
+    await readTopicRange(this.kafka, this.cfg.topics.recommendations, publishedSince, (_p, m) => {
+      if (m.value !== null) this.published.add(m.value.toString('utf8'));
+    });
+    if (this.nextOffset < logStart) {
+      this.log.error({ checkpoint: this.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted detections the decider had not read; resuming at the log start');
+      this.nextOffset = logStart;
     }
     this.merge = merge;
     this.stats.active = true;
