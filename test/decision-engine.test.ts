@@ -5,6 +5,8 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { DecisionEvent, Recommendation } from '../src/domain/decision.js';
 import { parseLine } from '../src/ingest/record-parser.js';
 import { readFileSync } from 'node:fs';
+import { DecisionEngine } from '../src/core/decide/decision-engine.js';
+import type { StackHealthEvent } from '../src/domain/types.js';
 
 function pipelineUntilWaiting(config: ReturnType<typeof parseConfig>) {
   const events: DecisionEvent[] = [];
@@ -83,5 +85,39 @@ describe('decision engine over a replay', () => {
     const waited = events.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'awaiting_approval');
     const answered = new Set(events.filter((e) => e.type === 'outcome').map((e) => (e as { recommendationId: string }).recommendationId));
     for (const w of waited) expect(answered.has(w.id)).toBe(true);
+  });
+});
+
+describe('a shift to several stacks that does not help', () => {
+  it('is reverted target by target: one proposal per stack that received traffic, each giving back its part', () => {
+    const config = parseConfig({ decision: { execution: { autoApprove: true } } });
+    const out: DecisionEvent[] = [];
+    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+    const T = Date.UTC(2026, 2, 2, 10);
+    const MIN = 60_000;
+    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({ type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode: reliability > 4 ? ['err'] : [], reporting: 1, known: 1 });
+    for (let m = 0; m < 30; m++) {
+      const ts = T + m * MIN;
+      if (m === 2) d.onDetection({ type: 'anomaly', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', stage: 'confirmed', value: 0.02, expected: 0.0003, score: 9, persistence: { hits: 5, of: 5 }, coldStart: false });
+      if (m === 2) d.onDetection({ type: 'breach', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', value: 0.02, slo: { kind: 'error_rate', limit: 0.001, comparator: '>' } });
+      if (m === 2) d.onDetection({ type: 'delta', ts: ts + MIN - 1, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'local', stack: 'a', reason: 'a alone', separation: 8.5, stacks: [] });
+      // Stack a stays sick whatever is done: the shift will not help.
+      for (const [stack, score] of [['a', 9], ['b', 0.2], ['c', 0.1]] as const) d.onDetection(health(ts + MIN - 1, stack, score));
+    }
+    const recs = out.filter((e): e is Recommendation => e.type === 'recommendation');
+    const shift = recs.find((r) => r.action === 'shift_traffic' && r.status === 'executed' && r.reverts === undefined)!;
+    expect(shift).toMatchObject({ stack: 'a', targets: ['b', 'c'], percent: 20 });
+    expect(out.some((e) => e.type === 'outcome' && e.recommendationId === shift.id && e.outcome === 'ineffective')).toBe(true);
+    const reverts = recs.filter((r) => r.reverts === shift.id);
+    expect(reverts.map((r) => [r.stack, r.targets, r.percent, r.status])).toEqual([
+      ['b', ['a'], 10, 'awaiting_approval'],
+      ['c', ['a'], 10, 'awaiting_approval'],
+    ]);
+    expect(reverts[0]!.reason).toBe(`revert ${shift.id} (1 of 2): shift 10 % back from b to a (the shift did not help)`);
+    // Both can be approved at once: a revert waits for nothing in flight, not even its sibling.
+    expect(d.approve(reverts[0]!.id, 'alice', T + 31 * MIN).ok).toBe(true);
+    expect(d.approve(reverts[1]!.id, 'alice', T + 31 * MIN).ok).toBe(true);
+    const executed = out.filter((e): e is Recommendation => e.type === 'recommendation' && e.reverts === shift.id && e.status === 'executed');
+    expect(executed.map((r) => r.stack)).toEqual(['b', 'c']);
   });
 });

@@ -18,6 +18,14 @@ describe('guardrails', () => {
     expect(checkGuardrails({ ...shift, revert: true }, st, T + 11 * MIN, g, never)).toMatchObject({ blockedBy: null, percent: 20 });
   });
 
+  it('a revert waits for nothing in flight; any other change does', () => {
+    const st = newGuardrailState();
+    recordExecution(st, 'r2', 'checkout/us-east-1', 'shift_traffic', 10, T, 10, g, true);
+    const back = { action: 'shift_traffic' as const, scope: 'checkout/eu-west-1', percent: 10, touches: ['eu-west-1', 'us-west-2'], revert: true };
+    expect(checkGuardrails(back, st, T + MIN, g, never).blockedBy).toBeNull();
+    expect(checkGuardrails({ ...back, revert: false }, st, T + MIN, g, never).blockedBy).toBe('one_change_at_a_time');
+  });
+
   it('caps the percent by what the last 15 minutes used', () => {
     const st = newGuardrailState();
     recordExecution(st, 'a', 'x/1', 'shift_traffic', 15, T, 0, { ...g, freezeMinutes: 0 });

@@ -472,23 +472,30 @@ export class DecisionEngine {
     const reason = `${rt.incident.stack} ${ex.signals.join('/')} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
     rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: effective ? 'pass' : 'fail', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
     this.outcome(rec, ts, effective ? 'effective' : 'ineffective', reason);
-    if (!effective && rec.action === 'shift_traffic' && rec.targets.length === 1) {
-      // The shift did not help: propose putting the traffic back, always through a human.
-      const revert: Recommendation = {
-        ...rec,
-        id: `${rt.incident.id}-r${++rt.recCount}`,
-        ts,
-        status: 'awaiting_approval',
-        requiresApproval: true,
-        blockedBy: null,
-        targets: [rt.incident.stack],
-        reason: `revert ${rec.id}: shift ${rec.percent} % back from ${rec.targets.join(', ')} to ${rt.incident.stack} (the shift did not help)`,
-        reverts: rec.id,
-        stack: rec.targets[0] ?? rec.stack,
-      };
-      rt.incident.recommendationIds.push(revert.id);
-      this.recommendations.set(revert.id, revert);
-      this.sink.decision({ ...revert });
+    if (!effective && rec.action === 'shift_traffic' && rec.targets.length > 0) {
+      // The shift did not help: propose putting the traffic back, always through a human. The
+      // shift split its points evenly over its targets, so each target gives back its part, one
+      // proposal per target (a controller moves traffic from one stack at a time).
+      const n = rec.targets.length;
+      const part = Math.round((rec.percent / n) * 100) / 100;
+      rec.targets.forEach((target, i) => {
+        const revert: Recommendation = {
+          ...rec,
+          id: `${rt.incident.id}-r${++rt.recCount}`,
+          ts,
+          status: 'awaiting_approval',
+          requiresApproval: true,
+          blockedBy: null,
+          percent: part,
+          targets: [rt.incident.stack],
+          reason: `revert ${rec.id}${n > 1 ? ` (${i + 1} of ${n})` : ''}: shift ${part} % back from ${target} to ${rt.incident.stack} (the shift did not help)`,
+          reverts: rec.id,
+          stack: target,
+        };
+        rt.incident.recommendationIds.push(revert.id);
+        this.recommendations.set(revert.id, revert);
+        this.sink.decision({ ...revert });
+      });
     }
   }
 

@@ -54,7 +54,9 @@ export function checkGuardrails(p: Proposal, state: GuardrailState, now: number,
     blockedBy = 'freeze_window';
     notes.push(`${p.scope} is frozen until ${hhmm(frozen)} after the last action`);
   }
-  if (blockedBy === null && state.inFlight !== null && state.inFlight.until > now) {
+  // A revert restores a known state: it waits for nothing in flight (its siblings, after a
+  // shift to several stacks, are reverts too).
+  if (blockedBy === null && p.revert !== true && state.inFlight !== null && state.inFlight.until > now) {
     blockedBy = 'one_change_at_a_time';
     notes.push(`${state.inFlight.recommendationId} on ${state.inFlight.scope} is still in flight until ${hhmm(state.inFlight.until)}`);
   }
