@@ -205,7 +205,8 @@ export class DetectionMerge {
     ready.sort(compare);
     for (let i = 0; i < ready.length; ) {
       const p = ready[i]!;
-      if (p.rank === RANK.health) {
+      // One shard's health is already whole: only several shards' partials need combining.
+      if (p.rank === RANK.health && this.shards.length > 1) {
         // All partial health of this minute sits together at the end of its instant.
         let j = i;
         while (j < ready.length && ready[j]!.rank === RANK.health && ready[j]!.ts === p.ts) j++;
