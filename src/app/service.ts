@@ -316,7 +316,8 @@ export class HarbingerService implements HttpPort {
 
   ready(): { ready: boolean; reason: string } {
     if (!this.started) return { ready: false, reason: 'starting' };
-    if (this.kafka?.failure !== undefined) return { ready: false, reason: `kafka consumer stopped: ${this.kafka.failure}` };
+    const l = this.live();
+    if (!l.live) return { ready: false, reason: l.reason };
     if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
     return { ready: true, reason: `state restored from ${this.restoredFrom}` };
   }

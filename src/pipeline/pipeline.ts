@@ -38,8 +38,9 @@ export class Pipeline {
   readonly merge: DetectionMerge;
   readonly decision: DecisionEngine;
   private seq = 0;
+  private mergedTo = -Infinity;
 
-  constructor(config: HarbingerConfig, sink: PipelineSink, opts: { externalWatermark?: boolean } = {}) {
+  constructor(config: HarbingerConfig, sink: PipelineSink) {
     this.decision = new DecisionEngine(config.decision, { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes }, { decision: (e) => sink.output(e) });
     this.merge = new DetectionMerge([LOCAL], {
       detection: (e) => {
@@ -55,32 +56,34 @@ export class Pipeline {
         context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
         ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
       },
-      opts.externalWatermark === true,
     );
   }
 
   offerSample(s: Sample): boolean {
     const ok = this.detection.offerSample(s);
-    this.merge.advance(LOCAL, this.detection.watermark);
+    this.advanceMerge();
     return ok;
   }
 
   offerEvent(e: ContextEvent): boolean {
     const ok = this.detection.offerEvent(e);
-    this.merge.advance(LOCAL, this.detection.watermark);
+    this.advanceMerge();
     return ok;
   }
 
   /** Move event time without data (a live service's wall clock). */
   advanceTo(ts: number): void {
     this.detection.advanceTo(ts);
-    this.merge.advance(LOCAL, this.detection.watermark);
+    this.advanceMerge();
   }
 
-  /** External-watermark mode: the source's watermark moved. */
-  setWatermark(ts: number): void {
-    this.detection.setWatermark(ts);
-    this.merge.advance(LOCAL, this.detection.watermark);
+  /** Per sample: a number compare unless the engine's watermark actually moved. */
+  private advanceMerge(): void {
+    const w = this.detection.watermark;
+    if (w > this.mergedTo) {
+      this.mergedTo = w;
+      this.merge.advance(LOCAL, w);
+    }
   }
 
   flush(): void {
@@ -100,6 +103,7 @@ export class Pipeline {
     this.detection.restore(s.detection);
     if (s.merge !== undefined) this.merge.restore(s.merge);
     this.seq = this.merge.lastSeq(LOCAL);
+    this.mergedTo = this.merge.watermark;
     this.decision.restore(s.decision);
   }
 }

@@ -5,7 +5,7 @@ import type { DecisionEngine, DecisionSnapshot } from '../../core/decide/decisio
 import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-merge.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
-import { deadLetter, decodeShardMessage } from './message-codec.js';
+import { deadLetterMessage, decodeShardMessage } from './message-codec.js';
 import { endOffsets, readLatest, readTopicRange, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
 
 /** The decider's state, with the detections offset it reflects and where the output stood. */
@@ -57,7 +57,7 @@ export class DecisionWorker {
    */
   private catchUpTo = 0n;
   private lastCheckpoint = Date.now();
-  private timer: NodeJS.Timeout | undefined;
+  private quiesce: (() => void) | undefined;
   private readonly fresh: DecisionSnapshot;
   private shards: string[] = [];
   private readonly unknownShards = new Set<string>();
@@ -100,7 +100,7 @@ export class DecisionWorker {
     const parts = await endOffsets(this.kafka, this.cfg.topics.detections);
     if (parts.size !== 1) throw new Error(`kafka.topics.detections: '${this.cfg.topics.detections}' has ${parts.size} partitions; it must have exactly 1 (one decider, one change in flight)`);
     this.shards = [...(await endOffsets(this.kafka, this.cfg.topics.samples)).keys()].sort((a, b) => a - b).map(String);
-    ({ consumer: this.consumer, timer: this.timer } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
+    ({ consumer: this.consumer, quiesce: this.quiesce } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
       groupId: `${this.cfg.groupId}.decide`,
       topic: this.cfg.topics.detections,
       serial: this.serial,
@@ -113,8 +113,7 @@ export class DecisionWorker {
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.consumer?.pause([{ topic: this.cfg.topics.detections }]);
+    this.quiesce?.();
     await this.serial.run(() => this.checkpoint());
     await this.consumer?.disconnect();
     this.consumer = undefined;
@@ -197,7 +196,7 @@ export class DecisionWorker {
       this.stats.messages++;
       const d = decodeShardMessage(m.value);
       if (typeof d === 'string') {
-        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(d, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+        dead.push(deadLetterMessage(d, batch, m));
       } else {
         if (!this.shards.includes(d.shard) && !this.unknownShards.has(d.shard)) {
           this.unknownShards.add(d.shard);

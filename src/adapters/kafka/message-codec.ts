@@ -60,6 +60,11 @@ export function deadLetter(reason: string, topic: string, partition: number, off
   return { reason, topic, partition, offset, key: key === null ? null : key.toString('utf8'), valueBase64: value === null ? '' : value.toString('base64'), timestamp };
 }
 
+/** The dead-letter topic's message for a consumed message that could not be used. */
+export function deadLetterMessage(reason: string, batch: { topic: string; partition: number }, m: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string }): { key: string | null; value: string } {
+  return { key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) };
+}
+
 /** The partitioning key for samples: every stack of one metric of one service together. */
 export function sampleKey(s: Pick<Sample, 'service' | 'metric'>): string {
   return `${s.service}|${s.metric}`;

@@ -6,7 +6,7 @@ import type { ContextEvent, Sample } from '../../domain/types.js';
 import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/detection-engine.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
-import { deadLetter, decodeMessage, type ShardMessage } from './message-codec.js';
+import { deadLetterMessage, decodeMessage, type ShardMessage } from './message-codec.js';
 import type { ShardOutput } from '../../core/merge/detection-merge.js';
 
 /** Items per detections-topic message: well under the broker's 1 MiB default per record. */
@@ -86,7 +86,7 @@ export class ShardWorker {
   private readonly events = new Map<number, { offset: bigint; event: ContextEvent }[]>();
   private readonly eventsProgress = new Map<number, Progress>();
   private readonly serial = new Serial();
-  private timer: NodeJS.Timeout | undefined;
+  private quiesce: (() => void) | undefined;
   private lastCheckpoint = Date.now();
   readonly stats: ShardStats = { messages: 0, deadLetters: 0, checkpoints: 0, lastCheckpointMs: 0, rebalances: 0, assigned: 0 };
 
@@ -119,7 +119,7 @@ export class ShardWorker {
     await this.eventsReader.subscribe({ topics: [this.cfg.topics.events], fromBeginning: true });
     await this.eventsReader.run({ eachBatch: (p) => this.serial.run(() => this.onEvents(p)) });
 
-    ({ consumer: this.consumer, timer: this.timer } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
+    ({ consumer: this.consumer, quiesce: this.quiesce } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
       groupId: this.cfg.groupId,
       topic: this.cfg.topics.samples,
       serial: this.serial,
@@ -136,8 +136,7 @@ export class ShardWorker {
 
   /** SIGTERM: finish the batch in hand, publish, checkpoint, commit, leave the group. */
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.consumer?.pause([{ topic: this.cfg.topics.samples }]);
+    this.quiesce?.();
     await this.serial.run(async () => {
       for (const t of this.tasks.values()) await this.publish(t, true);
       await this.checkpoint();
@@ -239,7 +238,7 @@ export class ShardWorker {
         // Every instance reads the events topic: a dead letter from it may appear once per
         // instance; its topic/partition/offset identify the one bad message.
         const reason = d.ok ? 'samples belong on the samples topic, keyed service|metric' : d.reason;
-        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+        dead.push(deadLetterMessage(reason, batch, m));
       } else if (list.length === 0 || list[list.length - 1]!.offset < offset) {
         // (A message re-fetched after a broker hiccup is already in the list.)
         for (const event of d.events) {
@@ -286,7 +285,7 @@ export class ShardWorker {
       const d = decodeMessage(m.value);
       if (!d.ok || d.events.length > 0) {
         const reason = d.ok ? 'context events belong on the events topic (every shard needs them)' : d.reason;
-        dead.push({ key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) });
+        dead.push(deadLetterMessage(reason, batch, m));
       } else {
         for (const s of d.samples) {
           task.engine.offerSample(s);
@@ -295,8 +294,7 @@ export class ShardWorker {
         if (d.watermark > task.floor) task.floor = d.watermark;
         // Per message, as replay does per line: whether a sample is late must not depend on
         // where fetches happened to split the partition.
-        const w = Math.max(Math.min(p.time, hold) - this.lateness, task.floor);
-        if (w > task.engine.watermark) task.engine.setWatermark(w);
+        this.raiseWatermark(task, hold);
       }
       task.nextOffset = offset + 1n;
       p.caughtUp = task.nextOffset >= BigInt(batch.highWatermark);
@@ -322,8 +320,7 @@ export class ShardWorker {
    */
   private async publish(task: Task, force: boolean): Promise<void> {
     const hold = this.eventsHold();
-    const w = Math.max(Math.min(task.progress.time, hold) - this.lateness, task.floor);
-    if (w > task.engine.watermark) task.engine.setWatermark(w);
+    this.raiseWatermark(task, hold);
     const watermark = task.engine.watermark;
     // Idle (Flink's term): caught up and quiet for a while, so it stops holding the merge back.
     const idle = task.progress.caughtUp && hold === Infinity && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
@@ -342,6 +339,15 @@ export class ShardWorker {
     task.out.splice(0, items.length);
     task.sentSeq += items.length;
     task.sent = { watermark, idle };
+  }
+
+  /**
+   * A task's watermark: its partition's newest sample, held back by the events topic while that
+   * has unread data, minus the allowed lateness; never below a watermark record.
+   */
+  private raiseWatermark(task: Task, eventsHold: number): void {
+    const w = Math.max(Math.min(task.progress.time, eventsHold) - this.lateness, task.floor);
+    if (w > task.engine.watermark) task.engine.setWatermark(w);
   }
 
   /**

@@ -110,7 +110,7 @@ export async function startSerialConsumer(
   cfg: Pick<KafkaConfig, 'sessionTimeoutMs' | 'maxBytesPerPartition' | 'tickMs'>,
   log: Logger,
   opts: { groupId: string; topic: string; serial: Serial; name: string; onJoin(partitions: number[], rejoined: boolean): Promise<void>; onBatch(p: EachBatchPayload): Promise<void>; onTick(): Promise<void>; onFatal(reason: string): void },
-): Promise<{ consumer: Consumer; timer: NodeJS.Timeout }> {
+): Promise<{ consumer: Consumer; quiesce(): void }> {
   const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, cfg.sessionTimeoutMs / 3), maxBytesPerPartition: cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs restarts after retriable errors by itself; after any other it has stopped for good.
@@ -138,7 +138,12 @@ export async function startSerialConsumer(
       .finally(() => (tickQueued = false));
   }, cfg.tickMs);
   timer.unref();
-  return { consumer, timer };
+  // Shutdown's first step: no more ticks, no more fetches; the batch in hand still finishes.
+  const quiesce = (): void => {
+    clearInterval(timer);
+    consumer.pause([{ topic: opts.topic }]);
+  };
+  return { consumer, quiesce };
 }
 
 /**
