@@ -28,7 +28,14 @@ const sloGate = z.object({
   limit: z.number(),
   comparator: z.enum(['>', '<']),
   relative: z.boolean().default(false),
-});
+  /**
+   * The unit `limit` is written in, when the gate should follow each series' own unit. `fraction`:
+   * a series whose name says percent (or that sends a value above 1, which no fraction can) is
+   * judged against limit x 100. `ms`: a series named in seconds (`_seconds`, `_sec`, `_s`) is judged
+   * against limit / 1000. Without it the limit applies as written.
+   */
+  limitUnit: z.enum(['fraction', 'ms']).optional(),
+}).strict();
 
 export const detectionConfigSchema = z.object({
   eventTime: z
@@ -88,11 +95,17 @@ export const detectionConfigSchema = z.object({
     .prefault({}),
   slo: z
     .object({
+      /**
+       * First match wins. The defaults are the seed's gates, written for the spellings exporters
+       * use: error rates as 5xx / errors / failure(s) / failed (rate or ratio, fraction or percent),
+       * p95/p99 (or quantile) latency in milliseconds or seconds, any business metric relative to
+       * its baseline, utilisation or saturation as a fraction or in percent.
+       */
       gates: z.array(sloGate).default([
-        { metric: 'error_(ratio|rate)', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false },
-        { metric: 'p99', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false },
+        { metric: '5xx|errors?|fail(ed|ures?)?', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false, limitUnit: 'fraction' },
+        { metric: 'p(95|99)|quantile|percentile', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false, limitUnit: 'ms' },
         { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
-        { metric: 'utili[sz]ation|saturation', signal: 'capacity', kind: 'saturation', limit: 0.9, comparator: '>', relative: false },
+        { metric: 'utili[sz]ation|saturation|util(_|$)|usage_ratio', signal: 'capacity', kind: 'saturation', limit: 0.9, comparator: '>', relative: false, limitUnit: 'fraction' },
       ]),
     })
     .prefault({}),

@@ -4,11 +4,11 @@ import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParam
 import { Decay } from '../math/decay.js';
 import { createThreshold, persistence } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
-import { createTrend, isPastGate, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
+import { createTrend, isBreached, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
-import { SloGates } from './slo-gates.js';
+import { adaptGateToValue, SloGates } from './slo-gates.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
 import type { SeriesState } from './series-state.js';
 
@@ -423,7 +423,9 @@ export class DetectionEngine {
       h.reporting++;
     }
     if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
-    if (series.gate !== null && series.gate.kind === 'saturation' && s.value / series.gate.limit > h.saturation) h.saturation = s.value / series.gate.limit;
+    const gate = series.gate;
+    if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
+    if (gate !== null && gate.kind === 'saturation' && s.value / gate.limit > h.saturation) h.saturation = s.value / gate.limit;
 
     if (transition === 'warn' || transition === 'confirmed') {
       h.episodes.add(s.metric);
@@ -457,10 +459,15 @@ export class DetectionEngine {
     const cfg = gate.relative ? this.relativeTrend : this.absoluteTrend;
     if (gate.relative && !ready) return;
     const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
-    updateTrend(trend, s.ts, gateValue, cfg);
-    // A relative (business) gate is crossed by noise on small counts; it counts only while the
-    // deviation is also significant and sustained against the baseline (a confirmed episode).
-    if (isPastGate(trend, gate) && (!gate.relative || series.threshold.phase === 'confirmed')) {
+    updateTrend(trend, s.ts, gateValue, cfg, gate);
+    // Being past a gate counts only when the deviation is also significant against the series' own
+    // baseline: a gate that sits inside the normal noise (a 0.1 % error gate on a dependency whose
+    // failure rate wanders around 0.09 %) is crossed by noise every hour. A relative (business)
+    // gate, and an absolute gate that the series' normal is already past, need more: a confirmed
+    // episode, since being past them is no news, getting worse is.
+    const phase = series.threshold.phase;
+    const normallyPast = !gate.relative && (gate.comparator === '>' ? expected > gate.limit : expected < gate.limit);
+    if (isBreached(trend, gate) && (phase === 'confirmed' || (phase === 'warn' && !gate.relative && !normallyPast))) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;

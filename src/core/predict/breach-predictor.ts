@@ -11,6 +11,10 @@ export interface SloGate {
   comparator: '>' | '<';
   /** When true the gate value is the metric divided by its baseline (limit 0.95 = 5 % below). */
   relative: boolean;
+  /** The unit the limit is in for this series, when the gate follows units (see SloGates). */
+  unit?: 'fraction' | 'percent' | 'ms' | 's';
+  /** True while a fraction gate has not yet seen whether its series is in percent. */
+  unitFromValues?: boolean;
 }
 
 export interface TrendState {
@@ -20,8 +24,10 @@ export interface TrendState {
   points: number;
   /** Last emitted breach time, to re-emit only on a material change. */
   lastBreachAt: number;
-  /** Set once the smoothed value is past the gate; cleared when it comes back. */
+  /** Set once the gate counts as breached (see isBreached); cleared when it comes back. */
   breached: boolean;
+  /** Consecutive raw points past the gate (a lone spike is one). Absent in older checkpoints. */
+  pastRun?: number;
 }
 
 export interface TrendParams {
@@ -36,11 +42,35 @@ export function trendParams(levelHalfLifeMinutes: number, trendHalfLifeMinutes: 
 }
 
 export function createTrend(): TrendState {
-  return { level: NaN, trendPerMin: 0, lastTs: NaN, points: 0, lastBreachAt: NaN, breached: false };
+  return { level: NaN, trendPerMin: 0, lastTs: NaN, points: 0, lastBreachAt: NaN, breached: false, pastRun: 0 };
+}
+
+/**
+ * Raw points in a row that must be past an absolute gate before it counts as breached. Telemetry
+ * has single-point spikes (a burst of errors in one scrape, one slow request dominating a p99);
+ * the smoothed level alone lets one spike of 20x the limit "breach" the gate, and every such
+ * spike then looked like an SLO in trouble. Two in a row is the shortest run that is not a spike.
+ */
+export const BREACH_POINTS = 2;
+
+/** Count the raw point against the gate (called with every gate value, before updateTrend). */
+export function notePoint(state: TrendState, gateValue: number, gate: SloGate): void {
+  const past = gate.comparator === '>' ? gateValue > gate.limit : gateValue < gate.limit;
+  state.pastRun = past ? (state.pastRun ?? 0) + 1 : 0;
+}
+
+/**
+ * The gate is breached: the smoothed value is past it and, for an absolute gate, so were the last
+ * BREACH_POINTS raw points. A relative (business) gate is judged on its smoothed level only; the
+ * caller also requires a confirmed episode there.
+ */
+export function isBreached(state: TrendState, gate: SloGate): boolean {
+  return isPastGate(state, gate) && (gate.relative || (state.pastRun ?? 0) >= BREACH_POINTS);
 }
 
 /** Feed the gate value of one point. */
-export function updateTrend(state: TrendState, ts: number, gateValue: number, params: TrendParams): void {
+export function updateTrend(state: TrendState, ts: number, gateValue: number, params: TrendParams, gate?: SloGate): void {
+  if (gate !== undefined) notePoint(state, gateValue, gate);
   if (state.points === 0) {
     state.level = gateValue;
     state.lastTs = ts;

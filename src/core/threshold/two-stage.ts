@@ -3,6 +3,12 @@
  * the signal's bad direction; stage 2 (confirmed) once m of the last n points of the re-check
  * window are still beyond it. An episode ends after `clearMinutes` with no point beyond the bound.
  *
+ * Persistence is weighted by magnitude: a run of consecutive hits also confirms once its summed
+ * strength (each point's score over the warn bound, capped at RUN_STRENGTH_CAP) reaches the m of
+ * m-of-n. Four points at the bound confirm as before; two points at twice the bound confirm at
+ * once, so a sharp, large move is confirmed in two points, not five. A single point never
+ * confirms: heavy-tailed telemetry has lone spikes of any size, and they do not come in pairs.
+ *
  * The last 32 hits are a bitmask, so the m-of-n check costs a popcount, not a window scan.
  */
 
@@ -20,7 +26,12 @@ export interface ThresholdState {
   peakScore: number;
   /** Exponentially weighted mean of recent scores (the EWMA control chart's statistic). */
   ewScore: number;
+  /** Summed strength of the current run of consecutive hits (absent in older checkpoints). */
+  runStrength?: number;
 }
+
+/** One point's strength is capped here, so no single spike is worth more than this many points at the bound. */
+export const RUN_STRENGTH_CAP = 2.5;
 
 export interface ThresholdParams {
   warnScore: number;
@@ -33,7 +44,7 @@ export interface ThresholdParams {
 export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
 
 export function createThreshold(): ThresholdState {
-  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0 };
+  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0, runStrength: 0 };
 }
 
 function popcount(x: number): number {
@@ -63,6 +74,8 @@ export function observe(state: ThresholdState, ts: number, score: number, params
   state.lastTs = ts;
   const hit = score >= params.warnScore;
   state.hits = ((state.hits << 1) | (hit ? 1 : 0)) >>> 0;
+  const strength = score / params.warnScore;
+  state.runStrength = hit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
   if (hit) state.lastHitTs = ts;
 
   switch (state.phase) {
@@ -87,7 +100,9 @@ export function observe(state: ThresholdState, ts: number, score: number, params
 
 function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams): boolean {
   const { hits, of } = persistence(state, params);
-  if (hits < Math.max(1, Math.ceil(params.confirmFraction * of))) return false;
+  const needed = Math.max(1, Math.ceil(params.confirmFraction * of));
+  const strongRun = (state.hits & 3) === 3 && (state.runStrength ?? 0) >= needed;
+  if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
   if (of === 1 && ts === state.episodeStartTs) return false;
   state.phase = 'confirmed';
