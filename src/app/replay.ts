@@ -4,6 +4,7 @@ import { readLines } from '../adapters/file/line-reader.js';
 import { parseLine } from '../ingest/record-parser.js';
 import type { DetectionStats } from '../core/detection/detection-engine.js';
 import type { HarbingerConfig } from '../config/load.js';
+import { withActionsReachingData } from '../config/decision.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
 import type { ConfidenceModel } from '../core/decide/confidence.js';
@@ -43,7 +44,8 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     if (line !== undefined) opts.onInvalid?.(line, reason);
     rejects?.write(JSON.stringify({ source: path, line, reason, raw }) + '\n');
   };
-  const engine = new Pipeline(opts.config, {
+  // Recorded data never sees what the replay decides: actions do not reach it.
+  const engine = new Pipeline(withActionsReachingData(opts.config, false), {
     output: (e) => opts.onEvent?.(e),
     rejected: (r: Sample | ContextEvent, reason) => reject(reason, JSON.stringify(r)),
   });

@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { withActionsReachingData } from '../config/decision.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -79,7 +80,8 @@ export class HarbingerService implements HttpPort {
   private restoredFrom: string = 'nothing (fresh start)';
 
   constructor(opts: ServiceOptions) {
-    this.cfg = opts.config;
+    // Behind the dry-run controller nothing moves: the data cannot validate an action.
+    this.cfg = opts.config.routing.controller === 'dry-run' ? withActionsReachingData(opts.config, false) : opts.config;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     const dir = this.cfg.server.dataDir;

@@ -64,8 +64,20 @@ export const decisionConfigSchema = z.object({
       autoApprove: z.boolean().default(true),
       /** Post-action validation looks at the delta stack this long after execution. */
       validationMinutes: z.number().positive().default(10),
+      /**
+       * Whether an executed action changes the data Harbinger reads. False in a replay of recorded
+       * data and behind the dry-run controller (both set it themselves): nothing moved, so the data
+       * cannot show an effect, validation is inconclusive and no revert is proposed.
+       */
+      actionsReachData: z.boolean().default(true),
     })
     .prefault({}),
 });
 
 export type DecisionConfig = z.infer<typeof decisionConfigSchema>;
+
+/** The same configuration with `execution.actionsReachData` set (config objects are frozen). */
+export function withActionsReachingData<C extends { decision: DecisionConfig }>(config: C, reach: boolean): C {
+  if (config.decision.execution.actionsReachData === reach) return config;
+  return { ...config, decision: { ...config.decision, execution: { ...config.decision.execution, actionsReachData: reach } } };
+}

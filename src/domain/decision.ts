@@ -52,6 +52,8 @@ export interface IncidentSignal {
   recovered: boolean;
   /** Judged against a baseline that has not seen a season yet: weaker evidence. */
   coldStart: boolean;
+  /** The SLO gate of the series (null: none; absent in older records, read as gated). */
+  gate?: SloKind | null;
 }
 
 export interface IncidentPrediction {

@@ -67,6 +67,8 @@ export interface AnomalyEvent {
   persistence: { hits: number; of: number };
   /** True while the baseline is still learning its first season. */
   coldStart: boolean;
+  /** The SLO gate this series is judged by, null when none matched (absent in older records). */
+  gate?: SloKind | null;
 }
 
 export interface PredictionEvent {

@@ -1,4 +1,5 @@
 import type { HarbingerConfig } from '../config/load.js';
+import { withActionsReachingData } from '../config/decision.js';
 import type { ConfidenceModel } from '../core/decide/confidence.js';
 import type { ConfidenceEvidence, Recommendation } from '../domain/decision.js';
 import type { EventKind } from '../domain/types.js';
@@ -66,7 +67,7 @@ export interface ReplayLinesOptions {
 /** Replays JSONL lines (a generated scenario or a fixture file's lines) in process; returns the recommendations. */
 export function replayLines(lines: Iterable<string>, config: HarbingerConfig, opts: ReplayLinesOptions = {}): Recommendation[] {
   const recs: Recommendation[] = [];
-  const pipeline = new Pipeline(config, { output: (e) => e.type === 'recommendation' && recs.push(e) });
+  const pipeline = new Pipeline(withActionsReachingData(config, false), { output: (e) => e.type === 'recommendation' && recs.push(e) });
   if (opts.confidence !== undefined) pipeline.decision.setConfidenceModel(opts.confidence);
   const drop = new Set<string>(opts.dropEventKinds ?? []);
   for (const line of lines) {

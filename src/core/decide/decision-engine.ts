@@ -133,6 +133,7 @@ export class DecisionEngine {
           persistence: e.persistence,
           recovered: false,
           coldStart: e.coldStart,
+          ...(e.gate !== undefined ? { gate: e.gate } : {}),
         };
         this.evidence(rt, e.ts);
         return;
@@ -272,7 +273,7 @@ export class DecisionEngine {
       recommendationIds: [],
     };
     for (const p of this.pendingWarn.get(key) ?? []) {
-      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false, coldStart: p.coldStart };
+      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false, coldStart: p.coldStart, ...(p.gate !== undefined ? { gate: p.gate } : {}) };
     }
     this.pendingWarn.delete(key);
     const rt: IncidentRuntime = { incident, lastKey: '', lastEvaluatedMinute: -1, recCount: 0, execution: null, lastEvidenceTs: ts };
@@ -458,6 +459,12 @@ export class DecisionEngine {
     ex.validated = true;
     if (this.guardrails.inFlight?.recommendationId === ex.recommendationId) this.guardrails.inFlight = null;
     const rec = this.recommendations.get(ex.recommendationId)!;
+    if (!this.config.execution.actionsReachData) {
+      const reason = `the action never reached the data (a replay, or the dry-run controller): its effect cannot be measured, so nothing is reverted`;
+      rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: 'skip', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+      this.outcome(rec, ts, 'inconclusive', reason);
+      return;
+    }
     const now = this.stackScore(rt, ex.signals);
     // Missing data proves nothing either way: an action is never called effective on a gap.
     if (!Number.isFinite(now) || ex.signals.length === 0) {

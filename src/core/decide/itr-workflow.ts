@@ -38,6 +38,17 @@ export interface WorkflowDecision extends Pick<Recommendation, 'action' | 'perce
 }
 
 const MIN = 60_000;
+/** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
+const SHIFT_ONSET_SLACK_MIN = 2;
+
+/**
+ * Signals that put an SLO at risk by degrading: business metrics (authoritative), and reliability
+ * metrics that have an SLO gate. A restart count or another ungated reliability metric is evidence,
+ * not a reason to move traffic on its own (a rolling deploy restarts every pod).
+ */
+function threatensSlo(s: Incident['signals'][string]): boolean {
+  return s.signal === 'business' || (s.signal === 'reliability' && s.gate !== null);
+}
 
 export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const inc = w.incident;
@@ -96,10 +107,16 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   }
   const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
   if (c.shareGain !== undefined && !reliabilityOrBusiness) {
+    // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
+    // cold caches and the extra load, not a failure. The deviations that began then are the
+    // shift's for as long as they last (the baseline knows the old share); a deviation that
+    // begins later, or any error or business impact, is judged on its own.
     const g = c.shareGain;
-    const age = (w.now - g.event.ts) / MIN;
-    if (age <= w.config.correlation.warmUpAllowanceMinutes) {
-      record('event_correlation', 'stop', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % ${age.toFixed(0)} min ago; latency/capacity only, errors and business normal; re-judged after ${w.config.correlation.warmUpAllowanceMinutes} min`);
+    const allowance = w.config.correlation.warmUpAllowanceMinutes;
+    const lastOnset = Math.max(...active.map((s) => s.firstTs));
+    const after = (lastOnset - g.event.ts) / MIN;
+    if (after >= -SHIFT_ONSET_SLACK_MIN && after <= allowance) {
+      record('event_correlation', 'stop', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`);
       return finish('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift', { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) });
     }
   }
@@ -126,7 +143,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
   // The metrics that put an SLO at risk decide: if one of them moves on every stack, the episode is
   // global even when a side metric (a busier CPU) happens to single this stack out.
-  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter((s) => s.signal === 'reliability' || s.signal === 'business').map((s) => s.metric)]);
+  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
   if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
@@ -177,7 +194,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const sloRisk = [
     ...breached.map((m) => `${m} breached`),
     ...(predictedBreachAt !== null ? [`breach predicted at ${hhmm(predictedBreachAt)}`] : []),
-    ...confirmed.filter((s) => s.signal === 'reliability' || s.signal === 'business').map((s) => `${s.signal} ${s.metric} degraded`),
+    ...confirmed.filter(threatensSlo).map((s) => `${s.signal} ${s.metric} degraded`),
     ...firing.map((a) => `alert ${a.name}`),
   ];
   const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;

@@ -442,6 +442,7 @@ export class DetectionEngine {
         score: round(score),
         persistence: persistence(th, cfg.threshold),
         coldStart: a.cold,
+        gate: gate === null ? null : gate.kind,
       });
     } else if (transition === 'cleared') {
       h.episodes.delete(s.metric);
