@@ -3,6 +3,7 @@ import { baselineDecays, createBaseline, type BaselineDecays, type BaselineState
 import { createThreshold, type ThresholdState } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment, type Direction } from '../detection/point-assessor.js';
 import { OnsetGate, RunningQuantile } from './onset.js';
+import { WindowShift } from './window-shift.js';
 
 /**
  * Single-series anomaly score in [0, 1], causal (a point's score uses only earlier points),
@@ -47,20 +48,57 @@ const CONTINUATION_CAP = 1;
 /** Evidence that maps to a score of 0.5 (near the corpus-optimal NAB threshold). */
 export const ALARM_EVIDENCE = 1.5;
 
+/** History points of the window-shift detector. */
+export const SHIFT_HISTORY_POINTS = 400;
+/** Recent points whose median the window-shift detector compares with the history. */
+export const SHIFT_RECENT_POINTS = 32;
+/** Floor of the window-shift rarity scale (in history sigmas). */
+const SHIFT_FLOOR = 1;
+/** Log-step of the window-shift rarity tracker. */
+export const SHIFT_RARITY_STEP = 0.05;
+/** Weight of the window-shift evidence against the baseline's (0 turns it off). */
+export const SHIFT_WEIGHT = 0.7;
+
+/** Tunables of the scorer (defaults: the named constants above). */
+export interface SeriesScorerOptions {
+  shiftHistoryPoints: number;
+  shiftRecentPoints: number;
+  shiftWeight: number;
+  refractoryPoints: number;
+  shiftRarityStep: number;
+}
+
+export const DEFAULT_SCORER_OPTIONS: Readonly<SeriesScorerOptions> = Object.freeze({
+  shiftHistoryPoints: SHIFT_HISTORY_POINTS,
+  shiftRecentPoints: SHIFT_RECENT_POINTS,
+  shiftWeight: SHIFT_WEIGHT,
+  refractoryPoints: REFRACTORY_POINTS,
+  shiftRarityStep: SHIFT_RARITY_STEP,
+});
+
 export class SeriesScorer {
   private readonly baseline: BaselineState;
   private readonly threshold: ThresholdState = createThreshold();
   private readonly a = newAssessment();
   private readonly decays: BaselineDecays;
   private readonly rarity = new RunningQuantile(RARITY_TAIL, RARITY_STEP, RARITY_FLOOR);
-  private readonly gate = new OnsetGate(REFRACTORY_POINTS, RENEW_FACTOR);
+  private readonly shiftRarity: RunningQuantile;
+  private readonly gate: OnsetGate;
+  private readonly shift: WindowShift;
+  private readonly shiftWeight: number;
 
   constructor(
     private readonly config: DetectionConfig,
     private readonly direction: Direction = 0,
+    options: Partial<SeriesScorerOptions> = {},
   ) {
+    const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
     this.baseline = createBaseline(config.baseline);
     this.decays = baselineDecays(config.baseline);
+    this.gate = new OnsetGate(o.refractoryPoints, RENEW_FACTOR);
+    this.shift = new WindowShift(o.shiftHistoryPoints, o.shiftRecentPoints);
+    this.shiftWeight = o.shiftWeight;
+    this.shiftRarity = new RunningQuantile(RARITY_TAIL, o.shiftRarityStep, SHIFT_FLOOR);
   }
 
   next(ts: number, value: number): number {
@@ -68,19 +106,33 @@ export class SeriesScorer {
     const ready = this.baseline.points >= cfg.baseline.minHistoryPoints;
     const a = assessPoint(this.baseline, this.threshold, ts, value, this.direction, cfg, this.a);
     learnPoint(this.baseline, this.threshold, ts, value, a, cfg, this.decays, false);
+    const signed = this.shift.next(value);
     if (!ready) return 0;
     const dev = a.score > 0 && a.score < Infinity ? a.score : a.score === Infinity ? Number.MAX_VALUE : 0;
     const scale = this.rarity.value > RARITY_FLOOR ? this.rarity.value : RARITY_FLOOR;
-    const evidence = dev / scale;
+    let evidence = dev / scale;
     this.rarity.update(dev);
+    if (this.shiftWeight > 0) {
+      const raw = this.direction === 0 ? Math.abs(signed) : this.direction * signed;
+      const sh = raw > 0 && raw < Infinity ? raw : 0;
+      const sScale = this.shiftRarity.value > SHIFT_FLOOR ? this.shiftRarity.value : SHIFT_FLOOR;
+      const se = (this.shiftWeight * sh) / sScale;
+      this.shiftRarity.update(sh);
+      if (se > evidence) evidence = se;
+    }
     const e = this.gate.isOnset(evidence) || evidence < CONTINUATION_CAP ? evidence : CONTINUATION_CAP;
     return e / (e + ALARM_EVIDENCE);
   }
 }
 
 /** Scores a whole series (rows must be in time order; out-of-order rows score 0 and are skipped). */
-export function scoreSeries(rows: readonly { ts: number; value: number }[], config: DetectionConfig, direction: Direction = 0): Float64Array {
-  const scorer = new SeriesScorer(config, direction);
+export function scoreSeries(
+  rows: readonly { ts: number; value: number }[],
+  config: DetectionConfig,
+  direction: Direction = 0,
+  options: Partial<SeriesScorerOptions> = {},
+): Float64Array {
+  const scorer = new SeriesScorer(config, direction, options);
   const out = new Float64Array(rows.length);
   let last = -Infinity;
   for (let i = 0; i < rows.length; i++) {
