@@ -57,9 +57,13 @@ Options:
       })].join('\t'));
     }
     if (loco !== undefined) {
-      for (const l of loco) {
+      for (const [kind, list] of [
+        ['shipped constants, threshold chosen on the others', loco.fixed],
+        ['constants and threshold chosen on the others', loco.grid],
+      ] as const)
+      for (const l of list) {
         out.push('');
-        out.push(`leave-one-category-out, ${l.profile}: pooled ${fmt(l.pooledNormalized)}, mean over categories with windows ${fmt(l.meanNormalized)}`);
+        out.push(`leave-one-category-out (${kind}), ${l.profile}: pooled ${fmt(l.pooledNormalized)}, mean over categories with windows ${fmt(l.meanNormalized)}`);
         out.push(['left out', 'files', 'windows', 'constants chosen on the others', 'threshold', 'others', 'left out', 'detected/missed', 'fp rows'].join('\t'));
         for (const f of l.folds)
           out.push([f.category, f.files, f.windows, describeOptions(f.options), f.threshold.toFixed(4), fmt(f.trainNormalized), fmt(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, f.fp].join('\t'));

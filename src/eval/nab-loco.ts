@@ -121,14 +121,25 @@ export function locoFromScored(
   };
 }
 
+export interface NabLocoReport {
+  /** The shipped constants kept fixed; only the threshold is chosen on the other categories. */
+  fixed: LocoEvaluation[];
+  /** Constants (from the grid) and threshold both chosen on the other categories. */
+  grid: LocoEvaluation[];
+}
+
 /** Leave-one-category-out evaluation of `harbinger score` on a NAB-layout corpus, for each profile. */
 export function evaluateNabLoco(
   config: DetectionConfig,
   dataDir: string = NAB_DEV_DIR,
   grid: readonly Partial<SeriesScorerOptions>[] = LOCO_GRID,
   profiles: readonly NabProfileName[] = Object.keys(NAB_PROFILES) as NabProfileName[],
-): LocoEvaluation[] {
+): NabLocoReport {
   const corpus = loadNabCorpus(dataDir);
-  const scored = scoreGrid(corpus, config, grid);
-  return profiles.map((p) => locoFromScored(corpus, grid, scored, p));
+  const full = grid.length > 0 && Object.keys(grid[0]!).length === 0 ? grid : [{}, ...grid];
+  const scored = scoreGrid(corpus, config, full);
+  return {
+    fixed: profiles.map((p) => locoFromScored(corpus, full.slice(0, 1), scored.slice(0, 1), p)),
+    grid: profiles.map((p) => locoFromScored(corpus, full, scored, p)),
+  };
 }

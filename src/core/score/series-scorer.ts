@@ -106,7 +106,7 @@ export class SeriesScorer {
     const ready = this.baseline.points >= cfg.baseline.minHistoryPoints;
     const a = assessPoint(this.baseline, this.threshold, ts, value, this.direction, cfg, this.a);
     learnPoint(this.baseline, this.threshold, ts, value, a, cfg, this.decays, false);
-    const signed = this.shift.next(value);
+    const signed = this.shiftWeight > 0 ? this.shift.next(value) : 0;
     if (!ready) return 0;
     const dev = a.score > 0 && a.score < Infinity ? a.score : a.score === Infinity ? Number.MAX_VALUE : 0;
     const scale = this.rarity.value > RARITY_FLOOR ? this.rarity.value : RARITY_FLOOR;
