@@ -12,7 +12,7 @@
  * - Spread: the history's interquartile range as a normal sigma, never below the history's
  *   quantization step (the smallest gap between two distinct values) nor a tiny fraction of its
  *   level, so a flat series that starts moving by one quantum scores 1, not infinity.
- * - Cost: O(recent) per point for the recent median plus a re-sort of the history every
+ * - Cost: O(recent) per point for the recent median (kept sorted by insertion) plus a re-sort of the history every
  *   `resortEvery` points (O(history log history / resortEvery) amortized), with fixed buffers and
  *   no allocation per point. Causal: a point's output uses that point and earlier ones only.
  */
@@ -21,6 +21,7 @@ export class WindowShift {
   private readonly sortedHist: Float64Array;
   private readonly recentBuf: Float64Array;
   private count = 0;
+  private recentCount = 0;
   private head = 0;
   private sinceSort = Infinity;
   private histMedian = 0;
@@ -42,6 +43,23 @@ export class WindowShift {
    */
   next(x: number): number {
     const size = this.ring.length;
+    // Keep the recent window sorted: drop the value leaving it, insert x (O(recent), exact).
+    const r = this.recentBuf;
+    let rn = this.recentCount;
+    if (rn === this.recent) {
+      const out = this.ring[(this.head - this.recent + size) % size]!;
+      let j = 0;
+      while (j < rn - 1 && r[j] !== out) j++;
+      for (; j < rn - 1; j++) r[j] = r[j + 1]!;
+      rn--;
+    }
+    let j = rn;
+    while (j > 0 && r[j - 1]! > x) {
+      r[j] = r[j - 1]!;
+      j--;
+    }
+    r[j] = x;
+    this.recentCount = rn + 1;
     this.ring[this.head] = x;
     this.head = (this.head + 1) % size;
     if (this.count < size) this.count++;
@@ -51,9 +69,6 @@ export class WindowShift {
       this.sinceSort = 0;
       this.refreshHistory();
     }
-    const r = this.recentBuf;
-    for (let j = 0; j < this.recent; j++) r[j] = this.ring[(this.head + this.history + j) % size]!;
-    r.sort();
     const m = this.recent >> 1;
     const recentMedian = this.recent & 1 ? r[m]! : 0.5 * (r[m - 1]! + r[m]!);
     return (recentMedian - this.histMedian) / this.histSigma;
