@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   MAX_TP,
+  NAB_DEV_DIR,
   NAB_PROFILES,
   loadNabCorpus,
   nabCategory,
@@ -275,8 +278,11 @@ describe('optimizeThreshold and normalization', () => {
   });
 });
 
-describe('real NAB corpus (nab-dev)', () => {
-  const corpus = loadNabCorpus();
+const haveNab = existsSync(join(NAB_DEV_DIR, 'labels', 'combined_windows.json'));
+if (!haveNab && process.env['CI'] !== 'true') console.log(`skipping the real NAB corpus checks: no corpus in ${NAB_DEV_DIR}`);
+
+describe.skipIf(!haveNab && process.env['CI'] !== 'true')('real NAB corpus (nab-dev)', () => {
+  const corpus = haveNab || process.env['CI'] === 'true' ? loadNabCorpus() : [];
 
   it('loads every labelled file with windows on exact row timestamps', () => {
     expect(corpus.length).toBe(27);

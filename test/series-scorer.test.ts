@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
@@ -126,14 +127,19 @@ describe('onset building blocks', () => {
   });
 });
 
-describe('NAB dev corpus (one corpus-wide threshold per profile)', () => {
-  it('scores at least 69 / 57 / 75 (standard / low FP / low FN) with the defaults', () => {
-    const r = evaluateNab(defaultDetectionConfig(), join(sharedDataDir(), 'nab-dev'));
+const nabDir = join(sharedDataDir(), 'nab-dev');
+const haveNab = existsSync(join(nabDir, 'labels', 'combined_windows.json'));
+if (!haveNab && process.env['CI'] !== 'true') console.log(`skipping the NAB dev score: no corpus in ${nabDir}`);
+
+describe.skipIf(!haveNab && process.env['CI'] !== 'true')('NAB dev corpus (one corpus-wide threshold per profile)', () => {
+  it('scores at least 72 / 60 / 78 (standard / low FP / low FN) with the defaults', () => {
+    const r = evaluateNab(defaultDetectionConfig(), nabDir);
     expect(r.files).toBe(27);
-    // Measured 71.1 / 59.8 / 77.6 with the defaults; the floors sit about 2 points below.
-    expect(r.profiles.standard.normalized).toBeGreaterThanOrEqual(69);
-    expect(r.profiles.reward_low_FP.normalized).toBeGreaterThanOrEqual(57);
-    expect(r.profiles.reward_low_FN.normalized).toBeGreaterThanOrEqual(75);
+    // Measured 74.3 / 62.9 / 80.4 with the defaults (71.1 / 59.8 / 77.6 with the baseline detector
+    // alone); the floors sit about 2 points below.
+    expect(r.profiles.standard.normalized).toBeGreaterThanOrEqual(72);
+    expect(r.profiles.reward_low_FP.normalized).toBeGreaterThanOrEqual(60);
+    expect(r.profiles.reward_low_FN.normalized).toBeGreaterThanOrEqual(78);
     // The noise-only files never alarm at the chosen threshold.
     expect(r.profiles.standard.byCategory['artificialNoAnomaly']!.fp).toBe(0);
   });

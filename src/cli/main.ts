@@ -6,8 +6,9 @@ import { evalCommand } from './eval.js';
 import { auditCommand } from './audit.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
+import { nabCommand } from './nab.js';
 
-const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, auditCommand, trainCommand];
+const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, nabCommand, auditCommand, trainCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

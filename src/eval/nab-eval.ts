@@ -1,5 +1,5 @@
 import type { DetectionConfig } from '../config/detection.js';
-import { scoreSeries } from '../core/score/series-scorer.js';
+import { scoreSeries, type SeriesScorerOptions } from '../core/score/series-scorer.js';
 import { loadNabCorpus, NAB_DEV_DIR, NAB_PROFILES, normalizedByCategory, optimizeThreshold, type NabCategoryScore, type NabProfileName } from './nab.js';
 
 export interface NabEvaluation {
@@ -8,9 +8,9 @@ export interface NabEvaluation {
 }
 
 /** Scores every NAB file with `harbinger score`'s scorer and the corpus-wide optimal threshold. */
-export function evaluateNab(config: DetectionConfig, dataDir: string = NAB_DEV_DIR): NabEvaluation {
+export function evaluateNab(config: DetectionConfig, dataDir: string = NAB_DEV_DIR, options: Partial<SeriesScorerOptions> = {}): NabEvaluation {
   const corpus = loadNabCorpus(dataDir);
-  const scored = corpus.map((file) => ({ file, scores: scoreSeries(file.rows, config, 0) }));
+  const scored = corpus.map((file) => ({ file, scores: scoreSeries(file.rows, config, 0, options) }));
   const profiles = {} as NabEvaluation['profiles'];
   for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
     const profile = NAB_PROFILES[name];

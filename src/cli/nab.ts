@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfigOrReport, type Command } from './command.js';
+import { NAB_DEV_DIR, NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
+import { evaluateNab } from '../eval/nab-eval.js';
+import { evaluateNabLoco, LOCO_GRID } from '../eval/nab-loco.js';
+import { DEFAULT_SCORER_OPTIONS, type SeriesScorerOptions } from '../core/score/series-scorer.js';
+
+/** Only the options that differ from the shipped defaults, as `name=value` (or "defaults"). */
+function describeOptions(o: SeriesScorerOptions): string {
+  const diff = (Object.keys(o) as (keyof SeriesScorerOptions)[]).filter((k) => o[k] !== DEFAULT_SCORER_OPTIONS[k]).map((k) => `${k}=${o[k]}`);
+  return diff.length === 0 ? 'defaults' : diff.join(' ');
+}
+
+const fmt = (x: number): string => (Number.isNaN(x) ? '—' : x.toFixed(1));
+
+export const nabCommand: Command = {
+  name: 'nab',
+  summary: "score a NAB-layout corpus with `harbinger score`'s scorer (NAB rules; --loco: leave one category out)",
+  usage: `Usage: harbinger nab [<nab-dir>] [options]
+
+Scores every labelled file of a NAB-layout corpus (data/<category>/*.csv, labels/combined_windows.json;
+default ${NAB_DEV_DIR}) with the single-series scorer and NAB's scoring rules, one corpus-wide
+threshold per profile, and prints the normalized score overall and per category.
+
+Options:
+  --loco        also run leave-one-category-out: for each category, the scorer's constants (from a
+                grid of ${LOCO_GRID.length} candidates) and the threshold are chosen on the other categories and
+                the left-out one is scored with them
+  --config <f>  YAML or JSON configuration (the 'detection' section applies)
+  --json        print the results as JSON
+  -h, --help    show this help`,
+  options: { loco: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
+  async run(values, positionals) {
+    const dir = positionals[0] ?? NAB_DEV_DIR;
+    if (!existsSync(join(dir, 'labels', 'combined_windows.json'))) {
+      process.stderr.write(`harbinger nab: no NAB corpus in ${dir} (labels/combined_windows.json missing)\n`);
+      return 2;
+    }
+    const config = loadConfigOrReport(values['config'] as string | undefined);
+    if (config === undefined) return 2;
+    const plain = evaluateNab(config.detection, dir);
+    const loco = values['loco'] === true ? evaluateNabLoco(config.detection, dir) : undefined;
+    if (values['json'] === true) {
+      process.stdout.write(`${JSON.stringify({ plain, loco }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [];
+    const cats = Object.keys(plain.profiles.standard.byCategory).sort();
+    out.push(`NAB, ${plain.files} files, one corpus-wide threshold per profile (shipped constants)`);
+    out.push(['profile', 'threshold', 'all', ...cats].join('\t'));
+    for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
+      const p = plain.profiles[name];
+      out.push([name, p.threshold.toFixed(4), fmt(p.normalized), ...cats.map((c) => {
+        const s = p.byCategory[c]!;
+        return Number.isNaN(s.normalized) ? `fp=${s.fp}` : fmt(s.normalized);
+      })].join('\t'));
+    }
+    if (loco !== undefined) {
+      for (const [kind, list] of [
+        ['shipped constants, threshold chosen on the others', loco.fixed],
+        ['constants and threshold chosen on the others', loco.grid],
+      ] as const)
+      for (const l of list) {
+        out.push('');
+        out.push(`leave-one-category-out (${kind}), ${l.profile}: pooled ${fmt(l.pooledNormalized)}, mean over categories with windows ${fmt(l.meanNormalized)}`);
+        out.push(['left out', 'files', 'windows', 'constants chosen on the others', 'threshold', 'others', 'left out', 'detected/missed', 'fp rows'].join('\t'));
+        for (const f of l.folds)
+          out.push([f.category, f.files, f.windows, describeOptions(f.options), f.threshold.toFixed(4), fmt(f.trainNormalized), fmt(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, f.fp].join('\t'));
+      }
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  },
+};
