@@ -7,8 +7,9 @@ import { auditCommand } from './audit.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { nabCommand } from './nab.js';
+import { evalSuiteCommand } from './eval-suite.js';
 
-const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, nabCommand, auditCommand, trainCommand];
+const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, evalSuiteCommand, nabCommand, auditCommand, trainCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
