@@ -69,6 +69,26 @@ describe('harbinger serve HTTP API', () => {
     expect((await anon.post('/v1/samples', '[]', { headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` } })).status).toBe(401);
   });
 
+  it('reports on GET /v1/gates which gate each metric met and warns about the ones that met none', async () => {
+    const { http, port } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    expect((await axios.get(`http://127.0.0.1:${port}/v1/gates`, { validateStatus: () => true })).status).toBe(401);
+    // Two minutes' data, five minutes apart: the second moves event time past the first (lateness 2 min).
+    const lines = [Date.UTC(2026, 2, 2, 10), Date.UTC(2026, 2, 2, 10, 5)].flatMap((ts) => ['a', 'b'].flatMap((stack) => [
+      { type: 'sample', ts, signal: 'reliability', metric: 'http_5xx_rate', stack, service: 'checkout', value: 0.0004 },
+      { type: 'sample', ts, signal: 'latency', metric: 'checkout_slowness', stack, service: 'checkout', value: 120 },
+      { type: 'sample', ts, signal: 'capacity', metric: 'cpu_utilization', stack, service: 'checkout', value: 41.5 },
+    ]));
+    expect((await http.post('/v1/samples', lines)).status).toBe(200);
+    const r = await http.get('/v1/gates');
+    expect(r.status).toBe(200);
+    expect(r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number } }) => [m.metric, m.gate.kind, m.gate.limit])).toEqual([
+      ['cpu_utilization', 'saturation', 90],
+      ['http_5xx_rate', 'error_rate', 0.001],
+    ]);
+    expect(r.data.unmatched.map((m: { metric: string; stacks: number }) => [m.metric, m.stacks])).toEqual([['checkout_slowness', 2]]);
+    expect(r.data.warnings[0]).toContain('no SLO gate matched checkout/checkout_slowness (latency)');
+  });
+
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {
     const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     const good = { ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 };

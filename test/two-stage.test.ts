@@ -24,6 +24,18 @@ describe('two-stage threshold', () => {
     expect(st.phase).toBe('normal');
   });
 
+  it('confirms a sharp, large move in two points, a moderate one in three, one at the bound in four of five', () => {
+    expect(feed([0, 10, 10, 0]).transitions).toEqual(['none', 'warn', 'confirmed', 'none']);
+    expect(feed([0, 6, 7, 0]).transitions).toEqual(['none', 'warn', 'none', 'none']);
+    expect(feed([0, 6, 6, 6]).transitions).toEqual(['none', 'warn', 'none', 'confirmed']);
+    expect(feed([0, 4.1, 4.2, 4.1, 1, 4.3]).transitions).toEqual(['none', 'warn', 'none', 'none', 'none', 'confirmed']);
+  });
+
+  it('a lone spike of any size never confirms, and two spikes apart are not a run', () => {
+    expect(feed([0, 1000, 0, 0]).transitions.filter((t) => t === 'confirmed')).toEqual([]);
+    expect(feed([0, 50, 0, 50, 0, 0]).transitions.filter((t) => t === 'confirmed')).toEqual([]);
+  });
+
   it('ignores deviations in the good direction (negative scores)', () => {
     const { transitions } = feed([-10, -12, -9, -11, -10, -10]);
     expect(transitions.every((t) => t === 'none')).toBe(true);

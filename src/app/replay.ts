@@ -8,6 +8,7 @@ import { withActionsReachingData } from '../config/decision.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
 import type { ConfidenceModel } from '../core/decide/confidence.js';
+import { gateCoverage, type GateCoverage } from '../core/detection/gate-coverage.js';
 
 export interface ReplaySummary {
   lines: number;
@@ -16,6 +17,8 @@ export interface ReplaySummary {
   stats: DetectionStats;
   wallMs: number;
   samplesPerSec: number;
+  /** Which SLO gate each metric met, and which met none. */
+  gates: GateCoverage;
 }
 
 export interface ReplayOptions {
@@ -71,5 +74,5 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   }
   const wallMs = performance.now() - started;
   const stats = { ...engine.stats() };
-  return { lines, invalid, rejectsByReason, stats, wallMs, samplesPerSec: stats.samples / (wallMs / 1000) };
+  return { lines, invalid, rejectsByReason, stats, wallMs, samplesPerSec: stats.samples / (wallMs / 1000), gates: gateCoverage(engine.detection.series()) };
 }

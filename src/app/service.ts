@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { gateCoverage, type GateCoverage } from '../core/detection/gate-coverage.js';
 import { withActionsReachingData } from '../config/decision.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { join } from 'node:path';
@@ -59,6 +60,9 @@ export interface ServiceOptions {
  * (HTTP ingest and API, remote_write, Alertmanager, Prometheus poller, JSONL feed, audit log,
  * checkpoints, routing controller). The only place that reads the wall clock.
  */
+/** New metrics are checked against the SLO gates this often (warned about once each). */
+const GATE_REPORT_INTERVAL_MS = 60_000;
+
 export class HarbingerService implements HttpPort {
   readonly metrics = new ServiceMetrics();
   readonly pipeline: Pipeline;
@@ -141,6 +145,8 @@ export class HarbingerService implements HttpPort {
     }
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
     this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
+    this.timers.push(setInterval(() => this.warnAboutGates(), GATE_REPORT_INTERVAL_MS));
+    this.warnAboutGates();
     for (const t of this.timers) t.unref();
     this.started = true;
     this.log.info({ host: addr.address, port: addr.port, dataDir: this.cfg.server.dataDir, restoredFrom: this.restoredFrom, routing: this.routing.name, prometheus: this.cfg.prometheus?.url ?? null, slack: this.slack === undefined ? 'off' : 'on' }, 'harbinger serving');
@@ -268,6 +274,20 @@ export class HarbingerService implements HttpPort {
     if (unmapped.length > 0) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, unmapped.length);
     return { accepted, duplicates, unmapped };
   }
+
+  gates(): GateCoverage {
+    return gateCoverage(this.kafka !== undefined ? this.kafka.series() : this.pipeline.detection.series());
+  }
+
+  /** Warn once per metric that met no gate (or whose normal is past its gate): at start and as metrics appear. */
+  private warnAboutGates(): void {
+    const c = this.gates();
+    const fresh = c.warnings.filter((w) => !this.gateWarnings.has(w));
+    for (const w of fresh) this.gateWarnings.add(w);
+    if (fresh.length > 0) this.log.warn({ unmatched: c.unmatched.map((m) => `${m.service}/${m.metric}`), warnings: fresh }, 'SLO gate coverage');
+  }
+
+  private readonly gateWarnings = new Set<string>();
 
   incidents(): ReturnType<HttpPort['incidents']> {
     return this.pipeline.decision.incidents();

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { formatGateCoverage } from '../core/detection/gate-coverage.js';
 import { once } from 'node:events';
 import { replayFile } from '../app/replay.js';
 import { ProgressBar } from '../report/progress.js';
@@ -81,7 +82,9 @@ Options:
       `  anomalies ${s.emitted.anomaly}, predictions ${s.emitted.prediction}, deltas ${s.emitted.delta}, breaches ${s.emitted.breach}, recoveries ${s.emitted.recovery}`,
       `  ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s (${(summary.wallMs / 1000).toFixed(2)} s wall)`,
     ];
+    lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
     process.stdout.write(lines.join('\n') + '\n');
+    for (const w of summary.gates.warnings) process.stderr.write(`warning: ${w}\n`);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { GateCoverage } from '../../core/detection/gate-coverage.js';
 import type { Incident, Recommendation } from '../../domain/decision.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { Logger } from '../log/logger.js';
@@ -21,6 +22,8 @@ export interface HttpPort {
   remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
   alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult>;
   incidents(): Incident[];
+  /** Which SLO gate each metric met, which met none, and the warnings that follow. */
+  gates(): GateCoverage;
   recommendations(): Recommendation[];
   decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } | Promise<{ ok: boolean; reason: string }>;
   ready(): { ready: boolean; reason: string };
@@ -94,6 +97,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
     { method: 'GET', path: /^\/v1\/incidents$/, name: 'incidents', handler: authed(async (_q, res) => json(res, 200, { incidents: port.incidents() })) },
+    { method: 'GET', path: /^\/v1\/gates$/, name: 'gates', handler: authed(async (_q, res) => json(res, 200, port.gates())) },
     {
       method: 'GET',
       path: /^\/v1\/recommendations$/,

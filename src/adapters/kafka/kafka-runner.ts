@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { SeriesState } from '../../core/detection/series-state.js';
 import type { KafkaConfig } from '../../config/kafka.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
@@ -52,6 +53,11 @@ export class KafkaRunner {
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private shards: ShardWorker | undefined;
+
+  /** The series this instance's shards hold (a partition's series live on its owner only). */
+  *series(): IterableIterator<SeriesState> {
+    if (this.shards !== undefined) yield* this.shards.series();
+  }
   private decider: DecisionWorker | undefined;
   /** Why a consumer stopped for good, if one did. */
   failure: string | undefined;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SeriesState } from '../../core/detection/series-state.js';
 import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { KafkaConfig } from '../../config/kafka.js';
 import type { DetectionConfig } from '../../config/detection.js';
@@ -82,6 +83,11 @@ export class ShardWorker {
   private consumer: Consumer | undefined;
   private eventsReader: Consumer | undefined;
   private readonly tasks = new Map<number, Task>();
+
+  /** Every series of this instance's partitions (for the gate report). */
+  *series(): IterableIterator<SeriesState> {
+    for (const t of this.tasks.values()) if (t.engine !== undefined) yield* t.engine.series();
+  }
   /** Every context event, per events partition in offset order: the shards' shared input. */
   private readonly events = new Map<number, { offset: bigint; event: ContextEvent }[]>();
   private readonly eventsProgress = new Map<number, Progress>();

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+import { adaptGateToValue, SloGates } from '../src/core/detection/slo-gates.js';
+import { DetectionEngine } from '../src/core/detection/detection-engine.js';
+import { gateCoverage } from '../src/core/detection/gate-coverage.js';
+import type { DetectionEvent, Sample, Signal } from '../src/domain/types.js';
+
+const cfg = defaultDetectionConfig();
+const gates = new SloGates(cfg.slo.gates);
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 2, 2);
+
+describe('default SLO gates meet a newcomer\'s metric names', () => {
+  it.each([
+    ['reliability', 'http_5xx_rate', 'error_rate', 0.001],
+    ['reliability', 'http_requests_5xx_ratio', 'error_rate', 0.001],
+    ['reliability', 'error_rate', 'error_rate', 0.001],
+    ['reliability', 'errors_ratio', 'error_rate', 0.001],
+    ['reliability', 'payment_failure_rate', 'error_rate', 0.001],
+    ['reliability', 'checkout_failed_ratio', 'error_rate', 0.001],
+    ['reliability', 'grpc_errors_percent', 'error_rate', 0.1],
+    ['latency', 'http_p99_ms', 'latency_p99', 500],
+    ['latency', 'latency_p95', 'latency_p99', 500],
+    ['latency', 'http_request_duration_p99_seconds', 'latency_p99', 0.5],
+    ['latency', 'api_latency_p95_s', 'latency_p99', 0.5],
+    ['capacity', 'cpu_utilization', 'saturation', 0.9],
+    ['capacity', 'memory_utilisation', 'saturation', 0.9],
+    ['capacity', 'disk_utilization_percent', 'saturation', 90],
+    ['capacity', 'db_pool_saturation', 'saturation', 0.9],
+  ] as [Signal, string, string, number][])('%s %s → %s at %s', (signal, metric, kind, limit) => {
+    const g = gates.match(signal, metric);
+    expect(g?.kind).toBe(kind);
+    expect(g?.limit).toBeCloseTo(limit, 12);
+  });
+
+  it('relative business gate for any business metric; no gate for metrics that carry no SLO', () => {
+    expect(gates.match('business', 'orders_per_min')).toMatchObject({ kind: 'business_drop', limit: 0.95, relative: true });
+    expect(gates.match('reliability', 'restarts_per_min')).toBeUndefined();
+    expect(gates.match('latency', 'queue_age_s')).toBeUndefined();
+  });
+
+  it('a fraction gate learns percent from the first value above 1, once, per series', () => {
+    const a = gates.match('capacity', 'cpu_utilization')!;
+    const b = gates.match('capacity', 'cpu_utilization')!;
+    expect(adaptGateToValue(a, 0.7)).toBe(false);
+    expect(a.limit).toBe(0.9);
+    expect(adaptGateToValue(a, 45.2)).toBe(true);
+    expect(a).toMatchObject({ limit: 90, unit: 'percent' });
+    expect(adaptGateToValue(a, 1000)).toBe(false);
+    expect(a.limit).toBe(90);
+    expect(b.limit).toBe(0.9); // another series keeps its own gate
+  });
+});
+
+/** Deterministic noise in [-1, 1]. */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return (x - Math.floor(x) - 0.5) * 2;
+}
+
+function run(samples: Sample[]): { events: DetectionEvent[]; engine: DetectionEngine } {
+  const events: DetectionEvent[] = [];
+  const engine = new DetectionEngine(cfg, { detection: (e) => events.push(e) });
+  for (const s of samples) engine.offerSample(s);
+  engine.flush();
+  return { events, engine };
+}
+
+function series(metric: string, signal: Signal, stacks: string[], minutes: number, value: (stack: string, m: number) => number): Sample[] {
+  const out: Sample[] = [];
+  for (let m = 0; m < minutes; m++) for (const stack of stacks) out.push({ ts: T0 + m * MIN, signal, metric, stack, service: 'checkout', value: value(stack, m) });
+  return out;
+}
+
+describe('gates and the series they judge', () => {
+  it('utilisation in percent is not read as always saturated', () => {
+    const { events } = run(series('cpu_utilization', 'capacity', ['a', 'b'], 600, (s, m) => 40 + 3 * noise(m * 3 + s.length)));
+    expect(events.filter((e) => e.type === 'breach')).toEqual([]);
+  });
+
+  it('an error gate inside a series\' normal noise is not breached by that noise, only by a real rise', () => {
+    // A dependency whose failure rate wanders around the 0.1 % gate all day: past it one minute in three.
+    const normal = (s: string, m: number): number => 0.00085 + 0.0003 * noise(m * 5 + s.length);
+    const quiet = run(series('dependency_failure_rate', 'reliability', ['a', 'b'], 1500, normal));
+    expect(quiet.events.filter((e) => e.type === 'breach')).toEqual([]);
+    const fault = run(series('dependency_failure_rate', 'reliability', ['a', 'b'], 1500, (s, m) => normal(s, m) + (s === 'b' && m >= 1400 ? 0.01 : 0)));
+    const breaches = fault.events.filter((e) => e.type === 'breach');
+    expect(breaches.map((e) => [e.stack, (e.ts - T0) / MIN])).toEqual([['b', 1401]]);
+  });
+
+  it('reports which gate each metric met and names the reliability/latency/business metrics that met none', () => {
+    const samples = [
+      ...series('http_5xx_rate', 'reliability', ['a', 'b'], 40, () => 0.0004),
+      ...series('tls_handshake_problems', 'reliability', ['a', 'b'], 40, () => 3),
+      ...series('cpu_seconds', 'capacity', ['a', 'b'], 40, () => 3),
+      ...series('dependency_failure_rate', 'reliability', ['a'], 40, () => 0.004),
+    ].sort((x, y) => x.ts - y.ts);
+    const c = gateCoverage(run(samples).engine.series());
+    expect(c.matched.map((m) => [m.metric, m.gate?.kind, m.stacks])).toEqual([
+      ['dependency_failure_rate', 'error_rate', 1],
+      ['http_5xx_rate', 'error_rate', 2],
+    ]);
+    expect(c.unmatched.map((m) => m.metric)).toEqual(['tls_handshake_problems']); // capacity may go ungated
+    expect(c.warnings[0]).toContain('no SLO gate matched checkout/tls_handshake_problems (reliability)');
+    expect(c.warnings[1]).toContain('checkout/dependency_failure_rate: its normal level on a is already past the error_rate gate');
+  });
+});
