@@ -139,10 +139,20 @@ describe('ITR workflow', () => {
     (sick.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
     expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'nowhere safe to move traffic' });
     const full = input();
-    (full.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 0.1 }, 0.8));
+    (full.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 0.1 }, 0.88));
     const d = runWorkflow(full);
     expect(d.action).toBe('observe');
-    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('lacks headroom (saturation 0.80 → 1.12');
+    // 0.88 x (50 + 20) / 50: a 20 % shift would saturate it, and 0.9 / 0.88 leaves room for 1 point, under the 5 % minimum.
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('lacks headroom (saturation 0.88 → 1.23 after a 20 % shift)');
+  });
+
+  it('shifts what the target can take below saturation when the full step would overload it', () => {
+    const busy = input();
+    (busy.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 0.1 }, 0.8));
+    const d = runWorkflow(busy);
+    // Room: (0.9 / 0.8 - 1) x 50 % share = 6.25 points, so 6 % instead of 20 %.
+    expect(d).toMatchObject({ action: 'shift_traffic', percent: 6, targets: ['us-east-1'] });
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('shift reduced from 20 % to 6 %');
   });
 
   it('observes a warn-only episode and a deviation with no SLO at risk', () => {

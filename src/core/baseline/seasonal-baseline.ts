@@ -40,6 +40,13 @@ export interface BaselineState {
   tailQ: number;
   /** Recent |z|, smoothed over a few points: tells an isolated spike from a sustained shift. */
   recentZ: number;
+  /**
+   * Spread by hour of day (UTC), and points learned per hour: the noise of a rate over few
+   * requests is wider at night than at the daily peak, so one spread for the whole day makes
+   * night-time noise look like five sigma and hides a daytime fault. Absent in older checkpoints.
+   */
+  hourSpread?: number[];
+  hourCount?: number[];
   seasons: SeasonProfile[];
 }
 
@@ -60,6 +67,8 @@ export interface BaselineDecays {
   spread: Decay;
   /** Per season: a bucket's half-life in minutes of its own visits. */
   season: Decay[];
+  /** An hour-of-day spread's half-life in minutes of its own visits. */
+  hour: Decay;
 }
 
 export function baselineDecays(params: BaselineParams): BaselineDecays {
@@ -68,13 +77,17 @@ export function baselineDecays(params: BaselineParams): BaselineDecays {
     level: new Decay(params.levelHalfLifeMinutes),
     spread: new Decay(params.scaleHalfLifeMinutes),
     season: params.seasons.map((s) => new Decay(params.seasonalHalfLifeSeasons * s.bucketMinutes)),
+    hour: new Decay(params.seasonalHalfLifeSeasons * 60),
   };
 }
 
 /** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
 const MAD_TO_SIGMA = 1.2533;
 const MS_PER_MIN = 60_000;
+const MS_PER_HOUR = 3_600_000;
 const SPREAD_PRIOR_POINTS = 30;
+/** Weight of the whole day's spread in an hour's own, in points (see spreadAt). */
+const HOUR_PRIOR_POINTS = 30;
 /** 99th percentile of |z| for a normal variable. */
 const NORMAL_Q99 = 2.576;
 /** Log-step of the percentile tracker: adapts over roughly a thousand points. */
@@ -95,6 +108,8 @@ export function createBaseline(params: BaselineParams): BaselineState {
     spread: 0,
     tailQ: NORMAL_Q99,
     recentZ: 0,
+    hourSpread: new Array<number>(24).fill(0),
+    hourCount: new Array<number>(24).fill(0),
     seasons: params.seasons.map((s) => {
       const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
       return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
@@ -140,10 +155,27 @@ function expectedFrom(state: BaselineState, season: SeasonProfile | undefined, t
   return season === undefined ? state.coldLevel : season.value[bucketOf(season, ts)]! + state.level;
 }
 
-/** Robust sigma of the residuals, floored relative to the expected value so flat series stay sane. */
-export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams): number {
+function hourOf(ts: number): number {
+  const h = Math.floor(ts / MS_PER_HOUR) % 24;
+  return h < 0 ? h + 24 : h;
+}
+
+/**
+ * The spread at `ts`: the hour of day's own, shrunk towards the whole day's while that hour has
+ * few points (HOUR_PRIOR_POINTS of the day's spread as a prior), so hourly data starts sane.
+ */
+function spreadAt(state: BaselineState, ts: number): number {
+  const hs = state.hourSpread;
+  if (hs === undefined) return state.spread;
+  const h = hourOf(ts);
+  const c = state.hourCount![h]!;
+  return (c * hs[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
+}
+
+/** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
+export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number): number {
   const floor = params.relativeScaleFloor * Math.abs(expected);
-  const sigma = state.spread * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
+  const sigma = spreadAt(state, ts) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }
 
@@ -173,6 +205,13 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
   const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
+  // The hour's own spread learns only from seasonal residuals: cold-start residuals are lag errors.
+  if (warm && state.hourSpread !== undefined) {
+    const h = hourOf(ts);
+    const c = state.hourCount![h]!;
+    state.hourSpread[h]! += Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (Math.abs(residual) - state.hourSpread[h]!);
+    state.hourCount![h] = c < 1e6 ? c + 1 : c;
+  }
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
   // Only an exceedance out of a calm neighbourhood is heavy tail: a ramp or a level shift is a run
   // of exceedances, and letting it widen sigma would hide the very faults we look for.

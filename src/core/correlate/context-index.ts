@@ -38,15 +38,29 @@ const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_chang
 const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
 const RETENTION_MS = 24 * 3600_000;
 const CAUSE_SLACK_MS = 10 * 60_000;
+/** Deployed versions remembered per stack/service (the current one and the ones before it). */
+const VERSIONS_KEPT = 4;
 const MIN = 60_000;
 
 export class ContextIndex {
   private events: ContextEvent[] = [];
   private gains: ShareGain[] = [];
   private shares = new TrafficShares();
+  /**
+   * The last versions deployed per stack/service, kept beyond the event retention: a rollback
+   * needs the version before the bad one, and the deployment event seldom names it.
+   */
+  private deployed: Record<string, { id: string; ts: number; version: string }[]> = {};
 
   add(event: ContextEvent): void {
     this.events.push(event);
+    const version = event.attributes['version'];
+    if ((event.kind === 'deployment' || event.kind === 'rollback') && typeof version === 'string' && version !== '') {
+      const key = `${event.stack ?? ''}|${event.service ?? ''}`;
+      const list = (this.deployed[key] ??= []);
+      list.push({ id: event.id, ts: event.ts, version });
+      if (list.length > VERSIONS_KEPT) list.shift();
+    }
     for (const c of gained(this.shares.apply(event))) this.gains.push({ event, stack: c.stack, from: c.from!, to: c.to });
     const horizon = event.ts - RETENTION_MS;
     if (this.events.length > 0 && this.events[0]!.ts < horizon) {
@@ -55,16 +69,30 @@ export class ContextIndex {
     }
   }
 
-  toJSON(): { events: ContextEvent[]; gains: ShareGain[]; shares: Record<string, number> } {
-    return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares };
+  toJSON(): { events: ContextEvent[]; gains: ShareGain[]; shares: Record<string, number>; deployed?: ContextIndex['deployed'] } {
+    return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares, deployed: this.deployed };
   }
 
   static fromJSON(j: ReturnType<ContextIndex['toJSON']>): ContextIndex {
     const c = new ContextIndex();
     c.events = j.events.slice();
     c.gains = j.gains.slice();
+    c.deployed = structuredClone(j.deployed ?? {});
     c.shares = TrafficShares.fromJSON({ shares: j.shares });
     return c;
+  }
+
+  /**
+   * A deployment that does not name the version it replaced gets the one deployed before it on
+   * the same stack and service, when Harbinger saw that deployment (`previousVersionFrom` says which).
+   */
+  private withPreviousVersion(cause: ContextEvent): ContextEvent {
+    const version = cause.attributes['version'];
+    if (cause.kind !== 'deployment' || typeof version !== 'string' || cause.attributes['previousVersion'] !== undefined) return cause;
+    const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter((d) => d.ts < cause.ts && d.version !== version);
+    const prior = earlier[earlier.length - 1];
+    if (prior === undefined) return cause;
+    return { ...cause, attributes: { ...cause.attributes, previousVersion: prior.version, previousVersionFrom: prior.id } };
   }
 
   shareOf(stack: string): number | undefined {
@@ -101,7 +129,7 @@ export class ContextIndex {
       }
     }
     const out: Correlation = { notes };
-    if (cause !== undefined) out.cause = cause;
+    if (cause !== undefined) out.cause = this.withPreviousVersion(cause);
     if (explaining !== undefined) out.explaining = explaining;
     if (shareGain !== undefined) out.shareGain = shareGain;
     return out;

@@ -132,9 +132,11 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
   // A verdict stands until the detector changes it; it applies while its metric is active here.
   const tail = w.config.correlation.globalTailMinutes * MIN;
+  // A verdict is evidence for the episode it was made in: one from an earlier episode of the same
+  // metric (hours ago, the detector says nothing when an episode ends) proves nothing now.
   const verdicts = [...metrics]
     .map((m) => w.deltas.get(m))
-    .filter((d): d is IncidentDelta => d !== undefined)
+    .filter((d): d is IncidentDelta => d !== undefined && d.ts >= (inc.signals[d.metric]?.firstTs ?? -Infinity) - MIN)
     .map((d) =>
       d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
         ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
@@ -165,8 +167,8 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   let action: ActionKind = 'shift_traffic';
   if (cause !== undefined) action = isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
   const share = w.shareOf(inc.stack);
-  const percent = Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent);
-  const targets = healthyTargets(w, percent);
+  const targets = healthyTargets(w, Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent));
+  const percent = targets.percent;
   if (action === 'shift_traffic') {
     if (targets.ok.length === 0) {
       record('dependency_checks', 'fail', `no healthy target with headroom: ${targets.notes.join('; ') || 'no other stack reports'}`);
@@ -298,7 +300,7 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
   };
 }
 
-function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; notes: string[] } {
+function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; notes: string[]; percent: number } {
   const notes: string[] = [];
   const g = w.config.guardrails;
   const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
@@ -323,20 +325,37 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
     }
     healthy.push({ h, worst });
   }
-  // Second pass: headroom, with the shifted traffic split over the stacks that would take it.
+  // Second pass: headroom. Each target can take the points that keep its saturation, scaled by
+  // its new share, under the limit; the shift is split evenly, so it is as large as the tightest
+  // target allows (never above the cap). A smaller shift now beats none: the guardrails allow
+  // another step once this one is validated.
+  const room = (h: StackHealthEvent): number => {
+    const share = w.shareOf(h.stack);
+    if (h.saturation === null || h.saturation <= 0) return Infinity;
+    if (share === undefined || share <= 0) return h.saturation < g.maxTargetSaturation ? Infinity : 0;
+    return (g.maxTargetSaturation / h.saturation - 1) * share;
+  };
+  const able = healthy.filter(({ h }) => room(h) >= MIN_SHIFT_PERCENT / healthy.length);
+  const fit = able.length === 0 ? 0 : Math.min(percent, Math.floor(Math.min(...able.map(({ h }) => room(h))) * able.length));
+  const shift = fit >= MIN_SHIFT_PERCENT ? fit : 0;
   const ok: string[] = [];
   for (const { h, worst } of healthy) {
     const share = w.shareOf(h.stack);
-    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + percent / healthy.length)) / share : h.saturation;
-    if (projected !== null && projected >= g.maxTargetSaturation) {
-      notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation!)} → ${fmt(projected)} after the shift)`);
+    const taking = shift > 0 && able.some((a) => a.h === h);
+    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + (taking ? shift : percent) / (taking ? able.length : healthy.length))) / share : h.saturation;
+    if (!taking) {
+      notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
       continue;
     }
     ok.push(h.stack);
     notes.push(`${h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`);
   }
-  return { ok, notes };
+  if (shift > 0 && shift < percent) notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take below saturation ${g.maxTargetSaturation}`);
+  return { ok, notes, percent: shift };
 }
+
+/** Below this a shift is not worth making (and not worth a human's approval). */
+const MIN_SHIFT_PERCENT = 5;
 
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;

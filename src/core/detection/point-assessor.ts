@@ -34,7 +34,7 @@ export function newAssessment(): Assessment {
 export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
-  out.sigma = sigmaAt(b, out.expected, cfg.baseline);
+  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
   else {
     const z = (value - out.expected) / out.sigma;
