@@ -77,6 +77,13 @@ export const detectionConfigSchema = z.object({
       confirmFraction: z.number().gt(0).lte(1).default(0.8),
       /** An episode ends after this many minutes with no point beyond the warn bound. */
       clearMinutes: z.number().positive().default(10),
+      /**
+       * Canary analysis: for `changeWatchMinutes` after a deployment, rollback or config change
+       * on a stack, that stack's series warn at this score instead. Most incidents follow a change,
+       * so the same deviation is likelier a fault then; the stack's peers, unchanged, are the control.
+       */
+      afterChangeWarnScore: z.number().positive().default(3),
+      changeWatchMinutes: z.number().nonnegative().default(60),
     })
     .prefault({}),
   prediction: z

@@ -25,6 +25,8 @@ export interface StackInput extends StackDeviation {
   volume: number;
   /** How long the stack's episode has lasted, in minutes of its own resolution. */
   episodeMinutes: number;
+  /** The stack's episode passed persistence validation (confirmed): a blip it is not. */
+  confirmed: boolean;
 }
 
 export interface DeltaVerdict {
@@ -69,8 +71,9 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
       reason: `${moving} of ${n} stacks deviate together (scores ${stacks.map((s) => `${s.stack} ${fmt(s.score)}`).join(', ')}): not a routing problem`,
     };
   }
-  // Too little evidence (a lone spike, a 1-minute blip): wait, say nothing.
-  if (top.episodeMinutes < p.minEpisodeMinutes || top.score < p.globalScore) return undefined;
+  // Too little evidence (a lone spike, a 1-minute blip): wait, say nothing. A confirmed episode
+  // has already shown it persists.
+  if ((top.episodeMinutes < p.minEpisodeMinutes && !top.confirmed) || top.score < p.globalScore) return undefined;
   if (top.volume === top.volume && top.volume < p.minVolume) {
     return {
       scope: 'insufficient',

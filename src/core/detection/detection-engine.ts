@@ -8,6 +8,8 @@ import { createTrend, isBreached, minutesToBreach, trendParams, updateTrend, typ
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
+import { RecentChanges } from '../context/recent-changes.js';
+import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
 import type { SeriesState } from './series-state.js';
@@ -35,6 +37,7 @@ export interface DetectionSnapshot {
   groups: { service: string; metric: string; signal: Signal; step: number; open?: boolean; verdict: string; candidate: string; candidateMinutes: number; lastCloseTs: number; series: SeriesState[] }[];
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
+  changes?: ReturnType<RecentChanges['toJSON']>;
   buffer: { maxTs: number | null; released: number | null; items: [number, Sample | ContextEvent][] };
   minute: number;
   stats: DetectionStats;
@@ -97,6 +100,9 @@ export class DetectionEngine {
   private readonly services = new Map<string, Map<string, GroupState>>();
   private shares = new TrafficShares();
   private explained = new ExplainedWindows();
+  private changes: RecentChanges;
+  /** The threshold a recently changed stack's series are judged by (see afterChangeWarnScore). */
+  private readonly changeThreshold: ThresholdParams;
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
   private readonly decays: BaselineDecays;
@@ -140,6 +146,8 @@ export class DetectionEngine {
   ) {
     this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark, rankOf);
     this.gates = new SloGates(config.slo.gates);
+    this.changes = new RecentChanges(config.threshold.changeWatchMinutes * MS_PER_MIN);
+    this.changeThreshold = { ...config.threshold, warnScore: Math.min(config.threshold.warnScore, config.threshold.afterChangeWarnScore) };
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
     this.stepMs = config.eventTime.stepSeconds * 1000;
@@ -225,7 +233,7 @@ export class DetectionEngine {
     const reported: Record<string, number> = {};
     for (const metrics of this.services.values()) for (const g of metrics.values()) for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
     const health = this.healthOrder.map((a) => ({ service: a.service, stack: a.stack, worst: Array.from(a.worst), saturation: a.saturation, reporting: a.reporting, episodes: [...a.episodes] }));
-    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } }, health, reported };
+    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), changes: this.changes.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } }, health, reported };
   }
 
   restore(snap: DetectionSnapshot): void {
@@ -256,6 +264,7 @@ export class DetectionEngine {
     }
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
+    this.changes = RecentChanges.fromJSON(this.config.threshold.changeWatchMinutes * MS_PER_MIN, snap.changes);
     this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>, this.externalWatermark, rankOf);
     this.minute = snap.minute ?? NaN;
     Object.assign(this.stats, snap.stats);
@@ -279,6 +288,7 @@ export class DetectionEngine {
       if (up.length > 0) this.explained.add(event, up);
     } else {
       this.explained.add(event);
+      this.changes.add(event);
     }
     this.sink.context?.(event);
   }
@@ -397,7 +407,8 @@ export class DetectionEngine {
     const scale = share !== undefined && share > 0 ? 100 / share : 1;
     const value = s.value * scale;
 
-    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment);
+    const threshold = this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
+    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment, threshold);
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
 
@@ -532,6 +543,7 @@ export class DetectionEngine {
         inEpisode,
         volume: series.episodeVolume,
         episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
+        confirmed: series.threshold.phase === 'confirmed',
         ...(group.signal === 'business' && this.shares.shareOf(series.stack) !== undefined ? { trafficShare: this.shares.shareOf(series.stack)! } : {}),
       });
     }
@@ -552,7 +564,10 @@ export class DetectionEngine {
       group.candidateMinutes = 0;
     }
     group.candidateMinutes += stepMinutes;
-    if (group.candidateMinutes < this.config.delta.stableMinutes) return;
+    // A confirmed stack that changed recently, against unchanged peers, is the canary verdict:
+    // it needs no debounce (the peers are the control, the change the prior).
+    const canary = verdict.scope === 'local' && inputs.some((i) => i.stack === verdict.stack && i.confirmed) && this.changes.changed(verdict.stack!, group.service, stepEnd);
+    if (group.candidateMinutes < this.config.delta.stableMinutes && !canary) return;
     group.verdict = key;
     group.candidate = '';
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
@@ -584,7 +599,7 @@ function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<' }): {
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
 }
 

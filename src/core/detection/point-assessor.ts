@@ -1,6 +1,6 @@
 import type { DetectionConfig } from '../../config/detection.js';
 import { forecast, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
-import { observe, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
+import { observe, type ThresholdParams, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
 /**
  * One point through baseline and threshold: the step shared by the stream engine and the
@@ -31,7 +31,7 @@ export function newAssessment(): Assessment {
 }
 
 /** Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free. */
-export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment): Assessment {
+export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment, threshold: ThresholdParams = cfg.threshold): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
   out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
@@ -45,7 +45,7 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
     const averaged = (th.ewScore / EW_SD) * EW_WEIGHT;
     out.score = averaged > point ? averaged : point;
   }
-  out.transition = observe(th, ts, out.score, cfg.threshold);
+  out.transition = observe(th, ts, out.score, threshold);
   return out;
 }
 
