@@ -7,7 +7,7 @@
  * against the pooled null and perfect scores, as NAB does for a whole corpus.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { DEFAULT_SCORER_OPTIONS, scoreSeries, SHIFT_RECENT_POINTS, SHIFT_WEIGHT, type SeriesScorerOptions } from '../core/score/series-scorer.js';
+import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, scoreSeries, SHIFT_RECENT_POINTS, SHIFT_WEIGHT, type SeriesScorerOptions } from '../core/score/series-scorer.js';
 import {
   loadNabCorpus,
   NAB_DEV_DIR,
@@ -23,8 +23,8 @@ import {
 /**
  * Candidate constants for the leave-one-category-out selection: every combination of the
  * window-shift weight (0 = baseline detector alone) and recent window, then the history length,
- * the refractory period and the shift rarity step one at a time around the shipped defaults
- * (which come first, so they win ties).
+ * the refractory period, the shift rarity step, the onset gate's reference and the slow-drift mode
+ * one at a time around the shipped defaults (which come first, so they win ties).
  */
 export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   {},
@@ -36,6 +36,8 @@ export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   { refractoryPoints: 50 },
   { refractoryPoints: 200 },
   { shiftRarityStep: 0.02 },
+  { onsetFromLast: false },
+  DRIFT_OPTIONS,
 ];
 
 export interface LocoFold {
