@@ -36,7 +36,7 @@ export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   { refractoryPoints: 50 },
   { refractoryPoints: 200 },
   { shiftRarityStep: 0.02 },
-  { onsetFromLast: false },
+  { onsetFromLast: true },
   DRIFT_OPTIONS,
 ];
 
