@@ -4,7 +4,7 @@ import { loadConfigOrReport, type Command } from './command.js';
 import { NAB_DEV_DIR, NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
 import { evaluateNab } from '../eval/nab-eval.js';
 import { evaluateNabLoco, LOCO_GRID } from '../eval/nab-loco.js';
-import { DEFAULT_SCORER_OPTIONS, type SeriesScorerOptions } from '../core/score/series-scorer.js';
+import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, type SeriesScorerOptions } from '../core/score/series-scorer.js';
 
 /** Only the options that differ from the shipped defaults, as `name=value` (or "defaults"). */
 function describeOptions(o: SeriesScorerOptions): string {
@@ -27,10 +27,12 @@ Options:
   --loco        also run leave-one-category-out: for each category, the scorer's constants (from a
                 grid of ${LOCO_GRID.length} candidates) and the threshold are chosen on the other categories and
                 the left-out one is scored with them
+  --drift       score with the slow-drift mode (as \`harbinger score --drift\`); the LOCO grid's
+                entries apply on top of it
   --config <f>  YAML or JSON configuration (the 'detection' section applies)
   --json        print the results as JSON
   -h, --help    show this help`,
-  options: { loco: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
+  options: { loco: { type: 'boolean' }, drift: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
   async run(values, positionals) {
     const dir = positionals[0] ?? NAB_DEV_DIR;
     if (!existsSync(join(dir, 'labels', 'combined_windows.json'))) {
@@ -39,15 +41,16 @@ Options:
     }
     const config = loadConfigOrReport(values['config'] as string | undefined);
     if (config === undefined) return 2;
-    const plain = evaluateNab(config.detection, dir);
-    const loco = values['loco'] === true ? evaluateNabLoco(config.detection, dir) : undefined;
+    const base: Partial<SeriesScorerOptions> = values['drift'] === true ? DRIFT_OPTIONS : {};
+    const plain = evaluateNab(config.detection, dir, base);
+    const loco = values['loco'] === true ? evaluateNabLoco(config.detection, dir, LOCO_GRID, undefined, base) : undefined;
     if (values['json'] === true) {
       process.stdout.write(`${JSON.stringify({ plain, loco }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
       return 0;
     }
     const out: string[] = [];
     const cats = Object.keys(plain.profiles.standard.byCategory).sort();
-    out.push(`NAB, ${plain.files} files, one corpus-wide threshold per profile (shipped constants)`);
+    out.push(`NAB, ${plain.files} files, one corpus-wide threshold per profile (shipped constants${values['drift'] === true ? ', slow-drift mode' : ''})`);
     out.push(['profile', 'threshold', 'all', ...cats].join('\t'));
     for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
       const p = plain.profiles[name];

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CsvHeaderError, parseSeriesCsv } from '../eval/csv-series.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
-import { scoreSeries } from '../core/score/series-scorer.js';
+import { DRIFT_OPTIONS, scoreSeries } from '../core/score/series-scorer.js';
 import type { Direction } from '../core/detection/point-assessor.js';
 import type { Command } from './command.js';
 
@@ -17,11 +17,14 @@ A score of 0.5 or more marks the onset (or confirmation) of an anomaly episode.
 Options:
   --out <file>          write the scored CSV there (default: standard output)
   --direction <d>       which deviations count: both (default), up, down
+  --drift               slow-drift mode: also alarm on slow drifts and ramps (more false
+                        positives on bursty series; see the README's NAB section)
   --config <file>       YAML or JSON configuration (the 'detection' section applies)
   -h, --help            show this help`,
   options: {
     out: { type: 'string' },
     direction: { type: 'string' },
+    drift: { type: 'boolean' },
     config: { type: 'string' },
   },
   async run(values, positionals) {
@@ -51,7 +54,7 @@ Options:
     }
     for (const r of parsed.rejects.slice(0, 5)) process.stderr.write(`${input}:${r.line}: ${r.reason}\n`);
     if (parsed.rejects.length > 5) process.stderr.write(`... ${parsed.rejects.length - 5} more rejected rows\n`);
-    const scores = scoreSeries(parsed.rows, config.detection, direction);
+    const scores = scoreSeries(parsed.rows, config.detection, direction, values['drift'] === true ? DRIFT_OPTIONS : {});
     const out: string[] = ['timestamp,value,anomaly_score'];
     parsed.rows.forEach((r, i) => out.push(`${new Date(r.ts).toISOString()},${r.value},${scores[i]!.toFixed(6)}`));
     const text = out.join('\n') + '\n';

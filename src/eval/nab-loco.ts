@@ -7,7 +7,7 @@
  * against the pooled null and perfect scores, as NAB does for a whole corpus.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { DEFAULT_SCORER_OPTIONS, scoreSeries, SHIFT_RECENT_POINTS, SHIFT_WEIGHT, type SeriesScorerOptions } from '../core/score/series-scorer.js';
+import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, scoreSeries, SHIFT_RECENT_POINTS, SHIFT_WEIGHT, type SeriesScorerOptions } from '../core/score/series-scorer.js';
 import {
   loadNabCorpus,
   NAB_DEV_DIR,
@@ -23,8 +23,8 @@ import {
 /**
  * Candidate constants for the leave-one-category-out selection: every combination of the
  * window-shift weight (0 = baseline detector alone) and recent window, then the history length,
- * the refractory period and the shift rarity step one at a time around the shipped defaults
- * (which come first, so they win ties).
+ * the refractory period, the shift rarity step, the onset gate's reference and the slow-drift mode
+ * one at a time around the shipped defaults (which come first, so they win ties).
  */
 export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   {},
@@ -36,6 +36,8 @@ export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   { refractoryPoints: 50 },
   { refractoryPoints: 200 },
   { shiftRarityStep: 0.02 },
+  { onsetFromLast: true },
+  DRIFT_OPTIONS,
 ];
 
 export interface LocoFold {
@@ -70,8 +72,13 @@ export interface LocoEvaluation {
 }
 
 /** Scores `corpus` once per grid entry (the expensive part, shared by every profile and fold). */
-export function scoreGrid(corpus: readonly NabCorpusFile[], config: DetectionConfig, grid: readonly Partial<SeriesScorerOptions>[]): NabScoredFile[][] {
-  return grid.map((o) => corpus.map((file) => ({ file, scores: scoreSeries(file.rows, config, 0, o) })));
+export function scoreGrid(
+  corpus: readonly NabCorpusFile[],
+  config: DetectionConfig,
+  grid: readonly Partial<SeriesScorerOptions>[],
+  base: Partial<SeriesScorerOptions> = {},
+): NabScoredFile[][] {
+  return grid.map((o) => corpus.map((file) => ({ file, scores: scoreSeries(file.rows, config, 0, { ...base, ...o }) })));
 }
 
 /** Leave-one-category-out over already scored grid entries (see {@link scoreGrid}). */
@@ -80,6 +87,8 @@ export function locoFromScored(
   grid: readonly Partial<SeriesScorerOptions>[],
   scored: readonly NabScoredFile[][],
   profileName: NabProfileName,
+  /** The options the grid entries were scored on top of (reported in each fold's options). */
+  base: Partial<SeriesScorerOptions> = {},
 ): LocoEvaluation {
   const profile = NAB_PROFILES[profileName];
   const categories = [...new Set(corpus.map((f) => f.category))].sort();
@@ -99,7 +108,7 @@ export function locoFromScored(
       category,
       files: test.length,
       windows: test.reduce((n, s) => n + s.file.windows.length, 0),
-      options: { ...DEFAULT_SCORER_OPTIONS, ...grid[chosen.g] },
+      options: { ...DEFAULT_SCORER_OPTIONS, ...base, ...grid[chosen.g] },
       threshold: chosen.threshold,
       trainNormalized: chosen.normalized,
       normalized: r.normalized,
@@ -134,12 +143,14 @@ export function evaluateNabLoco(
   dataDir: string = NAB_DEV_DIR,
   grid: readonly Partial<SeriesScorerOptions>[] = LOCO_GRID,
   profiles: readonly NabProfileName[] = Object.keys(NAB_PROFILES) as NabProfileName[],
+  /** Options under every grid entry (e.g. the slow-drift mode); the grid entries override them. */
+  base: Partial<SeriesScorerOptions> = {},
 ): NabLocoReport {
   const corpus = loadNabCorpus(dataDir);
   const full = grid.length > 0 && Object.keys(grid[0]!).length === 0 ? grid : [{}, ...grid];
-  const scored = scoreGrid(corpus, config, full);
+  const scored = scoreGrid(corpus, config, full, base);
   return {
-    fixed: profiles.map((p) => locoFromScored(corpus, full.slice(0, 1), scored.slice(0, 1), p)),
-    grid: profiles.map((p) => locoFromScored(corpus, full, scored, p)),
+    fixed: profiles.map((p) => locoFromScored(corpus, full.slice(0, 1), scored.slice(0, 1), p, base)),
+    grid: profiles.map((p) => locoFromScored(corpus, full, scored, p, base)),
   };
 }

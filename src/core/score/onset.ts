@@ -39,20 +39,33 @@ export class RunningQuantile {
 export class OnsetGate {
   private peak = 0;
   private sincePeak = Infinity;
+  /** Evidence of the last onset (the level an escalation is measured from). */
+  private lastOnset = 0;
 
   constructor(
     readonly refractoryPoints: number,
     readonly renewFactor: number,
+    /**
+     * Measure escalations from the last onset rather than from the running peak. With the running
+     * peak, evidence that climbs a little at every point (a slow drift, a ramp) never beats the
+     * previous point by `renewFactor` and is capped for good; from the last onset, it alarms each
+     * time it has grown by `renewFactor`, so it crosses any alarm level within that factor.
+     */
+    readonly fromLastOnset: boolean = false,
   ) {}
 
   /** True when `evidence` is an onset. */
   isOnset(evidence: number): boolean {
     this.sincePeak++;
-    const held = this.sincePeak <= this.refractoryPoints ? this.peak : 0;
+    const live = this.sincePeak <= this.refractoryPoints;
+    const held = live ? this.peak : 0;
+    const ref = this.fromLastOnset ? (live ? this.lastOnset : 0) : held;
     if (evidence > held) {
       this.peak = evidence;
       this.sincePeak = 0;
     }
-    return evidence > this.renewFactor * held;
+    const onset = evidence > this.renewFactor * ref;
+    if (onset) this.lastOnset = evidence;
+    return onset;
   }
 }

@@ -12,6 +12,9 @@
  * - Spread: the history's interquartile range as a normal sigma, never below the history's
  *   quantization step (the smallest gap between two distinct values) nor a tiny fraction of its
  *   level, so a flat series that starts moving by one quantum scores 1, not infinity.
+ * - Slow-drift option (`sigmaMemory` > 0): the spread is never above its own average over the last
+ *   `sigmaMemory` points, so a drift that widens the history's IQR is still measured in the spread
+ *   from before it (otherwise a linear drift saturates at a fixed number of its own widened sigmas).
  * - Cost: O(recent) per point for the recent median (kept sorted by insertion) plus a re-sort of the history every
  *   `resortEvery` points (O(history log history / resortEvery) amortized), with fixed buffers and
  *   no allocation per point. Causal: a point's output uses that point and earlier ones only.
@@ -26,11 +29,15 @@ export class WindowShift {
   private sinceSort = Infinity;
   private histMedian = 0;
   private histSigma = 0;
+  /** Slow average of the history spread (0: not started). */
+  private slowSigma = 0;
 
   constructor(
     readonly history: number,
     readonly recent: number,
     readonly resortEvery: number = 8,
+    /** Points over which the slow spread average follows the history spread (0: not used). */
+    readonly sigmaMemory: number = 0,
   ) {
     this.ring = new Float64Array(history + recent);
     this.sortedHist = new Float64Array(history);
@@ -97,7 +104,13 @@ export class WindowShift {
     let s = iqrSigma;
     if (quantum !== Infinity && quantum > s) s = quantum;
     if (levelFloor > s) s = levelFloor;
-    this.histSigma = s > 0 ? s : ABS_FLOOR;
+    s = s > 0 ? s : ABS_FLOOR;
+    if (this.sigmaMemory > 0) {
+      // Frozen-ish reference spread: a slow drift widens the history IQR, not this average, for a while.
+      this.slowSigma = this.slowSigma === 0 ? s : this.slowSigma + (s - this.slowSigma) * Math.min(1, this.resortEvery / this.sigmaMemory);
+      if (this.slowSigma < s) s = this.slowSigma;
+    }
+    this.histSigma = s;
   }
 }
 
