@@ -58,6 +58,7 @@ export interface BaselineParams {
   scaleHalfLifeMinutes: number;
   huberK: number;
   relativeScaleFloor: number;
+  hourOfDaySpread: boolean;
 }
 
 /** Decay gains of one parameter set, built once per engine (see Decay for why). */
@@ -108,8 +109,7 @@ export function createBaseline(params: BaselineParams): BaselineState {
     spread: 0,
     tailQ: NORMAL_Q99,
     recentZ: 0,
-    hourSpread: new Array<number>(24).fill(0),
-    hourCount: new Array<number>(24).fill(0),
+    ...(params.hourOfDaySpread ? { hourSpread: new Array<number>(24).fill(0), hourCount: new Array<number>(24).fill(0) } : {}),
     seasons: params.seasons.map((s) => {
       const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
       return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };

@@ -139,7 +139,8 @@ export class SeriesScorer {
     options: Partial<SeriesScorerOptions> = {},
   ) {
     const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
-    this.baseline = createBaseline(config.baseline);
+    // No hour-of-day spread here: on series of unknown nature it costs more than it brings (see the config).
+    this.baseline = createBaseline({ ...config.baseline, hourOfDaySpread: false });
     this.decays = baselineDecays(config.baseline);
     this.gate = new OnsetGate(o.refractoryPoints, RENEW_FACTOR, o.onsetFromLast);
     this.shift = new WindowShift(o.shiftHistoryPoints, o.shiftRecentPoints, 8, o.shiftSigmaMemory);
