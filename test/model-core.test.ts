@@ -314,11 +314,18 @@ describe('the training log', () => {
 describe('selection', () => {
   const m = (brier: number, ece: number, precision: number, recall: number) => ({ n: 10, positives: 5, brier, ece, logLoss: 0, at: { threshold: 0.55, mitigations: 5, truePositives: 4, falsePositives: 1, falseNegatives: 1, precision, recall } });
   it('makes the learned model the default only when it is better on every held-out check', () => {
-    expect(decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x').default).toBe('learned');
-    const worse = decide(m(0.05, 0.04, 0.9, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x');
+    const kit = (before: number, falses: number) => ({ detectedBeforeBreach: { count: before }, falseMitigations: falses }) as never;
+    const kitEqual = { seeds: ['1'], learned: kit(9, 2), formula: kit(9, 2) };
+    expect(decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x', kitEqual).default).toBe('learned');
+    // Without the independent kit there is no test the model cannot have fitted: the formula stays.
+    expect(decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x').default).toBe('formula');
+    const kitWorse = decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x', { seeds: ['1'], learned: kit(9, 3), formula: kit(9, 2) });
+    expect(kitWorse.default).toBe('formula');
+    expect(kitWorse.reason).toMatch(/independent kit: false mitigations 3 vs formula 2/);
+    const worse = decide(m(0.05, 0.04, 0.9, 0.9), m(0.17, 0.29, 0.92, 0.83), undefined, 'f1-x', kitEqual);
     expect(worse.default).toBe('formula');
     expect(worse.reason).toMatch(/precision at threshold 0.9000 vs formula 0.9200/);
     const loop = { learned: { detected: 4, falseMitigations: 0 }, formula: { detected: 5, falseMitigations: 0 } } as never;
-    expect(decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), loop, 'f1-x').default).toBe('formula');
+    expect(decide(m(0.05, 0.04, 0.98, 0.9), m(0.17, 0.29, 0.92, 0.83), loop, 'f1-x', kitEqual).default).toBe('formula');
   });
 });

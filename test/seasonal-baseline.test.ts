@@ -21,7 +21,7 @@ function train(minutes: number, value: (m: number) => number) {
   for (let m = 0; m < minutes; m++) {
     const ts = m * MIN;
     const expected = st.points === 0 ? value(m) : expectedAt(st, ts);
-    learn(st, ts, value(m), expected, sigmaAt(st, expected, params), isCold(st, ts), params, decays);
+    learn(st, ts, value(m), expected, sigmaAt(st, expected, params, ts), isCold(st, ts), params, decays);
   }
   return st;
 }
@@ -42,7 +42,7 @@ describe('seasonal baseline', () => {
     // 15-minute buckets on an 80-unit sinusoid: step error at most ~2.6, plus noise.
     expect(worst).toBeLessThan(8);
     // Uniform noise of amplitude 5 has sigma 2.9; the robust estimate lands near it.
-    const sigma = sigmaAt(st, 200, params);
+    const sigma = sigmaAt(st, 200, params, 2880 * MIN);
     expect(sigma).toBeGreaterThan(2);
     expect(sigma).toBeLessThan(4);
   });

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfigFile, type HarbingerConfig } from '../config/load.js';
+import type { ConfidenceModel } from '../core/decide/confidence.js';
 
 /** A CLI command: its name, one-line summary, full help text, and what it does. */
 export interface Command {
@@ -37,4 +38,22 @@ export function loadConfigOrReport(path: string | undefined): HarbingerConfig | 
     }
     throw e;
   }
+}
+
+/**
+ * The `--model <dir|shipped>` option of the evaluation commands: the learned confidence model in
+ * that directory, regardless of its selection.json; undefined without the option (the formula);
+ * null (reported) when the directory holds no model.
+ */
+export async function loadModelOption(value: string | undefined, command: string): Promise<ConfidenceModel | undefined | null> {
+  if (value === undefined) return undefined;
+  const { initBackend } = await import('../model/backend.js');
+  const { loadConfidenceModel, shippedModelDir } = await import('../model/load.js');
+  await initBackend();
+  const loaded = await loadConfidenceModel(value === 'shipped' ? shippedModelDir() : value, { ignoreSelection: true });
+  if (loaded === undefined) {
+    process.stderr.write(`harbinger ${command}: no model in ${value}\n`);
+    return null;
+  }
+  return loaded.model;
 }

@@ -5,7 +5,7 @@ import { evaluateFixtures } from '../app/evaluate.js';
 import { defaultKitDir, evaluateKit, kitAvailable, type KitOverall } from '../eval/kit-eval.js';
 import { NAB_DEV_DIR } from '../eval/nab.js';
 import { evaluateNabLoco } from '../eval/nab-loco.js';
-import { loadConfigOrReport, type Command } from './command.js';
+import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
 
 /**
  * One command for the figures that cannot be fitted: the project's fixtures, the independent kit
@@ -58,6 +58,7 @@ Options:
   --only <parts>     comma-separated subset of: ${PARTS.join(', ')}
   --config <file>    YAML or JSON configuration (SLO gates for your metric names, ...)
   --keep <dir>       keep the kit's generated scenarios and replay outputs in <dir>
+  --model <dir>      decide with a learned confidence model ('shipped' = models/confidence) instead of the formula
   --json             print the full results as JSON
   -h, --help         show this help`,
   options: {
@@ -67,6 +68,7 @@ Options:
     only: { type: 'string' },
     config: { type: 'string' },
     keep: { type: 'string' },
+    model: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values) {
@@ -79,6 +81,9 @@ Options:
       return 2;
     }
     const want = (p: Part): boolean => only.includes(p);
+    const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
+    if (confidence === null) return 2;
+    const withModel = confidence !== undefined ? { confidence } : {};
     const seeds = String(values['seeds'] ?? '101,202,303').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const kitDir = (values['kit'] as string | undefined) ?? defaultKitDir();
     const progress = (what: string): void => {
@@ -89,7 +94,7 @@ Options:
     const out: string[] = [];
 
     if (want('fixtures')) {
-      const f = await evaluateFixtures('fixtures/scenarios', config, (n) => progress(`fixtures: ${n}`));
+      const f = await evaluateFixtures('fixtures/scenarios', config, (n) => progress(`fixtures: ${n}`), confidence);
       result['fixtures'] = f.summary;
       const m = f.summary;
       out.push(`FIXTURES (fixtures/scenarios): ${m.detected}/${m.incidents} mitigated on the right stack, ${m.beforeBreach} before breach; lead median ${num(m.medianLeadMinutes)} min, worst ${num(m.worstLeadMinutes)}; false ${m.falseMitigations} (${m.trapMitigations} in traps)`);
@@ -107,6 +112,7 @@ Options:
           workDir: keep ?? mkdtempSync(join(tmpdir(), 'harbinger-kit-')),
           keep: keep !== undefined,
           onProgress: progress,
+          ...withModel,
         });
         result['kit'] = kit;
         const rows = [['seed', 'detected', 'before breach (room >= 4 min)', 'lead median', 'slow-onset lead', 'localization', 'precision', 'false mitigations', 'in traps']];

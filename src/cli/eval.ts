@@ -1,5 +1,5 @@
 import { evaluateFixtures } from '../app/evaluate.js';
-import { loadConfigOrReport, type Command } from './command.js';
+import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -24,19 +24,8 @@ Options:
     }
     const config = loadConfigOrReport(values['config'] as string | undefined);
     if (config === undefined) return 2;
-    let confidence;
-    if (values['model'] !== undefined) {
-      const { initBackend } = await import('../model/backend.js');
-      const { loadConfidenceModel, shippedModelDir } = await import('../model/load.js');
-      await initBackend();
-      const m = values['model'] as string;
-      const loaded = await loadConfidenceModel(m === 'shipped' ? shippedModelDir() : m, { ignoreSelection: true });
-      if (loaded === undefined) {
-        process.stderr.write(`harbinger eval: no model in ${m}\n`);
-        return 2;
-      }
-      confidence = loaded.model;
-    }
+    const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
+    if (confidence === null) return 2;
     const tty = process.stderr.isTTY === true && values['json'] !== true;
     const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`), confidence);
     if (tty) process.stderr.write('\r\x1b[K');

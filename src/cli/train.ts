@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { defaultKitDir, kitAvailable } from '../eval/kit-eval.js';
 import { loadConfigOrReport, type Command } from './command.js';
 
 const parseSeeds = (s: string | undefined, fallback: number[], what: string): number[] => {
@@ -24,8 +25,9 @@ recommendation that reached the confidence phase from the truth (a mitigation th
 right, or not), merges recorded operator decisions (--data), and trains a small seeded dense net.
 Then evaluates it against the hand-written formula on scenarios generated with the held-out seeds:
 Brier score, expected calibration error, precision and recall of mitigations at the threshold, and
-a closed-loop replay scored like 'harbinger eval'. Writes model.json + weights.bin, the model card
-README.md and selection.json ("learned" only if the model is better on held-out data) to --out.
+a closed-loop replay scored like 'harbinger eval', and the independent scenario kit (a generator
+the model never saw, scored by its own scorer). Writes model.json + weights.bin, the model card
+README.md and selection.json ("learned" only if the model is better on all of it) to --out.
 
 Options:
   --data <log.jsonl>      training log of operator decisions to merge (repeatable)
@@ -37,6 +39,8 @@ Options:
   --epochs <n>            full-batch Adam steps (default 600)
   --operator-weight <w>   loss weight of one operator decision vs one truth sample (default 5)
   --no-closed-loop        skip the closed-loop replays (faster)
+  --kit-seeds <list>      independent kit seeds (default 101,202,303; the kit is SHARED_DIR/eval or
+                          ../shared/eval: without it the formula stays the default)
   --dry-run               evaluate and print, write nothing
   --config <file>         YAML or JSON configuration (threshold, detection parameters)
   --json                  print the result as JSON
@@ -51,6 +55,7 @@ Options:
     epochs: { type: 'string' },
     'operator-weight': { type: 'string' },
     'no-closed-loop': { type: 'boolean' },
+    'kit-seeds': { type: 'string' },
     'dry-run': { type: 'boolean' },
     config: { type: 'string' },
     json: { type: 'boolean' },
@@ -109,6 +114,7 @@ Options:
         train,
         operatorWeight,
         closedLoop: values['no-closed-loop'] !== true,
+        ...(kitAvailable(defaultKitDir()) ? { kit: { dir: defaultKitDir(), seeds: String(values['kit-seeds'] ?? '101,202,303').split(',') } } : {}),
         onProgress: (msg) => {
           if (json) return;
           if (tty) process.stderr.write(`\r${msg}\x1b[K`);

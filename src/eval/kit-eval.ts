@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { HarbingerConfig } from '../config/load.js';
 import { replayFile } from '../app/replay.js';
+import type { ConfidenceModel } from '../core/decide/confidence.js';
 
 /**
  * The independent scenario kit (`../shared/eval`: a generator and a scorer written apart from
@@ -57,6 +58,8 @@ export interface KitOptions {
   workDir: string;
   keep?: boolean;
   onProgress?: (what: string) => void;
+  /** A confidence model other than the formula (a learned one). */
+  confidence?: ConfidenceModel;
 }
 
 /** `SHARED_DIR/eval`, else `../shared/eval` next to the checkout. */
@@ -79,9 +82,9 @@ function score(kitDir: string, truthDir: string, outDir: string): { overall: Kit
 }
 
 /** Replays one scenario and writes its recommendations where the kit's scorer looks for them. */
-async function replayScenario(input: string, output: string, config: HarbingerConfig): Promise<void> {
+async function replayScenario(input: string, output: string, config: HarbingerConfig, confidence: ConfidenceModel | undefined): Promise<void> {
   const out = createWriteStream(output);
-  await replayFile(input, { config, onEvent: (e) => e.type === 'recommendation' && out.write(JSON.stringify(e) + '\n') });
+  await replayFile(input, { config, onEvent: (e) => e.type === 'recommendation' && out.write(JSON.stringify(e) + '\n'), ...(confidence !== undefined ? { confidence } : {}) });
   out.end();
   await once(out, 'finish');
 }
@@ -106,7 +109,7 @@ export async function evaluateKit(opts: KitOptions): Promise<KitEvaluation> {
         .sort();
       for (const name of names) {
         opts.onProgress?.(`seed ${seed}: replaying ${name}`);
-        await replayScenario(join(inDir, `${name}.jsonl`), join(outDir, `${name}.out.jsonl`), opts.config);
+        await replayScenario(join(inDir, `${name}.jsonl`), join(outDir, `${name}.out.jsonl`), opts.config, opts.confidence);
         // Pooled under a per-seed name: the scorer pairs a truth with its output by the name inside it.
         const pooledName = `s${seed}-${name}`;
         const truth = JSON.parse(readFileSync(join(inDir, `${name}.truth.json`), 'utf8')) as { name: string };

@@ -135,9 +135,28 @@ False mitigations in the closed loop (a mitigation outside every incident window
 ${table([['deciding', 'false mitigation'], ...r.closedLoop.falseMitigations.learned.map((d) => ['learned', d]), ...r.closedLoop.falseMitigations.formula.map((d) => ['formula', d])], true)}`
 }
 
+${
+  r.kit === undefined
+    ? 'Independent kit: not available when this model was trained, so the formula stays the default.'
+    : `Independent kit (\`../shared/eval\`: another generator, never trained on; seeds ${r.kit.seeds.join(', ')}; its own scorer, pooled):
+
+${table(
+  [
+    ['independent kit', 'learned deciding', 'formula deciding'],
+    ['incidents detected', `${r.kit.learned.detected}/${r.kit.learned.incidents}`, `${r.kit.formula.detected}/${r.kit.formula.incidents}`],
+    ['mitigated before breach', `${r.kit.learned.detectedBeforeBreach.count}/${r.kit.learned.detectedBeforeBreach.of}`, `${r.kit.formula.detectedBeforeBreach.count}/${r.kit.formula.detectedBeforeBreach.of}`],
+    ['median lead (min)', String(r.kit.learned.leadTimeMin.median ?? '-'), String(r.kit.formula.leadTimeMin.median ?? '-')],
+    ['false mitigations', `${r.kit.learned.falseMitigations} (${r.kit.learned.falsePerStackDay}/stack-day)`, `${r.kit.formula.falseMitigations} (${r.kit.formula.falsePerStackDay}/stack-day)`],
+    ['in trap windows', String(r.kit.learned.trapMitigations), String(r.kit.formula.trapMitigations)],
+  ],
+  true,
+)}`
+}
+
 Selection rule (src/model/trainer.ts \`decide\`): the learned model is the default only if, on held-out data,
 its Brier score and ECE are lower than the formula's, its precision and recall at the threshold are not
-lower, and in the closed loop it mitigates no fewer incidents with no more false mitigations.
+lower, in the closed loop it mitigates no fewer incidents with no more false mitigations, and on the
+independent kit it mitigates no fewer incidents before their breach with no more false mitigations.
 
 ${table([['check', 'learned', 'formula', 'better', 'ok'], ...sel.checks.map((c) => [c.name, Number.isInteger(c.learned) ? String(c.learned) : f4(c.learned), Number.isInteger(c.formula) ? String(c.formula) : f4(c.formula), c.better, c.ok ? 'yes' : 'NO'])], true)}
 

@@ -1,7 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { evaluateKit, type KitOverall } from '../eval/kit-eval.js';
 import type { HarbingerConfig } from '../config/load.js';
-import { formulaConfidence } from '../core/decide/confidence.js';
+import { formulaConfidence, type ConfidenceModel } from '../core/decide/confidence.js';
 import type { EvalSummary } from '../eval/fixture-eval.js';
 import { initBackend } from './backend.js';
 import { ConfidenceNet, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './confidence-net.js';
@@ -30,6 +32,11 @@ export interface TrainRunOptions {
   operatorWeight: number;
   /** Skip the closed-loop replays (faster; the selection then rests on the offline metrics alone). */
   closedLoop: boolean;
+  /**
+   * The independent scenario kit the learned model must also beat the formula on (scenarios from a
+   * generator it was never trained on). Undefined: not available, so the formula stays the default.
+   */
+  kit?: { dir: string; seeds: string[] };
   onProgress?: (msg: string) => void;
 }
 
@@ -53,6 +60,8 @@ export interface TrainRunResult {
   train: { samples: number; positives: number; truth: number; truthPositives: number; operator: number; operatorPositives: number; logs: { path: string; entries: number }[] };
   heldout: { samples: number; positives: number; learned: ModelMetrics; formula: ModelMetrics; calibration: { learned: CalibrationBin[]; formula: CalibrationBin[] } };
   closedLoop: { learned: EvalSummary; formula: EvalSummary; falseMitigations: { learned: string[]; formula: string[] } } | undefined;
+  /** The kit's own scorer, pooled over its seeds, with each model deciding. */
+  kit: { seeds: string[]; learned: KitOverall; formula: KitOverall } | undefined;
   latency: LatencyStats;
   selection: Selection;
   hourSpread: { scenario: string; hours: number[] }[];
@@ -97,7 +106,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const evidence = held.length > 0 ? held.map((s) => s.evidence) : truthSamples.map((s) => s.evidence);
   const latency = measureLatency(learned, evidence);
 
-  const selection = decide(heldLearned, heldFormula, loop, net.version);
+  let kit: TrainRunResult['kit'];
+  if (o.kit !== undefined) {
+    const run = async (confidence: ConfidenceModel | undefined, who: string): Promise<KitOverall> =>
+      (await evaluateKit({ kitDir: o.kit!.dir, seeds: o.kit!.seeds, config: o.config, workDir: mkdtempSync(join(tmpdir(), 'harbinger-train-kit-')), onProgress: (m) => say(`independent kit (${who}): ${m}`), ...(confidence !== undefined ? { confidence } : {}) })).pooled;
+    kit = { seeds: o.kit.seeds, learned: await run(learned, 'learned deciding'), formula: await run(undefined, 'formula deciding') };
+  }
+
+  const selection = decide(heldLearned, heldFormula, loop, net.version, kit);
   if (o.out !== undefined) {
     // The metrics ride along in model.json too, so a model file alone says how good it was.
     await net.save(o.out, { heldout: { learned: heldLearned, formula: heldFormula }, closedLoop: loop === undefined ? null : { learned: loop.learned, formula: loop.formula }, selection: selection.default, seeds: o.seeds, heldoutSeeds: o.heldout });
@@ -118,6 +134,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     },
     heldout: { samples: held.length, positives: held.filter((s) => s.label === 1).length, learned: heldLearned, formula: heldFormula, calibration },
     closedLoop: loop,
+    kit,
     latency,
     selection,
     hourSpread: hourSpread([...trainRuns, ...heldRuns]),
@@ -137,7 +154,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
  * lower ECE (calibration), no lower precision and no lower recall of mitigations at the threshold, and,
  * in the closed loop, no fewer incidents mitigated and no more false mitigations than the formula.
  */
-export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['closedLoop'], modelVersion: string): Selection {
+export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['closedLoop'], modelVersion: string, kit: TrainRunResult['kit'] = undefined): Selection {
   const checks: Selection['checks'] = [
     { name: 'Brier score', learned: l.brier, formula: f.brier, better: 'lower', ok: l.brier < f.brier },
     { name: 'expected calibration error', learned: l.ece, formula: f.ece, better: 'lower', ok: l.ece < f.ece },
@@ -148,6 +165,15 @@ export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['c
     checks.push(
       { name: 'closed loop: incidents mitigated', learned: loop.learned.detected, formula: loop.formula.detected, better: 'higher', ok: loop.learned.detected >= loop.formula.detected },
       { name: 'closed loop: false mitigations', learned: loop.learned.falseMitigations, formula: loop.formula.falseMitigations, better: 'lower', ok: loop.learned.falseMitigations <= loop.formula.falseMitigations },
+    );
+  }
+  // The project's own generator is what the model learned from; the independent kit is the test
+  // it cannot have fitted. Without the kit there is no such test, and the formula stays.
+  if (kit === undefined) checks.push({ name: 'independent kit: not run', learned: NaN, formula: NaN, better: 'higher', ok: false });
+  else {
+    checks.push(
+      { name: 'independent kit: incidents mitigated before breach', learned: kit.learned.detectedBeforeBreach.count, formula: kit.formula.detectedBeforeBreach.count, better: 'higher', ok: kit.learned.detectedBeforeBreach.count >= kit.formula.detectedBeforeBreach.count },
+      { name: 'independent kit: false mitigations', learned: kit.learned.falseMitigations, formula: kit.formula.falseMitigations, better: 'lower', ok: kit.learned.falseMitigations <= kit.formula.falseMitigations },
     );
   }
   const failed = checks.filter((c) => !c.ok);

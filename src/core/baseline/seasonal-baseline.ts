@@ -206,10 +206,13 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
   if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
   // The hour's own spread learns only from seasonal residuals: cold-start residuals are lag errors.
+  // Its residual is clipped twice as wide as the level's: clipped at the day's bound, a noisy
+  // night could only creep up to its real spread over many nights.
   if (warm && state.hourSpread !== undefined) {
     const h = hourOf(ts);
     const c = state.hourCount![h]!;
-    state.hourSpread[h]! += Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (Math.abs(residual) - state.hourSpread[h]!);
+    const r = Math.abs(clip(value - expected, 2 * bound));
+    state.hourSpread[h]! += Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (r - state.hourSpread[h]!);
     state.hourCount![h] = c < 1e6 ? c + 1 : c;
   }
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.

@@ -5,14 +5,18 @@ import type { ContextEvent, EventKind } from '../../domain/types.js';
  * from its start until `watchMs` after it ended. Detection is more sensitive there (canary
  * analysis: the changed stack against its unchanged peers).
  *
+ * Every window is kept until event time passes its end, so the answer does not depend on the order
+ * events arrive in (a backfill, or a Kafka shard, may receive all context events before any sample).
  * The per-sample question costs one comparison unless some change is recent.
  */
 
 const CHANGE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'rollback', 'config_change']);
 
+/** [stack, service ('' for the whole stack), from, until], in ms. */
+type ChangeWindow = [string, string, number, number];
+
 export class RecentChanges {
-  /** stack → service ('' for a change to the whole stack) → [from, until] in ms. */
-  private windows = new Map<string, Map<string, [number, number]>>();
+  private windows: ChangeWindow[] = [];
   private latestUntil = -Infinity;
 
   constructor(private readonly watchMs: number) {}
@@ -20,33 +24,33 @@ export class RecentChanges {
   add(e: ContextEvent): void {
     if (!CHANGE_KINDS.has(e.kind) || e.stack === undefined || this.watchMs <= 0) return;
     const until = (e.endTs ?? e.ts) + this.watchMs;
-    let byService = this.windows.get(e.stack);
-    if (byService === undefined) this.windows.set(e.stack, (byService = new Map()));
-    byService.set(e.service ?? '', [e.ts, until]);
+    this.windows.push([e.stack, e.service ?? '', e.ts, until]);
     if (until > this.latestUntil) this.latestUntil = until;
   }
 
+  /** Whether `stack`/`service` is inside a change window at `ts` (called with non-decreasing ts per engine). */
   changed(stack: string, service: string, ts: number): boolean {
     if (ts > this.latestUntil) return false;
-    const byService = this.windows.get(stack);
-    if (byService === undefined) return false;
-    const w = byService.get(service) ?? byService.get('');
-    return w !== undefined && ts >= w[0] && ts <= w[1];
+    let found = false;
+    let expired = false;
+    for (const [st, sv, from, until] of this.windows) {
+      if (until < ts) expired = true;
+      else if (!found && st === stack && (sv === service || sv === '') && ts >= from) found = true;
+    }
+    // Event time only moves forward, so a window that ended is never needed again.
+    if (expired) this.windows = this.windows.filter((w) => w[3] >= ts);
+    return found;
   }
 
-  toJSON(): [string, string, number, number][] {
-    const out: [string, string, number, number][] = [];
-    for (const [stack, byService] of this.windows) for (const [service, [from, until]] of byService) out.push([stack, service, from, until]);
-    return out;
+  toJSON(): ChangeWindow[] {
+    return this.windows.map((w) => [...w] as ChangeWindow);
   }
 
-  static fromJSON(watchMs: number, rows: readonly [string, string, number, number][] | undefined): RecentChanges {
+  static fromJSON(watchMs: number, rows: readonly ChangeWindow[] | undefined): RecentChanges {
     const c = new RecentChanges(watchMs);
-    for (const [stack, service, from, until] of rows ?? []) {
-      let byService = c.windows.get(stack);
-      if (byService === undefined) c.windows.set(stack, (byService = new Map()));
-      byService.set(service, [from, until]);
-      if (until > c.latestUntil) c.latestUntil = until;
+    for (const w of rows ?? []) {
+      c.windows.push([...w] as ChangeWindow);
+      if (w[3] > c.latestUntil) c.latestUntil = w[3];
     }
     return c;
   }

@@ -408,7 +408,7 @@ export class DetectionEngine {
     const value = s.value * scale;
 
     const threshold = this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
-    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment, threshold);
+    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment, threshold, s.count !== undefined ? countNoise(series, s.count) : 0);
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
 
@@ -591,6 +591,20 @@ export class DetectionEngine {
     this.stats.emitted[event.type]++;
     this.sink.detection(event);
   }
+}
+
+/**
+ * The sampling noise of an error ratio over `count` requests (binomial, at the rate the baseline
+ * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit. Zero for other series: counts say how
+ * much data a ratio rests on, nothing about a latency or a business rate.
+ */
+function countNoise(series: SeriesState, count: number): number {
+  const gate = series.gate;
+  if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;
+  const scale = gate.unit === 'percent' ? 100 : 1;
+  const expected = series.lastExpected / scale;
+  const p = Math.min(0.5, Math.max(expected === expected ? expected : 0, 1 / count));
+  return Math.sqrt((p * (1 - p)) / count) * scale;
 }
 
 /** The gate as events report it; built only when something is emitted. */

@@ -31,10 +31,15 @@ export function newAssessment(): Assessment {
 }
 
 /** Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free. */
-export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment, threshold: ThresholdParams = cfg.threshold): Assessment {
+/**
+ * `noiseFloor`: the least sigma the point can be judged by, when the input says how much data is
+ * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
+ */
+export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment, threshold: ThresholdParams = cfg.threshold, noiseFloor = 0): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
   out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
+  if (noiseFloor > out.sigma) out.sigma = noiseFloor;
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
   else {
     const z = (value - out.expected) / out.sigma;
