@@ -99,6 +99,25 @@ describe('ITR workflow', () => {
     expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
   });
 
+  it('rolls back to the version it saw deployed before when the deployment does not name it', () => {
+    const before: ContextEvent = { ts: T - 26 * 60 * MIN, kind: 'deployment', id: 'deploy-45', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v8' } };
+    const bad: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-46', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v9' } };
+    const d = runWorkflow(input({ events: [before, bad] }));
+    expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'deployment', event: { id: 'deploy-46', attributes: { previousVersion: 'v8', previousVersionFrom: 'deploy-45' } } } });
+    expect(d.reason).toBe('roll back deploy-46 on us-west-2 (v9 → v8)');
+  });
+
+  it('a global campaign explains what every stack does, not one stack going bad under it', () => {
+    const campaign: ContextEvent = { ts: T - 40 * MIN, endTs: T + 60 * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
+    const d = runWorkflow(input({ events: [campaign] }));
+    expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('campaign spring-sale is global, but http_error_ratio single out us-west-2 against peers under the same campaign');
+    // Every stack moving under the campaign is the campaign.
+    expect(runWorkflow(input({ events: [campaign], delta: 'global' }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // A campaign aimed at this stack explains it, whatever its peers do.
+    expect(runWorkflow(input({ events: [{ ...campaign, stack: 'us-west-2' }] }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
   it('does not blame a deployment that came well after the episode began', () => {
     const late: ContextEvent = { ts: T - 2 * MIN, kind: 'deployment', id: 'deploy-43', stack: 'us-west-2', attributes: {} };
     const early = incident({ openedAt: T - 30 * MIN });

@@ -54,6 +54,7 @@ A part whose data is missing is skipped with the reason.
 Options:
   --seeds <list>     kit seeds, comma-separated (default: 101,202,303)
   --families <list>  kit families (default: the kit's default set of nine)
+  --count <n>        kit scenarios per family (default 1)
   --kit <dir>        the kit's directory (default: ${defaultKitDir()})
   --only <parts>     comma-separated subset of: ${PARTS.join(', ')}
   --config <file>    YAML or JSON configuration (SLO gates for your metric names, ...)
@@ -64,6 +65,7 @@ Options:
   options: {
     seeds: { type: 'string' },
     families: { type: 'string' },
+    count: { type: 'string' },
     kit: { type: 'string' },
     only: { type: 'string' },
     config: { type: 'string' },
@@ -109,6 +111,7 @@ Options:
           seeds,
           config,
           ...(values['families'] !== undefined ? { families: String(values['families']) } : {}),
+          ...(values['count'] !== undefined ? { count: String(values['count']) } : {}),
           workDir: keep ?? mkdtempSync(join(tmpdir(), 'harbinger-kit-')),
           keep: keep !== undefined,
           onProgress: progress,

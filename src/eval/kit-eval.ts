@@ -54,6 +54,8 @@ export interface KitOptions {
   config: HarbingerConfig;
   /** Comma-separated kit families (default: the kit's own default set). */
   families?: string;
+  /** Scenarios per family (the kit's `--count`). */
+  count?: string;
   /** Scratch space; removed afterwards unless `keep`. */
   workDir: string;
   keep?: boolean;
@@ -102,7 +104,7 @@ export async function evaluateKit(opts: KitOptions): Promise<KitEvaluation> {
       const outDir = join(workDir, `seed-${seed}`, 'out');
       mkdirSync(outDir, { recursive: true });
       opts.onProgress?.(`seed ${seed}: generating`);
-      runNode(join(kitDir, 'gen.mjs'), ['--seed', seed, '--out', inDir, ...(opts.families !== undefined ? ['--families', opts.families] : [])]);
+      runNode(join(kitDir, 'gen.mjs'), ['--seed', seed, '--out', inDir, ...(opts.families !== undefined ? ['--families', opts.families] : []), ...(opts.count !== undefined ? ['--count', opts.count] : [])]);
       const names = readdirSync(inDir)
         .filter((f) => f.endsWith('.truth.json'))
         .map((f) => f.slice(0, -'.truth.json'.length))

@@ -1,4 +1,4 @@
-import { PHASE_NAMES, type ActionKind, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult, type Recommendation } from '../../domain/decision.js';
+import { PHASE_NAMES, type ActionKind, type IncidentSignal, type CauseRecord, type ConfidenceEvidence, type Incident, type IncidentDelta, type PhaseName, type PhaseRecord, type PhaseResult, type Recommendation } from '../../domain/decision.js';
 import type { ContextEvent, Signal, StackHealthEvent } from '../../domain/types.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import type { Correlation } from '../correlate/context-index.js';
@@ -98,9 +98,17 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     [...confirmed.map((s) => `${s.metric} sustained ${s.persistence.hits}/${s.persistence.of} points, ${fmt(s.score)}σ (peak ${fmt(s.peakScore)}σ)`), ...breached.map((m) => `${m} breached`), ...firing.map((a) => `alert ${a.name} firing`)].join('; '),
   );
 
+  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached);
+
   // 3. Event correlation.
   const c = w.correlation;
-  if (c.explaining !== undefined) {
+  // A global event (a campaign, a platform-wide test) explains what every stack does under it, not
+  // one stack going bad while its peers, under the same event, do not: an incident can happen
+  // during a campaign. A stack-scoped event explains its stack, whatever the peers do.
+  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => riskMetrics.has(d.metric)) : [];
+  if (c.explaining !== undefined && singledOut.length > 0) {
+    c.notes.push(`${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`);
+  } else if (c.explaining !== undefined) {
     const e = c.explaining;
     record('event_correlation', 'stop', `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`);
     return finish('none', `explained by ${e.kind} ${e.id}`, { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) });
@@ -128,24 +136,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
       ? { kind: cause.kind === 'config_change' ? 'config_change' : 'deployment', reason: `${cause.kind} ${cause.id} on ${inc.stack} shortly before the episode`, event: pick(cause) }
       : { kind: 'unknown', reason: 'no correlated change: fault of the stack itself (capacity, dependency, infrastructure)' };
 
-  // 4. Delta stack identification.
-  const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
-  // A verdict stands until the detector changes it; it applies while its metric is active here.
-  const tail = w.config.correlation.globalTailMinutes * MIN;
-  // A verdict is evidence for the episode it was made in: one from an earlier episode of the same
-  // metric (hours ago, the detector says nothing when an episode ends) proves nothing now.
-  const verdicts = [...metrics]
-    .map((m) => w.deltas.get(m))
-    .filter((d): d is IncidentDelta => d !== undefined && d.ts >= (inc.signals[d.metric]?.firstTs ?? -Infinity) - MIN)
-    .map((d) =>
-      d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
-        ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
-        : d,
-    );
-  const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
-  // The metrics that put an SLO at risk decide: if one of them moves on every stack, the episode is
-  // global even when a side metric (a busier CPU) happens to single this stack out.
-  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
+  // 4. Delta stack identification (verdicts gathered before phase 3, which needs them too).
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
   if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
@@ -298,6 +289,31 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
     peers: [...w.health.keys()].filter((s) => s !== inc.stack).length,
     hourOfDay: (((w.now % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000,
   };
+}
+
+/**
+ * The cross-stack verdicts that bear on this incident: the latest per active metric, from this
+ * episode only (one from an earlier episode of the metric, hours ago, proves nothing now; the
+ * detector says nothing when an episode ends), a local one made within the tail of a global
+ * episode downgraded to partial. `local`: those naming this stack, strongest first. `riskMetrics`:
+ * the metrics that put an SLO at risk; if one of them moves on every stack the episode is global,
+ * even when a side metric (a busier CPU) happens to single this stack out.
+ */
+function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: IncidentSignal[], breached: string[]): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
+  const inc = w.incident;
+  const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
+  const tail = w.config.correlation.globalTailMinutes * MIN;
+  const verdicts = [...metrics]
+    .map((m) => w.deltas.get(m))
+    .filter((d): d is IncidentDelta => d !== undefined && d.ts >= (inc.signals[d.metric]?.firstTs ?? -Infinity) - MIN)
+    .map((d) =>
+      d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
+        ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
+        : d,
+    );
+  const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
+  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
+  return { verdicts, local, riskMetrics };
 }
 
 function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; notes: string[]; percent: number } {
