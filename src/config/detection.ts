@@ -86,7 +86,7 @@ export const detectionConfigSchema = z.object({
       clearMinutes: z.number().positive().default(10),
       /**
        * Canary analysis: for `changeWatchMinutes` after a deployment, rollback or config change
-       * on a stack, that stack's series warn at this score instead. Most incidents follow a change,
+       * on a stack, that stack's error and latency series warn at this score instead. Most incidents follow a change,
        * so the same deviation is likelier a fault then; the stack's peers, unchanged, are the control.
        */
       afterChangeWarnScore: z.number().positive().default(3),

@@ -407,7 +407,9 @@ export class DetectionEngine {
     const scale = share !== undefined && share > 0 ? 100 / share : 1;
     const value = s.value * scale;
 
-    const threshold = this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
+    // Canary analysis watches what a bad version breaks first, errors and latency (seed 002's
+    // canary monitors); business counts dip on any rolling restart and stay at the usual bound.
+    const threshold = (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
     const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment, threshold, s.count !== undefined ? countNoise(series, s.count) : 0);
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
@@ -473,13 +475,14 @@ export class DetectionEngine {
     const gateValue = gate.relative ? (expected !== 0 ? value / expected : 1) : s.value;
     updateTrend(trend, s.ts, gateValue, cfg, gate);
     // Being past a gate counts only when the deviation is also significant against the series' own
-    // baseline: a gate that sits inside the normal noise (a 0.1 % error gate on a dependency whose
-    // failure rate wanders around 0.09 %) is crossed by noise every hour. A relative (business)
-    // gate, and an absolute gate that the series' normal is already past, need more: a confirmed
-    // episode, since being past them is no news, getting worse is.
-    const phase = series.threshold.phase;
+    // baseline, on both points that crossed it: a gate that sits inside the normal noise (a 0.1 %
+    // error gate on a dependency whose failure rate wanders around 0.09 %) is crossed by noise every
+    // hour, and a spike followed by an ordinary point just over it is still one spike. A relative
+    // (business) gate, and an absolute gate that the series' normal is already past, need a
+    // confirmed episode, since being past them is no news, getting worse is.
+    const th = series.threshold;
     const normallyPast = !gate.relative && (gate.comparator === '>' ? expected > gate.limit : expected < gate.limit);
-    if (isBreached(trend, gate) && (phase === 'confirmed' || (phase === 'warn' && !gate.relative && !normallyPast))) {
+    if (isBreached(trend, gate) && (th.phase === 'confirmed' || (th.phase === 'warn' && (th.hits & 3) === 3 && !gate.relative && !normallyPast))) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;
