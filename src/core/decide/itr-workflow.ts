@@ -105,7 +105,10 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // A global event (a campaign, a platform-wide test) explains what every stack does under it, not
   // one stack going bad while its peers, under the same event, do not: an incident can happen
   // during a campaign. A stack-scoped event explains its stack, whatever the peers do.
-  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => riskMetrics.has(d.metric)) : [];
+  // Singled out on errors or business, that is: latency and capacity rising with the load is what
+  // a campaign or a load test does.
+  const harmed = new Set([...confirmed.filter(threatensSlo).map((s) => s.metric), ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!))]);
+  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(`${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`);
   } else if (c.explaining !== undefined) {
@@ -186,7 +189,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // from every gate, with errors and business fine, is watched, not mitigated.
   const sloRisk = [
     ...breached.map((m) => `${m} breached`),
-    ...(predictedBreachAt !== null ? [`breach predicted at ${hhmm(predictedBreachAt)}`] : []),
+    ...firmPredictions(inc, w.now, confirmed).map((p) => `${p.metric} breach predicted at ${hhmm(p.breachAt)}`),
     ...confirmed.filter(threatensSlo).map((s) => `${s.signal} ${s.metric} degraded`),
     ...firing.map((a) => `alert ${a.name}`),
   ];
@@ -312,7 +315,7 @@ function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: In
         : d,
     );
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
-  const riskMetrics = new Set([...breached, ...livePredictions(inc, w.now).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
+  const riskMetrics = new Set([...breached, ...firmPredictions(inc, w.now, confirmed).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
   return { verdicts, local, riskMetrics };
 }
 
@@ -378,6 +381,17 @@ const PREDICTION_GRACE_MS = 10 * MIN;
 
 function livePredictions(inc: Incident, now: number): Incident['predictions'][string][] {
   return Object.values(inc.predictions).filter((p) => !inc.signals[p.metric]?.recovered && p.breachAt + PREDICTION_GRACE_MS >= now);
+}
+
+/**
+ * Predictions that put an SLO at risk: those of a confirmed signal, or any while a signal with an SLO
+ * gate is confirmed on the stack. A trend extrapolated from a warning (one point over the bound, or
+ * three sigma after a deploy) beside nothing but a restart count is a hint for the evidence, not a
+ * reason to move traffic.
+ */
+function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[]): Incident['predictions'][string][] {
+  const gatedConfirmed = confirmed.some((s) => s.gate !== null);
+  return livePredictions(inc, now).filter((p) => gatedConfirmed || confirmed.some((s) => s.metric === p.metric));
 }
 
 function earliestBreach(inc: Incident, now: number): number | null {
