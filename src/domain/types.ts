@@ -120,6 +120,8 @@ export interface DeltaEvent {
   stacks: StackDeviation[];
   /** Score gap between the delta stack and the worst of its peers (local verdicts). */
   separation: number;
+  /** The verdict before this one, in the same unbroken run of episodes, was global. */
+  afterGlobal?: boolean;
 }
 
 /** A series' anomaly episode ended (no point beyond the warn bound for the clear window). */

@@ -99,7 +99,9 @@ export class DecisionEngine {
         const d: IncidentDelta = { metric: e.metric, ts: e.ts, scope: e.scope, stack: e.stack, reason: e.reason, separation: e.separation };
         // Stacks recover from a shared upstream problem at different speeds: a stack singled out
         // right after the metric moved everywhere is, for a while, the tail of the global episode.
-        if (e.scope === 'local' && byMetric.get(e.metric)?.scope === 'global') d.afterGlobalAt = e.ts;
+        // Only the detector knows whether that global verdict is from the same run of episodes (a
+        // verdict stands, unannounced, long after its episode ended): it says so on the event.
+        if (e.scope === 'local' && e.afterGlobal === true) d.afterGlobalAt = e.ts;
         byMetric.set(e.metric, d);
         for (const rt of this.open.values()) {
           if (rt.incident.service === e.service && rt.incident.signals[e.metric] !== undefined) {

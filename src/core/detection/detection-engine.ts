@@ -571,6 +571,8 @@ export class DetectionEngine {
     // it needs no debounce (the peers are the control, the change the prior).
     const canary = verdict.scope === 'local' && inputs.some((i) => i.stack === verdict.stack && i.confirmed) && this.changes.changed(verdict.stack!, group.service, stepEnd);
     if (group.candidateMinutes < this.config.delta.stableMinutes && !canary) return;
+    // The verdict is reset when no stack is in an episode, so a global one here is from this run.
+    const afterGlobal = group.verdict.startsWith('global:');
     group.verdict = key;
     group.candidate = '';
     inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
@@ -587,6 +589,7 @@ export class DetectionEngine {
       reason: verdict.reason,
       separation: round(verdict.separation),
       stacks: inputs.map(toDeviation),
+      ...(afterGlobal ? { afterGlobal: true } : {}),
     });
   }
 
