@@ -6,7 +6,7 @@ const cfg = defaultDetectionConfig();
 const p = { ...cfg.delta, warnScore: cfg.threshold.warnScore };
 
 function stack(name: string, score: number, extra: Partial<StackInput> = {}): StackInput {
-  return { stack: name, score, value: 0, expected: 0, samplesInWindow: 10, episodeMinutes: 10, inEpisode: score >= 4, volume: NaN, ...extra };
+  return { stack: name, score, value: 0, expected: 0, samplesInWindow: 10, episodeMinutes: 10, inEpisode: score >= 4, volume: NaN, confirmed: false, ...extra };
 }
 
 describe('cross-stack delta', () => {
@@ -14,6 +14,12 @@ describe('cross-stack delta', () => {
     const v = judgeStacks([stack('us-east-1', 0.4), stack('us-west-2', 7.2)], p);
     expect(v).toMatchObject({ scope: 'local', stack: 'us-west-2', separation: 7.2 - 0.4 });
     expect(v!.reason).toContain('us-west-2 deviates by 7.2 sigma while its worst peer us-east-1 is at 0.4');
+  });
+
+  it('waits for a minimum episode length unless the episode is confirmed', () => {
+    const young = (confirmed: boolean): StackInput => stack('us-west-2', 9, { episodeMinutes: 2, confirmed });
+    expect(judgeStacks([stack('us-east-1', 0.3), young(false)], p)).toBeUndefined();
+    expect(judgeStacks([stack('us-east-1', 0.3), young(true)], p)).toMatchObject({ scope: 'local', stack: 'us-west-2' });
   });
 
   it('calls it global when both stacks move together', () => {

@@ -121,3 +121,31 @@ describe('a shift to several stacks that does not help', () => {
     expect(executed.map((r) => r.stack)).toEqual(['b', 'c']);
   });
 });
+
+describe('a stack singled out after the metric moved everywhere', () => {
+  const MIN = 60_000;
+  const T = Date.UTC(2026, 2, 5, 10);
+  function run(afterGlobal: boolean): { recs: Recommendation[]; engine: DecisionEngine } {
+    const config = parseConfig({});
+    const out: DecisionEvent[] = [];
+    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({ type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode: [], reporting: 1, known: 1 });
+    // Three days earlier the error ratio moved on every stack; that verdict was never replaced.
+    d.onDetection({ type: 'delta', ts: T - 3 * 1440 * MIN, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'global', stack: null, reason: 'both', separation: 0, stacks: [] });
+    for (let m = 0; m < 6; m++) {
+      const ts = T + m * MIN;
+      if (m === 1) d.onDetection({ type: 'anomaly', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', stage: 'confirmed', value: 0.02, expected: 0.0003, score: 9, persistence: { hits: 5, of: 5 }, coldStart: false, gate: 'error_rate' });
+      if (m === 1) d.onDetection({ type: 'delta', ts: ts + MIN - 1, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'local', stack: 'a', reason: 'a alone', separation: 8.5, stacks: [], ...(afterGlobal ? { afterGlobal: true } : {}) });
+      for (const [stack, score] of [['a', 9], ['b', 0.2]] as const) d.onDetection(health(ts + MIN - 1, stack, score));
+    }
+    return { recs: out.filter((e): e is Recommendation => e.type === 'recommendation'), engine: d };
+  }
+
+  it('is the tail of a global episode only when the detector says that episode is still the same run', () => {
+    // A global verdict days old, never replaced, does not make today's local one a tail.
+    expect(run(false).recs.some((r) => r.action === 'shift_traffic' && r.stack === 'a')).toBe(true);
+    const tail = run(true);
+    expect(tail.recs.some((r) => r.action === 'shift_traffic')).toBe(false);
+    expect(tail.engine.incidents()[0]!.deltas['err']).toMatchObject({ scope: 'local', afterGlobalAt: T + 2 * MIN - 1 });
+  });
+});

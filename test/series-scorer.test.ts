@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { seededUniform } from '../src/core/math/seeded-uniform.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
@@ -13,16 +14,7 @@ const STEP_MIN = 5;
 const DAY = 1440 / STEP_MIN; // points per day at 5-minute resolution
 const T0 = Date.UTC(2024, 0, 1);
 
-/** mulberry32: reproducible uniforms. */
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** Daily sinusoid (mean 200, amplitude 80) with gaussian noise of sigma 5, every 5 minutes, plus `extra(i)`. */
 function seasonal(n: number, seed: number, extra: (i: number) => number = () => 0): { ts: number; value: number }[] {

@@ -6,6 +6,7 @@
  * crash and resume from checkpoints (re-emitting output the merge has already seen).
  */
 import { describe, expect, it } from 'vitest';
+import { seededUniform } from '../src/core/math/seeded-uniform.js';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/config/load.js';
 import { parseLine } from '../src/ingest/record-parser.js';
@@ -41,16 +42,8 @@ function inProcess(records: (Sample | ContextEvent)[]): string[] {
   return out;
 }
 
-/** A seeded PRNG (mulberry32): the same "random" schedule on every run. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG: the same "random" schedule on every run. */
+const rng = seededUniform;
 
 function hash(s: string): number {
   let h = 2166136261;

@@ -4,7 +4,8 @@ import { ExcursionQuantile } from '../src/core/score/excursion-quantile.js';
 import { OnsetGate } from '../src/core/score/onset.js';
 import { DRIFT_OPTIONS, scoreSeries } from '../src/core/score/series-scorer.js';
 import { NAB_PROFILES, optimizeThreshold } from '../src/eval/nab.js';
-import { seededGauss, seededUniform, syntheticNabCorpus } from '../src/eval/nab-synthetic.js';
+import { seededGauss, syntheticNabCorpus } from '../src/eval/nab-synthetic.js';
+import { seededUniform } from '../src/core/math/seeded-uniform.js';
 
 const cfg = defaultDetectionConfig();
 const T0 = Date.UTC(2024, 0, 1);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { seededUniform } from '../src/core/math/seeded-uniform.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
@@ -12,16 +13,7 @@ const cfg = defaultDetectionConfig();
 const T0 = Date.UTC(2024, 0, 1);
 const STEP = 5 * 60_000;
 
-/** mulberry32: reproducible uniforms. */
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** AWS-like CPU series: level 2.0 plus uniform noise of width 0.05, quantized to 0.002, every 5 minutes. */
 function quantizedFlat(n: number, seed: number, extra: (i: number) => number): { ts: number; value: number }[] {

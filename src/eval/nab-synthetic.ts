@@ -8,17 +8,8 @@
  * shapes are guesses, and a constant chosen on them would be fitted to the guesses.
  */
 import type { NabCorpusFile } from './nab.js';
+import { seededUniform } from '../core/math/seeded-uniform.js';
 
-/** mulberry32: reproducible uniforms in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal draws from a uniform source (Box-Muller). */
 export function seededGauss(u: () => number): () => number {
