@@ -81,12 +81,14 @@ describe('harbinger serve HTTP API', () => {
     expect((await http.post('/v1/samples', lines)).status).toBe(200);
     const r = await http.get('/v1/gates');
     expect(r.status).toBe(200);
-    expect(r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number } }) => [m.metric, m.gate.kind, m.gate.limit])).toEqual([
-      ['cpu_utilization', 'saturation', 90],
-      ['http_5xx_rate', 'error_rate', 0.001],
+    // Two points are too few to tell percent from fraction when the name does not say: the API says so.
+    expect(r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number; unitPending?: boolean } }) => [m.metric, m.gate.kind, m.gate.limit, m.gate.unitPending ?? false])).toEqual([
+      ['cpu_utilization', 'saturation', 0.9, true],
+      ['http_5xx_rate', 'error_rate', 0.001, true],
     ]);
     expect(r.data.unmatched.map((m: { metric: string; stacks: number }) => [m.metric, m.stacks])).toEqual([['checkout_slowness', 2]]);
-    expect(r.data.warnings[0]).toContain('no SLO gate matched checkout/checkout_slowness (latency)');
+    expect(r.data.warnings[0]).toMatchObject({ kind: 'unmatched', metric: 'checkout/checkout_slowness' });
+    expect(r.data.warnings[0].message).toContain('no SLO gate matched checkout/checkout_slowness (latency)');
   });
 
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {

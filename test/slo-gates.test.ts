@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
-import { adaptGateToValue, SloGates } from '../src/core/detection/slo-gates.js';
+import { adaptGateToValue, SloGates, UNIT_DECISION_POINTS } from '../src/core/detection/slo-gates.js';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { gateCoverage } from '../src/core/detection/gate-coverage.js';
 import type { DetectionEvent, Sample, Signal } from '../src/domain/types.js';
@@ -19,6 +19,9 @@ describe('default SLO gates meet a newcomer\'s metric names', () => {
     ['reliability', 'payment_failure_rate', 'error_rate', 0.001],
     ['reliability', 'checkout_failed_ratio', 'error_rate', 0.001],
     ['reliability', 'grpc_errors_percent', 'error_rate', 0.1],
+    ['latency', 'http.server.request.duration.p99', 'latency_p99', 500],
+    ['latency', 'rpc-latency-p95-seconds', 'latency_p99', 0.5],
+    ['latency', 'db_query_p99_us', 'latency_p99', 500_000],
     ['latency', 'http_p99_ms', 'latency_p99', 500],
     ['latency', 'latency_p95', 'latency_p99', 500],
     ['latency', 'http_request_duration_p99_seconds', 'latency_p99', 0.5],
@@ -37,18 +40,30 @@ describe('default SLO gates meet a newcomer\'s metric names', () => {
     expect(gates.match('business', 'orders_per_min')).toMatchObject({ kind: 'business_drop', limit: 0.95, relative: true });
     expect(gates.match('reliability', 'restarts_per_min')).toBeUndefined();
     expect(gates.match('latency', 'queue_age_s')).toBeUndefined();
+    // Counts, budgets and look-alikes are not error ratios; a median is not a tail latency.
+    for (const name of ['errors_total', 'http_5xx_count', 'healthcheck_failures_total', 'error_budget_remaining', 'error_budget_burn_rate', 'failover_count', 'terror_index']) {
+      expect(gates.match('reliability', name)).toBeUndefined();
+    }
+    expect(gates.match('latency', 'latency_quantile_0.5')).toBeUndefined();
+    expect(gates.match('latency', 'latency_quantile_0.99')?.kind).toBe('latency_p99');
   });
 
-  it('a fraction gate learns percent from the first value above 1, once, per series', () => {
-    const a = gates.match('capacity', 'cpu_utilization')!;
-    const b = gates.match('capacity', 'cpu_utilization')!;
-    expect(adaptGateToValue(a, 0.7)).toBe(false);
-    expect(a.limit).toBe(0.9);
-    expect(adaptGateToValue(a, 45.2)).toBe(true);
-    expect(a).toMatchObject({ limit: 90, unit: 'percent' });
-    expect(adaptGateToValue(a, 1000)).toBe(false);
-    expect(a.limit).toBe(90);
-    expect(b.limit).toBe(0.9); // another series keeps its own gate
+  it('a fraction gate decides from its series\' first 30 values whether they are in percent, once, per series', () => {
+    const pct = gates.match('capacity', 'cpu_utilization')!;
+    const frac = gates.match('capacity', 'cpu_utilization')!;
+    for (let i = 0; i < UNIT_DECISION_POINTS - 1; i++) {
+      expect(adaptGateToValue(pct, 40 + (i % 7))).toBe(false);
+      // A CPU at up to 1.05 of its request now and then is still a fraction.
+      adaptGateToValue(frac, i % 5 === 0 ? 1.05 : 0.7);
+    }
+    expect(pct.limit).toBe(0.9);
+    expect(adaptGateToValue(pct, 44)).toBe(true);
+    expect(pct).toMatchObject({ limit: 90, unit: 'percent', unitFromValues: false });
+    adaptGateToValue(frac, 0.8);
+    expect(frac).toMatchObject({ limit: 0.9, unit: 'fraction', unitFromValues: false });
+    // Decided for good: later values change nothing.
+    for (let i = 0; i < 50; i++) adaptGateToValue(frac, 55);
+    expect(frac.limit).toBe(0.9);
   });
 });
 
@@ -101,7 +116,11 @@ describe('gates and the series they judge', () => {
       ['http_5xx_rate', 'error_rate', 2],
     ]);
     expect(c.unmatched.map((m) => m.metric)).toEqual(['tls_handshake_problems']); // capacity may go ungated
-    expect(c.warnings[0]).toContain('no SLO gate matched checkout/tls_handshake_problems (reliability)');
-    expect(c.warnings[1]).toContain('checkout/dependency_failure_rate: its normal level on a is already past the error_rate gate');
+    expect(c.warnings.map((w) => [w.kind, w.metric])).toEqual([
+      ['unmatched', 'checkout/tls_handshake_problems'],
+      ['normally_past', 'checkout/dependency_failure_rate'],
+    ]);
+    expect(c.warnings[0]!.message).toContain('no SLO gate matched checkout/tls_handshake_problems (reliability)');
+    expect(c.warnings[1]!.message).toContain('checkout/dependency_failure_rate: its normal level on a is already past the error_rate gate');
   });
 });

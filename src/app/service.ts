@@ -62,6 +62,8 @@ export interface ServiceOptions {
  */
 /** New metrics are checked against the SLO gates this often (warned about once each). */
 const GATE_REPORT_INTERVAL_MS = 60_000;
+/** Metrics remembered as warned about; past it, the log says each new one again rather than grow. */
+const MAX_GATE_WARNINGS = 10_000;
 
 export class HarbingerService implements HttpPort {
   readonly metrics = new ServiceMetrics();
@@ -279,12 +281,11 @@ export class HarbingerService implements HttpPort {
     return gateCoverage(this.kafka !== undefined ? this.kafka.series() : this.pipeline.detection.series());
   }
 
-  /** Warn once per metric that met no gate (or whose normal is past its gate): at start and as metrics appear. */
+  /** Warn once per metric and kind (met no gate, or its normal is past its gate): at start and as metrics appear. */
   private warnAboutGates(): void {
-    const c = this.gates();
-    const fresh = c.warnings.filter((w) => !this.gateWarnings.has(w));
-    for (const w of fresh) this.gateWarnings.add(w);
-    if (fresh.length > 0) this.log.warn({ unmatched: c.unmatched.map((m) => `${m.service}/${m.metric}`), warnings: fresh }, 'SLO gate coverage');
+    const fresh = this.gates().warnings.filter((w) => !this.gateWarnings.has(`${w.kind} ${w.metric}`));
+    for (const w of fresh) if (this.gateWarnings.size < MAX_GATE_WARNINGS) this.gateWarnings.add(`${w.kind} ${w.metric}`);
+    for (const w of fresh) this.log.warn({ metric: w.metric, kind: w.kind }, w.message);
   }
 
   private readonly gateWarnings = new Set<string>();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateFixtures } from '../app/evaluate.js';
@@ -58,7 +58,7 @@ Options:
   --kit <dir>        the kit's directory (default: ${defaultKitDir()})
   --only <parts>     comma-separated subset of: ${PARTS.join(', ')}
   --config <file>    YAML or JSON configuration (SLO gates for your metric names, ...)
-  --keep <dir>       keep the kit's generated scenarios and replay outputs in <dir>
+  --keep <dir>       keep the kit's generated scenarios and replay outputs in <dir> (new or empty)
   --model <dir>      decide with a learned confidence model ('shipped' = models/confidence) instead of the formula
   --json             print the full results as JSON
   -h, --help         show this help`,
@@ -86,7 +86,20 @@ Options:
     const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
     if (confidence === null) return 2;
     const withModel = confidence !== undefined ? { confidence } : {};
-    const seeds = String(values['seeds'] ?? '101,202,303').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const seeds = [...new Set(String(values['seeds'] ?? '101,202,303').split(',').map((s) => s.trim()).filter((s) => s.length > 0))];
+    if (seeds.length === 0 || seeds.some((s) => !/^[A-Za-z0-9_-]+$/.test(s))) {
+      process.stderr.write(`harbinger eval-suite: --seeds: a comma-separated list of seeds (letters, digits, - and _), got '${String(values['seeds'])}'\n`);
+      return 2;
+    }
+    if (values['count'] !== undefined && !/^[1-9]\d*$/.test(String(values['count']))) {
+      process.stderr.write(`harbinger eval-suite: --count: a positive integer, got '${String(values['count'])}'\n`);
+      return 2;
+    }
+    const keepDir = values['keep'] as string | undefined;
+    if (keepDir !== undefined && existsSync(keepDir) && readdirSync(keepDir).length > 0) {
+      process.stderr.write(`harbinger eval-suite: --keep ${keepDir}: not empty (an earlier run's scenarios would be scored again); give a new or empty directory\n`);
+      return 2;
+    }
     const kitDir = (values['kit'] as string | undefined) ?? defaultKitDir();
     const progress = (what: string): void => {
       if (process.stderr.isTTY) process.stderr.write(`\r${what}\x1b[K`);

@@ -84,7 +84,7 @@ Options:
     ];
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
     process.stdout.write(lines.join('\n') + '\n');
-    for (const w of summary.gates.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const w of summary.gates.warnings) process.stderr.write(`warning: ${w.message}\n`);
     return 0;
   },
 };

@@ -35,7 +35,9 @@ const sloGate = z.object({
    * against limit / 1000. Without it the limit applies as written.
    */
   limitUnit: z.enum(['fraction', 'ms']).optional(),
-}).strict();
+})
+  .strict()
+  .refine((g) => !(g.relative === true && g.limitUnit !== undefined), { message: 'limitUnit applies to absolute gates; a relative gate compares with the baseline', path: ['limitUnit'] });
 
 export const detectionConfigSchema = z.object({
   eventTime: z
@@ -92,6 +94,7 @@ export const detectionConfigSchema = z.object({
       afterChangeWarnScore: z.number().positive().default(3),
       changeWatchMinutes: z.number().nonnegative().default(60),
     })
+    .refine((t) => t.afterChangeWarnScore <= t.warnScore, { message: 'must not exceed warnScore: a change makes detection more sensitive, not less', path: ['afterChangeWarnScore'] })
     .prefault({}),
   prediction: z
     .object({
@@ -116,8 +119,8 @@ export const detectionConfigSchema = z.object({
        * its baseline, utilisation or saturation as a fraction or in percent.
        */
       gates: z.array(sloGate).default([
-        { metric: '5xx|errors?|fail(ed|ures?)?', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false, limitUnit: 'fraction' },
-        { metric: 'p(95|99)|quantile|percentile', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false, limitUnit: 'ms' },
+        { metric: '(^|[_.])(5xx|errors?|fail(ed|ures?)?)[_.](rate|ratio|fraction|percent|pct)$', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false, limitUnit: 'fraction' },
+        { metric: '(^|[_.-])p(95|99)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false, limitUnit: 'ms' },
         { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
         { metric: 'utili[sz]ation|saturation|util(_|$)|usage_ratio', signal: 'capacity', kind: 'saturation', limit: 0.9, comparator: '>', relative: false, limitUnit: 'fraction' },
       ]),

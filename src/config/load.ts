@@ -18,7 +18,11 @@ export const harbingerConfigSchema = z
     slack: slackConfigSchema.prefault({}),
     kafka: kafkaConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.decision.execution.actionsReachData || c.routing.controller === 'dry-run', {
+    message: 'false only behind the dry-run controller: with a real controller it would turn off post-action validation and revert proposals',
+    path: ['decision', 'execution', 'actionsReachData'],
+  });
 
 export type HarbingerConfig = z.infer<typeof harbingerConfigSchema>;
 

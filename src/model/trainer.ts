@@ -169,10 +169,10 @@ export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['c
   }
   // The project's own generator is what the model learned from; the independent kit is the test
   // it cannot have fitted. Without the kit there is no such test, and the formula stays.
-  if (kit === undefined) checks.push({ name: 'independent kit: not run', learned: NaN, formula: NaN, better: 'higher', ok: false });
+  if (kit === undefined) checks.push({ name: 'independent kit: not run (no ../shared/eval), so nothing the model cannot have fitted', learned: 0, formula: 0, better: 'higher', ok: false });
   else {
     checks.push(
-      { name: 'independent kit: incidents mitigated before breach', learned: kit.learned.detectedBeforeBreach.count, formula: kit.formula.detectedBeforeBreach.count, better: 'higher', ok: kit.learned.detectedBeforeBreach.count >= kit.formula.detectedBeforeBreach.count },
+      { name: 'independent kit: incidents detected before breach', learned: kit.learned.detectedBeforeBreach.count, formula: kit.formula.detectedBeforeBreach.count, better: 'higher', ok: kit.learned.detectedBeforeBreach.count >= kit.formula.detectedBeforeBreach.count },
       { name: 'independent kit: false mitigations', learned: kit.learned.falseMitigations, formula: kit.formula.falseMitigations, better: 'lower', ok: kit.learned.falseMitigations <= kit.formula.falseMitigations },
     );
   }

@@ -164,9 +164,9 @@ function hourOf(ts: number): number {
  * The spread at `ts`: the hour of day's own, shrunk towards the whole day's while that hour has
  * few points (HOUR_PRIOR_POINTS of the day's spread as a prior), so hourly data starts sane.
  */
-function spreadAt(state: BaselineState, ts: number): number {
+function spreadAt(state: BaselineState, ts: number, params: BaselineParams): number {
   const hs = state.hourSpread;
-  if (hs === undefined) return state.spread;
+  if (hs === undefined || !params.hourOfDaySpread) return state.spread;
   const h = hourOf(ts);
   const c = state.hourCount![h]!;
   return (c * hs[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
@@ -175,7 +175,7 @@ function spreadAt(state: BaselineState, ts: number): number {
 /** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
 export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number): number {
   const floor = params.relativeScaleFloor * Math.abs(expected);
-  const sigma = spreadAt(state, ts) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
+  const sigma = spreadAt(state, ts, params) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }
 
@@ -208,7 +208,12 @@ export function learn(state: BaselineState, ts: number, value: number, expected:
   // The hour's own spread learns only from seasonal residuals: cold-start residuals are lag errors.
   // Its residual is clipped twice as wide as the level's: clipped at the day's bound, a noisy
   // night could only creep up to its real spread over many nights.
-  if (warm && state.hourSpread !== undefined) {
+  if (warm && params.hourOfDaySpread) {
+    // Created on first use: a series checkpointed before the setting existed gains it here.
+    if (state.hourSpread === undefined) {
+      state.hourSpread = new Array<number>(24).fill(0);
+      state.hourCount = new Array<number>(24).fill(0);
+    }
     const h = hourOf(ts);
     const c = state.hourCount![h]!;
     const r = Math.abs(clip(value - expected, 2 * bound));

@@ -6,52 +6,66 @@ import type { ContextEvent, EventKind } from '../../domain/types.js';
  * analysis: the changed stack against its unchanged peers).
  *
  * Every window is kept until event time passes its end, so the answer does not depend on the order
- * events arrive in (a backfill, or a Kafka shard, may receive all context events before any sample).
- * The per-sample question costs one comparison unless some change is recent.
+ * events arrive in (a backfill, or a Kafka shard, may receive all context events before any
+ * sample). The per-sample question costs one comparison unless some change is recent, then a scan
+ * of that stack's few windows.
  */
 
 const CHANGE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'rollback', 'config_change']);
 
-/** [stack, service ('' for the whole stack), from, until], in ms. */
+/** [stack, service ('' for the whole stack), from, until], in ms: the serialized form. */
 type ChangeWindow = [string, string, number, number];
 
+interface Window {
+  service: string;
+  from: number;
+  until: number;
+}
+
 export class RecentChanges {
-  private windows: ChangeWindow[] = [];
+  private readonly byStack = new Map<string, Window[]>();
   private latestUntil = -Infinity;
 
   constructor(private readonly watchMs: number) {}
 
   add(e: ContextEvent): void {
     if (!CHANGE_KINDS.has(e.kind) || e.stack === undefined || this.watchMs <= 0) return;
-    const until = (e.endTs ?? e.ts) + this.watchMs;
-    this.windows.push([e.stack, e.service ?? '', e.ts, until]);
+    this.put(e.stack, e.service ?? '', e.ts, (e.endTs ?? e.ts) + this.watchMs);
+  }
+
+  private put(stack: string, service: string, from: number, until: number): void {
+    let list = this.byStack.get(stack);
+    if (list === undefined) this.byStack.set(stack, (list = []));
+    list.push({ service, from, until });
     if (until > this.latestUntil) this.latestUntil = until;
   }
 
   /** Whether `stack`/`service` is inside a change window at `ts` (called with non-decreasing ts per engine). */
   changed(stack: string, service: string, ts: number): boolean {
     if (ts > this.latestUntil) return false;
+    const list = this.byStack.get(stack);
+    if (list === undefined) return false;
     let found = false;
     let expired = false;
-    for (const [st, sv, from, until] of this.windows) {
-      if (until < ts) expired = true;
-      else if (!found && st === stack && (sv === service || sv === '') && ts >= from) found = true;
+    for (let i = 0; i < list.length; i++) {
+      const w = list[i]!;
+      if (w.until < ts) expired = true;
+      else if (!found && ts >= w.from && (w.service === service || w.service === '')) found = true;
     }
     // Event time only moves forward, so a window that ended is never needed again.
-    if (expired) this.windows = this.windows.filter((w) => w[3] >= ts);
+    if (expired) this.byStack.set(stack, list.filter((w) => w.until >= ts));
     return found;
   }
 
   toJSON(): ChangeWindow[] {
-    return this.windows.map((w) => [...w] as ChangeWindow);
+    const out: ChangeWindow[] = [];
+    for (const [stack, list] of this.byStack) for (const w of list) out.push([stack, w.service, w.from, w.until]);
+    return out;
   }
 
   static fromJSON(watchMs: number, rows: readonly ChangeWindow[] | undefined): RecentChanges {
     const c = new RecentChanges(watchMs);
-    for (const w of rows ?? []) {
-      c.windows.push([...w] as ChangeWindow);
-      if (w[3] > c.latestUntil) c.latestUntil = w[3];
-    }
+    for (const [stack, service, from, until] of rows ?? []) c.put(stack, service, from, until);
     return c;
   }
 }

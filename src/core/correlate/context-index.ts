@@ -40,6 +40,8 @@ const RETENTION_MS = 24 * 3600_000;
 const CAUSE_SLACK_MS = 10 * 60_000;
 /** Deployed versions remembered per stack/service (the current one and the ones before it). */
 const VERSIONS_KEPT = 4;
+/** A deployment older than this, before the bad one, is too old to be trusted as its predecessor. */
+const VERSION_MEMORY_MS = 7 * 24 * 3600_000;
 const MIN = 60_000;
 
 export class ContextIndex {
@@ -89,7 +91,7 @@ export class ContextIndex {
   private withPreviousVersion(cause: ContextEvent): ContextEvent {
     const version = cause.attributes['version'];
     if (cause.kind !== 'deployment' || typeof version !== 'string' || cause.attributes['previousVersion'] !== undefined) return cause;
-    const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter((d) => d.ts < cause.ts && d.version !== version);
+    const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter((d) => d.ts < cause.ts && cause.ts - d.ts <= VERSION_MEMORY_MS && d.version !== version);
     const prior = earlier[earlier.length - 1];
     if (prior === undefined) return cause;
     return { ...cause, attributes: { ...cause.attributes, previousVersion: prior.version, previousVersionFrom: prior.id } };
@@ -117,7 +119,9 @@ export class ContextIndex {
         const end = explainEnd(e);
         if (e.ts - margin <= now && end + margin >= episodeStart) {
           notes.push(`${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`} from ${hhmm(e.ts)} to ${hhmm(end)}`);
-          explaining ??= e;
+          // One aimed at this stack (chaos, maintenance, a test) beats a global one: it explains
+          // the stack whatever its peers do.
+          if (explaining === undefined || (explaining.stack === undefined && e.stack !== undefined)) explaining = e;
         }
       }
     }

@@ -62,7 +62,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const predictedBreachAt = earliestBreach(inc, w.now);
+  const predictedBreachAt = earliestBreach(firmPredictions(inc, w.now, confirmed));
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const confidence = w.confidence(evidence);
 
@@ -119,14 +119,15 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
   if (c.shareGain !== undefined && !reliabilityOrBusiness) {
     // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
-    // cold caches and the extra load, not a failure. The deviations that began then are the
-    // shift's for as long as they last (the baseline knows the old share); a deviation that
-    // begins later, or any error or business impact, is judged on its own.
+    // cold caches and the extra load, not a failure. The deviations that began then (none before
+    // the shift) are the shift's for as long as they last, since the baseline knows the old share
+    // (capping it at an hour put traffic back and forth on the kit's cold-cache traps); a deviation
+    // that begins later, or any error or business impact, is judged on its own.
     const g = c.shareGain;
     const allowance = w.config.correlation.warmUpAllowanceMinutes;
-    const lastOnset = Math.max(...active.map((s) => s.firstTs));
-    const after = (lastOnset - g.event.ts) / MIN;
-    if (after >= -SHIFT_ONSET_SLACK_MIN && after <= allowance) {
+    const firstAfter = (Math.min(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
+    const lastAfter = (Math.max(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
+    if (firstAfter >= -SHIFT_ONSET_SLACK_MIN && lastAfter <= allowance) {
       record('event_correlation', 'stop', `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`);
       return finish('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift', { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) });
     }
@@ -208,10 +209,14 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const touches = action === 'shift_traffic' ? [inc.stack, ...targets.ok] : [inc.stack];
   const g = checkGuardrails({ action, scope: scopeOf(inc), percent: action === 'shift_traffic' ? percent : 0, touches }, w.guardrails, w.now, w.config.guardrails, w.isPrimary);
   const autoApprove = w.config.execution.autoApprove;
-  if (!g.requiresApproval) record('human_approval', 'skip', `not required${g.notes.length > 0 ? `: ${g.notes.join('; ')}` : ''}`);
-  else if (autoApprove) record('human_approval', 'pass', `${g.notes.join('; ')}; auto-approved (execution.autoApprove)`);
-  else record('human_approval', 'pending', `${g.notes.join('; ')}; awaiting a human decision`);
-  const awaitingApproval = g.requiresApproval && !autoApprove;
+  // A rollback to a version Harbinger inferred (the deployment event did not name it) is a human's call.
+  const inferredFrom = action === 'rollback' ? cause?.attributes['previousVersionFrom'] : undefined;
+  const notes = typeof inferredFrom === 'string' ? [...g.notes, `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`] : g.notes;
+  const requiresApproval = g.requiresApproval || typeof inferredFrom === 'string';
+  if (!requiresApproval) record('human_approval', 'skip', `not required${notes.length > 0 ? `: ${notes.join('; ')}` : ''}`);
+  else if (autoApprove) record('human_approval', 'pass', `${notes.join('; ')}; auto-approved (execution.autoApprove)`);
+  else record('human_approval', 'pending', `${notes.join('; ')}; awaiting a human decision`);
+  const awaitingApproval = requiresApproval && !autoApprove;
   if (g.blockedBy !== null) record('execution', 'fail', `blocked by ${g.blockedBy}: ${g.notes.join('; ')}`);
   else if (awaitingApproval) record('execution', 'pending', 'waits for approval');
   else record('execution', 'pass', describeAction(action, inc.stack, g.percent, targets.ok, cause));
@@ -224,7 +229,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     targets: action === 'shift_traffic' ? targets.ok : [],
     confidence,
     evidence,
-    requiresApproval: g.requiresApproval,
+    requiresApproval,
     blockedBy: g.blockedBy,
     executable,
     awaitingApproval,
@@ -345,25 +350,38 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
     healthy.push({ h, worst });
   }
   // Second pass: headroom. Each target can take the points that keep its saturation, scaled by
-  // its new share, under the limit; the shift is split evenly, so it is as large as the tightest
-  // target allows (never above the cap). A smaller shift now beats none: the guardrails allow
-  // another step once this one is validated.
+  // its new share, under the limit. The shift is split evenly over the targets that take it, so
+  // it is k times the k-th largest room: the k with the largest shift wins (one tight target does
+  // not cap the others; on a tie, more targets), never above the cap. A smaller shift now beats none (the guardrails allow
+  // another step once this one is validated), but not below the plan's first step unless the full
+  // shift was that small to begin with (a stack with 3 % of the traffic can give away 3 %).
   const room = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
     if (h.saturation === null || h.saturation <= 0) return Infinity;
     if (share === undefined || share <= 0) return h.saturation < g.maxTargetSaturation ? Infinity : 0;
-    return (g.maxTargetSaturation / h.saturation - 1) * share;
+    return Math.max(0, (g.maxTargetSaturation / h.saturation - 1) * share);
   };
-  const able = healthy.filter(({ h }) => room(h) >= MIN_SHIFT_PERCENT / healthy.length);
-  const fit = able.length === 0 ? 0 : Math.min(percent, Math.floor(Math.min(...able.map(({ h }) => room(h))) * able.length));
-  const shift = fit >= MIN_SHIFT_PERCENT ? fit : 0;
+  const byRoom = healthy.map((t) => ({ ...t, room: room(t.h) })).sort((a, b) => b.room - a.room);
+  let fit = 0;
+  let takers = 0;
+  byRoom.forEach((t, i) => {
+    const k = i + 1;
+    const p = Math.min(percent, Math.floor(t.room * k));
+    // Ties go to more targets: the same shift spread thinner.
+    if (p > 0 && p >= fit) [fit, takers] = [p, k];
+  });
+  const shift = fit >= Math.min(MIN_SHIFT_PERCENT, percent) && fit > 0 ? fit : 0;
+  const able = byRoom.slice(0, shift > 0 ? takers : 0);
   const ok: string[] = [];
   for (const { h, worst } of healthy) {
     const share = w.shareOf(h.stack);
-    const taking = shift > 0 && able.some((a) => a.h === h);
+    const taking = able.some((a) => a.h === h);
     const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + (taking ? shift : percent) / (taking ? able.length : healthy.length))) / share : h.saturation;
     if (!taking) {
-      notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
+      const r = byRoom.find((t) => t.h === h)!.room;
+      if (percent <= 0) notes.push(`${h.stack} healthy, but ${w.incident.stack} carries no traffic to move`);
+      else if (shift > 0 && r >= 1) notes.push(`${h.stack} not needed (room for ${Math.floor(r)} %; the others take the ${shift} %)`);
+      else notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
       continue;
     }
     ok.push(h.stack);
@@ -394,9 +412,9 @@ function firmPredictions(inc: Incident, now: number, confirmed: readonly Inciden
   return livePredictions(inc, now).filter((p) => gatedConfirmed || confirmed.some((s) => s.metric === p.metric));
 }
 
-function earliestBreach(inc: Incident, now: number): number | null {
+function earliestBreach(predictions: readonly Incident['predictions'][string][]): number | null {
   let best: number | null = null;
-  for (const p of livePredictions(inc, now)) if (best === null || p.breachAt < best) best = p.breachAt;
+  for (const p of predictions) if (best === null || p.breachAt < best) best = p.breachAt;
   return best;
 }
 

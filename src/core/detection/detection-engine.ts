@@ -4,7 +4,7 @@ import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParam
 import { Decay } from '../math/decay.js';
 import { createThreshold, persistence } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
-import { createTrend, isBreached, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
+import { createTrend, isBreached, isPastGate, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
@@ -247,6 +247,7 @@ export class DetectionEngine {
       if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
       const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, open: g.open ?? g.step === snap.minute, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
       for (const state of g.series) {
+        this.refreshGate(state);
         const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal), reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN };
         runtime.health.known++;
         if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
@@ -376,6 +377,27 @@ export class DetectionEngine {
     }
   }
 
+  /**
+   * A restored series is judged by the gates configured now, not by those in force when it was
+   * checkpointed (a gate added or changed must reach it); a unit it already learned from its
+   * values is kept when the gate is the same.
+   */
+  private refreshGate(state: SeriesState): void {
+    const old = state.gate;
+    const fresh = this.gates.match(state.signal, state.metric) ?? null;
+    if (fresh !== null && old !== null && fresh.kind === old.kind && fresh.unitFromValues === true && old.unit !== undefined && old.unitFromValues !== true) {
+      fresh.limit = old.limit;
+      fresh.unit = old.unit;
+      fresh.unitFromValues = false;
+    } else if (fresh !== null && old !== null && fresh.unitFromValues === true && old.unitFromValues === true) {
+      fresh.unitSeen = old.unitSeen ?? 0;
+      fresh.unitAbove = old.unitAbove ?? 0;
+    }
+    state.gate = fresh;
+    if (fresh === null) state.trend = null;
+    else state.trend ??= createTrend();
+  }
+
   private createSeries(s: Sample): SeriesState {
     const gate = this.gates.match(s.signal, s.metric) ?? null;
     return {
@@ -406,6 +428,8 @@ export class DetectionEngine {
     const share = s.signal === 'business' ? this.shares.shareOf(s.stack) : undefined;
     const scale = share !== undefined && share > 0 ? 100 / share : 1;
     const value = s.value * scale;
+    const gate = series.gate;
+    if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
 
     // Canary analysis watches what a bad version breaks first, errors and latency (seed 002's
     // canary monitors); business counts dip on any rolling restart and stay at the usual bound.
@@ -436,8 +460,6 @@ export class DetectionEngine {
       h.reporting++;
     }
     if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
-    const gate = series.gate;
-    if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
     if (gate !== null && gate.kind === 'saturation' && s.value / gate.limit > h.saturation) h.saturation = s.value / gate.limit;
 
     if (transition === 'warn' || transition === 'confirmed') {
@@ -464,10 +486,10 @@ export class DetectionEngine {
 
     learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
 
-    if (series.trend !== null) this.predict(series, s, value, expected, ready);
+    if (series.trend !== null) this.predict(series, s, value, expected, scale, ready);
   }
 
-  private predict(series: SeriesState, s: Sample, value: number, expected: number, ready: boolean): void {
+  private predict(series: SeriesState, s: Sample, value: number, expected: number, scale: number, ready: boolean): void {
     const gate = series.gate!;
     const trend = series.trend!;
     const cfg = gate.relative ? this.relativeTrend : this.absoluteTrend;
@@ -480,9 +502,13 @@ export class DetectionEngine {
     // hour, and a spike followed by an ordinary point just over it is still one spike. A relative
     // (business) gate, and an absolute gate that the series' normal is already past, need a
     // confirmed episode, since being past them is no news, getting worse is.
+    // Once breached, the gate stays breached while the smoothed value is past it (hysteresis: one
+    // raw point back under the limit does not end it, so a series hovering there is one breach).
     const th = series.threshold;
-    const normallyPast = !gate.relative && (gate.comparator === '>' ? expected > gate.limit : expected < gate.limit);
-    if (isBreached(trend, gate) && (th.phase === 'confirmed' || (th.phase === 'warn' && (th.hits & 3) === 3 && !gate.relative && !normallyPast))) {
+    const normal = expected / scale;
+    const normallyPast = !gate.relative && (gate.comparator === '>' ? normal > gate.limit : normal < gate.limit);
+    const holds = trend.breached && isPastGate(trend, gate);
+    if (holds || (isBreached(trend, gate) && (th.phase === 'confirmed' || (th.phase === 'warn' && (th.pointRun ?? 0) >= 2 && !gate.relative && !normallyPast)))) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;
@@ -554,6 +580,9 @@ export class DetectionEngine {
       group.verdict = '';
       return;
     }
+    // A local verdict ends with its stack's episode, even while another stack keeps the group in
+    // one: when that stack deviates again, its verdict is news again.
+    if (group.verdict.startsWith('local:') && !inputs.some((i) => i.inEpisode && group.verdict === `local:${i.stack}`)) group.verdict = '';
     const verdict = judgeStacks(inputs, { ...this.config.delta, warnScore: this.config.threshold.warnScore });
     if (verdict === undefined) return;
     const key = `${verdict.scope}:${verdict.stack ?? ''}`;
@@ -569,7 +598,12 @@ export class DetectionEngine {
     group.candidateMinutes += stepMinutes;
     // A confirmed stack that changed recently, against unchanged peers, is the canary verdict:
     // it needs no debounce (the peers are the control, the change the prior).
-    const canary = verdict.scope === 'local' && inputs.some((i) => i.stack === verdict.stack && i.confirmed) && this.changes.changed(verdict.stack!, group.service, stepEnd);
+    const canary =
+      verdict.scope === 'local' &&
+      (group.signal === 'reliability' || group.signal === 'latency') &&
+      inputs.some((i) => i.stack === verdict.stack && i.confirmed) &&
+      this.changes.changed(verdict.stack!, group.service, stepEnd) &&
+      !inputs.some((i) => i.stack !== verdict.stack && this.changes.changed(i.stack, group.service, stepEnd));
     if (group.candidateMinutes < this.config.delta.stableMinutes && !canary) return;
     // The verdict is reset when no stack is in an episode, so a global one here is from this run.
     const afterGlobal = group.verdict.startsWith('global:');

@@ -40,17 +40,18 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
   if (b.points === 0) out.expected = value;
   out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
   if (noiseFloor > out.sigma) out.sigma = noiseFloor;
+  let point = 0;
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
   else {
     const z = (value - out.expected) / out.sigma;
-    const point = direction === 0 ? Math.abs(z) : direction * z;
+    point = direction === 0 ? Math.abs(z) : direction * z;
     // EWMA control chart beside the point test: a sustained shift of 2σ, invisible point by point,
     // stands out once averaged. The average is standardized by its own sd, so both share one bound.
     th.ewScore += EW_GAIN * ((point < EW_CLIP ? point : EW_CLIP) - th.ewScore);
     const averaged = (th.ewScore / EW_SD) * EW_WEIGHT;
     out.score = averaged > point ? averaged : point;
   }
-  out.transition = observe(th, ts, out.score, threshold);
+  out.transition = observe(th, ts, out.score, threshold, point);
   return out;
 }
 

@@ -6,9 +6,11 @@ import type { SloGate } from '../predict/breach-predictor.js';
  * Compiled SLO gates: the first gate whose signal and metric pattern match a series applies.
  *
  * A gate with a `limitUnit` follows each series' unit, so one default fits `http_5xx_rate` as a
- * fraction and `error_percent` in percent, `http_p99_ms` and `request_duration_p99_seconds`: the
- * name decides when it says the unit; a fraction gate whose series sends a value above 1 (which no
- * fraction can) switches that series to percent, once ({@link adaptGateToValue}).
+ * fraction and `errors_percent` in percent, `http_p99_ms` and `request_duration_p99_seconds`: the
+ * name decides when it says the unit; otherwise a fraction gate decides from the series' first
+ * UNIT_DECISION_POINTS values: percent if most of them are above 1 (a utilisation of 45 means
+ * 45 %), fraction if not (a CPU at 1.05 of its request is still a fraction), once and for good
+ * ({@link adaptGateToValue}).
  */
 export class SloGates {
   private readonly compiled: { re: RegExp; signal: Signal | undefined; config: SloGateConfig }[];
@@ -27,7 +29,12 @@ export class SloGates {
 }
 
 const PERCENT_NAME = /percent|pct/i;
-const SECONDS_NAME = /(_|^)(seconds?|secs?|s)(_|$)/i;
+const SECONDS_NAME = /(^|[_.-])(seconds?|secs?|s)([_.-]|$)/i;
+const MICROS_NAME = /(^|[_.-])(microseconds?|us|µs)([_.-]|$)/i;
+const NANOS_NAME = /(^|[_.-])(nanoseconds?|ns)([_.-]|$)/i;
+
+/** Values a fraction gate looks at before it decides whether its series is in percent. */
+export const UNIT_DECISION_POINTS = 30;
 
 function gateFor(g: SloGateConfig, metric: string): SloGate {
   const gate: SloGate = { kind: g.kind, limit: g.limit, comparator: g.comparator, relative: g.relative };
@@ -38,23 +45,31 @@ function gateFor(g: SloGateConfig, metric: string): SloGate {
     } else {
       gate.unit = 'fraction';
       gate.unitFromValues = true;
+      gate.unitSeen = 0;
+      gate.unitAbove = 0;
     }
   } else if (g.limitUnit === 'ms') {
-    const seconds = SECONDS_NAME.test(metric);
-    gate.limit = seconds ? g.limit / 1000 : g.limit;
-    gate.unit = seconds ? 's' : 'ms';
+    const [factor, unit] = SECONDS_NAME.test(metric) ? [1 / 1000, 's' as const] : MICROS_NAME.test(metric) ? [1000, 'us' as const] : NANOS_NAME.test(metric) ? [1e6, 'ns' as const] : [1, 'ms' as const];
+    gate.limit = g.limit * factor;
+    gate.unit = unit;
   }
   return gate;
 }
 
 /**
- * A fraction gate whose unit was not in the name learns it from the data: the first value above 1
- * proves percent, and the limit moves with it for good. Returns true when it changed.
+ * A fraction gate whose unit was not in the name learns it from its series' first values (see the
+ * class comment). Returns true when it switched to percent.
  */
 export function adaptGateToValue(gate: SloGate, value: number): boolean {
-  if (gate.unitFromValues !== true || !(value > 1)) return false;
+  if (gate.unitFromValues !== true || value !== value) return false;
+  const seen = (gate.unitSeen ?? 0) + 1;
+  const above = (gate.unitAbove ?? 0) + (value > 1 ? 1 : 0);
+  gate.unitSeen = seen;
+  gate.unitAbove = above;
+  if (seen < UNIT_DECISION_POINTS) return false;
+  gate.unitFromValues = false;
+  if (2 * above <= seen) return false;
   gate.limit *= 100;
   gate.unit = 'percent';
-  gate.unitFromValues = false;
   return true;
 }

@@ -12,9 +12,12 @@ export interface SloGate {
   /** When true the gate value is the metric divided by its baseline (limit 0.95 = 5 % below). */
   relative: boolean;
   /** The unit the limit is in for this series, when the gate follows units (see SloGates). */
-  unit?: 'fraction' | 'percent' | 'ms' | 's';
-  /** True while a fraction gate has not yet seen whether its series is in percent. */
+  unit?: 'fraction' | 'percent' | 'ms' | 's' | 'us' | 'ns';
+  /** True while a fraction gate is still deciding from its series' values whether they are in percent. */
   unitFromValues?: boolean;
+  /** Values seen while deciding, and how many of them were above 1. */
+  unitSeen?: number;
+  unitAbove?: number;
 }
 
 export interface TrendState {

@@ -26,7 +26,12 @@ export interface ThresholdState {
   peakScore: number;
   /** Exponentially weighted mean of recent scores (the EWMA control chart's statistic). */
   ewScore: number;
-  /** Summed strength of the current run of consecutive hits (absent in older checkpoints). */
+  /**
+   * The current run of consecutive *point* hits (the point itself beyond the bound, not the EWMA
+   * channel, which carries a spike into the next points): its length and summed strength. Absent
+   * in older checkpoints.
+   */
+  pointRun?: number;
   runStrength?: number;
 }
 
@@ -44,7 +49,7 @@ export interface ThresholdParams {
 export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
 
 export function createThreshold(): ThresholdState {
-  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0, runStrength: 0 };
+  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0, pointRun: 0, runStrength: 0 };
 }
 
 function popcount(x: number): number {
@@ -65,8 +70,11 @@ export function persistence(state: ThresholdState, params: ThresholdParams): { h
   return { hits: popcount(state.hits & mask), of: n };
 }
 
-/** Feed one scored point (score > 0 is the bad direction). */
-export function observe(state: ThresholdState, ts: number, score: number, params: ThresholdParams): ThresholdTransition {
+/**
+ * Feed one scored point (score > 0 is the bad direction). `pointScore` is the point's own
+ * deviation when `score` also carries an averaged channel; only point hits make a strong run.
+ */
+export function observe(state: ThresholdState, ts: number, score: number, params: ThresholdParams, pointScore = score): ThresholdTransition {
   if (state.lastTs === state.lastTs && ts > state.lastTs) {
     const dt = (ts - state.lastTs) / 60_000;
     state.intervalMinutes += (dt - state.intervalMinutes) * 0.05;
@@ -74,8 +82,10 @@ export function observe(state: ThresholdState, ts: number, score: number, params
   state.lastTs = ts;
   const hit = score >= params.warnScore;
   state.hits = ((state.hits << 1) | (hit ? 1 : 0)) >>> 0;
-  const strength = score / params.warnScore;
-  state.runStrength = hit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
+  const pointHit = pointScore >= params.warnScore;
+  const strength = pointScore / params.warnScore;
+  state.pointRun = pointHit ? (state.pointRun ?? 0) + 1 : 0;
+  state.runStrength = pointHit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
   if (hit) state.lastHitTs = ts;
 
   switch (state.phase) {
@@ -101,7 +111,7 @@ export function observe(state: ThresholdState, ts: number, score: number, params
 function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams): boolean {
   const { hits, of } = persistence(state, params);
   const needed = Math.max(1, Math.ceil(params.confirmFraction * of));
-  const strongRun = (state.hits & 3) === 3 && (state.runStrength ?? 0) >= needed;
+  const strongRun = (state.pointRun ?? 0) >= 2 && (state.runStrength ?? 0) >= needed;
   if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
   if (of === 1 && ts === state.episodeStartTs) return false;
