@@ -133,15 +133,18 @@ export class SeriesScorer {
   private readonly shift: WindowShift;
   private readonly shiftWeight: number;
 
+  private readonly config: DetectionConfig;
+
   constructor(
-    private readonly config: DetectionConfig,
+    config: DetectionConfig,
     private readonly direction: Direction = 0,
     options: Partial<SeriesScorerOptions> = {},
   ) {
     const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
     // No hour-of-day spread here: on series of unknown nature it costs more than it brings (see the config).
-    this.baseline = createBaseline({ ...config.baseline, hourOfDaySpread: false });
-    this.decays = baselineDecays(config.baseline);
+    this.config = { ...config, baseline: { ...config.baseline, hourOfDaySpread: false } };
+    this.baseline = createBaseline(this.config.baseline);
+    this.decays = baselineDecays(this.config.baseline);
     this.gate = new OnsetGate(o.refractoryPoints, RENEW_FACTOR, o.onsetFromLast);
     this.shift = new WindowShift(o.shiftHistoryPoints, o.shiftRecentPoints, 8, o.shiftSigmaMemory);
     this.shiftWeight = o.shiftWeight;
