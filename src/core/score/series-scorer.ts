@@ -5,6 +5,8 @@ import { assessPoint, learnPoint, newAssessment, type Direction } from '../detec
 import { OnsetGate } from './onset.js';
 import { WindowShift } from './window-shift.js';
 import { ExcursionQuantile } from './excursion-quantile.js';
+import { WarmPeaks } from './warm-peaks.js';
+import { SeenPeaks } from './seen-peaks.js';
 
 /**
  * Single-series anomaly score in [0, 1], causal (a point's score uses only earlier points),
@@ -93,6 +95,12 @@ export interface SeriesScorerOptions {
    * drift mode's held scale a slow climb does not reach an alarm anyway; the drift mode needs it.
    */
   onsetFromLast: boolean;
+  /** Burn-in points of the deviation scale's peak memory ({@link WarmPeaks}; 0: off). */
+  warmPoints: number;
+  /** Rank of the remembered excursion peak the deviation scale is kept above during the burn-in. */
+  warmRank: number;
+  /** Rank of the earlier raw excursion peak a deviation must beat to count as an onset ({@link SeenPeaks}; 0: off). */
+  seenRank: number;
 }
 
 export const DEFAULT_SCORER_OPTIONS: Readonly<SeriesScorerOptions> = Object.freeze({
@@ -104,6 +112,9 @@ export const DEFAULT_SCORER_OPTIONS: Readonly<SeriesScorerOptions> = Object.free
   shiftHoldPoints: 1,
   shiftSigmaMemory: 0,
   onsetFromLast: false,
+  warmPoints: 0,
+  warmRank: 2,
+  seenRank: 0,
 });
 
 /**
@@ -132,6 +143,8 @@ export class SeriesScorer {
   private readonly gate: OnsetGate;
   private readonly shift: WindowShift;
   private readonly shiftWeight: number;
+  private readonly warm: WarmPeaks | undefined;
+  private readonly seen: SeenPeaks | undefined;
 
   private readonly config: DetectionConfig;
 
@@ -149,6 +162,8 @@ export class SeriesScorer {
     this.shift = new WindowShift(o.shiftHistoryPoints, o.shiftRecentPoints, 8, o.shiftSigmaMemory);
     this.shiftWeight = o.shiftWeight;
     this.shiftRarity = new ExcursionQuantile(RARITY_TAIL, o.shiftRarityStep, SHIFT_FLOOR, o.shiftHoldPoints);
+    this.seen = o.seenRank > 0 ? new SeenPeaks(o.seenRank) : undefined;
+    this.warm = o.warmPoints > 0 ? new WarmPeaks(o.warmPoints, o.warmRank, RARITY_FLOOR) : undefined;
   }
 
   next(ts: number, value: number): number {
@@ -159,9 +174,18 @@ export class SeriesScorer {
     const signed = this.shiftWeight > 0 ? this.shift.next(value) : 0;
     if (!ready) return 0;
     const dev = a.score > 0 && a.score < Infinity ? a.score : a.score === Infinity ? Number.MAX_VALUE : 0;
-    const scale = this.rarity.value > RARITY_FLOOR ? this.rarity.value : RARITY_FLOOR;
+    let scale = this.rarity.value > RARITY_FLOOR ? this.rarity.value : RARITY_FLOOR;
+    const warm = this.warm;
+    if (warm !== undefined && warm.warming && warm.value > scale) scale = warm.value;
     let evidence = dev / scale;
+    const seen = this.seen;
+    if (seen !== undefined) {
+      const residual = value - a.expected;
+      if (evidence > CONTINUATION_CAP && seen.seen(residual)) evidence = CONTINUATION_CAP;
+      seen.update(residual, dev > RARITY_FLOOR);
+    }
     this.rarity.update(dev);
+    if (warm !== undefined && warm.update(dev) && warm.value > this.rarity.value) this.rarity.value = warm.value;
     if (this.shiftWeight > 0) {
       const raw = this.direction === 0 ? Math.abs(signed) : this.direction * signed;
       const sh = raw > 0 && raw < Infinity ? raw : 0;
