@@ -23,8 +23,8 @@ import {
 /**
  * Candidate constants for the leave-one-category-out selection: every combination of the
  * window-shift weight (0 = baseline detector alone) and recent window, then the history length,
- * the refractory period, the shift rarity step, the onset gate's reference and the slow-drift mode
- * one at a time around the shipped defaults (which come first, so they win ties).
+ * the refractory period, the shift rarity step, the onset gate's reference, the slow-drift mode and
+ * the seen-spike suppression (off, shorter and longer spikes) one at a time around the shipped defaults (which come first, so they win ties).
  */
 export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   {},
@@ -38,6 +38,9 @@ export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   { shiftRarityStep: 0.02 },
   { onsetFromLast: true },
   DRIFT_OPTIONS,
+  { seenRank: 0 },
+  { seenMaxRun: 2 },
+  { seenMaxRun: 8 },
 ];
 
 export interface LocoFold {
