@@ -71,7 +71,8 @@ export const detectionConfigSchema = z.object({
        * Learn the residual spread per hour of day (UTC) as well as for the whole day: the noise of
        * a rate over few requests is wider at night. On by default for the stream engine; the
        * single-series scorer (`harbinger score`) turns it off, because on series of unknown nature
-       * (NAB) 24 extra estimates cost more than they bring (leave-one-category-out 73.0 → 69.3).
+       * (NAB) 24 extra estimates cost more than they bring (leave-one-category-out 73.0 → 69.3,
+       * measured before the scorer's spike memory).
        */
       hourOfDaySpread: z.boolean().default(true),
     })
