@@ -32,7 +32,15 @@ export interface ReplayOptions {
   onInvalid?: (lineNo: number, reason: string) => void;
   /** A confidence model other than the formula (a learned one). */
   confidence?: ConfidenceModel;
+  /**
+   * The SLO gate coverage, once, as soon as an hour of event time has been replayed (every series
+   * has shown up by then), so a long replay says early which metrics no gate covers.
+   */
+  onEarlyGates?: (gates: GateCoverage) => void;
 }
+
+/** Event time replayed before the early gate report. */
+const EARLY_GATES_AFTER_MS = 3_600_000;
 
 /** Replays a JSONL file through the pipeline. Wall clock is used only to report speed. */
 export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
@@ -55,6 +63,8 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   if (opts.confidence !== undefined) engine.decision.setConfidenceModel(opts.confidence);
   let invalid = 0;
   let lines = 0;
+  let earlyGatesSent = false;
+  let firstTs: number | undefined;
   for await (const { line, lineNo: n, bytesRead, totalBytes } of readLines(path)) {
     lineNo = n;
     if (line.length === 0 || line.trim().length === 0) continue;
@@ -65,7 +75,17 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
       reject(parsed.reason, line.length > 2000 ? line.slice(0, 2000) : line, lineNo);
     } else if (parsed.kind === 'sample') engine.offerSample(parsed.sample);
     else engine.offerEvent(parsed.event);
-    if ((lines & 0x3fff) === 0) opts.onProgress?.(bytesRead, totalBytes);
+    if ((lines & 0x3fff) === 0) {
+      opts.onProgress?.(bytesRead, totalBytes);
+      if (opts.onEarlyGates !== undefined && !earlyGatesSent) {
+        const seen = engine.stats();
+        if (firstTs === undefined && seen.samples > 0) firstTs = seen.watermark;
+        if (firstTs !== undefined && seen.watermark - firstTs >= EARLY_GATES_AFTER_MS) {
+          earlyGatesSent = true;
+          opts.onEarlyGates(gateCoverage(engine.detection.series()));
+        }
+      }
+    }
   }
   engine.flush();
   if (rejects !== undefined) {

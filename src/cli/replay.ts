@@ -49,6 +49,8 @@ Options:
     const quiet = values['quiet'] === true;
     const bar = new ProgressBar('replay', values['progress'] === true || process.stderr.isTTY === true);
     let invalidShown = 0;
+    /** Gate warnings already printed during the replay (the summary repeats none of them). */
+    let earlyWarned = new Set<string>();
     const summary = await replayFile(input, {
       config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
@@ -60,6 +62,10 @@ Options:
         if (line !== undefined) process.stdout.write(line + '\n');
       },
       onProgress: (done, total) => bar.update(done, total),
+      onEarlyGates: (gates) => {
+        earlyWarned = new Set(gates.warnings.map((w) => w.message));
+        for (const w of gates.warnings) process.stderr.write(`\rwarning: ${w.message}\n`);
+      },
       onInvalid: (line, reason) => {
         if (invalidShown++ < 5) process.stderr.write(`${input}:${line}: ${reason}\n`);
       },
@@ -84,7 +90,7 @@ Options:
     ];
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
     process.stdout.write(lines.join('\n') + '\n');
-    for (const w of summary.gates.warnings) process.stderr.write(`warning: ${w.message}\n`);
+    for (const w of summary.gates.warnings) if (!earlyWarned.has(w.message)) process.stderr.write(`warning: ${w.message}\n`);
     return 0;
   },
 };
