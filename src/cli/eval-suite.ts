@@ -6,6 +6,7 @@ import { defaultKitDir, evaluateKit, kitAvailable, type KitOverall } from '../ev
 import { NAB_DEV_DIR } from '../eval/nab.js';
 import { evaluateNabLoco } from '../eval/nab-loco.js';
 import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
+import { textTable } from '../report/text-table.js';
 
 /**
  * One command for the figures that cannot be fitted: the project's fixtures, the independent kit
@@ -32,10 +33,6 @@ function kitRow(label: string, o: KitOverall): string[] {
   ];
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
-}
 
 export const evalSuiteCommand: Command = {
   name: 'eval-suite',
@@ -134,7 +131,7 @@ Options:
         const rows = [['seed', 'detected', 'before breach (room >= 4 min)', 'lead median', 'slow-onset lead', 'localization', 'precision', 'false mitigations', 'in traps']];
         for (const s of kit.seeds) rows.push(kitRow(s.seed, s.overall));
         rows.push(kitRow('pooled', kit.pooled));
-        out.push('', `KIT (${kitDir}, seeds ${seeds.join(', ')}; lead in minutes before the SLO breach)`, table(rows));
+        out.push('', `KIT (${kitDir}, seeds ${seeds.join(', ')}; lead in minutes before the SLO breach)`, textTable(rows));
       }
     }
 
@@ -148,7 +145,7 @@ Options:
         if (std !== undefined) {
           const rows = [['left out', 'threshold (chosen on the others)', 'score on the others', 'score left out', 'windows detected/missed', 'fp rows']];
           for (const f of std.folds) rows.push([f.category, f.threshold.toFixed(4), num(f.trainNormalized), num(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, String(f.fp)]);
-          out.push('', `NAB dev, leave-one-category-out, standard profile: pooled ${num(std.pooledNormalized)}`, table(rows));
+          out.push('', `NAB dev, leave-one-category-out, standard profile: pooled ${num(std.pooledNormalized)}`, textTable(rows));
         }
       }
     }

@@ -1,5 +1,6 @@
 import { evaluateFixtures } from '../app/evaluate.js';
 import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
+import { textTable } from '../report/text-table.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -45,8 +46,7 @@ Options:
         String(s.falseMitigations),
       ]);
     }
-    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const r of rows) process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ') + '\n');
+    process.stdout.write(textTable(rows) + '\n');
     const m = result.summary;
     process.stdout.write(
       `\nOverall: ${m.detected}/${m.incidents} incidents mitigated on the right stack, ${m.beforeBreach} before their SLO breach; ` +

@@ -64,7 +64,8 @@ Options:
     const config = loadConfigOrReport(values['config'] as string | undefined);
     if (config === undefined) return 2;
     const { runTraining, DEFAULT_SEEDS, DEFAULT_HELDOUT, DEFAULT_OPERATOR_WEIGHT, DEFAULT_TRAIN_OPTIONS } = await import('../model/trainer.js');
-    const { metricRows, closedLoopRows, table } = await import('../model/model-card.js');
+    const { metricRows, closedLoopRows } = await import('../model/model-card.js');
+    const { textTable: table } = await import('../report/text-table.js');
     const num = (name: string, fallback: number, ok: (x: number) => boolean): number => {
       const raw = values[name] as string | undefined;
       if (raw === undefined) return fallback;

@@ -1,4 +1,5 @@
 import { SCENARIO_NAMES } from '../../fixtures/generate.js';
+import { textTable } from '../report/text-table.js';
 import type { EvalSummary } from '../eval/fixture-eval.js';
 import { FEATURE_DOCS, FEATURE_VERSION } from './features.js';
 import type { CalibrationBin, ModelMetrics } from './metrics.js';
@@ -35,14 +36,6 @@ export function closedLoopRows(l: EvalSummary, f: EvalSummary): string[][] {
   ];
 }
 
-export function table(rows: string[][], markdown: boolean): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => (markdown ? `| ${r.map((x, c) => x.padEnd(widths[c]!)).join(' | ')} |` : r.map((x, c) => x.padEnd(widths[c]!)).join('  '));
-  const out = [line(rows[0]!)];
-  if (markdown) out.push(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of rows.slice(1)) out.push(line(r));
-  return out.join('\n');
-}
 
 function calibrationTable(l: CalibrationBin[], f: CalibrationBin[]): string {
   const rows = [['confidence bin', 'learned: n', 'mean p', 'observed', 'formula: n', 'mean p', 'observed']];
@@ -52,7 +45,7 @@ function calibrationTable(l: CalibrationBin[], f: CalibrationBin[]): string {
     if (a.n === 0 && b.n === 0) continue;
     rows.push([`[${a.from.toFixed(1)}, ${a.to.toFixed(1)}${i === l.length - 1 ? ']' : ')'}`, String(a.n), a.n > 0 ? f3(a.meanP) : '-', a.n > 0 ? f3(a.rate) : '-', String(b.n), b.n > 0 ? f3(b.meanP) : '-', b.n > 0 ? f3(b.rate) : '-']);
   }
-  return table(rows, true);
+  return textTable(rows, true);
 }
 
 export function renderModelCard(r: TrainRunResult): string {
@@ -111,13 +104,13 @@ each scenario's fault at about the same hour whatever the seed, so on this data 
 scenario instead of measuring a risk, and a model would learn "03:00–07:00 is a memory leak". Hours (UTC)
 of the label-1 samples per scenario, training and held-out seeds together:
 
-${table([['scenario', 'label-1 samples', 'earliest', 'median', 'latest'], ...r.hourSpread.map((h) => [h.scenario, String(h.hours.length), hhmm(h.hours[0]!), hhmm(h.hours[Math.floor(h.hours.length / 2)]!), hhmm(h.hours[h.hours.length - 1]!)])], true)}
+${textTable([['scenario', 'label-1 samples', 'earliest', 'median', 'latest'], ...r.hourSpread.map((h) => [h.scenario, String(h.hours.length), hhmm(h.hours[0]!), hhmm(h.hours[Math.floor(h.hours.length / 2)]!), hhmm(h.hours[h.hours.length - 1]!)])], true)}
 
 ## Held-out evaluation
 
 Offline: the held-out samples (formula deciding during the replay) scored by both models.
 
-${table(metricRows(r.heldout.learned, r.heldout.formula), true)}
+${textTable(metricRows(r.heldout.learned, r.heldout.formula), true)}
 
 Calibration (reliability table; a calibrated model has mean p ≈ observed in every bin):
 
@@ -128,11 +121,11 @@ ${
     ? 'Closed loop: not run (`--no-closed-loop`).'
     : `Closed loop: the held-out scenarios replayed again with each model deciding, scored like \`harbinger eval\`:
 
-${table(closedLoopRows(r.closedLoop.learned, r.closedLoop.formula), true)}
+${textTable(closedLoopRows(r.closedLoop.learned, r.closedLoop.formula), true)}
 
 False mitigations in the closed loop (a mitigation outside every incident window of its stack):
 
-${table([['deciding', 'false mitigation'], ...r.closedLoop.falseMitigations.learned.map((d) => ['learned', d]), ...r.closedLoop.falseMitigations.formula.map((d) => ['formula', d])], true)}`
+${textTable([['deciding', 'false mitigation'], ...r.closedLoop.falseMitigations.learned.map((d) => ['learned', d]), ...r.closedLoop.falseMitigations.formula.map((d) => ['formula', d])], true)}`
 }
 
 ${
@@ -140,7 +133,7 @@ ${
     ? 'Independent kit: not available when this model was trained, so the formula stays the default.'
     : `Independent kit (\`../shared/eval\`: another generator, never trained on; seeds ${r.kit.seeds.join(', ')}; its own scorer, pooled):
 
-${table(
+${textTable(
   [
     ['independent kit', 'learned deciding', 'formula deciding'],
     ['incidents detected', `${r.kit.learned.detected}/${r.kit.learned.incidents}`, `${r.kit.formula.detected}/${r.kit.formula.incidents}`],
@@ -158,7 +151,7 @@ its Brier score and ECE are lower than the formula's, its precision and recall a
 lower, in the closed loop it mitigates no fewer incidents with no more false mitigations, and on the
 independent kit it mitigates no fewer incidents before their breach with no more false mitigations.
 
-${table([['check', 'learned', 'formula', 'better', 'ok'], ...sel.checks.map((c) => [c.name, Number.isInteger(c.learned) ? String(c.learned) : f4(c.learned), Number.isInteger(c.formula) ? String(c.formula) : f4(c.formula), c.better, c.ok ? 'yes' : 'NO'])], true)}
+${textTable([['check', 'learned', 'formula', 'better', 'ok'], ...sel.checks.map((c) => [c.name, Number.isInteger(c.learned) ? String(c.learned) : f4(c.learned), Number.isInteger(c.formula) ? String(c.formula) : f4(c.formula), c.better, c.ok ? 'yes' : 'NO'])], true)}
 
 ## Inference cost
 
