@@ -62,7 +62,8 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const predictedBreachAt = earliestBreach(firmPredictions(inc, w.now, confirmed));
+  const firm = firmPredictions(inc, w.now, confirmed);
+  const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const confidence = w.confidence(evidence);
 
@@ -98,7 +99,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     [...confirmed.map((s) => `${s.metric} sustained ${s.persistence.hits}/${s.persistence.of} points, ${fmt(s.score)}σ (peak ${fmt(s.peakScore)}σ)`), ...breached.map((m) => `${m} breached`), ...firing.map((a) => `alert ${a.name} firing`)].join('; '),
   );
 
-  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached);
+  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
 
   // 3. Event correlation.
   const c = w.correlation;
@@ -190,7 +191,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // from every gate, with errors and business fine, is watched, not mitigated.
   const sloRisk = [
     ...breached.map((m) => `${m} breached`),
-    ...firmPredictions(inc, w.now, confirmed).map((p) => `${p.metric} breach predicted at ${hhmm(p.breachAt)}`),
+    ...firm.map((p) => `${p.metric} breach predicted at ${hhmm(p.breachAt)}`),
     ...confirmed.filter(threatensSlo).map((s) => `${s.signal} ${s.metric} degraded`),
     ...firing.map((a) => `alert ${a.name}`),
   ];
@@ -307,7 +308,7 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
  * the metrics that put an SLO at risk; if one of them moves on every stack the episode is global,
  * even when a side metric (a busier CPU) happens to single this stack out.
  */
-function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: IncidentSignal[], breached: string[]): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
+function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: IncidentSignal[], breached: string[], firm: readonly Incident['predictions'][string][]): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
   const inc = w.incident;
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
   const tail = w.config.correlation.globalTailMinutes * MIN;
@@ -320,7 +321,7 @@ function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: In
         : d,
     );
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
-  const riskMetrics = new Set([...breached, ...firmPredictions(inc, w.now, confirmed).map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
+  const riskMetrics = new Set([...breached, ...firm.map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
   return { verdicts, local, riskMetrics };
 }
 
