@@ -89,8 +89,13 @@ function series(metric: string, signal: Signal, stacks: string[], minutes: numbe
 
 describe('gates and the series they judge', () => {
   it('utilisation in percent is not read as always saturated', () => {
-    const { events } = run(series('cpu_utilization', 'capacity', ['a', 'b'], 600, (s, m) => 40 + 3 * noise(m * 3 + s.length)));
+    const { events, engine } = run(series('cpu_utilization', 'capacity', ['a', 'b'], 600, (s, m) => 40 + 3 * noise(m * 3 + s.length)));
     expect(events.filter((e) => e.type === 'breach')).toEqual([]);
+    // The gate learned percent, so the stacks' health shows ~45 % of the limit, not 45x it.
+    expect(gateCoverage(engine.series()).matched[0]!.gate).toMatchObject({ kind: 'saturation', limit: 90, unit: 'percent' });
+    const health = events.filter((e) => e.type === 'health' && e.ts > T0 + 100 * MIN);
+    expect(health.length).toBeGreaterThan(0);
+    for (const h of health) expect(h.type === 'health' && h.saturation !== null && h.saturation < 0.5).toBe(true);
   });
 
   it('an error gate inside a series\' normal noise is not breached by that noise, only by a real rise', () => {
