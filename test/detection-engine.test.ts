@@ -87,6 +87,20 @@ describe('detection engine', () => {
     expect(deltas.filter((d) => d.type === 'delta' && d.scope === 'local')).toHaveLength(0);
   });
 
+  it('withdraws a local verdict the minute the peers follow, without the debounce that guards new culprits', () => {
+    const lag = 10;
+    const { events } = run({
+      ...latencyRamp,
+      value: (stack, m) => 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (m >= T_FAULT + (stack === 'us-east-1' ? lag : 0) ? 150 : 0),
+    });
+    const deltas = events.filter((e) => e.type === 'delta' && e.ts > T0 + T_FAULT * MIN);
+    expect(deltas[0]).toMatchObject({ scope: 'local', stack: 'us-west-2' });
+    const withdrawn = deltas.find((d) => d.type === 'delta' && d.scope !== 'local')!;
+    expect(withdrawn).toBeDefined();
+    // Stamped with the end of the very step in which us-east-1 first deviated (a new verdict would hold 3 steps).
+    expect((withdrawn.ts + 1 - T0) / MIN - T_FAULT - lag).toBe(1);
+  });
+
   it('gives identical output for two replays, and for input shuffled within the allowed lateness', () => {
     const a = run(latencyRamp).events;
     const b = run(latencyRamp).events;

@@ -604,7 +604,10 @@ export class DetectionEngine {
       inputs.some((i) => i.stack === verdict.stack && i.confirmed) &&
       this.changes.changed(verdict.stack!, group.service, stepEnd) &&
       !inputs.some((i) => i.stack !== verdict.stack && this.changes.changed(i.stack, group.service, stepEnd));
-    if (group.candidateMinutes < this.config.delta.stableMinutes && !canary) return;
+    // Leaving a local verdict because peers moved too is the safe direction: it withdraws a
+    // culprit, it names none, so it is news at once. Debounce guards against acting, not against caution.
+    const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local';
+    if (group.candidateMinutes < this.config.delta.stableMinutes && !canary && !withdraws) return;
     // The verdict is reset when no stack is in an episode, so a global one here is from this run.
     const afterGlobal = group.verdict.startsWith('global:');
     group.verdict = key;
