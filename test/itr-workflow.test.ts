@@ -53,6 +53,7 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
       ['us-west-2', health('us-west-2', { latency: 2, reliability: 9, business: 1, capacity: 1 })],
     ]),
     shareOf: (s) => ctx.shareOf(s),
+    outOfService: (s) => ctx.takenOutOfService(s, inc.service, T),
     guardrails: newGuardrailState(),
     config,
     warnScore: 4,
@@ -184,6 +185,18 @@ describe('ITR workflow', () => {
     });
     const deltas = new Map<string, IncidentDelta>([['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 }]]);
     expect(runWorkflow(input({ incident: cpuOnly, deltas }))).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
+  });
+
+  it('never shifts onto a stack under maintenance, and shifts again once the maintenance has ended', () => {
+    const maint: ContextEvent = { ts: T - 30 * MIN, endTs: T + 60 * MIN, kind: 'maintenance', stack: 'us-east-1', id: 'maint-7', attributes: {} };
+    const d = runWorkflow(input({ events: [maint] }));
+    expect(d).toMatchObject({ action: 'observe', reason: 'nowhere safe to move traffic' });
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('us-east-1 under maintenance maint-7 until');
+    // Maintenance on another service of that stack does not take this one out.
+    const other = runWorkflow(input({ events: [{ ...maint, service: 'search' }] }));
+    expect(other).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
+    const over = runWorkflow(input({ events: [{ ...maint, ts: T - 120 * MIN, endTs: T - 5 * MIN }] }));
+    expect(over).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
   });
 
   it('a peer that sends no data is not a healthy target: it is unknown', () => {

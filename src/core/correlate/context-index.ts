@@ -97,6 +97,19 @@ export class ContextIndex {
     return { ...cause, attributes: { ...cause.attributes, previousVersion: prior.version, previousVersionFrom: prior.id } };
   }
 
+  /**
+   * The maintenance or chaos experiment running on `stack` now, if any: such a stack is being
+   * worked on (often drained on purpose), so it must not receive traffic shifted off another.
+   */
+  takenOutOfService(stack: string, service: string, now: number): ContextEvent | undefined {
+    for (const e of this.events) {
+      if (e.stack !== stack || (e.kind !== 'maintenance' && e.kind !== 'chaos')) continue;
+      if (e.service !== undefined && e.service !== service) continue;
+      if (e.ts <= now && now <= explainEnd(e)) return e;
+    }
+    return undefined;
+  }
+
   shareOf(stack: string): number | undefined {
     return this.shares.shareOf(stack);
   }

@@ -339,6 +339,7 @@ export class DecisionEngine {
       deltas: this.deltas.get(inc.service) ?? new Map(),
       health: this.health.get(inc.service) ?? new Map(),
       shareOf: (s) => this.context.shareOf(s),
+      outOfService: (s) => this.context.takenOutOfService(s, inc.service, ts),
       guardrails: this.guardrails,
       config: this.config,
       warnScore: this.detection.warnScore,

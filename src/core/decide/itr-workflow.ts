@@ -5,6 +5,7 @@ import type { Correlation } from '../correlate/context-index.js';
 import type { ConfidenceModel } from './confidence.js';
 import { checkGuardrails, type GuardrailState } from './guardrails.js';
 import { hhmm } from '../clock-text.js';
+import { explainEnd } from '../context/explained-windows.js';
 
 /**
  * The ten gated ITR phases of seed 004 section 8.4, as one pure function over an incident and
@@ -21,6 +22,8 @@ export interface WorkflowInput {
   /** Latest health of every stack of this service. */
   health: ReadonlyMap<string, StackHealthEvent>;
   shareOf: (stack: string) => number | undefined;
+  /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
+  outOfService: (stack: string) => ContextEvent | undefined;
   guardrails: GuardrailState;
   config: DecisionConfig;
   warnScore: number;
@@ -335,6 +338,11 @@ function healthyTargets(w: WorkflowInput, percent: number): { ok: string[]; note
   for (const h of candidates) {
     if (w.now - h.ts > w.config.incident.staleAfterMinutes * MIN) {
       notes.push(`${h.stack} stale (last data ${Math.round((w.now - h.ts) / MIN)} min ago)`);
+      continue;
+    }
+    const away = w.outOfService(h.stack);
+    if (away !== undefined) {
+      notes.push(`${h.stack} under ${away.kind} ${away.id} until ${hhmm(explainEnd(away))}: not a target`);
       continue;
     }
     if (h.known === 0 || h.reporting / h.known < 0.5) {
