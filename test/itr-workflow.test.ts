@@ -234,10 +234,18 @@ describe('ITR workflow', () => {
     expect(d.percent).toBe(5);
   });
 
-  it('waits for a human when approval is required and auto-approval is off', () => {
-    const manual = decisionConfigSchema.parse({ execution: { autoApprove: false } });
-    const d = runWorkflow(input({ config: manual }));
-    expect(d).toMatchObject({ awaitingApproval: true, executable: false });
-    expect(d.phases.find((p) => p.name === 'human_approval')!.result).toBe('pending');
+  it('waits for a human under approval: human, applies the seed rule under guardrails, and approves all under auto', () => {
+    const human = runWorkflow(input({ config: decisionConfigSchema.parse({ execution: { approval: 'human' } }) }));
+    expect(human).toMatchObject({ action: 'shift_traffic', percent: 20, requiresApproval: true, awaitingApproval: true, executable: false });
+    expect(human.phases.find((p) => p.name === 'human_approval')!.result).toBe('pending');
+    // The older spelling: autoApprove false is approval: human, not the seed's rule.
+    expect(runWorkflow(input({ config: decisionConfigSchema.parse({ execution: { autoApprove: false } }) }))).toMatchObject({ awaitingApproval: true, executable: false });
+    // The seed's rule: 20 % between non-primary stacks runs; onto the primary us-east-1 it waits.
+    const rule = decisionConfigSchema.parse({ execution: { approval: 'guardrails' } });
+    expect(runWorkflow(input({ config: rule, isPrimary: () => false }))).toMatchObject({ requiresApproval: false, awaitingApproval: false, executable: true });
+    expect(runWorkflow(input({ config: rule }))).toMatchObject({ requiresApproval: true, awaitingApproval: true, executable: false });
+    const auto = decisionConfigSchema.parse({});
+    expect(auto.execution.approval).toBe('auto');
+    expect(runWorkflow(input({ config: auto }))).toMatchObject({ requiresApproval: true, awaitingApproval: false, executable: true });
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
 import { HarbingerService } from '../src/app/service.js';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig, withServeDefaults } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
@@ -172,6 +172,28 @@ describe('harbinger serve HTTP API', () => {
     const entries = audit.map((l) => JSON.parse(l));
     expect(entries.find((e) => e.kind === 'outcome.approved')).toMatchObject({ actor: 'alice@example.com' });
     expect(entries.find((e) => e.kind === 'execution.applied')).toMatchObject({ actor: 'dry-run' });
+  });
+
+  it('fails closed: with no approval setting and no primary stack, serve executes nothing until a human approves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const config = parseConfig(withServeDefaults({ server: { port: 0, dataDir: dir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 } }));
+    expect(config.decision.execution.approval).toBe('human');
+    const service = new HarbingerService({ config, log, apiToken: TOKEN });
+    const { port } = await service.start();
+    running.push(service);
+    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    await post(http, fixture);
+    const recs = (await http.get('/v1/recommendations')).data.recommendations as Recommendation[];
+    const mitigations = recs.filter((r) => r.action === 'rollback' || r.action === 'shift_traffic');
+    // The rollback this fixture ends in is proposed (20 %-or-less, no primary stack: the seed's rule alone would run it) ...
+    expect(mitigations.length).toBeGreaterThan(0);
+    expect(mitigations.every((r) => r.requiresApproval && r.status !== 'executed')).toBe(true);
+    // ... and nothing reached the controller.
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit.filter((e) => e.kind === 'execution.applied')).toHaveLength(0);
+    // The older spelling and the new one cannot contradict each other.
+    expect(() => parseConfig({ decision: { execution: { autoApprove: true, approval: 'human' } } })).toThrow(/decision\.execution\.approval: contradicts autoApprove/);
+    expect(parseConfig(withServeDefaults({ decision: { execution: { approval: 'guardrails' } } })).decision.execution.approval).toBe('guardrails');
   });
 
   it('survives a restart: state is checkpointed on stop and the result equals an uninterrupted run', async () => {

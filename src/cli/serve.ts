@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, parseConfig } from '../config/load.js';
+import { ConfigError, parseConfig, withServeDefaults } from '../config/load.js';
 import { readSecret } from '../config/secrets.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { HarbingerService } from '../app/service.js';
@@ -40,10 +40,7 @@ Options:
       process.stderr.write(`harbinger serve: cannot read config ${file}: ${(e as Error).message}\n`);
       return 2;
     }
-    // A live service waits for a human unless the configuration says otherwise.
-    const decision = (raw['decision'] ?? {}) as Record<string, unknown>;
-    const execution = (decision['execution'] ?? {}) as Record<string, unknown>;
-    if (execution['autoApprove'] === undefined) raw = { ...raw, decision: { ...decision, execution: { ...execution, autoApprove: false } } };
+    raw = withServeDefaults(raw);
     const server = { ...((raw['server'] ?? {}) as Record<string, unknown>) };
     if (values['port'] !== undefined) server['port'] = Number(values['port']);
     if (values['data-dir'] !== undefined) server['dataDir'] = values['data-dir'];

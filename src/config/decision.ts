@@ -60,8 +60,16 @@ export const decisionConfigSchema = z.object({
     .prefault({}),
   execution: z
     .object({
-      /** Approve automatically (replays and evaluations); a live service waits for a human. */
-      autoApprove: z.boolean().default(true),
+      /**
+       * Who approves a mitigation. `human`: every one waits for a person (what `serve` runs unless
+       * told otherwise: a live service fails closed). `guardrails`: the seed's rule, a person
+       * approves shifts above `approvalAbovePercent`, anything touching a primary stack and any
+       * rollback to an inferred version; the rest executes at once. `auto`: everything executes
+       * (replays and evaluations, the default outside `serve`).
+       */
+      approval: z.enum(['human', 'guardrails', 'auto']).optional(),
+      /** Older spelling: `true` is `approval: auto`, `false` is `approval: human`. */
+      autoApprove: z.boolean().optional(),
       /** Post-action validation looks at the delta stack this long after execution. */
       validationMinutes: z.number().positive().default(10),
       /**
@@ -71,6 +79,11 @@ export const decisionConfigSchema = z.object({
        */
       actionsReachData: z.boolean().default(true),
     })
+    .refine((e) => e.approval === undefined || e.autoApprove === undefined || (e.approval === 'auto') === e.autoApprove, {
+      message: 'contradicts autoApprove: set one of them',
+      path: ['approval'],
+    })
+    .transform(({ autoApprove, approval, ...rest }) => ({ ...rest, approval: approval ?? (autoApprove === false ? ('human' as const) : ('auto' as const)) }))
     .prefault({}),
 });
 

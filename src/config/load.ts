@@ -48,6 +48,18 @@ export function parseConfig(raw: unknown, source = 'config'): HarbingerConfig {
   return deepFreeze(result.data);
 }
 
+/**
+ * What `serve` changes in a configuration before parsing it: a live service fails closed, so unless
+ * the file says who approves (`decision.execution.approval`, or the older `autoApprove`), every
+ * mitigation waits for a human. Replays and evaluations keep the schema's default (`auto`).
+ */
+export function withServeDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  const decision = (raw['decision'] ?? {}) as Record<string, unknown>;
+  const execution = (decision['execution'] ?? {}) as Record<string, unknown>;
+  if (execution['autoApprove'] !== undefined || execution['approval'] !== undefined) return raw;
+  return { ...raw, decision: { ...decision, execution: { ...execution, approval: 'human' } } };
+}
+
 /** Load a YAML or JSON file (YAML is a superset of JSON, so one parser reads both). */
 export function loadConfigFile(path: string | undefined): HarbingerConfig {
   if (path === undefined) return parseConfig({}, 'defaults');

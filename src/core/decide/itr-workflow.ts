@@ -212,15 +212,16 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   // 7-10. Approval, execution, validation, freeze: guardrails decide.
   const touches = action === 'shift_traffic' ? [inc.stack, ...targets.ok] : [inc.stack];
   const g = checkGuardrails({ action, scope: scopeOf(inc), percent: action === 'shift_traffic' ? percent : 0, touches }, w.guardrails, w.now, w.config.guardrails, w.isPrimary);
-  const autoApprove = w.config.execution.autoApprove;
+  const mode = w.config.execution.approval;
   // A rollback to a version Harbinger inferred (the deployment event did not name it) is a human's call.
   const inferredFrom = action === 'rollback' ? cause?.attributes['previousVersionFrom'] : undefined;
-  const notes = typeof inferredFrom === 'string' ? [...g.notes, `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`] : g.notes;
-  const requiresApproval = g.requiresApproval || typeof inferredFrom === 'string';
-  if (!requiresApproval) record('human_approval', 'skip', `not required${notes.length > 0 ? `: ${notes.join('; ')}` : ''}`);
-  else if (autoApprove) record('human_approval', 'pass', `${notes.join('; ')}; auto-approved (execution.autoApprove)`);
+  const notes = typeof inferredFrom === 'string' ? [...g.notes, `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`] : [...g.notes];
+  if (mode === 'human') notes.push('every mitigation waits for a human (execution.approval: human)');
+  const requiresApproval = mode === 'human' || g.requiresApproval || typeof inferredFrom === 'string';
+  if (!requiresApproval) record('human_approval', 'skip', `not required (execution.approval: ${mode})${notes.length > 0 ? `: ${notes.join('; ')}` : ''}`);
+  else if (mode === 'auto') record('human_approval', 'pass', `${notes.length > 0 ? `${notes.join('; ')}; ` : ''}auto-approved (execution.approval: auto)`);
   else record('human_approval', 'pending', `${notes.join('; ')}; awaiting a human decision`);
-  const awaitingApproval = requiresApproval && !autoApprove;
+  const awaitingApproval = requiresApproval && mode !== 'auto';
   if (g.blockedBy !== null) record('execution', 'fail', `blocked by ${g.blockedBy}: ${g.notes.join('; ')}`);
   else if (awaitingApproval) record('execution', 'pending', 'waits for approval');
   else record('execution', 'pass', describeAction(action, inc.stack, g.percent, targets.ok, cause));
