@@ -97,8 +97,9 @@ async function startHarbinger(t: HarbingerTopics) {
   return service;
 }
 
+/** Approval `auto`, like the replay each run is compared with (serve alone would wait for a human). */
 function serveConfig(t: HarbingerTopics): Record<string, unknown> {
-  return { server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } };
+  return { decision: { execution: { approval: 'auto' } }, server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } };
 }
 
 async function totalLag(service: HarbingerService): Promise<number> {
