@@ -29,7 +29,7 @@ describe('decision engine over a replay', () => {
 
   it('refuses an approval that arrives after the approval window, as expired', () => {
     const { p, waiting, events } = pipelineUntilWaiting(manual);
-    expect(p.decision.approve(waiting.id, 'late.larry', waiting.ts + 31 * 60_000)).toEqual({ ok: false, reason: `${waiting.id} expired before the decision` });
+    expect(p.decision.approve(waiting.id, 'late.larry', waiting.ts + 31 * 60_000)).toEqual({ ok: false, code: 'expired', reason: `${waiting.id} expired before the decision` });
     expect(events.find((e) => e.type === 'outcome' && e.outcome === 'expired')).toMatchObject({ by: 'late.larry' });
   });
 
@@ -72,7 +72,7 @@ describe('decision engine over a replay', () => {
       if (waiting !== undefined && !approved) {
         approved = true;
         const res = p.decision.approve(waiting.id, 'alice@example.com', waiting.ts + 60_000);
-        expect(res).toEqual({ ok: true, reason: 'approved and executed' });
+        expect(res).toEqual({ ok: true, code: 'approved', reason: 'approved and executed' });
         expect(p.decision.approve(waiting.id, 'bob', waiting.ts + 120_000)).toMatchObject({ ok: false });
       }
     }

@@ -24,7 +24,8 @@ function rec(over: Partial<Recommendation> = {}): Recommendation {
     blockedBy: null,
     status: 'executed',
     reason: 'shift 20 % of checkout traffic from us-west-2 to us-east-1: latency_p99 6.2σ after deploy v42',
-    phases: [{ name: 'execution', result: 'pass', evidence: 'guardrails clear (approved by alice@example.com)' }],
+    approvedBy: 'alice@example.com',
+    phases: [{ name: 'execution', result: 'pass', code: 'executed', evidence: 'guardrails clear (approved by alice@example.com)' }],
     cause: { kind: 'deployment', reason: 'deploy v42 on us-west-2' },
     predictedBreachAt: null,
     ...over,
@@ -119,7 +120,8 @@ describe('WebhookController', () => {
         stack: 'us-east-1',
         targets: ['us-west-2'],
         reverts: 'inc-x-r1',
-        phases: [{ name: 'execution', result: 'pass', evidence: 'guardrails clear (auto-approved)' }],
+        phases: [{ name: 'execution', result: 'pass', code: 'executed', evidence: 'guardrails clear (auto-approved)' }],
+        approvedBy: undefined,
       }),
     );
     expect(r.ok).toBe(true);

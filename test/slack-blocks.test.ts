@@ -77,7 +77,7 @@ describe('recommendationMessage', () => {
     ['expired', 'Expired'],
     ['blocked', 'Blocked'],
   ])('%s: buttons gone, final state shown', (status, word) => {
-    const rec = makeRec({ status, ...(status === 'blocked' ? { blockedBy: 'max_shift_per_interval' } : {}) });
+    const rec = makeRec({ status, ...(status === 'blocked' ? { blockedBy: 'shift_rate_cap' as const } : {}) });
     const msg = recommendationMessage(rec, { withButtons: true, decidedBy: 'U024BE7LH' });
     const blocks = msg.blocks as Block[];
     expect(blockKitViolations(msg)).toEqual([]);
@@ -87,8 +87,8 @@ describe('recommendationMessage', () => {
     expect(final).toContain(`*${word}*`);
     if (status === 'approved' || status === 'rejected') expect(final).toContain('by <@U024BE7LH>');
     if (status === 'blocked') {
-      expect(final).toContain('max_shift_per_interval');
-      expect(blocks[1]!.fields!.map((f) => f.text).join()).toContain('blocked by max_shift_per_interval');
+      expect(final).toContain('shift_rate_cap');
+      expect(blocks[1]!.fields!.map((f) => f.text).join()).toContain('blocked by shift_rate_cap');
     }
   });
 
@@ -107,7 +107,7 @@ describe('recommendationMessage', () => {
           service: big,
           reason: big,
           cause: big,
-          blockedBy: fc.option(big, { nil: null }),
+          blockedBy: fc.option(fc.constantFrom('freeze_window' as const, 'one_change_at_a_time' as const, 'shift_rate_cap' as const), { nil: null }),
           evidence: fc.array(big, { minLength: 10, maxLength: 10 }),
           targets: fc.array(big, { maxLength: 5 }),
           status: fc.constantFrom<RecommendationStatus>('awaiting_approval', 'approved', 'executed', 'rejected', 'expired', 'blocked', 'failed'),

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HarbingerConfig } from '../config/load.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
-import type { DecisionEvent, Recommendation } from '../domain/decision.js';
+import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/decision.js';
 import { Pipeline, type PipelineOutput } from '../pipeline/pipeline.js';
 import type { DetectionSnapshot } from '../core/detection/detection-engine.js';
 import type { DecisionSnapshot } from '../core/decide/decision-engine.js';
@@ -33,7 +33,6 @@ import { reasonCode } from '../adapters/http/reason-code.js';
 
 type IngestResult = { accepted: number; late: number };
 type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
-type DecideResult = { ok: boolean; reason: string };
 
 interface Checkpoint {
   version: 1;
@@ -298,14 +297,14 @@ export class HarbingerService implements HttpPort {
     return this.pipeline.decision.allRecommendations();
   }
 
-  decide(id: string, verdict: 'approve' | 'reject', by: string): DecideResult | Promise<DecideResult> {
-    const apply = (): DecideResult => {
+  decide(id: string, verdict: 'approve' | 'reject', by: string): DecisionResult | Promise<DecisionResult> {
+    const apply = (): DecisionResult => {
       const ts = this.clock();
       return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
     };
     if (this.kafka === undefined) return apply();
     const kafka = this.kafka;
-    if (!kafka.decides()) return { ok: false, reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
+    if (!kafka.decides()) return { ok: false, code: 'not_decider', reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
     return kafka.exclusive(apply).then((r) => {
       // Checkpoint at once: a take-over must not forget a human's decision.
       if (r.ok) kafka.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));

@@ -28,11 +28,45 @@ export type PhaseName = (typeof PHASE_NAMES)[number];
  */
 export type PhaseResult = 'pass' | 'fail' | 'stop' | 'skip' | 'pending';
 
-export interface PhaseRecord {
-  name: PhaseName;
+/**
+ * What each phase can conclude, as codes programs read (the evidence text is for people and may
+ * change wording at any time). `not_reached`: an earlier phase ended the workflow.
+ */
+export const PHASE_CODES = {
+  trigger: ['triggered', 'recovered'],
+  persistence_validation: ['sustained', 'warn_only'],
+  event_correlation: ['cause_found', 'no_cause', 'explained', 'cold_cache'],
+  delta_stack_identification: ['singled_out', 'global_at_risk', 'global', 'insufficient_volume', 'no_verdict'],
+  dependency_checks: ['targets_ok', 'no_target', 'rollback_ready', 'pause_ready', 'rollback_as_shift', 'rollback_no_target'],
+  confidence_scoring: ['confident', 'no_slo_risk', 'low_confidence'],
+  human_approval: ['not_required', 'auto_approved', 'awaiting_human', 'approved', 'rejected'],
+  execution: ['ready', 'awaiting_approval', 'blocked', 'executed', 'controller_failed'],
+  post_action_validation: ['scheduled', 'effective', 'ineffective', 'inconclusive'],
+  freeze_window: ['scheduled', 'held'],
+} as const satisfies Record<PhaseName, readonly string[]>;
+
+export type PhaseCodeOf<N extends PhaseName> = (typeof PHASE_CODES)[N][number] | 'not_reached';
+export type PhaseCode = PhaseCodeOf<PhaseName>;
+
+export interface PhaseRecord<N extends PhaseName = PhaseName> {
+  name: N;
   result: PhaseResult;
+  /** What the phase concluded, for programs (absent in records written before codes existed). */
+  code: PhaseCodeOf<N>;
   /** One line a human can read at 3 a.m., with the numbers. */
   evidence: string;
+}
+
+/** The guardrail rule that blocks a proposal (seed 004 section 12). */
+export type GuardrailRule = 'freeze_window' | 'one_change_at_a_time' | 'shift_rate_cap';
+
+/** Why an approve/reject call did or did not take effect; `reason` says it for people. */
+export type DecisionCode = 'approved' | 'rejected' | 'unknown_recommendation' | 'not_awaiting_approval' | 'expired' | 'blocked' | 'not_decider';
+
+export interface DecisionResult {
+  ok: boolean;
+  code: DecisionCode;
+  reason: string;
 }
 
 export type IncidentStatus = 'open' | 'updated' | 'mitigated' | 'resolved';
@@ -166,7 +200,7 @@ export interface Recommendation {
   confidence: number;
   evidence: ConfidenceEvidence;
   requiresApproval: boolean;
-  blockedBy: string | null;
+  blockedBy: GuardrailRule | null;
   status: RecommendationStatus;
   reason: string;
   phases: PhaseRecord[];

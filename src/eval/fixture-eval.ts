@@ -27,6 +27,8 @@ export interface ScenarioScore {
   incidents: IncidentScore[];
   falseMitigations: number;
   falseDetails: string[];
+  /** The ids of those recommendations, in the same order. */
+  falseIds: string[];
   stackDays: number;
   trap: boolean;
 }
@@ -60,6 +62,7 @@ export function scoreScenario(truth: Truth, recs: readonly Recommendation[], ear
     incidents,
     falseMitigations: falses.length,
     falseDetails: falses.map((r) => `${new Date(r.ts).toISOString().slice(0, 16)} ${r.action} ${r.stack}: ${r.reason}`),
+    falseIds: falses.map((r) => r.id),
     stackDays: Object.keys(truth.stacks).length * days,
     trap: truth.incidents.length === 0,
   };

@@ -30,9 +30,9 @@ export function closedLoopSummary(runs: readonly ScenarioRun[]): EvalSummary {
 export function falseMitigations(runs: readonly ScenarioRun[]): string[] {
   return runs.flatMap((r) => {
     const s = scoreScenario(truthSchema.parse(r.truth), r.recs);
-    return s.falseDetails.map((d) => {
-      const rec = r.recs.find((x) => d.startsWith(new Date(x.ts).toISOString().slice(0, 16)) && d.includes(`${x.action} ${x.stack}:`) && d.endsWith(x.reason));
-      return `${r.name}@${r.seed} ${d.split(':').slice(0, 2).join(':')}${rec !== undefined ? ` (confidence ${rec.confidence})` : ''}`;
+    return s.falseIds.map((id) => {
+      const rec = r.recs.find((x) => x.id === id)!;
+      return `${r.name}@${r.seed} ${new Date(rec.ts).toISOString().slice(0, 16)} ${rec.action} ${rec.stack} (confidence ${rec.confidence})`;
     });
   });
 }

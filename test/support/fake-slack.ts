@@ -302,7 +302,7 @@ export function makeRec(over: Partial<Recommendation> = {}): Recommendation {
     blockedBy: null,
     status: 'awaiting_approval',
     reason: 'shift 20 % of checkout traffic from us-west-2 to us-east-1, eu-west-1',
-    phases: PHASE_NAMES.map((name, i) => ({ name, result: results[i]!, evidence: `${name}: p99 latency 740 ms > 500 ms gate, orders/min -18 % vs baseline` })),
+    phases: PHASE_NAMES.map((name, i) => ({ name, result: results[i]!, code: 'not_reached' as const, evidence: `${name}: p99 latency 740 ms > 500 ms gate, orders/min -18 % vs baseline` })),
     cause: { kind: 'deployment', reason: 'deployment checkout v2.14.0 on us-west-2 at 02:58, 9 min before the first warning' },
     predictedBreachAt: T0 + 12 * 60_000,
     ...over,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { GateCoverage } from '../../core/detection/gate-coverage.js';
-import type { Incident, Recommendation } from '../../domain/decision.js';
+import type { DecisionCode, DecisionResult, Incident, Recommendation } from '../../domain/decision.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -11,6 +11,17 @@ import { parseIngestBody } from './ingest.js';
 import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
+
+/** How an approve/reject that did not take effect answers: 404 for an id nobody knows, 409 for a state that forbids it (or an instance that does not hold the decider). */
+const DECISION_STATUS: Readonly<Record<DecisionCode, number>> = {
+  approved: 200,
+  rejected: 200,
+  unknown_recommendation: 404,
+  not_awaiting_approval: 409,
+  expired: 409,
+  blocked: 409,
+  not_decider: 409,
+};
 
 /** What the HTTP layer needs from the service: a small port, so routes never reach into the core. */
 type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
@@ -25,7 +36,7 @@ export interface HttpPort {
   /** Which SLO gate each metric met, which met none, and the warnings that follow. */
   gates(): GateCoverage;
   recommendations(): Recommendation[];
-  decide(id: string, verdict: 'approve' | 'reject', by: string): { ok: boolean; reason: string } | Promise<{ ok: boolean; reason: string }>;
+  decide(id: string, verdict: 'approve' | 'reject', by: string): DecisionResult | Promise<DecisionResult>;
   ready(): { ready: boolean; reason: string };
   /** Slack's interactivity endpoint (signature-verified inside; 404 when Slack is not configured). */
   slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
@@ -129,7 +140,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
           }
         }
         const r = await port.decide(id!, verb as 'approve' | 'reject', by);
-        json(res, r.ok ? 200 : r.reason.startsWith('unknown') ? 404 : 409, r);
+        json(res, r.ok ? 200 : DECISION_STATUS[r.code], r);
       }),
     },
     {

@@ -93,12 +93,9 @@ export function toWebhookRequest(rec: Recommendation, approvedBy?: string): Rout
   };
 }
 
-/** Who approved it: the recommendation's `approvedBy`, else (older records) the execution phase text. */
+/** Who approved it, when a human did. */
 export function approverOf(rec: Recommendation): string | undefined {
-  if (rec.approvedBy !== undefined && rec.approvedBy !== '') return rec.approvedBy;
-  const ev = rec.phases?.find((p) => p.name === 'execution')?.evidence ?? '';
-  const m = /\(approved by ([^()]+)\)\s*$/.exec(ev);
-  return m?.[1]?.trim() || undefined;
+  return rec.approvedBy !== undefined && rec.approvedBy !== '' ? rec.approvedBy : undefined;
 }
 
 export class WebhookController implements RoutingController {

@@ -1,12 +1,12 @@
 import type { ContextEvent, DetectionEvent, StackHealthEvent } from '../../domain/types.js';
-import { MITIGATIONS, type AlertTrigger, type DecisionEvent, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
+import { MITIGATIONS, type AlertTrigger, type DecisionEvent, type DecisionResult, type PhaseCodeOf, type PhaseResult, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
-import { moveTo } from './recommendation-lifecycle.js';
+import { moveTo, setPhase } from './recommendation-lifecycle.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
@@ -190,11 +190,11 @@ export class DecisionEngine {
   }
 
   /** A human (or an operator tool) approves a recommendation waiting for approval. */
-  approve(id: string, by: string, ts: number): { ok: boolean; reason: string } {
+  approve(id: string, by: string, ts: number): DecisionResult {
     return this.decide(id, by, ts, 'approved');
   }
 
-  reject(id: string, by: string, ts: number): { ok: boolean; reason: string } {
+  reject(id: string, by: string, ts: number): DecisionResult {
     return this.decide(id, by, ts, 'rejected');
   }
 
@@ -388,21 +388,22 @@ export class DecisionEngine {
     else this.sink.decision({ ...rec });
   }
 
-  private decide(id: string, by: string, ts: number, verdict: 'approved' | 'rejected'): { ok: boolean; reason: string } {
+  private decide(id: string, by: string, ts: number, verdict: 'approved' | 'rejected'): DecisionResult {
     const rec = this.recommendations.get(id);
-    if (rec === undefined) return { ok: false, reason: `unknown recommendation ${id}` };
-    if (rec.status !== 'awaiting_approval') return { ok: false, reason: `${id} is ${rec.status}, not awaiting approval` };
+    if (rec === undefined) return { ok: false, code: 'unknown_recommendation', reason: `unknown recommendation ${id}` };
+    if (rec.status !== 'awaiting_approval') return { ok: false, code: 'not_awaiting_approval', reason: `${id} is ${rec.status}, not awaiting approval` };
     this.advance(ts);
     // A late click on a stale proposal must not act on a world that has moved on.
     if (ts - rec.ts > this.config.guardrails.approvalTimeoutMinutes * MIN) {
       moveTo(rec, 'expired');
       this.outcome(rec, ts, 'expired', `${by} answered after the ${this.config.guardrails.approvalTimeoutMinutes}-minute approval window`, by);
-      return { ok: false, reason: `${id} expired before the decision` };
+      return { ok: false, code: 'expired', reason: `${id} expired before the decision` };
     }
     if (verdict === 'rejected') {
       moveTo(rec, 'rejected');
       this.outcome(rec, ts, 'rejected', `rejected by ${by}`, by);
-      return { ok: true, reason: 'rejected' };
+      setPhase(rec, 'human_approval', 'fail', 'rejected', `rejected by ${by}`);
+      return { ok: true, code: 'rejected', reason: 'rejected' };
     }
     // Guardrails are checked again: the world may have moved since the proposal.
     const revert = rec.reverts !== undefined;
@@ -412,15 +413,16 @@ export class DecisionEngine {
       moveTo(rec, 'blocked');
       rec.blockedBy = blockedBy;
       this.outcome(rec, ts, 'approved', `approved by ${by} but blocked by ${blockedBy}: ${g.notes.join('; ')}`, by);
-      return { ok: false, reason: `blocked by ${blockedBy}` };
+      return { ok: false, code: 'blocked', reason: `blocked by ${blockedBy}` };
     }
     moveTo(rec, 'approved');
     rec.approvedBy = by;
+    setPhase(rec, 'human_approval', 'pass', 'approved', `approved by ${by}`);
     this.outcome(rec, ts, 'approved', `approved by ${by}`, by);
     // Look the incident up by id: a revert names the stack the traffic went to, not the incident's.
     const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
     this.execute(rt, rec, ts, `approved by ${by}`);
-    return { ok: true, reason: 'approved and executed' };
+    return { ok: true, code: 'approved', reason: 'approved and executed' };
   }
 
   /** The routing controller's answer. A failed action changed nothing: it is not in flight, frozen or validated. */
@@ -428,7 +430,7 @@ export class DecisionEngine {
     const rec = this.recommendations.get(id);
     if (rec === undefined || ok) return;
     moveTo(rec, 'failed');
-    rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'fail', evidence: `routing controller failed: ${detail}` } : p));
+    setPhase(rec, 'execution', 'fail', 'controller_failed', `routing controller failed: ${detail}`);
     forgetExecution(this.guardrails, id, `${rec.service}/${rec.stack}`, rec.ts);
     const rt = [...this.open.values()].find((r) => r.incident.id === rec.incidentId);
     if (rt?.execution?.recommendationId === id) rt.execution = null;
@@ -437,7 +439,8 @@ export class DecisionEngine {
 
   private execute(rt: IncidentRuntime | undefined, rec: Recommendation, ts: number, how: string): void {
     moveTo(rec, 'executed');
-    rec.phases = rec.phases.map((p) => (p.name === 'execution' ? { ...p, result: 'pass', evidence: `${p.evidence} (${how})` } : p));
+    const planned = rec.phases.find((p) => p.name === 'execution')?.evidence ?? rec.reason;
+    setPhase(rec, 'execution', 'pass', 'executed', `${planned} (${how})`);
     recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails, rec.reverts !== undefined);
     if (rt !== undefined && rec.reverts === undefined) {
       const confirmedSignals = Object.values(rt.incident.signals).filter((s) => !s.recovered && s.stage === 'confirmed').map((s) => s.signal as string);
@@ -455,6 +458,12 @@ export class DecisionEngine {
     return worst;
   }
 
+  /** Post-action validation reached its verdict; the freeze it scheduled is in force. */
+  private validated(rec: Recommendation, result: PhaseResult, code: PhaseCodeOf<'post_action_validation'>, reason: string): void {
+    setPhase(rec, 'post_action_validation', result, code, reason);
+    setPhase(rec, 'freeze_window', 'pass', 'held');
+  }
+
   /** Post-action validation: did the delta stack's signals come back after the action? */
   private validate(rt: IncidentRuntime, ts: number): void {
     const ex = rt.execution;
@@ -464,7 +473,7 @@ export class DecisionEngine {
     const rec = this.recommendations.get(ex.recommendationId)!;
     if (!this.config.execution.actionsReachData) {
       const reason = `the action never reached the data (a replay, or the dry-run controller): its effect cannot be measured, so nothing is reverted`;
-      rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: 'skip', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+      this.validated(rec, 'skip', 'inconclusive', reason);
       this.outcome(rec, ts, 'inconclusive', reason);
       return;
     }
@@ -472,7 +481,7 @@ export class DecisionEngine {
     // Missing data proves nothing either way: an action is never called effective on a gap.
     if (!Number.isFinite(now) || ex.signals.length === 0) {
       const reason = `${rt.incident.stack}: no ${ex.signals.length === 0 ? 'confirmed signal to compare' : 'data'} ${this.config.execution.validationMinutes} min after execution: inconclusive`;
-      rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: 'skip', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+      this.validated(rec, 'skip', 'inconclusive', reason);
       this.outcome(rec, ts, 'inconclusive', reason);
       return;
     }
@@ -480,7 +489,7 @@ export class DecisionEngine {
     const halved = Number.isFinite(ex.scoreAtExecution) && now <= ex.scoreAtExecution / 2;
     const effective = recovered || halved;
     const reason = `${rt.incident.stack} ${ex.signals.join('/')} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
-    rec.phases = rec.phases.map((p) => (p.name === 'post_action_validation' ? { ...p, result: effective ? 'pass' : 'fail', evidence: reason } : p.name === 'freeze_window' ? { ...p, result: 'pass' } : p));
+    this.validated(rec, effective ? 'pass' : 'fail', effective ? 'effective' : 'ineffective', reason);
     this.outcome(rec, ts, effective ? 'effective' : 'ineffective', reason);
     if (!effective && rec.action === 'shift_traffic' && rec.targets.length > 0) {
       // The shift did not help: propose putting the traffic back, always through a human. The

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../../domain/decision.js';
+import type { ActionKind, GuardrailRule } from '../../domain/decision.js';
 import { hhmm } from '../clock-text.js';
 
 /**
@@ -33,7 +33,7 @@ export interface Proposal {
 }
 
 export interface GuardrailVerdict {
-  blockedBy: string | null;
+  blockedBy: GuardrailRule | null;
   /** The percent allowed by the rate cap (may be lower than proposed). */
   percent: number;
   requiresApproval: boolean;
@@ -47,7 +47,7 @@ export function newGuardrailState(): GuardrailState {
 export function checkGuardrails(p: Proposal, state: GuardrailState, now: number, params: GuardrailParams, isPrimary: (stack: string) => boolean): GuardrailVerdict {
   const notes: string[] = [];
   let percent = p.percent;
-  let blockedBy: string | null = null;
+  let blockedBy: GuardrailRule | null = null;
 
   const frozen = state.frozenUntil[p.scope];
   if (p.revert !== true && frozen !== undefined && frozen > now) {

@@ -1,0 +1,60 @@
+import { hhmm } from '../../clock-text.js';
+import { MS_PER_MIN as MIN } from '../../time-units.js';
+import type { Phase } from './context.js';
+import { pick, versionNote } from './evidence-text.js';
+import { threatensSlo } from './situation.js';
+
+/** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
+const SHIFT_ONSET_SLACK_MIN = 2;
+
+/**
+ * 3. Event correlation: an event that explains the episode (a test, a campaign, maintenance, cold
+ * caches after traffic moved here) ends the workflow; a change on this stack is its likely cause.
+ */
+export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
+  const { inc, w, confirmed, breached, active, local } = ctx;
+  const c = w.correlation;
+  // A global event (a campaign, a platform-wide test) explains what every stack does under it, not
+  // one stack going bad while its peers, under the same event, do not: an incident can happen
+  // during a campaign. A stack-scoped event explains its stack, whatever the peers do.
+  // Singled out on errors or business, that is: latency and capacity rising with the load is what
+  // a campaign or a load test does.
+  const harmed = new Set([...confirmed.filter(threatensSlo).map((s) => s.metric), ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!))]);
+  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
+  if (c.explaining !== undefined && singledOut.length > 0) {
+    c.notes.push(`${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`);
+  } else if (c.explaining !== undefined) {
+    const e = c.explaining;
+    return {
+      result: 'stop',
+      code: 'explained',
+      evidence: `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`,
+      end: { action: 'none', reason: `explained by ${e.kind} ${e.id}`, cause: { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) } },
+    };
+  }
+  const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
+  if (c.shareGain !== undefined && !reliabilityOrBusiness) {
+    // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
+    // cold caches and the extra load, not a failure. The deviations that began then (none before
+    // the shift) are the shift's for as long as they last, since the baseline knows the old share
+    // (capping it at an hour put traffic back and forth on the kit's cold-cache traps); a deviation
+    // that begins later, or any error or business impact, is judged on its own.
+    const g = c.shareGain;
+    const allowance = w.config.correlation.warmUpAllowanceMinutes;
+    const firstAfter = (Math.min(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
+    const lastAfter = (Math.max(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
+    if (firstAfter >= -SHIFT_ONSET_SLACK_MIN && lastAfter <= allowance) {
+      return {
+        result: 'stop',
+        code: 'cold_cache',
+        evidence: `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`,
+        end: { action: 'none', reason: 'cold-cache warm-up after a traffic shift: not a failure, no further shift', cause: { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) } },
+      };
+    }
+  }
+  const cause = c.cause;
+  ctx.cause = cause;
+  if (cause === undefined) return { result: 'skip', code: 'no_cause', evidence: c.notes.length > 0 ? `no causal event; seen: ${c.notes.join('; ')}` : 'no context event near the episode' };
+  ctx.causeRecord = { kind: cause.kind === 'config_change' ? 'config_change' : 'deployment', reason: `${cause.kind} ${cause.id} on ${inc.stack} shortly before the episode`, event: pick(cause) };
+  return { result: 'pass', code: 'cause_found', evidence: `likely cause: ${cause.kind} ${cause.id} on ${inc.stack}${versionNote(cause)}; ${c.notes.join('; ')}` };
+};

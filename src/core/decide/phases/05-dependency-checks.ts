@@ -1,0 +1,37 @@
+import type { Phase } from './context.js';
+import { isRollingOut } from './evidence-text.js';
+import { healthyTargets } from './healthy-targets.js';
+
+/** 5. Dependency checks: a rollback needs the previous version; a shift needs healthy targets with headroom. */
+export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
+  const { w, inc, cause, causeRecord } = ctx;
+  ctx.action = cause === undefined ? 'shift_traffic' : isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
+  const share = w.shareOf(inc.stack);
+  const targets = healthyTargets(w, Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent));
+  ctx.targets = targets;
+  const peers = targets.notes.join('; ') || 'no other stack reports';
+  if (ctx.action === 'shift_traffic') {
+    if (targets.ok.length === 0) return { result: 'fail', code: 'no_target', evidence: `no healthy target with headroom: ${peers}`, end: { action: 'observe', reason: 'nowhere safe to move traffic', cause: causeRecord } };
+    return { result: 'pass', code: 'targets_ok', evidence: `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}` };
+  }
+  const prev = cause!.attributes['previousVersion'];
+  if (ctx.action === 'rollback' && (typeof prev !== 'string' || prev === '')) {
+    // A rollback needs a version to return to; the event does not name one. Moving traffic
+    // away is still safe when a peer can take it; otherwise only a human can decide.
+    if (targets.ok.length === 0) {
+      return {
+        result: 'fail',
+        code: 'rollback_no_target',
+        evidence: `roll back ${cause!.id}: its event names no previousVersion, and no healthy target with headroom for a shift: ${peers}`,
+        end: { action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic', cause: causeRecord },
+      };
+    }
+    ctx.action = 'shift_traffic';
+    return { result: 'pass', code: 'rollback_as_shift', evidence: `roll back ${cause!.id} not possible: its event names no previousVersion; shift to ${targets.ok.join(', ')} instead: ${targets.notes.join('; ')}` };
+  }
+  return {
+    result: 'pass',
+    code: ctx.action === 'rollback' ? 'rollback_ready' : 'pause_ready',
+    evidence: `${ctx.action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`,
+  };
+};

@@ -1,0 +1,44 @@
+import type { ActionKind, CauseRecord } from '../../../domain/decision.js';
+import type { ContextEvent } from '../../../domain/types.js';
+
+/** Numbers in evidence: two decimals below 10, one above. */
+export function fmt(x: number): string {
+  return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : String(x);
+}
+
+/** A deployment still rolling out (canary or progressive strategy, not finished) is paused, not rolled back. */
+export function isRollingOut(e: ContextEvent, now: number): boolean {
+  const strategy = e.attributes['strategy'];
+  const progressive = strategy === 'progressive' || strategy === 'rolling' || strategy === 'canary';
+  return e.kind === 'deployment' && progressive && (e.endTs === undefined || e.endTs > now);
+}
+
+export function describeAction(action: ActionKind, stack: string, percent: number, targets: string[], cause: ContextEvent | undefined): string {
+  switch (action) {
+    case 'shift_traffic':
+      return `shift ${percent} % of traffic from ${stack} to ${targets.join(', ')}`;
+    case 'rollback':
+      return `roll back ${cause?.id ?? 'the last change'} on ${stack}${versionNote(cause, true)}`;
+    case 'pause_rollout':
+      return `pause the rollout of ${cause?.id ?? 'the current deployment'} on ${stack}`;
+    default:
+      return action;
+  }
+}
+
+/** "(v1 → v2)" for a deployment; reversed for its rollback. */
+export function versionNote(e: ContextEvent | undefined, reverse = false): string {
+  if (e === undefined) return '';
+  const v = e.attributes['version'];
+  const prev = e.attributes['previousVersion'];
+  if (typeof v !== 'string') return '';
+  if (typeof prev !== 'string') return ` (${v})`;
+  return reverse ? ` (${v} → ${prev})` : ` (${prev} → ${v})`;
+}
+
+export function pick(e: ContextEvent): CauseRecord['event'] {
+  const out: NonNullable<CauseRecord['event']> = { id: e.id, kind: e.kind, ts: e.ts, attributes: e.attributes };
+  if (e.stack !== undefined) out.stack = e.stack;
+  if (e.service !== undefined) out.service = e.service;
+  return out;
+}

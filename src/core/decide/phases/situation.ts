@@ -1,0 +1,152 @@
+import type { ConfidenceEvidence, Incident, IncidentAlert, IncidentDelta, IncidentSignal } from '../../../domain/decision.js';
+import type { Signal } from '../../../domain/types.js';
+import { hhmm } from '../../clock-text.js';
+import { MS_PER_MIN as MIN } from '../../time-units.js';
+import type { WorkflowInput } from './workflow-input.js';
+
+/**
+ * What the phases judge, gathered once per evaluation: the incident's live signals, breaches,
+ * alerts and predictions, the cross-stack verdicts that bear on it, and the confidence evidence.
+ */
+export interface Situation {
+  active: IncidentSignal[];
+  /** Confirmed on a seasoned baseline: a verdict against a baseline with no season yet is a warning, not proof. */
+  confirmed: IncidentSignal[];
+  firing: IncidentAlert[];
+  /** Metrics past their SLO gate (a relative gate counts only on a seasoned baseline). */
+  breached: string[];
+  /** Predictions that put an SLO at risk. */
+  firm: Incident['predictions'][string][];
+  predictedBreachAt: number | null;
+  evidence: ConfidenceEvidence;
+  confidence: number;
+  verdicts: IncidentDelta[];
+  local: IncidentDelta[];
+  riskMetrics: Set<string>;
+}
+
+export function situate(w: WorkflowInput): Situation {
+  const inc = w.incident;
+  const active = Object.values(inc.signals).filter((s) => !s.recovered);
+  const confirmed = active.filter((s) => s.stage === 'confirmed' && !s.coldStart);
+  const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
+  // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
+  const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
+  const firm = firmPredictions(inc, w.now, confirmed);
+  const predictedBreachAt = earliestBreach(firm);
+  const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
+  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
+  return { active, confirmed, firing, breached, firm, predictedBreachAt, evidence, confidence: w.confidence(evidence), verdicts, local, riskMetrics };
+}
+
+/**
+ * Signals that put an SLO at risk by degrading: business metrics (authoritative), and reliability
+ * metrics that have an SLO gate. A restart count or another ungated reliability metric is evidence,
+ * not a reason to move traffic on its own (a rolling deploy restarts every pod).
+ */
+export function threatensSlo(s: Incident['signals'][string]): boolean {
+  return s.signal === 'business' || (s.signal === 'reliability' && s.gate !== null);
+}
+
+function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][], breachAt: number | null): ConfidenceEvidence {
+  const inc = w.incident;
+  // Anomaly events mark transitions only; the minute-by-minute health of every stack says how
+  // large the deviation is now and how far this stack stands from its peers now.
+  const own = w.health.get(inc.stack);
+  let persistence = 0;
+  let magnitude = 0;
+  let separation = 0;
+  for (const s of signals) {
+    const p = s.stage === 'confirmed' ? s.persistence.hits / Math.max(1, s.persistence.of) : 0;
+    if (p > persistence) persistence = p;
+    const now = own?.scores[s.signal] ?? -Infinity;
+    const mag = Math.max(s.peakScore, now);
+    if (mag > magnitude) magnitude = mag;
+    let peer = 0;
+    for (const h of w.health.values()) if (h.stack !== inc.stack && (h.scores[s.signal] ?? 0) > peer) peer = h.scores[s.signal]!;
+    if (w.deltas.get(s.metric)?.scope === 'local' && w.deltas.get(s.metric)?.stack === inc.stack && now - peer > separation) separation = now - peer;
+  }
+  if (Object.keys(inc.breaches).length > 0) persistence = Math.max(persistence, 1);
+  for (const d of w.deltas.values()) if (d.scope === 'local' && d.stack === inc.stack && inc.signals[d.metric] !== undefined && d.separation > separation) separation = d.separation;
+  const business = Object.values(inc.signals).filter((s) => s.signal === 'business' && !s.recovered);
+  const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
+  const correlation = w.correlation.explaining !== undefined ? 0 : w.correlation.cause !== undefined ? 1 : 0.5;
+  const h = w.health.get(inc.stack);
+  const fresh = h !== undefined && w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
+  const dataCompleteness = !fresh ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
+  const minutesToBreach = Object.keys(inc.breaches).length > 0 ? 0 : breachAt === null ? null : Math.max(0, (breachAt - w.now) / MIN);
+  // Context for learned models only; the formula reads the seven fields above.
+  const magnitudes: Partial<Record<Signal, number>> = {};
+  for (const s of signals) {
+    const mag = Math.max(s.peakScore, own?.scores[s.signal] ?? -Infinity);
+    if (mag > (magnitudes[s.signal] ?? -Infinity)) magnitudes[s.signal] = mag;
+  }
+  const gain = w.correlation.shareGain;
+  const share = w.shareOf(inc.stack);
+  return {
+    persistence,
+    magnitude,
+    separation,
+    businessImpact,
+    correlation,
+    dataCompleteness,
+    minutesToBreach,
+    magnitudes,
+    signals: (Object.keys(magnitudes) as Signal[]).sort(),
+    causeKind: w.correlation.cause?.kind ?? 'none',
+    shareGain: gain === undefined ? 0 : Math.max(0, gain.to - gain.from),
+    ...(share !== undefined ? { trafficShare: share } : {}),
+    peers: [...w.health.keys()].filter((s) => s !== inc.stack).length,
+    hourOfDay: (((w.now % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000,
+  };
+}
+
+/**
+ * The cross-stack verdicts that bear on this incident: the latest per active metric, from this
+ * episode only (one from an earlier episode of the metric, hours ago, proves nothing now; the
+ * detector says nothing when an episode ends), a local one made within the tail of a global
+ * episode downgraded to partial. `local`: those naming this stack, strongest first. `riskMetrics`:
+ * the metrics that put an SLO at risk; if one of them moves on every stack the episode is global,
+ * even when a side metric (a busier CPU) happens to single this stack out.
+ */
+function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: IncidentSignal[], breached: string[], firm: readonly Incident['predictions'][string][]): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
+  const inc = w.incident;
+  const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
+  const tail = w.config.correlation.globalTailMinutes * MIN;
+  const verdicts = [...metrics]
+    .map((m) => w.deltas.get(m))
+    .filter((d): d is IncidentDelta => d !== undefined && d.ts >= (inc.signals[d.metric]?.firstTs ?? -Infinity) - MIN)
+    .map((d) =>
+      d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
+        ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
+        : d,
+    );
+  const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
+  const riskMetrics = new Set([...breached, ...firm.map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
+  return { verdicts, local, riskMetrics };
+}
+
+/** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
+const PREDICTION_GRACE_MS = 10 * MIN;
+
+export function livePredictions(inc: Incident, now: number): Incident['predictions'][string][] {
+  return Object.values(inc.predictions).filter((p) => !inc.signals[p.metric]?.recovered && p.breachAt + PREDICTION_GRACE_MS >= now);
+}
+
+/**
+ * Predictions that put an SLO at risk: those of a confirmed signal, or any while a signal with an SLO
+ * gate is confirmed on the stack. A trend extrapolated from a warning (one point over the bound, or
+ * three sigma after a deploy) beside nothing but a restart count is a hint for the evidence, not a
+ * reason to move traffic.
+ */
+function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[]): Incident['predictions'][string][] {
+  const gatedConfirmed = confirmed.some((s) => s.gate !== null);
+  return livePredictions(inc, now).filter((p) => gatedConfirmed || confirmed.some((s) => s.metric === p.metric));
+}
+
+function earliestBreach(predictions: readonly Incident['predictions'][string][]): number | null {
+  let best: number | null = null;
+  for (const p of predictions) if (best === null || p.breachAt < best) best = p.breachAt;
+  return best;
+}
+
