@@ -140,6 +140,7 @@ export class HarbingerService implements HttpPort {
       this.kafka = new KafkaRunner(this.cfg.kafka, this.cfg.detection, this.pipeline.decision, this.log, {
         onDecision: (e) => this.onDecision(e),
         onRejected: (_r, reason) => this.metrics.rejected.inc({ source: 'kafka', reason: reasonCode(reason) }),
+        now: this.now,
       });
       await this.kafka.start();
       this.restoredFrom = 'the Kafka state topic (or fresh)';

@@ -1,6 +1,7 @@
 import { median } from 'simple-statistics';
 import { MITIGATIONS, type Recommendation } from '../domain/decision.js';
 import type { Truth } from './truth.js';
+import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
 /**
  * Scores one replay's recommendations against its truth file. Pure.
@@ -33,7 +34,6 @@ export interface ScenarioScore {
   trap: boolean;
 }
 
-const MIN = 60_000;
 
 export function isActionable(r: Recommendation): boolean {
   return MITIGATIONS.has(r.action) && r.blockedBy === null && r.reverts === undefined && (r.status === 'executed' || r.status === 'approved' || r.status === 'awaiting_approval');

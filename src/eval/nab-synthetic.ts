@@ -9,6 +9,7 @@
  */
 import type { NabCorpusFile } from './nab.js';
 import { seededUniform } from '../core/math/seeded-uniform.js';
+import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
 
 /** Standard normal draws from a uniform source (Box-Muller). */
@@ -16,7 +17,6 @@ export function seededGauss(u: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
 
-const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
 
 interface Shape {

@@ -6,6 +6,7 @@ import type { EventKind } from '../domain/types.js';
 import { parseLine } from '../ingest/record-parser.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { generateScenario, SCENARIO_NAMES } from '../../fixtures/generate.js';
+import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
 /**
  * Training and evaluation samples from the fixtures' truth.
@@ -33,7 +34,6 @@ export interface TruthWindows {
 }
 
 export const EARLY_MARGIN_MINUTES = 30;
-const MIN = 60_000;
 
 /** True when the recommendation went through the confidence phase (pass or fail) and is not a revert. */
 export function reachedConfidence(r: Recommendation): boolean {

@@ -56,7 +56,7 @@ export class DecisionWorker {
    * and does not checkpoint (a checkpoint would forget which of those it has seen again).
    */
   private catchUpTo = 0n;
-  private lastCheckpoint = Date.now();
+  private lastCheckpoint: number;
   private quiesce: (() => void) | undefined;
   private readonly fresh: DecisionSnapshot;
   private shards: string[] = [];
@@ -73,8 +73,11 @@ export class DecisionWorker {
     private readonly onDecision: (e: DecisionEvent) => void,
     /** The consumer stopped for good (kafkajs gave up): the instance must be restarted. */
     private readonly onFatal: (reason: string) => void,
+    /** The wall clock, for checkpoint intervals only (decisions run on event time). */
+    private readonly now: () => number = Date.now,
   ) {
     this.fresh = decision.snapshot();
+    this.lastCheckpoint = this.now();
   }
 
   /** The decision engine's sink ends here while this instance decides. */
@@ -214,7 +217,7 @@ export class DecisionWorker {
     this.stats.watermark = Number.isFinite(merge.watermark) ? merge.watermark : null;
     await this.publish();
     await heartbeat();
-    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+    if (this.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
 
   private async onTimer(): Promise<void> {
@@ -222,7 +225,7 @@ export class DecisionWorker {
       const { shards, pending } = this.merge.snapshot();
       this.log.debug({ offset: this.nextOffset.toString(), shards, pending: pending.length }, 'kafka: decider progress');
     }
-    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+    if (this.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
 
   /**
@@ -254,7 +257,7 @@ export class DecisionWorker {
 
   /** State, with where the output stood, then the offset: a take-over resumes exactly here. */
   private async checkpoint(): Promise<void> {
-    this.lastCheckpoint = Date.now();
+    this.lastCheckpoint = this.now();
     if (!this.stats.active || this.merge === undefined || this.consumer === undefined) return;
     if (this.nextOffset < this.catchUpTo) return; // still re-deciding the previous owner's tail
     await this.publish();

@@ -35,6 +35,8 @@ export interface KafkaRunnerHooks {
   /** Side effects of a decision made on this instance (audit, feed, Slack). */
   onDecision(e: DecisionEvent): void;
   onRejected?(record: Sample | ContextEvent, reason: string): void;
+  /** The wall clock (checkpoint intervals, idle detection); injectable like the service's. */
+  now?: () => number;
 }
 
 /**
@@ -84,9 +86,9 @@ export class KafkaRunner {
       this.failure ??= reason;
       this.log.error({ reason }, 'kafka: a consumer stopped for good; /healthz now fails so the orchestrator restarts this instance');
     };
-    this.decider = new DecisionWorker(this.kafka, this.producer, this.cfg, this.decision, this.log, (e) => this.hooks.onDecision(e), fatal);
+    this.decider = new DecisionWorker(this.kafka, this.producer, this.cfg, this.decision, this.log, (e) => this.hooks.onDecision(e), fatal, this.hooks.now);
     await this.decider.start();
-    this.shards = new ShardWorker(this.kafka, this.producer, this.cfg, this.detection, this.log, fatal, this.hooks.onRejected);
+    this.shards = new ShardWorker(this.kafka, this.producer, this.cfg, this.detection, this.log, fatal, this.hooks.onRejected, this.hooks.now);
     await this.shards.start();
   }
 

@@ -93,7 +93,7 @@ export class ShardWorker {
   private readonly eventsProgress = new Map<number, Progress>();
   private readonly serial = new Serial();
   private quiesce: (() => void) | undefined;
-  private lastCheckpoint = Date.now();
+  private lastCheckpoint: number;
   readonly stats: ShardStats = { messages: 0, deadLetters: 0, checkpoints: 0, lastCheckpointMs: 0, rebalances: 0, assigned: 0 };
 
   constructor(
@@ -105,7 +105,11 @@ export class ShardWorker {
     /** The consumer stopped for good (kafkajs gave up): the instance must be restarted. */
     private readonly onFatal: (reason: string) => void,
     private readonly onRejected?: (record: Sample | ContextEvent, reason: string) => void,
-  ) {}
+    /** The wall clock, for checkpoint intervals and idle detection only (detection runs on event time). */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastCheckpoint = this.now();
+  }
 
   private get lateness(): number {
     return this.detection.eventTime.allowedLatenessSeconds * 1000;
@@ -197,7 +201,7 @@ export class ShardWorker {
       eventsNext: new Map(Object.entries(cp?.eventsNext ?? {}).map(([p, o]) => [Number(p), BigInt(o)])),
       progress: { time: cp?.time ?? -Infinity, caughtUp: false },
       floor: cp?.floor ?? -Infinity,
-      lastRecordAt: Date.now(),
+      lastRecordAt: this.now(),
       out: [],
       sentSeq: cp?.seq ?? 0,
       soughtTo: -1n,
@@ -304,19 +308,19 @@ export class ShardWorker {
       }
       task.nextOffset = offset + 1n;
       p.caughtUp = task.nextOffset >= BigInt(batch.highWatermark);
-      task.lastRecordAt = Date.now();
+      task.lastRecordAt = this.now();
       resolveOffset(m.offset);
     }
     await this.deadLetters(dead);
     await this.publish(task, false);
     await heartbeat();
-    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+    if (this.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
 
   private async onTimer(): Promise<void> {
     if (this.log.isLevelEnabled('debug')) for (const t of this.tasks.values()) this.log.debug({ partition: t.partition, next: t.nextOffset.toString(), time: t.progress.time, caughtUp: t.progress.caughtUp, floor: t.floor, watermark: t.engine.watermark, seq: t.seq }, 'kafka: shard progress');
     for (const task of this.tasks.values()) await this.publish(task, false);
-    if (Date.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
+    if (this.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
 
   /**
@@ -329,7 +333,7 @@ export class ShardWorker {
     this.raiseWatermark(task, hold);
     const watermark = task.engine.watermark;
     // Idle (Flink's term): caught up and quiet for a while, so it stops holding the merge back.
-    const idle = task.progress.caughtUp && hold === Infinity && Date.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
+    const idle = task.progress.caughtUp && hold === Infinity && this.now() - task.lastRecordAt >= this.cfg.idleTimeoutMs;
     if (task.out.length === 0 && !force && watermark <= task.sent.watermark && idle === task.sent.idle) return;
     // Output leaves the task only once the broker has it: a failed send is retried with the
     // same numbers (the decider drops any part that did arrive), never skipped.
@@ -370,10 +374,10 @@ export class ShardWorker {
   /** Output first (it is numbered), then every task's state, then the group's offsets. */
   private async checkpoint(): Promise<void> {
     if (this.consumer === undefined || this.tasks.size === 0) {
-      this.lastCheckpoint = Date.now();
+      this.lastCheckpoint = this.now();
       return;
     }
-    const t = Date.now();
+    const t = this.now();
     const records = [];
     for (const task of this.tasks.values()) {
       await this.publish(task, false);
@@ -399,9 +403,9 @@ export class ShardWorker {
       // owner resumes from the offset in that record, not from the group's.
       this.log.warn({ err: (err as Error).message }, 'kafka: offset commit refused (rebalance); state records stand');
     }
-    this.lastCheckpoint = Date.now();
+    this.lastCheckpoint = this.now();
     this.stats.checkpoints++;
-    this.stats.lastCheckpointMs = Date.now() - t;
+    this.stats.lastCheckpointMs = this.now() - t;
   }
 
   private async deadLetters(dead: { key: string | null; value: string }[]): Promise<void> {

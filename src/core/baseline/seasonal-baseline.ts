@@ -11,6 +11,7 @@
  * O(1) time and no allocation per sample; state is a few numbers plus two arrays per season.
  */
 import { Decay } from '../math/decay.js';
+import { MS_PER_MIN } from '../time-units.js';
 
 export interface SeasonProfile {
   minutes: number;
@@ -84,7 +85,6 @@ export function baselineDecays(params: BaselineParams): BaselineDecays {
 
 /** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
 const MAD_TO_SIGMA = 1.2533;
-const MS_PER_MIN = 60_000;
 const MS_PER_HOUR = 3_600_000;
 const SPREAD_PRIOR_POINTS = 30;
 /** Weight of the whole day's spread in an hour's own, in points (see spreadAt). */

@@ -2,6 +2,7 @@ import type { ContextEvent, EventKind } from '../../domain/types.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
+import { MS_PER_MIN as MIN } from '../time-units.js';
 
 /**
  * Context events kept in event time, and the question the workflow asks of them: what happened
@@ -42,7 +43,6 @@ const CAUSE_SLACK_MS = 10 * 60_000;
 const VERSIONS_KEPT = 4;
 /** A deployment older than this, before the bad one, is too old to be trusted as its predecessor. */
 const VERSION_MEMORY_MS = 7 * 24 * 3600_000;
-const MIN = 60_000;
 
 export class ContextIndex {
   private events: ContextEvent[] = [];

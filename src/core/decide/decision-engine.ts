@@ -7,6 +7,8 @@ import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
 import { moveTo, setPhase } from './recommendation-lifecycle.js';
+import { fmt } from './phases/evidence-text.js';
+import { MS_PER_MIN as MIN } from '../time-units.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
@@ -44,7 +46,6 @@ interface IncidentRuntime {
   lastEvidenceTs: number;
 }
 
-const MIN = 60_000;
 const RETAIN_SETTLED_MS = 7 * 24 * 3600_000;
 /** Resolved incidents kept for the API and reports. */
 const HISTORY = 500;
@@ -539,6 +540,3 @@ function compactTime(ts: number): string {
   return new Date(ts).toISOString().replace(/[-:]/g, '').slice(0, 13);
 }
 
-function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(1) : 'n/a';
-}

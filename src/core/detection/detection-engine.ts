@@ -13,6 +13,7 @@ import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
 import type { SeriesState } from './series-state.js';
+import { MS_PER_MIN } from '../time-units.js';
 
 /** Where the engine's output goes. Context events are passed on in event-time order too. */
 export interface DetectionSink {
@@ -89,7 +90,6 @@ const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kin
 /** At one instant a context event goes before samples: a change is in force from its timestamp on. */
 const rankOf = (item: Item): number => (isEvent(item) ? 0 : 1);
 
-const MS_PER_MIN = 60_000;
 
 /**
  * The detection half of the pipeline, in event time: reorder → normalize → seasonal baseline →

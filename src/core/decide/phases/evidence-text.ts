@@ -1,9 +1,9 @@
 import type { ActionKind, CauseRecord } from '../../../domain/decision.js';
 import type { ContextEvent } from '../../../domain/types.js';
 
-/** Numbers in evidence: two decimals below 10, one above. */
+/** Numbers in evidence: two decimals below 10, one above; "n/a" for a number that is not there. */
 export function fmt(x: number): string {
-  return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : String(x);
+  return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : 'n/a';
 }
 
 /** A deployment still rolling out (canary or progressive strategy, not finished) is paused, not rolled back. */
