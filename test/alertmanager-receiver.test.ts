@@ -57,7 +57,11 @@ describe('Alertmanager webhook receiver', () => {
     expect((await http.post('/v1/alertmanager', payload('firing'))).data).toEqual({ accepted: 0, duplicates: 1, unmapped: [] });
     const incidents = (await http.get('/v1/incidents')).data.incidents;
     expect(incidents).toHaveLength(1);
-    expect(incidents[0]).toMatchObject({ stack: 'us-west-2', service: 'checkout', alerts: { c0ffee1234567890: { status: 'firing', name: 'HighErrorRate', signal: 'reliability' } } });
+    expect(incidents[0]).toMatchObject({
+      stack: 'us-west-2',
+      service: 'checkout',
+      alerts: { c0ffee1234567890: { status: 'firing', name: 'HighErrorRate', signal: 'reliability' } },
+    });
     expect((await http.post('/v1/alertmanager', payload('resolved'))).data.accepted).toBe(1);
     const after = (await http.get('/v1/incidents')).data.incidents;
     expect(after[0].alerts.c0ffee1234567890.status).toBe('resolved');
@@ -80,6 +84,10 @@ describe('Alertmanager webhook receiver', () => {
     expect((await http.post('/v1/alertmanager', '{not json')).status).toBe(400);
     const p = payload('firing');
     delete (p.alerts[0]!.labels as Record<string, string>)['stack'];
-    expect((await http.post('/v1/alertmanager', p)).data).toEqual({ accepted: 0, duplicates: 0, unmapped: [{ fingerprint: 'c0ffee1234567890', reason: "no 'stack' label" }] });
+    expect((await http.post('/v1/alertmanager', p)).data).toEqual({
+      accepted: 0,
+      duplicates: 0,
+      unmapped: [{ fingerprint: 'c0ffee1234567890', reason: "no 'stack' label" }],
+    });
   });
 });

@@ -7,7 +7,9 @@ import { FileAuditLog } from '../src/adapters/file/audit-log.js';
 
 function log(n: number): string[] {
   const c = new AuditChain();
-  return Array.from({ length: n }, (_, i) => JSON.stringify(c.append(1000 + i, 'recommendation.executed', i % 2 ? 'alice' : 'harbinger', { id: `r${i}`, percent: 20 })));
+  return Array.from({ length: n }, (_, i) =>
+    JSON.stringify(c.append(1000 + i, 'recommendation.executed', i % 2 ? 'alice' : 'harbinger', { id: `r${i}`, percent: 20 })),
+  );
 }
 
 describe('hash-chained audit log', () => {

@@ -35,10 +35,20 @@ describe('configuration', () => {
       }
       return 'accepted';
     };
-    expect(problems({ detection: { threshold: { afterChangeWarnScore: 5 } } })).toContain('detection.threshold.afterChangeWarnScore: must not exceed warnScore');
-    expect(problems({ detection: { slo: { gates: [{ metric: 'orders', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true, limitUnit: 'fraction' }] } } })).toContain('detection.slo.gates.0.limitUnit');
-    expect(problems({ detection: { slo: { gates: [{ metric: 'x', kind: 'error_rate', limit: 0.001, comparator: '>', treshold: 2 }] } } })).toContain('treshold');
-    expect(problems({ decision: { execution: { actionsReachData: false } }, routing: { controller: 'webhook', webhook: { url: 'http://127.0.0.1:9/' } } })).toContain('decision.execution.actionsReachData: false only behind the dry-run controller');
+    expect(problems({ detection: { threshold: { afterChangeWarnScore: 5 } } })).toContain(
+      'detection.threshold.afterChangeWarnScore: must not exceed warnScore',
+    );
+    expect(
+      problems({
+        detection: { slo: { gates: [{ metric: 'orders', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true, limitUnit: 'fraction' }] } },
+      }),
+    ).toContain('detection.slo.gates.0.limitUnit');
+    expect(problems({ detection: { slo: { gates: [{ metric: 'x', kind: 'error_rate', limit: 0.001, comparator: '>', treshold: 2 }] } } })).toContain(
+      'treshold',
+    );
+    expect(
+      problems({ decision: { execution: { actionsReachData: false } }, routing: { controller: 'webhook', webhook: { url: 'http://127.0.0.1:9/' } } }),
+    ).toContain('decision.execution.actionsReachData: false only behind the dry-run controller');
     expect(problems({ decision: { execution: { actionsReachData: false } } })).toBe('accepted');
   });
 

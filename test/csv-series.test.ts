@@ -33,7 +33,20 @@ describe('parseTimestamp', () => {
   });
 
   it('rejects impossible or malformed times', () => {
-    for (const bad of ['', 'abc', '2014-02-30 00:00:00', '2014-13-01', '2014-01-01 24:00:00', '2014-01-01 10:60:00', '2014-01-01T10:00:00+25:00', '1e400', 'NaN', 'Infinity', '0x10', '2014-01-01 10:00:00 junk'])
+    for (const bad of [
+      '',
+      'abc',
+      '2014-02-30 00:00:00',
+      '2014-13-01',
+      '2014-01-01 24:00:00',
+      '2014-01-01 10:60:00',
+      '2014-01-01T10:00:00+25:00',
+      '1e400',
+      'NaN',
+      'Infinity',
+      '0x10',
+      '2014-01-01 10:00:00 junk',
+    ])
       expect(parseTimestamp(bad), bad).toBeUndefined();
     expect(parseTimestamp('2016-02-29')).toBe(Date.UTC(2016, 1, 29));
   });
@@ -145,7 +158,10 @@ describe('parseSeriesCsv', () => {
       fc.constantFrom('2014-04-01 00:00:00', '"2018-04-25T00:00:00Z"', '1e5', 'NaN', '""', '"', '1,5', '-0', '1396310400'),
       fc.double().map(String),
     );
-    const line = fc.oneof(fc.array(cell, { minLength: 0, maxLength: 4 }).map((cs) => cs.join(',')), fc.string({ unit: 'binary', maxLength: 40 }));
+    const line = fc.oneof(
+      fc.array(cell, { minLength: 0, maxLength: 4 }).map((cs) => cs.join(',')),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    );
     fc.assert(
       fc.property(fc.constantFrom('timestamp,value', 'TimeStamp,Value,Label', 'time,host,cpu'), fc.array(line, { maxLength: 20 }), (header, body) => {
         const text = [header, ...body].join('\n');
@@ -190,7 +206,9 @@ describe('parseSeriesCsv', () => {
         const lines = rows.map((r) => [f(r.ts), String(r.value), ...(withLabel ? [r.label === undefined ? '' : String(r.label)] : [])].join(','));
         const parsed = parseSeriesCsv([header, ...lines].join('\n'));
         expect(parsed.rejects).toEqual([]);
-        expect(parsed.rows).toEqual(rows.map((r) => (withLabel && r.label !== undefined ? { ts: r.ts, value: r.value, label: r.label } : { ts: r.ts, value: r.value })));
+        expect(parsed.rows).toEqual(
+          rows.map((r) => (withLabel && r.label !== undefined ? { ts: r.ts, value: r.value, label: r.label } : { ts: r.ts, value: r.value })),
+        );
       }),
       { numRuns: 300 },
     );
@@ -217,9 +235,7 @@ describe('parseSeriesCsv', () => {
 
 describe('ms-cloud loader', () => {
   it('lists the groups', () => {
-    expect(listMsCloudGroups()).toEqual(
-      expect.arrayContaining(['middle-tier-api-dependency-latency', 'data-ingress-rate', 'mongodb-application-rps']),
-    );
+    expect(listMsCloudGroups()).toEqual(expect.arrayContaining(['middle-tier-api-dependency-latency', 'data-ingress-rate', 'mongodb-application-rps']));
   });
 
   it('loads middle-tier-api-dependency-latency: 23 aligned hourly series with notes and labels', () => {
@@ -255,7 +271,13 @@ describe('ms-cloud loader', () => {
     const a = alignGroup(g.series);
     const k = a.names.indexOf('app1-01'); // starts 07-03 14:00, later than the others
     expect(Number.isNaN(a.values[k]![0]!)).toBe(true);
-    expect(dedupeRows([{ ts: 2, value: NaN, label: 0 }, { ts: 1, value: 1, label: 0 }, { ts: 2, value: 5, label: 1 }])).toEqual({
+    expect(
+      dedupeRows([
+        { ts: 2, value: NaN, label: 0 },
+        { ts: 1, value: 1, label: 0 },
+        { ts: 2, value: 5, label: 1 },
+      ]),
+    ).toEqual({
       rows: [
         { ts: 1, value: 1, label: 0 },
         { ts: 2, value: 5, label: 1 },

@@ -29,7 +29,11 @@ describe('decision engine over a replay', () => {
 
   it('refuses an approval that arrives after the approval window, as expired', () => {
     const { p, waiting, events } = pipelineUntilWaiting(manual);
-    expect(p.decision.approve(waiting.id, 'late.larry', waiting.ts + 31 * 60_000)).toEqual({ ok: false, code: 'expired', reason: `${waiting.id} expired before the decision` });
+    expect(p.decision.approve(waiting.id, 'late.larry', waiting.ts + 31 * 60_000)).toEqual({
+      ok: false,
+      code: 'expired',
+      reason: `${waiting.id} expired before the decision`,
+    });
     expect(events.find((e) => e.type === 'outcome' && e.outcome === 'expired')).toMatchObject({ by: 'late.larry' });
   });
 
@@ -47,7 +51,10 @@ describe('decision engine over a replay', () => {
   it('emits deterministic ids and identical decisions for two replays', async () => {
     const run = async (): Promise<string[]> => {
       const out: string[] = [];
-      await replayFile('fixtures/scenarios/bad-deploy.jsonl', { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && out.push(JSON.stringify(e)) });
+      await replayFile('fixtures/scenarios/bad-deploy.jsonl', {
+        config: parseConfig({}),
+        onEvent: (e) => e.type === 'recommendation' && out.push(JSON.stringify(e)),
+      });
       return out;
     };
     const [a, b] = [await run(), await run()];
@@ -95,14 +102,65 @@ describe('a shift to several stacks that does not help', () => {
     const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
     const T = Date.UTC(2026, 2, 2, 10);
     const MIN = 60_000;
-    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({ type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode: reliability > 4 ? ['err'] : [], reporting: 1, known: 1 });
+    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({
+      type: 'health',
+      ts,
+      service: 'checkout',
+      stack,
+      scores: { reliability, latency: 0 },
+      saturation: 0.3,
+      inEpisode: reliability > 4 ? ['err'] : [],
+      reporting: 1,
+      known: 1,
+    });
     for (let m = 0; m < 30; m++) {
       const ts = T + m * MIN;
-      if (m === 2) d.onDetection({ type: 'anomaly', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', stage: 'confirmed', value: 0.02, expected: 0.0003, score: 9, persistence: { hits: 5, of: 5 }, coldStart: false });
-      if (m === 2) d.onDetection({ type: 'breach', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', value: 0.02, slo: { kind: 'error_rate', limit: 0.001, comparator: '>' } });
-      if (m === 2) d.onDetection({ type: 'delta', ts: ts + MIN - 1, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'local', stack: 'a', reason: 'a alone', separation: 8.5, stacks: [] });
+      if (m === 2)
+        d.onDetection({
+          type: 'anomaly',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'reliability',
+          metric: 'err',
+          stage: 'confirmed',
+          value: 0.02,
+          expected: 0.0003,
+          score: 9,
+          persistence: { hits: 5, of: 5 },
+          coldStart: false,
+        });
+      if (m === 2)
+        d.onDetection({
+          type: 'breach',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'reliability',
+          metric: 'err',
+          value: 0.02,
+          slo: { kind: 'error_rate', limit: 0.001, comparator: '>' },
+        });
+      if (m === 2)
+        d.onDetection({
+          type: 'delta',
+          ts: ts + MIN - 1,
+          service: 'checkout',
+          metric: 'err',
+          signal: 'reliability',
+          scope: 'local',
+          stack: 'a',
+          reason: 'a alone',
+          separation: 8.5,
+          stacks: [],
+        });
       // Stack a stays sick whatever is done: the shift will not help.
-      for (const [stack, score] of [['a', 9], ['b', 0.2], ['c', 0.1]] as const) d.onDetection(health(ts + MIN - 1, stack, score));
+      for (const [stack, score] of [
+        ['a', 9],
+        ['b', 0.2],
+        ['c', 0.1],
+      ] as const)
+        d.onDetection(health(ts + MIN - 1, stack, score));
     }
     const recs = out.filter((e): e is Recommendation => e.type === 'recommendation');
     const shift = recs.find((r) => r.action === 'shift_traffic' && r.status === 'executed' && r.reverts === undefined)!;
@@ -129,14 +187,67 @@ describe('a stack singled out after the metric moved everywhere', () => {
     const config = parseConfig({});
     const out: DecisionEvent[] = [];
     const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
-    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({ type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode: [], reporting: 1, known: 1 });
+    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({
+      type: 'health',
+      ts,
+      service: 'checkout',
+      stack,
+      scores: { reliability, latency: 0 },
+      saturation: 0.3,
+      inEpisode: [],
+      reporting: 1,
+      known: 1,
+    });
     // Three days earlier the error ratio moved on every stack; that verdict was never replaced.
-    d.onDetection({ type: 'delta', ts: T - 3 * 1440 * MIN, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'global', stack: null, reason: 'both', separation: 0, stacks: [] });
+    d.onDetection({
+      type: 'delta',
+      ts: T - 3 * 1440 * MIN,
+      service: 'checkout',
+      metric: 'err',
+      signal: 'reliability',
+      scope: 'global',
+      stack: null,
+      reason: 'both',
+      separation: 0,
+      stacks: [],
+    });
     for (let m = 0; m < 6; m++) {
       const ts = T + m * MIN;
-      if (m === 1) d.onDetection({ type: 'anomaly', ts, stack: 'a', service: 'checkout', signal: 'reliability', metric: 'err', stage: 'confirmed', value: 0.02, expected: 0.0003, score: 9, persistence: { hits: 5, of: 5 }, coldStart: false, gate: 'error_rate' });
-      if (m === 1) d.onDetection({ type: 'delta', ts: ts + MIN - 1, service: 'checkout', metric: 'err', signal: 'reliability', scope: 'local', stack: 'a', reason: 'a alone', separation: 8.5, stacks: [], ...(afterGlobal ? { afterGlobal: true } : {}) });
-      for (const [stack, score] of [['a', 9], ['b', 0.2]] as const) d.onDetection(health(ts + MIN - 1, stack, score));
+      if (m === 1)
+        d.onDetection({
+          type: 'anomaly',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'reliability',
+          metric: 'err',
+          stage: 'confirmed',
+          value: 0.02,
+          expected: 0.0003,
+          score: 9,
+          persistence: { hits: 5, of: 5 },
+          coldStart: false,
+          gate: 'error_rate',
+        });
+      if (m === 1)
+        d.onDetection({
+          type: 'delta',
+          ts: ts + MIN - 1,
+          service: 'checkout',
+          metric: 'err',
+          signal: 'reliability',
+          scope: 'local',
+          stack: 'a',
+          reason: 'a alone',
+          separation: 8.5,
+          stacks: [],
+          ...(afterGlobal ? { afterGlobal: true } : {}),
+        });
+      for (const [stack, score] of [
+        ['a', 9],
+        ['b', 0.2],
+      ] as const)
+        d.onDetection(health(ts + MIN - 1, stack, score));
     }
     return { recs: out.filter((e): e is Recommendation => e.type === 'recommendation'), engine: d };
   }

@@ -25,7 +25,7 @@ interface Scenario {
 function samplesOf(sc: Scenario): Sample[] {
   const out: Sample[] = [];
   for (let m = 0; m < sc.minutes; m++) {
-    sc.stacks.forEach((stack, k) => out.push({ ts: T0 + m * MIN, signal: sc.signal, metric: sc.metric, stack, service: 'checkout', value: sc.value(stack, m) + 0 * k }));
+    for (const stack of sc.stacks) out.push({ ts: T0 + m * MIN, signal: sc.signal, metric: sc.metric, stack, service: 'checkout', value: sc.value(stack, m) });
   }
   return out;
 }

@@ -12,7 +12,15 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
   it('mitigates every committed incident on the right stack before its SLO breach, and never in a trap', async () => {
     const { summary, scenarios } = await evaluateFixtures('fixtures/scenarios', config);
     expect(scenarios).toHaveLength(10);
-    expect(summary).toMatchObject({ incidents: 5, detected: 5, beforeBreach: 5, localizationAccuracy: 1, actionAccuracy: 1, trapMitigations: 0, falseMitigations: 0 });
+    expect(summary).toMatchObject({
+      incidents: 5,
+      detected: 5,
+      beforeBreach: 5,
+      localizationAccuracy: 1,
+      actionAccuracy: 1,
+      trapMitigations: 0,
+      falseMitigations: 0,
+    });
     expect(summary.medianLeadMinutes!).toBeGreaterThanOrEqual(15);
   });
 
@@ -20,7 +28,7 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     const dir = mkdtempSync(join(tmpdir(), 'harbinger-heldout-'));
     for (const name of SCENARIO_NAMES) {
       const { lines, truth } = generateScenario(name, 2);
-      writeFileSync(join(dir, `${name}.jsonl`), lines.join('\n') + '\n');
+      writeFileSync(join(dir, `${name}.jsonl`), `${lines.join('\n')}\n`);
       writeFileSync(join(dir, `${name}.truth.json`), JSON.stringify(truth));
     }
     const { summary } = await evaluateFixtures(dir, config);

@@ -38,14 +38,23 @@ describe('guardrails', () => {
     const st = newGuardrailState();
     recordExecution(st, 'r9', 'checkout/us-west-2', 'shift_traffic', 20, T, 10, g);
     forgetExecution(st, 'r9', 'checkout/us-west-2', T);
-    expect(checkGuardrails({ action: 'shift_traffic', scope: 'checkout/us-west-2', percent: 20, touches: [] }, st, T + MIN, g, never)).toMatchObject({ blockedBy: null, percent: 20 });
+    expect(checkGuardrails({ action: 'shift_traffic', scope: 'checkout/us-west-2', percent: 20, touches: [] }, st, T + MIN, g, never)).toMatchObject({
+      blockedBy: null,
+      percent: 20,
+    });
   });
 
   it('requires approval for a primary stack and above 20 %', () => {
     const st = newGuardrailState();
     expect(checkGuardrails({ action: 'rollback', scope: 's/a', percent: 0, touches: ['a'] }, st, T, g, (s) => s === 'a').requiresApproval).toBe(true);
     expect(checkGuardrails({ action: 'shift_traffic', scope: 's/b', percent: 20, touches: ['b', 'c'] }, st, T, g, never).requiresApproval).toBe(false);
-    expect(checkGuardrails({ action: 'shift_traffic', scope: 's/b', percent: 20, touches: ['b', 'c'] }, st, T, { ...g, maxShiftPercent: 50 }, never).requiresApproval).toBe(false);
-    expect(checkGuardrails({ action: 'shift_traffic', scope: 's/b', percent: 30, touches: ['b', 'c'] }, st, T, { ...g, maxShiftPercent: 50 }, never).requiresApproval).toBe(true);
+    expect(
+      checkGuardrails({ action: 'shift_traffic', scope: 's/b', percent: 20, touches: ['b', 'c'] }, st, T, { ...g, maxShiftPercent: 50 }, never)
+        .requiresApproval,
+    ).toBe(false);
+    expect(
+      checkGuardrails({ action: 'shift_traffic', scope: 's/b', percent: 30, touches: ['b', 'c'] }, st, T, { ...g, maxShiftPercent: 50 }, never)
+        .requiresApproval,
+    ).toBe(true);
   });
 });

@@ -21,9 +21,24 @@ function incident(overrides: Partial<Incident> = {}): Incident {
     updatedAt: T,
     resolvedAt: null,
     signals: {
-      http_error_ratio: { metric: 'http_error_ratio', signal: 'reliability', stage: 'confirmed', firstTs: T - 10 * MIN, lastTs: T, score: 9, peakScore: 9, value: 0.0009, expected: 0.0003, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false },
+      http_error_ratio: {
+        metric: 'http_error_ratio',
+        signal: 'reliability',
+        stage: 'confirmed',
+        firstTs: T - 10 * MIN,
+        lastTs: T,
+        score: 9,
+        peakScore: 9,
+        value: 0.0009,
+        expected: 0.0003,
+        persistence: { hits: 5, of: 5 },
+        recovered: false,
+        coldStart: false,
+      },
     },
-    predictions: { http_error_ratio: { metric: 'http_error_ratio', ts: T, breachAt: T + 12 * MIN, slo: { kind: 'error_rate', limit: 0.001, comparator: '>' } } },
+    predictions: {
+      http_error_ratio: { metric: 'http_error_ratio', ts: T, breachAt: T + 12 * MIN, slo: { kind: 'error_rate', limit: 0.001, comparator: '>' } },
+    },
     breaches: {},
     deltas: {},
     alerts: {},
@@ -42,7 +57,19 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
   for (const e of over.events ?? []) ctx.add(e);
   const inc = over.incident ?? incident();
   const scope = over.delta ?? 'local';
-  const deltas = new Map<string, IncidentDelta>([['http_error_ratio', { metric: 'http_error_ratio', ts: T - 2 * MIN, scope, stack: scope === 'local' ? 'us-west-2' : null, reason: `${scope} verdict`, separation: scope === 'local' ? 8 : 0 }]]);
+  const deltas = new Map<string, IncidentDelta>([
+    [
+      'http_error_ratio',
+      {
+        metric: 'http_error_ratio',
+        ts: T - 2 * MIN,
+        scope,
+        stack: scope === 'local' ? 'us-west-2' : null,
+        reason: `${scope} verdict`,
+        separation: scope === 'local' ? 8 : 0,
+      },
+    ],
+  ]);
   return {
     incident: inc,
     now: T,
@@ -77,21 +104,42 @@ describe('ITR workflow', () => {
   });
 
   it('rolls back a deployment made on the stack shortly before the episode', () => {
-    const deploy: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-42', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v2', previousVersion: 'v1' } };
+    const deploy: ContextEvent = {
+      ts: T - 20 * MIN,
+      kind: 'deployment',
+      id: 'deploy-42',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: { version: 'v2', previousVersion: 'v1' },
+    };
     const d = runWorkflow(input({ events: [deploy] }));
     expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'deployment', event: { id: 'deploy-42' } } });
     expect(d.reason).toBe('roll back deploy-42 on us-west-2 (v2 → v1)');
   });
 
   it('pauses a progressive rollout that is still running instead of rolling back', () => {
-    const rolling: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-44', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v3', strategy: 'progressive' } };
+    const rolling: ContextEvent = {
+      ts: T - 20 * MIN,
+      kind: 'deployment',
+      id: 'deploy-44',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: { version: 'v3', strategy: 'progressive' },
+    };
     expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });
     const finished = { ...rolling, id: 'deploy-45', endTs: T - 15 * MIN, attributes: { ...rolling.attributes, previousVersion: 'v2' } };
     expect(runWorkflow(input({ events: [finished] })).action).toBe('rollback');
   });
 
   it('shifts traffic instead of rolling back when the deployment names no previous version, and observes if no peer can take it', () => {
-    const unknown: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-46', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v9' } };
+    const unknown: ContextEvent = {
+      ts: T - 20 * MIN,
+      kind: 'deployment',
+      id: 'deploy-46',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: { version: 'v9' },
+    };
     const d = runWorkflow(input({ events: [unknown] }));
     expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'], cause: { kind: 'deployment', event: { id: 'deploy-46' } } });
     expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('names no previousVersion; shift to us-east-1 instead');
@@ -101,10 +149,20 @@ describe('ITR workflow', () => {
   });
 
   it('rolls back to the version it saw deployed before when the deployment does not name it', () => {
-    const before: ContextEvent = { ts: T - 26 * 60 * MIN, kind: 'deployment', id: 'deploy-45', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v8' } };
+    const before: ContextEvent = {
+      ts: T - 26 * 60 * MIN,
+      kind: 'deployment',
+      id: 'deploy-45',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: { version: 'v8' },
+    };
     const bad: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-46', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v9' } };
     const d = runWorkflow(input({ events: [before, bad] }));
-    expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'deployment', event: { id: 'deploy-46', attributes: { previousVersion: 'v8', previousVersionFrom: 'deploy-45' } } } });
+    expect(d).toMatchObject({
+      action: 'rollback',
+      cause: { kind: 'deployment', event: { id: 'deploy-46', attributes: { previousVersion: 'v8', previousVersionFrom: 'deploy-45' } } },
+    });
     expect(d.reason).toBe('roll back deploy-46 on us-west-2 (v9 → v8)');
   });
 
@@ -112,7 +170,9 @@ describe('ITR workflow', () => {
     const campaign: ContextEvent = { ts: T - 40 * MIN, endTs: T + 60 * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
     const d = runWorkflow(input({ events: [campaign] }));
     expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
-    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('campaign spring-sale is global, but http_error_ratio single out us-west-2 against peers under the same campaign');
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'campaign spring-sale is global, but http_error_ratio single out us-west-2 against peers under the same campaign',
+    );
     // Every stack moving under the campaign is the campaign.
     expect(runWorkflow(input({ events: [campaign], delta: 'global' }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
     // A campaign aimed at this stack explains it, whatever its peers do.
@@ -136,11 +196,28 @@ describe('ITR workflow', () => {
 
   it('treats latency right after traffic moved onto the stack as cold caches, until the allowance runs out', () => {
     const latencyOnly = incident({
-      signals: { http_p99_ms: { metric: 'http_p99_ms', signal: 'latency', stage: 'confirmed', firstTs: T - 5 * MIN, lastTs: T, score: 12, peakScore: 12, value: 480, expected: 210, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false } },
+      signals: {
+        http_p99_ms: {
+          metric: 'http_p99_ms',
+          signal: 'latency',
+          stage: 'confirmed',
+          firstTs: T - 5 * MIN,
+          lastTs: T,
+          score: 12,
+          peakScore: 12,
+          value: 480,
+          expected: 210,
+          persistence: { hits: 5, of: 5 },
+          recovered: false,
+          coldStart: false,
+        },
+      },
       predictions: { http_p99_ms: { metric: 'http_p99_ms', ts: T, breachAt: T + 5 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' } } },
     });
     const shift: ContextEvent = { ts: T - 8 * MIN, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } };
-    const deltas = new Map<string, IncidentDelta>([['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 10 }]]);
+    const deltas = new Map<string, IncidentDelta>([
+      ['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 10 }],
+    ]);
     const d = runWorkflow(input({ incident: latencyOnly, events: [shift], deltas }));
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
     // With errors confirmed as well it is no longer just warm-up.
@@ -180,10 +257,27 @@ describe('ITR workflow', () => {
     warnOnly.signals['http_error_ratio']!.stage = 'warn';
     expect(runWorkflow(input({ incident: warnOnly }))).toMatchObject({ action: 'observe', reason: 'anomaly not yet sustained' });
     const cpuOnly = incident({
-      signals: { cpu_utilization: { metric: 'cpu_utilization', signal: 'capacity', stage: 'confirmed', firstTs: T - 10 * MIN, lastTs: T, score: 8, peakScore: 8, value: 0.45, expected: 0.3, persistence: { hits: 5, of: 5 }, recovered: false, coldStart: false } },
+      signals: {
+        cpu_utilization: {
+          metric: 'cpu_utilization',
+          signal: 'capacity',
+          stage: 'confirmed',
+          firstTs: T - 10 * MIN,
+          lastTs: T,
+          score: 8,
+          peakScore: 8,
+          value: 0.45,
+          expected: 0.3,
+          persistence: { hits: 5, of: 5 },
+          recovered: false,
+          coldStart: false,
+        },
+      },
       predictions: {},
     });
-    const deltas = new Map<string, IncidentDelta>([['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 }]]);
+    const deltas = new Map<string, IncidentDelta>([
+      ['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 }],
+    ]);
     expect(runWorkflow(input({ incident: cpuOnly, deltas }))).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
   });
 
@@ -239,7 +333,10 @@ describe('ITR workflow', () => {
     expect(human).toMatchObject({ action: 'shift_traffic', percent: 20, requiresApproval: true, awaitingApproval: true, executable: false });
     expect(human.phases.find((p) => p.name === 'human_approval')!.result).toBe('pending');
     // The older spelling: autoApprove false is approval: human, not the seed's rule.
-    expect(runWorkflow(input({ config: decisionConfigSchema.parse({ execution: { autoApprove: false } }) }))).toMatchObject({ awaitingApproval: true, executable: false });
+    expect(runWorkflow(input({ config: decisionConfigSchema.parse({ execution: { autoApprove: false } }) }))).toMatchObject({
+      awaitingApproval: true,
+      executable: false,
+    });
     // The seed's rule: 20 % between non-primary stacks runs; onto the primary us-east-1 it waits.
     const rule = decisionConfigSchema.parse({ execution: { approval: 'guardrails' } });
     expect(runWorkflow(input({ config: rule, isPrimary: () => false }))).toMatchObject({ requiresApproval: false, awaitingApproval: false, executable: true });

@@ -17,17 +17,30 @@ describe('samples/events message values', () => {
   it('names what is wrong, with the record number in a batch', () => {
     expect(decodeMessage(null)).toEqual({ ok: false, reason: 'empty message value' });
     expect(decodeMessage(Buffer.from('[]'))).toEqual({ ok: false, reason: 'empty array' });
-    expect(decodeMessage(Buffer.from(JSON.stringify([sample, { ...sample, value: 'x' }])))).toEqual({ ok: false, reason: 'record 2: value: expected a finite number, got "x"' });
-    expect(decodeMessage(Buffer.from(JSON.stringify({ type: 'watermark', ts: 12 })))).toEqual({ ok: false, reason: 'ts: 12 looks like epoch seconds; send epoch milliseconds' });
+    expect(decodeMessage(Buffer.from(JSON.stringify([sample, { ...sample, value: 'x' }])))).toEqual({
+      ok: false,
+      reason: 'record 2: value: expected a finite number, got "x"',
+    });
+    expect(decodeMessage(Buffer.from(JSON.stringify({ type: 'watermark', ts: 12 })))).toEqual({
+      ok: false,
+      reason: 'ts: 12 looks like epoch seconds; send epoch milliseconds',
+    });
   });
 
   it('property: any bytes decode to records or to a reason, never an exception', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.json().map((j) => new TextEncoder().encode(j)), fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify([sample, v])))), (bytes) => {
-        const d = decodeMessage(Buffer.from(bytes));
-        if (d.ok) expect(d.samples.length + d.events.length + (d.watermark > -Infinity ? 1 : 0)).toBeGreaterThan(0);
-        else expect(d.reason.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.json().map((j) => new TextEncoder().encode(j)),
+          fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify([sample, v]))),
+        ),
+        (bytes) => {
+          const d = decodeMessage(Buffer.from(bytes));
+          if (d.ok) expect(d.samples.length + d.events.length + (d.watermark > -Infinity ? 1 : 0)).toBeGreaterThan(0);
+          else expect(d.reason.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -36,7 +49,13 @@ describe('samples/events message values', () => {
 describe('detections topic messages', () => {
   it('round-trip shard output and watermarks exactly, infinities included', () => {
     const msgs: ShardMessage[] = [
-      { shard: '2', seq: 7, items: [{ type: 'health', ts: 59_999, service: 's', stack: 'a', scores: { latency: 1.5 }, saturation: null, inEpisode: [], reporting: 1, known: 2 }], watermark: 60_000, idle: false },
+      {
+        shard: '2',
+        seq: 7,
+        items: [{ type: 'health', ts: 59_999, service: 's', stack: 'a', scores: { latency: 1.5 }, saturation: null, inEpisode: [], reporting: 1, known: 2 }],
+        watermark: 60_000,
+        idle: false,
+      },
       { shard: '0', seq: 1, items: [], watermark: -Infinity, idle: true },
     ];
     for (const m of msgs) expect(decodeShardMessage(Buffer.from(encodeState(m)))).toEqual(m);
@@ -44,14 +63,22 @@ describe('detections topic messages', () => {
 
   it('property: anything else is a reason, never an exception', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((j) => new TextEncoder().encode(j))), (bytes) => {
-        const d = decodeShardMessage(Buffer.from(bytes));
-        if (typeof d !== 'string') expect(typeof d.shard).toBe('string');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.json().map((j) => new TextEncoder().encode(j)),
+        ),
+        (bytes) => {
+          const d = decodeShardMessage(Buffer.from(bytes));
+          if (typeof d !== 'string') expect(typeof d.shard).toBe('string');
+        },
+      ),
       { numRuns: 2000 },
     );
     expect(decodeShardMessage(Buffer.from('{"shard":1}'))).toBe('shard: expected a string');
     expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1}'))).toBe('items: expected an array of events with a numeric ts');
-    expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1,"items":[],"watermark":"x","idle":true}'))).toBe('watermark/idle: expected a number and a boolean');
+    expect(decodeShardMessage(Buffer.from('{"shard":"1","seq":1,"items":[],"watermark":"x","idle":true}'))).toBe(
+      'watermark/idle: expected a number and a boolean',
+    );
   });
 });

@@ -83,7 +83,9 @@ async function readAll(topic: string, expectAtLeast: number): Promise<{ key: str
   const c = kafka.consumer({ groupId: `reader-${Math.random()}` });
   await c.connect();
   await c.subscribe({ topic, fromBeginning: true });
-  await c.run({ eachMessage: async ({ message }) => void out.push({ key: message.key?.toString() ?? null, value: message.value!.toString(), offset: message.offset }) });
+  await c.run({
+    eachMessage: async ({ message }) => void out.push({ key: message.key?.toString() ?? null, value: message.value!.toString(), offset: message.offset }),
+  });
   await waitFor(() => out.length >= expectAtLeast, 30_000, { description: `${expectAtLeast} messages on ${topic}` });
   await new Promise((r) => setTimeout(r, 500));
   await c.disconnect();
@@ -99,7 +101,11 @@ async function startHarbinger(t: HarbingerTopics) {
 
 /** Approval `auto`, like the replay each run is compared with (serve alone would wait for a human). */
 function serveConfig(t: HarbingerTopics): Record<string, unknown> {
-  return { decision: { execution: { approval: 'auto' } }, server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 }, kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 } };
+  return {
+    decision: { execution: { approval: 'auto' } },
+    server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 },
+    kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 },
+  };
 }
 
 async function totalLag(service: HarbingerService): Promise<number> {
@@ -129,14 +135,24 @@ describe('Harbinger on a real Kafka broker', () => {
     await producer.connect();
     await produce(producer, t, msgs.slice(0, 5000));
     // Garbage, truncated JSON and a wrong type in the middle of the stream.
-    await producer.send({ topic: t.samples, messages: [{ key: 'bad', value: 'garbage' }, { key: 'bad', value: '{"type":"sample","ts":' }, { key: 'bad', value: '{"type":"sample","ts":"2026-03-01T01:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":"high"}' }] });
+    await producer.send({
+      topic: t.samples,
+      messages: [
+        { key: 'bad', value: 'garbage' },
+        { key: 'bad', value: '{"type":"sample","ts":' },
+        { key: 'bad', value: '{"type":"sample","ts":"2026-03-01T01:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":"high"}' },
+      ],
+    });
     await produce(producer, t, msgs.slice(5000));
     await endOfInput(producer, t, lines);
     await producer.disconnect();
 
     const service = await startHarbinger(t);
     try {
-      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3 + 3, 120_000, { description: 'all messages consumed', context: () => JSON.stringify(service.kafkaStats()) });
+      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3 + 3, 120_000, {
+        description: 'all messages consumed',
+        context: () => JSON.stringify(service.kafkaStats()),
+      });
       const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // The topic is partitioned by incident: order holds within an incident, not across them.
       expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
@@ -148,7 +164,11 @@ describe('Harbinger on a real Kafka broker', () => {
       const raw = await readAll(t.recommendations, expected.length);
       for (const m of raw) expect(m.key).toBe((JSON.parse(m.value) as Recommendation).incidentId);
       const dead = (await readAll(t.deadLetter, 3)).map((m) => JSON.parse(m.value));
-      expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('invalid JSON'), expect.stringContaining('invalid JSON'), 'value: expected a finite number, got "high"']);
+      expect(dead.map((d) => d.reason)).toEqual([
+        expect.stringContaining('invalid JSON'),
+        expect.stringContaining('invalid JSON'),
+        'value: expected a finite number, got "high"',
+      ]);
       expect(Buffer.from(dead[0].valueBase64, 'base64').toString()).toBe('garbage');
       expect(dead[0]).toMatchObject({ topic: t.samples, key: 'bad' });
       // Lag (samples and detections topics) drains to zero once the checkpoints commit everything.
@@ -174,7 +194,10 @@ describe('Harbinger on a real Kafka broker', () => {
       await produce(producer, t, eventsFirst.slice(Math.floor(msgs.length / 2)));
       await endOfInput(producer, t, lines);
       await producer.disconnect();
-      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3, 120_000, { description: 'all messages consumed after the restart', context: () => JSON.stringify(service.kafkaStats()) });
+      await waitFor(() => (service.kafkaStats()?.messages ?? 0) >= sampleMessages + 3, 120_000, {
+        description: 'all messages consumed after the restart',
+        context: () => JSON.stringify(service.kafkaStats()),
+      });
       const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
       // At-least-once publishing: a batch re-sent after the restart may repeat, never differ.
       const byId = new Map<string, string>();
@@ -202,7 +225,15 @@ describe('Harbinger on a real Kafka broker', () => {
     await produce(producer, t, eventsFirst.slice(0, cut1));
 
     const spawnInstance = (name: string) =>
-      spawnListening(name, (port) => ({ command: process.execPath, args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, name)] }), (port) => `http://127.0.0.1:${port}/healthz`, 60_000);
+      spawnListening(
+        name,
+        (port) => ({
+          command: process.execPath,
+          args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, name)],
+        }),
+        (port) => `http://127.0.0.1:${port}/healthz`,
+        60_000,
+      );
     const metric = async (port: number, name: string): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -212,12 +243,20 @@ describe('Harbinger on a real Kafka broker', () => {
     try {
       for (const name of ['a', 'b']) instances.push({ name, ...(await spawnInstance(name)) });
       // Both in the group, one of them deciding.
-      await waitFor(async () => {
-        const assigned = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_assigned_partitions')));
-        const deciders = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_decider_active')));
-        return assigned.every((n) => n >= 1) && assigned.reduce((a, n) => a + n, 0) === 3 && deciders.reduce((a, n) => a + n, 0) === 1;
-      }, 60_000, { description: 'two members sharing 3 partitions, one decider', context: () => instances.map((i) => i.proc.logs().slice(-1500)).join('\n---\n') });
-      await waitFor(async () => (await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_messages_total')))).reduce((a, n) => a + n, 0) >= cut1 * 0.8, 60_000, { description: 'first part consumed' });
+      await waitFor(
+        async () => {
+          const assigned = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_assigned_partitions')));
+          const deciders = await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_decider_active')));
+          return assigned.every((n) => n >= 1) && assigned.reduce((a, n) => a + n, 0) === 3 && deciders.reduce((a, n) => a + n, 0) === 1;
+        },
+        60_000,
+        { description: 'two members sharing 3 partitions, one decider', context: () => instances.map((i) => i.proc.logs().slice(-1500)).join('\n---\n') },
+      );
+      await waitFor(
+        async () => (await Promise.all(instances.map((i) => metric(i.port, 'harbinger_kafka_messages_total')))).reduce((a, n) => a + n, 0) >= cut1 * 0.8,
+        60_000,
+        { description: 'first part consumed' },
+      );
 
       // More data, and while it is being consumed, SIGKILL the instance that decides.
       const victim = (await metric(instances[0]!.port, 'harbinger_kafka_decider_active')) === 1 ? instances[0]! : instances[1]!;
@@ -230,9 +269,17 @@ describe('Harbinger on a real Kafka broker', () => {
       await endOfInput(producer, t, lines);
 
       // The survivor takes over every partition and the decider after the session timeout.
-      await waitFor(async () => (await metric(survivor.port, 'harbinger_kafka_assigned_partitions')) === 3 && (await metric(survivor.port, 'harbinger_kafka_decider_active')) === 1, 60_000, { description: 'survivor owns everything', context: () => survivor.proc.logs().slice(-3000) });
+      await waitFor(
+        async () =>
+          (await metric(survivor.port, 'harbinger_kafka_assigned_partitions')) === 3 && (await metric(survivor.port, 'harbinger_kafka_decider_active')) === 1,
+        60_000,
+        { description: 'survivor owns everything', context: () => survivor.proc.logs().slice(-3000) },
+      );
       const end = Date.parse((JSON.parse(lines[lines.length - 1]!) as { ts: string }).ts) + 3_600_000;
-      await waitFor(async () => (await metric(survivor.port, 'harbinger_kafka_decider_watermark_seconds')) * 1000 >= end, 60_000, { description: 'the decider decided up to the end of input', context: () => survivor.proc.logs().slice(-3000) });
+      await waitFor(async () => (await metric(survivor.port, 'harbinger_kafka_decider_watermark_seconds')) * 1000 >= end, 60_000, {
+        description: 'the decider decided up to the end of input',
+        context: () => survivor.proc.logs().slice(-3000),
+      });
       const raw = await readAll(t.recommendations, 1);
       await sleep(3000); // anything duplicated would arrive now
       const recs = (await readAll(t.recommendations, raw.length)).map((m) => JSON.parse(m.value) as Recommendation);
@@ -240,17 +287,23 @@ describe('Harbinger on a real Kafka broker', () => {
       expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
       expect(recs.length).toBe(expected.length);
       for (const inc of new Set(expected.map((r) => r.incidentId))) {
-        expect(recs.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`)).toEqual(expected.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`));
+        expect(recs.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`)).toEqual(
+          expected.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`),
+        );
       }
       // The survivor read every partition to its end and committed it.
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await waitFor(async () => {
-          const ends = await admin.fetchTopicOffsets(t.samples);
-          const committed = (await admin.fetchOffsets({ groupId: `g-${t.samples}`, topics: [t.samples] }))[0]!.partitions;
-          return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
-        }, 30_000, { description: 'samples offsets committed to the log end' });
+        await waitFor(
+          async () => {
+            const ends = await admin.fetchTopicOffsets(t.samples);
+            const committed = (await admin.fetchOffsets({ groupId: `g-${t.samples}`, topics: [t.samples] }))[0]!.partitions;
+            return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
+          },
+          30_000,
+          { description: 'samples offsets committed to the log end' },
+        );
         // SIGTERM: the survivor finishes, checkpoints, commits and leaves both groups.
         await survivor.proc.stop(20_000);
         expect(survivor.proc.exitInfo()).toEqual({ code: 0, signal: null });

@@ -50,9 +50,26 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'harbinger-model-'));
 describe('metrics on hand-computed examples', () => {
   it('Brier score', () => {
     // (0.9-1)² = 0.01, (0.2-0)² = 0.04, (0.6-1)² = 0.16, (0.5-0)² = 0.25 → mean 0.115
-    expect(brierScore([{ p: 0.9, y: 1 }, { p: 0.2, y: 0 }, { p: 0.6, y: 1 }, { p: 0.5, y: 0 }])).toBeCloseTo(0.115, 12);
-    expect(brierScore([{ p: 1, y: 1 }, { p: 0, y: 0 }])).toBe(0);
-    expect(brierScore([{ p: 0.5, y: 1 }, { p: 0.5, y: 0 }])).toBe(0.25);
+    expect(
+      brierScore([
+        { p: 0.9, y: 1 },
+        { p: 0.2, y: 0 },
+        { p: 0.6, y: 1 },
+        { p: 0.5, y: 0 },
+      ]),
+    ).toBeCloseTo(0.115, 12);
+    expect(
+      brierScore([
+        { p: 1, y: 1 },
+        { p: 0, y: 0 },
+      ]),
+    ).toBe(0);
+    expect(
+      brierScore([
+        { p: 0.5, y: 1 },
+        { p: 0.5, y: 0 },
+      ]),
+    ).toBe(0.25);
   });
 
   it('expected calibration error', () => {
@@ -71,7 +88,14 @@ describe('metrics on hand-computed examples', () => {
     expect(bins[9]!.n).toBe(3);
     expect(bins[1]!.n).toBe(2);
     // Perfectly calibrated: in each bin the mean confidence equals the observed rate.
-    expect(expectedCalibrationError([{ p: 0.25, y: 1 }, { p: 0.25, y: 0 }, { p: 0.25, y: 0 }, { p: 0.25, y: 0 }])).toBeCloseTo(0, 12);
+    expect(
+      expectedCalibrationError([
+        { p: 0.25, y: 1 },
+        { p: 0.25, y: 0 },
+        { p: 0.25, y: 0 },
+        { p: 0.25, y: 0 },
+      ]),
+    ).toBeCloseTo(0, 12);
   });
 
   it('precision and recall at the threshold', () => {
@@ -99,7 +123,15 @@ describe('metrics on hand-computed examples', () => {
 
 describe('features', () => {
   it('one vector per evidence bundle, scaled to [0, 1], with neutral defaults for missing optional fields', () => {
-    const bare: ConfidenceEvidence = { persistence: 0.8, magnitude: 9, separation: 4, businessImpact: 0.5, correlation: 1, dataCompleteness: 1, minutesToBreach: 30 };
+    const bare: ConfidenceEvidence = {
+      persistence: 0.8,
+      magnitude: 9,
+      separation: 4,
+      businessImpact: 0.5,
+      correlation: 1,
+      dataCompleteness: 1,
+      minutesToBreach: 30,
+    };
     const v = featurize(bare);
     expect(v.version).toBe(FEATURE_VERSION);
     expect(v.values).toHaveLength(FEATURE_COUNT);
@@ -197,7 +229,10 @@ describe('the confidence net', () => {
     expect(await loadConfidenceModel(dir, { onSkip: (r) => skipped.push(r) })).toBeUndefined();
     await net.save(dir);
     expect(await loadConfidenceModel(dir, { onSkip: (r) => skipped.push(r) })).toBeUndefined();
-    writeFileSync(join(dir, 'selection.json'), JSON.stringify({ default: 'formula', reason: 'not better', decidedAt: 'x', modelVersion: net.version, featureVersion: 1, checks: [] }));
+    writeFileSync(
+      join(dir, 'selection.json'),
+      JSON.stringify({ default: 'formula', reason: 'not better', decidedAt: 'x', modelVersion: net.version, featureVersion: 1, checks: [] }),
+    );
     expect(await loadConfidenceModel(dir, { onSkip: (r) => skipped.push(r) })).toBeUndefined();
     expect(skipped).toHaveLength(3);
     expect(skipped[2]).toMatch(/selects the formula: not better/);
@@ -205,13 +240,20 @@ describe('the confidence net', () => {
     expect(forced?.version).toBe(net.version);
     forced!.dispose();
 
-    writeFileSync(join(dir, 'selection.json'), JSON.stringify({ default: 'learned', reason: 'better', decidedAt: 'y', modelVersion: net.version, featureVersion: 1, checks: [] }));
+    writeFileSync(
+      join(dir, 'selection.json'),
+      JSON.stringify({ default: 'learned', reason: 'better', decidedAt: 'y', modelVersion: net.version, featureVersion: 1, checks: [] }),
+    );
     const m = (await loadConfidenceModel(dir))!;
     expect(m.backend).toBe(tf.getBackend());
     expect(m.featureVersion).toBe(FEATURE_VERSION);
     const e = data[3]!.evidence;
     expect(m.model(e)).toBe(Math.round(net.predict(e) * 1000) / 1000);
-    const lat = measureLatency(m.model, data.map((s) => s.evidence), 2000);
+    const lat = measureLatency(
+      m.model,
+      data.map((s) => s.evidence),
+      2000,
+    );
     console.log(`inference on ${m.backend}: p50 ${lat.p50Us.toFixed(0)} µs, p99 ${lat.p99Us.toFixed(0)} µs, mean ${lat.meanUs.toFixed(0)} µs`);
     expect(lat.p50Us).toBeLessThan(1000);
     const before = tf.memory().numTensors;
@@ -223,7 +265,10 @@ describe('the confidence net', () => {
   it('hot-reloads a new model.json (debounced) and falls back to the formula when the selection says so', async () => {
     const dir = tmp();
     await net.save(dir);
-    writeFileSync(join(dir, 'selection.json'), JSON.stringify({ default: 'learned', reason: 'r', decidedAt: '1', modelVersion: net.version, featureVersion: 1, checks: [] }));
+    writeFileSync(
+      join(dir, 'selection.json'),
+      JSON.stringify({ default: 'learned', reason: 'r', decidedAt: '1', modelVersion: net.version, featureVersion: 1, checks: [] }),
+    );
     const initial = (await loadConfidenceModel(dir))!;
     const changes: (LoadedConfidenceModel | undefined)[] = [];
     const errors: Error[] = [];
@@ -248,7 +293,10 @@ describe('the confidence net', () => {
       expect(changes[0]!.model(data[0]!.evidence)).toBe(Math.round(other.predict(data[0]!.evidence) * 1000) / 1000);
 
       changed = next();
-      writeFileSync(join(dir, 'selection.json'), JSON.stringify({ default: 'formula', reason: 'r', decidedAt: '2', modelVersion: other.version, featureVersion: 1, checks: [] }));
+      writeFileSync(
+        join(dir, 'selection.json'),
+        JSON.stringify({ default: 'formula', reason: 'r', decidedAt: '2', modelVersion: other.version, featureVersion: 1, checks: [] }),
+      );
       await changed;
       expect(changes).toHaveLength(2);
       expect(changes[1]).toBeUndefined();
@@ -292,7 +340,15 @@ describe('the training log', () => {
     appendTrainingLog(path, trainingLogEntry(rec('r3'), 'reject')); // ...and a later verdict does not override it
     const entries = readTrainingLog(path);
     expect(entries).toHaveLength(5);
-    expect(entries[0]).toMatchObject({ v: 1, decision: 'approve', by: 'alice', recommendationId: 'r1', stack: 'us-east-1', confidence: 0.7, ts: '2026-03-09T05:49:00.000Z' });
+    expect(entries[0]).toMatchObject({
+      v: 1,
+      decision: 'approve',
+      by: 'alice',
+      recommendationId: 'r1',
+      stack: 'us-east-1',
+      confidence: 0.7,
+      ts: '2026-03-09T05:49:00.000Z',
+    });
     expect(entries[0]!.evidence.minutesToBreach).toBe(rec('r1').evidence.minutesToBreach);
     const samples = samplesFromLog(entries, 5);
     expect(samples.map((s) => [s.label, s.weight, s.source])).toEqual([
@@ -305,14 +361,21 @@ describe('the training log', () => {
   it('reports a bad line with its number', () => {
     const path = join(tmp(), 'log.jsonl');
     appendTrainingLog(path, trainingLogEntry(rec('r1'), 'approve'));
-    writeFileSync(path, readFileSync(path, 'utf8') + '{"v":1,"decision":"maybe"}\n');
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"v":1,"decision":"maybe"}\n`);
     expect(() => readTrainingLog(path)).toThrow(TrainingLogError);
     expect(() => readTrainingLog(path)).toThrow(/log\.jsonl:2:/);
   });
 });
 
 describe('selection', () => {
-  const m = (brier: number, ece: number, precision: number, recall: number) => ({ n: 10, positives: 5, brier, ece, logLoss: 0, at: { threshold: 0.55, mitigations: 5, truePositives: 4, falsePositives: 1, falseNegatives: 1, precision, recall } });
+  const m = (brier: number, ece: number, precision: number, recall: number) => ({
+    n: 10,
+    positives: 5,
+    brier,
+    ece,
+    logLoss: 0,
+    at: { threshold: 0.55, mitigations: 5, truePositives: 4, falsePositives: 1, falseNegatives: 1, precision, recall },
+  });
   it('makes the learned model the default only when it is better on every held-out check', () => {
     const kit = (before: number, falses: number) => ({ detectedBeforeBreach: { count: before }, falseMitigations: falses }) as never;
     const kitEqual = { seeds: ['1'], learned: kit(9, 2), formula: kit(9, 2) };

@@ -42,7 +42,14 @@ function trueIncidentMitigations(net: ConfidenceNet): { name: string; rec: Recom
     const { lines, truth } = generateScenario(name, 1);
     const inc = truth.incidents[0]!;
     const recs = replayLines(lines, config, { confidence: net.asConfidenceModel() });
-    const rec = recs.find((r) => MITIGATIONS.has(r.action) && r.reverts === undefined && r.stack === inc.stack && r.ts >= Date.parse(inc.start) - 30 * MIN && r.ts <= Date.parse(inc.end));
+    const rec = recs.find(
+      (r) =>
+        MITIGATIONS.has(r.action) &&
+        r.reverts === undefined &&
+        r.stack === inc.stack &&
+        r.ts >= Date.parse(inc.start) - 30 * MIN &&
+        r.ts <= Date.parse(inc.end),
+    );
     return { name, rec };
   });
 }

@@ -249,7 +249,8 @@ describe('optimizeThreshold and normalization', () => {
         for (const t of candidates) best = Math.max(best, scoreCorpusAtThreshold(files, t, profile).score);
         expect(r.score).toBeCloseTo(best, 9);
         expect(scoreCorpusAtThreshold(files, r.threshold, profile).score).toBeCloseTo(r.score, 12);
-        if (r.perfectScore === r.nullScore) expect(r.normalized).toBeNaN(); // no windows at all
+        if (r.perfectScore === r.nullScore)
+          expect(r.normalized).toBeNaN(); // no windows at all
         else {
           expect(r.normalized).toBeLessThanOrEqual(100 + 1e-9);
           expect(r.normalized).toBeGreaterThanOrEqual(-1e-9);

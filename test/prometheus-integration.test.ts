@@ -31,11 +31,20 @@ const fast = {
 };
 
 async function startHarbinger(extra: Record<string, unknown>) {
-  const config = parseConfig({ detection: fast, server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-prom-')), tickSeconds: 1 }, decision: { incident: { staleAfterMinutes: 0.2 } }, ...extra });
+  const config = parseConfig({
+    detection: fast,
+    server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-prom-')), tickSeconds: 1 },
+    decision: { incident: { staleAfterMinutes: 0.2 } },
+    ...extra,
+  });
   const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
   const { port } = await service.start();
   cleanups.push(() => service.stop());
-  return { service, port, http: axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } }) };
+  return {
+    service,
+    port,
+    http: axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } }),
+  };
 }
 
 describe('Prometheus poller against a real Prometheus', () => {
@@ -86,7 +95,16 @@ describe('Prometheus poller against a real Prometheus', () => {
   }, 90_000);
 
   it('a failing query is retried, then left as a gap, never filled in', async () => {
-    const { service } = await startHarbinger({ prometheus: { url: 'http://127.0.0.1:9', stepSeconds: 60, timeoutSeconds: 0.5, retries: 2, backoffMillis: 10, queries: [{ query: 'up', signal: 'capacity', metric: 'up' }] } });
+    const { service } = await startHarbinger({
+      prometheus: {
+        url: 'http://127.0.0.1:9',
+        stepSeconds: 60,
+        timeoutSeconds: 0.5,
+        retries: 2,
+        backoffMillis: 10,
+        queries: [{ query: 'up', signal: 'capacity', metric: 'up' }],
+      },
+    });
     await waitFor(async () => (await service.metrics.pollErrors.get()).values[0]?.value === 1, 10_000, { description: 'one poll error counted' });
     expect(service.pipeline.stats().samples).toBe(0);
     expect(service.ready()).toEqual({ ready: false, reason: 'no successful Prometheus poll yet' });
@@ -101,9 +119,17 @@ describe('remote_write from a real Prometheus', () => {
     app.set('orders_per_min', { stack: 'west', service: 'checkout' }, 395);
     app.set('unrelated_gauge', { stack: 'east' }, 1);
     const { http, port, service } = await startHarbinger({ mapping: { metrics: [{ match: '^orders_per_min$', signal: 'business' }] } });
-    const prom = await startPrometheus({ scrapeTargets: [{ job: 'shop', target: `127.0.0.1:${app.port}` }], scrapeIntervalSeconds: 1, remoteWrite: [{ url: `http://127.0.0.1:${port}/api/v1/write`, bearerToken: TOKEN }] });
+    const prom = await startPrometheus({
+      scrapeTargets: [{ job: 'shop', target: `127.0.0.1:${app.port}` }],
+      scrapeIntervalSeconds: 1,
+      remoteWrite: [{ url: `http://127.0.0.1:${port}/api/v1/write`, bearerToken: TOKEN }],
+    });
     cleanups.push(() => prom.stop());
-    await waitFor(async () => /harbinger_samples_received_total\{source="remote_write"\} ([3-9]|\d\d)/.test((await http.get('/metrics')).data as string), 30_000, { description: 'remote-written samples arrive', context: () => prom.logs() });
+    await waitFor(
+      async () => /harbinger_samples_received_total\{source="remote_write"\} ([3-9]|\d\d)/.test((await http.get('/metrics')).data as string),
+      30_000,
+      { description: 'remote-written samples arrive', context: () => prom.logs() },
+    );
     // Only the mapped metric became series: one per stack.
     await waitFor(() => service.pipeline.stats().series === 2, 10_000, { description: 'two series' });
     const metrics = (await http.get('/metrics')).data as string;
@@ -116,7 +142,9 @@ describe('remote_write from a real Prometheus', () => {
     const wrongType = await http.post('/api/v1/write', 'x', { headers: { 'content-type': 'application/json' } });
     expect(wrongType.status).toBe(415);
     expect(wrongType.data.error).toContain('application/x-protobuf');
-    const garbage = await http.post('/api/v1/write', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]), { headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' } });
+    const garbage = await http.post('/api/v1/write', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]), {
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+    });
     expect(garbage.status).toBe(400);
     expect(garbage.data.error).toMatch(/^invalid remote-write body: /);
   });

@@ -4,16 +4,25 @@ import { parseLine, parseRecord, parseTimestamp } from '../src/ingest/record-par
 
 describe('record parser', () => {
   it('parses the documented sample, with ISO or epoch-millisecond timestamps', () => {
-    const line = '{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"us-east-1","service":"checkout","value":412.5,"extra":"kept but ignored"}';
+    const line =
+      '{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"us-east-1","service":"checkout","value":412.5,"extra":"kept but ignored"}';
     const r = parseLine(line);
-    expect(r).toEqual({ ok: true, kind: 'sample', sample: { ts: Date.UTC(2026, 2, 1, 12), signal: 'latency', metric: 'http_p99_ms', stack: 'us-east-1', service: 'checkout', value: 412.5 } });
+    expect(r).toEqual({
+      ok: true,
+      kind: 'sample',
+      sample: { ts: Date.UTC(2026, 2, 1, 12), signal: 'latency', metric: 'http_p99_ms', stack: 'us-east-1', service: 'checkout', value: 412.5 },
+    });
     const epoch = parseLine(line.replace('"2026-03-01T12:00:00Z"', String(Date.UTC(2026, 2, 1, 12))));
     expect(epoch.ok && epoch.kind === 'sample' && epoch.sample.ts).toBe(Date.UTC(2026, 2, 1, 12));
   });
 
   it('parses context events, global ones without stack, and traffic shifts', () => {
     const r = parseLine('{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"campaign","id":"spring-sale","endTs":"2026-03-01T14:00:00Z"}');
-    expect(r).toEqual({ ok: true, kind: 'event', event: { ts: Date.UTC(2026, 2, 1, 12), kind: 'campaign', id: 'spring-sale', endTs: Date.UTC(2026, 2, 1, 14), attributes: {} } });
+    expect(r).toEqual({
+      ok: true,
+      kind: 'event',
+      event: { ts: Date.UTC(2026, 2, 1, 12), kind: 'campaign', id: 'spring-sale', endTs: Date.UTC(2026, 2, 1, 14), attributes: {} },
+    });
     const shift = parseLine('{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"traffic_shift","id":"s1","attributes":{"weights":{"a":20,"b":80}}}');
     expect(shift.ok).toBe(true);
   });
@@ -24,7 +33,10 @@ describe('record parser', () => {
     ['{"type":"sample","ts":"yesterday","signal":"latency","metric":"m","stack":"s","service":"x","value":1}', 'ts: expected ISO-8601'],
     ['{"type":"sample","ts":1772366400,"signal":"latency","metric":"m","stack":"s","service":"x","value":1}', 'ts: 1772366400 looks like epoch seconds'],
     ['{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"context","metric":"m","stack":"s","service":"x","value":1}', 'signal: expected one of'],
-    ['{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"m","stack":"s","service":"x","value":"12"}', 'value: expected a finite number, got "12"'],
+    [
+      '{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"m","stack":"s","service":"x","value":"12"}',
+      'value: expected a finite number, got "12"',
+    ],
     ['{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"m","service":"x","value":1}', 'stack: required'],
     ['{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"party","id":"x"}', 'kind: expected one of'],
     ['{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"traffic_shift","id":"x","attributes":{"weights":{"a":-5}}}', 'attributes.weights.a'],

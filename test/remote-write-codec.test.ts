@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  RemoteWriteError,
-  snappyCompress,
-  snappyDecodedLength,
-  snappyUncompress,
-} from '../src/adapters/remote-write/snappy.js';
+import { RemoteWriteError, snappyCompress, snappyDecodedLength, snappyUncompress } from '../src/adapters/remote-write/snappy.js';
 import {
   RemoteWriteError as ReexportedError,
   STALE_NAN,
@@ -46,7 +41,7 @@ describe('snappy block decoder: golden bytes', () => {
   });
 
   it('decodes a literal with a 1-byte extended length (60 tag)', () => {
-    const payload = 'x'.repeat(61) + 'yz'; // 63 bytes => len-1 = 62 >= 60
+    const payload = `${'x'.repeat(61)}yz`; // 63 bytes => len-1 = 62 >= 60
     const block = bytes(63, 60 << 2, 62, ...ascii(payload));
     expect(text(snappyUncompress(block, 1024))).toBe(payload);
   });
@@ -68,9 +63,7 @@ describe('snappy block decoder: golden bytes', () => {
   });
 
   it('snappyCompress emits the same literal-only golden for short input', () => {
-    expect(snappyCompress(Uint8Array.from(ascii('Wikipedia')))).toEqual(
-      bytes(0x09, 0x20, ...ascii('Wikipedia')),
-    );
+    expect(snappyCompress(Uint8Array.from(ascii('Wikipedia')))).toEqual(bytes(0x09, 0x20, ...ascii('Wikipedia')));
   });
 });
 
@@ -124,13 +117,11 @@ describe('snappy round trips', () => {
   });
 
   it('compress -> uncompress for repetitive inputs (exercises all copy forms)', () => {
-    const repetitive = fc
-      .tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 400 }))
-      .map(([chunk, reps]) => {
-        const out = new Uint8Array(chunk.length * reps);
-        for (let i = 0; i < reps; i++) out.set(chunk, i * chunk.length);
-        return out;
-      });
+    const repetitive = fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 400 })).map(([chunk, reps]) => {
+      const out = new Uint8Array(chunk.length * reps);
+      for (let i = 0; i < reps; i++) out.set(chunk, i * chunk.length);
+      return out;
+    });
     fc.assert(
       fc.property(repetitive, (input) => {
         const c = snappyCompress(input);
@@ -148,7 +139,10 @@ describe('snappy round trips', () => {
     expect(Buffer.compare(snappyUncompress(c, big.length), big)).toBe(0);
 
     let x = 12345;
-    const rnd = new Uint8Array(200_000).map(() => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x >>> 24));
+    const rnd = new Uint8Array(200_000).map(() => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x >>> 24;
+    });
     const rc = snappyCompress(rnd);
     expect(rc.length).toBeLessThanOrEqual(32 + rnd.length + rnd.length / 6);
     expect(Buffer.compare(snappyUncompress(rc, rnd.length), rnd)).toBe(0);
@@ -196,10 +190,27 @@ describe('WriteRequest decoding', () => {
 
   it('skips metadata, exemplars, histograms and unknown fields of every wire type', () => {
     const unknowns = [
-      0x78, 0x96, 0x01, // field 15 varint 150
-      0x79, 1, 2, 3, 4, 5, 6, 7, 8, // field 15 fixed64
-      0x7d, 1, 2, 3, 4, // field 15 fixed32
-      0x7a, 0x02, 0xaa, 0xbb, // field 15 len-delimited
+      0x78,
+      0x96,
+      0x01, // field 15 varint 150
+      0x79,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8, // field 15 fixed64
+      0x7d,
+      1,
+      2,
+      3,
+      4, // field 15 fixed32
+      0x7a,
+      0x02,
+      0xaa,
+      0xbb, // field 15 len-delimited
     ];
     const exemplar = [0x1a, 0x04, 0x11, 0, 0, 0]; // field 3 (bytes are opaque to us)
     const histogram = [0x22, 0x02, 0x08, 0x01]; // field 4
@@ -229,8 +240,7 @@ describe('WriteRequest decoding', () => {
     expect(decodeWriteRequest(raw)).toEqual(req); // second pass hits the cache
     // same-length bytes that differ must not return a cached neighbour
     const one = (v: string): string =>
-      decodeWriteRequest(encodeWriteRequest({ timeseries: [{ labels: [{ name: 'n', value: v }], samples: [] }] }))
-        .timeseries[0]!.labels[0]!.value;
+      decodeWriteRequest(encodeWriteRequest({ timeseries: [{ labels: [{ name: 'n', value: v }], samples: [] }] })).timeseries[0]!.labels[0]!.value;
     for (let i = 0; i < 2000; i++) expect(one(`ab${i.toString(36).padStart(4, '0')}`)).toBe(`ab${i.toString(36).padStart(4, '0')}`);
     // invalid UTF-8 is rejected every time, even right after a valid string of the same length
     const bad = bytes(0x0a, 0x07, 0x0a, 0x05, 0x0a, 0x00, 0x12, 0x01, 0xff);
@@ -273,14 +283,8 @@ describe('WriteRequest decoding', () => {
     // truncated sample double
     expectRWError(() => decodeWriteRequest(bytes(0x0a, 0x05, 0x12, 0x03, 0x09, 0, 0)), /truncated fixed64 \(Sample.value\)/);
     // invalid UTF-8 in a label value (lone continuation byte; overlong encoding)
-    expectRWError(
-      () => decodeWriteRequest(bytes(0x0a, 0x07, 0x0a, 0x05, 0x0a, 0x00, 0x12, 0x01, 0x80)),
-      /invalid UTF-8 in Label.value/,
-    );
-    expectRWError(
-      () => decodeWriteRequest(bytes(0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x02, 0xc0, 0xaf)),
-      /invalid UTF-8 in Label.name/,
-    );
+    expectRWError(() => decodeWriteRequest(bytes(0x0a, 0x07, 0x0a, 0x05, 0x0a, 0x00, 0x12, 0x01, 0x80)), /invalid UTF-8 in Label.value/);
+    expectRWError(() => decodeWriteRequest(bytes(0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x02, 0xc0, 0xaf)), /invalid UTF-8 in Label.name/);
   });
 });
 
@@ -308,10 +312,7 @@ describe('stale markers', () => {
 
 describe('WriteRequest round trips', () => {
   const labelArb = fc.record({ name: fc.string({ unit: 'grapheme', maxLength: 20 }), value: fc.string({ unit: 'binary', maxLength: 80 }) });
-  const valueArb = fc.oneof(
-    fc.double(),
-    fc.constantFrom(-0, 0, Infinity, -Infinity, NaN, STALE_NAN, Number.MIN_VALUE, Number.MAX_VALUE),
-  );
+  const valueArb = fc.oneof(fc.double(), fc.constantFrom(-0, 0, Infinity, -Infinity, NaN, STALE_NAN, Number.MIN_VALUE, Number.MAX_VALUE));
   const tsArb = fc.oneof(
     fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
     fc.constantFrom(0, -1, 1_700_000_000_000, 2 ** 31, 2 ** 32, -(2 ** 32), 2 ** 35 - 1, 2 ** 35),
@@ -394,15 +395,11 @@ describe('fuzz: arbitrary input only ever throws RemoteWriteError', () => {
 
   it('decodeWriteRequest on mutated valid requests', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
-        fc.nat(),
-        (edits, cut) => {
-          const b = encodeWriteRequest(UP_EXPECTED);
-          for (const [at, v] of edits) b[at % b.length] = v;
-          onlyRWE(() => decodeWriteRequest(b.subarray(0, b.length - (cut % 5))));
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), fc.nat(), (edits, cut) => {
+        const b = encodeWriteRequest(UP_EXPECTED);
+        for (const [at, v] of edits) b[at % b.length] = v;
+        onlyRWE(() => decodeWriteRequest(b.subarray(0, b.length - (cut % 5))));
+      }),
       { numRuns: 2000 },
     );
   });

@@ -99,7 +99,7 @@ describe('HAProxy runtime + controller against a real HAProxy', () => {
     expect(back.weights).toEqual({ 'us-east-1': 50, 'us-west-2': 50 });
   });
 
-  it('rollback / pause_rollout are not a load balancer\'s job; unmapped stacks are refused', async () => {
+  it("rollback / pause_rollout are not a load balancer's job; unmapped stacks are refused", async () => {
     expect(await ctl.apply(rec({ id: 'rb', action: 'rollback' }))).toEqual({ ok: false, detail: HAPROXY_ONLY_SHIFTS });
     expect(await ctl.apply(rec({ id: 'pr', action: 'pause_rollout' }))).toEqual({ ok: false, detail: HAPROXY_ONLY_SHIFTS });
     const unknown = await ctl.apply(rec({ id: 'u', targets: ['eu-west-1'] }));
@@ -108,7 +108,7 @@ describe('HAProxy runtime + controller against a real HAProxy', () => {
     expect(await ctl.readWeights()).toEqual({ 'us-east-1': 50, 'us-west-2': 50 });
   });
 
-  it('a server name HAProxy does not know: ok:false with HAProxy\'s error, weights untouched', async () => {
+  it("a server name HAProxy does not know: ok:false with HAProxy's error, weights untouched", async () => {
     const bad = new HaproxyController({ socketPath: hap.socketPath, backend: 'stacks', servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'usw2-typo' } });
     const r = await bad.apply(rec({ id: 'typo' }));
     expect(r.ok).toBe(false);

@@ -69,7 +69,10 @@ describe('series scorer', () => {
   it('scores a level shift up or down as one onset >= 0.5 at once, then continuation below 0.5', () => {
     const at = 4 * DAY + 17;
     for (const jump of [60, -60]) {
-      const s = scoreSeries(seasonal(6 * DAY, 1, (i) => (i >= at ? jump : 0)), cfg);
+      const s = scoreSeries(
+        seasonal(6 * DAY, 1, (i) => (i >= at ? jump : 0)),
+        cfg,
+      );
       const onset = max(s, at, at + 3);
       expect(onset.value).toBeGreaterThanOrEqual(0.5); // a 12-sigma shift: measured 0.62-0.75
       // No second alarm while the shifted level persists (until the baseline has relearned it).

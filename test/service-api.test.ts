@@ -73,16 +73,25 @@ describe('harbinger serve HTTP API', () => {
     const { http, port } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     expect((await axios.get(`http://127.0.0.1:${port}/v1/gates`, { validateStatus: () => true })).status).toBe(401);
     // Two minutes' data, five minutes apart: the second moves event time past the first (lateness 2 min).
-    const lines = [Date.UTC(2026, 2, 2, 10), Date.UTC(2026, 2, 2, 10, 5)].flatMap((ts) => ['a', 'b'].flatMap((stack) => [
-      { type: 'sample', ts, signal: 'reliability', metric: 'http_5xx_rate', stack, service: 'checkout', value: 0.0004 },
-      { type: 'sample', ts, signal: 'latency', metric: 'checkout_slowness', stack, service: 'checkout', value: 120 },
-      { type: 'sample', ts, signal: 'capacity', metric: 'cpu_utilization', stack, service: 'checkout', value: 41.5 },
-    ]));
+    const lines = [Date.UTC(2026, 2, 2, 10), Date.UTC(2026, 2, 2, 10, 5)].flatMap((ts) =>
+      ['a', 'b'].flatMap((stack) => [
+        { type: 'sample', ts, signal: 'reliability', metric: 'http_5xx_rate', stack, service: 'checkout', value: 0.0004 },
+        { type: 'sample', ts, signal: 'latency', metric: 'checkout_slowness', stack, service: 'checkout', value: 120 },
+        { type: 'sample', ts, signal: 'capacity', metric: 'cpu_utilization', stack, service: 'checkout', value: 41.5 },
+      ]),
+    );
     expect((await http.post('/v1/samples', lines)).status).toBe(200);
     const r = await http.get('/v1/gates');
     expect(r.status).toBe(200);
     // Two points are too few to tell percent from fraction when the name does not say: the API says so.
-    expect(r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number; unitPending?: boolean } }) => [m.metric, m.gate.kind, m.gate.limit, m.gate.unitPending ?? false])).toEqual([
+    expect(
+      r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number; unitPending?: boolean } }) => [
+        m.metric,
+        m.gate.kind,
+        m.gate.limit,
+        m.gate.unitPending ?? false,
+      ]),
+    ).toEqual([
       ['cpu_utilization', 'saturation', 0.9, true],
       ['http_5xx_rate', 'error_rate', 0.001, true],
     ]);
@@ -94,14 +103,20 @@ describe('harbinger serve HTTP API', () => {
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {
     const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     const good = { ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 };
-    const r = await http.post('/v1/samples', [good, { ...good, ts: '2026-03-01T00:01:00Z', value: 'NaN' }, { ...good, ts: '2026-03-01T00:02:00Z', signal: 'vibes' }]);
+    const r = await http.post('/v1/samples', [
+      good,
+      { ...good, ts: '2026-03-01T00:01:00Z', value: 'NaN' },
+      { ...good, ts: '2026-03-01T00:02:00Z', signal: 'vibes' },
+    ]);
     expect(r.status).toBe(200);
     expect(r.data).toMatchObject({ accepted: 1, rejectedTotal: 2 });
     expect(r.data.rejected).toEqual([
       { index: 2, reason: 'value: expected a finite number, got "NaN"' },
       { index: 3, reason: expect.stringContaining('signal: expected one of') },
     ]);
-    const nd = await http.post('/v1/samples', `${JSON.stringify({ ...good, ts: '2026-03-01T00:03:00Z' })}\n{broken\n`, { headers: { 'content-type': 'application/x-ndjson' } });
+    const nd = await http.post('/v1/samples', `${JSON.stringify({ ...good, ts: '2026-03-01T00:03:00Z' })}\n{broken\n`, {
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
     expect(nd.data).toMatchObject({ accepted: 1, rejected: [{ index: 2, reason: expect.stringContaining('invalid JSON') }] });
     expect((await http.post('/v1/samples', 'nonsense')).status).toBe(400);
     expect((await http.post('/v1/samples', '[1,')).data.error).toContain('not a JSON array');
@@ -158,7 +173,8 @@ describe('harbinger serve HTTP API', () => {
     }
     expect(waiting).toBeDefined();
     expect((await http.get('/v1/incidents')).data.incidents.some((i: { stack: string }) => i.stack === 'us-west-2')).toBe(true);
-    const filtered = (await http.get('/v1/recommendations', { params: { stack: 'us-west-2', status: 'awaiting_approval' } })).data.recommendations as Recommendation[];
+    const filtered = (await http.get('/v1/recommendations', { params: { stack: 'us-west-2', status: 'awaiting_approval' } })).data
+      .recommendations as Recommendation[];
     expect(filtered.map((r) => r.id)).toContain(waiting!.id);
     expect(filtered.every((r) => r.stack === 'us-west-2' && r.status === 'awaiting_approval')).toBe(true);
     expect((await http.get('/v1/recommendations', { params: { since: 'yesterday' } })).status).toBe(400);
@@ -189,10 +205,15 @@ describe('harbinger serve HTTP API', () => {
     expect(mitigations.length).toBeGreaterThan(0);
     expect(mitigations.every((r) => r.requiresApproval && r.status !== 'executed')).toBe(true);
     // ... and nothing reached the controller.
-    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(audit.filter((e) => e.kind === 'execution.applied')).toHaveLength(0);
     // The older spelling and the new one cannot contradict each other.
-    expect(() => parseConfig({ decision: { execution: { autoApprove: true, approval: 'human' } } })).toThrow(/decision\.execution\.approval: contradicts autoApprove/);
+    expect(() => parseConfig({ decision: { execution: { autoApprove: true, approval: 'human' } } })).toThrow(
+      /decision\.execution\.approval: contradicts autoApprove/,
+    );
     expect(parseConfig(withServeDefaults({ decision: { execution: { approval: 'guardrails' } } })).decision.execution.approval).toBe('guardrails');
   });
 

@@ -36,8 +36,9 @@ function load(path: string): (Sample | ContextEvent)[] {
 function inProcess(records: (Sample | ContextEvent)[]): string[] {
   const out: string[] = [];
   const p = new Pipeline(config, { output: (e: PipelineOutput) => void out.push(JSON.stringify(e)) });
-  for (const r of records) if ('kind' in r) p.offerEvent(r);
-  else p.offerSample(r);
+  for (const r of records)
+    if ('kind' in r) p.offerEvent(r);
+    else p.offerSample(r);
   p.flush();
   return out;
 }
@@ -132,7 +133,11 @@ class Decider {
   }
 
   private fresh(): void {
-    this.decision = new DecisionEngine(config.decision, { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes }, { decision: (e) => void this.out.push(JSON.stringify(e)) });
+    this.decision = new DecisionEngine(
+      config.decision,
+      { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes },
+      { decision: (e) => void this.out.push(JSON.stringify(e)) },
+    );
     this.merge = new DetectionMerge(this.shards, {
       detection: (e) => {
         this.out.push(JSON.stringify(e));
@@ -151,7 +156,9 @@ class Decider {
   }
 
   checkpoint(): void {
-    this.saved = decodeState<NonNullable<typeof this.saved>>(encodeState({ offset: this.offset, outputs: this.out.length, merge: this.merge.snapshot(), decision: this.decision.snapshot() }));
+    this.saved = decodeState<NonNullable<typeof this.saved>>(
+      encodeState({ offset: this.offset, outputs: this.out.length, merge: this.merge.snapshot(), decision: this.decision.snapshot() }),
+    );
   }
 
   /** Crash: the new owner restores and re-reads; what it says again replaces what was said after the checkpoint. */
@@ -165,7 +172,12 @@ class Decider {
   }
 }
 
-function sharded(records: (Sample | ContextEvent)[], partitions: number, seed: number, crashes: boolean): { out: string[]; duplicates: number; outOfOrder: number } {
+function sharded(
+  records: (Sample | ContextEvent)[],
+  partitions: number,
+  seed: number,
+  crashes: boolean,
+): { out: string[]; duplicates: number; outOfOrder: number } {
   const random = rng(seed);
   const topic: Msg[] = [];
   const ids = Array.from({ length: partitions }, (_, i) => String(i));
@@ -225,7 +237,22 @@ describe('sharded detection, merged, decides like the in-process pipeline', () =
 });
 
 describe('DetectionMerge', () => {
-  const health = (service: string, stack: string, ts: number, p: { scores?: Record<string, number>; saturation?: number | null; inEpisode?: string[]; reporting: number; known: number }): ShardOutput => ({ type: 'health', ts, service, stack, scores: p.scores ?? {}, saturation: p.saturation ?? null, inEpisode: p.inEpisode ?? [], reporting: p.reporting, known: p.known });
+  const health = (
+    service: string,
+    stack: string,
+    ts: number,
+    p: { scores?: Record<string, number>; saturation?: number | null; inEpisode?: string[]; reporting: number; known: number },
+  ): ShardOutput => ({
+    type: 'health',
+    ts,
+    service,
+    stack,
+    scores: p.scores ?? {},
+    saturation: p.saturation ?? null,
+    inEpisode: p.inEpisode ?? [],
+    reporting: p.reporting,
+    known: p.known,
+  });
 
   it('combines partial health: max score and saturation, summed series, union of episodes, silent shards by their last word', () => {
     const got: unknown[] = [];
@@ -236,20 +263,55 @@ describe('DetectionMerge', () => {
     m.advance('0', 60_000);
     expect(got).toEqual([]); // shard 1 has not said it is past the minute
     m.advance('1', 60_000);
-    expect(got).toEqual([{ type: 'health', ts: t1, service: 's', stack: 'a', scores: { reliability: 1, latency: 4, business: -1 }, saturation: 0.7, inEpisode: ['err', 'p99'], reporting: 3, known: 5 }]);
+    expect(got).toEqual([
+      {
+        type: 'health',
+        ts: t1,
+        service: 's',
+        stack: 'a',
+        scores: { reliability: 1, latency: 4, business: -1 },
+        saturation: 0.7,
+        inEpisode: ['err', 'p99'],
+        reporting: 3,
+        known: 5,
+      },
+    ]);
     // Next minute only shard 0 has data: shard 1's series still count as known, not reporting.
     const t2 = 120_000 - 1;
     m.offer('0', 2, health('s', 'a', t2, { scores: { latency: 0.5 }, reporting: 2, known: 2 }));
     m.advance('0', 120_000);
     m.advance('1', 120_000);
-    expect(got[1]).toEqual({ type: 'health', ts: t2, service: 's', stack: 'a', scores: { latency: 0.5 }, saturation: null, inEpisode: ['err'], reporting: 2, known: 5 });
+    expect(got[1]).toEqual({
+      type: 'health',
+      ts: t2,
+      service: 's',
+      stack: 'a',
+      scores: { latency: 0.5 },
+      saturation: null,
+      inEpisode: ['err'],
+      reporting: 2,
+      known: 5,
+    });
   });
 
   it('passes each context event on once, orders by time then kind, and drops re-delivered numbers', () => {
     const seen: string[] = [];
     const m = new DetectionMerge(['0', '1'], { detection: (e) => void seen.push(`${e.type}@${e.ts}`), context: (e) => void seen.push(`${e.kind}@${e.ts}`) });
     const deploy: ContextEvent = { ts: 1000, kind: 'deployment', id: 'd1', service: 's', stack: 'a', attributes: {} };
-    m.offer('1', 1, { type: 'anomaly', ts: 1000, stack: 'a', service: 's', signal: 'latency', metric: 'p99', stage: 'warn', value: 2, expected: 1, score: 5, persistence: { hits: 1, of: 5 }, coldStart: false });
+    m.offer('1', 1, {
+      type: 'anomaly',
+      ts: 1000,
+      stack: 'a',
+      service: 's',
+      signal: 'latency',
+      metric: 'p99',
+      stage: 'warn',
+      value: 2,
+      expected: 1,
+      score: 5,
+      persistence: { hits: 1, of: 5 },
+      coldStart: false,
+    });
     m.offer('0', 1, deploy);
     m.offer('1', 2, deploy);
     expect(m.offer('1', 2, deploy)).toBe(false);
@@ -284,7 +346,16 @@ describe('DetectionMerge', () => {
   it('an idle shard stops holding the merged watermark; when all are idle the newest counts', () => {
     const seen: number[] = [];
     const m = new DetectionMerge(['0', '1'], { detection: (e) => void seen.push(e.ts), context: () => {} });
-    m.offer('0', 1, { type: 'breach', ts: 5000, stack: 'a', service: 's', signal: 'reliability', metric: 'e', value: 1, slo: { kind: 'error_rate', limit: 0.5, comparator: '>' } });
+    m.offer('0', 1, {
+      type: 'breach',
+      ts: 5000,
+      stack: 'a',
+      service: 's',
+      signal: 'reliability',
+      metric: 'e',
+      value: 1,
+      slo: { kind: 'error_rate', limit: 0.5, comparator: '>' },
+    });
     m.advance('0', 9000);
     expect(seen).toEqual([]); // shard 1 never reported: it may still send something older
     m.advance('1', -Infinity, true);

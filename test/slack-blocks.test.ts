@@ -44,7 +44,13 @@ describe('recommendationMessage', () => {
     const actions = blocks.find((b) => b.type === 'actions')!;
     expect(actions.elements).toHaveLength(2);
     const [approve, reject] = actions.elements!;
-    expect(approve).toMatchObject({ type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', value: rec.id, text: { type: 'plain_text', text: 'Approve' } });
+    expect(approve).toMatchObject({
+      type: 'button',
+      action_id: APPROVE_ACTION_ID,
+      style: 'primary',
+      value: rec.id,
+      text: { type: 'plain_text', text: 'Approve' },
+    });
     expect(approve.confirm.title.text).toBe('Approve this mitigation?');
     expect(reject).toMatchObject({ type: 'button', action_id: REJECT_ACTION_ID, style: 'danger', value: rec.id, text: { type: 'plain_text', text: 'Reject' } });
     expect(action_ids(blocks)).toEqual(['harbinger_approve', 'harbinger_reject']);
@@ -129,7 +135,11 @@ describe('recommendationMessage', () => {
             cause: { kind: 'unknown', reason: g.cause },
             phases: base.phases.map((p, i) => ({ ...p, evidence: g.evidence[i]! })),
           });
-          const msg = recommendationMessage(rec, { withButtons: true, ...(g.url !== undefined ? { incidentUrl: g.url } : {}), ...(g.by !== undefined ? { decidedBy: g.by } : {}) });
+          const msg = recommendationMessage(rec, {
+            withButtons: true,
+            ...(g.url !== undefined ? { incidentUrl: g.url } : {}),
+            ...(g.by !== undefined ? { decidedBy: g.by } : {}),
+          });
           expect(blockKitViolations(msg)).toEqual([]);
           expect(msg.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.maxBlocks);
           expect(msg.text.length).toBeLessThanOrEqual(SLACK_LIMITS.fallbackText);
@@ -147,7 +157,15 @@ function action_ids(blocks: Block[]): string[] {
 }
 
 describe('outcomeText', () => {
-  const o = (over: Partial<OutcomeEvent>): OutcomeEvent => ({ type: 'outcome', ts: T0 + 20 * 60_000, recommendationId: 'rec-1', incidentId: 'inc-42', outcome: 'effective', reason: 'p99 back to 310 ms < 500 ms', ...over });
+  const o = (over: Partial<OutcomeEvent>): OutcomeEvent => ({
+    type: 'outcome',
+    ts: T0 + 20 * 60_000,
+    recommendationId: 'rec-1',
+    incidentId: 'inc-42',
+    outcome: 'effective',
+    reason: 'p99 back to 310 ms < 500 ms',
+    ...over,
+  });
 
   it('post-action validation', () => {
     expect(outcomeText(o({}))).toBe(':white_check_mark: *Post-action validation: effective* (03:27 UTC). p99 back to 310 ms &lt; 500 ms');

@@ -29,13 +29,22 @@ afterEach(async () => {
 /** Records requested delays; resolves almost at once (a tick of real time so loops cannot spin). */
 function fakeSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] } {
   const delays: number[] = [];
-  return { delays, sleep: (ms) => (delays.push(ms), new Promise((r) => setTimeout(r, 2))) };
+  return {
+    delays,
+    sleep: (ms) => {
+      delays.push(ms);
+      return new Promise((r) => setTimeout(r, 2));
+    },
+  };
 }
 
 /** A pino-shaped logger that keeps every call, to check no secret ever reaches the logs. */
 function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const rec = (level: string) => (...args: unknown[]) => void lines.push(`${level} ${JSON.stringify(args)}`);
+  const rec =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void lines.push(`${level} ${JSON.stringify(args)}`);
   return { lines, logger: { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') } as unknown as Logger };
 }
 
@@ -57,7 +66,15 @@ const replies = (m: FakeSlackRequest[]) => m.filter((r) => r.path === '/api/chat
 const actionIds = (blocks: any[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements.map((e: { action_id: string }) => e.action_id));
 
 function outcome(rec: Recommendation, over: Partial<OutcomeEvent>): OutcomeEvent {
-  return { type: 'outcome', ts: T0 + 15 * 60_000, recommendationId: rec.id, incidentId: rec.incidentId, outcome: 'effective', reason: 'orders/min back within 2 % of baseline', ...over };
+  return {
+    type: 'outcome',
+    ts: T0 + 15 * 60_000,
+    recommendationId: rec.id,
+    incidentId: rec.incidentId,
+    outcome: 'effective',
+    reason: 'orders/min back within 2 % of baseline',
+    ...over,
+  };
 }
 
 describe('SlackFeed, bot mode', () => {
@@ -111,13 +128,21 @@ describe('SlackFeed, bot mode', () => {
     feed.onDecision(makeRec({ id: 'r-none', action: 'none', status: 'informational', cause: { kind: 'explained', reason: 'load test lt-7 on us-west-2' } }));
     feed.onDecision(makeRec({ id: 'r-observe', action: 'observe', status: 'informational' }));
     feed.onDecision(outcome(makeRec({ id: 'r-unknown' }), {}));
-    feed.onDecision({ type: 'incident', ts: T0, incident: { id: 'inc-9', service: 'checkout', stack: 'us-west-2', status: 'open', openedAt: T0, resolvedAt: null }, transition: 'opened', summary: 'opened' });
+    feed.onDecision({
+      type: 'incident',
+      ts: T0,
+      incident: { id: 'inc-9', service: 'checkout', stack: 'us-west-2', status: 'open', openedAt: T0, resolvedAt: null },
+      transition: 'opened',
+      summary: 'opened',
+    });
     feed.onDecision(makeRec({ id: 'r-rollback', action: 'rollback', status: 'blocked', blockedBy: 'one_change_at_a_time' }));
     expect(await feed.flush()).toBe(true);
     expect(posts(slack.messages).map((p) => p.body.blocks[0].text.text)).toEqual(['Roll back checkout on us-west-2']);
     expect(actionIds(posts(slack.messages)[0]!.body.blocks)).toEqual([]); // blocked: no buttons
 
-    const info = botFeed({ config: { mode: 'bot', channel: 'C0HARBINGR', baseUrl: slack.url, includeInformational: true, outboxPath: join(dir, 'info.jsonl') } });
+    const info = botFeed({
+      config: { mode: 'bot', channel: 'C0HARBINGR', baseUrl: slack.url, includeInformational: true, outboxPath: join(dir, 'info.jsonl') },
+    });
     info.start();
     info.onDecision(makeRec({ id: 'r-none', action: 'none', status: 'informational', cause: { kind: 'explained', reason: 'load test lt-7 on us-west-2' } }));
     info.onDecision(makeRec({ id: 'r-none-2', action: 'none', status: 'informational', cause: { kind: 'unknown', reason: '?' } }));
@@ -222,7 +247,11 @@ describe('SlackFeed, bot mode', () => {
     await feed.stop(200);
 
     const file = readFileSync(outboxPath, 'utf8');
-    const pending = file.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.op === 'enqueue');
+    const pending = file
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.op === 'enqueue');
     expect(pending.map((l) => l.item.kind)).toEqual(['post', 'update', 'update', 'reply']); // the 2nd update names the approver
     expect(pending[0].item.rec.id).toBe(rec.id);
     expect(file).not.toContain(slack.token);
@@ -309,7 +338,12 @@ describe('SlackFeed, incoming-webhook mode', () => {
   it('webhook 429 honours Retry-After; a 404 (revoked hook) is permanent', async () => {
     const { sleep, delays } = fakeSleep();
     const failed: string[] = [];
-    const feed = new SlackFeed({ config: { mode: 'webhook', outboxPath: join(dir, 'w2.jsonl') }, secrets: { webhookUrl: slack.webhookUrl }, sleep, onFailed: (i) => failed.push(i.error) });
+    const feed = new SlackFeed({
+      config: { mode: 'webhook', outboxPath: join(dir, 'w2.jsonl') },
+      secrets: { webhookUrl: slack.webhookUrl },
+      sleep,
+      onFailed: (i) => failed.push(i.error),
+    });
     feeds.push(feed);
     feed.start();
     slack.rateLimitNext(2);
@@ -317,7 +351,12 @@ describe('SlackFeed, incoming-webhook mode', () => {
     expect(await feed.flush()).toBe(true);
     expect(delays).toEqual([2000]);
 
-    const gone = new SlackFeed({ config: { mode: 'webhook', outboxPath: join(dir, 'w3.jsonl') }, secrets: { webhookUrl: `${slack.url}/services/T0/B0/revoked` }, sleep, onFailed: (i) => failed.push(i.error) });
+    const gone = new SlackFeed({
+      config: { mode: 'webhook', outboxPath: join(dir, 'w3.jsonl') },
+      secrets: { webhookUrl: `${slack.url}/services/T0/B0/revoked` },
+      sleep,
+      onFailed: (i) => failed.push(i.error),
+    });
     feeds.push(gone);
     gone.start();
     gone.onDecision(makeRec({ id: 'b' }));
@@ -333,7 +372,11 @@ describe('SlackFeed.handleInteraction', () => {
 
   function signed(body: string, ts = NOW - 3, secret = SIGNING_SECRET) {
     return {
-      headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(secret, ts, body), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': signSlackRequest(secret, ts, body),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       rawBody: Buffer.from(body, 'utf8'),
       nowSeconds: NOW,
     };
@@ -343,7 +386,14 @@ describe('SlackFeed.handleInteraction', () => {
     const feed = botFeed();
     const res = feed.handleInteraction(signed(blockActionsBody('harbinger_approve', 'rec-checkout-us-west-2-0001')));
     expect(res.status).toBe(200);
-    expect(res.decision).toMatchObject({ recommendationId: 'rec-checkout-us-west-2-0001', verdict: 'approve', user: 'alice.oncall', userId: 'U024BE7LH', channel: 'C0HARBINGR', messageTs: '1700000000.000100' });
+    expect(res.decision).toMatchObject({
+      recommendationId: 'rec-checkout-us-west-2-0001',
+      verdict: 'approve',
+      user: 'alice.oncall',
+      userId: 'U024BE7LH',
+      channel: 'C0HARBINGR',
+      messageTs: '1700000000.000100',
+    });
   });
 
   it('refuses bad signatures, replays and junk', () => {

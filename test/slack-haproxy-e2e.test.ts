@@ -40,7 +40,10 @@ describe('Slack approval → HAProxy, end to end', () => {
     const config = parseConfig({
       server: { port: 0, dataDir, wallClockWatermark: false },
       decision: { execution: { autoApprove: false }, stacks: { 'us-east-1': { primary: true } } },
-      routing: { controller: 'haproxy', haproxy: { socketPath: haproxy.socketPath, backend: haproxy.backend, servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' } } },
+      routing: {
+        controller: 'haproxy',
+        haproxy: { socketPath: haproxy.socketPath, backend: haproxy.backend, servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' } },
+      },
       slack: { channel: '#ops-harbinger', baseUrl: slack.url },
     });
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN, slack: { botToken: slack.token, signingSecret: SIGNING } });
@@ -63,12 +66,20 @@ describe('Slack approval → HAProxy, end to end', () => {
       }
       throw new Error('fixture ended before the expected recommendation');
     };
-    const recs = async (): Promise<Recommendation[]> => (await http.get('/v1/recommendations', { params: { status: 'awaiting_approval', action: 'shift_traffic' } })).data.recommendations;
+    const recs = async (): Promise<Recommendation[]> =>
+      (await http.get('/v1/recommendations', { params: { status: 'awaiting_approval', action: 'shift_traffic' } })).data.recommendations;
     const click = async (rec: Recommendation, action: 'harbinger_approve' | 'harbinger_reject') => {
       const body = blockActionsBody(action, rec.id);
       const ts = Math.floor(Date.now() / 1000);
       const started = performance.now();
-      const r = await http.post('/v1/slack/interactions', body, { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SIGNING, ts, body), authorization: '' } });
+      const r = await http.post('/v1/slack/interactions', body, {
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': signSlackRequest(SIGNING, ts, body),
+          authorization: '',
+        },
+      });
       return { status: r.status, ms: performance.now() - started };
     };
 
@@ -78,7 +89,9 @@ describe('Slack approval → HAProxy, end to end', () => {
     await slack.waitFor((m) => m.some((r) => r.path === '/api/chat.postMessage' && JSON.stringify(r.body).includes(shift.id)), 10_000);
     const post = slack.messages.find((r) => r.path === '/api/chat.postMessage' && JSON.stringify(r.body).includes(shift.id))!;
     expect(post.headers['authorization']).toBe(`Bearer ${slack.token}`);
-    const actions = (post.body.blocks as { type: string; elements?: { action_id: string; value: string; style?: string }[] }[]).find((b) => b.type === 'actions')!;
+    const actions = (post.body.blocks as { type: string; elements?: { action_id: string; value: string; style?: string }[] }[]).find(
+      (b) => b.type === 'actions',
+    )!;
     expect(actions.elements!.map((e) => [e.action_id, e.value, e.style])).toEqual([
       ['harbinger_approve', shift.id, 'primary'],
       ['harbinger_reject', shift.id, 'danger'],
@@ -88,7 +101,17 @@ describe('Slack approval → HAProxy, end to end', () => {
     // A forged click (wrong secret) is refused; the real one is acknowledged at once.
     const forged = blockActionsBody('harbinger_approve', shift.id);
     const now = Math.floor(Date.now() / 1000);
-    expect((await http.post('/v1/slack/interactions', forged, { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(now), 'x-slack-signature': signSlackRequest('wrong', now, forged) } })).status).toBe(401);
+    expect(
+      (
+        await http.post('/v1/slack/interactions', forged, {
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-slack-request-timestamp': String(now),
+            'x-slack-signature': signSlackRequest('wrong', now, forged),
+          },
+        })
+      ).status,
+    ).toBe(401);
     const approved = await click(shift, 'harbinger_approve');
     expect(approved.status).toBe(200);
     expect(approved.ms).toBeLessThan(3000);

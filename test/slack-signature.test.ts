@@ -50,7 +50,9 @@ describe('verifySlackSignature', () => {
     const f = verify({ timestampHeader: String(future), signatureHeader: signSlackRequest(SECRET, future, BODY), nowSeconds: NOW });
     expect(!f.ok && f.reason).toMatch(/future.*replay window/);
     // inside a custom tolerance
-    expect(verify({ timestampHeader: String(old), signatureHeader: signSlackRequest(SECRET, old, BODY), nowSeconds: NOW, toleranceSeconds: 600 })).toEqual({ ok: true });
+    expect(verify({ timestampHeader: String(old), signatureHeader: signSlackRequest(SECRET, old, BODY), nowSeconds: NOW, toleranceSeconds: 600 })).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses missing or malformed headers', () => {
@@ -61,7 +63,9 @@ describe('verifySlackSignature', () => {
       const r = verify({ signatureHeader: bad });
       expect(!r.ok && r.reason).toMatch(/malformed X-Slack-Signature/);
     }
-    expect(!verify({ timestampHeader: 'yesterday' }).ok && (verify({ timestampHeader: 'yesterday' }) as { reason: string }).reason).toMatch(/malformed X-Slack-Request-Timestamp/);
+    expect(!verify({ timestampHeader: 'yesterday' }).ok && (verify({ timestampHeader: 'yesterday' }) as { reason: string }).reason).toMatch(
+      /malformed X-Slack-Request-Timestamp/,
+    );
     expect(verify({ signatureHeader: [sig, sig] }).ok).toBe(false);
     expect(verify({ signingSecret: '' })).toEqual({ ok: false, reason: 'no signing secret configured' });
   });
@@ -90,12 +94,17 @@ describe('parseInteraction', () => {
   it('refuses what is not ours', () => {
     expect(parseInteraction('foo=bar')).toEqual({ ok: false, reason: 'no payload field in the form body' });
     expect(parseInteraction('payload=%7Bnot-json')).toEqual({ ok: false, reason: 'payload is not valid JSON' });
-    expect(parseInteraction(new URLSearchParams({ payload: JSON.stringify({ type: 'view_submission' }) }).toString())).toEqual({ ok: false, reason: 'unsupported interaction type "view_submission"' });
+    expect(parseInteraction(new URLSearchParams({ payload: JSON.stringify({ type: 'view_submission' }) }).toString())).toEqual({
+      ok: false,
+      reason: 'unsupported interaction type "view_submission"',
+    });
     const other = parseInteraction(blockActionsBody('some_other_button', 'x'));
     expect(!other.ok && other.reason).toMatch(/no Harbinger action/);
     const empty = parseInteraction(blockActionsBody('harbinger_approve', ''));
     expect(!empty.ok && empty.reason).toMatch(/no recommendation id/);
-    const noUser = parseInteraction(new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', actions: [{ action_id: 'harbinger_approve', value: 'r' }] }) }).toString());
+    const noUser = parseInteraction(
+      new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', actions: [{ action_id: 'harbinger_approve', value: 'r' }] }) }).toString(),
+    );
     expect(!noUser.ok && noUser.reason).toMatch(/invalid block_actions payload: user/);
   });
 });

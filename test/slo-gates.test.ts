@@ -10,7 +10,7 @@ const gates = new SloGates(cfg.slo.gates);
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 2, 2);
 
-describe('default SLO gates meet a newcomer\'s metric names', () => {
+describe("default SLO gates meet a newcomer's metric names", () => {
   it.each([
     ['reliability', 'http_5xx_rate', 'error_rate', 0.001],
     ['reliability', 'http_requests_5xx_ratio', 'error_rate', 0.001],
@@ -41,14 +41,22 @@ describe('default SLO gates meet a newcomer\'s metric names', () => {
     expect(gates.match('reliability', 'restarts_per_min')).toBeUndefined();
     expect(gates.match('latency', 'queue_age_s')).toBeUndefined();
     // Counts, budgets and look-alikes are not error ratios; a median is not a tail latency.
-    for (const name of ['errors_total', 'http_5xx_count', 'healthcheck_failures_total', 'error_budget_remaining', 'error_budget_burn_rate', 'failover_count', 'terror_index']) {
+    for (const name of [
+      'errors_total',
+      'http_5xx_count',
+      'healthcheck_failures_total',
+      'error_budget_remaining',
+      'error_budget_burn_rate',
+      'failover_count',
+      'terror_index',
+    ]) {
       expect(gates.match('reliability', name)).toBeUndefined();
     }
     expect(gates.match('latency', 'latency_quantile_0.5')).toBeUndefined();
     expect(gates.match('latency', 'latency_quantile_0.99')?.kind).toBe('latency_p99');
   });
 
-  it('a fraction gate decides from its series\' first 30 values whether they are in percent, once, per series', () => {
+  it("a fraction gate decides from its series' first 30 values whether they are in percent, once, per series", () => {
     const pct = gates.match('capacity', 'cpu_utilization')!;
     const frac = gates.match('capacity', 'cpu_utilization')!;
     for (let i = 0; i < UNIT_DECISION_POINTS - 1; i++) {
@@ -83,7 +91,8 @@ function run(samples: Sample[]): { events: DetectionEvent[]; engine: DetectionEn
 
 function series(metric: string, signal: Signal, stacks: string[], minutes: number, value: (stack: string, m: number) => number): Sample[] {
   const out: Sample[] = [];
-  for (let m = 0; m < minutes; m++) for (const stack of stacks) out.push({ ts: T0 + m * MIN, signal, metric, stack, service: 'checkout', value: value(stack, m) });
+  for (let m = 0; m < minutes; m++)
+    for (const stack of stacks) out.push({ ts: T0 + m * MIN, signal, metric, stack, service: 'checkout', value: value(stack, m) });
   return out;
 }
 
@@ -98,7 +107,7 @@ describe('gates and the series they judge', () => {
     for (const h of health) expect(h.type === 'health' && h.saturation !== null && h.saturation < 0.5).toBe(true);
   });
 
-  it('an error gate inside a series\' normal noise is not breached by that noise, only by a real rise', () => {
+  it("an error gate inside a series' normal noise is not breached by that noise, only by a real rise", () => {
     // A dependency whose failure rate wanders around the 0.1 % gate all day: past it one minute in three.
     const normal = (s: string, m: number): number => 0.00085 + 0.0003 * noise(m * 5 + s.length);
     const quiet = run(series('dependency_failure_rate', 'reliability', ['a', 'b'], 1500, normal));

@@ -77,9 +77,7 @@ describe('test harness with real Prometheus and Alertmanager', () => {
   it('(a) Prometheus scrapes the metrics app every second and sees value changes', async () => {
     const app = onCleanup(await startMetricsApp());
     app.set('harness_test_gauge', { stack: 'a', note: 'quote " backslash \\ newline \n end' }, 3);
-    const prom = onCleanup(
-      await startPrometheus({ scrapeTargets: [{ job: 'app', target: `127.0.0.1:${app.port}` }], scrapeIntervalSeconds: 1 }),
-    );
+    const prom = onCleanup(await startPrometheus({ scrapeTargets: [{ job: 'app', target: `127.0.0.1:${app.port}` }], scrapeIntervalSeconds: 1 }));
 
     await waitForValue(prom, 'harness_test_gauge', '3');
     const [sample] = await prom.query('harness_test_gauge');
@@ -117,9 +115,7 @@ describe('test harness with real Prometheus and Alertmanager', () => {
     const hasGauge = (r: RecordedRequest): boolean =>
       r.method === 'POST' &&
       r.path === '/api/v1/write' &&
-      decodeRemoteWriteBody(r.body).timeseries.some(
-        (ts) => ts.labels.__name__ === 'harness_rw_gauge' && ts.samples.some((s) => s.value === 42),
-      );
+      decodeRemoteWriteBody(r.body).timeseries.some((ts) => ts.labels.__name__ === 'harness_rw_gauge' && ts.samples.some((s) => s.value === 42));
     const req = await recorder.waitFor(hasGauge, 20_000);
 
     expect(req.headers['content-encoding']).toBe('snappy');

@@ -56,22 +56,40 @@ describe('WindowShift', () => {
 describe('series scorer on AWS-like quantized flat series', () => {
   it('alarms on the first sparse spikes, not on repeats of the same size, and nowhere else', () => {
     const spikes = [1050, 1750, 2450, 3150, 3850];
-    const s = scoreSeries(quantizedFlat(4032, 7, (i) => (spikes.includes(i) ? 3 : 0)), cfg);
+    const s = scoreSeries(
+      quantizedFlat(4032, 7, (i) => (spikes.includes(i) ? 3 : 0)),
+      cfg,
+    );
     // After NAB's probation (15 %). Measured [1050, 1750]: the seen-spike memory (rank 2) treats
     // later spikes of the same size as normal for this series (all five alarmed without it).
     expect(alarmsAt(s).filter((i) => i >= 605)).toEqual(spikes.slice(0, 2));
-    expect(alarmsAt(scoreSeries(quantizedFlat(4032, 7, (i) => (spikes.includes(i) ? 3 : 0)), cfg, 0, { seenRank: 0 })).filter((i) => i >= 605)).toEqual(spikes);
+    expect(
+      alarmsAt(
+        scoreSeries(
+          quantizedFlat(4032, 7, (i) => (spikes.includes(i) ? 3 : 0)),
+          cfg,
+          0,
+          { seenRank: 0 },
+        ),
+      ).filter((i) => i >= 605),
+    ).toEqual(spikes);
   });
 
   it('still alarms on a spike clearly larger than the ones already seen', () => {
     const size: Record<number, number> = { 1050: 3, 1750: 3, 2450: 3, 3150: 4, 3850: 3 };
-    const s = scoreSeries(quantizedFlat(4032, 7, (i) => size[i] ?? 0), cfg);
+    const s = scoreSeries(
+      quantizedFlat(4032, 7, (i) => size[i] ?? 0),
+      cfg,
+    );
     expect(alarmsAt(s).filter((i) => i >= 605)).toEqual([1050, 1750, 3150]); // measured
   });
 
   it('alarms on a level shift at its first point, and at most twice within a day', () => {
     const at = 3000;
-    const s = scoreSeries(quantizedFlat(4032, 7, (i) => (i >= at ? 0.5 : 0)), cfg);
+    const s = scoreSeries(
+      quantizedFlat(4032, 7, (i) => (i >= at ? 0.5 : 0)),
+      cfg,
+    );
     const alarms = alarmsAt(s).filter((i) => i >= 605);
     expect(alarms[0]).toBe(at);
     expect(alarms.filter((i) => i < at + 288).length).toBeLessThanOrEqual(2);

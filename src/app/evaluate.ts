@@ -13,7 +13,12 @@ export interface FixtureEvaluation {
 }
 
 /** Replays every `<name>.jsonl` that has a `<name>.truth.json` beside it and scores it. */
-export async function evaluateFixtures(dir: string, config: HarbingerConfig, onScenario?: (name: string) => void, confidence?: ConfidenceModel): Promise<FixtureEvaluation> {
+export async function evaluateFixtures(
+  dir: string,
+  config: HarbingerConfig,
+  onScenario?: (name: string) => void,
+  confidence?: ConfidenceModel,
+): Promise<FixtureEvaluation> {
   const names = readdirSync(dir)
     .filter((f) => f.endsWith('.truth.json'))
     .map((f) => basename(f, '.truth.json'))
@@ -25,7 +30,11 @@ export async function evaluateFixtures(dir: string, config: HarbingerConfig, onS
     const parsed = truthSchema.safeParse(JSON.parse(readFileSync(join(dir, `${name}.truth.json`), 'utf8')));
     if (!parsed.success) throw new Error(`${name}.truth.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const recs: Recommendation[] = [];
-    await replayFile(join(dir, `${name}.jsonl`), { config, onEvent: (e) => e.type === 'recommendation' && recs.push(e), ...(confidence !== undefined ? { confidence } : {}) });
+    await replayFile(join(dir, `${name}.jsonl`), {
+      config,
+      onEvent: (e) => e.type === 'recommendation' && recs.push(e),
+      ...(confidence !== undefined ? { confidence } : {}),
+    });
     scenarios.push(scoreScenario(parsed.data, recs));
   }
   return { scenarios, summary: summarize(scenarios) };

@@ -53,7 +53,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     const key = reason.split(':')[0]!;
     rejectsByReason[key] = (rejectsByReason[key] ?? 0) + 1;
     if (line !== undefined) opts.onInvalid?.(line, reason);
-    rejects?.write(JSON.stringify({ source: path, line, reason, raw }) + '\n');
+    rejects?.write(`${JSON.stringify({ source: path, line, reason, raw })}\n`);
   };
   // Recorded data never sees what the replay decides: actions do not reach it.
   const engine = new Pipeline(withActionsReachingData(opts.config, false), {

@@ -12,7 +12,13 @@ export function createRoutingController(cfg: RoutingConfig, log: Logger): Routin
       return new DryRunController(log);
     case 'webhook': {
       const token = readSecret('HARBINGER_ROUTING_WEBHOOK_TOKEN');
-      return new WebhookController({ url: cfg.webhook!.url, timeoutMs: cfg.webhook!.timeoutSeconds * 1000, maxAttempts: cfg.webhook!.retries + 1, log, ...(token !== undefined ? { token: token.value } : {}) });
+      return new WebhookController({
+        url: cfg.webhook!.url,
+        timeoutMs: cfg.webhook!.timeoutSeconds * 1000,
+        maxAttempts: cfg.webhook!.retries + 1,
+        log,
+        ...(token !== undefined ? { token: token.value } : {}),
+      });
     }
     case 'haproxy':
       return new HaproxyController({ socketPath: cfg.haproxy!.socketPath, backend: cfg.haproxy!.backend, servers: cfg.haproxy!.servers, log });

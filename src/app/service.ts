@@ -118,20 +118,36 @@ export class HarbingerService implements HttpPort {
     const host = this.cfg.server.host ?? (this.apiToken === undefined ? '127.0.0.1' : '0.0.0.0');
     if (this.apiToken === undefined) {
       const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
-      if (!loopback && !this.cfg.server.allowUnauthenticated) throw new Error(`refusing to listen on ${host} without HARBINGER_API_TOKEN (set the token, or server.allowUnauthenticated: true)`);
-      this.log.warn({ host }, loopback ? 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only' : 'no HARBINGER_API_TOKEN and server.allowUnauthenticated: authentication is OFF on a non-loopback address');
+      if (!loopback && !this.cfg.server.allowUnauthenticated)
+        throw new Error(`refusing to listen on ${host} without HARBINGER_API_TOKEN (set the token, or server.allowUnauthenticated: true)`);
+      this.log.warn(
+        { host },
+        loopback
+          ? 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only'
+          : 'no HARBINGER_API_TOKEN and server.allowUnauthenticated: authentication is OFF on a non-loopback address',
+      );
     }
-    this.server = createHttpServer(this, { token: this.apiToken, bodyLimitBytes: this.cfg.server.bodyLimitBytes, maxDecompressedBytes: this.cfg.server.maxDecompressedBytes }, this.metrics, this.log);
+    this.server = createHttpServer(
+      this,
+      { token: this.apiToken, bodyLimitBytes: this.cfg.server.bodyLimitBytes, maxDecompressedBytes: this.cfg.server.maxDecompressedBytes },
+      this.metrics,
+      this.log,
+    );
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.cfg.server.port, host, () => resolve());
     });
     const addr = this.server.address() as AddressInfo;
     if (this.cfg.prometheus !== undefined) {
-      this.poller = new PrometheusPoller(this.cfg.prometheus, (samples) => void Promise.resolve(this.ingest(samples, [], 'prometheus')).catch(() => undefined /* logged and counted in forward() */), this.log, (secs, failed) => {
-        this.metrics.pollDuration.observe(secs);
-        if (failed > 0) this.metrics.pollErrors.inc(failed);
-      });
+      this.poller = new PrometheusPoller(
+        this.cfg.prometheus,
+        (samples) => void Promise.resolve(this.ingest(samples, [], 'prometheus')).catch(() => undefined /* logged and counted in forward() */),
+        this.log,
+        (secs, failed) => {
+          this.metrics.pollDuration.observe(secs);
+          if (failed > 0) this.metrics.pollErrors.inc(failed);
+        },
+      );
       this.poller.start();
     }
     this.slack?.start();
@@ -151,7 +167,18 @@ export class HarbingerService implements HttpPort {
     this.warnAboutGates();
     for (const t of this.timers) t.unref();
     this.started = true;
-    this.log.info({ host: addr.address, port: addr.port, dataDir: this.cfg.server.dataDir, restoredFrom: this.restoredFrom, routing: this.routing.name, prometheus: this.cfg.prometheus?.url ?? null, slack: this.slack === undefined ? 'off' : 'on' }, 'harbinger serving');
+    this.log.info(
+      {
+        host: addr.address,
+        port: addr.port,
+        dataDir: this.cfg.server.dataDir,
+        restoredFrom: this.restoredFrom,
+        routing: this.routing.name,
+        prometheus: this.cfg.prometheus?.url ?? null,
+        slack: this.slack === undefined ? 'off' : 'on',
+      },
+      'harbinger serving',
+    );
     return { host: addr.address, port: addr.port };
   }
 
@@ -305,7 +332,12 @@ export class HarbingerService implements HttpPort {
     };
     if (this.kafka === undefined) return apply();
     const kafka = this.kafka;
-    if (!kafka.decides()) return { ok: false, code: 'not_decider', reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does' };
+    if (!kafka.decides())
+      return {
+        ok: false,
+        code: 'not_decider',
+        reason: 'this instance does not hold the decider (the detections partition) right now; send the decision to the instance that does',
+      };
     return kafka.exclusive(apply).then((r) => {
       // Checkpoint at once: a take-over must not forget a human's decision.
       if (r.ok) kafka.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));
@@ -318,7 +350,8 @@ export class HarbingerService implements HttpPort {
    * (Slack wants an answer within 3 seconds), and apply the decision right after.
    */
   async slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
-    if (this.slack === undefined) return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
+    if (this.slack === undefined)
+      return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
     const r = this.slack.handleInteraction({ headers: req.headers, rawBody: body, nowSeconds: Math.floor(this.now() / 1000) });
     if (r.decision !== undefined) {
       const d = r.decision;
@@ -380,11 +413,24 @@ export class HarbingerService implements HttpPort {
   private onDecision(e: DecisionEvent): void {
     // The audit entry is on disk before anything acts on the decision.
     this.audit.append(e.ts, auditKind(e), e.type === 'outcome' && e.by !== undefined ? e.by : 'harbinger', e);
-    this.feed.write(JSON.stringify(e) + '\n');
+    this.feed.write(`${JSON.stringify(e)}\n`);
     this.slack?.onDecision(e);
     if (e.type === 'recommendation') {
       this.metrics.recommendations.inc({ action: e.action, status: e.status });
-      if (this.cfg.server.consoleFeed) this.log.info({ recommendation: e.id, incident: e.incidentId, stack: e.stack, action: e.action, percent: e.percent, status: e.status, confidence: e.confidence, blockedBy: e.blockedBy }, e.reason);
+      if (this.cfg.server.consoleFeed)
+        this.log.info(
+          {
+            recommendation: e.id,
+            incident: e.incidentId,
+            stack: e.stack,
+            action: e.action,
+            percent: e.percent,
+            status: e.status,
+            confidence: e.confidence,
+            blockedBy: e.blockedBy,
+          },
+          e.reason,
+        );
       if (e.status === 'executed') void this.execute(e);
     } else if (e.type === 'outcome') {
       this.metrics.outcomes.inc({ outcome: e.outcome });
@@ -425,7 +471,10 @@ export class HarbingerService implements HttpPort {
       };
       const initial = await loadConfidenceModel(dir, { onSkip: (reason) => this.log.info({ dir, reason }, 'confidence: learned model not used') });
       use(initial);
-      this.modelWatcher = watchConfidenceModel(dir, use, { initial: initial ?? null, onError: (e) => this.log.warn({ err: (e as Error).message }, 'confidence: reload failed, keeping the current model') });
+      this.modelWatcher = watchConfidenceModel(dir, use, {
+        initial: initial ?? null,
+        onError: (e) => this.log.warn({ err: (e as Error).message }, 'confidence: reload failed, keeping the current model'),
+      });
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'confidence: learned model unavailable, using the formula');
     }
@@ -435,7 +484,13 @@ export class HarbingerService implements HttpPort {
     if (secrets.botToken === undefined && secrets.webhookUrl === undefined) return undefined;
     const mode = this.cfg.slack.mode ?? (secrets.botToken !== undefined ? 'bot' : 'webhook');
     return new SlackFeed({
-      config: { mode, baseUrl: this.cfg.slack.baseUrl, includeInformational: this.cfg.slack.includeInformational, outboxPath: join(this.cfg.server.dataDir, 'slack-outbox.jsonl'), ...(this.cfg.slack.channel !== undefined ? { channel: this.cfg.slack.channel } : {}) },
+      config: {
+        mode,
+        baseUrl: this.cfg.slack.baseUrl,
+        includeInformational: this.cfg.slack.includeInformational,
+        outboxPath: join(this.cfg.server.dataDir, 'slack-outbox.jsonl'),
+        ...(this.cfg.slack.channel !== undefined ? { channel: this.cfg.slack.channel } : {}),
+      },
       secrets,
       logger: this.log,
       onSent: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'sent' }),
@@ -460,7 +515,11 @@ export class HarbingerService implements HttpPort {
   private async execute(rec: Recommendation): Promise<void> {
     try {
       const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await this.routing.apply(rec);
-      this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: r.detail, ...(r.weights !== undefined ? { weights: r.weights } : {}) });
+      this.audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', this.routing.name, {
+        recommendationId: rec.id,
+        detail: r.detail,
+        ...(r.weights !== undefined ? { weights: r.weights } : {}),
+      });
       if (!r.ok) {
         this.log.error({ recommendation: rec.id, controller: this.routing.name, detail: r.detail }, 'routing controller did not apply the action');
         this.pipeline.decision.onExecutionResult(rec.id, false, r.detail, this.clock());
@@ -468,9 +527,23 @@ export class HarbingerService implements HttpPort {
       // The traffic split changed: the pipeline must know, or business metrics per traffic share
       // and the cold-cache rule would judge the next minutes against the old split.
       if (r.ok && r.weights !== undefined) {
-        const shift: ContextEvent = { ts: Math.max(rec.ts, this.pipeline.detection.maxEventTime()), kind: 'traffic_shift', id: `${rec.id}-applied`, service: rec.service, attributes: { weights: r.weights, recommendationId: rec.id } };
+        const shift: ContextEvent = {
+          ts: Math.max(rec.ts, this.pipeline.detection.maxEventTime()),
+          kind: 'traffic_shift',
+          id: `${rec.id}-applied`,
+          service: rec.service,
+          attributes: { weights: r.weights, recommendationId: rec.id },
+        };
         if (this.kafka === undefined) this.pipeline.offerEvent(shift);
-        else this.kafka.announce(shift).catch((err: Error) => this.log.error({ recommendation: rec.id, err: err.message }, 'kafka: announcing the applied traffic split failed; shards judge business metrics by the old split until the next one'));
+        else
+          this.kafka
+            .announce(shift)
+            .catch((err: Error) =>
+              this.log.error(
+                { recommendation: rec.id, err: err.message },
+                'kafka: announcing the applied traffic split failed; shards judge business metrics by the old split until the next one',
+              ),
+            );
       }
     } catch (err) {
       this.audit.append(rec.ts, 'execution.failed', this.routing.name, { recommendationId: rec.id, detail: (err as Error).message });

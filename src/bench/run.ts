@@ -42,7 +42,9 @@ function measure(name: string, samples: Sample[], offer: (s: Sample) => void): {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const sorted = lat.subarray(0, li).sort();
   const r = { rate: samples.length / secs, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
-  console.log(`  ${name.padEnd(34)} ${fmtRate(r.rate).padStart(11)} samples/s   p50 ${r.p50.toFixed(0).padStart(5)} ns   p99 ${r.p99.toFixed(0).padStart(6)} ns`);
+  console.log(
+    `  ${name.padEnd(34)} ${fmtRate(r.rate).padStart(11)} samples/s   p50 ${r.p50.toFixed(0).padStart(5)} ns   p99 ${r.p99.toFixed(0).padStart(6)} ns`,
+  );
   return r;
 }
 
@@ -83,14 +85,21 @@ async function main(): Promise<void> {
   pipeline.flush();
   const naive = new NaiveWindowDetector(60);
   const base = measure('naive (median/MAD over 60 points)', samples, (s) => naive.offer(s));
-  console.log(`  speed-up over naive: ${(core.rate / base.rate).toFixed(1)}×   (detection events: ${events}, recommendations: ${decisions}; target ≥ 1,000,000 samples/s on one core)\n`);
+  console.log(
+    `  speed-up over naive: ${(core.rate / base.rate).toFixed(1)}×   (detection events: ${events}, recommendations: ${decisions}; target ≥ 1,000,000 samples/s on one core)\n`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'harbinger-bench-'));
   try {
     const path = join(dir, 'week.jsonl');
-    writeFileSync(path, samples.map((s) => JSON.stringify({ type: 'sample', ts: new Date(s.ts).toISOString(), signal: s.signal, metric: s.metric, stack: s.stack, service: s.service, value: s.value })).join('\n') + '\n');
+    writeFileSync(
+      path,
+      `${samples.map((s) => JSON.stringify({ type: 'sample', ts: new Date(s.ts).toISOString(), signal: s.signal, metric: s.metric, stack: s.stack, service: s.service, value: s.value })).join('\n')}\n`,
+    );
     const summary = await replayFile(path, { config: fullConfig });
-    console.log(`JSONL replay (parse + validate + detect), same week: ${fmtRate(summary.samplesPerSec)} samples/s, ${(summary.wallMs / 1000).toFixed(2)} s wall\n`);
+    console.log(
+      `JSONL replay (parse + validate + detect), same week: ${fmtRate(summary.samplesPerSec)} samples/s, ${(summary.wallMs / 1000).toFixed(2)} s wall\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -102,16 +111,27 @@ async function main(): Promise<void> {
   const { formulaConfidence } = await import('../core/decide/confidence.js');
   const backend = await initBackend();
   const learned = await loadConfidenceModel(shippedModelDir(), { ignoreSelection: true });
-  const evidence = Array.from({ length: 64 }, (_, i) => ({ persistence: (i % 5) / 4, magnitude: 4 + (i % 30), separation: i % 9, businessImpact: (i % 3) / 2, correlation: (i % 3) / 2, dataCompleteness: 1, minutesToBreach: i % 4 === 0 ? null : i * 2 }));
+  const evidence = Array.from({ length: 64 }, (_, i) => ({
+    persistence: (i % 5) / 4,
+    magnitude: 4 + (i % 30),
+    separation: i % 9,
+    businessImpact: (i % 3) / 2,
+    correlation: (i % 3) / 2,
+    dataCompleteness: 1,
+    minutesToBreach: i % 4 === 0 ? null : i * 2,
+  }));
   if (learned !== undefined) {
     const l = measureLatency(learned.model, evidence);
     const f = measureLatency(formulaConfidence({ warnScore: 4, horizonMinutes: 90 }), evidence);
-    console.log(`Confidence per recommendation: learned (${backend}) p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs; formula p50 ${f.p50Us.toFixed(2)} µs, p99 ${f.p99Us.toFixed(2)} µs\n`);
+    console.log(
+      `Confidence per recommendation: learned (${backend}) p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs; formula p50 ${f.p50Us.toFixed(2)} µs, p99 ${f.p99Us.toFixed(2)} µs\n`,
+    );
   }
 
   if (gc) {
     console.log('Memory (heap bytes per series, all per-series state included):');
-    for (const n of [10_000, 100_000]) console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(heapPerSeries(n)).toLocaleString('en-US')} B/series`);
+    for (const n of [10_000, 100_000])
+      console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(heapPerSeries(n)).toLocaleString('en-US')} B/series`);
   }
 }
 

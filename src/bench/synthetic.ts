@@ -17,7 +17,8 @@ export function syntheticSamples(seriesCount: number, minutes: number, seed = 7)
   for (let i = 0; keys.length < seriesCount; i++) {
     const k = i % metrics.length;
     for (const stack of stacks) {
-      if (keys.length < seriesCount) keys.push({ signal: signals[k]!, metric: metrics[k]!, stack, service: `svc-${Math.floor(i / metrics.length)}`, base: [200, 0.0003, 0.4, 600][k]! });
+      if (keys.length < seriesCount)
+        keys.push({ signal: signals[k]!, metric: metrics[k]!, stack, service: `svc-${Math.floor(i / metrics.length)}`, base: [200, 0.0003, 0.4, 600][k]! });
     }
   }
   const t0 = Date.UTC(2026, 2, 1);
@@ -25,7 +26,15 @@ export function syntheticSamples(seriesCount: number, minutes: number, seed = 7)
   let n = 0;
   for (let m = 0; m < minutes; m++) {
     const season = 1 + 0.3 * Math.sin((2 * Math.PI * (m % 1440)) / 1440);
-    for (const k of keys) out[n++] = { ts: t0 + m * 60_000, signal: k.signal, metric: k.metric, stack: k.stack, service: k.service, value: k.base * season * (1 + 0.05 * (rand() - 0.5)) };
+    for (const k of keys)
+      out[n++] = {
+        ts: t0 + m * 60_000,
+        signal: k.signal,
+        metric: k.metric,
+        stack: k.stack,
+        service: k.service,
+        value: k.base * season * (1 + 0.05 * (rand() - 0.5)),
+      };
   }
   return out;
 }

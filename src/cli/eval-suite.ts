@@ -33,7 +33,6 @@ function kitRow(label: string, o: KitOverall): string[] {
   ];
 }
 
-
 export const evalSuiteCommand: Command = {
   name: 'eval-suite',
   summary: 'fixtures, the independent kit over several seeds, and NAB leave-one-category-out, in one report',
@@ -73,7 +72,12 @@ Options:
   async run(values) {
     const config = loadConfigOrReport(values['config'] as string | undefined);
     if (config === undefined) return 2;
-    const only = values['only'] === undefined ? [...PARTS] : String(values['only']).split(',').map((s) => s.trim());
+    const only =
+      values['only'] === undefined
+        ? [...PARTS]
+        : String(values['only'])
+            .split(',')
+            .map((s) => s.trim());
     const unknown = only.filter((p) => !(PARTS as readonly string[]).includes(p));
     if (unknown.length > 0) {
       process.stderr.write(`harbinger eval-suite: --only: unknown part(s) ${unknown.join(', ')} (use ${PARTS.join(', ')})\n`);
@@ -83,7 +87,14 @@ Options:
     const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
     if (confidence === null) return 2;
     const withModel = confidence !== undefined ? { confidence } : {};
-    const seeds = [...new Set(String(values['seeds'] ?? '101,202,303').split(',').map((s) => s.trim()).filter((s) => s.length > 0))];
+    const seeds = [
+      ...new Set(
+        String(values['seeds'] ?? '101,202,303')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      ),
+    ];
     if (seeds.length === 0 || seeds.some((s) => !/^[A-Za-z0-9_-]+$/.test(s))) {
       process.stderr.write(`harbinger eval-suite: --seeds: a comma-separated list of seeds (letters, digits, - and _), got '${String(values['seeds'])}'\n`);
       return 2;
@@ -94,7 +105,9 @@ Options:
     }
     const keepDir = values['keep'] as string | undefined;
     if (keepDir !== undefined && existsSync(keepDir) && readdirSync(keepDir).length > 0) {
-      process.stderr.write(`harbinger eval-suite: --keep ${keepDir}: not empty (an earlier run's scenarios would be scored again); give a new or empty directory\n`);
+      process.stderr.write(
+        `harbinger eval-suite: --keep ${keepDir}: not empty (an earlier run's scenarios would be scored again); give a new or empty directory\n`,
+      );
       return 2;
     }
     const kitDir = (values['kit'] as string | undefined) ?? defaultKitDir();
@@ -109,7 +122,9 @@ Options:
       const f = await evaluateFixtures('fixtures/scenarios', config, (n) => progress(`fixtures: ${n}`), confidence);
       result['fixtures'] = f.summary;
       const m = f.summary;
-      out.push(`FIXTURES (fixtures/scenarios): ${m.detected}/${m.incidents} mitigated on the right stack, ${m.beforeBreach} before breach; lead median ${num(m.medianLeadMinutes)} min, worst ${num(m.worstLeadMinutes)}; false ${m.falseMitigations} (${m.trapMitigations} in traps)`);
+      out.push(
+        `FIXTURES (fixtures/scenarios): ${m.detected}/${m.incidents} mitigated on the right stack, ${m.beforeBreach} before breach; lead median ${num(m.medianLeadMinutes)} min, worst ${num(m.worstLeadMinutes)}; false ${m.falseMitigations} (${m.trapMitigations} in traps)`,
+      );
     }
 
     if (want('kit')) {
@@ -128,7 +143,9 @@ Options:
           ...withModel,
         });
         result['kit'] = kit;
-        const rows = [['seed', 'detected', 'before breach (room >= 4 min)', 'lead median', 'slow-onset lead', 'localization', 'precision', 'false mitigations', 'in traps']];
+        const rows = [
+          ['seed', 'detected', 'before breach (room >= 4 min)', 'lead median', 'slow-onset lead', 'localization', 'precision', 'false mitigations', 'in traps'],
+        ];
         for (const s of kit.seeds) rows.push(kitRow(s.seed, s.overall));
         rows.push(kitRow('pooled', kit.pooled));
         out.push('', `KIT (${kitDir}, seeds ${seeds.join(', ')}; lead in minutes before the SLO breach)`, textTable(rows));
@@ -144,7 +161,8 @@ Options:
         const std = loco.fixed.find((l) => l.profile === 'standard');
         if (std !== undefined) {
           const rows = [['left out', 'threshold (chosen on the others)', 'score on the others', 'score left out', 'windows detected/missed', 'fp rows']];
-          for (const f of std.folds) rows.push([f.category, f.threshold.toFixed(4), num(f.trainNormalized), num(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, String(f.fp)]);
+          for (const f of std.folds)
+            rows.push([f.category, f.threshold.toFixed(4), num(f.trainNormalized), num(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, String(f.fp)]);
           out.push('', `NAB dev, leave-one-category-out, standard profile: pooled ${num(std.pooledNormalized)}`, textTable(rows));
         }
       }

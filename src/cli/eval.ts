@@ -31,7 +31,7 @@ Options:
     const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`), confidence);
     if (tty) process.stderr.write('\r\x1b[K');
     if (values['json'] === true) {
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     }
     const rows: string[][] = [['scenario', 'incidents', 'mitigated', 'lead (min)', 'localized', 'action ok', 'false mitigations']];
@@ -46,7 +46,7 @@ Options:
         String(s.falseMitigations),
       ]);
     }
-    process.stdout.write(textTable(rows) + '\n');
+    process.stdout.write(`${textTable(rows)}\n`);
     const m = result.summary;
     process.stdout.write(
       `\nOverall: ${m.detected}/${m.incidents} incidents mitigated on the right stack, ${m.beforeBreach} before their SLO breach; ` +

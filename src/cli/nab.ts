@@ -54,23 +54,46 @@ Options:
     out.push(['profile', 'threshold', 'all', ...cats].join('\t'));
     for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
       const p = plain.profiles[name];
-      out.push([name, p.threshold.toFixed(4), fmt(p.normalized), ...cats.map((c) => {
-        const s = p.byCategory[c]!;
-        return Number.isNaN(s.normalized) ? `fp=${s.fp}` : fmt(s.normalized);
-      })].join('\t'));
+      out.push(
+        [
+          name,
+          p.threshold.toFixed(4),
+          fmt(p.normalized),
+          ...cats.map((c) => {
+            const s = p.byCategory[c]!;
+            return Number.isNaN(s.normalized) ? `fp=${s.fp}` : fmt(s.normalized);
+          }),
+        ].join('\t'),
+      );
     }
     if (loco !== undefined) {
       for (const [kind, list] of [
         ['shipped constants, threshold chosen on the others', loco.fixed],
         ['constants and threshold chosen on the others', loco.grid],
       ] as const)
-      for (const l of list) {
-        out.push('');
-        out.push(`leave-one-category-out (${kind}), ${l.profile}: pooled ${fmt(l.pooledNormalized)}, mean over categories with windows ${fmt(l.meanNormalized)}`);
-        out.push(['left out', 'files', 'windows', 'constants chosen on the others', 'threshold', 'others', 'left out', 'detected/missed', 'fp rows'].join('\t'));
-        for (const f of l.folds)
-          out.push([f.category, f.files, f.windows, describeOptions(f.options), f.threshold.toFixed(4), fmt(f.trainNormalized), fmt(f.normalized), `${f.detectedWindows}/${f.missedWindows}`, f.fp].join('\t'));
-      }
+        for (const l of list) {
+          out.push('');
+          out.push(
+            `leave-one-category-out (${kind}), ${l.profile}: pooled ${fmt(l.pooledNormalized)}, mean over categories with windows ${fmt(l.meanNormalized)}`,
+          );
+          out.push(
+            ['left out', 'files', 'windows', 'constants chosen on the others', 'threshold', 'others', 'left out', 'detected/missed', 'fp rows'].join('\t'),
+          );
+          for (const f of l.folds)
+            out.push(
+              [
+                f.category,
+                f.files,
+                f.windows,
+                describeOptions(f.options),
+                f.threshold.toFixed(4),
+                fmt(f.trainNormalized),
+                fmt(f.normalized),
+                `${f.detectedWindows}/${f.missedWindows}`,
+                f.fp,
+              ].join('\t'),
+            );
+        }
     }
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;

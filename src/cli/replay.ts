@@ -55,11 +55,12 @@ Options:
       config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
       onEvent: (e) => {
-        if (audit !== undefined && (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident')) audit.append(e.ts, auditKind(e), 'harbinger', e);
+        if (audit !== undefined && (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident'))
+          audit.append(e.ts, auditKind(e), 'harbinger', e);
         if (e.type === 'health' && values['health'] !== true) return;
-        out?.write(JSON.stringify(e) + '\n');
+        out?.write(`${JSON.stringify(e)}\n`);
         const line = quiet ? undefined : formatOutput(e);
-        if (line !== undefined) process.stdout.write(line + '\n');
+        if (line !== undefined) process.stdout.write(`${line}\n`);
       },
       onProgress: (done, total) => bar.update(done, total),
       onEarlyGates: (gates) => {
@@ -84,12 +85,18 @@ Options:
       '',
       `Summary of ${input}`,
       `  lines ${summary.lines}, samples ${s.samples}, context events ${s.events}, series ${s.series}`,
-      `  invalid ${summary.invalid}, late ${s.late}, conflicting ${s.conflicts}${Object.keys(summary.rejectsByReason).length > 0 ? ` (by reason: ${Object.entries(summary.rejectsByReason).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+      `  invalid ${summary.invalid}, late ${s.late}, conflicting ${s.conflicts}${
+        Object.keys(summary.rejectsByReason).length > 0
+          ? ` (by reason: ${Object.entries(summary.rejectsByReason)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`
+          : ''
+      }`,
       `  anomalies ${s.emitted.anomaly}, predictions ${s.emitted.prediction}, deltas ${s.emitted.delta}, breaches ${s.emitted.breach}, recoveries ${s.emitted.recovery}`,
       `  ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s (${(summary.wallMs / 1000).toFixed(2)} s wall)`,
     ];
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     for (const w of summary.gates.warnings) if (!earlyWarned.has(w.message)) process.stderr.write(`warning: ${w.message}\n`);
     return 0;
   },

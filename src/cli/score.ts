@@ -56,8 +56,10 @@ Options:
     if (parsed.rejects.length > 5) process.stderr.write(`... ${parsed.rejects.length - 5} more rejected rows\n`);
     const scores = scoreSeries(parsed.rows, config.detection, direction, values['drift'] === true ? DRIFT_OPTIONS : {});
     const out: string[] = ['timestamp,value,anomaly_score'];
-    parsed.rows.forEach((r, i) => out.push(`${new Date(r.ts).toISOString()},${r.value},${scores[i]!.toFixed(6)}`));
-    const text = out.join('\n') + '\n';
+    parsed.rows.forEach((r, i) => {
+      out.push(`${new Date(r.ts).toISOString()},${r.value},${scores[i]!.toFixed(6)}`);
+    });
+    const text = `${out.join('\n')}\n`;
     if (values['out'] !== undefined) writeFileSync(values['out'] as string, text);
     else process.stdout.write(text);
     const alarms = scores.reduce((n, s) => n + (s >= 0.5 ? 1 : 0), 0);

@@ -5,7 +5,10 @@ import { loadConfigOrReport, type Command } from './command.js';
 const parseSeeds = (s: string | undefined, fallback: number[], what: string): number[] => {
   if (s === undefined) return fallback;
   const out: number[] = [];
-  for (const part of s.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+  for (const part of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range !== null) for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
     else if (/^\d+$/.test(part)) out.push(Number(part));
@@ -130,11 +133,15 @@ Options:
     if (tty && !json) process.stderr.write('\r\x1b[K');
     if (json) {
       const { net, options, ...rest } = r;
-      process.stdout.write(JSON.stringify({ ...rest, version: net.version, meta: net.meta, seeds: options.seeds, heldoutSeeds: options.heldout, out: options.out ?? null }, null, 2) + '\n');
+      process.stdout.write(
+        `${JSON.stringify({ ...rest, version: net.version, meta: net.meta, seeds: options.seeds, heldoutSeeds: options.heldout, out: options.out ?? null }, null, 2)}\n`,
+      );
       return 0;
     }
-    const w = (s: string): boolean => process.stdout.write(s + '\n');
-    w(`backend ${r.backend}; model ${r.net.version}; trained on ${r.train.samples} samples (${r.train.truth} truth from seeds ${seeds.join(',')}, ${r.train.operator} operator decisions) in ${r.trainSeconds.toFixed(1)} s`);
+    const w = (s: string): boolean => process.stdout.write(`${s}\n`);
+    w(
+      `backend ${r.backend}; model ${r.net.version}; trained on ${r.train.samples} samples (${r.train.truth} truth from seeds ${seeds.join(',')}, ${r.train.operator} operator decisions) in ${r.trainSeconds.toFixed(1)} s`,
+    );
     w(`held-out: ${r.heldout.samples} samples (${r.heldout.positives} where a mitigation was right), seeds ${heldout.join(',')}\n`);
     w(table(metricRows(r.heldout.learned, r.heldout.formula), false));
     if (r.closedLoop !== undefined) {

@@ -12,32 +12,39 @@ const season = z.object({
   bucketMinutes: z.number().positive(),
 });
 
-const sloGate = z.object({
-  /** Regular expression on the metric name. */
-  metric: z.string().min(1).refine((s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'not a valid regular expression'),
-  signal: z.enum(SIGNALS).optional(),
-  kind: z.enum(['error_rate', 'latency_p99', 'business_drop', 'saturation']),
-  /** Absolute limit, or for `relative: true` a fraction of the baseline (0.95 = 5 % below). */
-  limit: z.number(),
-  comparator: z.enum(['>', '<']),
-  relative: z.boolean().default(false),
-  /**
-   * The unit `limit` is written in, when the gate should follow each series' own unit. `fraction`:
-   * a series whose name says percent (or that sends a value above 1, which no fraction can) is
-   * judged against limit x 100. `ms`: a series named in seconds (`_seconds`, `_sec`, `_s`) is judged
-   * against limit / 1000. Without it the limit applies as written.
-   */
-  limitUnit: z.enum(['fraction', 'ms']).optional(),
-})
+const sloGate = z
+  .object({
+    /** Regular expression on the metric name. */
+    metric: z
+      .string()
+      .min(1)
+      .refine((s) => {
+        try {
+          new RegExp(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression'),
+    signal: z.enum(SIGNALS).optional(),
+    kind: z.enum(['error_rate', 'latency_p99', 'business_drop', 'saturation']),
+    /** Absolute limit, or for `relative: true` a fraction of the baseline (0.95 = 5 % below). */
+    limit: z.number(),
+    comparator: z.enum(['>', '<']),
+    relative: z.boolean().default(false),
+    /**
+     * The unit `limit` is written in, when the gate should follow each series' own unit. `fraction`:
+     * a series whose name says percent (or that sends a value above 1, which no fraction can) is
+     * judged against limit x 100. `ms`: a series named in seconds (`_seconds`, `_sec`, `_s`) is judged
+     * against limit / 1000. Without it the limit applies as written.
+     */
+    limitUnit: z.enum(['fraction', 'ms']).optional(),
+  })
   .strict()
-  .refine((g) => !(g.relative === true && g.limitUnit !== undefined), { message: 'limitUnit applies to absolute gates; a relative gate compares with the baseline', path: ['limitUnit'] });
+  .refine((g) => !(g.relative === true && g.limitUnit !== undefined), {
+    message: 'limitUnit applies to absolute gates; a relative gate compares with the baseline',
+    path: ['limitUnit'],
+  });
 
 export const detectionConfigSchema = z.object({
   eventTime: z
@@ -50,7 +57,10 @@ export const detectionConfigSchema = z.object({
   baseline: z
     .object({
       /** Seasonal profiles, shortest first; the longest one that has been seen once is used. */
-      seasons: z.array(season).min(1).default([{ minutes: 1440, bucketMinutes: 15 }]),
+      seasons: z
+        .array(season)
+        .min(1)
+        .default([{ minutes: 1440, bucketMinutes: 15 }]),
       /** Half-life of the level correction on top of the seasonal profile. */
       levelHalfLifeMinutes: z.number().positive().default(180),
       /** Half-life of the cold-start level used before any season has been seen. */
@@ -95,7 +105,10 @@ export const detectionConfigSchema = z.object({
       afterChangeWarnScore: z.number().positive().default(3),
       changeWatchMinutes: z.number().nonnegative().default(60),
     })
-    .refine((t) => t.afterChangeWarnScore <= t.warnScore, { message: 'must not exceed warnScore: a change makes detection more sensitive, not less', path: ['afterChangeWarnScore'] })
+    .refine((t) => t.afterChangeWarnScore <= t.warnScore, {
+      message: 'must not exceed warnScore: a change makes detection more sensitive, not less',
+      path: ['afterChangeWarnScore'],
+    })
     .prefault({}),
   prediction: z
     .object({
@@ -120,10 +133,34 @@ export const detectionConfigSchema = z.object({
        * its baseline, utilisation or saturation as a fraction or in percent.
        */
       gates: z.array(sloGate).default([
-        { metric: '(^|[_.])(5xx|errors?|fail(ed|ures?)?)[_.](rate|ratio|fraction|percent|pct)$', signal: 'reliability', kind: 'error_rate', limit: 0.001, comparator: '>', relative: false, limitUnit: 'fraction' },
-        { metric: '(^|[_.-])p(95|99)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', relative: false, limitUnit: 'ms' },
+        {
+          metric: '(^|[_.])(5xx|errors?|fail(ed|ures?)?)[_.](rate|ratio|fraction|percent|pct)$',
+          signal: 'reliability',
+          kind: 'error_rate',
+          limit: 0.001,
+          comparator: '>',
+          relative: false,
+          limitUnit: 'fraction',
+        },
+        {
+          metric: '(^|[_.-])p(95|99)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
+          signal: 'latency',
+          kind: 'latency_p99',
+          limit: 500,
+          comparator: '>',
+          relative: false,
+          limitUnit: 'ms',
+        },
         { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
-        { metric: 'utili[sz]ation|saturation|util(_|$)|usage_ratio', signal: 'capacity', kind: 'saturation', limit: 0.9, comparator: '>', relative: false, limitUnit: 'fraction' },
+        {
+          metric: 'utili[sz]ation|saturation|util(_|$)|usage_ratio',
+          signal: 'capacity',
+          kind: 'saturation',
+          limit: 0.9,
+          comparator: '>',
+          relative: false,
+          limitUnit: 'fraction',
+        },
       ]),
     })
     .prefault({}),

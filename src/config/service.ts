@@ -46,7 +46,11 @@ export const serverConfigSchema = z.object({
   dataDir: z.string().default('.harbinger'),
   bodyLimitBytes: z.number().int().positive().default(1_048_576),
   /** remote_write bodies are snappy-compressed: the decompressed size is capped separately. */
-  maxDecompressedBytes: z.number().int().positive().default(32 * 1_048_576),
+  maxDecompressedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1_048_576),
   checkpointIntervalSeconds: z.number().positive().default(30),
   /** A live service moves event time with the wall clock when data is quiet... */
   wallClockWatermark: z.boolean().default(true),
@@ -113,8 +117,10 @@ export const routingConfigSchema = z
       .optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.controller === 'webhook' && r.webhook === undefined) ctx.addIssue({ code: 'custom', path: ['webhook'], message: "required when controller is 'webhook'" });
-    if (r.controller === 'haproxy' && r.haproxy === undefined) ctx.addIssue({ code: 'custom', path: ['haproxy'], message: "required when controller is 'haproxy'" });
+    if (r.controller === 'webhook' && r.webhook === undefined)
+      ctx.addIssue({ code: 'custom', path: ['webhook'], message: "required when controller is 'webhook'" });
+    if (r.controller === 'haproxy' && r.haproxy === undefined)
+      ctx.addIssue({ code: 'custom', path: ['haproxy'], message: "required when controller is 'haproxy'" });
   });
 
 /** Slack feed. Secrets (SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET) come from the environment. */

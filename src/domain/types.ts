@@ -26,16 +26,7 @@ export interface Sample {
   count?: number;
 }
 
-export const EVENT_KINDS = [
-  'deployment',
-  'rollback',
-  'perf_test',
-  'campaign',
-  'config_change',
-  'chaos',
-  'maintenance',
-  'traffic_shift',
-] as const;
+export const EVENT_KINDS = ['deployment', 'rollback', 'perf_test', 'campaign', 'config_change', 'chaos', 'maintenance', 'traffic_shift'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export interface ContextEvent {

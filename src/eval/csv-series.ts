@@ -61,8 +61,7 @@ const VALUE_SNIFF_ROWS = 50;
 const MAX_EPOCH_MS = 8.64e15;
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const ISO_RE =
-  /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:(?:[Tt]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_RE = /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:(?:[Tt]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Parse a decimal number (no hex, no `Infinity`, no empty string); undefined when invalid or non-finite. */
 export function parseDecimal(text: string): number | undefined {
@@ -104,7 +103,7 @@ export function parseTimestamp(text: string): number | undefined {
   const minute = m[6] === undefined ? 0 : Number(m[6]);
   const second = m[7] === undefined ? 0 : Number(m[7]);
   const frac = m[8];
-  const ms = frac === undefined ? 0 : Number((frac + '00').slice(0, 3));
+  const ms = frac === undefined ? 0 : Number(`${frac}00`.slice(0, 3));
   if (month < 1 || month > 12) return undefined;
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
@@ -233,9 +232,7 @@ export function parseSeriesCsv(text: string, options: ParseSeriesOptions = {}): 
       if (tsCol !== -1) break;
     }
     if (tsCol === -1)
-      throw new CsvHeaderError(
-        `CSV header has no timestamp column (expected one of ${TIMESTAMP_NAMES.join(', ')}; got: ${header.join(', ') || '(nothing)'})`,
-      );
+      throw new CsvHeaderError(`CSV header has no timestamp column (expected one of ${TIMESTAMP_NAMES.join(', ')}; got: ${header.join(', ') || '(nothing)'})`);
   }
 
   let labelCol = -1;
@@ -257,8 +254,7 @@ export function parseSeriesCsv(text: string, options: ParseSeriesOptions = {}): 
     if (valueCol === -1) {
       const candidates: number[] = [];
       for (let c = 0; c < names.length; c++) if (c !== tsCol && c !== labelCol) candidates.push(c);
-      if (candidates.length === 0)
-        throw new CsvHeaderError(`CSV header has no value column besides the timestamp (columns: ${header.join(', ')})`);
+      if (candidates.length === 0) throw new CsvHeaderError(`CSV header has no value column besides the timestamp (columns: ${header.join(', ')})`);
       // the first candidate holding a number in the first data lines; else the first candidate
       const numeric = new Set<number>();
       let sniffed = 0;

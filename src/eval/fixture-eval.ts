@@ -34,9 +34,13 @@ export interface ScenarioScore {
   trap: boolean;
 }
 
-
 export function isActionable(r: Recommendation): boolean {
-  return MITIGATIONS.has(r.action) && r.blockedBy === null && r.reverts === undefined && (r.status === 'executed' || r.status === 'approved' || r.status === 'awaiting_approval');
+  return (
+    MITIGATIONS.has(r.action) &&
+    r.blockedBy === null &&
+    r.reverts === undefined &&
+    (r.status === 'executed' || r.status === 'approved' || r.status === 'awaiting_approval')
+  );
 }
 
 export function scoreScenario(truth: Truth, recs: readonly Recommendation[], earlyMarginMinutes = 30): ScenarioScore {
@@ -83,7 +87,10 @@ export interface EvalSummary {
 
 export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
   const all = scores.flatMap((s) => s.incidents);
-  const leads = all.map((i) => i.leadMinutes).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const leads = all
+    .map((i) => i.leadMinutes)
+    .filter((x): x is number => x !== null)
+    .sort((a, b) => a - b);
   const medianLead = leads.length === 0 ? null : median(leads);
   const falseMitigations = scores.reduce((a, s) => a + s.falseMitigations, 0);
   const stackDays = scores.reduce((a, s) => a + s.stackDays, 0);

@@ -86,7 +86,11 @@ function score(kitDir: string, truthDir: string, outDir: string): { overall: Kit
 /** Replays one scenario and writes its recommendations where the kit's scorer looks for them. */
 async function replayScenario(input: string, output: string, config: HarbingerConfig, confidence: ConfidenceModel | undefined): Promise<void> {
   const out = createWriteStream(output);
-  await replayFile(input, { config, onEvent: (e) => e.type === 'recommendation' && out.write(JSON.stringify(e) + '\n'), ...(confidence !== undefined ? { confidence } : {}) });
+  await replayFile(input, {
+    config,
+    onEvent: (e) => e.type === 'recommendation' && out.write(`${JSON.stringify(e)}\n`),
+    ...(confidence !== undefined ? { confidence } : {}),
+  });
   out.end();
   await once(out, 'finish');
 }
@@ -104,7 +108,14 @@ export async function evaluateKit(opts: KitOptions): Promise<KitEvaluation> {
       const outDir = join(workDir, `seed-${seed}`, 'out');
       mkdirSync(outDir, { recursive: true });
       opts.onProgress?.(`seed ${seed}: generating`);
-      runNode(join(kitDir, 'gen.mjs'), ['--seed', seed, '--out', inDir, ...(opts.families !== undefined ? ['--families', opts.families] : []), ...(opts.count !== undefined ? ['--count', opts.count] : [])]);
+      runNode(join(kitDir, 'gen.mjs'), [
+        '--seed',
+        seed,
+        '--out',
+        inDir,
+        ...(opts.families !== undefined ? ['--families', opts.families] : []),
+        ...(opts.count !== undefined ? ['--count', opts.count] : []),
+      ]);
       const names = readdirSync(inDir)
         .filter((f) => f.endsWith('.truth.json'))
         .map((f) => f.slice(0, -'.truth.json'.length))

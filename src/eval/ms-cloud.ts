@@ -184,7 +184,9 @@ export function alignGroup(series: readonly { name: string; rows: readonly { ts:
   for (const s of series) for (const r of s.rows) set.add(r.ts);
   const timestamps = [...set].sort((a, b) => a - b);
   const index = new Map<number, number>();
-  timestamps.forEach((t, i) => index.set(t, i));
+  timestamps.forEach((t, i) => {
+    index.set(t, i);
+  });
   const values = series.map((s) => {
     const v = new Float64Array(timestamps.length).fill(NaN);
     for (const r of s.rows) v[index.get(r.ts)!] = r.value;

@@ -7,7 +7,14 @@
  * against the pooled null and perfect scores, as NAB does for a whole corpus.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, scoreSeries, SHIFT_RECENT_POINTS, SHIFT_WEIGHT, type SeriesScorerOptions } from '../core/score/series-scorer.js';
+import {
+  DEFAULT_SCORER_OPTIONS,
+  DRIFT_OPTIONS,
+  scoreSeries,
+  SHIFT_RECENT_POINTS,
+  SHIFT_WEIGHT,
+  type SeriesScorerOptions,
+} from '../core/score/series-scorer.js';
 import {
   loadNabCorpus,
   NAB_DEV_DIR,
@@ -28,9 +35,9 @@ import {
  */
 export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
   {},
-  ...[0, 0.5, 0.7, 1].flatMap((shiftWeight) => [8, 16, 32, 64].map((shiftRecentPoints) => ({ shiftWeight, shiftRecentPoints }))).filter(
-    (o) => !(o.shiftWeight === SHIFT_WEIGHT && o.shiftRecentPoints === SHIFT_RECENT_POINTS),
-  ),
+  ...[0, 0.5, 0.7, 1]
+    .flatMap((shiftWeight) => [8, 16, 32, 64].map((shiftRecentPoints) => ({ shiftWeight, shiftRecentPoints })))
+    .filter((o) => !(o.shiftWeight === SHIFT_WEIGHT && o.shiftRecentPoints === SHIFT_RECENT_POINTS)),
   { shiftHistoryPoints: 200 },
   { shiftHistoryPoints: 800 },
   { refractoryPoints: 50 },

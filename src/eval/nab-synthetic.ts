@@ -11,7 +11,6 @@ import type { NabCorpusFile } from './nab.js';
 import { seededUniform } from '../core/math/seeded-uniform.js';
 import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
-
 /** Standard normal draws from a uniform source (Box-Muller). */
 export function seededGauss(u: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());

@@ -180,12 +180,7 @@ function fires(score: number, threshold: number): boolean {
 }
 
 /** Raw NAB score of one file at a threshold (a row is a detection when `score >= threshold`). */
-export function scoreFileAtThreshold(
-  file: NabFile,
-  scores: ArrayLike<number>,
-  threshold: number,
-  profile: NabProfile,
-): NabFileScore {
+export function scoreFileAtThreshold(file: NabFile, scores: ArrayLike<number>, threshold: number, profile: NabProfile): NabFileScore {
   const p = prepare(file);
   if (scores.length !== p.n) throw new Error(`${file.name}: ${scores.length} scores for ${p.n} timestamps`);
   const windowPart = new Float64Array(p.windows.length).fill(-profile.fn);

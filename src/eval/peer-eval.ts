@@ -27,7 +27,11 @@ export interface PeerEvaluation {
   localVerdicts: number;
 }
 
-export function evaluatePeerLocalization(group: MsCloudGroup, config: DetectionConfig, opts: { exclude?: readonly string[]; toleranceMs: number; signal?: Signal }): PeerEvaluation {
+export function evaluatePeerLocalization(
+  group: MsCloudGroup,
+  config: DetectionConfig,
+  opts: { exclude?: readonly string[]; toleranceMs: number; signal?: Signal },
+): PeerEvaluation {
   const series = group.series.filter((s) => !(opts.exclude ?? []).includes(s.name));
   const locals: { ts: number; stack: string }[] = [];
   const engine = new DetectionEngine(config, {
@@ -37,7 +41,8 @@ export function evaluatePeerLocalization(group: MsCloudGroup, config: DetectionC
   });
   const rows = series.flatMap((s) => s.rows.filter((r) => Number.isFinite(r.value)).map((r) => ({ ts: r.ts, value: r.value, stack: s.name })));
   rows.sort((a, b) => a.ts - b.ts || (a.stack < b.stack ? -1 : 1));
-  for (const r of rows) engine.offerSample({ ts: r.ts, signal: opts.signal ?? 'latency', metric: 'value', stack: r.stack, service: group.group, value: r.value });
+  for (const r of rows)
+    engine.offerSample({ ts: r.ts, signal: opts.signal ?? 'latency', metric: 'value', stack: r.stack, service: group.group, value: r.value });
   engine.flush();
 
   const tol = opts.toleranceMs;

@@ -40,7 +40,8 @@ export function parseRecord(obj: unknown): ParsedRecord {
 
 function parseSample(r: Record<string, unknown>, ts: number): ParsedRecord {
   const signal = r['signal'];
-  if (typeof signal !== 'string' || !SIGNAL_SET.has(signal)) return { ok: false, reason: `signal: expected one of ${SIGNALS.join(', ')}, got ${describe(signal)}` };
+  if (typeof signal !== 'string' || !SIGNAL_SET.has(signal))
+    return { ok: false, reason: `signal: expected one of ${SIGNALS.join(', ')}, got ${describe(signal)}` };
   const metric = name(r, 'metric', true);
   if (metric.error) return { ok: false, reason: metric.error };
   const stack = name(r, 'stack', true);
@@ -52,7 +53,8 @@ function parseSample(r: Record<string, unknown>, ts: number): ParsedRecord {
   const sample: Sample = { ts, signal: signal as Signal, metric: metric.value!, stack: stack.value!, service: service.value!, value };
   const count = r['count'];
   if (count !== undefined) {
-    if (typeof count !== 'number' || !Number.isFinite(count) || count < 0) return { ok: false, reason: `count: expected a non-negative number, got ${describe(count)}` };
+    if (typeof count !== 'number' || !Number.isFinite(count) || count < 0)
+      return { ok: false, reason: `count: expected a non-negative number, got ${describe(count)}` };
     sample.count = count;
   }
   return { ok: true, kind: 'sample', sample };
@@ -68,7 +70,8 @@ function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
   const service = name(r, 'service', false);
   if (service.error) return { ok: false, reason: service.error };
   const attributes = r['attributes'] ?? {};
-  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) return { ok: false, reason: `attributes: expected an object, got ${describe(attributes)}` };
+  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes))
+    return { ok: false, reason: `attributes: expected an object, got ${describe(attributes)}` };
   const event: ContextEvent = { ts, kind: kind as EventKind, id: id.value!, attributes: attributes as Record<string, unknown> };
   if (stack.value !== undefined) event.stack = stack.value;
   if (service.value !== undefined) event.service = service.value;
@@ -80,9 +83,11 @@ function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
   }
   if (kind === 'traffic_shift') {
     const w = (attributes as Record<string, unknown>)['weights'];
-    if (w === null || typeof w !== 'object' || Array.isArray(w)) return { ok: false, reason: 'attributes.weights: a traffic_shift needs {"<stack>": percent, ...}' };
+    if (w === null || typeof w !== 'object' || Array.isArray(w))
+      return { ok: false, reason: 'attributes.weights: a traffic_shift needs {"<stack>": percent, ...}' };
     for (const [k, v] of Object.entries(w as Record<string, unknown>)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return { ok: false, reason: `attributes.weights.${k}: expected a non-negative number, got ${describe(v)}` };
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        return { ok: false, reason: `attributes.weights.${k}: expected a non-negative number, got ${describe(v)}` };
     }
   }
   return { ok: true, kind: 'event', event };

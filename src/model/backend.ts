@@ -27,7 +27,8 @@ export function currentBackend(): string | undefined {
 
 async function select(prefer: BackendName | undefined): Promise<string> {
   tf.enableProdMode();
-  const order: BackendName[] = prefer !== undefined ? [prefer, ...(['tensorflow', 'wasm', 'cpu'] as const).filter((b) => b !== prefer)] : ['tensorflow', 'wasm', 'cpu'];
+  const order: BackendName[] =
+    prefer !== undefined ? [prefer, ...(['tensorflow', 'wasm', 'cpu'] as const).filter((b) => b !== prefer)] : ['tensorflow', 'wasm', 'cpu'];
   for (const name of order) {
     try {
       if (name === 'tensorflow') {

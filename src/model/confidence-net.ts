@@ -104,7 +104,9 @@ export class ConfidenceNet {
     }
     if (meta.featureNames.join(',') !== FEATURE_NAMES.join(',')) {
       model.dispose();
-      throw new ModelFileError(`${dir}: feature names differ from feature version ${FEATURE_VERSION}'s although the version matches: [${meta.featureNames.join(', ')}]`);
+      throw new ModelFileError(
+        `${dir}: feature names differ from feature version ${FEATURE_VERSION}'s although the version matches: [${meta.featureNames.join(', ')}]`,
+      );
     }
     return new ConfidenceNet(model, meta, weightsSha256.slice(0, 12));
   }
@@ -152,7 +154,12 @@ export class ConfidenceNet {
       featureNames: [...FEATURE_NAMES],
       train: o,
       trainedAt: new Date().toISOString(),
-      samples: { total: n, positives: samples.filter((s) => s.label === 1).length, truth: samples.filter((s) => s.source === 'truth').length, operator: samples.filter((s) => s.source === 'operator').length },
+      samples: {
+        total: n,
+        positives: samples.filter((s) => s.label === 1).length,
+        truth: samples.filter((s) => s.source === 'truth').length,
+        operator: samples.filter((s) => s.source === 'operator').length,
+      },
     };
     return new ConfidenceNet(model, meta);
   }
@@ -165,10 +172,36 @@ export class ConfidenceNet {
 function buildModel(o: TrainOptions): tf.Sequential {
   const model = tf.sequential({ name: 'harbinger_confidence' });
   if (o.hidden > 0) {
-    model.add(tf.layers.dense({ inputShape: [FEATURE_COUNT], units: o.hidden, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }), biasInitializer: 'zeros', name: 'hidden' }));
-    model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), biasInitializer: 'zeros', name: 'confidence' }));
+    model.add(
+      tf.layers.dense({
+        inputShape: [FEATURE_COUNT],
+        units: o.hidden,
+        activation: 'tanh',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }),
+        biasInitializer: 'zeros',
+        name: 'hidden',
+      }),
+    );
+    model.add(
+      tf.layers.dense({
+        units: 1,
+        activation: 'sigmoid',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }),
+        biasInitializer: 'zeros',
+        name: 'confidence',
+      }),
+    );
   } else {
-    model.add(tf.layers.dense({ inputShape: [FEATURE_COUNT], units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }), biasInitializer: 'zeros', name: 'confidence' }));
+    model.add(
+      tf.layers.dense({
+        inputShape: [FEATURE_COUNT],
+        units: 1,
+        activation: 'sigmoid',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }),
+        biasInitializer: 'zeros',
+        name: 'confidence',
+      }),
+    );
   }
   return model;
 }

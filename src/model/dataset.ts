@@ -97,7 +97,11 @@ export function runScenario(name: string, seed: number, config: HarbingerConfig,
 }
 
 /** Every scenario for every seed. `onScenario` reports progress. */
-export function runScenarios(seeds: readonly number[], config: HarbingerConfig, opts: ReplayLinesOptions & { names?: readonly string[]; onScenario?: (name: string, seed: number) => void } = {}): ScenarioRun[] {
+export function runScenarios(
+  seeds: readonly number[],
+  config: HarbingerConfig,
+  opts: ReplayLinesOptions & { names?: readonly string[]; onScenario?: (name: string, seed: number) => void } = {},
+): ScenarioRun[] {
   const out: ScenarioRun[] = [];
   for (const seed of seeds) {
     for (const name of opts.names ?? SCENARIO_NAMES) {

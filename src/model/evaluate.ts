@@ -18,7 +18,10 @@ import { scoreAll, type ModelMetrics, type Scored } from './metrics.js';
  */
 
 export function scoreModel(model: (e: ConfidenceEvidence) => number, samples: readonly LabeledSample[], threshold: number): ModelMetrics {
-  return scoreAll(samples.map((s): Scored => ({ p: model(s.evidence), y: s.label })), threshold);
+  return scoreAll(
+    samples.map((s): Scored => ({ p: model(s.evidence), y: s.label })),
+    threshold,
+  );
 }
 
 /** `harbinger eval`'s summary over replays that already happened. */
@@ -38,7 +41,12 @@ export function falseMitigations(runs: readonly ScenarioRun[]): string[] {
 }
 
 /** Replays the scenarios of `seeds` with `confidence` deciding and scores them like `harbinger eval`. */
-export function closedLoop(seeds: readonly number[], config: HarbingerConfig, confidence: ConfidenceModel, onScenario?: (name: string, seed: number) => void): { runs: ScenarioRun[]; summary: EvalSummary } {
+export function closedLoop(
+  seeds: readonly number[],
+  config: HarbingerConfig,
+  confidence: ConfidenceModel,
+  onScenario?: (name: string, seed: number) => void,
+): { runs: ScenarioRun[]; summary: EvalSummary } {
   const runs = runScenarios(seeds, config, { confidence, ...(onScenario !== undefined ? { onScenario } : {}) });
   return { runs, summary: closedLoopSummary(runs) };
 }

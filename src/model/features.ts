@@ -87,7 +87,9 @@ export class FeatureVersionError extends Error {
     readonly expected: number,
     readonly got: number,
   ) {
-    super(`feature version mismatch: the model was trained on feature version ${expected}, got features of version ${got}; retrain it (harbinger train) or load a model of version ${got}`);
+    super(
+      `feature version mismatch: the model was trained on feature version ${expected}, got features of version ${got}; retrain it (harbinger train) or load a model of version ${got}`,
+    );
     this.name = 'FeatureVersionError';
   }
 }

@@ -45,7 +45,11 @@ function writeAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /** Saves a layers model as `<dir>/model.json` + `<dir>/weights.bin`. Returns the weights' SHA-256. */
-export async function saveModelToDir(model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {}): Promise<{ weightsSha256: string; bytes: number }> {
+export async function saveModelToDir(
+  model: tf.LayersModel,
+  dir: string,
+  metadata: Record<string, unknown> = {},
+): Promise<{ weightsSha256: string; bytes: number }> {
   let out: { weightsSha256: string; bytes: number } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
@@ -62,7 +66,7 @@ export async function saveModelToDir(model: tf.LayersModel, dir: string, metadat
       };
       mkdirSync(dir, { recursive: true });
       writeAtomic(join(dir, WEIGHTS_BIN), weights);
-      writeAtomic(join(dir, MODEL_JSON), JSON.stringify(json, null, 1) + '\n');
+      writeAtomic(join(dir, MODEL_JSON), `${JSON.stringify(json, null, 1)}\n`);
       out = { weightsSha256, bytes: weights.byteLength };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
     }),
@@ -79,7 +83,8 @@ export async function loadModelFromDir(dir: string): Promise<{ model: tf.LayersM
   } catch (e) {
     throw new ModelFileError(`cannot read ${path}: ${(e as Error).message}`);
   }
-  if (typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) throw new ModelFileError(`${path} is not a tfjs layers model.json (modelTopology and weightsManifest required)`);
+  if (typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest))
+    throw new ModelFileError(`${path} is not a tfjs layers model.json (modelTopology and weightsManifest required)`);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
@@ -101,7 +106,10 @@ export async function loadModelFromDir(dir: string): Promise<{ model: tf.LayersM
   }
   const weightsSha256 = sha256(weights);
   const recorded = json.userDefinedMetadata?.['weightsSha256'];
-  if (typeof recorded === 'string' && recorded !== weightsSha256) throw new ModelFileError(`${dir}: weights do not match model.json (sha256 ${weightsSha256.slice(0, 12)} ≠ recorded ${recorded.slice(0, 12)}); a write in progress?`);
+  if (typeof recorded === 'string' && recorded !== weightsSha256)
+    throw new ModelFileError(
+      `${dir}: weights do not match model.json (sha256 ${weightsSha256.slice(0, 12)} ≠ recorded ${recorded.slice(0, 12)}); a write in progress?`,
+    );
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: json.modelTopology,
     weightSpecs: specs,
@@ -109,6 +117,7 @@ export async function loadModelFromDir(dir: string): Promise<{ model: tf.LayersM
     format: json.format ?? 'layers-model',
     generatedBy: json.generatedBy ?? '',
     convertedBy: json.convertedBy ?? null,
+    // biome-ignore lint/complexity/noBannedTypes: TF.js declares userDefinedMetadata as {[key: string]: {}}.
     ...(json.userDefinedMetadata !== undefined ? { userDefinedMetadata: json.userDefinedMetadata as Record<string, {}> } : {}),
     ...(json.trainingConfig !== undefined ? { trainingConfig: json.trainingConfig } : {}),
   };

@@ -63,7 +63,9 @@ export async function loadConfidenceModel(dir: string, opts: LoadOptions = {}): 
   }
   const selection = readSelection(dir);
   if (opts.ignoreSelection !== true && selection?.default !== 'learned') {
-    opts.onSkip?.(selection === undefined ? `no ${SELECTION_JSON} in ${dir}: the formula stays the default` : `${SELECTION_JSON} selects the formula: ${selection.reason}`);
+    opts.onSkip?.(
+      selection === undefined ? `no ${SELECTION_JSON} in ${dir}: the formula stays the default` : `${SELECTION_JSON} selects the formula: ${selection.reason}`,
+    );
     return undefined;
   }
   const backend = await initBackend();
@@ -143,15 +145,16 @@ export function watchConfidenceModel(dir: string, onChange: (next: LoadedConfide
   if (opts.initial !== undefined) {
     current = opts.initial ?? undefined;
     currentKey = keyOf(current);
-  } else running = (async () => {
-    try {
-      const now = await loadConfidenceModel(dir, { ...opts, onSkip: () => {} });
-      current = now;
-      currentKey = keyOf(now);
-    } catch {
-      currentKey = undefined;
-    }
-  })();
+  } else
+    running = (async () => {
+      try {
+        const now = await loadConfidenceModel(dir, { ...opts, onSkip: () => {} });
+        current = now;
+        currentKey = keyOf(now);
+      } catch {
+        currentKey = undefined;
+      }
+    })();
 
   const files = new Set([MODEL_JSON, WEIGHTS_BIN, SELECTION_JSON]);
   let watcher: FSWatcher | undefined;

@@ -87,7 +87,15 @@ export function atThreshold(s: readonly Scored[], threshold: number): ThresholdM
       else fp++;
     } else if (y === 1) fn++;
   }
-  return { threshold, mitigations: tp + fp, truePositives: tp, falsePositives: fp, falseNegatives: fn, precision: tp + fp === 0 ? 1 : tp / (tp + fp), recall: tp + fn === 0 ? 1 : tp / (tp + fn) };
+  return {
+    threshold,
+    mitigations: tp + fp,
+    truePositives: tp,
+    falsePositives: fp,
+    falseNegatives: fn,
+    precision: tp + fp === 0 ? 1 : tp / (tp + fp),
+    recall: tp + fn === 0 ? 1 : tp / (tp + fn),
+  };
 }
 
 export interface ModelMetrics {
@@ -100,5 +108,12 @@ export interface ModelMetrics {
 }
 
 export function scoreAll(s: readonly Scored[], threshold: number, bins = 10): ModelMetrics {
-  return { n: s.length, positives: s.filter((x) => x.y === 1).length, brier: brierScore(s), ece: expectedCalibrationError(s, bins), logLoss: logLoss(s), at: atThreshold(s, threshold) };
+  return {
+    n: s.length,
+    positives: s.filter((x) => x.y === 1).length,
+    brier: brierScore(s),
+    ece: expectedCalibrationError(s, bins),
+    logLoss: logLoss(s),
+    at: atThreshold(s, threshold),
+  };
 }

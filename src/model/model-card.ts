@@ -18,8 +18,18 @@ export function metricRows(l: ModelMetrics, f: ModelMetrics): string[][] {
     ['Brier score', f4(l.brier), f4(f.brier), 'lower'],
     ['expected calibration error (10 bins)', f4(l.ece), f4(f.ece), 'lower'],
     ['log loss', f4(l.logLoss), f4(f.logLoss), 'lower'],
-    [`precision of mitigations at ${l.at.threshold}`, `${f3(l.at.precision)} (${l.at.truePositives}/${l.at.mitigations})`, `${f3(f.at.precision)} (${f.at.truePositives}/${f.at.mitigations})`, 'higher'],
-    [`recall of mitigations at ${l.at.threshold}`, `${f3(l.at.recall)} (${l.at.truePositives}/${l.at.truePositives + l.at.falseNegatives})`, `${f3(f.at.recall)} (${f.at.truePositives}/${f.at.truePositives + f.at.falseNegatives})`, 'higher'],
+    [
+      `precision of mitigations at ${l.at.threshold}`,
+      `${f3(l.at.precision)} (${l.at.truePositives}/${l.at.mitigations})`,
+      `${f3(f.at.precision)} (${f.at.truePositives}/${f.at.mitigations})`,
+      'higher',
+    ],
+    [
+      `recall of mitigations at ${l.at.threshold}`,
+      `${f3(l.at.recall)} (${l.at.truePositives}/${l.at.truePositives + l.at.falseNegatives})`,
+      `${f3(f.at.recall)} (${f.at.truePositives}/${f.at.truePositives + f.at.falseNegatives})`,
+      'higher',
+    ],
     ['false mitigations at threshold', String(l.at.falsePositives), String(f.at.falsePositives), 'lower'],
   ];
 }
@@ -36,14 +46,21 @@ export function closedLoopRows(l: EvalSummary, f: EvalSummary): string[][] {
   ];
 }
 
-
 function calibrationTable(l: CalibrationBin[], f: CalibrationBin[]): string {
   const rows = [['confidence bin', 'learned: n', 'mean p', 'observed', 'formula: n', 'mean p', 'observed']];
   for (let i = 0; i < l.length; i++) {
     const a = l[i]!;
     const b = f[i]!;
     if (a.n === 0 && b.n === 0) continue;
-    rows.push([`[${a.from.toFixed(1)}, ${a.to.toFixed(1)}${i === l.length - 1 ? ']' : ')'}`, String(a.n), a.n > 0 ? f3(a.meanP) : '-', a.n > 0 ? f3(a.rate) : '-', String(b.n), b.n > 0 ? f3(b.meanP) : '-', b.n > 0 ? f3(b.rate) : '-']);
+    rows.push([
+      `[${a.from.toFixed(1)}, ${a.to.toFixed(1)}${i === l.length - 1 ? ']' : ')'}`,
+      String(a.n),
+      a.n > 0 ? f3(a.meanP) : '-',
+      a.n > 0 ? f3(a.rate) : '-',
+      String(b.n),
+      b.n > 0 ? f3(b.meanP) : '-',
+      b.n > 0 ? f3(b.rate) : '-',
+    ]);
   }
   return textTable(rows, true);
 }
@@ -137,9 +154,17 @@ ${textTable(
   [
     ['independent kit', 'learned deciding', 'formula deciding'],
     ['incidents detected', `${r.kit.learned.detected}/${r.kit.learned.incidents}`, `${r.kit.formula.detected}/${r.kit.formula.incidents}`],
-    ['mitigated before breach', `${r.kit.learned.detectedBeforeBreach.count}/${r.kit.learned.detectedBeforeBreach.of}`, `${r.kit.formula.detectedBeforeBreach.count}/${r.kit.formula.detectedBeforeBreach.of}`],
+    [
+      'mitigated before breach',
+      `${r.kit.learned.detectedBeforeBreach.count}/${r.kit.learned.detectedBeforeBreach.of}`,
+      `${r.kit.formula.detectedBeforeBreach.count}/${r.kit.formula.detectedBeforeBreach.of}`,
+    ],
     ['median lead (min)', String(r.kit.learned.leadTimeMin.median ?? '-'), String(r.kit.formula.leadTimeMin.median ?? '-')],
-    ['false mitigations', `${r.kit.learned.falseMitigations} (${r.kit.learned.falsePerStackDay}/stack-day)`, `${r.kit.formula.falseMitigations} (${r.kit.formula.falsePerStackDay}/stack-day)`],
+    [
+      'false mitigations',
+      `${r.kit.learned.falseMitigations} (${r.kit.learned.falsePerStackDay}/stack-day)`,
+      `${r.kit.formula.falseMitigations} (${r.kit.formula.falsePerStackDay}/stack-day)`,
+    ],
     ['in trap windows', String(r.kit.learned.trapMitigations), String(r.kit.formula.trapMitigations)],
   ],
   true,

@@ -57,8 +57,22 @@ export interface Selection {
 export interface TrainRunResult {
   backend: string;
   net: ConfidenceNet;
-  train: { samples: number; positives: number; truth: number; truthPositives: number; operator: number; operatorPositives: number; logs: { path: string; entries: number }[] };
-  heldout: { samples: number; positives: number; learned: ModelMetrics; formula: ModelMetrics; calibration: { learned: CalibrationBin[]; formula: CalibrationBin[] } };
+  train: {
+    samples: number;
+    positives: number;
+    truth: number;
+    truthPositives: number;
+    operator: number;
+    operatorPositives: number;
+    logs: { path: string; entries: number }[];
+  };
+  heldout: {
+    samples: number;
+    positives: number;
+    learned: ModelMetrics;
+    formula: ModelMetrics;
+    calibration: { learned: CalibrationBin[]; formula: CalibrationBin[] };
+  };
   closedLoop: { learned: EvalSummary; formula: EvalSummary; falseMitigations: { learned: string[]; formula: string[] } } | undefined;
   /** The kit's own scorer, pooled over its seeds, with each model deciding. */
   kit: { seeds: string[]; learned: KitOverall; formula: KitOverall } | undefined;
@@ -78,7 +92,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 
   // Logs first: a bad line fails the run before a minute of replays.
   const logs = o.data.map((path) => ({ path, entries: readTrainingLog(path) }));
-  const operatorSamples = samplesFromLog(logs.flatMap((l) => l.entries), o.operatorWeight);
+  const operatorSamples = samplesFromLog(
+    logs.flatMap((l) => l.entries),
+    o.operatorWeight,
+  );
   const trainRuns = runScenarios(o.seeds, o.config, { onScenario: (n, s) => say(`training data: replaying ${n} seed ${s}`) });
   const truthSamples = trainRuns.flatMap((r) => r.samples);
   const samples: LabeledSample[] = [...truthSamples, ...operatorSamples];
@@ -100,7 +117,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let loop: TrainRunResult['closedLoop'];
   if (o.closedLoop) {
     const l = closedLoop(o.heldout, o.config, learned, (n, s) => say(`closed loop: replaying ${n} seed ${s} with the learned model deciding`));
-    loop = { learned: l.summary, formula: closedLoopSummary(heldRuns), falseMitigations: { learned: falseMitigations(l.runs), formula: falseMitigations(heldRuns) } };
+    loop = {
+      learned: l.summary,
+      formula: closedLoopSummary(heldRuns),
+      falseMitigations: { learned: falseMitigations(l.runs), formula: falseMitigations(heldRuns) },
+    };
   }
 
   const evidence = held.length > 0 ? held.map((s) => s.evidence) : truthSamples.map((s) => s.evidence);
@@ -109,14 +130,29 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let kit: TrainRunResult['kit'];
   if (o.kit !== undefined) {
     const run = async (confidence: ConfidenceModel | undefined, who: string): Promise<KitOverall> =>
-      (await evaluateKit({ kitDir: o.kit!.dir, seeds: o.kit!.seeds, config: o.config, workDir: mkdtempSync(join(tmpdir(), 'harbinger-train-kit-')), onProgress: (m) => say(`independent kit (${who}): ${m}`), ...(confidence !== undefined ? { confidence } : {}) })).pooled;
+      (
+        await evaluateKit({
+          kitDir: o.kit!.dir,
+          seeds: o.kit!.seeds,
+          config: o.config,
+          workDir: mkdtempSync(join(tmpdir(), 'harbinger-train-kit-')),
+          onProgress: (m) => say(`independent kit (${who}): ${m}`),
+          ...(confidence !== undefined ? { confidence } : {}),
+        })
+      ).pooled;
     kit = { seeds: o.kit.seeds, learned: await run(learned, 'learned deciding'), formula: await run(undefined, 'formula deciding') };
   }
 
   const selection = decide(heldLearned, heldFormula, loop, net.version, kit);
   if (o.out !== undefined) {
     // The metrics ride along in model.json too, so a model file alone says how good it was.
-    await net.save(o.out, { heldout: { learned: heldLearned, formula: heldFormula }, closedLoop: loop === undefined ? null : { learned: loop.learned, formula: loop.formula }, selection: selection.default, seeds: o.seeds, heldoutSeeds: o.heldout });
+    await net.save(o.out, {
+      heldout: { learned: heldLearned, formula: heldFormula },
+      closedLoop: loop === undefined ? null : { learned: loop.learned, formula: loop.formula },
+      selection: selection.default,
+      seeds: o.seeds,
+      heldoutSeeds: o.heldout,
+    });
     selection.modelVersion = net.version;
   }
 
@@ -143,7 +179,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   };
   if (o.out !== undefined) {
     mkdirSync(o.out, { recursive: true });
-    writeFileSync(join(o.out, 'selection.json'), JSON.stringify(selection, null, 2) + '\n');
+    writeFileSync(join(o.out, 'selection.json'), `${JSON.stringify(selection, null, 2)}\n`);
     writeFileSync(join(o.out, 'README.md'), renderModelCard(result));
   }
   return result;
@@ -154,7 +190,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
  * lower ECE (calibration), no lower precision and no lower recall of mitigations at the threshold, and,
  * in the closed loop, no fewer incidents mitigated and no more false mitigations than the formula.
  */
-export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['closedLoop'], modelVersion: string, kit: TrainRunResult['kit'] = undefined): Selection {
+export function decide(
+  l: ModelMetrics,
+  f: ModelMetrics,
+  loop: TrainRunResult['closedLoop'],
+  modelVersion: string,
+  kit: TrainRunResult['kit'] = undefined,
+): Selection {
   const checks: Selection['checks'] = [
     { name: 'Brier score', learned: l.brier, formula: f.brier, better: 'lower', ok: l.brier < f.brier },
     { name: 'expected calibration error', learned: l.ece, formula: f.ece, better: 'lower', ok: l.ece < f.ece },
@@ -163,17 +205,48 @@ export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['c
   ];
   if (loop !== undefined) {
     checks.push(
-      { name: 'closed loop: incidents mitigated', learned: loop.learned.detected, formula: loop.formula.detected, better: 'higher', ok: loop.learned.detected >= loop.formula.detected },
-      { name: 'closed loop: false mitigations', learned: loop.learned.falseMitigations, formula: loop.formula.falseMitigations, better: 'lower', ok: loop.learned.falseMitigations <= loop.formula.falseMitigations },
+      {
+        name: 'closed loop: incidents mitigated',
+        learned: loop.learned.detected,
+        formula: loop.formula.detected,
+        better: 'higher',
+        ok: loop.learned.detected >= loop.formula.detected,
+      },
+      {
+        name: 'closed loop: false mitigations',
+        learned: loop.learned.falseMitigations,
+        formula: loop.formula.falseMitigations,
+        better: 'lower',
+        ok: loop.learned.falseMitigations <= loop.formula.falseMitigations,
+      },
     );
   }
   // The project's own generator is what the model learned from; the independent kit is the test
   // it cannot have fitted. Without the kit there is no such test, and the formula stays.
-  if (kit === undefined) checks.push({ name: 'independent kit: not run (no ../shared/eval), so nothing the model cannot have fitted', learned: 0, formula: 0, better: 'higher', ok: false });
+  if (kit === undefined)
+    checks.push({
+      name: 'independent kit: not run (no ../shared/eval), so nothing the model cannot have fitted',
+      learned: 0,
+      formula: 0,
+      better: 'higher',
+      ok: false,
+    });
   else {
     checks.push(
-      { name: 'independent kit: incidents detected before breach', learned: kit.learned.detectedBeforeBreach.count, formula: kit.formula.detectedBeforeBreach.count, better: 'higher', ok: kit.learned.detectedBeforeBreach.count >= kit.formula.detectedBeforeBreach.count },
-      { name: 'independent kit: false mitigations', learned: kit.learned.falseMitigations, formula: kit.formula.falseMitigations, better: 'lower', ok: kit.learned.falseMitigations <= kit.formula.falseMitigations },
+      {
+        name: 'independent kit: incidents detected before breach',
+        learned: kit.learned.detectedBeforeBreach.count,
+        formula: kit.formula.detectedBeforeBreach.count,
+        better: 'higher',
+        ok: kit.learned.detectedBeforeBreach.count >= kit.formula.detectedBeforeBreach.count,
+      },
+      {
+        name: 'independent kit: false mitigations',
+        learned: kit.learned.falseMitigations,
+        formula: kit.formula.falseMitigations,
+        better: 'lower',
+        ok: kit.learned.falseMitigations <= kit.formula.falseMitigations,
+      },
     );
   }
   const failed = checks.filter((c) => !c.ok);
@@ -182,7 +255,14 @@ export function decide(l: ModelMetrics, f: ModelMetrics, loop: TrainRunResult['c
     failed.length === 0
       ? `learned model better on held-out data: ${checks.map((c) => `${c.name} ${fmt(c.learned)} vs ${fmt(c.formula)}`).join('; ')}`
       : `formula kept: the learned model is not better on held-out data (${failed.map((c) => `${c.name} ${fmt(c.learned)} vs formula ${fmt(c.formula)}, ${c.better} is better`).join('; ')})`;
-  return { default: failed.length === 0 ? 'learned' : 'formula', reason, decidedAt: new Date().toISOString(), modelVersion, featureVersion: FEATURE_VERSION, checks };
+  return {
+    default: failed.length === 0 ? 'learned' : 'formula',
+    reason,
+    decidedAt: new Date().toISOString(),
+    modelVersion,
+    featureVersion: FEATURE_VERSION,
+    checks,
+  };
 }
 
 /** Hours of day (UTC) of each scenario's label-1 samples, across seeds: the case against an hour feature. */

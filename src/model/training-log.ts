@@ -65,11 +65,15 @@ export type OperatorDecision = TrainingLogEntry['decision'];
 export function appendTrainingLog(path: string, entry: TrainingLogEntry): void {
   const parsed = trainingLogEntrySchema.parse(entry);
   mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, JSON.stringify(parsed) + '\n');
+  appendFileSync(path, `${JSON.stringify(parsed)}\n`);
 }
 
 /** The log entry for a decision on a recommendation. */
-export function trainingLogEntry(rec: Recommendation, decision: OperatorDecision, opts: { ts?: number; by?: string; reason?: string; weight?: number } = {}): TrainingLogEntry {
+export function trainingLogEntry(
+  rec: Recommendation,
+  decision: OperatorDecision,
+  opts: { ts?: number; by?: string; reason?: string; weight?: number } = {},
+): TrainingLogEntry {
   return {
     v: 1,
     ts: new Date(opts.ts ?? rec.ts).toISOString(),
@@ -92,7 +96,12 @@ export function trainingLogEntry(rec: Recommendation, decision: OperatorDecision
  * outcomes that say nothing about whether the mitigation was right (executed, expired).
  */
 export function trainingLogEntryFromOutcome(rec: Recommendation, o: OutcomeEvent): TrainingLogEntry | undefined {
-  const map: Partial<Record<OutcomeEvent['outcome'], OperatorDecision>> = { approved: 'approve', rejected: 'reject', effective: 'effective', ineffective: 'ineffective' };
+  const map: Partial<Record<OutcomeEvent['outcome'], OperatorDecision>> = {
+    approved: 'approve',
+    rejected: 'reject',
+    effective: 'effective',
+    ineffective: 'ineffective',
+  };
   const decision = map[o.outcome];
   if (decision === undefined) return undefined;
   return trainingLogEntry(rec, decision, { ts: o.ts, ...(o.by !== undefined ? { by: o.by } : {}), reason: o.reason });
@@ -116,7 +125,8 @@ export function readTrainingLog(path: string): TrainingLogEntry[] {
       throw new TrainingLogError(`${path}:${i + 1}: invalid JSON: ${(e as Error).message}`);
     }
     const parsed = trainingLogEntrySchema.safeParse(raw);
-    if (!parsed.success) throw new TrainingLogError(`${path}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join('.') || '(entry)'}: ${x.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new TrainingLogError(`${path}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join('.') || '(entry)'}: ${x.message}`).join('; ')}`);
     out.push(parsed.data);
   }
   return out;

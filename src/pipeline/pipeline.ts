@@ -41,7 +41,11 @@ export class Pipeline {
   private mergedTo = -Infinity;
 
   constructor(config: HarbingerConfig, sink: PipelineSink) {
-    this.decision = new DecisionEngine(config.decision, { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes }, { decision: (e) => sink.output(e) });
+    this.decision = new DecisionEngine(
+      config.decision,
+      { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes },
+      { decision: (e) => sink.output(e) },
+    );
     this.merge = new DetectionMerge([LOCAL], {
       detection: (e) => {
         sink.output(e);
@@ -49,14 +53,11 @@ export class Pipeline {
       },
       context: (e) => this.decision.onContext(e),
     });
-    this.detection = new DetectionEngine(
-      config.detection,
-      {
-        detection: (e) => this.merge.offer(LOCAL, ++this.seq, e),
-        context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
-        ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
-      },
-    );
+    this.detection = new DetectionEngine(config.detection, {
+      detection: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+      context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+      ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
+    });
   }
 
   offerSample(s: Sample): boolean {

@@ -45,11 +45,17 @@ describe('Kafka end to end', () => {
       const produceRate = messages.length / ((performance.now() - t0) / 1000);
       // End of input on every partition, so the last minutes are decided too.
       const end = samples[samples.length - 1]!.ts + 3_600_000;
-      await producer.send({ topic: t.samples, messages: [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: end }) })) });
+      await producer.send({
+        topic: t.samples,
+        messages: [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: end }) })),
+      });
       await producer.disconnect();
 
       // Then let Harbinger drain the backlog, sampling its consumer lag as it goes.
-      const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: 'bench', topics: t, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 } });
+      const config = parseConfig({
+        server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false },
+        kafka: { brokers: broker.brokers, groupId: 'bench', topics: t, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 },
+      });
       const service = new HarbingerService({ config, log: createLogger(process.env['BENCH_LOG'] ?? 'silent'), apiToken: undefined });
       t0 = performance.now();
       await service.start();
@@ -82,7 +88,10 @@ describe('Kafka end to end', () => {
       const SECONDS = 20;
       const t2 = await createHarbingerTopics(broker, 's', 6);
       const live = syntheticSamples(SERIES, Math.ceil((RATE * SECONDS) / SERIES));
-      const config2 = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false }, kafka: { brokers: broker.brokers, groupId: 'bench-live', topics: t2, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 } });
+      const config2 = parseConfig({
+        server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false },
+        kafka: { brokers: broker.brokers, groupId: 'bench-live', topics: t2, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 },
+      });
       const service2 = new HarbingerService({ config: config2, log: createLogger(process.env['BENCH_LOG'] ?? 'silent'), apiToken: undefined });
       await service2.start();
       const producer2 = kafka.producer();
@@ -100,14 +109,20 @@ describe('Kafka end to end', () => {
         }
         if (performance.now() >= nextSample) {
           nextSample += 1000;
-          liveLags.push((await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0));
+          liveLags.push(
+            (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag())
+              .filter((l) => l.topic === t2.samples)
+              .reduce((a, l) => a + l.lag, 0),
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }
       const achieved = sent / ((performance.now() - started) / 1000);
       await producer2.disconnect();
       await new Promise((r) => setTimeout(r, 2500));
-      const settledLag = (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0);
+      const settledLag = (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag())
+        .filter((l) => l.topic === t2.samples)
+        .reduce((a, l) => a + l.lag, 0);
       await service2.stop();
       const sorted = [...liveLags].sort((x, y) => x - y);
       console.log(

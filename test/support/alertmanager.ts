@@ -66,7 +66,6 @@ export function buildAlertmanagerConfig(opts: AlertmanagerOptions): Record<strin
   };
 }
 
-
 /** Starts a real Alertmanager (gossip off) on 127.0.0.1; resolves once /-/ready is 200. */
 export async function startAlertmanager(opts: AlertmanagerOptions): Promise<AlertmanagerHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'harbinger-am-'));
@@ -82,10 +81,10 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
       readyPath: '/-/ready',
       readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
       defaults: (p) => [
-          `--config.file=${configPath}`,
-          `--storage.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${p}`,
-          '--cluster.listen-address=', // empty: no gossip listener on :9094
+        `--config.file=${configPath}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${p}`,
+        '--cluster.listen-address=', // empty: no gossip listener on :9094
       ],
     });
     return {

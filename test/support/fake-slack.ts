@@ -104,12 +104,18 @@ export function blockKitViolations(body: unknown): string[] {
         if (blk.text !== undefined) checkTextObject(blk.text, `${w}.text`, 3000, false, out);
         if (blk.fields !== undefined) {
           if (!Array.isArray(blk.fields) || blk.fields.length > 10) out.push(`${w}.fields: at most 10`);
-          else blk.fields.forEach((f: unknown, j: number) => checkTextObject(f, `${w}.fields[${j}]`, 2000, false, out));
+          else
+            blk.fields.forEach((f: unknown, j: number) => {
+              checkTextObject(f, `${w}.fields[${j}]`, 2000, false, out);
+            });
         }
         break;
       case 'context':
         if (!Array.isArray(blk.elements) || blk.elements.length === 0 || blk.elements.length > 10) out.push(`${w}.elements: 1..10`);
-        else blk.elements.forEach((e: unknown, j: number) => checkTextObject(e, `${w}.elements[${j}]`, 3000, false, out));
+        else
+          blk.elements.forEach((e: unknown, j: number) => {
+            checkTextObject(e, `${w}.elements[${j}]`, 3000, false, out);
+          });
         break;
       case 'divider':
         break;
@@ -264,7 +270,9 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
       const until = Date.now() + timeoutMs;
       while (!pred(messages)) {
         if (Date.now() > until) {
-          throw new Error(`fake slack: condition not met within ${timeoutMs} ms; ${messages.length} request(s): ${messages.map((m) => `${m.path} ${m.status} ${m.result}`).join('; ')}`);
+          throw new Error(
+            `fake slack: condition not met within ${timeoutMs} ms; ${messages.length} request(s): ${messages.map((m) => `${m.path} ${m.status} ${m.result}`).join('; ')}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -302,7 +310,12 @@ export function makeRec(over: Partial<Recommendation> = {}): Recommendation {
     blockedBy: null,
     status: 'awaiting_approval',
     reason: 'shift 20 % of checkout traffic from us-west-2 to us-east-1, eu-west-1',
-    phases: PHASE_NAMES.map((name, i) => ({ name, result: results[i]!, code: 'not_reached' as const, evidence: `${name}: p99 latency 740 ms > 500 ms gate, orders/min -18 % vs baseline` })),
+    phases: PHASE_NAMES.map((name, i) => ({
+      name,
+      result: results[i]!,
+      code: 'not_reached' as const,
+      evidence: `${name}: p99 latency 740 ms > 500 ms gate, orders/min -18 % vs baseline`,
+    })),
     cause: { kind: 'deployment', reason: 'deployment checkout v2.14.0 on us-west-2 at 02:58, 9 min before the first warning' },
     predictedBreachAt: T0 + 12 * 60_000,
     ...over,

@@ -30,7 +30,11 @@ export function formatValue(v: number): string {
 }
 
 function seriesKey(labels: Record<string, string>): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 }
 
 /** A tiny app on 127.0.0.1 serving `/metrics` (gauges only) whose values the test drives. */

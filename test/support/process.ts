@@ -112,18 +112,11 @@ const SETPRIV = '/usr/bin/setpriv';
 const usePdeathsig = process.platform === 'linux' && existsSync(SETPRIV);
 
 /** Spawns `command args...` without a shell and keeps its output for error messages. */
-export function spawnProcess(
-  name: string,
-  command: string,
-  args: readonly string[],
-  opts: SpawnOptions = {},
-): ManagedProcess {
+export function spawnProcess(name: string, command: string, args: readonly string[], opts: SpawnOptions = {}): ManagedProcess {
   installHooks();
   const ring = new RingBuffer(opts.logLines ?? 200);
   const echo = opts.echo ?? process.env.HARBINGER_TEST_ECHO === '1';
-  const [file, argv] = usePdeathsig
-    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]]
-    : [command, [...args]];
+  const [file, argv] = usePdeathsig ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
   const child = spawn(file, argv, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
@@ -204,7 +197,7 @@ export interface WaitForOptions {
  *    resolves to that value.
  * Throws after `timeoutMs` with the last error/status and `context()` in the message.
  */
-export async function waitFor<T>(probe: (() => T | Promise<T>), timeoutMs: number, opts?: WaitForOptions): Promise<NonNullable<T>>;
+export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs: number, opts?: WaitForOptions): Promise<NonNullable<T>>;
 export async function waitFor(probe: string, timeoutMs: number, opts?: WaitForOptions): Promise<Response>;
 export async function waitFor<T>(probe: Probe<T>, timeoutMs: number, opts: WaitForOptions = {}): Promise<unknown> {
   const interval = opts.intervalMs ?? 100;
@@ -308,7 +301,15 @@ export function flagName(arg: string): string {
  * Starts a loopback daemon (Prometheus, Alertmanager) on a free port with default flags that
  * `extra` may override by name, and waits for `readyPath`.
  */
-export async function spawnDaemon(opts: { name: string; bin: string; dir: string; defaults: (port: number) => string[]; extra?: readonly string[]; readyPath: string; readyTimeoutMs?: number }): Promise<{ proc: ManagedProcess; port: number }> {
+export async function spawnDaemon(opts: {
+  name: string;
+  bin: string;
+  dir: string;
+  defaults: (port: number) => string[];
+  extra?: readonly string[];
+  readyPath: string;
+  readyTimeoutMs?: number;
+}): Promise<{ proc: ManagedProcess; port: number }> {
   const extra = opts.extra ?? [];
   const overridden = new Set(extra.map(flagName));
   return spawnListening(

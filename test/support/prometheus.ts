@@ -106,7 +106,6 @@ export function buildPrometheusConfig(opts: PrometheusOptions, ruleFilePaths: st
   return config;
 }
 
-
 /** Starts a real Prometheus on 127.0.0.1 with a generated config; resolves once /-/ready is 200. */
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<PrometheusHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'harbinger-prom-'));
@@ -134,12 +133,12 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
       readyPath: '/-/ready',
       readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
       defaults: (p) => [
-          `--config.file=${configPath}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${p}`,
-          '--web.enable-lifecycle',
-          // Default 1m: re-sends to Alertmanager (and resolved notifications) would lag a minute.
-          '--rules.alert.resend-delay=1s',
+        `--config.file=${configPath}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${p}`,
+        '--web.enable-lifecycle',
+        // Default 1m: re-sends to Alertmanager (and resolved notifications) would lag a minute.
+        '--rules.alert.resend-delay=1s',
       ],
     });
     const url = `http://127.0.0.1:${port}`;

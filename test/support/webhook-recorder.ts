@@ -71,7 +71,13 @@ export async function startRecorder(): Promise<Recorder> {
           `${requests.length} request(s) recorded:\n` +
           requests
             .slice(-10)
-            .map((r) => `${r.method} ${r.path} (${r.body.length} bytes) ${r.body.subarray(0, 300).toString('utf8').replace(/[^\x20-\x7e]/g, '.')}`)
+            .map(
+              (r) =>
+                `${r.method} ${r.path} (${r.body.length} bytes) ${r.body
+                  .subarray(0, 300)
+                  .toString('utf8')
+                  .replace(/[^\x20-\x7e]/g, '.')}`,
+            )
             .join('\n'),
       }),
     respondWith(s) {

@@ -11,13 +11,17 @@ export class FileAuditLog {
   constructor(private readonly path: string) {
     let last: AuditEntry | undefined;
     if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+      const lines = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       if (lines.length > 0) {
         try {
           last = JSON.parse(lines[lines.length - 1]!) as AuditEntry;
         } catch {
           // A crash mid-append leaves a torn line. Appending after it would hide it: refuse, with what to do.
-          throw new Error(`audit log ${path} ends with an unreadable line (${lines.length}): inspect it with 'harbinger audit verify ${path}' and move the file aside before starting`);
+          throw new Error(
+            `audit log ${path} ends with an unreadable line (${lines.length}): inspect it with 'harbinger audit verify ${path}' and move the file aside before starting`,
+          );
         }
       }
     }
@@ -26,7 +30,7 @@ export class FileAuditLog {
 
   append(ts: number, kind: string, actor: string, payload: unknown): AuditEntry {
     const entry = this.chain.append(ts, kind, actor, payload);
-    appendFileSync(this.path, JSON.stringify(entry) + '\n');
+    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
     return entry;
   }
 }

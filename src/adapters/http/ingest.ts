@@ -39,7 +39,10 @@ export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event'): 
   }
   const records: ParsedRecord[] = [];
   for (const { at, value: item } of items) {
-    const withType = item !== null && typeof item === 'object' && !Array.isArray(item) && (item as Record<string, unknown>)['type'] === undefined ? { ...(item as object), type: defaultType } : item;
+    const withType =
+      item !== null && typeof item === 'object' && !Array.isArray(item) && (item as Record<string, unknown>)['type'] === undefined
+        ? { ...(item as object), type: defaultType }
+        : item;
     const r = parseRecord(withType);
     if (r.ok && r.kind !== defaultType) errors.push({ index: at, reason: `type: this endpoint takes ${defaultType}s, got an ${r.kind}` });
     else if (r.ok) records.push(r);

@@ -3,31 +3,131 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Harbinger's own metrics, Prometheus naming: `harbinger_` prefix, units and `_total` suffixes. */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  readonly samplesReceived = new Counter({ name: 'harbinger_samples_received_total', help: 'Samples accepted into the pipeline, by source.', labelNames: ['source'], registers: [this.registry] });
-  readonly eventsReceived = new Counter({ name: 'harbinger_context_events_received_total', help: 'Context events accepted, by source.', labelNames: ['source'], registers: [this.registry] });
-  readonly rejected = new Counter({ name: 'harbinger_records_rejected_total', help: 'Records refused, by source and reason.', labelNames: ['source', 'reason'], registers: [this.registry] });
-  readonly eventTimeLag = new Gauge({ name: 'harbinger_event_time_lag_seconds', help: 'Wall clock minus the newest event time seen.', registers: [this.registry] });
-  readonly watermarkLag = new Gauge({ name: 'harbinger_watermark_lag_seconds', help: 'Wall clock minus the event-time watermark.', registers: [this.registry] });
+  readonly samplesReceived = new Counter({
+    name: 'harbinger_samples_received_total',
+    help: 'Samples accepted into the pipeline, by source.',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly eventsReceived = new Counter({
+    name: 'harbinger_context_events_received_total',
+    help: 'Context events accepted, by source.',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'harbinger_records_rejected_total',
+    help: 'Records refused, by source and reason.',
+    labelNames: ['source', 'reason'],
+    registers: [this.registry],
+  });
+  readonly eventTimeLag = new Gauge({
+    name: 'harbinger_event_time_lag_seconds',
+    help: 'Wall clock minus the newest event time seen.',
+    registers: [this.registry],
+  });
+  readonly watermarkLag = new Gauge({
+    name: 'harbinger_watermark_lag_seconds',
+    help: 'Wall clock minus the event-time watermark.',
+    registers: [this.registry],
+  });
   readonly series = new Gauge({ name: 'harbinger_series', help: 'Series with baseline state.', registers: [this.registry] });
   readonly incidentsOpen = new Gauge({ name: 'harbinger_incidents_open', help: 'Incidents not yet resolved.', registers: [this.registry] });
-  readonly recommendations = new Counter({ name: 'harbinger_recommendations_total', help: 'Recommendations emitted, by action and status.', labelNames: ['action', 'status'], registers: [this.registry] });
-  readonly outcomes = new Counter({ name: 'harbinger_recommendation_outcomes_total', help: 'Approvals, rejections, expiries and post-action validations.', labelNames: ['outcome'], registers: [this.registry] });
-  readonly alerts = new Counter({ name: 'harbinger_alerts_received_total', help: 'Alertmanager alerts received, by status and result.', labelNames: ['status', 'result'], registers: [this.registry] });
-  readonly pollErrors = new Counter({ name: 'harbinger_prometheus_poll_errors_total', help: 'Failed Prometheus queries after retries.', registers: [this.registry] });
-  readonly pollDuration = new Histogram({ name: 'harbinger_prometheus_poll_duration_seconds', help: 'Duration of one Prometheus poll of all queries.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
-  readonly checkpointDuration = new Histogram({ name: 'harbinger_checkpoint_duration_seconds', help: 'Time to write the state checkpoint.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
-  readonly slackMessages = new Counter({ name: 'harbinger_slack_messages_total', help: 'Slack deliveries (post, update, reply) by result.', labelNames: ['kind', 'result'], registers: [this.registry] });
+  readonly recommendations = new Counter({
+    name: 'harbinger_recommendations_total',
+    help: 'Recommendations emitted, by action and status.',
+    labelNames: ['action', 'status'],
+    registers: [this.registry],
+  });
+  readonly outcomes = new Counter({
+    name: 'harbinger_recommendation_outcomes_total',
+    help: 'Approvals, rejections, expiries and post-action validations.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly alerts = new Counter({
+    name: 'harbinger_alerts_received_total',
+    help: 'Alertmanager alerts received, by status and result.',
+    labelNames: ['status', 'result'],
+    registers: [this.registry],
+  });
+  readonly pollErrors = new Counter({
+    name: 'harbinger_prometheus_poll_errors_total',
+    help: 'Failed Prometheus queries after retries.',
+    registers: [this.registry],
+  });
+  readonly pollDuration = new Histogram({
+    name: 'harbinger_prometheus_poll_duration_seconds',
+    help: 'Duration of one Prometheus poll of all queries.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly checkpointDuration = new Histogram({
+    name: 'harbinger_checkpoint_duration_seconds',
+    help: 'Time to write the state checkpoint.',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly slackMessages = new Counter({
+    name: 'harbinger_slack_messages_total',
+    help: 'Slack deliveries (post, update, reply) by result.',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
   readonly slackOutbox = new Gauge({ name: 'harbinger_slack_outbox_depth', help: 'Slack messages waiting in the outbox.', registers: [this.registry] });
-  readonly kafkaLag = new Gauge({ name: 'harbinger_kafka_consumer_lag_messages', help: 'Messages not yet committed by the consumer group, per input partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
-  readonly kafkaRebalances = new Counter({ name: 'harbinger_kafka_rebalances_total', help: 'Consumer group joins (rebalances) seen by this instance.', registers: [this.registry] });
-  readonly kafkaDeadLetters = new Counter({ name: 'harbinger_kafka_dead_letters_total', help: 'Messages sent to the dead-letter topic.', registers: [this.registry] });
-  readonly kafkaMessages = new Counter({ name: 'harbinger_kafka_messages_total', help: 'Samples-topic messages processed by this instance.', registers: [this.registry] });
-  readonly kafkaAssigned = new Gauge({ name: 'harbinger_kafka_assigned_partitions', help: 'Samples partitions this instance owns (one detection engine each).', registers: [this.registry] });
-  readonly kafkaDecider = new Gauge({ name: 'harbinger_kafka_decider_active', help: '1 while this instance runs the decision workflow (owns the detections partition).', registers: [this.registry] });
-  readonly kafkaDeciderWatermark = new Gauge({ name: 'harbinger_kafka_decider_watermark_seconds', help: 'Event time up to which every partition\'s detections have been decided on (decider only; unix seconds).', registers: [this.registry] });
-  readonly kafkaSuppressed = new Counter({ name: 'harbinger_kafka_recommendations_suppressed_total', help: 'Recommendations re-made after a decider take-over and found already published.', registers: [this.registry] });
-  readonly confidenceModel = new Gauge({ name: 'harbinger_confidence_model_info', help: 'The confidence model in use (1 for the current one).', labelNames: ['source', 'version', 'backend'], registers: [this.registry] });
-  readonly httpRequests = new Counter({ name: 'harbinger_http_requests_total', help: 'HTTP requests, by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
+  readonly kafkaLag = new Gauge({
+    name: 'harbinger_kafka_consumer_lag_messages',
+    help: 'Messages not yet committed by the consumer group, per input partition.',
+    labelNames: ['topic', 'partition'],
+    registers: [this.registry],
+  });
+  readonly kafkaRebalances = new Counter({
+    name: 'harbinger_kafka_rebalances_total',
+    help: 'Consumer group joins (rebalances) seen by this instance.',
+    registers: [this.registry],
+  });
+  readonly kafkaDeadLetters = new Counter({
+    name: 'harbinger_kafka_dead_letters_total',
+    help: 'Messages sent to the dead-letter topic.',
+    registers: [this.registry],
+  });
+  readonly kafkaMessages = new Counter({
+    name: 'harbinger_kafka_messages_total',
+    help: 'Samples-topic messages processed by this instance.',
+    registers: [this.registry],
+  });
+  readonly kafkaAssigned = new Gauge({
+    name: 'harbinger_kafka_assigned_partitions',
+    help: 'Samples partitions this instance owns (one detection engine each).',
+    registers: [this.registry],
+  });
+  readonly kafkaDecider = new Gauge({
+    name: 'harbinger_kafka_decider_active',
+    help: '1 while this instance runs the decision workflow (owns the detections partition).',
+    registers: [this.registry],
+  });
+  readonly kafkaDeciderWatermark = new Gauge({
+    name: 'harbinger_kafka_decider_watermark_seconds',
+    help: "Event time up to which every partition's detections have been decided on (decider only; unix seconds).",
+    registers: [this.registry],
+  });
+  readonly kafkaSuppressed = new Counter({
+    name: 'harbinger_kafka_recommendations_suppressed_total',
+    help: 'Recommendations re-made after a decider take-over and found already published.',
+    registers: [this.registry],
+  });
+  readonly confidenceModel = new Gauge({
+    name: 'harbinger_confidence_model_info',
+    help: 'The confidence model in use (1 for the current one).',
+    labelNames: ['source', 'version', 'backend'],
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'harbinger_http_requests_total',
+    help: 'HTTP requests, by route and status code.',
+    labelNames: ['route', 'code'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

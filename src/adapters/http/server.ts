@@ -55,10 +55,12 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
   };
-  const authed = (fn: Handler, allowBasic = false): Handler => async (req, res, params) => {
-    checkAuth(req, opts.token, allowBasic);
-    await fn(req, res, params);
-  };
+  const authed =
+    (fn: Handler, allowBasic = false): Handler =>
+    async (req, res, params) => {
+      checkAuth(req, opts.token, allowBasic);
+      await fn(req, res, params);
+    };
 
   const ingest = (defaultType: 'sample' | 'event'): Handler =>
     authed(async (req, res) => {
@@ -73,7 +75,8 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       }
       const { accepted, late } = await port.ingest(samples, events, 'http');
       const rejected = parsed.errors.slice(0, 100);
-      if (accepted === 0 && parsed.errors.length > 0) return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length });
+      if (accepted === 0 && parsed.errors.length > 0)
+        return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length });
       json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length });
     });
 
@@ -120,7 +123,9 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         const sinceMs = since === null ? -Infinity : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
         if (Number.isNaN(sinceMs)) throw new HttpError(400, `since: not an ISO-8601 time or epoch milliseconds: '${since}'`);
         const match = (field: string, value: string): boolean => q.get(field) === null || q.get(field) === value;
-        const recs = port.recommendations().filter((r) => match('service', r.service) && match('stack', r.stack) && match('status', r.status) && match('action', r.action) && r.ts >= sinceMs);
+        const recs = port
+          .recommendations()
+          .filter((r) => match('service', r.service) && match('stack', r.stack) && match('status', r.status) && match('action', r.action) && r.ts >= sinceMs);
         json(res, 200, { recommendations: recs });
       }),
     },
@@ -156,7 +161,12 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
           throw new HttpError(400, `not JSON: ${(e as Error).message}`);
         }
         const parsed = alertmanagerPayloadSchema.safeParse(raw);
-        if (!parsed.success) throw new HttpError(400, 'not an Alertmanager version 4 webhook payload', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+        if (!parsed.success)
+          throw new HttpError(
+            400,
+            'not an Alertmanager version 4 webhook payload',
+            parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+          );
         json(res, 200, await port.alertmanager(parsed.data));
       }, true),
     },

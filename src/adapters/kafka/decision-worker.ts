@@ -61,7 +61,16 @@ export class DecisionWorker {
   private readonly fresh: DecisionSnapshot;
   private shards: string[] = [];
   private readonly unknownShards = new Set<string>();
-  readonly stats: DeciderStats = { active: false, messages: 0, recommendations: 0, suppressed: 0, checkpoints: 0, duplicates: 0, outOfOrder: 0, watermark: null };
+  readonly stats: DeciderStats = {
+    active: false,
+    messages: 0,
+    recommendations: 0,
+    suppressed: 0,
+    checkpoints: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    watermark: null,
+  };
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,7 +110,10 @@ export class DecisionWorker {
 
   async start(): Promise<void> {
     const parts = await endOffsets(this.kafka, this.cfg.topics.detections);
-    if (parts.size !== 1) throw new Error(`kafka.topics.detections: '${this.cfg.topics.detections}' has ${parts.size} partitions; it must have exactly 1 (one decider, one change in flight)`);
+    if (parts.size !== 1)
+      throw new Error(
+        `kafka.topics.detections: '${this.cfg.topics.detections}' has ${parts.size} partitions; it must have exactly 1 (one decider, one change in flight)`,
+      );
     this.shards = [...(await endOffsets(this.kafka, this.cfg.topics.samples)).keys()].sort((a, b) => a - b).map(String);
     ({ consumer: this.consumer, quiesce: this.quiesce } = await startSerialConsumer(this.kafka, this.cfg, this.log, {
       groupId: `${this.cfg.groupId}.decide`,
@@ -166,7 +178,10 @@ export class DecisionWorker {
       if (m.value !== null) this.published.add(m.value.toString('utf8'));
     });
     if (this.nextOffset < logStart) {
-      this.log.error({ checkpoint: this.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted detections the decider had not read; resuming at the log start');
+      this.log.error(
+        { checkpoint: this.nextOffset.toString(), logStart: logStart.toString() },
+        'kafka: retention deleted detections the decider had not read; resuming at the log start',
+      );
       this.nextOffset = logStart;
     }
     this.merge = merge;
@@ -176,7 +191,10 @@ export class DecisionWorker {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'kafka: seek on take-over failed; offsets are checked per batch');
     }
-    this.log.info({ restored: saved !== undefined, offset: this.nextOffset.toString(), publishedSinceCheckpoint: this.published.size }, 'kafka: this instance now decides');
+    this.log.info(
+      { restored: saved !== undefined, offset: this.nextOffset.toString(), publishedSinceCheckpoint: this.published.size },
+      'kafka: this instance now decides',
+    );
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -203,7 +221,10 @@ export class DecisionWorker {
       } else {
         if (!this.shards.includes(d.shard) && !this.unknownShards.has(d.shard)) {
           this.unknownShards.add(d.shard);
-          this.log.error({ shard: d.shard, known: this.shards }, 'kafka: output from a samples partition that did not exist when the decider started (partitions added?); restart the instances');
+          this.log.error(
+            { shard: d.shard, known: this.shards },
+            'kafka: output from a samples partition that did not exist when the decider started (partitions added?); restart the instances',
+          );
         }
         for (let i = 0; i < d.items.length; i++) merge.offer(d.shard, d.seq + i, d.items[i]!);
         merge.advance(d.shard, d.watermark, d.idle);

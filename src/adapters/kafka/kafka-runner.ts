@@ -129,8 +129,10 @@ export class KafkaRunner {
   async produce(samples: Sample[], events: ContextEvent[]): Promise<void> {
     if (this.producer === undefined) throw new Error('kafka: not started');
     const value = (r: Sample | ContextEvent, type: 'sample' | 'event'): string => JSON.stringify({ type, ...r });
-    if (events.length > 0) await this.producer.send({ topic: this.cfg.topics.events, messages: events.map((e) => ({ key: e.service ?? null, value: value(e, 'event') })) });
-    if (samples.length > 0) await this.producer.send({ topic: this.cfg.topics.samples, messages: samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') })) });
+    if (events.length > 0)
+      await this.producer.send({ topic: this.cfg.topics.events, messages: events.map((e) => ({ key: e.service ?? null, value: value(e, 'event') })) });
+    if (samples.length > 0)
+      await this.producer.send({ topic: this.cfg.topics.samples, messages: samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') })) });
   }
 
   get stats(): KafkaRunnerStats {
@@ -158,7 +160,10 @@ export class KafkaRunner {
     await admin.connect();
     try {
       const out: { topic: string; partition: number; lag: number }[] = [];
-      for (const [topic, groupId] of [[this.cfg.topics.samples, this.cfg.groupId], [this.cfg.topics.detections, `${this.cfg.groupId}.decide`]] as const) {
+      for (const [topic, groupId] of [
+        [this.cfg.topics.samples, this.cfg.groupId],
+        [this.cfg.topics.detections, `${this.cfg.groupId}.decide`],
+      ] as const) {
         const ends = await admin.fetchTopicOffsets(topic);
         const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
         for (const e of ends) {

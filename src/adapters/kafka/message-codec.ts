@@ -56,13 +56,36 @@ export interface DeadLetter {
   timestamp: string;
 }
 
-export function deadLetter(reason: string, topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): DeadLetter {
-  return { reason, topic, partition, offset, key: key === null ? null : key.toString('utf8'), valueBase64: value === null ? '' : value.toString('base64'), timestamp };
+export function deadLetter(
+  reason: string,
+  topic: string,
+  partition: number,
+  offset: string,
+  key: Buffer | null,
+  value: Buffer | null,
+  timestamp: string,
+): DeadLetter {
+  return {
+    reason,
+    topic,
+    partition,
+    offset,
+    key: key === null ? null : key.toString('utf8'),
+    valueBase64: value === null ? '' : value.toString('base64'),
+    timestamp,
+  };
 }
 
 /** The dead-letter topic's message for a consumed message that could not be used. */
-export function deadLetterMessage(reason: string, batch: { topic: string; partition: number }, m: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string }): { key: string | null; value: string } {
-  return { key: m.key?.toString('utf8') ?? null, value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)) };
+export function deadLetterMessage(
+  reason: string,
+  batch: { topic: string; partition: number },
+  m: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string },
+): { key: string | null; value: string } {
+  return {
+    key: m.key?.toString('utf8') ?? null,
+    value: JSON.stringify(deadLetter(reason, batch.topic, batch.partition, m.offset, m.key, m.value, m.timestamp)),
+  };
 }
 
 /** The partitioning key for samples: every stack of one metric of one service together. */
@@ -96,7 +119,8 @@ export function decodeShardMessage(value: Buffer | null): ShardMessage | string 
   const o = m as Record<string, unknown>;
   if (typeof o['shard'] !== 'string') return 'shard: expected a string';
   if (typeof o['seq'] !== 'number' || !Number.isInteger(o['seq'])) return 'seq: expected an integer';
-  if (!Array.isArray(o['items']) || !o['items'].every((x: unknown) => x !== null && typeof x === 'object' && typeof (x as { ts?: unknown }).ts === 'number')) return 'items: expected an array of events with a numeric ts';
+  if (!Array.isArray(o['items']) || !o['items'].every((x: unknown) => x !== null && typeof x === 'object' && typeof (x as { ts?: unknown }).ts === 'number'))
+    return 'items: expected an array of events with a numeric ts';
   if (typeof o['watermark'] !== 'number' || typeof o['idle'] !== 'boolean') return 'watermark/idle: expected a number and a boolean';
   return m as ShardMessage;
 }

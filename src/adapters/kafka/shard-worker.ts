@@ -121,7 +121,11 @@ export class ShardWorker {
       this.events.set(p, []);
     }
     // Every instance reads all context events: a throwaway group, nothing committed.
-    this.eventsReader = this.kafka.consumer({ groupId: `${this.cfg.groupId}.events.${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: this.cfg.maxBytesPerPartition });
+    this.eventsReader = this.kafka.consumer({
+      groupId: `${this.cfg.groupId}.events.${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: this.cfg.maxBytesPerPartition,
+    });
     this.eventsReader.on(this.eventsReader.events.CRASH, (e) => {
       if (!e.payload.restart) this.onFatal(`events reader: ${e.payload.error.message}`);
     });
@@ -172,7 +176,10 @@ export class ShardWorker {
         const logStart = ends.get(p)?.low ?? 0n;
         const task = this.newTask(p, cp === undefined ? undefined : decodeState<ShardCheckpoint>(cp), logStart);
         if (task.nextOffset < logStart) {
-          this.log.error({ partition: p, checkpoint: task.nextOffset.toString(), logStart: logStart.toString() }, 'kafka: retention deleted samples this partition had not processed yet; resuming at the log start');
+          this.log.error(
+            { partition: p, checkpoint: task.nextOffset.toString(), logStart: logStart.toString() },
+            'kafka: retention deleted samples this partition had not processed yet; resuming at the log start',
+          );
           task.nextOffset = logStart;
         }
         task.progress.caughtUp = task.nextOffset >= (ends.get(p)?.high ?? 0n);
@@ -280,7 +287,10 @@ export class ShardWorker {
         return;
       }
       // Still a gap after going back: the offsets are not there (transaction markers, retention).
-      this.log.warn({ partition: batch.partition, expected: task.nextOffset.toString(), got: first.offset }, 'kafka: offsets missing from the samples partition; continuing after the gap');
+      this.log.warn(
+        { partition: batch.partition, expected: task.nextOffset.toString(), got: first.offset },
+        'kafka: offsets missing from the samples partition; continuing after the gap',
+      );
     }
     const p = task.progress;
     const hold = this.eventsHold();
@@ -318,7 +328,20 @@ export class ShardWorker {
   }
 
   private async onTimer(): Promise<void> {
-    if (this.log.isLevelEnabled('debug')) for (const t of this.tasks.values()) this.log.debug({ partition: t.partition, next: t.nextOffset.toString(), time: t.progress.time, caughtUp: t.progress.caughtUp, floor: t.floor, watermark: t.engine.watermark, seq: t.seq }, 'kafka: shard progress');
+    if (this.log.isLevelEnabled('debug'))
+      for (const t of this.tasks.values())
+        this.log.debug(
+          {
+            partition: t.partition,
+            next: t.nextOffset.toString(),
+            time: t.progress.time,
+            caughtUp: t.progress.caughtUp,
+            floor: t.floor,
+            watermark: t.engine.watermark,
+            seq: t.seq,
+          },
+          'kafka: shard progress',
+        );
     for (const task of this.tasks.values()) await this.publish(task, false);
     if (this.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) await this.checkpoint();
   }
@@ -342,10 +365,20 @@ export class ShardWorker {
     // A big backlog batch is split; only the last part carries the new watermark.
     for (let i = 0; i < items.length || messages.length === 0; i += ITEMS_PER_MESSAGE) {
       const last = i + ITEMS_PER_MESSAGE >= items.length;
-      messages.push({ shard: task.shard, seq: task.sentSeq + 1 + i, items: items.slice(i, i + ITEMS_PER_MESSAGE), watermark: last ? watermark : task.sent.watermark, idle: last ? idle : task.sent.idle });
+      messages.push({
+        shard: task.shard,
+        seq: task.sentSeq + 1 + i,
+        items: items.slice(i, i + ITEMS_PER_MESSAGE),
+        watermark: last ? watermark : task.sent.watermark,
+        idle: last ? idle : task.sent.idle,
+      });
     }
     // The state codec keeps NaN and infinities: the decider must see exactly what replay sees.
-    await sendChunked(this.producer, this.cfg.topics.detections, messages.map((m) => ({ key: task.shard, value: encodeState(m) })));
+    await sendChunked(
+      this.producer,
+      this.cfg.topics.detections,
+      messages.map((m) => ({ key: task.shard, value: encodeState(m) })),
+    );
     task.out.splice(0, items.length);
     task.sentSeq += items.length;
     task.sent = { watermark, idle };
@@ -397,7 +430,9 @@ export class ShardWorker {
     // caps a request at the state topic's max.message.bytes.
     for (const r of records) await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] });
     try {
-      await this.consumer.commitOffsets([...this.tasks.values()].map((task) => ({ topic: this.cfg.topics.samples, partition: task.partition, offset: task.nextOffset.toString() })));
+      await this.consumer.commitOffsets(
+        [...this.tasks.values()].map((task) => ({ topic: this.cfg.topics.samples, partition: task.partition, offset: task.nextOffset.toString() })),
+      );
     } catch (err) {
       // A rebalance took a partition away mid-commit: its state record is written, and its new
       // owner resumes from the offset in that record, not from the group's.

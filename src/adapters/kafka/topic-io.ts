@@ -5,12 +5,20 @@ import type { Logger } from '../log/logger.js';
 
 /** A kafkajs client that logs through pino: retried connection errors are warnings, not console noise. */
 export function createKafka(cfg: Pick<KafkaConfig, 'clientId' | 'brokers'>, log: Logger): Kafka {
-  const logCreator = () => ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }): void => {
-    const { message, ...rest } = entry;
-    if (level <= logLevel.WARN) log.warn({ kafkajs: rest }, message);
-    else log.debug({ kafkajs: rest }, message);
-  };
-  return new Kafka({ clientId: cfg.clientId, brokers: cfg.brokers, logLevel: logLevel.WARN, logCreator, retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5_000 } });
+  const logCreator =
+    () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }): void => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.WARN) log.warn({ kafkajs: rest }, message);
+      else log.debug({ kafkajs: rest }, message);
+    };
+  return new Kafka({
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    logLevel: logLevel.WARN,
+    logCreator,
+    retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5_000 },
+  });
 }
 
 /** Log-end offsets per partition. */
@@ -28,7 +36,13 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
  * Reads a topic from the given offsets (per partition; the log start where none is given) up to
  * the log end as it is now, then stops. A throwaway consumer group: nothing is committed.
  */
-export async function readTopicRange(kafka: Kafka, topic: string, from: ReadonlyMap<number, bigint>, onMessage: (partition: number, m: KafkaMessage) => void, timeoutMs = 120_000): Promise<void> {
+export async function readTopicRange(
+  kafka: Kafka,
+  topic: string,
+  from: ReadonlyMap<number, bigint>,
+  onMessage: (partition: number, m: KafkaMessage) => void,
+  timeoutMs = 120_000,
+): Promise<void> {
   const ends = await endOffsets(kafka, topic);
   const start = new Map<number, bigint>();
   for (const [p, { low, high }] of ends) {
@@ -109,9 +123,24 @@ export async function startSerialConsumer(
   kafka: Kafka,
   cfg: Pick<KafkaConfig, 'sessionTimeoutMs' | 'maxBytesPerPartition' | 'tickMs'>,
   log: Logger,
-  opts: { groupId: string; topic: string; serial: Serial; name: string; onJoin(partitions: number[], rejoined: boolean): Promise<void>; onBatch(p: EachBatchPayload): Promise<void>; onTick(): Promise<void>; onFatal(reason: string): void },
+  opts: {
+    groupId: string;
+    topic: string;
+    serial: Serial;
+    name: string;
+    onJoin(partitions: number[], rejoined: boolean): Promise<void>;
+    onBatch(p: EachBatchPayload): Promise<void>;
+    onTick(): Promise<void>;
+    onFatal(reason: string): void;
+  },
 ): Promise<{ consumer: Consumer; quiesce(): void }> {
-  const consumer = kafka.consumer({ groupId: opts.groupId, sessionTimeout: cfg.sessionTimeoutMs, heartbeatInterval: Math.min(3000, cfg.sessionTimeoutMs / 3), maxBytesPerPartition: cfg.maxBytesPerPartition, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: cfg.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, cfg.sessionTimeoutMs / 3),
+    maxBytesPerPartition: cfg.maxBytesPerPartition,
+    allowAutoTopicCreation: false,
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     // kafkajs restarts after retriable errors by itself; after any other it has stopped for good.
     if (!e.payload.restart) opts.onFatal(`${opts.name}: ${e.payload.error.message}`);
@@ -150,14 +179,20 @@ export async function startSerialConsumer(
  * Sends in requests of at most `maxBytes` of values: a broker refuses a record batch larger than
  * the topic's max.message.bytes (1 MiB by default), and one backlog batch can emit more than that.
  */
-export async function sendChunked(producer: Producer, topic: string, messages: Message[], opts: { maxBytes?: number; compression?: CompressionTypes } = {}): Promise<void> {
+export async function sendChunked(
+  producer: Producer,
+  topic: string,
+  messages: Message[],
+  opts: { maxBytes?: number; compression?: CompressionTypes } = {},
+): Promise<void> {
   const limit = opts.maxBytes ?? 512 * 1024;
   let start = 0;
   let bytes = 0;
   for (let i = 0; i <= messages.length; i++) {
     const size = i < messages.length ? byteLength(messages[i]!) : 0;
     if (i === messages.length || (i > start && bytes + size > limit)) {
-      if (i > start) await producer.send({ topic, messages: messages.slice(start, i), ...(opts.compression !== undefined ? { compression: opts.compression } : {}) });
+      if (i > start)
+        await producer.send({ topic, messages: messages.slice(start, i), ...(opts.compression !== undefined ? { compression: opts.compression } : {}) });
       start = i;
       bytes = 0;
     }

@@ -9,7 +9,19 @@ export function createLogger(level: string = process.env['LOG_LEVEL'] ?? 'info')
     name: 'harbinger',
     level,
     redact: {
-      paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', '*.signingSecret', '*.botToken', '*.webhookUrl', 'password', '*.password'],
+      paths: [
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'req.headers.authorization',
+        '*.signingSecret',
+        '*.botToken',
+        '*.webhookUrl',
+        'password',
+        '*.password',
+      ],
       censor: '[redacted]',
     },
   });

@@ -75,7 +75,14 @@ export class PrometheusPoller {
         const stack = r.metric[q.stackLabel];
         const value = Number(r.value[1]);
         if (stack === undefined || !Number.isFinite(value)) continue;
-        out.push({ ts: Math.round(r.value[0] * 1000), signal: q.signal, metric: q.metric, stack, service: r.metric[q.serviceLabel] ?? q.service ?? 'default', value });
+        out.push({
+          ts: Math.round(r.value[0] * 1000),
+          signal: q.signal,
+          metric: q.metric,
+          stack,
+          service: r.metric[q.serviceLabel] ?? q.service ?? 'default',
+          value,
+        });
       }
     }
     if (failed < this.cfg.queries.length) this.lastSuccess = now;

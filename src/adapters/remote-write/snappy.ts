@@ -57,14 +57,10 @@ export function snappyDecodedLength(input: Uint8Array): number {
 export function snappyUncompress(input: Uint8Array, maxOutputBytes: number): Uint8Array {
   const [declared, start] = readPreamble(input);
   if (declared > maxOutputBytes) {
-    throw new RemoteWriteError(
-      `snappy: declared uncompressed length ${declared} bytes exceeds limit of ${maxOutputBytes} bytes`,
-    );
+    throw new RemoteWriteError(`snappy: declared uncompressed length ${declared} bytes exceeds limit of ${maxOutputBytes} bytes`);
   }
   if (declared > maxDecodedLen(input.length)) {
-    throw new RemoteWriteError(
-      `snappy: declared uncompressed length ${declared} is impossible for ${input.length} input bytes`,
-    );
+    throw new RemoteWriteError(`snappy: declared uncompressed length ${declared} is impossible for ${input.length} input bytes`);
   }
   const out = new Uint8Array(declared);
   const n = input.length;
@@ -118,8 +114,7 @@ export function snappyUncompress(input: Uint8Array, maxOutputBytes: number): Uin
     } else {
       if (s + 5 > n) throw new RemoteWriteError('snappy: truncated copy (4-byte offset)');
       len = 1 + (tag >>> 2);
-      offset =
-        (input[s + 1]! | (input[s + 2]! << 8) | (input[s + 3]! << 16) | (input[s + 4]! << 24)) >>> 0;
+      offset = (input[s + 1]! | (input[s + 2]! << 8) | (input[s + 3]! << 16) | (input[s + 4]! << 24)) >>> 0;
       s += 5;
     }
     if (offset === 0) throw new RemoteWriteError('snappy: copy with offset 0');

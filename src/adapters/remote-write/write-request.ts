@@ -147,10 +147,7 @@ class Reader {
   delimitedEnd(what: string, field = -1): number {
     const len = this.uint32(what, ' length', field);
     if (len > this.end - this.pos) {
-      throw new RemoteWriteError(
-        `protobuf: ${describe(what, field)} length ${len} runs past end of buffer ` +
-          `(${this.end - this.pos} bytes left)`,
-      );
+      throw new RemoteWriteError(`protobuf: ${describe(what, field)} length ${len} runs past end of buffer ` + `(${this.end - this.pos} bytes left)`);
     }
     return this.pos + len;
   }

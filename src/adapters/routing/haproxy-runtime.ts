@@ -119,7 +119,10 @@ export class HaproxyRuntime {
     checkName('backend', backend);
     const cmd = `show servers state ${backend}`;
     const out = await this.command(cmd);
-    const lines = out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const lines = out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     const header = lines.find((l) => l.startsWith('#'));
     if (header === undefined) throw new HaproxyRuntimeError(`${cmd}: ${out.trim() || 'empty answer'}`, cmd);
     const cols = header.replace(/^#\s*/, '').split(/\s+/);

@@ -114,7 +114,6 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').trim();
 }
 
-
 function utc(ts: number): string {
   return new Date(ts).toISOString().slice(0, 16).replace('T', ' ');
 }
@@ -202,11 +201,7 @@ function userRef(by: string): string {
 
 function fallback(rec: Recommendation): string {
   const mitigation = MITIGATIONS.has(rec.action);
-  const parts = [
-    `${mitigation ? '[Harbinger] ' : '[Harbinger info] '}${headline(rec)}`,
-    STATUS_PLAIN[rec.status],
-    `confidence ${rec.confidence.toFixed(2)}`,
-  ];
+  const parts = [`${mitigation ? '[Harbinger] ' : '[Harbinger info] '}${headline(rec)}`, STATUS_PLAIN[rec.status], `confidence ${rec.confidence.toFixed(2)}`];
   if (rec.predictedBreachAt !== null) parts.push(`SLO breach predicted ${breachText(rec)}`);
   if (rec.blockedBy !== null) parts.push(`blocked by ${oneLine(rec.blockedBy)}`);
   return md(parts.join(' | '), SLACK_LIMITS.fallbackText);
@@ -231,7 +226,11 @@ export function recommendationMessage(rec: Recommendation, opts: RecommendationM
     { type: 'mrkdwn', text: `*Cause* (${rec.cause.kind.replace(/_/g, ' ')})\n${md(oneLine(rec.cause.reason), 1500)}` },
   ];
   if (rec.targets.length > 0) fields.push({ type: 'mrkdwn', text: `*Targets*\n${md(rec.targets.join(', '), 1500)}` });
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clampEscaped(summary, SLACK_LIMITS.sectionText) }, fields: fields.map((f) => ({ ...f, text: clampEscaped(f.text, SLACK_LIMITS.fieldText) })) });
+  blocks.push({
+    type: 'section',
+    text: { type: 'mrkdwn', text: clampEscaped(summary, SLACK_LIMITS.sectionText) },
+    fields: fields.map((f) => ({ ...f, text: clampEscaped(f.text, SLACK_LIMITS.fieldText) })),
+  });
 
   if (rec.phases.length > 0 || MITIGATIONS.has(rec.action)) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: phasesText(rec) } });
@@ -269,7 +268,10 @@ export function recommendationMessage(rec: Recommendation, opts: RecommendationM
         ],
       });
     } else {
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: *Approval needed*: approve or reject recommendation \`${md(rec.id, 400)}\` in Harbinger.` } });
+      blocks.push({
+        type: 'section',
+        text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: *Approval needed*: approve or reject recommendation \`${md(rec.id, 400)}\` in Harbinger.` },
+      });
     }
   }
 

@@ -57,7 +57,12 @@ function httpFailure(res: AxiosResponse<string>, what: string): SendResult {
   const detail = typeof res.data === 'string' ? res.data.slice(0, 100).replace(/\s+/g, ' ').trim() : '';
   const retriable = status >= 500 || status === 408;
   const retryAfterMs = retriable ? parseRetryAfter(res.headers['retry-after']) : undefined;
-  return { ok: false, retriable, error: `${what}: HTTP ${status}${detail !== '' ? ` ${detail}` : ''}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  return {
+    ok: false,
+    retriable,
+    error: `${what}: HTTP ${status}${detail !== '' ? ` ${detail}` : ''}`,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
 }
 
 /**

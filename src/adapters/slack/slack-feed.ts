@@ -200,7 +200,8 @@ export class SlackFeed {
       if (cfg.channel === undefined || cfg.channel === '') throw new Error('slack: mode "bot" needs a channel');
       return new BotTokenTransport({ token: secrets.botToken, channel: cfg.channel, ...(cfg.baseUrl !== undefined ? { baseUrl: cfg.baseUrl } : {}) });
     }
-    if (secrets.webhookUrl === undefined || secrets.webhookUrl === '') throw new Error('slack: mode "webhook" needs an incoming-webhook URL (SLACK_WEBHOOK_URL)');
+    if (secrets.webhookUrl === undefined || secrets.webhookUrl === '')
+      throw new Error('slack: mode "webhook" needs an incoming-webhook URL (SLACK_WEBHOOK_URL)');
     return new WebhookTransport({ url: secrets.webhookUrl });
   }
 
@@ -349,7 +350,11 @@ export class SlackFeed {
     let last: string | undefined;
     for (const [id, st] of this.states) if (st.incidentId === incidentId) last = id;
     if (last === undefined) return;
-    this.enqueue({ kind: 'reply', recId: last, text: `:large_green_circle: *Incident resolved* (\`${escapeMrkdwn(incidentId)}\`). ${clamp(escapeMrkdwn(summary.replace(/[\r\n]+/g, ' ')), 2500)}` });
+    this.enqueue({
+      kind: 'reply',
+      recId: last,
+      text: `:large_green_circle: *Incident resolved* (\`${escapeMrkdwn(incidentId)}\`). ${clamp(escapeMrkdwn(summary.replace(/[\r\n]+/g, ' ')), 2500)}`,
+    });
   }
 
   private setState(recId: string, st: RecState): void {
@@ -377,7 +382,13 @@ export class SlackFeed {
   /** Queue full: drop what matters least (superseded updates, then replies, updates, posts). */
   private evictOne(): void {
     const candidates = this.queue.filter((i) => i !== this.inflight);
-    const superseded = candidates.find((i) => i.kind === 'update' && this.queue.some((j) => j !== i && j.recId === i.recId && j.kind === 'update' && j.createdAt >= i.createdAt && this.queue.indexOf(j) > this.queue.indexOf(i)));
+    const superseded = candidates.find(
+      (i) =>
+        i.kind === 'update' &&
+        this.queue.some(
+          (j) => j !== i && j.recId === i.recId && j.kind === 'update' && j.createdAt >= i.createdAt && this.queue.indexOf(j) > this.queue.indexOf(i),
+        ),
+    );
     const victim = superseded ?? candidates.find((i) => i.kind === 'reply') ?? candidates.find((i) => i.kind === 'update') ?? candidates[0];
     if (victim === undefined) return;
     this.queue.splice(this.queue.indexOf(victim), 1);
@@ -430,7 +441,13 @@ export class SlackFeed {
       this.queue.push(item);
       if (item.rec === undefined) continue;
       const st = this.states.get(item.recId);
-      if (st === undefined) this.setState(item.recId, { incidentId: item.rec.incidentId, status: item.rec.status, rec: item.rec, ...(item.decidedBy !== undefined ? { decidedBy: item.decidedBy } : {}) });
+      if (st === undefined)
+        this.setState(item.recId, {
+          incidentId: item.rec.incidentId,
+          status: item.rec.status,
+          rec: item.rec,
+          ...(item.decidedBy !== undefined ? { decidedBy: item.decidedBy } : {}),
+        });
       else {
         st.status = item.rec.status;
         st.rec = item.rec;
@@ -572,7 +589,8 @@ export class SlackFeed {
     const st = this.states.get(item.recId);
     if (item.kind === 'reply') {
       const text = item.text ?? '';
-      if (this.bot && this.transport.reply !== undefined && st?.channel !== undefined && st.ts !== undefined) return this.transport.reply(st.channel, st.ts, text);
+      if (this.bot && this.transport.reply !== undefined && st?.channel !== undefined && st.ts !== undefined)
+        return this.transport.reply(st.channel, st.ts, text);
       return this.transport.post({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
     }
     const msg = this.render(latest);

@@ -30,7 +30,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
-  return createHash('sha256').update(canonicalJson({ seq: e.seq, ts: e.ts, kind: e.kind, actor: e.actor, payload: e.payload, prevHash: e.prevHash })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ seq: e.seq, ts: e.ts, kind: e.kind, actor: e.actor, payload: e.payload, prevHash: e.prevHash }))
+    .digest('hex');
 }
 
 export class AuditChain {
@@ -77,9 +79,16 @@ export function verifyChain(lines: readonly string[]): VerifyResult {
     } catch {
       return { ok: false, entries: n, problem: { line: at, reason: 'not valid JSON' } };
     }
-    if (typeof e !== 'object' || e === null || typeof e.hash !== 'string') return { ok: false, entries: n, problem: { line: at, reason: 'not an audit entry' } };
-    if (e.seq !== expectedSeq) return { ok: false, entries: n, problem: { line: at, reason: `sequence ${e.seq} where ${expectedSeq} was expected: an entry was removed, inserted or reordered` } };
-    if (e.prevHash !== prev) return { ok: false, entries: n, problem: { line: at, reason: 'prevHash does not match the previous entry: the chain is broken here' } };
+    if (typeof e !== 'object' || e === null || typeof e.hash !== 'string')
+      return { ok: false, entries: n, problem: { line: at, reason: 'not an audit entry' } };
+    if (e.seq !== expectedSeq)
+      return {
+        ok: false,
+        entries: n,
+        problem: { line: at, reason: `sequence ${e.seq} where ${expectedSeq} was expected: an entry was removed, inserted or reordered` },
+      };
+    if (e.prevHash !== prev)
+      return { ok: false, entries: n, problem: { line: at, reason: 'prevHash does not match the previous entry: the chain is broken here' } };
     const { hash, ...rest } = e;
     if (entryHash(rest) !== hash) return { ok: false, entries: n, problem: { line: at, reason: 'content does not match its hash: this entry was edited' } };
     prev = hash;

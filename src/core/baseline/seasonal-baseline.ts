@@ -187,7 +187,16 @@ function clip(x: number, bound: number): number {
  * Learn one point. `expected` and `sigma` are the values the caller just scored the point against,
  * so the clipping bound is the one the point was judged by.
  */
-export function learn(state: BaselineState, ts: number, value: number, expected: number, sigma: number, cold: boolean, params: BaselineParams, decays: BaselineDecays): void {
+export function learn(
+  state: BaselineState,
+  ts: number,
+  value: number,
+  expected: number,
+  sigma: number,
+  cold: boolean,
+  params: BaselineParams,
+  decays: BaselineDecays,
+): void {
   if (state.points === 0) {
     state.firstTs = ts;
     state.lastTs = ts;

@@ -53,7 +53,11 @@ export class RecentChanges {
       else if (!found && ts >= w.from && (w.service === service || w.service === '')) found = true;
     }
     // Event time only moves forward, so a window that ended is never needed again.
-    if (expired) this.byStack.set(stack, list.filter((w) => w.until >= ts));
+    if (expired)
+      this.byStack.set(
+        stack,
+        list.filter((w) => w.until >= ts),
+      );
     return found;
   }
 

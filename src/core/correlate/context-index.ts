@@ -91,7 +91,9 @@ export class ContextIndex {
   private withPreviousVersion(cause: ContextEvent): ContextEvent {
     const version = cause.attributes['version'];
     if (cause.kind !== 'deployment' || typeof version !== 'string' || cause.attributes['previousVersion'] !== undefined) return cause;
-    const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter((d) => d.ts < cause.ts && cause.ts - d.ts <= VERSION_MEMORY_MS && d.version !== version);
+    const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter(
+      (d) => d.ts < cause.ts && cause.ts - d.ts <= VERSION_MEMORY_MS && d.version !== version,
+    );
     const prior = earlier[earlier.length - 1];
     if (prior === undefined) return cause;
     return { ...cause, attributes: { ...cause.attributes, previousVersion: prior.version, previousVersionFrom: prior.id } };
@@ -152,7 +154,6 @@ export class ContextIndex {
     return out;
   }
 }
-
 
 function minutesBefore(ts: number, ref: number): string {
   const m = Math.round((ref - ts) / MIN);

@@ -1,5 +1,17 @@
 import type { ContextEvent, DetectionEvent, StackHealthEvent } from '../../domain/types.js';
-import { MITIGATIONS, type AlertTrigger, type DecisionEvent, type DecisionResult, type PhaseCodeOf, type PhaseResult, type Incident, type IncidentDelta, type OutcomeEvent, type Recommendation, type RecommendationStatus } from '../../domain/decision.js';
+import {
+  MITIGATIONS,
+  type AlertTrigger,
+  type DecisionEvent,
+  type DecisionResult,
+  type PhaseCodeOf,
+  type PhaseResult,
+  type Incident,
+  type IncidentDelta,
+  type OutcomeEvent,
+  type Recommendation,
+  type RecommendationStatus,
+} from '../../domain/decision.js';
 import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
@@ -151,7 +163,10 @@ export class DecisionEngine {
       }
       case 'recovery': {
         const key = `${e.service}/${e.stack}`;
-        this.pendingWarn.set(key, (this.pendingWarn.get(key) ?? []).filter((p) => p.type !== 'anomaly' || p.metric !== e.metric));
+        this.pendingWarn.set(
+          key,
+          (this.pendingWarn.get(key) ?? []).filter((p) => p.type !== 'anomaly' || p.metric !== e.metric),
+        );
         const rt = this.open.get(key);
         const s = rt?.incident.signals[e.metric];
         if (rt !== undefined && s !== undefined) {
@@ -276,7 +291,22 @@ export class DecisionEngine {
       recommendationIds: [],
     };
     for (const p of this.pendingWarn.get(key) ?? []) {
-      if (p.type === 'anomaly') incident.signals[p.metric] = { metric: p.metric, signal: p.signal, stage: 'warn', firstTs: p.ts, lastTs: p.ts, score: p.score, peakScore: p.score, value: p.value, expected: p.expected, persistence: p.persistence, recovered: false, coldStart: p.coldStart, ...(p.gate !== undefined ? { gate: p.gate } : {}) };
+      if (p.type === 'anomaly')
+        incident.signals[p.metric] = {
+          metric: p.metric,
+          signal: p.signal,
+          stage: 'warn',
+          firstTs: p.ts,
+          lastTs: p.ts,
+          score: p.score,
+          peakScore: p.score,
+          value: p.value,
+          expected: p.expected,
+          persistence: p.persistence,
+          recovered: false,
+          coldStart: p.coldStart,
+          ...(p.gate !== undefined ? { gate: p.gate } : {}),
+        };
     }
     this.pendingWarn.delete(key);
     const rt: IncidentRuntime = { incident, lastKey: '', lastEvaluatedMinute: -1, recCount: 0, execution: null, lastEvidenceTs: ts };
@@ -297,7 +327,13 @@ export class DecisionEngine {
     rt.incident.status = nextStatus(before, input);
     if (before !== rt.incident.status && (rt.incident.status === 'mitigated' || rt.incident.status === 'resolved')) {
       if (rt.incident.status === 'resolved') rt.incident.resolvedAt = ts;
-      this.sink.decision({ type: 'incident', ts, incident: snapshot(rt.incident), transition: rt.incident.status, summary: `incident ${rt.incident.status} on ${scopeOf(rt.incident)}` });
+      this.sink.decision({
+        type: 'incident',
+        ts,
+        incident: snapshot(rt.incident),
+        transition: rt.incident.status,
+        summary: `incident ${rt.incident.status} on ${scopeOf(rt.incident)}`,
+      });
     }
   }
 
@@ -311,7 +347,7 @@ export class DecisionEngine {
       }
       // Bounded memory for a long-running service: settled recommendations older than a week go
       // (the feed and the audit log keep them).
-        if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
+      if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
     }
     for (const [key, rt] of [...this.open]) {
       if (rt.lastEvaluatedMinute === minute) continue;
@@ -362,7 +398,13 @@ export class DecisionEngine {
 
   private emitRecommendation(rt: IncidentRuntime, d: WorkflowDecision, ts: number): void {
     const inc = rt.incident;
-    const status: RecommendationStatus = !MITIGATIONS.has(d.action) ? 'informational' : d.blockedBy !== null ? 'blocked' : d.awaitingApproval ? 'awaiting_approval' : 'approved';
+    const status: RecommendationStatus = !MITIGATIONS.has(d.action)
+      ? 'informational'
+      : d.blockedBy !== null
+        ? 'blocked'
+        : d.awaitingApproval
+          ? 'awaiting_approval'
+          : 'approved';
     const rec: Recommendation = {
       type: 'recommendation',
       id: `${inc.id}-r${++rt.recCount}`,
@@ -408,7 +450,13 @@ export class DecisionEngine {
     }
     // Guardrails are checked again: the world may have moved since the proposal.
     const revert = rec.reverts !== undefined;
-    const g = checkGuardrails({ action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets], revert }, this.guardrails, ts, this.config.guardrails, (s) => this.config.stacks[s]?.primary === true);
+    const g = checkGuardrails(
+      { action: rec.action, scope: `${rec.service}/${rec.stack}`, percent: rec.percent, touches: [rec.stack, ...rec.targets], revert },
+      this.guardrails,
+      ts,
+      this.config.guardrails,
+      (s) => this.config.stacks[s]?.primary === true,
+    );
     const blockedBy = g.blockedBy ?? (rec.action === 'shift_traffic' && g.percent < rec.percent ? 'shift_rate_cap' : null);
     if (blockedBy !== null) {
       moveTo(rec, 'blocked');
@@ -442,9 +490,21 @@ export class DecisionEngine {
     moveTo(rec, 'executed');
     const planned = rec.phases.find((p) => p.name === 'execution')?.evidence ?? rec.reason;
     setPhase(rec, 'execution', 'pass', 'executed', `${planned} (${how})`);
-    recordExecution(this.guardrails, rec.id, `${rec.service}/${rec.stack}`, rec.action, rec.percent, ts, this.config.execution.validationMinutes, this.config.guardrails, rec.reverts !== undefined);
+    recordExecution(
+      this.guardrails,
+      rec.id,
+      `${rec.service}/${rec.stack}`,
+      rec.action,
+      rec.percent,
+      ts,
+      this.config.execution.validationMinutes,
+      this.config.guardrails,
+      rec.reverts !== undefined,
+    );
     if (rt !== undefined && rec.reverts === undefined) {
-      const confirmedSignals = Object.values(rt.incident.signals).filter((s) => !s.recovered && s.stage === 'confirmed').map((s) => s.signal as string);
+      const confirmedSignals = Object.values(rt.incident.signals)
+        .filter((s) => !s.recovered && s.stage === 'confirmed')
+        .map((s) => s.signal as string);
       rt.execution = { recommendationId: rec.id, ts, scoreAtExecution: this.stackScore(rt, confirmedSignals), signals: confirmedSignals, validated: false };
     }
     this.sink.decision({ ...rec });
@@ -486,7 +546,10 @@ export class DecisionEngine {
       this.outcome(rec, ts, 'inconclusive', reason);
       return;
     }
-    const recovered = Object.values(rt.incident.signals).filter((s) => ex.signals.includes(s.signal)).every((s) => s.recovered) || now < this.detection.warnScore;
+    const recovered =
+      Object.values(rt.incident.signals)
+        .filter((s) => ex.signals.includes(s.signal))
+        .every((s) => s.recovered) || now < this.detection.warnScore;
     const halved = Number.isFinite(ex.scoreAtExecution) && now <= ex.scoreAtExecution / 2;
     const effective = recovered || halved;
     const reason = `${rt.incident.stack} ${ex.signals.join('/')} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
@@ -539,4 +602,3 @@ function snapshot(inc: Incident): Pick<Incident, 'id' | 'service' | 'stack' | 's
 function compactTime(ts: number): string {
   return new Date(ts).toISOString().replace(/[-:]/g, '').slice(0, 13);
 }
-

@@ -44,7 +44,13 @@ export function newGuardrailState(): GuardrailState {
   return { inFlight: null, shifts: [], frozenUntil: {} };
 }
 
-export function checkGuardrails(p: Proposal, state: GuardrailState, now: number, params: GuardrailParams, isPrimary: (stack: string) => boolean): GuardrailVerdict {
+export function checkGuardrails(
+  p: Proposal,
+  state: GuardrailState,
+  now: number,
+  params: GuardrailParams,
+  isPrimary: (stack: string) => boolean,
+): GuardrailVerdict {
   const notes: string[] = [];
   let percent = p.percent;
   let blockedBy: GuardrailRule | null = null;
@@ -71,8 +77,14 @@ export function checkGuardrails(p: Proposal, state: GuardrailState, now: number,
     if (percent <= 0 && blockedBy === null) blockedBy = 'shift_rate_cap';
   }
   const primary = p.touches.filter(isPrimary);
-  const requiresApproval = (p.action === 'shift_traffic' && percent > params.approvalAbovePercent) || (primary.length > 0 && p.action !== 'observe' && p.action !== 'none');
-  if (requiresApproval) notes.push(primary.length > 0 ? `touches primary stack ${primary.join(', ')}: human approval required` : `shift above ${params.approvalAbovePercent} %: human approval required`);
+  const requiresApproval =
+    (p.action === 'shift_traffic' && percent > params.approvalAbovePercent) || (primary.length > 0 && p.action !== 'observe' && p.action !== 'none');
+  if (requiresApproval)
+    notes.push(
+      primary.length > 0
+        ? `touches primary stack ${primary.join(', ')}: human approval required`
+        : `shift above ${params.approvalAbovePercent} %: human approval required`,
+    );
   return { blockedBy, percent, requiresApproval, notes };
 }
 
@@ -85,11 +97,20 @@ export function forgetExecution(state: GuardrailState, recommendationId: string,
   delete state.frozenUntil[scope];
 }
 
-export function recordExecution(state: GuardrailState, recommendationId: string, scope: string, action: ActionKind, percent: number, now: number, validationMinutes: number, params: GuardrailParams, revert = false): void {
+export function recordExecution(
+  state: GuardrailState,
+  recommendationId: string,
+  scope: string,
+  action: ActionKind,
+  percent: number,
+  now: number,
+  validationMinutes: number,
+  params: GuardrailParams,
+  revert = false,
+): void {
   state.inFlight = { recommendationId, scope, until: now + validationMinutes * 60_000 };
   if (action === 'shift_traffic' && !revert) state.shifts.push({ ts: now, percent });
   state.frozenUntil[scope] = now + params.freezeMinutes * 60_000;
   const horizon = now - params.shiftIntervalMinutes * 60_000;
   state.shifts = state.shifts.filter((s) => s.ts > horizon);
 }
-

@@ -1,4 +1,13 @@
-import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type SloKind, type StackDeviation } from '../../domain/types.js';
+import {
+  BAD_DIRECTION,
+  SIGNALS,
+  type ContextEvent,
+  type DetectionEvent,
+  type Sample,
+  type Signal,
+  type SloKind,
+  type StackDeviation,
+} from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
@@ -35,7 +44,18 @@ export interface DetectionStats {
 
 export interface DetectionSnapshot {
   version: 1;
-  groups: { service: string; metric: string; signal: Signal; step: number; open?: boolean; verdict: string; candidate: string; candidateMinutes: number; lastCloseTs: number; series: SeriesState[] }[];
+  groups: {
+    service: string;
+    metric: string;
+    signal: Signal;
+    step: number;
+    open?: boolean;
+    verdict: string;
+    candidate: string;
+    candidateMinutes: number;
+    lastCloseTs: number;
+    series: SeriesState[];
+  }[];
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
   changes?: ReturnType<RecentChanges['toJSON']>;
@@ -89,7 +109,6 @@ type Item = Sample | ContextEvent;
 const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kind !== undefined;
 /** At one instant a context event goes before samples: a change is in force from its timestamp on. */
 const rankOf = (item: Item): number => (isEvent(item) ? 0 : 1);
-
 
 /**
  * The detection half of the pipeline, in event time: reorder → normalize → seasonal baseline →
@@ -227,13 +246,44 @@ export class DetectionEngine {
     const groups: DetectionSnapshot['groups'] = [];
     for (const metrics of this.services.values()) {
       for (const g of metrics.values()) {
-        groups.push({ service: g.service, metric: g.metric, signal: g.signal, step: g.step, open: g.open, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs, series: [...g.stacks.values()].map((r) => r.state) });
+        groups.push({
+          service: g.service,
+          metric: g.metric,
+          signal: g.signal,
+          step: g.step,
+          open: g.open,
+          verdict: g.verdict,
+          candidate: g.candidate,
+          candidateMinutes: g.candidateMinutes,
+          lastCloseTs: g.lastCloseTs,
+          series: [...g.stacks.values()].map((r) => r.state),
+        });
       }
     }
     const reported: Record<string, number> = {};
-    for (const metrics of this.services.values()) for (const g of metrics.values()) for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
-    const health = this.healthOrder.map((a) => ({ service: a.service, stack: a.stack, worst: Array.from(a.worst), saturation: a.saturation, reporting: a.reporting, episodes: [...a.episodes] }));
-    return { version: 1, groups, shares: this.shares.toJSON(), explained: this.explained.toJSON(), changes: this.changes.toJSON(), buffer: this.buffer.toJSON(), minute: this.minute, stats: { ...this.stats, emitted: { ...this.stats.emitted } }, health, reported };
+    for (const metrics of this.services.values())
+      for (const g of metrics.values())
+        for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
+    const health = this.healthOrder.map((a) => ({
+      service: a.service,
+      stack: a.stack,
+      worst: Array.from(a.worst),
+      saturation: a.saturation,
+      reporting: a.reporting,
+      episodes: [...a.episodes],
+    }));
+    return {
+      version: 1,
+      groups,
+      shares: this.shares.toJSON(),
+      explained: this.explained.toJSON(),
+      changes: this.changes.toJSON(),
+      buffer: this.buffer.toJSON(),
+      minute: this.minute,
+      stats: { ...this.stats, emitted: { ...this.stats.emitted } },
+      health,
+      reported,
+    };
   }
 
   restore(snap: DetectionSnapshot): void {
@@ -245,10 +295,26 @@ export class DetectionEngine {
     for (const g of snap.groups) {
       let metrics = this.services.get(g.service);
       if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
-      const group: GroupState = { service: g.service, metric: g.metric, signal: g.signal, stacks: new Map(), step: g.step, open: g.open ?? g.step === snap.minute, verdict: g.verdict, candidate: g.candidate, candidateMinutes: g.candidateMinutes, lastCloseTs: g.lastCloseTs ?? NaN };
+      const group: GroupState = {
+        service: g.service,
+        metric: g.metric,
+        signal: g.signal,
+        stacks: new Map(),
+        step: g.step,
+        open: g.open ?? g.step === snap.minute,
+        verdict: g.verdict,
+        candidate: g.candidate,
+        candidateMinutes: g.candidateMinutes,
+        lastCloseTs: g.lastCloseTs ?? NaN,
+      };
       for (const state of g.series) {
         this.refreshGate(state);
-        const runtime: SeriesRuntime = { state, health: this.healthAcc(state.service, state.stack), signalIndex: SIGNALS.indexOf(state.signal), reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN };
+        const runtime: SeriesRuntime = {
+          state,
+          health: this.healthAcc(state.service, state.stack),
+          signalIndex: SIGNALS.indexOf(state.signal),
+          reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
+        };
         runtime.health.known++;
         if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
         group.stacks.set(state.stack, runtime);
@@ -266,7 +332,12 @@ export class DetectionEngine {
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
     this.changes = RecentChanges.fromJSON(this.config.threshold.changeWatchMinutes * MS_PER_MIN, snap.changes);
-    this.buffer = ReorderBuffer.fromJSON<Item>(this.config.eventTime.allowedLatenessSeconds * 1000, snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>, this.externalWatermark, rankOf);
+    this.buffer = ReorderBuffer.fromJSON<Item>(
+      this.config.eventTime.allowedLatenessSeconds * 1000,
+      snap.buffer as ReturnType<ReorderBuffer<Item>['toJSON']>,
+      this.externalWatermark,
+      rankOf,
+    );
     this.minute = snap.minute ?? NaN;
     Object.assign(this.stats, snap.stats);
   }
@@ -299,7 +370,18 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = { service: s.service, metric: s.metric, signal: s.signal, stacks: new Map(), step: NaN, open: false, verdict: '', candidate: '', candidateMinutes: 0, lastCloseTs: NaN };
+      group = {
+        service: s.service,
+        metric: s.metric,
+        signal: s.signal,
+        stacks: new Map(),
+        step: NaN,
+        open: false,
+        verdict: '',
+        candidate: '',
+        candidateMinutes: 0,
+        lastCloseTs: NaN,
+      };
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
@@ -353,27 +435,25 @@ export class DetectionEngine {
   /** Close the minute: one `health` event per stack and service, then reset the accumulators. */
   private emitHealth(): void {
     const ts = (this.minute + 1) * this.stepMs - 1;
-    {
-      for (const acc of this.healthOrder) {
-        const scores: Partial<Record<Signal, number>> = {};
-        SIGNALS.forEach((sig, i) => {
-          if (acc.worst[i]! > -Infinity) scores[sig] = round(acc.worst[i]!);
-        });
-        this.emit({
-          type: 'health',
-          ts,
-          service: acc.service,
-          stack: acc.stack,
-          scores,
-          saturation: acc.saturation > -Infinity ? round(acc.saturation) : null,
-          inEpisode: [...acc.episodes].sort(),
-          reporting: acc.reporting,
-          known: acc.known,
-        });
-        acc.worst.fill(-Infinity);
-        acc.saturation = -Infinity;
-        acc.reporting = 0;
-      }
+    for (const acc of this.healthOrder) {
+      const scores: Partial<Record<Signal, number>> = {};
+      SIGNALS.forEach((sig, i) => {
+        if (acc.worst[i]! > -Infinity) scores[sig] = round(acc.worst[i]!);
+      });
+      this.emit({
+        type: 'health',
+        ts,
+        service: acc.service,
+        stack: acc.stack,
+        scores,
+        saturation: acc.saturation > -Infinity ? round(acc.saturation) : null,
+        inEpisode: [...acc.episodes].sort(),
+        reporting: acc.reporting,
+        known: acc.known,
+      });
+      acc.worst.fill(-Infinity);
+      acc.saturation = -Infinity;
+      acc.reporting = 0;
     }
   }
 
@@ -433,8 +513,19 @@ export class DetectionEngine {
 
     // Canary analysis watches what a bad version breaks first, errors and latency (seed 002's
     // canary monitors); business counts dip on any rolling restart and stay at the usual bound.
-    const threshold = (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
-    const a = assessPoint(b, series.threshold, ts, value, BAD_DIRECTION[s.signal], cfg, this.assessment, threshold, s.count !== undefined ? countNoise(series, s.count) : 0);
+    const threshold =
+      (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
+    const a = assessPoint(
+      b,
+      series.threshold,
+      ts,
+      value,
+      BAD_DIRECTION[s.signal],
+      cfg,
+      this.assessment,
+      threshold,
+      s.count !== undefined ? countNoise(series, s.count) : 0,
+    );
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
 
@@ -481,7 +572,16 @@ export class DetectionEngine {
       });
     } else if (transition === 'cleared') {
       h.episodes.delete(s.metric);
-      this.emit({ type: 'recovery', ts, stack: s.stack, service: s.service, signal: s.signal, metric: s.metric, episodeStartTs: th.episodeStartTs, peakScore: round(th.peakScore) });
+      this.emit({
+        type: 'recovery',
+        ts,
+        stack: s.stack,
+        service: s.service,
+        signal: s.signal,
+        metric: s.metric,
+        episodeStartTs: th.episodeStartTs,
+        peakScore: round(th.peakScore),
+      });
     }
 
     learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
@@ -508,7 +608,10 @@ export class DetectionEngine {
     const normal = expected / scale;
     const normallyPast = !gate.relative && (gate.comparator === '>' ? normal > gate.limit : normal < gate.limit);
     const holds = trend.breached && isPastGate(trend, gate);
-    if (holds || (isBreached(trend, gate) && (th.phase === 'confirmed' || (th.phase === 'warn' && (th.pointRun ?? 0) >= 2 && !gate.relative && !normallyPast)))) {
+    if (
+      holds ||
+      (isBreached(trend, gate) && (th.phase === 'confirmed' || (th.phase === 'warn' && (th.pointRun ?? 0) >= 2 && !gate.relative && !normallyPast)))
+    ) {
       if (!trend.breached) {
         trend.breached = true;
         trend.lastBreachAt = NaN;
@@ -548,7 +651,10 @@ export class DetectionEngine {
   /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
   private closeStep(group: GroupState): void {
     const stepEndTs = (group.step + 1) * this.stepMs - 1;
-    const stepMinutes = group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(this.stepMs / MS_PER_MIN, (stepEndTs - group.lastCloseTs) / MS_PER_MIN)) : this.stepMs / MS_PER_MIN;
+    const stepMinutes =
+      group.lastCloseTs === group.lastCloseTs
+        ? Math.min(60, Math.max(this.stepMs / MS_PER_MIN, (stepEndTs - group.lastCloseTs) / MS_PER_MIN))
+        : this.stepMs / MS_PER_MIN;
     group.lastCloseTs = stepEndTs;
     if (group.verdict === '') {
       let any = false;

@@ -47,7 +47,24 @@ export function gateCoverage(series: Iterable<SeriesState>): GateCoverage {
     let m = byMetric.get(key);
     if (m === undefined) {
       const g = s.gate;
-      m = { service: s.service, metric: s.metric, signal: s.signal, gate: g === null ? null : { kind: g.kind, limit: g.limit, comparator: g.comparator, relative: g.relative, ...(g.unit !== undefined ? { unit: g.unit } : {}), ...(g.unitFromValues === true ? { unitPending: true } : {}) }, stacks: 0, normallyPast: [] };
+      m = {
+        service: s.service,
+        metric: s.metric,
+        signal: s.signal,
+        gate:
+          g === null
+            ? null
+            : {
+                kind: g.kind,
+                limit: g.limit,
+                comparator: g.comparator,
+                relative: g.relative,
+                ...(g.unit !== undefined ? { unit: g.unit } : {}),
+                ...(g.unitFromValues === true ? { unitPending: true } : {}),
+              },
+        stacks: 0,
+        normallyPast: [],
+      };
       byMetric.set(key, m);
     }
     m.stacks++;
@@ -81,7 +98,10 @@ export function gateCoverage(series: Iterable<SeriesState>): GateCoverage {
 
 /** One line per metric, for a terminal. */
 export function formatGateCoverage(c: GateCoverage): string[] {
-  const lines = c.matched.map((m) => `  ${m.service}/${m.metric} (${m.signal}, ${m.stacks} stacks): ${m.gate!.kind} ${m.gate!.relative ? `${m.gate!.comparator} ${m.gate!.limit} x baseline` : `${m.gate!.comparator} ${m.gate!.limit}${m.gate!.unit !== undefined ? ` ${m.gate!.unit}` : ''}${m.gate!.unitPending === true ? ' (unit still being learned from the values)' : ''}`}`);
+  const lines = c.matched.map(
+    (m) =>
+      `  ${m.service}/${m.metric} (${m.signal}, ${m.stacks} stacks): ${m.gate!.kind} ${m.gate!.relative ? `${m.gate!.comparator} ${m.gate!.limit} x baseline` : `${m.gate!.comparator} ${m.gate!.limit}${m.gate!.unit !== undefined ? ` ${m.gate!.unit}` : ''}${m.gate!.unitPending === true ? ' (unit still being learned from the values)' : ''}`}`,
+  );
   for (const m of c.unmatched) lines.push(`  ${m.service}/${m.metric} (${m.signal}, ${m.stacks} stacks): no gate`);
   return lines;
 }

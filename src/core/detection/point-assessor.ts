@@ -35,7 +35,17 @@ export function newAssessment(): Assessment {
  * `noiseFloor`: the least sigma the point can be judged by, when the input says how much data is
  * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
  */
-export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, direction: Direction, cfg: DetectionConfig, out: Assessment, threshold: ThresholdParams = cfg.threshold, noiseFloor = 0): Assessment {
+export function assessPoint(
+  b: BaselineState,
+  th: ThresholdState,
+  ts: number,
+  value: number,
+  direction: Direction,
+  cfg: DetectionConfig,
+  out: Assessment,
+  threshold: ThresholdParams = cfg.threshold,
+  noiseFloor = 0,
+): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
   out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
@@ -61,7 +71,16 @@ export function assessPoint(b: BaselineState, th: ThresholdState, ts: number, va
  * context event explains. Learning from a warn-phase ramp, even clipped, lets the baseline creep
  * after the fault it should be measuring.
  */
-export function learnPoint(b: BaselineState, th: ThresholdState, ts: number, value: number, a: Assessment, cfg: DetectionConfig, decays: BaselineDecays, explained: boolean): void {
+export function learnPoint(
+  b: BaselineState,
+  th: ThresholdState,
+  ts: number,
+  value: number,
+  a: Assessment,
+  cfg: DetectionConfig,
+  decays: BaselineDecays,
+  explained: boolean,
+): void {
   // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
   // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
   const inEpisode = !a.cold && th.phase !== 'normal' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;

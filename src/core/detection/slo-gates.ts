@@ -49,7 +49,13 @@ function gateFor(g: SloGateConfig, metric: string): SloGate {
       gate.unitAbove = 0;
     }
   } else if (g.limitUnit === 'ms') {
-    const [factor, unit] = SECONDS_NAME.test(metric) ? [1 / 1000, 's' as const] : MICROS_NAME.test(metric) ? [1000, 'us' as const] : NANOS_NAME.test(metric) ? [1e6, 'ns' as const] : [1, 'ms' as const];
+    const [factor, unit] = SECONDS_NAME.test(metric)
+      ? [1 / 1000, 's' as const]
+      : MICROS_NAME.test(metric)
+        ? [1000, 'us' as const]
+        : NANOS_NAME.test(metric)
+          ? [1e6, 'ns' as const]
+          : [1, 'ms' as const];
     gate.limit = g.limit * factor;
     gate.unit = unit;
   }

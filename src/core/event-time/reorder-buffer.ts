@@ -25,7 +25,6 @@ export class ReorderBuffer<T> {
   private seq = 0;
   private released = -Infinity;
 
-
   /** The watermark set by the source, in external mode. */
   private external = -Infinity;
 
@@ -75,13 +74,22 @@ export class ReorderBuffer<T> {
   /** Everything buffered, in release order, plus the clock: a checkpoint. */
   toJSON(): { maxTs: number | null; released: number | null; external?: number | null; items: [number, T][] } {
     const all = [...this.fifo.slice(this.fifoHead), ...this.heap].sort((a, b) => (before(a, b) ? -1 : 1));
-    const j: ReturnType<ReorderBuffer<T>['toJSON']> = { maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null, released: Number.isFinite(this.released) ? this.released : null, items: all.map((e) => [e.ts, e.item]) };
+    const j: ReturnType<ReorderBuffer<T>['toJSON']> = {
+      maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
+      released: Number.isFinite(this.released) ? this.released : null,
+      items: all.map((e) => [e.ts, e.item]),
+    };
     // A restored partition must refuse exactly what it refused before the checkpoint.
     if (this.externalWatermark) j.external = Number.isFinite(this.external) ? this.external : null;
     return j;
   }
 
-  static fromJSON<T>(allowedLatenessMs: number, j: ReturnType<ReorderBuffer<T>['toJSON']>, externalWatermark = false, rankOf?: (item: T) => number): ReorderBuffer<T> {
+  static fromJSON<T>(
+    allowedLatenessMs: number,
+    j: ReturnType<ReorderBuffer<T>['toJSON']>,
+    externalWatermark = false,
+    rankOf?: (item: T) => number,
+  ): ReorderBuffer<T> {
     const b = new ReorderBuffer<T>(allowedLatenessMs, externalWatermark, rankOf);
     for (const [ts, item] of j.items) b.fifo.push({ ts, rank: b.rankOf(item), seq: b.seq++, item });
     b.maxTs = j.maxTs ?? -Infinity;

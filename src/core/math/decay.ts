@@ -14,7 +14,7 @@ export class Decay {
     const dt = Math.round(dtMinutes * 60) / 60 || dtMinutes;
     if (dt !== this.lastDt) {
       this.lastDt = dt;
-      this.lastGain = 1 - Math.pow(2, -dt / this.halfLifeMinutes);
+      this.lastGain = 1 - 2 ** (-dt / this.halfLifeMinutes);
     }
     return this.lastGain;
   }

@@ -159,7 +159,12 @@ export class DetectionMerge {
   snapshot(): MergeSnapshot {
     return {
       version: 1,
-      shards: this.shards.map((shard) => ({ shard, watermark: finite(this.watermarks.get(shard)!), idle: this.idle.get(shard) === true, seq: this.seqs.get(shard) ?? 0 })),
+      shards: this.shards.map((shard) => ({
+        shard,
+        watermark: finite(this.watermarks.get(shard)!),
+        idle: this.idle.get(shard) === true,
+        seq: this.seqs.get(shard) ?? 0,
+      })),
       pending: this.pending.map((p) => ({ shard: p.shard, arrival: p.arrival, item: p.item })),
       partials: [...this.partials].map(([shard, m]) => ({ shard, health: [...m.values()] })),
       releasedTo: finite(this.releasedTo),
@@ -177,7 +182,14 @@ export class DetectionMerge {
       this.idle.set(shard, idle);
       this.seqs.set(shard, seq);
     }
-    this.pending = s.pending.map(({ shard, arrival, item }) => ({ ts: item.ts, rank: isContext(item) ? RANK.context! : RANK[item.type]!, key: keyOf(item), arrival, shard, item }));
+    this.pending = s.pending.map(({ shard, arrival, item }) => ({
+      ts: item.ts,
+      rank: isContext(item) ? RANK.context! : RANK[item.type]!,
+      key: keyOf(item),
+      arrival,
+      shard,
+      item,
+    }));
     this.minPending = this.pending.reduce((m, p) => Math.min(m, p.ts), Infinity);
     this.partials.clear();
     for (const { shard, health } of s.partials) this.partials.set(shard, new Map(health.map((h) => [`${h.service}\u0000${h.stack}`, h])));
@@ -245,7 +257,9 @@ export class DetectionMerge {
     }
     const keys = new Map<string, { service: string; stack: string }>();
     for (const byStack of this.partials.values()) for (const [k, v] of byStack) keys.set(k, v);
-    const ordered = [...keys].sort(([, a], [, b]) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+    const ordered = [...keys].sort(([, a], [, b]) =>
+      a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0,
+    );
     for (const [k, { service, stack }] of ordered) {
       const emitted = fresh.get(k) ?? [];
       const scores: Partial<Record<Signal, number>> = {};

@@ -49,7 +49,19 @@ export interface ThresholdParams {
 export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
 
 export function createThreshold(): ThresholdState {
-  return { phase: 'normal', hits: 0, intervalMinutes: 1, lastTs: NaN, lastHitTs: NaN, episodeStartTs: NaN, confirmedTs: NaN, peakScore: 0, ewScore: 0, pointRun: 0, runStrength: 0 };
+  return {
+    phase: 'normal',
+    hits: 0,
+    intervalMinutes: 1,
+    lastTs: NaN,
+    lastHitTs: NaN,
+    episodeStartTs: NaN,
+    confirmedTs: NaN,
+    peakScore: 0,
+    ewScore: 0,
+    pointRun: 0,
+    runStrength: 0,
+  };
 }
 
 function popcount(x: number): number {

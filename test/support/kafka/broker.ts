@@ -91,8 +91,7 @@ export async function ensureKafkaJars(opts: EnsureJarsOptions = {}): Promise<str
     const info = mvn.exitInfo();
     if (info?.code !== 0) {
       throw new Error(
-        `ensureKafkaJars: mvn copy-dependencies for kafka_2.13:${version} failed ` +
-          `(code ${info?.code}, signal ${info?.signal}):\n${mvn.logs()}`,
+        `ensureKafkaJars: mvn copy-dependencies for kafka_2.13:${version} failed ` + `(code ${info?.code}, signal ${info?.signal}):\n${mvn.logs()}`,
       );
     }
     const jars = (await readdir(staging)).filter((f) => f.endsWith('.jar'));
@@ -301,8 +300,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   const clusterId = newClusterId();
   const portsGiven = opts.port !== undefined && opts.controllerPort !== undefined;
 
-  const launch = (): ManagedProcess =>
-    spawnProcess('kafka', java, [...jvmArgs, 'kafka.Kafka', configPath], { cwd: dataDir });
+  const launch = (): ManagedProcess => spawnProcess('kafka', java, [...jvmArgs, 'kafka.Kafka', configPath], { cwd: dataDir });
 
   let proc: ManagedProcess | undefined;
   let port = 0;
@@ -323,16 +321,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
         }),
       );
       // Ports are not part of the formatted state, so formatting once and retrying is fine.
-      const format = spawnProcess('kafka-storage-format', java, [
-        ...jvmArgs,
-        'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        clusterId,
-        '-c',
-        configPath,
-        '-g',
-      ]);
+      const format = spawnProcess('kafka-storage-format', java, [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configPath, '-g']);
       await format.exited;
       if (format.exitInfo()?.code !== 0) {
         throw new Error(`kafka StorageTool format failed (${JSON.stringify(format.exitInfo())}):\n${format.logs()}`);

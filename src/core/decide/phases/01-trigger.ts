@@ -12,7 +12,12 @@ export const trigger: Phase<'trigger'> = (ctx) => {
     ...ctx.firing.map((a) => `alert ${a.name} firing`),
   ];
   if (triggers.length === 0) {
-    return { result: 'fail', code: 'recovered', evidence: 'no active trigger: every signal has recovered', end: { action: 'none', reason: 'recovered', cause: { kind: 'unknown', reason: 'all signals recovered' } } };
+    return {
+      result: 'fail',
+      code: 'recovered',
+      evidence: 'no active trigger: every signal has recovered',
+      end: { action: 'none', reason: 'recovered', cause: { kind: 'unknown', reason: 'all signals recovered' } },
+    };
   }
   return { result: 'pass', code: 'triggered', evidence: triggers.slice(0, 6).join('; ') + (triggers.length > 6 ? `; +${triggers.length - 6} more` : '') };
 };

@@ -19,20 +19,31 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   // during a campaign. A stack-scoped event explains its stack, whatever the peers do.
   // Singled out on errors or business, that is: latency and capacity rising with the load is what
   // a campaign or a load test does.
-  const harmed = new Set([...confirmed.filter(threatensSlo).map((s) => s.metric), ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!))]);
+  const harmed = new Set([
+    ...confirmed.filter(threatensSlo).map((s) => s.metric),
+    ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!)),
+  ]);
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   if (c.explaining !== undefined && singledOut.length > 0) {
-    c.notes.push(`${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`);
+    c.notes.push(
+      `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
+    );
   } else if (c.explaining !== undefined) {
     const e = c.explaining;
     return {
       result: 'stop',
       code: 'explained',
       evidence: `explained by ${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`}: expected behaviour, no page`,
-      end: { action: 'none', reason: `explained by ${e.kind} ${e.id}`, cause: { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) } },
+      end: {
+        action: 'none',
+        reason: `explained by ${e.kind} ${e.id}`,
+        cause: { kind: 'explained', reason: `${e.kind} ${e.id} explains the deviation`, event: pick(e) },
+      },
     };
   }
-  const reliabilityOrBusiness = confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') || breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
+  const reliabilityOrBusiness =
+    confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') ||
+    breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
   if (c.shareGain !== undefined && !reliabilityOrBusiness) {
     // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
     // cold caches and the extra load, not a failure. The deviations that began then (none before
@@ -48,13 +59,30 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
         result: 'stop',
         code: 'cold_cache',
         evidence: `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`,
-        end: { action: 'none', reason: 'cold-cache warm-up after a traffic shift: not a failure, no further shift', cause: { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) } },
+        end: {
+          action: 'none',
+          reason: 'cold-cache warm-up after a traffic shift: not a failure, no further shift',
+          cause: { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) },
+        },
       };
     }
   }
   const cause = c.cause;
   ctx.cause = cause;
-  if (cause === undefined) return { result: 'skip', code: 'no_cause', evidence: c.notes.length > 0 ? `no causal event; seen: ${c.notes.join('; ')}` : 'no context event near the episode' };
-  ctx.causeRecord = { kind: cause.kind === 'config_change' ? 'config_change' : 'deployment', reason: `${cause.kind} ${cause.id} on ${inc.stack} shortly before the episode`, event: pick(cause) };
-  return { result: 'pass', code: 'cause_found', evidence: `likely cause: ${cause.kind} ${cause.id} on ${inc.stack}${versionNote(cause)}; ${c.notes.join('; ')}` };
+  if (cause === undefined)
+    return {
+      result: 'skip',
+      code: 'no_cause',
+      evidence: c.notes.length > 0 ? `no causal event; seen: ${c.notes.join('; ')}` : 'no context event near the episode',
+    };
+  ctx.causeRecord = {
+    kind: cause.kind === 'config_change' ? 'config_change' : 'deployment',
+    reason: `${cause.kind} ${cause.id} on ${inc.stack} shortly before the episode`,
+    event: pick(cause),
+  };
+  return {
+    result: 'pass',
+    code: 'cause_found',
+    evidence: `likely cause: ${cause.kind} ${cause.id} on ${inc.stack}${versionNote(cause)}; ${c.notes.join('; ')}`,
+  };
 };

@@ -8,11 +8,25 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ 
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
   if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
-    return { result: 'stop', code: 'global_at_risk', evidence: `global: ${globalRisk[0]!.reason}`, end: { action: 'none', reason: 'the metric at risk moves on all stacks: not a routing problem', cause: { kind: 'global', reason: globalRisk[0]!.reason } } };
+    return {
+      result: 'stop',
+      code: 'global_at_risk',
+      evidence: `global: ${globalRisk[0]!.reason}`,
+      end: {
+        action: 'none',
+        reason: 'the metric at risk moves on all stacks: not a routing problem',
+        cause: { kind: 'global', reason: globalRisk[0]!.reason },
+      },
+    };
   }
   if (local.length === 0) {
     if (global.length > 0) {
-      return { result: 'stop', code: 'global', evidence: `global: ${global[0]!.reason}`, end: { action: 'none', reason: 'all stacks move together: not a routing problem', cause: { kind: 'global', reason: global[0]!.reason } } };
+      return {
+        result: 'stop',
+        code: 'global',
+        evidence: `global: ${global[0]!.reason}`,
+        end: { action: 'none', reason: 'all stacks move together: not a routing problem', cause: { kind: 'global', reason: global[0]!.reason } },
+      };
     }
     const other = verdicts.find((d) => d.scope !== 'local') ?? verdicts.find((d) => d.scope === 'local');
     const insufficient = other?.scope === 'insufficient';
@@ -20,7 +34,11 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ 
       result: 'fail',
       code: insufficient ? 'insufficient_volume' : 'no_verdict',
       evidence: other !== undefined ? `${other.scope}: ${other.reason}` : 'no cross-stack verdict yet for these metrics',
-      end: { action: 'observe', reason: insufficient ? 'too little data behind the deviating stack to single it out' : 'no stack singled out yet', cause: causeRecord },
+      end: {
+        action: 'observe',
+        reason: insufficient ? 'too little data behind the deviating stack to single it out' : 'no stack singled out yet',
+        cause: causeRecord,
+      },
     };
   }
   return { result: 'pass', code: 'singled_out', evidence: local.map((d) => `${d.metric}: ${d.reason}`).join('; ') };

@@ -11,7 +11,13 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   ctx.targets = targets;
   const peers = targets.notes.join('; ') || 'no other stack reports';
   if (ctx.action === 'shift_traffic') {
-    if (targets.ok.length === 0) return { result: 'fail', code: 'no_target', evidence: `no healthy target with headroom: ${peers}`, end: { action: 'observe', reason: 'nowhere safe to move traffic', cause: causeRecord } };
+    if (targets.ok.length === 0)
+      return {
+        result: 'fail',
+        code: 'no_target',
+        evidence: `no healthy target with headroom: ${peers}`,
+        end: { action: 'observe', reason: 'nowhere safe to move traffic', cause: causeRecord },
+      };
     return { result: 'pass', code: 'targets_ok', evidence: `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}` };
   }
   const prev = cause!.attributes['previousVersion'];
@@ -27,7 +33,11 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
       };
     }
     ctx.action = 'shift_traffic';
-    return { result: 'pass', code: 'rollback_as_shift', evidence: `roll back ${cause!.id} not possible: its event names no previousVersion; shift to ${targets.ok.join(', ')} instead: ${targets.notes.join('; ')}` };
+    return {
+      result: 'pass',
+      code: 'rollback_as_shift',
+      evidence: `roll back ${cause!.id} not possible: its event names no previousVersion; shift to ${targets.ok.join(', ')} instead: ${targets.notes.join('; ')}`,
+    };
   }
   return {
     result: 'pass',

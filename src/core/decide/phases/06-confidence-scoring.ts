@@ -17,11 +17,21 @@ export const confidenceScoring: Phase<'confidence_scoring'> = (ctx) => {
   ];
   const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;
   if (ctx.sloRisk.length === 0) {
-    return { result: 'fail', code: 'no_slo_risk', evidence: `no SLO at risk (no breach predicted, errors and business normal): watching; confidence ${confidence.toFixed(2)} (${bundle})`, end: { action: 'observe', reason: 'deviation without SLO risk', cause: causeRecord } };
+    return {
+      result: 'fail',
+      code: 'no_slo_risk',
+      evidence: `no SLO at risk (no breach predicted, errors and business normal): watching; confidence ${confidence.toFixed(2)} (${bundle})`,
+      end: { action: 'observe', reason: 'deviation without SLO risk', cause: causeRecord },
+    };
   }
   const minimum = w.config.confidence.minimum;
   if (confidence < minimum) {
-    return { result: 'fail', code: 'low_confidence', evidence: `confidence ${confidence.toFixed(2)} < ${minimum} (${bundle})`, end: { action: 'observe', reason: `confidence ${confidence.toFixed(2)} below ${minimum}`, cause: causeRecord } };
+    return {
+      result: 'fail',
+      code: 'low_confidence',
+      evidence: `confidence ${confidence.toFixed(2)} < ${minimum} (${bundle})`,
+      end: { action: 'observe', reason: `confidence ${confidence.toFixed(2)} below ${minimum}`, cause: causeRecord },
+    };
   }
   return { result: 'pass', code: 'confident', evidence: `confidence ${confidence.toFixed(2)} (${bundle}); at risk: ${ctx.sloRisk.join(', ')}` };
 };

@@ -38,7 +38,10 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     }
     // Health is what users feel (latency, errors, business); capacity is judged by headroom below,
     // so a target merely busier than its usual self still qualifies.
-    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (sig !== 'capacity' && v !== undefined && v > m.v ? { sig, v } : m), { sig: '', v: -Infinity });
+    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (sig !== 'capacity' && v !== undefined && v > m.v ? { sig, v } : m), {
+      sig: '',
+      v: -Infinity,
+    });
     if (worst.v >= g.healthyScore) {
       notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
@@ -72,7 +75,12 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   for (const { h, worst } of healthy) {
     const share = w.shareOf(h.stack);
     const taking = able.some((a) => a.h === h);
-    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + (taking ? shift : percent) / (taking ? able.length : healthy.length))) / share : h.saturation;
+    const projected =
+      h.saturation === null
+        ? null
+        : share !== undefined && share > 0
+          ? (h.saturation * (share + (taking ? shift : percent) / (taking ? able.length : healthy.length))) / share
+          : h.saturation;
     if (!taking) {
       const r = byRoom.find((t) => t.h === h)!.room;
       if (percent <= 0) notes.push(`${h.stack} healthy, but ${w.incident.stack} carries no traffic to move`);
@@ -81,12 +89,14 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
       continue;
     }
     ok.push(h.stack);
-    notes.push(`${h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`);
+    notes.push(
+      `${h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
+    );
   }
-  if (shift > 0 && shift < percent) notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take below saturation ${g.maxTargetSaturation}`);
+  if (shift > 0 && shift < percent)
+    notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take below saturation ${g.maxTargetSaturation}`);
   return { ok, notes, percent: shift };
 }
 
 /** Below this a shift is not worth making (and not worth a human's approval). */
 const MIN_SHIFT_PERCENT = 5;
-

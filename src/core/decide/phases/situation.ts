@@ -67,7 +67,8 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
     if (w.deltas.get(s.metric)?.scope === 'local' && w.deltas.get(s.metric)?.stack === inc.stack && now - peer > separation) separation = now - peer;
   }
   if (Object.keys(inc.breaches).length > 0) persistence = Math.max(persistence, 1);
-  for (const d of w.deltas.values()) if (d.scope === 'local' && d.stack === inc.stack && inc.signals[d.metric] !== undefined && d.separation > separation) separation = d.separation;
+  for (const d of w.deltas.values())
+    if (d.scope === 'local' && d.stack === inc.stack && inc.signals[d.metric] !== undefined && d.separation > separation) separation = d.separation;
   const business = Object.values(inc.signals).filter((s) => s.signal === 'business' && !s.recovered);
   const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
   const correlation = w.correlation.explaining !== undefined ? 0 : w.correlation.cause !== undefined ? 1 : 0.5;
@@ -109,7 +110,13 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
  * the metrics that put an SLO at risk; if one of them moves on every stack the episode is global,
  * even when a side metric (a busier CPU) happens to single this stack out.
  */
-function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: IncidentSignal[], breached: string[], firm: readonly Incident['predictions'][string][]): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
+function stackVerdicts(
+  w: WorkflowInput,
+  active: IncidentSignal[],
+  confirmed: IncidentSignal[],
+  breached: string[],
+  firm: readonly Incident['predictions'][string][],
+): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
   const inc = w.incident;
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
   const tail = w.config.correlation.globalTailMinutes * MIN;
@@ -118,7 +125,11 @@ function stackVerdicts(w: WorkflowInput, active: IncidentSignal[], confirmed: In
     .filter((d): d is IncidentDelta => d !== undefined && d.ts >= (inc.signals[d.metric]?.firstTs ?? -Infinity) - MIN)
     .map((d) =>
       d.scope === 'local' && d.afterGlobalAt !== undefined && w.now - d.afterGlobalAt < tail
-        ? { ...d, scope: 'partial' as const, reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)` }
+        ? {
+            ...d,
+            scope: 'partial' as const,
+            reason: `${d.reason}, but ${d.metric} moved on every stack until ${hhmm(d.afterGlobalAt)}: the tail of a global episode (re-judged after ${w.config.correlation.globalTailMinutes} min)`,
+          }
         : d,
     );
   const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
@@ -149,4 +160,3 @@ function earliestBreach(predictions: readonly Incident['predictions'][string][])
   for (const p of predictions) if (best === null || p.breachAt < best) best = p.breachAt;
   return best;
 }
-

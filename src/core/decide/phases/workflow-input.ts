@@ -26,7 +26,11 @@ export interface WorkflowInput {
 }
 
 /** What the workflow concludes: the recommendation's decision fields, plus whether it may run now. */
-export interface WorkflowDecision extends Pick<Recommendation, 'action' | 'percent' | 'targets' | 'confidence' | 'evidence' | 'requiresApproval' | 'blockedBy' | 'phases' | 'cause' | 'predictedBreachAt' | 'reason'> {
+export interface WorkflowDecision
+  extends Pick<
+    Recommendation,
+    'action' | 'percent' | 'targets' | 'confidence' | 'evidence' | 'requiresApproval' | 'blockedBy' | 'phases' | 'cause' | 'predictedBreachAt' | 'reason'
+  > {
   /** True when the action may execute now (approved or not requiring approval, not blocked). */
   executable: boolean;
   /** Waiting for a human. */
