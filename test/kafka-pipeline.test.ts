@@ -12,6 +12,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startKafka, type KafkaBroker } from './support/kafka/broker.js';
 import { createHarbingerTopics, type HarbingerTopics } from './support/kafka/topics.js';
 import { sleep, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/process.js';
+import type { KafkaRuntime } from '../src/app/runtime/kafka-runtime.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -109,7 +110,7 @@ function serveConfig(t: HarbingerTopics): Record<string, unknown> {
 }
 
 async function totalLag(service: HarbingerService): Promise<number> {
-  return (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
+  return (await (service.runtime as KafkaRuntime).lag()).reduce((a, l) => a + l.lag, 0);
 }
 
 const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.ts} ${r.percent} ${r.targets.join(',')}`;
@@ -175,6 +176,11 @@ describe('Harbinger on a real Kafka broker', () => {
       await waitFor(async () => (await totalLag(service)) === 0, 20_000, { description: 'consumer lag 0' });
       expect(service.kafkaStats()!.rebalances).toBeGreaterThanOrEqual(1);
       expect(service.kafkaStats()).toMatchObject({ deciderActive: true, assignedPartitions: 3, duplicates: 0, outOfOrder: 0 });
+      // harbinger_series counts the shards' series (the fixture has 2 stacks x 6 metrics), not an idle in-process pipeline's.
+      const seriesGauge = async (): Promise<number> => (await service.metrics.series.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await seriesGauge()) > 0, 5_000, { description: 'the series gauge set by a tick' });
+      expect(await seriesGauge()).toBe([...service.runtime.series()].length);
+      expect(await seriesGauge()).toBeGreaterThanOrEqual(12);
     } finally {
       await service.stop();
     }

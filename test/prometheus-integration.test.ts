@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
 import { startMetricsApp, startPrometheus, waitFor } from './support/index.js';
+import type { EmbeddedRuntime } from '../src/app/runtime/embedded-runtime.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -85,7 +86,7 @@ describe('Prometheus poller against a real Prometheus', () => {
         return recs.find((r) => r.stack === 'west' && r.action === 'shift_traffic');
       },
       60_000,
-      { description: 'a shift_traffic recommendation for west', context: () => JSON.stringify(service.pipeline.decision.incidents(), null, 1).slice(0, 3000) },
+      { description: 'a shift_traffic recommendation for west', context: () => JSON.stringify(service.incidents(), null, 1).slice(0, 3000) },
     );
     expect(rec.targets).toEqual(['east']);
     expect(rec.phases.find((p) => p.name === 'delta_stack_identification')!.evidence).toContain('west deviates');
@@ -106,7 +107,7 @@ describe('Prometheus poller against a real Prometheus', () => {
       },
     });
     await waitFor(async () => (await service.metrics.pollErrors.get()).values[0]?.value === 1, 10_000, { description: 'one poll error counted' });
-    expect(service.pipeline.stats().samples).toBe(0);
+    expect((service.runtime as EmbeddedRuntime).pipeline.stats().samples).toBe(0);
     expect(service.ready()).toEqual({ ready: false, reason: 'no successful Prometheus poll yet' });
   });
 });
@@ -131,7 +132,7 @@ describe('remote_write from a real Prometheus', () => {
       { description: 'remote-written samples arrive', context: () => prom.logs() },
     );
     // Only the mapped metric became series: one per stack.
-    await waitFor(() => service.pipeline.stats().series === 2, 10_000, { description: 'two series' });
+    await waitFor(() => (service.runtime as EmbeddedRuntime).pipeline.stats().series === 2, 10_000, { description: 'two series' });
     const metrics = (await http.get('/metrics')).data as string;
     expect(metrics).toMatch(/harbinger_http_requests_total\{route="remote_write",code="204"\} [1-9]/);
     expect(metrics).not.toMatch(/route="remote_write",code="[45]\d\d"/);

@@ -1,0 +1,120 @@
+import type { HarbingerConfig } from '../../config/load.js';
+import { DecisionEngine } from '../../core/decide/decision-engine.js';
+import type { SeriesState } from '../../core/detection/series-state.js';
+import type { ContextEvent, Sample } from '../../domain/types.js';
+import { KafkaRunner } from '../../adapters/kafka/kafka-runner.js';
+import type { ServiceMetrics } from '../../adapters/http/metrics.js';
+import type { Logger } from '../../adapters/log/logger.js';
+import type { KafkaConfig } from '../../config/kafka.js';
+import type { RuntimeHooks } from './embedded-runtime.js';
+import type { Kept, Runtime } from './runtime.js';
+
+/**
+ * One instance of a Kafka consumer group: detection per partition in the runner's shards, and a
+ * decision engine that decides while this instance holds the decider (its output goes out through
+ * the runner, which acts on a decision once and publishes it). State lives on the topics.
+ */
+export class KafkaRuntime implements Runtime {
+  readonly kind = 'kafka' as const;
+  readonly decision: DecisionEngine;
+  readonly restoredFrom = 'the Kafka state topic (or fresh)';
+  private readonly runner: KafkaRunner;
+  private seen = { rebalances: 0, deadLetters: 0, messages: 0, suppressed: 0 };
+
+  constructor(
+    cfg: HarbingerConfig & { kafka: KafkaConfig },
+    private readonly log: Logger,
+    hooks: RuntimeHooks,
+    now: () => number,
+  ) {
+    this.decision = new DecisionEngine(
+      cfg.decision,
+      { warnScore: cfg.detection.threshold.warnScore, horizonMinutes: cfg.detection.prediction.horizonMinutes },
+      { decision: (e) => this.runner.collect(e) },
+    );
+    this.runner = new KafkaRunner(cfg.kafka, cfg.detection, this.decision, log, {
+      onDecision: (e) => hooks.onDecision(e),
+      onRejected: (_r, reason) => hooks.onRejected(reason),
+      now,
+    });
+  }
+
+  get failure(): string | undefined {
+    return this.runner.failure;
+  }
+
+  /** The runner's counters (tests and the bench read them). */
+  get stats(): KafkaRunner['stats'] {
+    return this.runner.stats;
+  }
+
+  lag(): ReturnType<KafkaRunner['lag']> {
+    return this.runner.lag();
+  }
+
+  start(): Promise<void> {
+    return this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  /** Every sample must reach the partition that owns its series: answered once the broker has it. */
+  async ingest(samples: Sample[], events: ContextEvent[]): Promise<Kept> {
+    await this.runner.produce(samples, events);
+    return { samples: samples.length, events: events.length, late: 0 };
+  }
+
+  decides(): boolean {
+    return this.runner.decides();
+  }
+
+  exclusive<T>(fn: () => T): Promise<T> {
+    return this.runner.exclusive(fn);
+  }
+
+  afterHumanDecision(): void {
+    // A take-over must not forget a human's decision.
+    this.runner.checkpointDecider().catch((err: Error) => this.log.error({ err: err.message }, 'kafka: decider checkpoint after a decision failed'));
+  }
+
+  announce(event: ContextEvent): Promise<void> {
+    return this.runner.announce(event);
+  }
+
+  /** Detection runs in the shards; the decider's event time is what this instance knows. */
+  maxEventTime(): number {
+    return this.decision.currentTime();
+  }
+
+  series(): Iterable<SeriesState> {
+    return this.runner.series();
+  }
+
+  /** Event time is the partitions' own (idle ones are handled by the runner): the wall clock only refreshes gauges. */
+  tick(_now: number, metrics: ServiceMetrics): void {
+    let n = 0;
+    for (const _ of this.runner.series()) n++;
+    metrics.series.set(n);
+    const st = this.runner.stats;
+    metrics.kafkaRebalances.inc(st.rebalances - this.seen.rebalances);
+    metrics.kafkaDeadLetters.inc(st.deadLetters - this.seen.deadLetters);
+    metrics.kafkaMessages.inc(st.messages - this.seen.messages);
+    metrics.kafkaSuppressed.inc(st.suppressed - this.seen.suppressed);
+    this.seen = { rebalances: st.rebalances, deadLetters: st.deadLetters, messages: st.messages, suppressed: st.suppressed };
+    metrics.kafkaAssigned.set(st.assignedPartitions);
+    metrics.kafkaDecider.set(st.deciderActive ? 1 : 0);
+    if (st.deciderWatermark !== null) metrics.kafkaDeciderWatermark.set(st.deciderWatermark / 1000);
+    this.runner.lag().then(
+      (lags) => {
+        for (const l of lags) metrics.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+      },
+      (e: Error) => this.log.debug({ err: e.message }, 'kafka lag not available'),
+    );
+  }
+
+  checkpoint(): void {
+    // The runner checkpoints to its state topic on its own schedule.
+  }
+}

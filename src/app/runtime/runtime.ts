@@ -1,0 +1,52 @@
+import type { DecisionEngine } from '../../core/decide/decision-engine.js';
+import type { SeriesState } from '../../core/detection/series-state.js';
+import type { ServiceMetrics } from '../../adapters/http/metrics.js';
+import type { ContextEvent, Sample } from '../../domain/types.js';
+
+/** What the HTTP ingest endpoints answer. */
+export interface IngestResult {
+  accepted: number;
+  late: number;
+}
+
+/** What a runtime kept of one batch (late: behind the watermark, not kept). */
+export interface Kept {
+  samples: number;
+  events: number;
+  late: number;
+}
+
+/**
+ * Where `harbinger serve` runs the pipeline: in this process (embedded, file checkpoints) or
+ * spread over a Kafka consumer group (shards per partition, one decider, state on topics). The
+ * service talks to a runtime only through this; each runtime owns its engines and its state.
+ */
+export interface Runtime {
+  readonly kind: 'embedded' | 'kafka';
+  /** The decision engine this instance decides with (on Kafka: while it holds the decider). */
+  readonly decision: DecisionEngine;
+  /** Where the state came from at start, for the start log and /readyz. */
+  readonly restoredFrom: string;
+  /** Why the runtime stopped for good (the process should be restarted), if it did. */
+  readonly failure: string | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Keep samples and events; resolves once they are kept (processed here, or on the broker). */
+  ingest(samples: Sample[], events: ContextEvent[]): Kept | Promise<Kept>;
+  /** Whether this instance makes decisions now (always, embedded). */
+  decides(): boolean;
+  /** Run `fn` against the decision engine, serialized with the decisions the data drives. */
+  exclusive<T>(fn: () => T): T | Promise<T>;
+  /** A human's decision was applied: make it durable now rather than at the next checkpoint. */
+  afterHumanDecision(): void;
+  /** Tell detection that the traffic split changed (an action was applied). */
+  announce(event: ContextEvent): void | Promise<void>;
+  /** The latest event time seen (an event stamped earlier may already count as late). */
+  maxEventTime(): number;
+  /** Every series this instance scores (gate coverage, the series gauge). */
+  series(): Iterable<SeriesState>;
+  /** Wall-clock tick: move event time on a quiet source, refresh gauges. */
+  tick(now: number, metrics: ServiceMetrics): void;
+  /** Persist state (embedded: a file; Kafka checkpoints to its state topic by itself). */
+  checkpoint(now: number, metrics: ServiceMetrics): void;
+}

@@ -1,0 +1,55 @@
+import type { ContextEvent } from '../../domain/types.js';
+import type { Recommendation } from '../../domain/decision.js';
+import type { FileAuditLog } from '../../adapters/file/audit-log.js';
+import type { RoutingController } from '../../adapters/routing/routing-controller.js';
+import type { Logger } from '../../adapters/log/logger.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { DecisionSink } from './decision-sink.js';
+
+/**
+ * Executed recommendations go to the routing controller; its answer goes to the audit log and
+ * back to the decision engine (a failed action is not in flight, frozen or validated), and an
+ * applied traffic split goes back to detection, which judges business metrics per traffic share.
+ */
+export function routingSink(routing: RoutingController, audit: FileAuditLog, runtime: () => Runtime, clock: () => number, log: Logger): DecisionSink {
+  const failed = (rec: Recommendation, detail: string): void => runtime().decision.onExecutionResult(rec.id, false, detail, clock());
+  const execute = async (rec: Recommendation): Promise<void> => {
+    try {
+      const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await routing.apply(rec);
+      audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', routing.name, {
+        recommendationId: rec.id,
+        detail: r.detail,
+        ...(r.weights !== undefined ? { weights: r.weights } : {}),
+      });
+      if (!r.ok) {
+        log.error({ recommendation: rec.id, controller: routing.name, detail: r.detail }, 'routing controller did not apply the action');
+        failed(rec, r.detail);
+      }
+      if (r.ok && r.weights !== undefined) {
+        const shift: ContextEvent = {
+          ts: Math.max(rec.ts, runtime().maxEventTime()),
+          kind: 'traffic_shift',
+          id: `${rec.id}-applied`,
+          service: rec.service,
+          attributes: { weights: r.weights, recommendationId: rec.id },
+        };
+        Promise.resolve(runtime().announce(shift)).catch((err: Error) =>
+          log.error(
+            { recommendation: rec.id, err: err.message },
+            'announcing the applied traffic split failed; business metrics are judged by the old split until the next one',
+          ),
+        );
+      }
+    } catch (err) {
+      audit.append(rec.ts, 'execution.failed', routing.name, { recommendationId: rec.id, detail: (err as Error).message });
+      log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');
+      failed(rec, (err as Error).message);
+    }
+  };
+  return {
+    name: `routing:${routing.name}`,
+    decision: (e) => {
+      if (e.type === 'recommendation' && e.status === 'executed') void execute(e);
+    },
+  };
+}
