@@ -4,8 +4,6 @@ import {
   type AlertTrigger,
   type DecisionEvent,
   type DecisionResult,
-  type PhaseCodeOf,
-  type PhaseResult,
   type Incident,
   type IncidentDelta,
   type OutcomeEvent,
@@ -15,24 +13,16 @@ import {
 import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
+import { firstSignalTs, incidentSummary, newIncident, recordAnomaly, recordRecovery } from '../incident/assembly.js';
+import { judgeExecution, revertsOf, type Execution } from './post-action-validation.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
 import { moveTo, setPhase } from './recommendation-lifecycle.js';
-import { fmt } from './phases/evidence-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
-}
-
-interface Execution {
-  recommendationId: string;
-  ts: number;
-  /** Worst score of the incident's confirmed signal types on the stack when it executed. */
-  scoreAtExecution: number;
-  signals: string[];
-  validated: boolean;
 }
 
 export interface DecisionSnapshot {
@@ -134,22 +124,7 @@ export class DecisionEngine {
           return;
         }
         rt ??= this.openIncident(e.service, e.stack, e.ts);
-        const prev = rt.incident.signals[e.metric];
-        rt.incident.signals[e.metric] = {
-          metric: e.metric,
-          signal: e.signal,
-          stage: e.stage,
-          firstTs: prev !== undefined && !prev.recovered ? prev.firstTs : e.ts,
-          lastTs: e.ts,
-          score: e.score,
-          peakScore: Math.max(e.score, prev !== undefined && !prev.recovered ? prev.peakScore : 0),
-          value: e.value,
-          expected: e.expected,
-          persistence: e.persistence,
-          recovered: false,
-          coldStart: e.coldStart,
-          ...(e.gate !== undefined ? { gate: e.gate } : {}),
-        };
+        recordAnomaly(rt.incident, e);
         this.evidence(rt, e.ts);
         return;
       }
@@ -168,14 +143,7 @@ export class DecisionEngine {
           (this.pendingWarn.get(key) ?? []).filter((p) => p.type !== 'anomaly' || p.metric !== e.metric),
         );
         const rt = this.open.get(key);
-        const s = rt?.incident.signals[e.metric];
-        if (rt !== undefined && s !== undefined) {
-          s.recovered = true;
-          s.lastTs = e.ts;
-          delete rt.incident.predictions[e.metric];
-          delete rt.incident.breaches[e.metric];
-          this.evaluate(rt, e.ts);
-        }
+        if (rt !== undefined && recordRecovery(rt.incident, e.metric, e.ts)) this.evaluate(rt, e.ts);
         return;
       }
     }
@@ -275,43 +243,11 @@ export class DecisionEngine {
 
   private openIncident(service: string, stack: string, ts: number): IncidentRuntime {
     const key = `${service}/${stack}`;
-    const incident: Incident = {
-      id: `inc-${service}-${stack}-${compactTime(ts)}`,
-      service,
-      stack,
-      status: 'open',
-      openedAt: ts,
-      updatedAt: ts,
-      resolvedAt: null,
-      signals: {},
-      predictions: {},
-      breaches: {},
-      deltas: {},
-      alerts: {},
-      recommendationIds: [],
-    };
-    for (const p of this.pendingWarn.get(key) ?? []) {
-      if (p.type === 'anomaly')
-        incident.signals[p.metric] = {
-          metric: p.metric,
-          signal: p.signal,
-          stage: 'warn',
-          firstTs: p.ts,
-          lastTs: p.ts,
-          score: p.score,
-          peakScore: p.score,
-          value: p.value,
-          expected: p.expected,
-          persistence: p.persistence,
-          recovered: false,
-          coldStart: p.coldStart,
-          ...(p.gate !== undefined ? { gate: p.gate } : {}),
-        };
-    }
+    const incident = newIncident(service, stack, ts, this.pendingWarn.get(key) ?? []);
     this.pendingWarn.delete(key);
     const rt: IncidentRuntime = { incident, lastKey: '', lastEvaluatedMinute: -1, recCount: 0, execution: null, lastEvidenceTs: ts };
     this.open.set(key, rt);
-    this.sink.decision({ type: 'incident', ts, incident: snapshot(incident), transition: 'opened', summary: `incident opened on ${service}/${stack}` });
+    this.sink.decision({ type: 'incident', ts, incident: incidentSummary(incident), transition: 'opened', summary: `incident opened on ${service}/${stack}` });
     return rt;
   }
 
@@ -330,7 +266,7 @@ export class DecisionEngine {
       this.sink.decision({
         type: 'incident',
         ts,
-        incident: snapshot(rt.incident),
+        incident: incidentSummary(rt.incident),
         transition: rt.incident.status,
         summary: `incident ${rt.incident.status} on ${scopeOf(rt.incident)}`,
       });
@@ -519,12 +455,6 @@ export class DecisionEngine {
     return worst;
   }
 
-  /** Post-action validation reached its verdict; the freeze it scheduled is in force. */
-  private validated(rec: Recommendation, result: PhaseResult, code: PhaseCodeOf<'post_action_validation'>, reason: string): void {
-    setPhase(rec, 'post_action_validation', result, code, reason);
-    setPhase(rec, 'freeze_window', 'pass', 'held');
-  }
-
   /** Post-action validation: did the delta stack's signals come back after the action? */
   private validate(rt: IncidentRuntime, ts: number): void {
     const ex = rt.execution;
@@ -532,53 +462,19 @@ export class DecisionEngine {
     ex.validated = true;
     if (this.guardrails.inFlight?.recommendationId === ex.recommendationId) this.guardrails.inFlight = null;
     const rec = this.recommendations.get(ex.recommendationId)!;
-    if (!this.config.execution.actionsReachData) {
-      const reason = `the action never reached the data (a replay, or the dry-run controller): its effect cannot be measured, so nothing is reverted`;
-      this.validated(rec, 'skip', 'inconclusive', reason);
-      this.outcome(rec, ts, 'inconclusive', reason);
-      return;
-    }
-    const now = this.stackScore(rt, ex.signals);
-    // Missing data proves nothing either way: an action is never called effective on a gap.
-    if (!Number.isFinite(now) || ex.signals.length === 0) {
-      const reason = `${rt.incident.stack}: no ${ex.signals.length === 0 ? 'confirmed signal to compare' : 'data'} ${this.config.execution.validationMinutes} min after execution: inconclusive`;
-      this.validated(rec, 'skip', 'inconclusive', reason);
-      this.outcome(rec, ts, 'inconclusive', reason);
-      return;
-    }
-    const recovered =
-      Object.values(rt.incident.signals)
-        .filter((s) => ex.signals.includes(s.signal))
-        .every((s) => s.recovered) || now < this.detection.warnScore;
-    const halved = Number.isFinite(ex.scoreAtExecution) && now <= ex.scoreAtExecution / 2;
-    const effective = recovered || halved;
-    const reason = `${rt.incident.stack} ${ex.signals.join('/')} worst score ${fmt(ex.scoreAtExecution)}σ at execution, ${fmt(now)}σ ${this.config.execution.validationMinutes} min later${effective ? '' : ': no improvement'}`;
-    this.validated(rec, effective ? 'pass' : 'fail', effective ? 'effective' : 'ineffective', reason);
-    this.outcome(rec, ts, effective ? 'effective' : 'ineffective', reason);
-    if (!effective && rec.action === 'shift_traffic' && rec.targets.length > 0) {
-      // The shift did not help: propose putting the traffic back, always through a human. The
-      // shift split its points evenly over its targets, so each target gives back its part, one
-      // proposal per target (a controller moves traffic from one stack at a time).
-      const n = rec.targets.length;
-      const part = Math.round((rec.percent / n) * 100) / 100;
-      rec.targets.forEach((target, i) => {
-        const revert: Recommendation = {
-          ...rec,
-          id: `${rt.incident.id}-r${++rt.recCount}`,
-          ts,
-          status: 'awaiting_approval',
-          requiresApproval: true,
-          blockedBy: null,
-          percent: part,
-          targets: [rt.incident.stack],
-          reason: `revert ${rec.id}${n > 1 ? ` (${i + 1} of ${n})` : ''}: shift ${part} % back from ${target} to ${rt.incident.stack} (the shift did not help)`,
-          reverts: rec.id,
-          stack: target,
-        };
-        rt.incident.recommendationIds.push(revert.id);
-        this.recommendations.set(revert.id, revert);
-        this.sink.decision({ ...revert });
-      });
+    const v = judgeExecution(ex, rt.incident, this.stackScore(rt, ex.signals), {
+      validationMinutes: this.config.execution.validationMinutes,
+      actionsReachData: this.config.execution.actionsReachData,
+      warnScore: this.detection.warnScore,
+    });
+    setPhase(rec, 'post_action_validation', v.result, v.code, v.reason);
+    setPhase(rec, 'freeze_window', 'pass', 'held');
+    this.outcome(rec, ts, v.outcome, v.reason);
+    if (v.outcome !== 'ineffective') return;
+    for (const revert of revertsOf(rec, rt.incident, ts, () => `${rt.incident.id}-r${++rt.recCount}`)) {
+      rt.incident.recommendationIds.push(revert.id);
+      this.recommendations.set(revert.id, revert);
+      this.sink.decision({ ...revert });
     }
   }
 
@@ -587,18 +483,4 @@ export class DecisionEngine {
     if (by !== undefined) e.by = by;
     this.sink.decision(e);
   }
-}
-
-function firstSignalTs(inc: Incident): number {
-  let t = inc.openedAt;
-  for (const s of Object.values(inc.signals)) if (!s.recovered && s.firstTs < t) t = s.firstTs;
-  return t;
-}
-
-function snapshot(inc: Incident): Pick<Incident, 'id' | 'service' | 'stack' | 'status' | 'openedAt' | 'resolvedAt'> {
-  return { id: inc.id, service: inc.service, stack: inc.stack, status: inc.status, openedAt: inc.openedAt, resolvedAt: inc.resolvedAt };
-}
-
-function compactTime(ts: number): string {
-  return new Date(ts).toISOString().replace(/[-:]/g, '').slice(0, 13);
 }
