@@ -1,13 +1,4 @@
-import {
-  BAD_DIRECTION,
-  SIGNALS,
-  type ContextEvent,
-  type DetectionEvent,
-  type Sample,
-  type Signal,
-  type SloKind,
-  type StackDeviation,
-} from '../../domain/types.js';
+import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type SloKind } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
@@ -20,7 +11,9 @@ import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
-import { judgeStacks, type StackInput } from './cross-stack-delta.js';
+import { compareStep, newMetricGroup, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
+import { HealthBoard } from './health-board.js';
+import { round4 } from '../math/round.js';
 import type { SeriesState } from './series-state.js';
 import { MS_PER_MIN } from '../time-units.js';
 
@@ -68,42 +61,6 @@ export interface DetectionSnapshot {
   reported?: Record<string, number>;
 }
 
-interface GroupState {
-  service: string;
-  metric: string;
-  signal: Signal;
-  stacks: Map<string, SeriesRuntime>;
-  step: number;
-  /** Whether `step` has data and is not compared yet (it is, when event time leaves it). */
-  open: boolean;
-  /** The verdict last announced, and a candidate that must hold `stableSteps` steps to replace it. */
-  verdict: string;
-  candidate: string;
-  /** Minutes of data the candidate has held (a step of hourly data counts 60). */
-  candidateMinutes: number;
-  lastCloseTs: number;
-}
-
-/** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
-interface SeriesRuntime {
-  state: SeriesState;
-  health: StackHealthAcc;
-  signalIndex: number;
-  /** The minute this series last counted as reporting (completeness counts series, not samples). */
-  reportedMinute: number;
-}
-
-/** Per (service, stack), accumulated over the current minute for the `health` event. */
-interface StackHealthAcc {
-  service: string;
-  stack: string;
-  worst: Float64Array;
-  saturation: number;
-  reporting: number;
-  known: number;
-  episodes: Set<string>;
-}
-
 /** Samples and events share the reorder buffer; only events have a `kind`. */
 type Item = Sample | ContextEvent;
 const isEvent = (item: Item): item is ContextEvent => (item as ContextEvent).kind !== undefined;
@@ -116,7 +73,7 @@ const rankOf = (item: Item): number => (isEvent(item) ? 0 : 1);
  */
 export class DetectionEngine {
   private buffer: ReorderBuffer<Item>;
-  private readonly services = new Map<string, Map<string, GroupState>>();
+  private readonly services = new Map<string, Map<string, MetricGroup>>();
   private shares = new TrafficShares();
   private explained = new ExplainedWindows();
   private changes: RecentChanges;
@@ -128,6 +85,10 @@ export class DetectionEngine {
   /** The comparison and health step (one minute by default). */
   private readonly stepMs: number;
   private readonly smoothing: Decay;
+  /** What the per-step cross-stack comparison reads (shares and changes are swapped on restore: a getter). */
+  private get comparison(): ComparisonContext {
+    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes };
+  }
   private readonly absoluteTrend: TrendParams;
   private readonly relativeTrend: TrendParams;
   /** Reused for every point: the hot path allocates nothing it does not emit. */
@@ -141,11 +102,9 @@ export class DetectionEngine {
     watermark: -Infinity,
     emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0, health: 0 },
   };
-  private readonly health = new Map<string, Map<string, StackHealthAcc>>();
-  /** The same accumulators sorted by service then stack, so output order never depends on arrival order. */
-  private healthOrder: StackHealthAcc[] = [];
+  private readonly health = new HealthBoard();
   /** Groups with data in the current minute: compared when event time leaves the minute. */
-  private openGroups: GroupState[] = [];
+  private openGroups: MetricGroup[] = [];
   private minute = NaN;
   private readonly releaseItem = (item: Item, ts: number): void => {
     const minute = Math.floor(ts / this.stepMs);
@@ -264,14 +223,6 @@ export class DetectionEngine {
     for (const metrics of this.services.values())
       for (const g of metrics.values())
         for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
-    const health = this.healthOrder.map((a) => ({
-      service: a.service,
-      stack: a.stack,
-      worst: Array.from(a.worst),
-      saturation: a.saturation,
-      reporting: a.reporting,
-      episodes: [...a.episodes],
-    }));
     return {
       version: 1,
       groups,
@@ -281,7 +232,7 @@ export class DetectionEngine {
       buffer: this.buffer.toJSON(),
       minute: this.minute,
       stats: { ...this.stats, emitted: { ...this.stats.emitted } },
-      health,
+      health: this.health.toJSON(),
       reported,
     };
   }
@@ -290,28 +241,24 @@ export class DetectionEngine {
     if (snap.version !== 1) throw new Error(`detection snapshot version ${String(snap.version)} is not supported`);
     this.services.clear();
     this.health.clear();
-    this.healthOrder = [];
     this.openGroups = [];
     for (const g of snap.groups) {
       let metrics = this.services.get(g.service);
       if (metrics === undefined) this.services.set(g.service, (metrics = new Map()));
-      const group: GroupState = {
-        service: g.service,
-        metric: g.metric,
-        signal: g.signal,
-        stacks: new Map(),
+      const group: MetricGroup = {
+        ...newMetricGroup(g.service, g.metric, g.signal),
         step: g.step,
         open: g.open ?? g.step === snap.minute,
         verdict: g.verdict,
         candidate: g.candidate,
         candidateMinutes: g.candidateMinutes,
-        lastCloseTs: g.lastCloseTs ?? NaN,
+        lastCloseTs: g.lastCloseTs ?? Number.NaN,
       };
       for (const state of g.series) {
         this.refreshGate(state);
         const runtime: SeriesRuntime = {
           state,
-          health: this.healthAcc(state.service, state.stack),
+          health: this.health.acc(state.service, state.stack),
           signalIndex: SIGNALS.indexOf(state.signal),
           reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
         };
@@ -322,13 +269,7 @@ export class DetectionEngine {
       metrics.set(g.metric, group);
       if (group.open) this.openGroups.push(group);
     }
-    for (const h of snap.health ?? []) {
-      const acc = this.healthAcc(h.service, h.stack);
-      acc.worst.set(h.worst);
-      acc.saturation = h.saturation;
-      acc.reporting = h.reporting;
-      acc.episodes = new Set(h.episodes);
-    }
+    this.health.restore(snap.health ?? []);
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
     this.changes = RecentChanges.fromJSON(this.config.threshold.changeWatchMinutes * MS_PER_MIN, snap.changes);
@@ -370,18 +311,7 @@ export class DetectionEngine {
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
     if (group === undefined) {
-      group = {
-        service: s.service,
-        metric: s.metric,
-        signal: s.signal,
-        stacks: new Map(),
-        step: NaN,
-        open: false,
-        verdict: '',
-        candidate: '',
-        candidateMinutes: 0,
-        lastCloseTs: NaN,
-      };
+      group = newMetricGroup(s.service, s.metric, s.signal);
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
@@ -396,7 +326,7 @@ export class DetectionEngine {
     }
     let runtime = group.stacks.get(s.stack);
     if (runtime === undefined) {
-      runtime = { state: this.createSeries(s), health: this.healthAcc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal), reportedMinute: NaN };
+      runtime = { state: this.createSeries(s), health: this.health.acc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal), reportedMinute: NaN };
       runtime.health.known++;
       group.stacks.set(s.stack, runtime);
       this.stats.series++;
@@ -409,52 +339,15 @@ export class DetectionEngine {
     this.score(runtime, s);
   }
 
-  private healthAcc(service: string, stack: string): StackHealthAcc {
-    let byStack = this.health.get(service);
-    if (byStack === undefined) this.health.set(service, (byStack = new Map()));
-    let acc = byStack.get(stack);
-    if (acc === undefined) {
-      acc = { service, stack, worst: new Float64Array(SIGNALS.length).fill(-Infinity), saturation: -Infinity, reporting: 0, known: 0, episodes: new Set() };
-      byStack.set(stack, acc);
-      this.healthOrder.push(acc);
-      this.healthOrder.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
-    }
-    return acc;
-  }
-
   /** Event time left the minute: compare the stacks of every metric that had data, then health. */
   private closeMinute(): void {
     for (const g of this.openGroups) {
-      this.closeStep(g);
+      const delta = compareStep(g, this.comparison);
+      if (delta !== undefined) this.emit(delta);
       g.open = false;
     }
     this.openGroups.length = 0;
-    this.emitHealth();
-  }
-
-  /** Close the minute: one `health` event per stack and service, then reset the accumulators. */
-  private emitHealth(): void {
-    const ts = (this.minute + 1) * this.stepMs - 1;
-    for (const acc of this.healthOrder) {
-      const scores: Partial<Record<Signal, number>> = {};
-      SIGNALS.forEach((sig, i) => {
-        if (acc.worst[i]! > -Infinity) scores[sig] = round(acc.worst[i]!);
-      });
-      this.emit({
-        type: 'health',
-        ts,
-        service: acc.service,
-        stack: acc.stack,
-        scores,
-        saturation: acc.saturation > -Infinity ? round(acc.saturation) : null,
-        inEpisode: [...acc.episodes].sort(),
-        reporting: acc.reporting,
-        known: acc.known,
-      });
-      acc.worst.fill(-Infinity);
-      acc.saturation = -Infinity;
-      acc.reporting = 0;
-    }
+    this.health.close((this.minute + 1) * this.stepMs - 1, (e) => this.emit(e));
   }
 
   /**
@@ -564,8 +457,8 @@ export class DetectionEngine {
         metric: s.metric,
         stage: transition,
         value: s.value,
-        expected: round(expected / scale),
-        score: round(score),
+        expected: round4(expected / scale),
+        score: round4(score),
         persistence: persistence(th, cfg.threshold),
         coldStart: a.cold,
         gate: gate === null ? null : gate.kind,
@@ -580,7 +473,7 @@ export class DetectionEngine {
         signal: s.signal,
         metric: s.metric,
         episodeStartTs: th.episodeStartTs,
-        peakScore: round(th.peakScore),
+        peakScore: round4(th.peakScore),
       });
     }
 
@@ -644,95 +537,7 @@ export class DetectionEngine {
       breachAt,
       slo: sloOf(gate),
       value: s.value,
-      slopePerMin: round(trend.trendPerMin * (gate.relative ? series.lastExpected : 1)),
-    });
-  }
-
-  /** Compare the stacks of one metric at the end of a step; emit when the verdict changes. */
-  private closeStep(group: GroupState): void {
-    const stepEndTs = (group.step + 1) * this.stepMs - 1;
-    const stepMinutes =
-      group.lastCloseTs === group.lastCloseTs
-        ? Math.min(60, Math.max(this.stepMs / MS_PER_MIN, (stepEndTs - group.lastCloseTs) / MS_PER_MIN))
-        : this.stepMs / MS_PER_MIN;
-    group.lastCloseTs = stepEndTs;
-    if (group.verdict === '') {
-      let any = false;
-      for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
-      if (!any) return;
-    }
-    const stepEnd = (group.step + 1) * this.stepMs - 1;
-    const staleMs = Math.max(2 * this.config.delta.windowMinutes * MS_PER_MIN, 3 * this.stepMs);
-    const inputs: StackInput[] = [];
-    let anyEpisode = false;
-    for (const { state: series } of group.stacks.values()) {
-      if (stepEnd - series.lastTs > staleMs) continue;
-      const inEpisode = series.threshold.phase !== 'normal';
-      anyEpisode ||= inEpisode;
-      inputs.push({
-        stack: series.stack,
-        score: round(series.smoothedScore),
-        value: series.lastValue,
-        expected: round(series.lastExpected),
-        samplesInWindow: inEpisode ? series.episodePoints : 0,
-        inEpisode,
-        volume: series.episodeVolume,
-        episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
-        confirmed: series.threshold.phase === 'confirmed',
-        ...(group.signal === 'business' && this.shares.shareOf(series.stack) !== undefined ? { trafficShare: this.shares.shareOf(series.stack)! } : {}),
-      });
-    }
-    if (!anyEpisode) {
-      group.verdict = '';
-      return;
-    }
-    // A local verdict ends with its stack's episode, even while another stack keeps the group in
-    // one: when that stack deviates again, its verdict is news again.
-    if (group.verdict.startsWith('local:') && !inputs.some((i) => i.inEpisode && group.verdict === `local:${i.stack}`)) group.verdict = '';
-    const verdict = judgeStacks(inputs, { ...this.config.delta, warnScore: this.config.threshold.warnScore });
-    if (verdict === undefined) return;
-    const key = `${verdict.scope}:${verdict.stack ?? ''}`;
-    // Debounce: near the bounds a verdict can flip minute to minute; only a stable one is news.
-    if (key === group.verdict) {
-      group.candidate = '';
-      return;
-    }
-    if (key !== group.candidate) {
-      group.candidate = key;
-      group.candidateMinutes = 0;
-    }
-    group.candidateMinutes += stepMinutes;
-    // A confirmed stack that changed recently, against unchanged peers, is the canary verdict:
-    // it needs no debounce (the peers are the control, the change the prior).
-    const canary =
-      verdict.scope === 'local' &&
-      (group.signal === 'reliability' || group.signal === 'latency') &&
-      inputs.some((i) => i.stack === verdict.stack && i.confirmed) &&
-      this.changes.changed(verdict.stack!, group.service, stepEnd) &&
-      !inputs.some((i) => i.stack !== verdict.stack && this.changes.changed(i.stack, group.service, stepEnd));
-    // Leaving a local verdict because peers moved too is the safe direction: it withdraws a
-    // culprit, it names none, so it is news at once. Debounce guards against acting, not against caution.
-    const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local';
-    if (group.candidateMinutes < this.config.delta.stableMinutes && !canary && !withdraws) return;
-    // The verdict is reset when no stack is in an episode, so a global one here is from this run.
-    const afterGlobal = group.verdict.startsWith('global:');
-    group.verdict = key;
-    group.candidate = '';
-    inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
-    // Stamped with the end of the step it judges, like health: the engine emits it when event
-    // time leaves the step, so nothing it emits later is older than its watermark.
-    this.emit({
-      type: 'delta',
-      ts: stepEnd,
-      service: group.service,
-      metric: group.metric,
-      signal: group.signal,
-      scope: verdict.scope,
-      stack: verdict.stack,
-      reason: verdict.reason,
-      separation: round(verdict.separation),
-      stacks: inputs.map(toDeviation),
-      ...(afterGlobal ? { afterGlobal: true } : {}),
+      slopePerMin: round4(trend.trendPerMin * (gate.relative ? series.lastExpected : 1)),
     });
   }
 
@@ -759,13 +564,4 @@ function countNoise(series: SeriesState, count: number): number {
 /** The gate as events report it; built only when something is emitted. */
 function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<' }): { kind: SloKind; limit: number; comparator: '>' | '<' } {
   return { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
-}
-
-function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, ...rest } = s;
-  return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
 }

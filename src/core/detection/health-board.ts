@@ -1,0 +1,94 @@
+import { SIGNALS, type Signal, type StackHealthEvent } from '../../domain/types.js';
+import { round4 } from '../math/round.js';
+
+/** Per (service, stack), accumulated over the current step for the `health` event. */
+export interface StackHealthAcc {
+  service: string;
+  stack: string;
+  /** Worst score per signal (in SIGNALS order) this step. */
+  worst: Float64Array;
+  saturation: number;
+  /** Series that reported this step, of the `known` ones. */
+  reporting: number;
+  known: number;
+  /** Metrics of the stack in an anomaly episode. */
+  episodes: Set<string>;
+}
+
+export type HealthAccJSON = { service: string; stack: string; worst: number[]; saturation: number; reporting: number; episodes: string[] }[];
+
+/**
+ * The health of every stack, accumulated step by step: the worst score per signal, the highest
+ * saturation, how many series reported, which metrics are in an episode. Closing a step yields
+ * one `health` event per stack and service, in service-then-stack order whatever the arrival order.
+ */
+export class HealthBoard {
+  private readonly byService = new Map<string, Map<string, StackHealthAcc>>();
+  /** The accumulators sorted by service then stack. */
+  private order: StackHealthAcc[] = [];
+
+  /** The accumulator of one stack of one service, created on first use. */
+  acc(service: string, stack: string): StackHealthAcc {
+    let byStack = this.byService.get(service);
+    if (byStack === undefined) this.byService.set(service, (byStack = new Map()));
+    let acc = byStack.get(stack);
+    if (acc === undefined) {
+      acc = { service, stack, worst: new Float64Array(SIGNALS.length).fill(-Infinity), saturation: -Infinity, reporting: 0, known: 0, episodes: new Set() };
+      byStack.set(stack, acc);
+      this.order.push(acc);
+      this.order.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+    }
+    return acc;
+  }
+
+  /** Close the step ending at `ts`: one event per stack and service, then reset for the next step. */
+  close(ts: number, emit: (e: StackHealthEvent) => void): void {
+    for (const acc of this.order) {
+      const scores: Partial<Record<Signal, number>> = {};
+      SIGNALS.forEach((sig, i) => {
+        if (acc.worst[i]! > -Infinity) scores[sig] = round4(acc.worst[i]!);
+      });
+      emit({
+        type: 'health',
+        ts,
+        service: acc.service,
+        stack: acc.stack,
+        scores,
+        saturation: acc.saturation > -Infinity ? round4(acc.saturation) : null,
+        inEpisode: [...acc.episodes].sort(),
+        reporting: acc.reporting,
+        known: acc.known,
+      });
+      acc.worst.fill(-Infinity);
+      acc.saturation = -Infinity;
+      acc.reporting = 0;
+    }
+  }
+
+  clear(): void {
+    this.byService.clear();
+    this.order = [];
+  }
+
+  /** The current step's accumulators, so a mid-step checkpoint resumes exactly. */
+  toJSON(): HealthAccJSON {
+    return this.order.map((a) => ({
+      service: a.service,
+      stack: a.stack,
+      worst: Array.from(a.worst),
+      saturation: a.saturation,
+      reporting: a.reporting,
+      episodes: [...a.episodes],
+    }));
+  }
+
+  restore(list: HealthAccJSON): void {
+    for (const h of list) {
+      const acc = this.acc(h.service, h.stack);
+      acc.worst.set(h.worst);
+      acc.saturation = h.saturation;
+      acc.reporting = h.reporting;
+      acc.episodes = new Set(h.episodes);
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import type { DetectionEvent, Signal, StackDeviation } from '../../domain/types.js';
+import type { DetectionConfig } from '../../config/detection.js';
+import type { RecentChanges } from '../context/recent-changes.js';
+import type { TrafficShares } from '../context/traffic-shares.js';
+import { round4 } from '../math/round.js';
+import { MS_PER_MIN } from '../time-units.js';
+import { judgeStacks, type StackInput } from './cross-stack-delta.js';
+import type { StackHealthAcc } from './health-board.js';
+import type { SeriesState } from './series-state.js';
+
+/** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
+export interface SeriesRuntime {
+  state: SeriesState;
+  health: StackHealthAcc;
+  signalIndex: number;
+  /** The minute this series last counted as reporting (completeness counts series, not samples). */
+  reportedMinute: number;
+}
+
+/** One metric of one service across its stacks: what the cross-stack comparison judges each step. */
+export interface MetricGroup {
+  service: string;
+  metric: string;
+  signal: Signal;
+  stacks: Map<string, SeriesRuntime>;
+  /** The step index (event time / step length) the group last had data in. */
+  step: number;
+  /** Whether `step` has data and is not compared yet (it is, when event time leaves it). */
+  open: boolean;
+  /** The verdict last announced, and a candidate that must hold `stableMinutes` to replace it. */
+  verdict: string;
+  candidate: string;
+  /** Minutes of data the candidate has held (a step of hourly data counts 60). */
+  candidateMinutes: number;
+  lastCloseTs: number;
+}
+
+export function newMetricGroup(service: string, metric: string, signal: Signal): MetricGroup {
+  return {
+    service,
+    metric,
+    signal,
+    stacks: new Map(),
+    step: Number.NaN,
+    open: false,
+    verdict: '',
+    candidate: '',
+    candidateMinutes: 0,
+    lastCloseTs: Number.NaN,
+  };
+}
+
+/** What the comparison reads besides the group: configuration, traffic shares, recent changes. */
+export interface ComparisonContext {
+  config: DetectionConfig;
+  stepMs: number;
+  shares: TrafficShares;
+  changes: RecentChanges;
+}
+
+type DeltaEvent = Extract<DetectionEvent, { type: 'delta' }>;
+
+/**
+ * Compare the stacks of one metric at the end of its step. Returns the `delta` event when the
+ * verdict changes (after its debounce), undefined otherwise; updates the group's verdict state.
+ */
+export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEvent | undefined {
+  const { config, stepMs } = ctx;
+  const stepEnd = (group.step + 1) * stepMs - 1;
+  const stepMinutes =
+    group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(stepMs / MS_PER_MIN, (stepEnd - group.lastCloseTs) / MS_PER_MIN)) : stepMs / MS_PER_MIN;
+  group.lastCloseTs = stepEnd;
+  if (group.verdict === '') {
+    let any = false;
+    for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
+    if (!any) return undefined;
+  }
+  const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
+  const inputs: StackInput[] = [];
+  let anyEpisode = false;
+  for (const { state: series } of group.stacks.values()) {
+    if (stepEnd - series.lastTs > staleMs) continue;
+    const inEpisode = series.threshold.phase !== 'normal';
+    anyEpisode ||= inEpisode;
+    const share = group.signal === 'business' ? ctx.shares.shareOf(series.stack) : undefined;
+    inputs.push({
+      stack: series.stack,
+      score: round4(series.smoothedScore),
+      value: series.lastValue,
+      expected: round4(series.lastExpected),
+      samplesInWindow: inEpisode ? series.episodePoints : 0,
+      inEpisode,
+      volume: series.episodeVolume,
+      episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
+      confirmed: series.threshold.phase === 'confirmed',
+      ...(share !== undefined ? { trafficShare: share } : {}),
+    });
+  }
+  if (!anyEpisode) {
+    group.verdict = '';
+    return undefined;
+  }
+  // A local verdict ends with its stack's episode, even while another stack keeps the group in
+  // one: when that stack deviates again, its verdict is news again.
+  if (group.verdict.startsWith('local:') && !inputs.some((i) => i.inEpisode && group.verdict === `local:${i.stack}`)) group.verdict = '';
+  const verdict = judgeStacks(inputs, { ...config.delta, warnScore: config.threshold.warnScore });
+  if (verdict === undefined) return undefined;
+  const key = `${verdict.scope}:${verdict.stack ?? ''}`;
+  // Debounce: near the bounds a verdict can flip minute to minute; only a stable one is news.
+  if (key === group.verdict) {
+    group.candidate = '';
+    return undefined;
+  }
+  if (key !== group.candidate) {
+    group.candidate = key;
+    group.candidateMinutes = 0;
+  }
+  group.candidateMinutes += stepMinutes;
+  // A confirmed stack that changed recently, against unchanged peers, is the canary verdict:
+  // it needs no debounce (the peers are the control, the change the prior).
+  const canary =
+    verdict.scope === 'local' &&
+    (group.signal === 'reliability' || group.signal === 'latency') &&
+    inputs.some((i) => i.stack === verdict.stack && i.confirmed) &&
+    ctx.changes.changed(verdict.stack!, group.service, stepEnd) &&
+    !inputs.some((i) => i.stack !== verdict.stack && ctx.changes.changed(i.stack, group.service, stepEnd));
+  // Leaving a local verdict because peers moved too is the safe direction: it withdraws a
+  // culprit, it names none, so it is news at once. Debounce guards against acting, not against caution.
+  const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local';
+  if (group.candidateMinutes < config.delta.stableMinutes && !canary && !withdraws) return undefined;
+  // The verdict is reset when no stack is in an episode, so a global one here is from this run.
+  const afterGlobal = group.verdict.startsWith('global:');
+  group.verdict = key;
+  group.candidate = '';
+  inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+  // Stamped with the end of the step it judges, like health: the engine emits it when event
+  // time leaves the step, so nothing it emits later is older than its watermark.
+  return {
+    type: 'delta',
+    ts: stepEnd,
+    service: group.service,
+    metric: group.metric,
+    signal: group.signal,
+    scope: verdict.scope,
+    stack: verdict.stack,
+    reason: verdict.reason,
+    separation: round4(verdict.separation),
+    stacks: inputs.map(toDeviation),
+    ...(afterGlobal ? { afterGlobal: true } : {}),
+  };
+}
+
+function toDeviation(s: StackInput): StackDeviation {
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, ...rest } = s;
+  return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
+}
