@@ -90,4 +90,26 @@ describe('Alertmanager webhook receiver', () => {
       unmapped: [{ fingerprint: 'c0ffee1234567890', reason: "no 'stack' label" }],
     });
   });
+
+  it('bounds what one post may carry: times, label sizes and counts, alerts per post; nothing is opened for a refused post', async () => {
+    const http = await start();
+    const withAlert = (over: Record<string, unknown>) => {
+      const p = payload('firing');
+      return { ...p, alerts: [{ ...p.alerts[0]!, ...over }] };
+    };
+    const yesterday = await http.post('/v1/alertmanager', withAlert({ startsAt: 'yesterday' }));
+    expect(yesterday.status).toBe(400);
+    expect(yesterday.data.details).toEqual(['alerts.0.startsAt: expected an RFC 3339 time']);
+    const huge = await http.post('/v1/alertmanager', withAlert({ labels: { ...payload('firing').alerts[0]!.labels, runbook: 'x'.repeat(3000) } }));
+    expect(huge.status).toBe(400);
+    expect(huge.data.details.join()).toContain('a label value is longer than 2048 characters');
+    const many = await http.post('/v1/alertmanager', withAlert({ labels: Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`l${i}`, 'v'])) }));
+    expect(many.data.details).toEqual(['alerts.0.labels: more than 64 labels']);
+    const p = payload('firing');
+    const flood = await http.post('/v1/alertmanager', { ...p, alerts: Array.from({ length: 1001 }, (_, i) => ({ ...p.alerts[0]!, fingerprint: `f${i}` })) });
+    expect(flood.data.details.join()).toContain('more than 1000 alerts in one post');
+    const longStack = await http.post('/v1/alertmanager', withAlert({ labels: { alertname: 'X', stack: 's'.repeat(201) } }));
+    expect(longStack.data).toMatchObject({ accepted: 0, unmapped: [{ reason: "'stack' or 'service' longer than 200 characters" }] });
+    expect((await http.get('/v1/incidents')).data.incidents).toEqual([]);
+  });
 });

@@ -16,6 +16,22 @@ describe('record parser', () => {
     expect(epoch.ok && epoch.kind === 'sample' && epoch.sample.ts).toBe(Date.UTC(2026, 2, 1, 12));
   });
 
+  it('refuses a value nested 100,000 levels deep with a short reason, and bounds event attributes in depth, count and size', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const sample = parseLine(`{"type":"sample","ts":"2026-03-01T12:00:00Z","signal":"latency","metric":"m","stack":"s","service":"x","value":${deep}}`);
+    expect(sample).toEqual({ ok: false, reason: 'value: expected a finite number, got an array of 1 item' });
+    const event = (attributes: string) => parseLine(`{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"deployment","id":"d1","attributes":${attributes}}`);
+    expect(event(`{"a":${deep}}`)).toEqual({ ok: false, reason: 'attributes: nested deeper than 8 levels (at attributes.a.0.0.0.0.0.0.0)' });
+    expect(event(`{"tags":[${Array.from({ length: 600 }, (_, i) => i).join(',')}]}`)).toEqual({ ok: false, reason: 'attributes: more than 512 values' });
+    expect(event(`{"note":"${'x'.repeat(3000)}"}`)).toEqual({ ok: false, reason: 'attributes.note: a string longer than 2048 characters' });
+    // Within the limits: a realistic deployment event.
+    const ok = event('{"version":"v2.14.0","previousVersion":"v2.13.9","git":{"sha":"abc123","pr":[4711,4712]},"strategy":"canary"}');
+    expect(ok.ok).toBe(true);
+    // A long string in a refusal is cut, not copied.
+    const long = parseLine(`{"type":"${'y'.repeat(10_000)}","ts":"2026-03-01T12:00:00Z"}`);
+    expect(!long.ok && long.reason.length).toBeLessThan(120);
+  });
+
   it('parses context events, global ones without stack, and traffic shifts', () => {
     const r = parseLine('{"type":"event","ts":"2026-03-01T12:00:00Z","kind":"campaign","id":"spring-sale","endTs":"2026-03-01T14:00:00Z"}');
     expect(r).toEqual({

@@ -100,6 +100,27 @@ describe('harbinger serve HTTP API', () => {
     expect(r.data.warnings[0].message).toContain('no SLO gate matched checkout/checkout_slowness (latency)');
   });
 
+  it('answers a value nested 100,000 levels deep with a 400 and its reason, not a 500, and keeps checkpointing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const { http, service } = await start(dir);
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const sample = `{"type":"sample","ts":"2026-03-01T00:00:00Z","signal":"latency","metric":"m","stack":"a","service":"s","value":${deep}}`;
+    const r = await http.post('/v1/samples', sample, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(r.status).toBe(400);
+    expect(r.data).toMatchObject({
+      error: 'no valid record in the body',
+      accepted: 0,
+      rejected: [{ index: 1, reason: 'value: expected a finite number, got an array of 1 item' }],
+    });
+    const event = `{"type":"event","ts":"2026-03-01T00:00:00Z","kind":"deployment","id":"d1","attributes":{"x":${deep}}}`;
+    const e = await http.post('/v1/events', event, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(e.status).toBe(400);
+    expect(e.data.rejected[0].reason).toMatch(/^attributes: nested deeper than 8 levels/);
+    await service.stop();
+    running.pop();
+    expect(readFileSync(join(dir, 'state.json'), 'utf8').length).toBeGreaterThan(100);
+  });
+
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {
     const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     const good = { ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, parseConfig, withServeDefaults } from '../config/load.js';
-import { readSecret } from '../config/secrets.js';
+import { readApiToken, readSecret } from '../config/secrets.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { HarbingerService } from '../app/service.js';
 import type { Command } from './command.js';
@@ -50,7 +50,7 @@ Options:
     const slack: { botToken?: string; webhookUrl?: string; signingSecret?: string } = {};
     try {
       config = parseConfig(raw, file ?? 'command line');
-      token = readSecret('HARBINGER_API_TOKEN');
+      token = readApiToken();
       const bot = readSecret('SLACK_BOT_TOKEN');
       const hook = readSecret('SLACK_WEBHOOK_URL');
       const signing = readSecret('SLACK_SIGNING_SECRET');

@@ -20,3 +20,16 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv = process.env): 
   }
   return undefined;
 }
+
+/** The shortest bearer token accepted: a guessable one is no authentication. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** The API token, refused when too short or when it is blank around (a stray newline in a secret file is trimmed, spaces inside are not). */
+export function readApiToken(env: NodeJS.ProcessEnv = process.env): Secret | undefined {
+  const token = readSecret('HARBINGER_API_TOKEN', env);
+  if (token === undefined) return undefined;
+  const value = token.value.trim();
+  if (value.length < MIN_TOKEN_LENGTH)
+    throw new Error(`HARBINGER_API_TOKEN is ${value.length} characters long; use at least ${MIN_TOKEN_LENGTH} (for example: openssl rand -hex 32)`);
+  return { ...token, value };
+}

@@ -72,6 +72,8 @@ function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
   const attributes = r['attributes'] ?? {};
   if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes))
     return { ok: false, reason: `attributes: expected an object, got ${describe(attributes)}` };
+  const tooBig = attributesProblem(attributes);
+  if (tooBig !== undefined) return { ok: false, reason: tooBig };
   const event: ContextEvent = { ts, kind: kind as EventKind, id: id.value!, attributes: attributes as Record<string, unknown> };
   if (stack.value !== undefined) event.stack = stack.value;
   if (service.value !== undefined) event.service = service.value;
@@ -124,8 +126,39 @@ function validRange(ms: number): number | string {
   return ms;
 }
 
+/**
+ * A value as a refusal quotes it: short, and never by serializing a structure (a value nested
+ * 100,000 levels deep parses fine but overflows the stack of JSON.stringify).
+ */
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (Array.isArray(v)) return `an array of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v);
+    return `an object {${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''}}`;
+  }
+  if (typeof v === 'string') return v.length > 57 ? `${JSON.stringify(v.slice(0, 57)).slice(0, -1)}..."` : JSON.stringify(v);
+  return String(v);
+}
+
+/** Event attributes are kept in checkpoints and shown to people: bounded in depth, count and size. */
+export const ATTRIBUTE_LIMITS = { depth: 8, values: 512, stringLength: 2048 } as const;
+
+/** The first way `attributes` exceeds its limits, walked without recursion; undefined when within them. */
+function attributesProblem(attributes: object): string | undefined {
+  const pending: [unknown, number, string][] = [[attributes, 1, 'attributes']];
+  let values = 0;
+  while (pending.length > 0) {
+    const [v, depth, path] = pending.pop()!;
+    if (++values > ATTRIBUTE_LIMITS.values) return `attributes: more than ${ATTRIBUTE_LIMITS.values} values`;
+    if (typeof v === 'string' && v.length > ATTRIBUTE_LIMITS.stringLength) return `${path}: a string longer than ${ATTRIBUTE_LIMITS.stringLength} characters`;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > ATTRIBUTE_LIMITS.depth) return `attributes: nested deeper than ${ATTRIBUTE_LIMITS.depth} levels (at ${path})`;
+    for (const k in v) {
+      if (k.length > MAX_NAME) return `${path}: a key longer than ${MAX_NAME} characters`;
+      pending.push([(v as Record<string, unknown>)[k], depth + 1, `${path}.${k}`]);
+      if (pending.length > ATTRIBUTE_LIMITS.values) return `attributes: more than ${ATTRIBUTE_LIMITS.values} values`;
+    }
+  }
+  return undefined;
 }
