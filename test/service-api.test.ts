@@ -121,6 +121,30 @@ describe('harbinger serve HTTP API', () => {
     expect(readFileSync(join(dir, 'state.json'), 'utf8').length).toBeGreaterThan(100);
   });
 
+  it('refuses and reports samples stamped too far ahead of its clock, so one fast clock cannot make other sources late', async () => {
+    const NOW = Date.UTC(2026, 2, 1, 12);
+    const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-')), wallClockWatermark: true, maxClockSkewSeconds: 300 } });
+    const service = new HarbingerService({ config, log, apiToken: TOKEN, now: () => NOW });
+    const { port } = await service.start();
+    running.push(service);
+    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const at = (ms: number, stack: string) => ({ ts: NOW + ms, signal: 'latency', metric: 'http_p99_ms', stack, service: 's', value: 200 });
+    // 300 s configured, but the allowance is capped at half the 120 s lateness: 61 s ahead is refused.
+    const fast = await http.post('/v1/samples', [at(61_000, 'fast-clock')]);
+    expect(fast.status).toBe(400);
+    expect(fast.data.future).toEqual({
+      count: 1,
+      limit: new Date(NOW + 60_000).toISOString(),
+      reason: expect.stringContaining("ahead of this server's clock"),
+    });
+    const ok = await http.post('/v1/samples', [at(59_000, 'fast-clock'), at(-1_000, 'on-time')]);
+    expect(ok.data).toMatchObject({ accepted: 2, late: 0 });
+    expect(ok.data.future).toBeUndefined();
+    // Data from an on-time source, 50 s behind the fast one, is still on time.
+    expect((await http.post('/v1/samples', [at(9_000, 'on-time')])).data).toMatchObject({ accepted: 1, late: 0 });
+    expect((await http.get('/metrics')).data).toContain('harbinger_records_rejected_total{source="http",reason="future"} 1');
+  });
+
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {
     const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     const good = { ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 };

@@ -197,15 +197,19 @@ export class HarbingerService implements HttpPort {
   // ---- HttpPort -------------------------------------------------------------------------------
 
   async ingest(samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
-    // One sample from the far future would move event time there and make all real data late:
-    // at the edge, where the wall clock is known, anything more than a few minutes ahead is refused.
+    // One sample from the future would move the watermark there and make all real data late: at
+    // the edge, where the wall clock is known, anything further ahead than the skew allowance (at
+    // most half the allowed lateness, so it can never push on-time data behind the watermark) is refused.
+    let future: IngestResult['future'];
     if (this.cfg.server.wallClockWatermark) {
-      const limit = this.now() + this.cfg.server.maxClockSkewSeconds * 1000;
-      const future = samples.filter((s) => s.ts > limit).length + events.filter((e) => e.ts > limit).length;
-      if (future > 0) {
-        this.metrics.rejected.inc({ source, reason: 'future' }, future);
+      const skewMs = Math.min(this.cfg.server.maxClockSkewSeconds, this.cfg.detection.eventTime.allowedLatenessSeconds / 2) * 1000;
+      const limit = this.now() + skewMs;
+      const count = samples.filter((s) => s.ts > limit).length + events.filter((e) => e.ts > limit).length;
+      if (count > 0) {
+        this.metrics.rejected.inc({ source, reason: 'future' }, count);
         samples = samples.filter((s) => s.ts <= limit);
         events = events.filter((e) => e.ts <= limit);
+        future = { count, limit: new Date(limit).toISOString() };
       }
     }
     let kept: Kept;
@@ -220,7 +224,7 @@ export class HarbingerService implements HttpPort {
     if (kept.samples > 0) this.metrics.samplesReceived.inc({ source }, kept.samples);
     if (kept.events > 0) this.metrics.eventsReceived.inc({ source }, kept.events);
     if (kept.late > 0) this.metrics.rejected.inc({ source, reason: 'late' }, kept.late);
-    return { accepted: kept.samples + kept.events, late: kept.late };
+    return { accepted: kept.samples + kept.events, late: kept.late, ...(future !== undefined ? { future } : {}) };
   }
 
   async remoteWrite(req: WriteRequest): Promise<{ accepted: number; skipped: Record<string, number> }> {

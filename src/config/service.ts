@@ -54,9 +54,13 @@ export const serverConfigSchema = z.object({
   checkpointIntervalSeconds: z.number().positive().default(30),
   /** A live service moves event time with the wall clock when data is quiet... */
   wallClockWatermark: z.boolean().default(true),
-  /** ...for this long; and refuses data stamped more than `maxClockSkewSeconds` in the future. */
+  /**
+   * ...for this long; and refuses data stamped more than `maxClockSkewSeconds` ahead of this
+   * server's clock (never more than half of detection.eventTime.allowedLatenessSeconds: a sample
+   * further ahead would move the watermark past data arriving on time from every other source).
+   */
   idleSeconds: z.number().positive().default(30),
-  maxClockSkewSeconds: z.number().nonnegative().default(300),
+  maxClockSkewSeconds: z.number().nonnegative().default(60),
   /** Listen on a non-loopback address without an API token. Off: Harbinger refuses to start. */
   allowUnauthenticated: z.boolean().default(false),
   tickSeconds: z.number().positive().default(5),

@@ -12,6 +12,15 @@ import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
 
+/** What the ingest endpoints answer (beside the records refused while parsing). */
+export interface IngestResult {
+  accepted: number;
+  /** Behind the watermark: too late to be judged. */
+  late: number;
+  /** Stamped further ahead of this server's clock than it accepts, and the latest time it accepts. */
+  future?: { count: number; limit: string };
+}
+
 /** How an approve/reject that did not take effect answers: 404 for an id nobody knows, 409 for a state that forbids it (or an instance that does not hold the decider). */
 const DECISION_STATUS: Readonly<Record<DecisionCode, number>> = {
   approved: 200,
@@ -27,7 +36,7 @@ const DECISION_STATUS: Readonly<Record<DecisionCode, number>> = {
 type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
 
 export interface HttpPort {
-  ingest(samples: Sample[], events: ContextEvent[], source: string): { accepted: number; late: number } | Promise<{ accepted: number; late: number }>;
+  ingest(samples: Sample[], events: ContextEvent[], source: string): IngestResult | Promise<IngestResult>;
   /** Liveness (GET /healthz); absent means always live. */
   live?(): { live: boolean; reason: string };
   remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
@@ -73,11 +82,15 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         if (r.ok && r.kind === 'sample') samples.push(r.sample);
         else if (r.ok && r.kind === 'event') events.push(r.event);
       }
-      const { accepted, late } = await port.ingest(samples, events, 'http');
+      const { accepted, late, future } = await port.ingest(samples, events, 'http');
       const rejected = parsed.errors.slice(0, 100);
-      if (accepted === 0 && parsed.errors.length > 0)
-        return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length });
-      json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length });
+      const ahead =
+        future !== undefined
+          ? { future: { ...future, reason: `stamped after ${future.limit}, ahead of this server's clock by more than it allows: check the sender's clock` } }
+          : {};
+      if (accepted === 0 && late === 0 && (parsed.errors.length > 0 || future !== undefined))
+        return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
+      json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
     });
 
   const routes: { method: string; path: RegExp; name: string; handler: Handler }[] = [

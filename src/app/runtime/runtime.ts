@@ -1,13 +1,8 @@
 import type { DecisionEngine } from '../../core/decide/decision-engine.js';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
+export type { IngestResult } from '../../adapters/http/server.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
-
-/** What the HTTP ingest endpoints answer. */
-export interface IngestResult {
-  accepted: number;
-  late: number;
-}
 
 /** What a runtime kept of one batch (late: behind the watermark, not kept). */
 export interface Kept {
