@@ -143,6 +143,16 @@ describe('remote_write from a real Prometheus', () => {
     const wrongType = await http.post('/api/v1/write', 'x', { headers: { 'content-type': 'application/json' } });
     expect(wrongType.status).toBe(415);
     expect(wrongType.data.error).toContain('application/x-protobuf');
+    // Remote-write 2.0 names its message in the content type: refused with 415, not misread as 1.0.
+    const v2 = await http.post('/api/v1/write', Buffer.from([0]), {
+      headers: { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'content-encoding': 'snappy' },
+    });
+    expect(v2.status).toBe(415);
+    expect(v2.data.error).toContain("'io.prometheus.write.v2.Request' is not supported");
+    const v1Named = await http.post('/api/v1/write', Buffer.from([0xff, 0x0f]), {
+      headers: { 'content-type': 'application/x-protobuf;proto=prometheus.WriteRequest', 'content-encoding': 'snappy' },
+    });
+    expect(v1Named.status).toBe(400);
     const garbage = await http.post('/api/v1/write', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]), {
       headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
     });

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
+import { Readable } from 'node:stream';
+import { createConnection, type Socket } from 'node:net';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig, withServeDefaults } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -180,10 +182,49 @@ describe('harbinger serve HTTP API', () => {
     const big = await http.post('/v1/samples', 'x'.repeat(5000));
     expect(big.status).toBe(413);
     expect(big.data.error).toContain('1024 bytes');
+    // Chunked (no Content-Length): still a 413 with its reason, not a reset connection.
+    const chunked = await http.post(
+      '/v1/samples',
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < 64; i++) yield Buffer.alloc(1024, 0x78);
+        })(),
+      ),
+      { headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' } },
+    );
+    expect(chunked.status).toBe(413);
+    expect(chunked.data.error).toBe('body exceeds the limit of 1024 bytes');
     expect((await http.get('/v1/nope')).status).toBe(404);
     const wrongMethod = await http.get('/v1/samples');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers['allow']).toBe('POST');
+  });
+
+  it('cuts a client that sends its headers too slowly, and caps open connections', async () => {
+    const { port } = await start(mkdtempSync(join(tmpdir(), 'hb-')), { server: { headersTimeoutSeconds: 1, maxConnections: 2 } });
+    const connect = () =>
+      new Promise<Socket>((resolve) => {
+        const s = createConnection({ port, host: '127.0.0.1' }, () => resolve(s));
+      });
+    const reply = (s: Socket) =>
+      new Promise<string>((resolve) => {
+        let got = '';
+        s.on('data', (d) => (got += d.toString()));
+        s.on('close', () => resolve(got));
+      });
+    const slow = await connect();
+    const slowReply = reply(slow);
+    slow.write('POST /v1/samples HTTP/1.1\r\nHost: x\r\n');
+    const t0 = Date.now();
+    expect(await slowReply).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const a = await connect();
+    const b = await connect();
+    const c = await connect();
+    // The third connection over the cap of 2 is closed by the server without an answer.
+    expect(await reply(c)).toBe('');
+    a.destroy();
+    b.destroy();
   });
 
   it('without a token binds loopback, and refuses any other address unless told', async () => {

@@ -130,7 +130,15 @@ export class HarbingerService implements HttpPort {
     }
     this.server = createHttpServer(
       this,
-      { token: this.apiToken, bodyLimitBytes: this.cfg.server.bodyLimitBytes, maxDecompressedBytes: this.cfg.server.maxDecompressedBytes },
+      {
+        token: this.apiToken,
+        bodyLimitBytes: this.cfg.server.bodyLimitBytes,
+        maxDecompressedBytes: this.cfg.server.maxDecompressedBytes,
+        headersTimeoutSeconds: this.cfg.server.headersTimeoutSeconds,
+        requestTimeoutSeconds: this.cfg.server.requestTimeoutSeconds,
+        keepAliveTimeoutSeconds: this.cfg.server.keepAliveTimeoutSeconds,
+        maxConnections: this.cfg.server.maxConnections,
+      },
       this.metrics,
       this.log,
     );

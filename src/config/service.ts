@@ -51,6 +51,16 @@ export const serverConfigSchema = z.object({
     .int()
     .positive()
     .default(32 * 1_048_576),
+  /**
+   * Connection limits, set explicitly rather than left to Node's defaults: the whole request
+   * headers within `headersTimeoutSeconds` (slowloris), the whole request within
+   * `requestTimeoutSeconds`, idle keep-alive connections closed after `keepAliveTimeoutSeconds`
+   * (above the usual 60 s of load balancers, so they close first), at most `maxConnections` open.
+   */
+  headersTimeoutSeconds: z.number().positive().default(10),
+  requestTimeoutSeconds: z.number().positive().default(60),
+  keepAliveTimeoutSeconds: z.number().positive().default(65),
+  maxConnections: z.number().int().positive().default(1024),
   checkpointIntervalSeconds: z.number().positive().default(30),
   /** A live service moves event time with the wall clock when data is quiet... */
   wallClockWatermark: z.boolean().default(true),

@@ -8,4 +8,7 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
   }
+
+  /** Close the connection after answering: the request body was not read to its end. */
+  closeConnection = false;
 }

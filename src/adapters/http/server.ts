@@ -55,6 +55,10 @@ export interface HttpOptions {
   token: string | undefined;
   bodyLimitBytes: number;
   maxDecompressedBytes: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -188,8 +192,15 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       path: /^\/api\/v1\/write$/,
       name: 'remote_write',
       handler: authed(async (req, res) => {
-        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+        const [type = '', ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim());
         if (type !== 'application/x-protobuf') throw new HttpError(415, `unsupported Content-Type '${type}': remote-write 1.0 sends application/x-protobuf`);
+        // Remote-write 2.0 names its message (proto=io.prometheus.write.v2.Request): only 1.0 is read here, so say so (415 is what the spec asks for).
+        const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
+        if (proto !== undefined && proto !== 'prometheus.WriteRequest')
+          throw new HttpError(
+            415,
+            `remote-write message '${proto}' is not supported: send remote-write 1.0 (protobuf_message: prometheus.WriteRequest in remote_write)`,
+          );
         const enc = req.headers['content-encoding'];
         if (enc !== undefined && enc !== 'snappy') throw new HttpError(415, `unsupported Content-Encoding '${enc}': remote-write 1.0 sends snappy`);
         const body = await readBody(req, opts.bodyLimitBytes);
@@ -222,7 +233,8 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     },
   ];
 
-  return createServer((req, res) => {
+  // Timeouts are checked every second (Node's default is every 30 s, which would let a slow client hold a socket that long).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'unknown';
     const done = (code: number): void => {
@@ -244,6 +256,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       if (res.headersSent) return;
       if (e instanceof HttpError) {
         if (e.status === 401 || e.status === 403) res.setHeader('www-authenticate', 'Bearer realm="harbinger"');
+        if (e.closeConnection) res.setHeader('connection', 'close');
         json(res, e.status, { error: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
         return;
       }
@@ -253,4 +266,9 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       json(res, 500, { error: 'internal error; retry later' });
     });
   });
+  server.headersTimeout = opts.headersTimeoutSeconds * 1000;
+  server.requestTimeout = opts.requestTimeoutSeconds * 1000;
+  server.keepAliveTimeout = opts.keepAliveTimeoutSeconds * 1000;
+  server.maxConnections = opts.maxConnections;
+  return server;
 }
