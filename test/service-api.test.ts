@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
@@ -10,6 +10,7 @@ import { parseConfig, withServeDefaults } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
+import { waitFor } from './support/index.js';
 
 const TOKEN = 'test-token-0123456789';
 const log = createLogger('silent');
@@ -145,6 +146,87 @@ describe('harbinger serve HTTP API', () => {
     // Data from an on-time source, 50 s behind the fast one, is still on time.
     expect((await http.post('/v1/samples', [at(9_000, 'on-time')])).data).toMatchObject({ accepted: 1, late: 0 });
     expect((await http.get('/metrics')).data).toContain('harbinger_records_rejected_total{source="http",reason="future"} 1');
+  });
+
+  it('fails closed on a full disk: no acknowledgement it cannot keep, not ready, and back once writes succeed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const { http } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
+    const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
+    expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
+    // The checkpoint's temporary file cannot be written (a full disk, as far as the service can tell).
+    mkdirSync(join(dir, 'state.json.tmp'));
+    await waitFor(async () => (await http.get('/readyz')).status === 503, 5_000, { description: '/readyz fails' });
+    expect((await http.get('/readyz')).data.reason).toMatch(/^checkpoint failed: /);
+    const refused = await http.post('/v1/samples', [sample(1)]);
+    expect(refused.status).toBe(503);
+    expect(refused.data.error).toMatch(/^not accepting data: checkpoint failed/);
+    expect((await http.get('/metrics')).data).toContain('harbinger_persistence_healthy 0');
+    rmSync(join(dir, 'state.json.tmp'), { recursive: true });
+    await waitFor(async () => (await http.get('/readyz')).status === 200, 5_000, { description: 'ready again' });
+    expect((await http.post('/v1/samples', [sample(1)])).status).toBe(200);
+    expect(JSON.parse(readFileSync(join(dir, 'audit.head.json'), 'utf8'))).toMatchObject({ seq: 0 });
+  });
+
+  it('executes nothing it could not audit: with the audit log on a full disk nothing is applied, ingest answers 503 and readiness fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const applied: string[] = [];
+    const routing = {
+      name: 'recording',
+      apply: async (r: Recommendation) => {
+        applied.push(r.id);
+        return { ok: true, detail: 'applied' };
+      },
+    };
+    const config = parseConfig({
+      server: { port: 0, dataDir: dir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
+      decision: { execution: { approval: 'auto' } },
+    });
+    const service = new HarbingerService({ config, log, apiToken: TOKEN, routing });
+    const { port } = await service.start();
+    running.push(service);
+    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    // Every write to the audit log fails with ENOSPC from here on.
+    rmSync(join(dir, 'audit.jsonl'), { force: true });
+    symlinkSync('/dev/full', join(dir, 'audit.jsonl'));
+    for (let i = 0; i < fixture.length; i += 2000) {
+      const r = await http.post(
+        '/v1/samples',
+        fixture
+          .slice(i, i + 2000)
+          .filter((l) => !l.includes('"type":"event"'))
+          .join('\n'),
+        { headers: { 'content-type': 'application/x-ndjson' } },
+      );
+      if (r.status === 503) break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(applied).toEqual([]);
+    expect((await http.get('/readyz')).data.reason).toMatch(/^the audit sink cannot write: ENOSPC/);
+    const refused = await http.post('/v1/samples', fixture[fixture.length - 1]!, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(refused.status).toBe(503);
+  });
+
+  it('refuses to start on an audit log edited or cut short since its last checkpoint; repairs only a torn last line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const first = await start(dir);
+    await post(first.http, fixture.slice(0, 4000));
+    await first.service.stop();
+    running.pop();
+    const audit = join(dir, 'audit.jsonl');
+    const lines = readFileSync(audit, 'utf8').trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(JSON.parse(readFileSync(join(dir, 'audit.head.json'), 'utf8')).seq).toBe(lines.length);
+    // Torn tail: repaired at start, and the repair is itself in the log.
+    appendFileSync(audit, '{"seq":');
+    const second = await start(dir);
+    await second.service.stop();
+    running.pop();
+    const after = readFileSync(audit, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(after[after.length - 1]!)).toMatchObject({ kind: 'audit.repaired', payload: { bytes: 7 } });
+    expect(verifyChain(after).ok).toBe(true);
+    // The last line removed: the log no longer holds the checkpointed head.
+    writeFileSync(audit, `${after.slice(0, -1).join('\n')}\n`);
+    await expect(start(dir)).rejects.toThrow(/entries were cut off/);
   });
 
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {

@@ -14,6 +14,8 @@ import { ServiceMetrics } from '../adapters/http/metrics.js';
 import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
+import { FileStateStore } from '../adapters/state/file-state-store.js';
+import type { ChainHead } from '../core/audit/hash-chain.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
@@ -42,6 +44,8 @@ export interface ServiceOptions {
   /** Slack secrets (from SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET). */
   slack?: { botToken?: string; webhookUrl?: string; signingSecret?: string };
   routing?: RoutingController;
+  /** HMAC key for the audit log (HARBINGER_AUDIT_KEY): entries are authenticated with it. */
+  auditKey?: string;
   /** The wall clock, injectable for tests. */
   now?: () => number;
 }
@@ -70,6 +74,10 @@ export class HarbingerService implements HttpPort {
   private readonly slack: SlackFeed | undefined;
   private readonly sinks: DecisionSink[];
   private readonly gateWarnings = new Set<string>();
+  private readonly auditHead: FileStateStore<ChainHead>;
+  /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
+  private persistFailure: { source: 'audit' | 'checkpoint'; reason: string } | undefined;
+  private lastAnnouncedHead = -1;
   private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
@@ -85,7 +93,22 @@ export class HarbingerService implements HttpPort {
     const dir = this.cfg.server.dataDir;
     mkdirSync(dir, { recursive: true });
     this.mapper = new LabelMapper(this.cfg.mapping);
-    this.audit = new FileAuditLog(join(dir, 'audit.jsonl'));
+    // The audit log is verified against its checkpointed head before anything is appended: an
+    // edited, rewritten or truncated log stops the service (fail closed); a torn tail is repaired.
+    this.metrics.persistenceHealthy.set(1);
+    this.auditHead = new FileStateStore<ChainHead>(join(dir, 'audit.head.json'));
+    const anchor = this.auditHead.load();
+    this.audit = new FileAuditLog(join(dir, 'audit.jsonl'), {
+      ...(opts.auditKey !== undefined ? { key: opts.auditKey } : {}),
+      ...(anchor !== undefined ? { anchor } : {}),
+      now: this.now,
+    });
+    if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
+    if (this.audit.opened.unauthenticated !== undefined)
+      this.log.warn(
+        { entries: this.audit.opened.unauthenticated },
+        'audit log has keyed entries but HARBINGER_AUDIT_KEY is not set: their authenticity was not checked',
+      );
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
     this.slack = this.createSlackFeed(opts.slack ?? {});
     const hooks = {
@@ -163,7 +186,7 @@ export class HarbingerService implements HttpPort {
     await this.loadConfidenceModel();
     await this.runtime.start();
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
-    this.timers.push(setInterval(() => this.runtime.checkpoint(this.now(), this.metrics), this.cfg.server.checkpointIntervalSeconds * 1000));
+    this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
     this.timers.push(setInterval(() => this.warnAboutGates(), GATE_REPORT_INTERVAL_MS));
     this.warnAboutGates();
     for (const t of this.timers) t.unref();
@@ -196,7 +219,7 @@ export class HarbingerService implements HttpPort {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
       this.server.closeAllConnections?.();
     }
-    this.runtime.checkpoint(this.now(), this.metrics);
+    this.checkpoint();
     await this.slack?.stop(5000);
     for (const s of this.sinks) await s.close?.();
     this.log.info('harbinger stopped; state checkpointed');
@@ -205,6 +228,11 @@ export class HarbingerService implements HttpPort {
   // ---- HttpPort -------------------------------------------------------------------------------
 
   async ingest(samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
+    // What cannot be kept is not acknowledged: the sender keeps it and retries.
+    if (this.persistFailure !== undefined) {
+      this.metrics.rejected.inc({ source, reason: 'unpersisted' }, samples.length + events.length);
+      throw new HttpError(503, `not accepting data: ${this.persistFailure.reason}`);
+    }
     // One sample from the future would move the watermark there and make all real data late: at
     // the edge, where the wall clock is known, anything further ahead than the skew allowance (at
     // most half the allowed lateness, so it can never push on-time data behind the watermark) is refused.
@@ -347,6 +375,7 @@ export class HarbingerService implements HttpPort {
     if (!this.started) return { ready: false, reason: 'starting' };
     const l = this.live();
     if (!l.live) return { ready: false, reason: l.reason };
+    if (this.persistFailure !== undefined) return { ready: false, reason: this.persistFailure.reason };
     if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
     return { ready: true, reason: `state restored from ${this.runtime.restoredFrom}` };
   }
@@ -370,9 +399,54 @@ export class HarbingerService implements HttpPort {
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
   }
 
-  /** A decision made on this instance: every sink, in order (the audit log first). */
+  /**
+   * A decision made on this instance: every sink, in order, the audit log first. When a sink
+   * fails the later ones do not run: in particular nothing is executed that was not audited (an
+   * executed recommendation is reported back as failed), and ingest stops acknowledging data
+   * until the audit log and state can be written again.
+   */
   private onDecision(e: DecisionEvent): void {
-    for (const sink of this.sinks) sink.decision(e);
+    for (const sink of this.sinks) {
+      try {
+        sink.decision(e);
+      } catch (err) {
+        const reason = `the ${sink.name} sink cannot write: ${(err as Error).message}`;
+        this.log.error({ sink: sink.name, decision: e.type, err: (err as Error).message }, 'decision not delivered; later sinks skipped');
+        if (sink.name === 'audit') {
+          this.setPersistFailure({ source: 'audit', reason });
+          if (e.type === 'recommendation' && e.status === 'executed')
+            queueMicrotask(() => this.runtime.decision.onExecutionResult(e.id, false, `not executed: ${reason}`, this.clock()));
+        }
+        return;
+      }
+    }
+    if (this.persistFailure?.source === 'audit') this.setPersistFailure(undefined);
+    this.metrics.auditEntries.set(this.audit.head.seq);
+  }
+
+  /** Checkpoint state and the audit head; a failure makes ingest answer 503 and /readyz fail until one succeeds. */
+  private checkpoint(): void {
+    try {
+      this.runtime.checkpoint(this.now(), this.metrics);
+      const head = this.audit.head;
+      this.auditHead.save(head);
+      if (head.seq !== this.lastAnnouncedHead) {
+        this.lastAnnouncedHead = head.seq;
+        this.log.info({ auditEntries: head.seq, auditHead: head.hash }, 'audit head checkpointed');
+      }
+      this.metrics.auditEntries.set(head.seq);
+      if (this.persistFailure?.source === 'checkpoint') this.setPersistFailure(undefined);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact; not accepting data until one succeeds');
+      this.setPersistFailure({ source: 'checkpoint', reason: `checkpoint failed: ${(err as Error).message}` });
+    }
+  }
+
+  private setPersistFailure(failure: { source: 'audit' | 'checkpoint'; reason: string } | undefined): void {
+    const recovered = failure === undefined && this.persistFailure !== undefined;
+    this.persistFailure = failure;
+    this.metrics.persistenceHealthy.set(failure === undefined ? 1 : 0);
+    if (recovered) this.log.info('state and audit log writable again; accepting data');
   }
 
   /**

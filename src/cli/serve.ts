@@ -20,7 +20,8 @@ GET /v1/recommendations, POST /v1/recommendations/{id}/approve|reject, POST /api
 (Prometheus remote-write 1.0), POST /v1/alertmanager (webhook v4), GET /healthz, /readyz, /metrics.
 
 Secrets (environment, or NAME_FILE pointing at a file): HARBINGER_API_TOKEN (bearer token for the API,
-remote_write and Alertmanager; without it Harbinger listens on 127.0.0.1 only); SLACK_BOT_TOKEN or
+remote_write and Alertmanager, 16 characters or more; without it Harbinger listens on 127.0.0.1 only);
+HARBINGER_AUDIT_KEY (HMAC key authenticating every audit entry); SLACK_BOT_TOKEN or
 SLACK_WEBHOOK_URL (the Slack feed) and SLACK_SIGNING_SECRET (POST /v1/slack/interactions);
 HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller).
 
@@ -47,6 +48,7 @@ Options:
     raw = { ...raw, server };
     let config;
     let token;
+    let auditKey: string | undefined;
     const slack: { botToken?: string; webhookUrl?: string; signingSecret?: string } = {};
     try {
       config = parseConfig(raw, file ?? 'command line');
@@ -54,6 +56,7 @@ Options:
       const bot = readSecret('SLACK_BOT_TOKEN');
       const hook = readSecret('SLACK_WEBHOOK_URL');
       const signing = readSecret('SLACK_SIGNING_SECRET');
+      auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
       if (bot !== undefined) slack.botToken = bot.value;
       if (hook !== undefined) slack.webhookUrl = hook.value;
       if (signing !== undefined) slack.signingSecret = signing.value;
@@ -61,7 +64,7 @@ Options:
       process.stderr.write(`${e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`}\n`);
       return 2;
     }
-    const service = new HarbingerService({ config, log, apiToken: token?.value, slack });
+    const service = new HarbingerService({ config, log, apiToken: token?.value, slack, ...(auditKey !== undefined ? { auditKey } : {}) });
     if (token !== undefined) log.info({ source: token.source }, 'API token loaded');
     await service.start();
     await new Promise<void>((resolve) => {

@@ -1,36 +1,99 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { AuditChain, type AuditEntry } from '../../core/audit/hash-chain.js';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { AuditChain, verifyChain, type AuditEntry, type ChainHead } from '../../core/audit/hash-chain.js';
+
+export interface AuditLogOptions {
+  /** HMAC key (HARBINGER_AUDIT_KEY): entries are authenticated with it and checked against it at open. */
+  key?: string;
+  /** The head checkpointed last time: the log must still hold it, or it was cut or rewritten. */
+  anchor?: ChainHead;
+  /** Wall clock for the repair entry. */
+  now?: () => number;
+}
+
+/** What opening the log found and did. */
+export interface AuditOpenReport {
+  entries: number;
+  /** A torn last line (a crash or a full disk mid-append) was cut off; what was removed. */
+  repaired?: { line: number; bytes: number; reason: string };
+  /** Keyed entries that could not be authenticated for lack of the key. */
+  unauthenticated?: number;
+}
 
 /**
  * The audit log on disk: one JSON entry per line, appended synchronously so an entry is on disk
- * before the action it records is carried out. Reopening resumes the chain from the last line.
+ * before the action it records is carried out. Opening verifies the whole chain (and the
+ * checkpointed head): a log edited, rewritten or cut short refuses to open, so a service on it
+ * fails closed; only a torn last line, what a crash or a full disk leaves mid-append, is repaired,
+ * by cutting it off and recording that in the log itself.
  */
 export class FileAuditLog {
   private readonly chain: AuditChain;
+  private size: number;
+  readonly opened: AuditOpenReport;
 
-  constructor(private readonly path: string) {
-    let last: AuditEntry | undefined;
+  constructor(
+    private readonly path: string,
+    opts: AuditLogOptions = {},
+  ) {
+    let head: ChainHead | undefined;
+    let repaired: AuditOpenReport['repaired'];
+    let unauthenticated: number | undefined;
+    this.size = 0;
     if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '');
-      if (lines.length > 0) {
-        try {
-          last = JSON.parse(lines[lines.length - 1]!) as AuditEntry;
-        } catch {
-          // A crash mid-append leaves a torn line. Appending after it would hide it: refuse, with what to do.
+      const text = readFileSync(path, 'utf8');
+      const lines = text.split('\n');
+      const r = verifyChain(lines, opts);
+      if (!r.ok) {
+        const lastLine = lastNonEmpty(lines);
+        const torn = r.problem!.line === lastLine && r.problem!.reason === 'not valid JSON';
+        if (!torn)
           throw new Error(
-            `audit log ${path} ends with an unreadable line (${lines.length}): inspect it with 'harbinger audit verify ${path}' and move the file aside before starting`,
+            `audit log ${path} fails verification at line ${r.problem!.line}: ${r.problem!.reason}. Refusing to continue on it (inspect with 'harbinger audit verify ${path}')`,
           );
-        }
+        const bytes = Buffer.byteLength(text) - r.validBytes;
+        truncateSync(path, r.validBytes);
+        repaired = { line: r.problem!.line, bytes, reason: 'torn last line (a crash or a full disk during an append) cut off' };
       }
+      head = r.head;
+      unauthenticated = r.unauthenticated;
+      this.size = statSync(path).size;
     }
-    this.chain = AuditChain.resume(last);
+    this.chain = AuditChain.resume(head, opts.key);
+    this.opened = { entries: head?.seq ?? 0, ...(repaired !== undefined ? { repaired } : {}), ...(unauthenticated !== undefined ? { unauthenticated } : {}) };
+    if (repaired !== undefined) this.append((opts.now ?? Date.now)(), 'audit.repaired', 'harbinger', repaired);
   }
 
+  /**
+   * Append one entry. On a write error (a full disk) the partial line is cut off again and the
+   * chain stays where it was, so the log is never left torn and the next append links correctly;
+   * the error is thrown for the caller to refuse whatever the entry was for.
+   */
   append(ts: number, kind: string, actor: string, payload: unknown): AuditEntry {
+    const before = this.chain.head;
     const entry = this.chain.append(ts, kind, actor, payload);
-    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+    const line = `${JSON.stringify(entry)}\n`;
+    try {
+      appendFileSync(this.path, line);
+      this.size += Buffer.byteLength(line);
+    } catch (err) {
+      this.chain.reset(before);
+      try {
+        truncateSync(this.path, this.size);
+      } catch {
+        // The disk may refuse this too; opening repairs a torn tail.
+      }
+      throw err;
+    }
     return entry;
   }
+
+  /** Count and last hash: checkpoint it, export it, compare it with the file later. */
+  get head(): ChainHead {
+    return this.chain.head;
+  }
+}
+
+function lastNonEmpty(lines: readonly string[]): number {
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== '') return i + 1;
+  return 0;
 }

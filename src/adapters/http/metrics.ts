@@ -33,6 +33,16 @@ export class ServiceMetrics {
   });
   readonly series = new Gauge({ name: 'harbinger_series', help: 'Series with baseline state.', registers: [this.registry] });
   readonly incidentsOpen = new Gauge({ name: 'harbinger_incidents_open', help: 'Incidents not yet resolved.', registers: [this.registry] });
+  readonly auditEntries = new Gauge({
+    name: 'harbinger_audit_entries',
+    help: 'Entries in the audit log (the head of its hash chain; the head hash is logged at each checkpoint).',
+    registers: [this.registry],
+  });
+  readonly persistenceHealthy = new Gauge({
+    name: 'harbinger_persistence_healthy',
+    help: '1 while state and audit log are being written; 0 after a write failed (ingest answers 503 until one succeeds).',
+    registers: [this.registry],
+  });
   readonly recommendations = new Counter({
     name: 'harbinger_recommendations_total',
     help: 'Recommendations emitted, by action and status.',

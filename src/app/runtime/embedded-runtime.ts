@@ -112,12 +112,8 @@ export class EmbeddedRuntime implements Runtime {
 
   checkpoint(now: number, metrics: ServiceMetrics): void {
     const t = performance.now();
-    try {
-      this.store.save({ version: 1, savedAt: now, ...this.pipeline.snapshot() });
-      metrics.checkpointDuration.observe((performance.now() - t) / 1000);
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact');
-    }
+    this.store.save({ version: 1, savedAt: now, ...this.pipeline.snapshot() });
+    metrics.checkpointDuration.observe((performance.now() - t) / 1000);
   }
 
   private restore(): void {

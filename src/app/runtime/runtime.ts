@@ -42,6 +42,6 @@ export interface Runtime {
   series(): Iterable<SeriesState>;
   /** Wall-clock tick: move event time on a quiet source, refresh gauges. */
   tick(now: number, metrics: ServiceMetrics): void;
-  /** Persist state (embedded: a file; Kafka checkpoints to its state topic by itself). */
+  /** Persist state (embedded: a file; Kafka checkpoints to its state topic by itself). Throws when it cannot. */
   checkpoint(now: number, metrics: ServiceMetrics): void;
 }

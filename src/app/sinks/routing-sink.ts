@@ -13,10 +13,18 @@ import type { DecisionSink } from './decision-sink.js';
  */
 export function routingSink(routing: RoutingController, audit: FileAuditLog, runtime: () => Runtime, clock: () => number, log: Logger): DecisionSink {
   const failed = (rec: Recommendation, detail: string): void => runtime().decision.onExecutionResult(rec.id, false, detail, clock());
+  // The controller already answered: a full disk must not turn its answer into a crash.
+  const record = (ts: number, kind: string, payload: Record<string, unknown>): void => {
+    try {
+      audit.append(ts, kind, routing.name, payload);
+    } catch (err) {
+      log.error({ kind, err: (err as Error).message, ...payload }, 'audit log not written');
+    }
+  };
   const execute = async (rec: Recommendation): Promise<void> => {
     try {
       const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await routing.apply(rec);
-      audit.append(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', routing.name, {
+      record(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', {
         recommendationId: rec.id,
         detail: r.detail,
         ...(r.weights !== undefined ? { weights: r.weights } : {}),
@@ -41,7 +49,7 @@ export function routingSink(routing: RoutingController, audit: FileAuditLog, run
         );
       }
     } catch (err) {
-      audit.append(rec.ts, 'execution.failed', routing.name, { recommendationId: rec.id, detail: (err as Error).message });
+      record(rec.ts, 'execution.failed', { recommendationId: rec.id, detail: (err as Error).message });
       log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');
       failed(rec, (err as Error).message);
     }
