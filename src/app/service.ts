@@ -78,6 +78,7 @@ export class HarbingerService implements HttpPort {
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
   private persistFailure: { source: 'audit' | 'checkpoint'; reason: string } | undefined;
   private lastAnnouncedHead = -1;
+  private refusedSeen = 0;
   private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
@@ -161,6 +162,8 @@ export class HarbingerService implements HttpPort {
         requestTimeoutSeconds: this.cfg.server.requestTimeoutSeconds,
         keepAliveTimeoutSeconds: this.cfg.server.keepAliveTimeoutSeconds,
         maxConnections: this.cfg.server.maxConnections,
+        remoteWriteMaxSeries: this.cfg.limits.remoteWriteMaxSeries,
+        remoteWriteMaxSamples: this.cfg.limits.remoteWriteMaxSamples,
       },
       this.metrics,
       this.log,
@@ -306,6 +309,11 @@ export class HarbingerService implements HttpPort {
       const r = this.runtime.decision.onAlert(t, Math.max(now, t.status === 'resolved' ? (t.endsAt ?? now) : t.startsAt));
       this.metrics.alerts.inc({ status: t.status, result: r });
       if (r === 'duplicate') duplicates++;
+      else if (r === 'limited')
+        unmapped.push({
+          fingerprint: t.fingerprint,
+          reason: `limit: ${this.cfg.limits.maxOpenIncidents} incidents open (limits.maxOpenIncidents): no new incident opened`,
+        });
       else accepted++;
     }
     if (unmapped.length > 0) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, unmapped.length);
@@ -396,6 +404,9 @@ export class HarbingerService implements HttpPort {
     const now = this.now();
     this.runtime.tick(now, this.metrics);
     this.metrics.incidentsOpen.set(this.runtime.decision.incidents().filter((i) => i.status !== 'resolved').length);
+    const refused = this.runtime.decision.refusedIncidents;
+    if (refused > this.refusedSeen) this.metrics.incidentsRefused.inc(refused - this.refusedSeen);
+    this.refusedSeen = refused;
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
 import { decisionConfigSchema } from './decision.js';
 import { kafkaConfigSchema } from './kafka.js';
+import { limitsConfigSchema } from './limits.js';
 import { labelMappingSchema, prometheusConfigSchema, routingConfigSchema, serverConfigSchema, slackConfigSchema } from './service.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
@@ -17,6 +18,7 @@ export const harbingerConfigSchema = z
     routing: routingConfigSchema.prefault({}),
     slack: slackConfigSchema.prefault({}),
     kafka: kafkaConfigSchema.optional(),
+    limits: limitsConfigSchema.prefault({}),
   })
   .strict()
   .refine((c) => c.decision.execution.actionsReachData || c.routing.controller === 'dry-run', {

@@ -45,6 +45,8 @@ export class Pipeline {
       config.decision,
       { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes },
       { decision: (e) => sink.output(e) },
+      undefined,
+      config.limits,
     );
     this.merge = new DetectionMerge([LOCAL], {
       detection: (e) => {
@@ -53,11 +55,16 @@ export class Pipeline {
       },
       context: (e) => this.decision.onContext(e),
     });
-    this.detection = new DetectionEngine(config.detection, {
-      detection: (e) => this.merge.offer(LOCAL, ++this.seq, e),
-      context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
-      ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
-    });
+    this.detection = new DetectionEngine(
+      config.detection,
+      {
+        detection: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+        context: (e) => this.merge.offer(LOCAL, ++this.seq, e),
+        ...(sink.rejected !== undefined ? { rejected: sink.rejected } : {}),
+      },
+      false,
+      config.limits.maxSeries,
+    );
   }
 
   offerSample(s: Sample): boolean {

@@ -33,6 +33,11 @@ export class ServiceMetrics {
   });
   readonly series = new Gauge({ name: 'harbinger_series', help: 'Series with baseline state.', registers: [this.registry] });
   readonly incidentsOpen = new Gauge({ name: 'harbinger_incidents_open', help: 'Incidents not yet resolved.', registers: [this.registry] });
+  readonly incidentsRefused = new Counter({
+    name: 'harbinger_incidents_refused_total',
+    help: 'Evidence that could not open an incident because limits.maxOpenIncidents were open.',
+    registers: [this.registry],
+  });
   readonly auditEntries = new Gauge({
     name: 'harbinger_audit_entries',
     help: 'Entries in the audit log (the head of its hash chain; the head hash is logged at each checkpoint).',

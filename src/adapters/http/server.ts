@@ -59,6 +59,9 @@ export interface HttpOptions {
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
   maxConnections: number;
+  /** limits.remoteWriteMaxSeries / remoteWriteMaxSamples. */
+  remoteWriteMaxSeries: number;
+  remoteWriteMaxSamples: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -206,7 +209,11 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         const body = await readBody(req, opts.bodyLimitBytes);
         let wr: WriteRequest;
         try {
-          wr = parseRemoteWrite(body, { maxDecompressedBytes: opts.maxDecompressedBytes });
+          wr = parseRemoteWrite(body, {
+            maxDecompressedBytes: opts.maxDecompressedBytes,
+            maxSeries: opts.remoteWriteMaxSeries,
+            maxSamples: opts.remoteWriteMaxSamples,
+          });
         } catch (e) {
           if (e instanceof RemoteWriteError) throw new HttpError(400, `invalid remote-write body: ${e.message}`);
           throw e;

@@ -37,6 +37,8 @@ export interface KafkaRunnerHooks {
   onRejected?(record: Sample | ContextEvent, reason: string): void;
   /** The wall clock (checkpoint intervals, idle detection); injectable like the service's. */
   now?: () => number;
+  /** limits.maxSeries for each partition's detection engine. */
+  maxSeries?: number;
 }
 
 /**
@@ -88,7 +90,17 @@ export class KafkaRunner {
     };
     this.decider = new DecisionWorker(this.kafka, this.producer, this.cfg, this.decision, this.log, (e) => this.hooks.onDecision(e), fatal, this.hooks.now);
     await this.decider.start();
-    this.shards = new ShardWorker(this.kafka, this.producer, this.cfg, this.detection, this.log, fatal, this.hooks.onRejected, this.hooks.now);
+    this.shards = new ShardWorker(
+      this.kafka,
+      this.producer,
+      this.cfg,
+      this.detection,
+      this.log,
+      fatal,
+      this.hooks.onRejected,
+      this.hooks.now,
+      this.hooks.maxSeries,
+    );
     await this.shards.start();
   }
 

@@ -107,6 +107,8 @@ export class ShardWorker {
     private readonly onRejected?: (record: Sample | ContextEvent, reason: string) => void,
     /** The wall clock, for checkpoint intervals and idle detection only (detection runs on event time). */
     private readonly now: () => number = Date.now,
+    /** limits.maxSeries, per partition's engine. */
+    private readonly maxSeries = Number.POSITIVE_INFINITY,
   ) {
     this.lastCheckpoint = this.now();
   }
@@ -228,6 +230,7 @@ export class ShardWorker {
         ...(this.onRejected !== undefined ? { rejected: this.onRejected } : {}),
       },
       true,
+      this.maxSeries,
     );
     if (cp !== undefined) task.engine.restore(cp.detection);
     return task;

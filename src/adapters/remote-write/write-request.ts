@@ -300,11 +300,22 @@ function decodeTimeSeries(r: Reader): TimeSeries {
   return { labels, samples };
 }
 
-/** Decodes a (decompressed) protobuf `prometheus.WriteRequest`. */
-export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
+/** What one request may decode to: a small body of empty series must not become millions of objects. */
+export interface DecodeLimits {
+  maxSeries: number;
+  maxSamples: number;
+}
+
+const UNLIMITED: DecodeLimits = { maxSeries: Number.POSITIVE_INFINITY, maxSamples: Number.POSITIVE_INFINITY };
+
+/** Decodes a (decompressed) protobuf `prometheus.WriteRequest`, refusing one past `limits` as it goes. */
+export function decodeWriteRequest(buf: Uint8Array, limits: DecodeLimits = UNLIMITED): WriteRequest {
   const r = new Reader(buf, 0, buf.length);
   const timeseries: TimeSeries[] = [];
+  let samples = 0;
   while (r.pos < r.end) {
+    if (timeseries.length >= limits.maxSeries)
+      throw new RemoteWriteError(`more than ${limits.maxSeries} series in one request (limits.remoteWriteMaxSeries): lower max_samples_per_send`);
     const t = r.tag('WriteRequest');
     const field = t >>> 3;
     const wt = t & 7;
@@ -312,7 +323,11 @@ export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
       if (wt !== WT_LEN) throw wrongType('WriteRequest', field, wt);
       const subEnd = r.delimitedEnd('TimeSeries');
       r.end = subEnd;
-      timeseries.push(decodeTimeSeries(r));
+      const ts = decodeTimeSeries(r);
+      samples += ts.samples.length;
+      if (samples > limits.maxSamples)
+        throw new RemoteWriteError(`more than ${limits.maxSamples} samples in one request (limits.remoteWriteMaxSamples): lower max_samples_per_send`);
+      timeseries.push(ts);
       r.end = buf.length;
     } else {
       r.skip(wt, field, 'WriteRequest'); // metadata (3), unknown
@@ -322,8 +337,8 @@ export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
 }
 
 /** Snappy-block-decompresses then decodes a remote-write 1.0 request body. */
-export function parseRemoteWrite(body: Uint8Array, opts: { maxDecompressedBytes: number }): WriteRequest {
-  return decodeWriteRequest(snappyUncompress(body, opts.maxDecompressedBytes));
+export function parseRemoteWrite(body: Uint8Array, opts: { maxDecompressedBytes: number } & Partial<DecodeLimits>): WriteRequest {
+  return decodeWriteRequest(snappyUncompress(body, opts.maxDecompressedBytes), { ...UNLIMITED, ...opts });
 }
 
 // ---------------------------------------------------------------------------

@@ -31,11 +31,14 @@ export class KafkaRuntime implements Runtime {
       cfg.decision,
       { warnScore: cfg.detection.threshold.warnScore, horizonMinutes: cfg.detection.prediction.horizonMinutes },
       { decision: (e) => this.runner.collect(e) },
+      undefined,
+      cfg.limits,
     );
     this.runner = new KafkaRunner(cfg.kafka, cfg.detection, this.decision, log, {
       onDecision: (e) => hooks.onDecision(e),
       onRejected: (_r, reason) => hooks.onRejected(reason),
       now,
+      maxSeries: cfg.limits.maxSeries,
     });
   }
 

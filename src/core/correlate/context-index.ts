@@ -54,8 +54,12 @@ export class ContextIndex {
    */
   private deployed: Record<string, { id: string; ts: number; version: string }[]> = {};
 
+  /** `maxEvents`: at most this many events are kept (limits.maxContextEvents); the oldest go first. */
+  constructor(private readonly maxEvents = Number.POSITIVE_INFINITY) {}
+
   add(event: ContextEvent): void {
     this.events.push(event);
+    if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
     const version = event.attributes['version'];
     if ((event.kind === 'deployment' || event.kind === 'rollback') && typeof version === 'string' && version !== '') {
       const key = `${event.stack ?? ''}|${event.service ?? ''}`;
@@ -75,8 +79,8 @@ export class ContextIndex {
     return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares, deployed: this.deployed };
   }
 
-  static fromJSON(j: ReturnType<ContextIndex['toJSON']>): ContextIndex {
-    const c = new ContextIndex();
+  static fromJSON(j: ReturnType<ContextIndex['toJSON']>, maxEvents = Number.POSITIVE_INFINITY): ContextIndex {
+    const c = new ContextIndex(maxEvents);
     c.events = j.events.slice();
     c.gains = j.gains.slice();
     c.deployed = structuredClone(j.deployed ?? {});

@@ -57,7 +57,7 @@ const HISTORY = 500;
  * Pure: it sees detection and context events and emits decisions; execution is an adapter's job.
  */
 export class DecisionEngine {
-  private context = new ContextIndex();
+  private context: ContextIndex;
   private readonly open = new Map<string, IncidentRuntime>();
   private history: Incident[] = [];
   private readonly deltas = new Map<string, Map<string, IncidentDelta>>();
@@ -75,7 +75,17 @@ export class DecisionEngine {
     private readonly detection: { warnScore: number; horizonMinutes: number },
     private readonly sink: DecisionSink,
     private confidence: ConfidenceModel = formulaConfidence({ warnScore: detection.warnScore, horizonMinutes: detection.horizonMinutes }),
-  ) {}
+    /** limits.maxOpenIncidents and limits.maxContextEvents. */
+    private readonly limits: { maxOpenIncidents: number; maxContextEvents: number } = {
+      maxOpenIncidents: Number.POSITIVE_INFINITY,
+      maxContextEvents: Number.POSITIVE_INFINITY,
+    },
+  ) {
+    this.context = new ContextIndex(limits.maxContextEvents);
+  }
+
+  /** Evidence that found no incident to join and could not open one (limits.maxOpenIncidents). */
+  refusedIncidents = 0;
 
   setConfidenceModel(model: ConfidenceModel): void {
     this.confidence = model;
@@ -124,6 +134,7 @@ export class DecisionEngine {
           return;
         }
         rt ??= this.openIncident(e.service, e.stack, e.ts);
+        if (rt === undefined) return;
         recordAnomaly(rt.incident, e);
         this.evidence(rt, e.ts);
         return;
@@ -131,6 +142,7 @@ export class DecisionEngine {
       case 'prediction':
       case 'breach': {
         const rt = this.open.get(`${e.service}/${e.stack}`) ?? this.openIncident(e.service, e.stack, e.ts);
+        if (rt === undefined) return;
         if (e.type === 'prediction') rt.incident.predictions[e.metric] = { metric: e.metric, ts: e.ts, breachAt: e.breachAt, slo: e.slo };
         else rt.incident.breaches[e.metric] = e.ts;
         this.evidence(rt, e.ts);
@@ -153,7 +165,7 @@ export class DecisionEngine {
    * An external alert as an ITR trigger. Firing opens or joins the stack's incident; resolved
    * closes that trigger. Duplicates (Alertmanager HA pairs, retries) are recognised and ignored.
    */
-  onAlert(a: AlertTrigger, ts: number): 'accepted' | 'duplicate' {
+  onAlert(a: AlertTrigger, ts: number): 'accepted' | 'duplicate' | 'limited' {
     const key = `${a.groupKey}|${a.fingerprint}|${a.status}|${a.startsAt}`;
     if (this.alertsSeen.has(key)) return 'duplicate';
     this.alertsSeen.add(key);
@@ -164,6 +176,7 @@ export class DecisionEngine {
     if (rt === undefined) {
       if (a.status === 'resolved') return 'accepted';
       rt = this.openIncident(a.service, a.stack, ts);
+      if (rt === undefined) return 'limited';
     }
     const alert: Incident['alerts'][string] = { fingerprint: a.fingerprint, name: a.name, status: a.status, startsAt: a.startsAt };
     if (a.signal !== undefined) alert.signal = a.signal;
@@ -213,7 +226,7 @@ export class DecisionEngine {
 
   restore(s: DecisionSnapshot): void {
     if (s.version !== 1) throw new Error(`decision snapshot version ${String(s.version)} is not supported`);
-    this.context = ContextIndex.fromJSON(s.context);
+    this.context = ContextIndex.fromJSON(s.context, this.limits.maxContextEvents);
     this.open.clear();
     for (const rt of s.open) this.open.set(`${rt.incident.service}/${rt.incident.stack}`, rt);
     this.history = s.history;
@@ -241,7 +254,12 @@ export class DecisionEngine {
     if (ts > this.now) this.now = ts;
   }
 
-  private openIncident(service: string, stack: string, ts: number): IncidentRuntime {
+  /** A new incident, unless `maxOpenIncidents` are open already (then undefined, and counted). */
+  private openIncident(service: string, stack: string, ts: number): IncidentRuntime | undefined {
+    if (this.open.size >= this.limits.maxOpenIncidents) {
+      this.refusedIncidents++;
+      return undefined;
+    }
     const key = `${service}/${stack}`;
     const incident = newIncident(service, stack, ts, this.pendingWarn.get(key) ?? []);
     this.pendingWarn.delete(key);

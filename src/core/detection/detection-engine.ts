@@ -30,6 +30,8 @@ export interface DetectionStats {
   events: number;
   late: number;
   conflicts: number;
+  /** Samples refused because they would have started a series past `maxSeries`. */
+  limited?: number;
   series: number;
   watermark: number;
   emitted: Record<DetectionEvent['type'], number>;
@@ -121,6 +123,8 @@ export class DetectionEngine {
     private readonly sink: DetectionSink,
     /** A partitioned source sets the watermark itself (see ReorderBuffer). */
     private readonly externalWatermark = false,
+    /** Active series this engine keeps at most (limits.maxSeries); samples of further series are refused. */
+    private readonly maxSeries = Number.POSITIVE_INFINITY,
   ) {
     this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark, rankOf);
     this.gates = new SloGates(config.slo.gates);
@@ -307,6 +311,11 @@ export class DetectionEngine {
   }
 
   private process(s: Sample): void {
+    if (this.stats.series >= this.maxSeries && this.services.get(s.service)?.get(s.metric)?.stacks.has(s.stack) !== true) {
+      this.stats.limited = (this.stats.limited ?? 0) + 1;
+      this.sink.rejected?.(s, `limit: ${this.maxSeries} active series reached (limits.maxSeries): samples of new series are refused`);
+      return;
+    }
     let metrics = this.services.get(s.service);
     if (metrics === undefined) this.services.set(s.service, (metrics = new Map()));
     let group = metrics.get(s.metric);
