@@ -26,6 +26,25 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses a misspelled key at any depth, naming where it is (a mistyped guardrail must not run on defaults)', () => {
+    const problem = (raw: unknown): string => {
+      try {
+        parseConfig(raw);
+        return 'accepted';
+      } catch (e) {
+        return (e as ConfigError).problems.join('\n');
+      }
+    };
+    expect(problem({ decision: { guardrail: { maxShiftPercent: 80 } } })).toBe('decision: Unrecognized key: "guardrail"');
+    expect(problem({ decision: { guardrails: { maxShiftPercnt: 80 } } })).toBe('decision.guardrails: Unrecognized key: "maxShiftPercnt"');
+    expect(problem({ detection: { threshold: { warnscore: 2 } } })).toBe('detection.threshold: Unrecognized key: "warnscore"');
+    expect(problem({ routing: { controler: 'haproxy' } })).toBe('routing: Unrecognized key: "controler"');
+    expect(
+      problem({ detection: { slo: { gates: [{ metric: 'x', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', limitunit: 'ms' }] } } }),
+    ).toBe('detection.slo.gates.0: Unrecognized key: "limitunit"');
+    expect(problem({ decision: { stacks: { 'us-east-1': { primery: true } } } })).toBe('decision.stacks.us-east-1: Unrecognized key: "primery"');
+  });
+
   it('refuses settings that contradict each other, naming the field', () => {
     const problems = (raw: unknown): string => {
       try {

@@ -4,18 +4,18 @@ import { z } from 'zod';
  * Decision configuration: correlation windows, guardrails (defaults from seed 004 section 12),
  * confidence and approval. Units are in the names.
  */
-export const decisionConfigSchema = z.object({
+export const decisionConfigSchema = z.strictObject({
   stacks: z
     .record(
       z.string(),
-      z.object({
+      z.strictObject({
         /** A primary production stack: any action touching it needs a human. */
         primary: z.boolean().default(false),
       }),
     )
     .default({}),
   correlation: z
-    .object({
+    .strictObject({
       /** A deployment or config change this long before an episode is a candidate cause. */
       causeWindowMinutes: z.number().positive().default(60),
       /** Explaining events (perf test, campaign, chaos, maintenance) count this long around the episode. */
@@ -27,7 +27,7 @@ export const decisionConfigSchema = z.object({
     })
     .prefault({}),
   incident: z
-    .object({
+    .strictObject({
       /** An incident resolves after this long with every one of its series recovered. */
       resolveAfterMinutes: z.number().positive().default(15),
       /** Health older than this is stale: it cannot clear a target and it lowers confidence. */
@@ -35,7 +35,7 @@ export const decisionConfigSchema = z.object({
     })
     .prefault({}),
   guardrails: z
-    .object({
+    .strictObject({
       maxShiftPercent: z.number().positive().max(100).default(20),
       shiftIntervalMinutes: z.number().positive().default(15),
       /** Approval is required above this shift, or for any action touching a primary stack. */
@@ -53,13 +53,13 @@ export const decisionConfigSchema = z.object({
     })
     .prefault({}),
   confidence: z
-    .object({
+    .strictObject({
       /** Below this the workflow recommends `observe` rather than a mitigation. */
       minimum: z.number().min(0).max(1).default(0.55),
     })
     .prefault({}),
   execution: z
-    .object({
+    .strictObject({
       /**
        * Who approves a mitigation. `human`: every one waits for a person (what `serve` runs unless
        * told otherwise: a live service fails closed). `guardrails`: the seed's rule, a person

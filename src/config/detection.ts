@@ -7,13 +7,13 @@ import { SIGNALS } from '../domain/types.js';
  * synthetic fixtures and then checked, unchanged, against the NAB and Microsoft data in ../shared/data.
  */
 
-const season = z.object({
+const season = z.strictObject({
   minutes: z.number().int().positive(),
   bucketMinutes: z.number().positive(),
 });
 
 const sloGate = z
-  .object({
+  .strictObject({
     /** Regular expression on the metric name. */
     metric: z
       .string()
@@ -46,16 +46,16 @@ const sloGate = z
     path: ['limitUnit'],
   });
 
-export const detectionConfigSchema = z.object({
+export const detectionConfigSchema = z.strictObject({
   eventTime: z
-    .object({
+    .strictObject({
       allowedLatenessSeconds: z.number().nonnegative().default(120),
       /** Stacks are compared, and their health summarized, once per step of event time. */
       stepSeconds: z.number().positive().default(60),
     })
     .prefault({}),
   baseline: z
-    .object({
+    .strictObject({
       /** Seasonal profiles, shortest first; the longest one that has been seen once is used. */
       seasons: z
         .array(season)
@@ -88,7 +88,7 @@ export const detectionConfigSchema = z.object({
     })
     .prefault({}),
   threshold: z
-    .object({
+    .strictObject({
       /** Stage 1: deviation (robust sigmas, bad direction) that raises a warning. */
       warnScore: z.number().positive().default(4),
       /** Stage 2: re-check window in minutes... */
@@ -111,7 +111,7 @@ export const detectionConfigSchema = z.object({
     })
     .prefault({}),
   prediction: z
-    .object({
+    .strictObject({
       horizonMinutes: z.number().positive().default(90),
       levelHalfLifeMinutes: z.number().positive().default(4),
       /**
@@ -125,7 +125,7 @@ export const detectionConfigSchema = z.object({
     })
     .prefault({}),
   slo: z
-    .object({
+    .strictObject({
       /**
        * First match wins. The defaults are the seed's gates, written for the spellings exporters
        * use: error rates as 5xx / errors / failure(s) / failed (rate or ratio, fraction or percent),
@@ -165,7 +165,7 @@ export const detectionConfigSchema = z.object({
     })
     .prefault({}),
   delta: z
-    .object({
+    .strictObject({
       /** Deviation is averaged over this window before stacks are compared. */
       windowMinutes: z.number().positive().default(5),
       /** Peers below this averaged score count as healthy. */

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
 /** Kafka: where samples and context events come from, where decisions and state go. */
-export const kafkaConfigSchema = z.object({
+export const kafkaConfigSchema = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1),
   clientId: z.string().default('harbinger'),
   groupId: z.string().default('harbinger'),
   topics: z
-    .object({
+    .strictObject({
       /** Samples, keyed `service|metric` so every stack of a metric lands in one partition. */
       samples: z.string().default('harbinger.samples'),
       events: z.string().default('harbinger.events'),

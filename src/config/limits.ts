@@ -7,7 +7,7 @@ import { z } from 'zod';
  * which limit it hit.
  */
 export const limitsConfigSchema = z
-  .object({
+  .strictObject({
     /** Active series per detection engine (the in-process pipeline, or each Kafka shard); past it, samples of new series are refused. */
     maxSeries: z.number().int().positive().default(100_000),
     /** Open incidents; past it, no new incident opens (the evidence is counted as refused). */

@@ -9,7 +9,7 @@ import { labelMappingSchema, prometheusConfigSchema, routingConfigSchema, server
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z
-  .object({
+  .strictObject({
     detection: detectionConfigSchema.prefault({}),
     decision: decisionConfigSchema.prefault({}),
     server: serverConfigSchema.prefault({}),

@@ -19,7 +19,7 @@ export function isRegExp(s: string): boolean {
 }
 
 /** How a labelled series (remote_write, PromQL results, alerts) becomes a Harbinger series. */
-export const labelMappingSchema = z.object({
+export const labelMappingSchema = z.strictObject({
   stackLabel: z.string().default('stack'),
   serviceLabel: z.string().default('service'),
   signalLabel: z.string().default('signal'),
@@ -28,7 +28,7 @@ export const labelMappingSchema = z.object({
   /** Which metric names to take and their signal; the first matching rule wins. */
   metrics: z
     .array(
-      z.object({
+      z.strictObject({
         /** Regular expression on the metric name (`__name__`). */
         match: z.string().min(1).refine(isRegExp, 'not a valid regular expression'),
         signal,
@@ -39,7 +39,7 @@ export const labelMappingSchema = z.object({
     .default([]),
 });
 
-export const serverConfigSchema = z.object({
+export const serverConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Listen address; default 0.0.0.0 with an API token, 127.0.0.1 without one. */
   host: z.string().optional(),
@@ -83,7 +83,7 @@ export const serverConfigSchema = z.object({
   confidenceModel: z.string().default('shipped'),
 });
 
-export const prometheusConfigSchema = z.object({
+export const prometheusConfigSchema = z.strictObject({
   url: z.string().url(),
   stepSeconds: z.number().positive().default(15),
   timeoutSeconds: z.number().positive().default(5),
@@ -92,7 +92,7 @@ export const prometheusConfigSchema = z.object({
   backoffMillis: z.number().int().positive().default(250),
   queries: z
     .array(
-      z.object({
+      z.strictObject({
         query: z.string().min(1),
         signal,
         metric: z.string().min(1),
@@ -111,17 +111,17 @@ export type PrometheusConfig = z.infer<typeof prometheusConfigSchema>;
 
 /** Which routing controller executes approved actions, and how to reach it. */
 export const routingConfigSchema = z
-  .object({
+  .strictObject({
     controller: z.enum(['dry-run', 'webhook', 'haproxy']).default('dry-run'),
     webhook: z
-      .object({
+      .strictObject({
         url: z.string().url(),
         timeoutSeconds: z.number().positive().default(5),
         retries: z.number().int().min(0).default(3),
       })
       .optional(),
     haproxy: z
-      .object({
+      .strictObject({
         /** HAProxy's stats socket with `level admin`. */
         socketPath: z.string().min(1),
         backend: z.string().min(1),
@@ -138,7 +138,7 @@ export const routingConfigSchema = z
   });
 
 /** Slack feed. Secrets (SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET) come from the environment. */
-export const slackConfigSchema = z.object({
+export const slackConfigSchema = z.strictObject({
   /** Defaults to `bot` when SLACK_BOT_TOKEN is set, `webhook` when only SLACK_WEBHOOK_URL is. */
   mode: z.enum(['bot', 'webhook']).optional(),
   channel: z.string().optional(),
