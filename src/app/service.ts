@@ -15,7 +15,8 @@ import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { FileStateStore } from '../adapters/state/file-state-store.js';
-import type { ChainHead } from '../core/audit/hash-chain.js';
+import type { AuditEntry, ChainHead } from '../core/audit/hash-chain.js';
+import { auditKind } from '../report/audit-kind.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
@@ -73,6 +74,9 @@ export class HarbingerService implements HttpPort {
   private readonly routing: RoutingController;
   private readonly slack: SlackFeed | undefined;
   private readonly sinks: DecisionSink[];
+  private readonly routingSink: ReturnType<typeof routingSink>;
+  /** Decisions audited since the last checkpoint: a recovery that makes them again does not deliver them twice. */
+  private readonly delivered: Set<string>;
   private readonly gateWarnings = new Set<string>();
   private readonly auditHead: FileStateStore<ChainHead>;
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
@@ -104,6 +108,7 @@ export class HarbingerService implements HttpPort {
       ...(anchor !== undefined ? { anchor } : {}),
       now: this.now,
     });
+    this.delivered = new Set(this.audit.opened.since.map(auditedDecisionKey));
     if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
     if (this.audit.opened.unauthenticated !== undefined)
       this.log.warn(
@@ -113,7 +118,7 @@ export class HarbingerService implements HttpPort {
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
     this.slack = this.createSlackFeed(opts.slack ?? {});
     const hooks = {
-      onDecision: (e: DecisionEvent) => this.onDecision(e),
+      onDecision: (e: DecisionEvent, replayed: boolean) => this.onDecision(e, replayed),
       onRejected: (reason: string) => this.metrics.rejected.inc({ source: this.cfg.kafka !== undefined ? 'kafka' : 'pipeline', reason: reasonCode(reason) }),
     };
     const kafka = this.cfg.kafka;
@@ -121,21 +126,51 @@ export class HarbingerService implements HttpPort {
       kafka !== undefined
         ? new KafkaRuntime({ ...this.cfg, kafka } as HarbingerConfig & { kafka: KafkaConfig }, this.log, hooks, this.now)
         : new EmbeddedRuntime(this.cfg, this.log, hooks, this.now);
+    this.routingSink = routingSink(
+      this.routing,
+      this.audit,
+      () => this.runtime,
+      () => this.clock(),
+      this.log,
+    );
     // In order: the audit entry is on disk before anything acts on the decision.
     this.sinks = [
       auditSink(this.audit),
       feedSink(join(dir, 'recommendations.jsonl')),
       ...(this.slack !== undefined ? [{ name: 'slack', decision: (e: DecisionEvent) => this.slack!.onDecision(e) }] : []),
       metricsSink(this.metrics, this.log, this.cfg.server.consoleFeed),
-      routingSink(
-        this.routing,
-        this.audit,
-        () => this.runtime,
-        () => this.clock(),
-        this.log,
-      ),
+      this.routingSink,
       trainingLogSink(dir, (id) => this.runtime.decision.getRecommendation(id), this.log),
     ];
+    this.recover();
+  }
+
+  /**
+   * After a crash: the runtime applies what was acknowledged after its checkpoint. Decisions it
+   * makes again that the audit log already holds were delivered before the crash and are not
+   * delivered twice; an executed action whose controller call left no trace in the audit log is
+   * sent again, under the same idempotency key (the recommendation id).
+   */
+  private recover(): void {
+    this.runtime.recover();
+    const since = this.audit.opened.since;
+    const answered = new Set(
+      since
+        .filter((e) => e.kind === 'execution.applied' || e.kind === 'execution.failed')
+        .map((e) => (e.payload as { recommendationId?: string }).recommendationId),
+    );
+    for (const e of since) {
+      if (e.kind !== 'recommendation.executed') continue;
+      const id = (e.payload as { id?: string }).id;
+      const rec = id !== undefined && !answered.has(id) ? this.runtime.decision.getRecommendation(id) : undefined;
+      if (rec?.status !== 'executed') continue;
+      this.log.warn(
+        { recommendation: rec.id },
+        'an executed action had no recorded controller answer before the restart: sending it again (same idempotency key)',
+      );
+      void this.routingSink.execute(rec);
+    }
+    this.delivered.clear();
   }
 
   /** Listen and start the timers; resolves with the bound address. */
@@ -306,7 +341,7 @@ export class HarbingerService implements HttpPort {
     let duplicates = 0;
     const now = this.clock();
     for (const t of triggers) {
-      const r = this.runtime.decision.onAlert(t, Math.max(now, t.status === 'resolved' ? (t.endsAt ?? now) : t.startsAt));
+      const r = this.runtime.alert(t, Math.max(now, t.status === 'resolved' ? (t.endsAt ?? now) : t.startsAt));
       this.metrics.alerts.inc({ status: t.status, result: r });
       if (r === 'duplicate') duplicates++;
       else if (r === 'limited')
@@ -346,7 +381,7 @@ export class HarbingerService implements HttpPort {
     }
     const apply = (): DecisionResult => {
       const ts = this.clock();
-      const r = verdict === 'approve' ? this.runtime.decision.approve(id, by, ts) : this.runtime.decision.reject(id, by, ts);
+      const r = this.runtime.decide(id, verdict, by, ts);
       if (r.ok) this.runtime.afterHumanDecision();
       return r;
     };
@@ -416,7 +451,8 @@ export class HarbingerService implements HttpPort {
    * executed recommendation is reported back as failed), and ingest stops acknowledging data
    * until the audit log and state can be written again.
    */
-  private onDecision(e: DecisionEvent): void {
+  private onDecision(e: DecisionEvent, replayed = false): void {
+    if (replayed && this.delivered.has(decisionKey(e))) return;
     for (const sink of this.sinks) {
       try {
         sink.decision(e);
@@ -520,4 +556,16 @@ export class HarbingerService implements HttpPort {
       onRetry: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'retried' }),
     });
   }
+}
+
+/** What identifies a decision in the audit log: its kind and the id of what it is about. */
+function decisionKey(e: DecisionEvent): string {
+  const id = e.type === 'recommendation' ? e.id : e.type === 'outcome' ? e.recommendationId : e.incident.id;
+  return `${auditKind(e)}|${id}`;
+}
+
+function auditedDecisionKey(entry: AuditEntry): string {
+  const p = entry.payload as { id?: string; recommendationId?: string; incident?: { id?: string } };
+  const id = entry.kind.startsWith('recommendation.') ? p.id : entry.kind.startsWith('outcome.') ? p.recommendationId : p.incident?.id;
+  return `${entry.kind}|${id ?? ''}`;
 }

@@ -17,6 +17,8 @@ export interface AuditOpenReport {
   repaired?: { line: number; bytes: number; reason: string };
   /** Keyed entries that could not be authenticated for lack of the key. */
   unauthenticated?: number;
+  /** The entries after the anchor (what was audited since the last checkpoint), oldest first. */
+  since: AuditEntry[];
 }
 
 /**
@@ -38,6 +40,7 @@ export class FileAuditLog {
     let head: ChainHead | undefined;
     let repaired: AuditOpenReport['repaired'];
     let unauthenticated: number | undefined;
+    let since: AuditEntry[] = [];
     this.size = 0;
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
@@ -56,10 +59,16 @@ export class FileAuditLog {
       }
       head = r.head;
       unauthenticated = r.unauthenticated;
+      since = entriesAfter(lines, opts.anchor?.seq ?? 0, r.head.seq);
       this.size = statSync(path).size;
     }
     this.chain = AuditChain.resume(head, opts.key);
-    this.opened = { entries: head?.seq ?? 0, ...(repaired !== undefined ? { repaired } : {}), ...(unauthenticated !== undefined ? { unauthenticated } : {}) };
+    this.opened = {
+      entries: head?.seq ?? 0,
+      since,
+      ...(repaired !== undefined ? { repaired } : {}),
+      ...(unauthenticated !== undefined ? { unauthenticated } : {}),
+    };
     if (repaired !== undefined) this.append((opts.now ?? Date.now)(), 'audit.repaired', 'harbinger', repaired);
   }
 
@@ -96,4 +105,21 @@ export class FileAuditLog {
 function lastNonEmpty(lines: readonly string[]): number {
   for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== '') return i + 1;
   return 0;
+}
+
+/** The verified entries with seq in (after, upTo], read from the end (they are the log's tail). */
+function entriesAfter(lines: readonly string[], after: number, upTo: number): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  for (let i = lines.length - 1; i >= 0 && out.length < upTo - after; i--) {
+    if (lines[i]!.trim() === '') continue;
+    let e: AuditEntry;
+    try {
+      e = JSON.parse(lines[i]!) as AuditEntry;
+    } catch {
+      continue;
+    }
+    if (e.seq <= after) break;
+    if (e.seq <= upTo) out.push(e);
+  }
+  return out.reverse();
 }

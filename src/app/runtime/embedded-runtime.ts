@@ -5,9 +5,10 @@ import type { DecisionSnapshot } from '../../core/decide/decision-engine.js';
 import type { MergeSnapshot } from '../../core/merge/detection-merge.js';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
-import type { DecisionEvent } from '../../domain/decision.js';
+import type { AlertTrigger, DecisionEvent, DecisionResult } from '../../domain/decision.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { FileStateStore } from '../../adapters/state/file-state-store.js';
+import { WriteAheadLog } from '../../adapters/file/write-ahead-log.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 import type { Logger } from '../../adapters/log/logger.js';
 import type { Kept, Runtime } from './runtime.js';
@@ -19,21 +20,38 @@ interface Checkpoint {
   /** Absent in checkpoints written before the merge stage existed. */
   merge?: MergeSnapshot;
   decision: DecisionSnapshot;
+  /** The last write-ahead-log record the checkpoint holds (absent before the log existed). */
+  walSeq?: number;
 }
 
+/** Everything that changes state, as the write-ahead log records it. */
+export type Command =
+  | { op: 'ingest'; samples: Sample[]; events: ContextEvent[] }
+  | { op: 'alert'; alert: AlertTrigger; ts: number }
+  | { op: 'decide'; id: string; verdict: 'approve' | 'reject'; by: string; ts: number }
+  | { op: 'tick'; to: number; now: number }
+  | { op: 'failed'; id: string; detail: string; ts: number };
+
 export interface RuntimeHooks {
-  /** A decision made here: the service's sinks (audit first) act on it. */
-  onDecision(e: DecisionEvent): void;
+  /** A decision made here: the service's sinks (audit first) act on it. `replayed`: made again while recovering. */
+  onDecision(e: DecisionEvent, replayed: boolean): void;
   onRejected(reason: string): void;
 }
 
-/** The whole pipeline in this process, checkpointed to `state.json` in the data directory. */
+/**
+ * The whole pipeline in this process. State is checkpointed to `state.json`; every command
+ * between checkpoints is in `wal.jsonl` first, so a crash loses nothing that was acknowledged.
+ */
 export class EmbeddedRuntime implements Runtime {
   readonly kind = 'embedded' as const;
   readonly pipeline: Pipeline;
   readonly failure = undefined;
   restoredFrom = 'nothing (fresh start)';
   private readonly store: FileStateStore<Checkpoint>;
+  private readonly walPath: string;
+  private readonly wal: WriteAheadLog<Command>;
+  private walSeq = 0;
+  private replaying = false;
   private lastIngest = 0;
 
   constructor(
@@ -44,16 +62,32 @@ export class EmbeddedRuntime implements Runtime {
   ) {
     this.pipeline = new Pipeline(cfg, {
       output: (e) => {
-        if (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident') hooks.onDecision(e);
+        if (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident') hooks.onDecision(e, this.replaying);
       },
       rejected: (_r, reason) => hooks.onRejected(reason),
     });
     this.store = new FileStateStore<Checkpoint>(join(cfg.server.dataDir, 'state.json'));
+    this.walPath = join(cfg.server.dataDir, 'wal.jsonl');
     this.restore();
+    this.wal = new WriteAheadLog<Command>(this.walPath, this.walSeq);
   }
 
   get decision(): Pipeline['decision'] {
     return this.pipeline.decision;
+  }
+
+  /** Applies the commands logged after the checkpoint: the state a run that never died would have. */
+  recover(): void {
+    const records = WriteAheadLog.read<Command>(this.walPath, this.walSeq);
+    if (records.length === 0) return;
+    this.replaying = true;
+    try {
+      for (const r of records) this.apply(r.cmd);
+    } finally {
+      this.replaying = false;
+    }
+    this.restoredFrom += ` and ${records.length} logged commands after it`;
+    this.log.info({ commands: records.length, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq }, 'recovered the write-ahead log');
   }
 
   async start(): Promise<void> {}
@@ -61,17 +95,25 @@ export class EmbeddedRuntime implements Runtime {
   async stop(): Promise<void> {}
 
   ingest(samples: Sample[], events: ContextEvent[]): Kept {
-    const kept: Kept = { samples: 0, events: 0, late: 0 };
-    for (const e of events) {
-      if (this.pipeline.offerEvent(e)) kept.events++;
-      else kept.late++;
-    }
-    for (const s of samples) {
-      if (this.pipeline.offerSample(s)) kept.samples++;
-      else kept.late++;
-    }
-    if (samples.length + events.length > 0) this.lastIngest = this.now();
-    return kept;
+    if (samples.length + events.length === 0) return { samples: 0, events: 0, late: 0 };
+    this.wal.append({ op: 'ingest', samples, events });
+    this.lastIngest = this.now();
+    return this.offer(samples, events);
+  }
+
+  alert(alert: AlertTrigger, ts: number): 'accepted' | 'duplicate' | 'limited' {
+    this.wal.append({ op: 'alert', alert, ts });
+    return this.pipeline.decision.onAlert(alert, ts);
+  }
+
+  decide(id: string, verdict: 'approve' | 'reject', by: string, ts: number): DecisionResult {
+    this.wal.append({ op: 'decide', id, verdict, by, ts });
+    return verdict === 'approve' ? this.pipeline.decision.approve(id, by, ts) : this.pipeline.decision.reject(id, by, ts);
+  }
+
+  executionFailed(id: string, detail: string, ts: number): void {
+    this.wal.append({ op: 'failed', id, detail, ts });
+    this.pipeline.decision.onExecutionResult(id, false, detail, ts);
   }
 
   decides(): boolean {
@@ -85,7 +127,7 @@ export class EmbeddedRuntime implements Runtime {
   afterHumanDecision(): void {}
 
   announce(event: ContextEvent): void {
-    this.pipeline.offerEvent(event);
+    this.ingest([], [event]);
   }
 
   maxEventTime(): number {
@@ -100,8 +142,9 @@ export class EmbeddedRuntime implements Runtime {
     // Only a quiet source lets the wall clock move event time: while data flows (a backlog, a
     // remote_write WAL replay), event time is the data's own.
     if (this.cfg.server.wallClockWatermark && now - this.lastIngest >= this.cfg.server.idleSeconds * 1000) {
-      this.pipeline.advanceTo(now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000);
-      this.pipeline.decision.onTick(now);
+      const cmd: Command = { op: 'tick', to: now - this.cfg.detection.eventTime.allowedLatenessSeconds * 1000, now };
+      this.wal.append(cmd);
+      this.apply(cmd);
     }
     const stats = this.pipeline.stats();
     metrics.series.set(stats.series);
@@ -110,10 +153,49 @@ export class EmbeddedRuntime implements Runtime {
     if (Number.isFinite(stats.watermark)) metrics.watermarkLag.set((now - stats.watermark) / 1000);
   }
 
+  /** State to `state.json` with the log position it holds, then the log emptied. Throws when the state cannot be written. */
   checkpoint(now: number, metrics: ServiceMetrics): void {
     const t = performance.now();
-    this.store.save({ version: 1, savedAt: now, ...this.pipeline.snapshot() });
+    const walSeq = this.wal.position;
+    this.store.save({ version: 1, savedAt: now, ...this.pipeline.snapshot(), walSeq });
+    this.walSeq = walSeq;
+    this.wal.truncate();
     metrics.checkpointDuration.observe((performance.now() - t) / 1000);
+  }
+
+  private apply(cmd: Command): void {
+    switch (cmd.op) {
+      case 'ingest':
+        this.offer(cmd.samples, cmd.events);
+        return;
+      case 'alert':
+        this.pipeline.decision.onAlert(cmd.alert, cmd.ts);
+        return;
+      case 'decide':
+        if (cmd.verdict === 'approve') this.pipeline.decision.approve(cmd.id, cmd.by, cmd.ts);
+        else this.pipeline.decision.reject(cmd.id, cmd.by, cmd.ts);
+        return;
+      case 'tick':
+        this.pipeline.advanceTo(cmd.to);
+        this.pipeline.decision.onTick(cmd.now);
+        return;
+      case 'failed':
+        this.pipeline.decision.onExecutionResult(cmd.id, false, cmd.detail, cmd.ts);
+        return;
+    }
+  }
+
+  private offer(samples: Sample[], events: ContextEvent[]): Kept {
+    const kept: Kept = { samples: 0, events: 0, late: 0 };
+    for (const e of events) {
+      if (this.pipeline.offerEvent(e)) kept.events++;
+      else kept.late++;
+    }
+    for (const s of samples) {
+      if (this.pipeline.offerSample(s)) kept.samples++;
+      else kept.late++;
+    }
+    return kept;
   }
 
   private restore(): void {
@@ -126,6 +208,7 @@ export class EmbeddedRuntime implements Runtime {
     }
     if (cp === undefined) return;
     this.pipeline.restore(cp);
+    this.walSeq = cp.walSeq ?? 0;
     this.restoredFrom = `checkpoint of ${new Date(cp.savedAt).toISOString()}`;
   }
 }

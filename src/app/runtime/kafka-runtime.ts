@@ -2,6 +2,7 @@ import type { HarbingerConfig } from '../../config/load.js';
 import { DecisionEngine } from '../../core/decide/decision-engine.js';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
+import type { AlertTrigger, DecisionResult } from '../../domain/decision.js';
 import { KafkaRunner } from '../../adapters/kafka/kafka-runner.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 import type { Logger } from '../../adapters/log/logger.js';
@@ -35,7 +36,7 @@ export class KafkaRuntime implements Runtime {
       cfg.limits,
     );
     this.runner = new KafkaRunner(cfg.kafka, cfg.detection, this.decision, log, {
-      onDecision: (e) => hooks.onDecision(e),
+      onDecision: (e) => hooks.onDecision(e, false),
       onRejected: (_r, reason) => hooks.onRejected(reason),
       now,
       maxSeries: cfg.limits.maxSeries,
@@ -55,8 +56,23 @@ export class KafkaRuntime implements Runtime {
     return this.runner.lag();
   }
 
+  /** The state topic and committed offsets are the durable log on Kafka: the runner resumes from them. */
+  recover(): void {}
+
   start(): Promise<void> {
     return this.runner.start();
+  }
+
+  alert(alert: AlertTrigger, ts: number): 'accepted' | 'duplicate' | 'limited' {
+    return this.decision.onAlert(alert, ts);
+  }
+
+  decide(id: string, verdict: 'approve' | 'reject', by: string, ts: number): DecisionResult {
+    return verdict === 'approve' ? this.decision.approve(id, by, ts) : this.decision.reject(id, by, ts);
+  }
+
+  executionFailed(id: string, detail: string, ts: number): void {
+    this.decision.onExecutionResult(id, false, detail, ts);
   }
 
   stop(): Promise<void> {

@@ -3,6 +3,7 @@ import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 export type { IngestResult } from '../../adapters/http/server.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
+import type { AlertTrigger, DecisionResult } from '../../domain/decision.js';
 
 /** What a runtime kept of one batch (late: behind the watermark, not kept). */
 export interface Kept {
@@ -24,10 +25,18 @@ export interface Runtime {
   readonly restoredFrom: string;
   /** Why the runtime stopped for good (the process should be restarted), if it did. */
   readonly failure: string | undefined;
+  /** After a crash: apply what was acknowledged but not yet checkpointed (embedded: the write-ahead log). Before start. */
+  recover(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Keep samples and events; resolves once they are kept (processed here, or on the broker). */
   ingest(samples: Sample[], events: ContextEvent[]): Kept | Promise<Kept>;
+  /** An Alertmanager alert as a trigger (call inside `exclusive`). */
+  alert(alert: AlertTrigger, ts: number): 'accepted' | 'duplicate' | 'limited';
+  /** A human's approve/reject (call inside `exclusive`). */
+  decide(id: string, verdict: 'approve' | 'reject', by: string, ts: number): DecisionResult;
+  /** The routing controller did not carry out an executed recommendation. */
+  executionFailed(id: string, detail: string, ts: number): void;
   /** Whether this instance makes decisions now (always, embedded). */
   decides(): boolean;
   /** Run `fn` against the decision engine, serialized with the decisions the data drives. */

@@ -11,8 +11,14 @@ import type { DecisionSink } from './decision-sink.js';
  * back to the decision engine (a failed action is not in flight, frozen or validated), and an
  * applied traffic split goes back to detection, which judges business metrics per traffic share.
  */
-export function routingSink(routing: RoutingController, audit: FileAuditLog, runtime: () => Runtime, clock: () => number, log: Logger): DecisionSink {
-  const failed = (rec: Recommendation, detail: string): void => runtime().decision.onExecutionResult(rec.id, false, detail, clock());
+export function routingSink(
+  routing: RoutingController,
+  audit: FileAuditLog,
+  runtime: () => Runtime,
+  clock: () => number,
+  log: Logger,
+): DecisionSink & { execute(rec: Recommendation): Promise<void> } {
+  const failed = (rec: Recommendation, detail: string): void => runtime().executionFailed(rec.id, detail, clock());
   // The controller already answered: a full disk must not turn its answer into a crash.
   const record = (ts: number, kind: string, payload: Record<string, unknown>): void => {
     try {
@@ -59,5 +65,6 @@ export function routingSink(routing: RoutingController, audit: FileAuditLog, run
     decision: (e) => {
       if (e.type === 'recommendation' && e.status === 'executed') void execute(e);
     },
+    execute,
   };
 }
