@@ -12,6 +12,7 @@ import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import type { Incident } from '../src/domain/decision.js';
+import { missing } from './support/requires.js';
 
 const TOKEN = 'am-it-token-7';
 const cleanups: (() => Promise<void>)[] = [];
@@ -29,7 +30,7 @@ const RULES = `groups:
         annotations: { summary: "error ratio {{ $value }} on {{ $labels.stack }}" }
 `;
 
-describe('Alertmanager → Harbinger, real components', () => {
+describe.skipIf(missing('alertmanager'))('Alertmanager → Harbinger, real components', () => {
   it.each([
     ['bearer', { bearerToken: TOKEN }],
     ['basic', { basicAuth: { username: 'alertmanager', password: TOKEN } }],

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { sleep, waitFor } from './support/process.js';
 import { defaultKafkaCacheDir, ensureKafkaJars, JARS_MARKER, startKafka, type KafkaBroker } from './support/kafka/broker.js';
+import { missing } from './support/requires.js';
 
 const TOPIC = 'harbinger.test.events';
 const GROUP = 'harbinger-test-group';
@@ -118,7 +119,7 @@ async function offsets(b: KafkaBroker): Promise<{ committed: number[]; high: num
   }
 }
 
-describe('kafka broker harness (kafka_2.13 from Maven Central, KRaft) with kafkajs', () => {
+describe.skipIf(missing('java', 'mvn'))('kafka broker harness (kafka_2.13 from Maven Central, KRaft) with kafkajs', () => {
   beforeAll(async () => {
     timings.jarsCached = existsSync(join(defaultKafkaCacheDir(), JARS_MARKER));
     let t = Date.now();

@@ -13,6 +13,7 @@ import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import type { Recommendation } from '../src/domain/decision.js';
+import { missing } from './support/requires.js';
 
 const TOKEN = 'prom-it-token-42';
 const cleanups: (() => Promise<void>)[] = [];
@@ -48,7 +49,7 @@ async function startHarbinger(extra: Record<string, unknown>) {
   };
 }
 
-describe('Prometheus poller against a real Prometheus', () => {
+describe.skipIf(missing('prometheus'))('Prometheus poller against a real Prometheus', () => {
   it('sees one stack degrade and ends in a recommendation that names it', async () => {
     const app = await startMetricsApp();
     cleanups.push(() => app.stop());
@@ -112,7 +113,7 @@ describe('Prometheus poller against a real Prometheus', () => {
   });
 });
 
-describe('remote_write from a real Prometheus', () => {
+describe.skipIf(missing('prometheus'))('remote_write from a real Prometheus', () => {
   it('receives snappy protobuf from Prometheus, maps series by the configured rules and answers 204', async () => {
     const app = await startMetricsApp();
     cleanups.push(() => app.stop());

@@ -5,6 +5,7 @@ import type { Recommendation } from '../src/domain/decision.js';
 import { HAPROXY_ONLY_SHIFTS, HaproxyController } from '../src/adapters/routing/haproxy-controller.js';
 import { HaproxyRuntime, HaproxyRuntimeError } from '../src/adapters/routing/haproxy-runtime.js';
 import { splitOf, startHaproxy, startStackServers, type HaproxyHandle, type StackServers } from './support/haproxy.js';
+import { missing } from './support/requires.js';
 
 function rec(over: Partial<Recommendation> = {}): Recommendation {
   return {
@@ -32,7 +33,7 @@ function rec(over: Partial<Recommendation> = {}): Recommendation {
 
 const STACKS = ['us-east-1', 'us-west-2'];
 
-describe('HAProxy runtime + controller against a real HAProxy', () => {
+describe.skipIf(missing('haproxy'))('HAProxy runtime + controller against a real HAProxy', () => {
   let stacks: StackServers;
   let hap: HaproxyHandle;
   let ctl: HaproxyController;

@@ -19,6 +19,7 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
+import { missing } from './support/requires.js';
 
 const TOKEN = 'e2e-api-token';
 const SIGNING = 'e2e-signing-secret';
@@ -27,7 +28,7 @@ afterEach(async () => {
   for (const stop of cleanups.splice(0).reverse()) await stop().catch(() => {});
 });
 
-describe('Slack approval → HAProxy, end to end', () => {
+describe.skipIf(missing('haproxy'))('Slack approval → HAProxy, end to end', () => {
   it('shifts 20 % of real traffic on approval and restores it when the revert is approved', async () => {
     const slack = await startFakeSlack();
     cleanups.push(() => slack.stop());

@@ -19,6 +19,7 @@ function decodeRemoteWriteBody(body: Buffer) {
   };
 }
 import { jsonBody, startRecorder, type RecordedRequest } from './support/webhook-recorder.js';
+import { missing } from './support/requires.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 function onCleanup<T extends { stop(): Promise<void> }>(h: T): T {
@@ -73,7 +74,7 @@ interface WebhookPayload {
   }[];
 }
 
-describe('test harness with real Prometheus and Alertmanager', () => {
+describe.skipIf(missing('prometheus', 'alertmanager'))('test harness with real Prometheus and Alertmanager', () => {
   it('(a) Prometheus scrapes the metrics app every second and sees value changes', async () => {
     const app = onCleanup(await startMetricsApp());
     app.set('harness_test_gauge', { stack: 'a', note: 'quote " backslash \\ newline \n end' }, 3);
