@@ -20,6 +20,8 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
-CMD ["serve", "--port", "8080", "--data-dir", "/data"]
+# All interfaces, so `-p 8080:8080` reaches it; that requires HARBINGER_API_TOKEN (or _FILE): without one, serve
+# refuses to start with the reason instead of listening where nobody can reach it while the HEALTHCHECK passes.
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080", "--data-dir", "/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

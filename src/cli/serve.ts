@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, parseConfig, withServeDefaults } from '../config/load.js';
 import { readApiToken, readSecret } from '../config/secrets.js';
 import { createLogger } from '../adapters/log/logger.js';
-import { HarbingerService } from '../app/service.js';
+import { HarbingerService, type ServiceOptions } from '../app/service.js';
 import type { Command } from './command.js';
 
 export const serveCommand: Command = {
@@ -19,6 +19,9 @@ Endpoints: POST /v1/samples, POST /v1/events (JSON array or NDJSON), GET /v1/inc
 GET /v1/recommendations, POST /v1/recommendations/{id}/approve|reject, POST /api/v1/write
 (Prometheus remote-write 1.0), POST /v1/alertmanager (webhook v4), GET /healthz, /readyz, /metrics.
 
+Signals: SIGTERM/SIGINT stop gracefully (state checkpointed); SIGHUP reloads the configuration and
+secrets (validated first: an invalid one is refused and the service keeps running as it was).
+
 Secrets (environment, or NAME_FILE pointing at a file): HARBINGER_API_TOKEN (bearer token for the API,
 remote_write and Alertmanager, 16 characters or more; without it Harbinger listens on 127.0.0.1 only);
 HARBINGER_AUDIT_KEY (HMAC key authenticating every audit entry); SLACK_BOT_TOKEN or
@@ -27,53 +30,75 @@ HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller).
 
 Options:
   --port <n>         listen port (default 8080; 0 picks a free one)
+  --host <addr>      listen address (default 0.0.0.0 with an API token, 127.0.0.1 without one; any
+                     non-loopback address needs HARBINGER_API_TOKEN, or server.allowUnauthenticated)
   --data-dir <dir>   state, audit log and feed (default .harbinger)
   --config <file>    YAML or JSON configuration, validated at start
   -h, --help         show this help`,
-  options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' } },
+  options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' } },
   async run(values) {
     const log = createLogger();
-    let raw: Record<string, unknown> = {};
     const file = values['config'] as string | undefined;
-    try {
-      if (file !== undefined) raw = (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null) ?? {};
-    } catch (e) {
-      process.stderr.write(`harbinger serve: cannot read config ${file}: ${(e as Error).message}\n`);
+    const loaded = load(values, file);
+    if (typeof loaded === 'string') {
+      process.stderr.write(`${loaded}\n`);
       return 2;
     }
-    raw = withServeDefaults(raw);
-    const server = { ...((raw['server'] ?? {}) as Record<string, unknown>) };
-    if (values['port'] !== undefined) server['port'] = Number(values['port']);
-    if (values['data-dir'] !== undefined) server['dataDir'] = values['data-dir'];
-    raw = { ...raw, server };
-    let config;
-    let token;
-    let auditKey: string | undefined;
-    const slack: { botToken?: string; webhookUrl?: string; signingSecret?: string } = {};
+    let current = loaded;
+    let service = new HarbingerService({ ...current, log });
+    if (loaded.apiToken !== undefined) log.info('API token loaded');
+    // SIGHUP reloads: the configuration and secrets are read and validated again; a valid one
+    // replaces the running service (state checkpointed, then restored with the new settings),
+    // an invalid one is refused with its problems and the service keeps running as it was.
+    // Handled from the start (the default action would kill the process), queued behind it.
+    let reloading: Promise<unknown> = service.start();
+    const reload = (): void => {
+      reloading = reloading
+        .catch(() => undefined)
+        .then(async () => {
+          const next = load(values, file);
+          if (typeof next === 'string') {
+            log.error({ problems: next }, 'SIGHUP: configuration reload refused; still running on the previous configuration');
+            return;
+          }
+          log.info({ config: file ?? null }, 'SIGHUP: reloading the configuration');
+          await service.stop();
+          try {
+            service = new HarbingerService({ ...next, log });
+            await service.start();
+            current = next;
+            log.info('SIGHUP: reloaded');
+          } catch (e) {
+            // The new settings validated but do not run (the port is taken...): back to the previous ones.
+            log.error({ err: (e as Error).message }, 'SIGHUP: the new configuration does not start; restarting on the previous one');
+            await service.stop().catch(() => undefined);
+            service = new HarbingerService({ ...current, log });
+            await service.start();
+          }
+        });
+      reloading.catch((e: Error) => log.error({ err: e.message }, 'SIGHUP: reload failed'));
+    };
+    process.on('SIGHUP', reload);
     try {
-      config = parseConfig(raw, file ?? 'command line');
-      token = readApiToken();
-      const bot = readSecret('SLACK_BOT_TOKEN');
-      const hook = readSecret('SLACK_WEBHOOK_URL');
-      const signing = readSecret('SLACK_SIGNING_SECRET');
-      auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
-      if (bot !== undefined) slack.botToken = bot.value;
-      if (hook !== undefined) slack.webhookUrl = hook.value;
-      if (signing !== undefined) slack.signingSecret = signing.value;
+      await reloading;
     } catch (e) {
-      process.stderr.write(`${e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`}\n`);
+      // A refusal to start (no token for a public address, the port taken) is a message, not a stack trace.
+      process.off('SIGHUP', reload);
+      process.stderr.write(`harbinger serve: ${(e as Error).message}\n`);
+      await service.stop().catch(() => undefined);
       return 2;
     }
-    const service = new HarbingerService({ config, log, apiToken: token?.value, slack, ...(auditKey !== undefined ? { auditKey } : {}) });
-    if (token !== undefined) log.info({ source: token.source }, 'API token loaded');
-    await service.start();
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
         log.info({ signal }, 'shutting down');
-        service.stop().then(resolve, (e: Error) => {
-          log.error({ err: e.message }, 'unclean shutdown');
-          resolve();
-        });
+        process.off('SIGHUP', reload);
+        reloading
+          .catch(() => undefined)
+          .then(() => service.stop())
+          .then(resolve, (e: Error) => {
+            log.error({ err: e.message }, 'unclean shutdown');
+            resolve();
+          });
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
@@ -81,3 +106,34 @@ Options:
     return 0;
   },
 };
+
+/** Configuration file, command-line overrides and secrets, validated; or the message saying what is wrong. */
+function load(values: Record<string, unknown>, file: string | undefined): Omit<ServiceOptions, 'log'> | string {
+  let raw: Record<string, unknown> = {};
+  try {
+    if (file !== undefined) raw = (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null) ?? {};
+  } catch (e) {
+    return `harbinger serve: cannot read config ${file}: ${(e as Error).message}`;
+  }
+  raw = withServeDefaults(raw);
+  const server = { ...((raw['server'] ?? {}) as Record<string, unknown>) };
+  if (values['port'] !== undefined) server['port'] = Number(values['port']);
+  if (values['host'] !== undefined) server['host'] = values['host'];
+  if (values['data-dir'] !== undefined) server['dataDir'] = values['data-dir'];
+  raw = { ...raw, server };
+  try {
+    const config = parseConfig(raw, file ?? 'command line');
+    const token = readApiToken();
+    const slack: { botToken?: string; webhookUrl?: string; signingSecret?: string } = {};
+    const bot = readSecret('SLACK_BOT_TOKEN');
+    const hook = readSecret('SLACK_WEBHOOK_URL');
+    const signing = readSecret('SLACK_SIGNING_SECRET');
+    if (bot !== undefined) slack.botToken = bot.value;
+    if (hook !== undefined) slack.webhookUrl = hook.value;
+    if (signing !== undefined) slack.signingSecret = signing.value;
+    const auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
+    return { config, apiToken: token?.value, slack, ...(auditKey !== undefined ? { auditKey } : {}) };
+  } catch (e) {
+    return e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`;
+  }
+}

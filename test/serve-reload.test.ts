@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axios from 'axios';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
+
+const TOKEN = 'reload-test-token-0123456789';
+const procs: ManagedProcess[] = [];
+afterAll(async () => {
+  for (const p of procs) await p.stop();
+});
+
+describe('harbinger serve and SIGHUP', () => {
+  it('refuses an invalid configuration on SIGHUP and keeps running; applies a valid one, keeping its state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-hup-'));
+    trackTempDir(dir);
+    const cfg = join(dir, 'harbinger.yaml');
+    writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrails: { maxShiftPercent: 20 } }\n');
+    const { proc, port } = await spawnListening(
+      'serve-hup',
+      (p) => ({
+        command: process.execPath,
+        args: ['dist/src/cli/main.js', 'serve', '--port', String(p), '--config', cfg, '--data-dir', join(dir, 'data')],
+        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN },
+      }),
+      (p) => `http://127.0.0.1:${p}/healthz`,
+      30_000,
+    );
+    procs.push(proc);
+    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const event = { type: 'event', ts: '2026-03-01T00:00:00Z', kind: 'deployment', stack: 'a', service: 's', id: 'deploy-1', attributes: { version: 'v2' } };
+    expect((await http.post('/v1/events', [event])).status).toBe(200);
+
+    writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrail: { maxShiftPercent: 80 } }\n');
+    process.kill(proc.pid!, 'SIGHUP');
+    await waitFor(() => proc.logs().includes('configuration reload refused'), 10_000, { description: 'reload refused', context: () => proc.logs() });
+    expect(proc.logs()).toContain('decision: Unrecognized key: \\"guardrail\\"');
+    expect(proc.exitInfo()).toBeUndefined();
+    expect((await http.get('/healthz')).status).toBe(200);
+
+    writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrails: { maxShiftPercent: 10 } }\n');
+    process.kill(proc.pid!, 'SIGHUP');
+    await waitFor(() => proc.logs().includes('SIGHUP: reloaded'), 15_000, { description: 'reloaded', context: () => proc.logs() });
+    await waitFor(async () => (await http.get('/readyz')).status === 200, 10_000, { description: 'ready after reload' });
+    expect((await http.get('/readyz')).data.reason).toMatch(/^state restored from checkpoint of /);
+    // What was ingested before the reload is still there: the deployment event counts as seen.
+    expect((await http.post('/v1/events', [event])).data).toMatchObject({ accepted: 1 });
+  }, 60_000);
+});
