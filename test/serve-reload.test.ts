@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,5 +47,30 @@ describe('harbinger serve and SIGHUP', () => {
     expect((await http.get('/readyz')).data.reason).toMatch(/^state restored from checkpoint of /);
     // What was ingested before the reload is still there: the deployment event counts as seen.
     expect((await http.post('/v1/events', [event])).data).toMatchObject({ accepted: 1 });
+  }, 60_000);
+
+  it('refuses at start, with exit 2 and what to set, a Slack bot without a channel or a signing secret, and a short token', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-slack-'));
+    trackTempDir(dir);
+    const run = (env: Record<string, string>, config?: string) => {
+      const args = ['dist/src/cli/main.js', 'serve', '--port', '0', '--data-dir', join(dir, 'data')];
+      if (config !== undefined) {
+        writeFileSync(join(dir, 'c.yaml'), config);
+        args.push('--config', join(dir, 'c.yaml'));
+      }
+      const r = spawnSync(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+      return { status: r.status, stderr: r.stderr.trim() };
+    };
+    expect(run({ SLACK_BOT_TOKEN: 'xoxb-test' })).toEqual({
+      status: 2,
+      stderr: 'harbinger serve: Slack bot mode needs slack.channel (the channel id or name to post to)',
+    });
+    const noSecret = run({ SLACK_BOT_TOKEN: 'xoxb-test' }, 'slack: { channel: "#ops" }\n');
+    expect(noSecret.status).toBe(2);
+    expect(noSecret.stderr).toContain('without SLACK_SIGNING_SECRET their clicks cannot be verified');
+    expect(run({ HARBINGER_API_TOKEN: 'short' })).toEqual({
+      status: 2,
+      stderr: 'harbinger serve: HARBINGER_API_TOKEN is 5 characters long; use at least 16 (for example: openssl rand -hex 32)',
+    });
   }, 60_000);
 });

@@ -132,8 +132,25 @@ function load(values: Record<string, unknown>, file: string | undefined): Omit<S
     if (hook !== undefined) slack.webhookUrl = hook.value;
     if (signing !== undefined) slack.signingSecret = signing.value;
     const auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
+    const slackProblem = slackMisconfiguration(config, slack);
+    if (slackProblem !== undefined) return `harbinger serve: ${slackProblem}`;
     return { config, apiToken: token?.value, slack, ...(auditKey !== undefined ? { auditKey } : {}) };
   } catch (e) {
     return e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`;
   }
+}
+
+/** Slack settings that would start "slack: on" and fail later (buttons whose clicks 404, no channel): said at start. */
+function slackMisconfiguration(
+  config: ServiceOptions['config'],
+  slack: { botToken?: string; webhookUrl?: string; signingSecret?: string },
+): string | undefined {
+  if (slack.botToken === undefined && slack.webhookUrl === undefined) return undefined;
+  const mode = config.slack.mode ?? (slack.botToken !== undefined ? 'bot' : 'webhook');
+  if (mode === 'webhook') return slack.webhookUrl === undefined ? 'slack.mode webhook needs SLACK_WEBHOOK_URL' : undefined;
+  if (slack.botToken === undefined) return 'slack.mode bot needs SLACK_BOT_TOKEN';
+  if (config.slack.channel === undefined || config.slack.channel === '') return 'Slack bot mode needs slack.channel (the channel id or name to post to)';
+  if (slack.signingSecret === undefined)
+    return 'Slack bot mode posts Approve/Reject buttons, and without SLACK_SIGNING_SECRET their clicks cannot be verified: set it (Slack app > Basic Information), or use webhook mode';
+  return undefined;
 }
