@@ -1,7 +1,7 @@
 import type { Recommendation } from '../../domain/decision.js';
 import type { Logger } from '../log/logger.js';
 import { HaproxyRuntime } from './haproxy-runtime.js';
-import type { RoutingController } from './routing-controller.js';
+import type { RoutingController, RoutingResult } from './routing-controller.js';
 import { shiftWeights } from './weights.js';
 
 export interface HaproxyControllerOptions {
@@ -16,12 +16,8 @@ export interface HaproxyControllerOptions {
   log?: Logger;
 }
 
-export interface HaproxyApplyResult {
-  ok: boolean;
-  detail: string;
-  /** Weights per stack after the action (as read back from HAProxy), when they could be read. */
-  weights?: Record<string, number>;
-}
+/** HAProxy reads the weights back after the action: they are in the result whenever they could be read. */
+export type HaproxyApplyResult = RoutingResult;
 
 export const HAPROXY_ONLY_SHIFTS = 'haproxy controller only shifts traffic; rollback needs a deploy tool (use the webhook controller)';
 

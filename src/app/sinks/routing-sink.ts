@@ -29,7 +29,7 @@ export function routingSink(
   };
   const execute = async (rec: Recommendation): Promise<void> => {
     try {
-      const r: { ok: boolean; detail: string; weights?: Record<string, number> } = await routing.apply(rec);
+      const r = await routing.apply(rec);
       record(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', {
         recommendationId: rec.id,
         detail: r.detail,
