@@ -12,6 +12,7 @@ import { formulaConfidence } from '../core/decide/confidence.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
 import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
+import type { ApiToken, Role } from '../adapters/http/auth.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { FileStateStore } from '../adapters/state/file-state-store.js';
@@ -47,6 +48,12 @@ export interface ServiceOptions {
   routing?: RoutingController;
   /** HMAC key for the audit log (HARBINGER_AUDIT_KEY): entries are authenticated with it. */
   auditKey?: string;
+  /**
+   * Tokens limited to one role, beside the API token (which may do everything): ingest
+   * (HARBINGER_INGEST_TOKEN: samples, events, remote_write, Alertmanager), read
+   * (HARBINGER_READ_TOKEN), approve (HARBINGER_APPROVER_TOKEN: approve/reject, and read).
+   */
+  roleTokens?: { ingest?: string; read?: string; approve?: string };
   /** The wall clock, injectable for tests. */
   now?: () => number;
 }
@@ -68,7 +75,7 @@ export class HarbingerService implements HttpPort {
   private readonly log: Logger;
   private readonly cfg: HarbingerConfig;
   private readonly now: () => number;
-  private readonly apiToken: string | undefined;
+  private readonly tokens: ApiToken[];
   private readonly mapper: LabelMapper;
   private readonly audit: FileAuditLog;
   private readonly routing: RoutingController;
@@ -94,7 +101,12 @@ export class HarbingerService implements HttpPort {
     this.cfg = opts.config.routing.controller === 'dry-run' ? withActionsReachingData(opts.config, false) : opts.config;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
-    this.apiToken = opts.apiToken;
+    this.tokens = [
+      ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve'] as Role[] }] : []),
+      ...(opts.roleTokens?.ingest !== undefined ? [{ token: opts.roleTokens.ingest, roles: ['ingest'] as Role[] }] : []),
+      ...(opts.roleTokens?.read !== undefined ? [{ token: opts.roleTokens.read, roles: ['read'] as Role[] }] : []),
+      ...(opts.roleTokens?.approve !== undefined ? [{ token: opts.roleTokens.approve, roles: ['approve', 'read'] as Role[] }] : []),
+    ];
     const dir = this.cfg.server.dataDir;
     mkdirSync(dir, { recursive: true });
     this.mapper = new LabelMapper(this.cfg.mapping);
@@ -175,8 +187,8 @@ export class HarbingerService implements HttpPort {
 
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
-    const host = this.cfg.server.host ?? (this.apiToken === undefined ? '127.0.0.1' : '0.0.0.0');
-    if (this.apiToken === undefined) {
+    const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
+    if (this.tokens.length === 0) {
       const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
       if (!loopback && !this.cfg.server.allowUnauthenticated)
         throw new Error(`refusing to listen on ${host} without HARBINGER_API_TOKEN (set the token, or server.allowUnauthenticated: true)`);
@@ -190,7 +202,7 @@ export class HarbingerService implements HttpPort {
     this.server = createHttpServer(
       this,
       {
-        token: this.apiToken,
+        tokens: this.tokens,
         bodyLimitBytes: this.cfg.server.bodyLimitBytes,
         maxDecompressedBytes: this.cfg.server.maxDecompressedBytes,
         headersTimeoutSeconds: this.cfg.server.headersTimeoutSeconds,
@@ -221,6 +233,8 @@ export class HarbingerService implements HttpPort {
       this.poller.start();
     }
     this.slack?.start();
+    if (this.slack !== undefined && this.cfg.slack.approvers === undefined)
+      this.log.warn('slack.approvers is not set: anyone in the Slack channel can approve or reject a recommendation');
     await this.loadConfidenceModel();
     await this.runtime.start();
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
@@ -396,6 +410,19 @@ export class HarbingerService implements HttpPort {
     if (this.slack === undefined)
       return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
     const r = this.slack.handleInteraction({ headers: req.headers, rawBody: body, nowSeconds: Math.floor(this.now() / 1000) });
+    const approvers = this.cfg.slack.approvers;
+    if (r.decision !== undefined && approvers !== undefined && !approvers.includes(r.decision.userId)) {
+      // Only the listed people may approve or reject; a click from anyone else in the channel changes nothing.
+      this.log.warn(
+        { recommendation: r.decision.recommendationId, user: r.decision.userId, verdict: r.decision.verdict },
+        'Slack decision from a user not in slack.approvers: ignored',
+      );
+      this.metrics.slackMessages.inc({ kind: 'decision', result: 'refused' });
+      return {
+        status: 200,
+        body: { response_type: 'ephemeral', replace_original: false, text: 'You are not in the approvers for Harbinger recommendations: nothing was changed.' },
+      };
+    }
     if (r.decision !== undefined) {
       const d = r.decision;
       setImmediate(() => {

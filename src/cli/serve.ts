@@ -24,7 +24,9 @@ secrets (validated first: an invalid one is refused and the service keeps runnin
 
 Secrets (environment, or NAME_FILE pointing at a file): HARBINGER_API_TOKEN (bearer token for the API,
 remote_write and Alertmanager, 16 characters or more; without it Harbinger listens on 127.0.0.1 only);
-HARBINGER_AUDIT_KEY (HMAC key authenticating every audit entry); SLACK_BOT_TOKEN or
+HARBINGER_INGEST_TOKEN, HARBINGER_READ_TOKEN, HARBINGER_APPROVER_TOKEN (tokens limited to sending
+data, reading state, or approving/rejecting); HARBINGER_AUDIT_KEY (HMAC key authenticating every
+audit entry); SLACK_BOT_TOKEN or
 SLACK_WEBHOOK_URL (the Slack feed) and SLACK_SIGNING_SECRET (POST /v1/slack/interactions);
 HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller).
 
@@ -132,9 +134,13 @@ function load(values: Record<string, unknown>, file: string | undefined): Omit<S
     if (hook !== undefined) slack.webhookUrl = hook.value;
     if (signing !== undefined) slack.signingSecret = signing.value;
     const auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
+    const ingest = readApiToken(process.env, 'HARBINGER_INGEST_TOKEN')?.value;
+    const read = readApiToken(process.env, 'HARBINGER_READ_TOKEN')?.value;
+    const approve = readApiToken(process.env, 'HARBINGER_APPROVER_TOKEN')?.value;
+    const roleTokens = { ...(ingest !== undefined ? { ingest } : {}), ...(read !== undefined ? { read } : {}), ...(approve !== undefined ? { approve } : {}) };
     const slackProblem = slackMisconfiguration(config, slack);
     if (slackProblem !== undefined) return `harbinger serve: ${slackProblem}`;
-    return { config, apiToken: token?.value, slack, ...(auditKey !== undefined ? { auditKey } : {}) };
+    return { config, apiToken: token?.value, slack, roleTokens, ...(auditKey !== undefined ? { auditKey } : {}) };
   } catch (e) {
     return e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`;
   }

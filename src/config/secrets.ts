@@ -24,12 +24,12 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv = process.env): 
 /** The shortest bearer token accepted: a guessable one is no authentication. */
 export const MIN_TOKEN_LENGTH = 16;
 
-/** The API token, refused when too short or when it is blank around (a stray newline in a secret file is trimmed, spaces inside are not). */
-export function readApiToken(env: NodeJS.ProcessEnv = process.env): Secret | undefined {
-  const token = readSecret('HARBINGER_API_TOKEN', env);
+/** A bearer token (the API token by default), refused when too short (a stray newline in a secret file is trimmed, spaces inside are not). */
+export function readApiToken(env: NodeJS.ProcessEnv = process.env, name = 'HARBINGER_API_TOKEN'): Secret | undefined {
+  const token = readSecret(name, env);
   if (token === undefined) return undefined;
   const value = token.value.trim();
   if (value.length < MIN_TOKEN_LENGTH)
-    throw new Error(`HARBINGER_API_TOKEN is ${value.length} characters long; use at least ${MIN_TOKEN_LENGTH} (for example: openssl rand -hex 32)`);
+    throw new Error(`${name} is ${value.length} characters long; use at least ${MIN_TOKEN_LENGTH} (for example: openssl rand -hex 32)`);
   return { ...token, value };
 }

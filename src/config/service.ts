@@ -146,6 +146,11 @@ export const slackConfigSchema = z.strictObject({
   baseUrl: z.string().url().default('https://slack.com'),
   /** Also post `none` recommendations (explained, global) for visibility. */
   includeInformational: z.boolean().default(false),
+  /**
+   * Slack user ids (U…) whose Approve/Reject clicks count; a click from anyone else changes
+   * nothing. Unset: anyone in the channel can decide (serve warns about it at start).
+   */
+  approvers: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;

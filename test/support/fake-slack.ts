@@ -322,11 +322,11 @@ export function makeRec(over: Partial<Recommendation> = {}): Recommendation {
   };
 }
 
-/** A block_actions payload shaped like the ones Slack sends for a button click. */
-export function blockActionsBody(actionId: string, value: string): string {
+/** A block_actions payload shaped like the ones Slack sends for a button click (by alice, U024BE7LH, unless `userId`). */
+export function blockActionsBody(actionId: string, value: string, userId = 'U024BE7LH'): string {
   const payload = {
     type: 'block_actions',
-    user: { id: 'U024BE7LH', username: 'alice.oncall', name: 'alice.oncall', team_id: 'T0CAG4T5M' },
+    user: { id: userId, username: 'alice.oncall', name: 'alice.oncall', team_id: 'T0CAG4T5M' },
     api_app_id: 'A0KRD7HC3',
     token: 'Shh_its_a_seekrit',
     container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0HARBINGR', is_ephemeral: false },

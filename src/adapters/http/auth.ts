@@ -2,14 +2,23 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-error.js';
 
+/** What a token may do: send data (samples, events, remote_write, Alertmanager), read state, approve/reject. */
+export type Role = 'ingest' | 'read' | 'approve';
+
+export interface ApiToken {
+  token: string;
+  roles: readonly Role[];
+}
+
 /**
  * Bearer-token check for the API and for Alertmanager's posts (which may also use basic auth:
  * Alertmanager's http_config offers `authorization` or `basic_auth`; any username, the token as
- * password). Constant-time comparison. Without a configured token, auth is off and the server
- * binds to loopback only.
+ * password). Constant-time comparison against every configured token; the matching token must
+ * carry the route's role (a remote_write token cannot approve a traffic shift). Without any
+ * configured token, auth is off and the server binds to loopback only.
  */
-export function checkAuth(req: IncomingMessage, token: string | undefined, allowBasic = false): void {
-  if (token === undefined) return;
+export function checkAuth(req: IncomingMessage, tokens: readonly ApiToken[], role: Role, allowBasic = false): void {
+  if (tokens.length === 0) return;
   const header = req.headers['authorization'];
   if (typeof header !== 'string' || header === '') throw new HttpError(401, 'missing Authorization header (Bearer token required)');
   const [scheme, credentials = ''] = header.split(' ', 2);
@@ -21,6 +30,14 @@ export function checkAuth(req: IncomingMessage, token: string | undefined, allow
   }
   if (presented === undefined) throw new HttpError(401, `unsupported Authorization scheme '${scheme ?? ''}'${allowBasic ? ' (Bearer or Basic)' : ' (Bearer)'}`);
   const a = Buffer.from(presented);
-  const b = Buffer.from(token);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(403, 'invalid token');
+  // Every token is compared (no early exit), so timing says nothing about which one nearly matched.
+  let match: ApiToken | undefined;
+  for (const t of tokens) {
+    const b = Buffer.from(t.token);
+    if (a.length === b.length && timingSafeEqual(a, b) && match === undefined) match = t;
+  }
+  if (match === undefined) throw new HttpError(403, 'invalid token');
+  if (!match.roles.includes(role)) throw new HttpError(403, `this token may not ${ROLE_VERB[role]} (its roles: ${match.roles.join(', ')})`);
 }
+
+const ROLE_VERB: Record<Role, string> = { ingest: 'send data', read: 'read state', approve: 'approve or reject' };

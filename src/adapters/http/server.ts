@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { ServiceMetrics } from './metrics.js';
 import { HttpError } from './http-error.js';
 import { readBody } from './body.js';
-import { checkAuth } from './auth.js';
+import { checkAuth, type ApiToken, type Role } from './auth.js';
 import { parseIngestBody } from './ingest.js';
 import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
@@ -52,7 +52,8 @@ export interface HttpPort {
 }
 
 export interface HttpOptions {
-  token: string | undefined;
+  /** The API tokens and what each may do; empty: auth off (loopback only). */
+  tokens: readonly ApiToken[];
   bodyLimitBytes: number;
   maxDecompressedBytes: number;
   headersTimeoutSeconds: number;
@@ -72,14 +73,14 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     res.end(JSON.stringify(body));
   };
   const authed =
-    (fn: Handler, allowBasic = false): Handler =>
+    (role: Role, fn: Handler, allowBasic = false): Handler =>
     async (req, res, params) => {
-      checkAuth(req, opts.token, allowBasic);
+      checkAuth(req, opts.tokens, role, allowBasic);
       await fn(req, res, params);
     };
 
   const ingest = (defaultType: 'sample' | 'event'): Handler =>
-    authed(async (req, res) => {
+    authed('ingest', async (req, res) => {
       const body = await readBody(req, opts.bodyLimitBytes);
       const parsed = parseIngestBody(body, defaultType);
       for (const e of parsed.errors) metrics.rejected.inc({ source: 'http', reason: reasonCode(e.reason) });
@@ -130,13 +131,18 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     },
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
-    { method: 'GET', path: /^\/v1\/incidents$/, name: 'incidents', handler: authed(async (_q, res) => json(res, 200, { incidents: port.incidents() })) },
-    { method: 'GET', path: /^\/v1\/gates$/, name: 'gates', handler: authed(async (_q, res) => json(res, 200, port.gates())) },
+    {
+      method: 'GET',
+      path: /^\/v1\/incidents$/,
+      name: 'incidents',
+      handler: authed('read', async (_q, res) => json(res, 200, { incidents: port.incidents() })),
+    },
+    { method: 'GET', path: /^\/v1\/gates$/, name: 'gates', handler: authed('read', async (_q, res) => json(res, 200, port.gates())) },
     {
       method: 'GET',
       path: /^\/v1\/recommendations$/,
       name: 'recommendations',
-      handler: authed(async (req, res) => {
+      handler: authed('read', async (req, res) => {
         // Optional filters: ?service=&stack=&status=&action=&since=<ISO or epoch ms>
         const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
         const since = q.get('since');
@@ -153,7 +159,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       method: 'POST',
       path: /^\/v1\/recommendations\/([A-Za-z0-9._-]+)\/(approve|reject)$/,
       name: 'decide',
-      handler: authed(async (req, res, [id, verb]) => {
+      handler: authed('approve', async (req, res, [id, verb]) => {
         const body = await readBody(req, 16 * 1024);
         let by = 'api';
         if (body.length > 0) {
@@ -172,56 +178,64 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       method: 'POST',
       path: /^\/v1\/alertmanager$/,
       name: 'alertmanager',
-      handler: authed(async (req, res) => {
-        const body = await readBody(req, opts.bodyLimitBytes);
-        let raw: unknown;
-        try {
-          raw = JSON.parse(body.toString('utf8'));
-        } catch (e) {
-          throw new HttpError(400, `not JSON: ${(e as Error).message}`);
-        }
-        const parsed = alertmanagerPayloadSchema.safeParse(raw);
-        if (!parsed.success)
-          throw new HttpError(
-            400,
-            'not an Alertmanager version 4 webhook payload',
-            parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-          );
-        json(res, 200, await port.alertmanager(parsed.data));
-      }, true),
+      handler: authed(
+        'ingest',
+        async (req, res) => {
+          const body = await readBody(req, opts.bodyLimitBytes);
+          let raw: unknown;
+          try {
+            raw = JSON.parse(body.toString('utf8'));
+          } catch (e) {
+            throw new HttpError(400, `not JSON: ${(e as Error).message}`);
+          }
+          const parsed = alertmanagerPayloadSchema.safeParse(raw);
+          if (!parsed.success)
+            throw new HttpError(
+              400,
+              'not an Alertmanager version 4 webhook payload',
+              parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+            );
+          json(res, 200, await port.alertmanager(parsed.data));
+        },
+        true,
+      ),
     },
     {
       method: 'POST',
       path: /^\/api\/v1\/write$/,
       name: 'remote_write',
-      handler: authed(async (req, res) => {
-        const [type = '', ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim());
-        if (type !== 'application/x-protobuf') throw new HttpError(415, `unsupported Content-Type '${type}': remote-write 1.0 sends application/x-protobuf`);
-        // Remote-write 2.0 names its message (proto=io.prometheus.write.v2.Request): only 1.0 is read here, so say so (415 is what the spec asks for).
-        const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
-        if (proto !== undefined && proto !== 'prometheus.WriteRequest')
-          throw new HttpError(
-            415,
-            `remote-write message '${proto}' is not supported: send remote-write 1.0 (protobuf_message: prometheus.WriteRequest in remote_write)`,
-          );
-        const enc = req.headers['content-encoding'];
-        if (enc !== undefined && enc !== 'snappy') throw new HttpError(415, `unsupported Content-Encoding '${enc}': remote-write 1.0 sends snappy`);
-        const body = await readBody(req, opts.bodyLimitBytes);
-        let wr: WriteRequest;
-        try {
-          wr = parseRemoteWrite(body, {
-            maxDecompressedBytes: opts.maxDecompressedBytes,
-            maxSeries: opts.remoteWriteMaxSeries,
-            maxSamples: opts.remoteWriteMaxSamples,
-          });
-        } catch (e) {
-          if (e instanceof RemoteWriteError) throw new HttpError(400, `invalid remote-write body: ${e.message}`);
-          throw e;
-        }
-        await port.remoteWrite(wr);
-        res.writeHead(204);
-        res.end();
-      }, true),
+      handler: authed(
+        'ingest',
+        async (req, res) => {
+          const [type = '', ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim());
+          if (type !== 'application/x-protobuf') throw new HttpError(415, `unsupported Content-Type '${type}': remote-write 1.0 sends application/x-protobuf`);
+          // Remote-write 2.0 names its message (proto=io.prometheus.write.v2.Request): only 1.0 is read here, so say so (415 is what the spec asks for).
+          const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
+          if (proto !== undefined && proto !== 'prometheus.WriteRequest')
+            throw new HttpError(
+              415,
+              `remote-write message '${proto}' is not supported: send remote-write 1.0 (protobuf_message: prometheus.WriteRequest in remote_write)`,
+            );
+          const enc = req.headers['content-encoding'];
+          if (enc !== undefined && enc !== 'snappy') throw new HttpError(415, `unsupported Content-Encoding '${enc}': remote-write 1.0 sends snappy`);
+          const body = await readBody(req, opts.bodyLimitBytes);
+          let wr: WriteRequest;
+          try {
+            wr = parseRemoteWrite(body, {
+              maxDecompressedBytes: opts.maxDecompressedBytes,
+              maxSeries: opts.remoteWriteMaxSeries,
+              maxSamples: opts.remoteWriteMaxSamples,
+            });
+          } catch (e) {
+            if (e instanceof RemoteWriteError) throw new HttpError(400, `invalid remote-write body: ${e.message}`);
+            throw e;
+          }
+          await port.remoteWrite(wr);
+          res.writeHead(204);
+          res.end();
+        },
+        true,
+      ),
     },
     {
       method: 'POST',

@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HarbingerService } from '../src/app/service.js';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/adapters/log/logger.js';
+import { signSlackRequest } from '../src/adapters/slack/signature.js';
+import type { Recommendation } from '../src/domain/decision.js';
+import { blockActionsBody, startFakeSlack } from './support/fake-slack.js';
+
+const ADMIN = 'admin-token-0123456789abcdef';
+const INGEST = 'ingest-token-0123456789abcdef';
+const READ = 'read-token-0123456789abcdef00';
+const APPROVE = 'approve-token-0123456789abcdef';
+const SIGNING = 'slack-signing-secret-for-tests';
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+const as = (port: number, token: string): AxiosInstance =>
+  axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${token}` } });
+
+describe('roles', () => {
+  it('a token limited to a role can do that and nothing else; the API token can do everything', async () => {
+    const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-roles-')), wallClockWatermark: false } });
+    const service = new HarbingerService({
+      config,
+      log: createLogger('silent'),
+      apiToken: ADMIN,
+      roleTokens: { ingest: INGEST, read: READ, approve: APPROVE },
+    });
+    const { port } = await service.start();
+    stops.push(() => service.stop());
+    const sample = [{ type: 'sample', ts: '2026-03-01T00:00:00Z', signal: 'latency', metric: 'p99', stack: 'a', service: 's', value: 1 }];
+    const can = async (token: string) => ({
+      ingest: (await as(port, token).post('/v1/samples', sample)).status,
+      read: (await as(port, token).get('/v1/incidents')).status,
+      approve: (await as(port, token).post('/v1/recommendations/nope/approve', {})).status,
+    });
+    expect(await can(ADMIN)).toEqual({ ingest: 200, read: 200, approve: 404 });
+    expect(await can(INGEST)).toEqual({ ingest: 200, read: 403, approve: 403 });
+    expect(await can(READ)).toEqual({ ingest: 403, read: 200, approve: 403 });
+    expect(await can(APPROVE)).toEqual({ ingest: 403, read: 200, approve: 404 });
+    expect((await as(port, INGEST).post('/v1/recommendations/nope/approve', {})).data.error).toBe('this token may not approve or reject (its roles: ingest)');
+    expect((await as(port, 'not-a-token-at-all-0123').get('/v1/incidents')).status).toBe(403);
+  });
+
+  it('with slack.approvers, a click from anyone else in the channel changes nothing; a listed approver decides', async () => {
+    const slack = await startFakeSlack();
+    stops.push(() => slack.stop());
+    const config = parseConfig({
+      server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-approvers-')), wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
+      decision: { execution: { approval: 'human' } },
+      slack: { channel: '#ops', baseUrl: slack.url, approvers: ['U0ALICE'] },
+    });
+    const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: ADMIN, slack: { botToken: slack.token, signingSecret: SIGNING } });
+    const { port } = await service.start();
+    stops.push(() => service.stop());
+    const http = as(port, ADMIN);
+    const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+    let waiting: Recommendation | undefined;
+    for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
+      const chunk = lines.slice(i, i + 1000);
+      const events = chunk.filter((l) => l.includes('"type":"event"'));
+      if (events.length > 0) await http.post('/v1/events', events.join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
+      await http.post('/v1/samples', chunk.filter((l) => !l.includes('"type":"event"')).join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
+      waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
+    }
+    expect(waiting).toBeDefined();
+    const click = async (user: string) => {
+      const body = blockActionsBody('harbinger_approve', waiting!.id, user);
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': signSlackRequest(SIGNING, ts, body),
+      };
+      return axios.post(`http://127.0.0.1:${port}/v1/slack/interactions`, body, { headers, validateStatus: () => true });
+    };
+    const status = async () => ((await http.get('/v1/recommendations')).data.recommendations as Recommendation[]).find((r) => r.id === waiting!.id)!.status;
+    const mallory = await click('U0MALLORY');
+    expect(mallory.status).toBe(200);
+    expect(mallory.data.text).toContain('not in the approvers');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await status()).toBe('awaiting_approval');
+    await click('U0ALICE');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await status()).toBe('executed');
+  });
+});
