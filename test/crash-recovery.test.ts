@@ -9,6 +9,7 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { spawnListening, trackTempDir, type ManagedProcess } from './support/index.js';
+import { postNdjson } from './support/ndjson.js';
 
 /**
  * What was answered 2xx survives SIGKILL, and what was executed is executed once: a serve process
@@ -27,24 +28,8 @@ const settings = {
 };
 const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.percent} ${r.targets.join(',')}`;
 
-/** Posts one chunk in input order: samples and events to their endpoints, a run of each at a time. */
-async function postChunk(http: AxiosInstance, lines: string[]): Promise<void> {
-  let run: string[] = [];
-  let kind = '';
-  const flush = async (): Promise<void> => {
-    if (run.length === 0) return;
-    const r = await http.post(kind === 'event' ? '/v1/events' : '/v1/samples', run.join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
-    expect(r.status).toBe(200);
-    run = [];
-  };
-  for (const l of lines) {
-    const k = l.includes('"type":"event"') ? 'event' : 'sample';
-    if (k !== kind) await flush();
-    kind = k;
-    run.push(l);
-  }
-  await flush();
-}
+/** Posts one chunk in input order (samples and events interleaved). */
+const postChunk = (http: AxiosInstance, lines: string[]): Promise<void> => postNdjson(http, lines, lines.length);
 
 const client = (port: number): AxiosInstance =>
   axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });

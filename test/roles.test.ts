@@ -9,6 +9,7 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { blockActionsBody, startFakeSlack } from './support/fake-slack.js';
+import { postNdjson } from './support/ndjson.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const INGEST = 'ingest-token-0123456789abcdef';
@@ -63,10 +64,7 @@ describe('roles', () => {
     const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
     let waiting: Recommendation | undefined;
     for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
-      const chunk = lines.slice(i, i + 1000);
-      const events = chunk.filter((l) => l.includes('"type":"event"'));
-      if (events.length > 0) await http.post('/v1/events', events.join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
-      await http.post('/v1/samples', chunk.filter((l) => !l.includes('"type":"event"')).join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
+      await postNdjson(http, lines.slice(i, i + 1000));
       waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
     }
     expect(waiting).toBeDefined();

@@ -11,6 +11,7 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { waitFor } from './support/index.js';
+import { postNdjson } from './support/ndjson.js';
 
 const TOKEN = 'test-token-0123456789';
 const log = createLogger('silent');
@@ -34,30 +35,8 @@ afterEach(async () => {
 
 const fixture = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
 
-/** Posts the fixture's lines as NDJSON in chunks, samples and events to their endpoints. */
-async function post(http: ReturnType<typeof axios.create>, lines: string[]): Promise<void> {
-  for (let i = 0; i < lines.length; i += 5000) {
-    const chunk = lines.slice(i, i + 5000);
-    const events = chunk.filter((l) => l.includes('"type":"event"'));
-    // Events first within a chunk would move the watermark ahead; post in original order instead.
-    let buf: string[] = [];
-    let kind = '';
-    const flush = async (): Promise<void> => {
-      if (buf.length === 0) return;
-      const r = await http.post(kind === 'event' ? '/v1/events' : '/v1/samples', buf.join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
-      expect(r.status).toBe(200);
-      buf = [];
-    };
-    for (const l of chunk) {
-      const k = l.includes('"type":"event"') ? 'event' : 'sample';
-      if (k !== kind) await flush();
-      kind = k;
-      buf.push(l);
-    }
-    await flush();
-    void events;
-  }
-}
+/** Posts the fixture's lines as NDJSON in chunks, in order (samples and events interleaved). */
+const post = (http: ReturnType<typeof axios.create>, lines: string[]): Promise<void> => postNdjson(http, lines);
 
 describe('harbinger serve HTTP API', () => {
   it('authenticates with the bearer token and explains refusals', async () => {
@@ -227,6 +206,18 @@ describe('harbinger serve HTTP API', () => {
     // The last line removed: the log no longer holds the checkpointed head.
     writeFileSync(audit, `${after.slice(0, -1).join('\n')}\n`);
     await expect(start(dir)).rejects.toThrow(/entries were cut off/);
+  });
+
+  it('takes samples and events interleaved on /v1/samples and applies a body in event-time order', async () => {
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    const at = (m: number) => new Date(Date.UTC(2026, 2, 1, 0, m)).toISOString();
+    const body = [
+      // A deployment ten minutes after the samples that follow it in the body: offered first, it would make them late.
+      { type: 'event', ts: at(10), kind: 'deployment', stack: 'a', service: 's', id: 'deploy-1', attributes: { version: 'v2' } },
+      ...[0, 1, 2].map((m) => ({ type: 'sample', ts: at(m), signal: 'latency', metric: 'p99', stack: 'a', service: 's', value: 100 + m })),
+    ];
+    const r = await http.post('/v1/samples', body.map((b) => JSON.stringify(b)).join('\n'), { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(r.data).toMatchObject({ accepted: 4, late: 0, rejectedTotal: 0 });
   });
 
   it('accepts JSON arrays and NDJSON, reports every bad record with its reason, and keeps the good ones', async () => {

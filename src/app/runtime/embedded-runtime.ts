@@ -185,14 +185,20 @@ export class EmbeddedRuntime implements Runtime {
     }
   }
 
+  /**
+   * Offered in event-time order across both lists (each keeps its own order; at one instant the
+   * event first): an event stamped later than the body's first samples, offered before them,
+   * would move the watermark past them.
+   */
   private offer(samples: Sample[], events: ContextEvent[]): Kept {
     const kept: Kept = { samples: 0, events: 0, late: 0 };
-    for (const e of events) {
-      if (this.pipeline.offerEvent(e)) kept.events++;
-      else kept.late++;
-    }
-    for (const s of samples) {
-      if (this.pipeline.offerSample(s)) kept.samples++;
+    let i = 0;
+    let j = 0;
+    while (i < samples.length || j < events.length) {
+      if (j < events.length && (i >= samples.length || events[j]!.ts <= samples[i]!.ts)) {
+        if (this.pipeline.offerEvent(events[j++]!)) kept.events++;
+        else kept.late++;
+      } else if (this.pipeline.offerSample(samples[i++]!)) kept.samples++;
       else kept.late++;
     }
     return kept;
