@@ -6,7 +6,26 @@ import type { DecisionEvent, Recommendation } from '../src/domain/decision.js';
 import { parseLine } from '../src/ingest/record-parser.js';
 import { readFileSync } from 'node:fs';
 import { DecisionEngine } from '../src/core/decide/decision-engine.js';
-import type { StackHealthEvent } from '../src/domain/types.js';
+import type { DetectionEvent, StackHealthEvent } from '../src/domain/types.js';
+
+/** A confirmed anomaly of the error ratio on stack a, as the detector emits it. */
+function errAnomaly(ts: number, over: Partial<Extract<DetectionEvent, { type: 'anomaly' }>> = {}): DetectionEvent {
+  return {
+    type: 'anomaly',
+    ts,
+    stack: 'a',
+    service: 'checkout',
+    signal: 'reliability',
+    metric: 'err',
+    stage: 'confirmed',
+    value: 0.02,
+    expected: 0.0003,
+    score: 9,
+    persistence: { hits: 5, of: 5 },
+    coldStart: false,
+    ...over,
+  };
+}
 
 function pipelineUntilWaiting(config: ReturnType<typeof parseConfig>) {
   const events: DecisionEvent[] = [];
@@ -115,21 +134,7 @@ describe('a shift to several stacks that does not help', () => {
     });
     for (let m = 0; m < 30; m++) {
       const ts = T + m * MIN;
-      if (m === 2)
-        d.onDetection({
-          type: 'anomaly',
-          ts,
-          stack: 'a',
-          service: 'checkout',
-          signal: 'reliability',
-          metric: 'err',
-          stage: 'confirmed',
-          value: 0.02,
-          expected: 0.0003,
-          score: 9,
-          persistence: { hits: 5, of: 5 },
-          coldStart: false,
-        });
+      if (m === 2) d.onDetection(errAnomaly(ts));
       if (m === 2)
         d.onDetection({
           type: 'breach',
@@ -213,22 +218,7 @@ describe('a stack singled out after the metric moved everywhere', () => {
     });
     for (let m = 0; m < 6; m++) {
       const ts = T + m * MIN;
-      if (m === 1)
-        d.onDetection({
-          type: 'anomaly',
-          ts,
-          stack: 'a',
-          service: 'checkout',
-          signal: 'reliability',
-          metric: 'err',
-          stage: 'confirmed',
-          value: 0.02,
-          expected: 0.0003,
-          score: 9,
-          persistence: { hits: 5, of: 5 },
-          coldStart: false,
-          gate: 'error_rate',
-        });
+      if (m === 1) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 1)
         d.onDetection({
           type: 'delta',
