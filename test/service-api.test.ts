@@ -322,7 +322,10 @@ describe('harbinger serve HTTP API', () => {
   it('ends an incident fixture in a recommendation that waits for a human; approval executes it and the audit log names the approver', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-'));
     // A primary stack: any action touching it waits for a human.
-    const { http } = await start(dir, { decision: { execution: { autoApprove: false }, stacks: { 'us-west-2': { primary: true } } } });
+    const { http } = await start(dir, {
+      server: { tickSeconds: 0.2 },
+      decision: { execution: { autoApprove: false }, stacks: { 'us-west-2': { primary: true } } },
+    });
     // Feed the fixture until a rollback waits for approval (it would expire after 30 min of event time).
     let waiting: Recommendation | undefined;
     for (let i = 0; i < fixture.length && waiting === undefined; i += 500) {
@@ -331,6 +334,10 @@ describe('harbinger serve HTTP API', () => {
       waiting = recs.find((r) => r.status === 'awaiting_approval' && r.action === 'rollback');
     }
     expect(waiting).toBeDefined();
+    // What waits now is on /metrics, for Grafana's "Awaiting approval".
+    await waitFor(async () => /harbinger_recommendations_awaiting_approval [1-9]/.test((await http.get('/metrics')).data as string), 5_000, {
+      description: 'awaiting-approval gauge above 0',
+    });
     expect((await http.get('/v1/incidents')).data.incidents.some((i: { stack: string }) => i.stack === 'us-west-2')).toBe(true);
     const filtered = (await http.get('/v1/recommendations', { params: { stack: 'us-west-2', status: 'awaiting_approval' } })).data
       .recommendations as Recommendation[];
@@ -351,7 +358,9 @@ describe('harbinger serve HTTP API', () => {
 
   it('fails closed: with no approval setting and no primary stack, serve executes nothing until a human approves', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-'));
-    const config = parseConfig(withServeDefaults({ server: { port: 0, dataDir: dir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 } }));
+    const config = parseConfig(
+      withServeDefaults({ server: { port: 0, dataDir: dir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024, tickSeconds: 0.2 } }),
+    );
     expect(config.decision.execution.approval).toBe('human');
     const service = new HarbingerService({ config, log, apiToken: TOKEN });
     const { port } = await service.start();
@@ -369,6 +378,7 @@ describe('harbinger serve HTTP API', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(audit.filter((e) => e.kind === 'execution.applied')).toHaveLength(0);
+
     // The older spelling and the new one cannot contradict each other.
     expect(() => parseConfig({ decision: { execution: { autoApprove: true, approval: 'human' } } })).toThrow(
       /decision\.execution\.approval: contradicts autoApprove/,

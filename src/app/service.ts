@@ -466,6 +466,7 @@ export class HarbingerService implements HttpPort {
     const now = this.now();
     this.runtime.tick(now, this.metrics);
     this.metrics.incidentsOpen.set(this.runtime.decision.incidents().filter((i) => i.status !== 'resolved').length);
+    this.metrics.awaitingApproval.set(this.runtime.decision.allRecommendations().filter((r) => r.status === 'awaiting_approval').length);
     const refused = this.runtime.decision.refusedIncidents;
     if (refused > this.refusedSeen) this.metrics.incidentsRefused.inc(refused - this.refusedSeen);
     this.refusedSeen = refused;

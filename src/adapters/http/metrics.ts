@@ -35,6 +35,17 @@ export class ServiceMetrics {
   });
   readonly series = new Gauge({ name: 'harbinger_series', help: 'Series with baseline state.', registers: [this.registry] });
   readonly incidentsOpen = new Gauge({ name: 'harbinger_incidents_open', help: 'Incidents not yet resolved.', registers: [this.registry] });
+  readonly awaitingApproval = new Gauge({
+    name: 'harbinger_recommendations_awaiting_approval',
+    help: 'Recommendations waiting for a human now.',
+    registers: [this.registry],
+  });
+  readonly incidentTransitions = new Counter({
+    name: 'harbinger_incident_transitions_total',
+    help: 'Incidents opened, mitigated and resolved (Grafana annotations read this).',
+    labelNames: ['transition'] as const,
+    registers: [this.registry],
+  });
   readonly incidentsRefused = new Counter({
     name: 'harbinger_incidents_refused_total',
     help: 'Evidence that could not open an incident because limits.maxOpenIncidents were open.',

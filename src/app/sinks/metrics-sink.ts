@@ -8,6 +8,7 @@ export function metricsSink(metrics: ServiceMetrics, log: Logger, consoleFeed: b
     name: 'metrics',
     decision: (e) => {
       if (e.type === 'outcome') metrics.outcomes.inc({ outcome: e.outcome });
+      if (e.type === 'incident') metrics.incidentTransitions.inc({ transition: e.transition });
       if (e.type !== 'recommendation') return;
       metrics.recommendations.inc({ action: e.action, status: e.status });
       if (consoleFeed) {
