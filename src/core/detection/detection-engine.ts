@@ -408,7 +408,15 @@ export class DetectionEngine {
     const b = series.baseline;
     // Business metrics are judged per 100 % of traffic, so a traffic shift is not an anomaly.
     const share = s.signal === 'business' ? this.shares.shareOf(s.stack) : undefined;
-    const scale = share !== undefined && share > 0 ? 100 / share : 1;
+    if (share === 0) {
+      // A stack that takes no traffic (the idle colour of a blue/green pair, a drained stack) has no
+      // business to judge: its zeros are neither a drop nor a normal to learn, or the day it takes
+      // traffic again would be judged against a baseline of nothing.
+      series.lastTs = ts;
+      series.lastValue = s.value;
+      return;
+    }
+    const scale = share !== undefined ? 100 / share : 1;
     const value = s.value * scale;
     const gate = series.gate;
     if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);

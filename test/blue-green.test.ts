@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { Pipeline, type PipelineOutput } from '../src/pipeline/pipeline.js';
+import { MITIGATIONS } from '../src/domain/decision.js';
+import type { ContextEvent, Sample } from '../src/domain/types.js';
+
+/** Deterministic noise in [-1, 1]. */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return (x - Math.floor(x) - 0.5) * 2;
+}
+
+const T0 = Date.UTC(2026, 2, 1);
+const MIN = 60_000;
+const SWITCH = 2 * 1440 + 600; // day three, 10:00
+const BACK = SWITCH + 1440; // a day later, back to blue
+
+/**
+ * Blue/green: one colour takes all the traffic, the other none, and a planned switch moves it.
+ * The idle colour's zero orders are no business drop (and no normal to learn), and the switch is no incident.
+ */
+describe('blue/green', () => {
+  it('a planned switch and a switch back raise no mitigation, and the idle colour raises no business anomaly', () => {
+    const out: PipelineOutput[] = [];
+    const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
+    const shift = (m: number, blue: number, id: string): ContextEvent => ({
+      ts: T0 + m * MIN,
+      kind: 'traffic_shift',
+      id,
+      attributes: { weights: { blue, green: 100 - blue } },
+    });
+    p.offerEvent(shift(0, 100, 'init'));
+    for (let m = 0; m < 4 * 1440; m++) {
+      if (m === SWITCH) p.offerEvent(shift(m, 0, 'switch'));
+      if (m === BACK) p.offerEvent(shift(m, 100, 'back'));
+      const live = m >= SWITCH && m < BACK ? 'green' : 'blue';
+      const daily = 1 + 0.4 * Math.sin((2 * Math.PI * ((m % 1440) - 360)) / 1440);
+      for (const stack of ['blue', 'green']) {
+        const on = stack === live;
+        const sample = (signal: Sample['signal'], metric: string, value: number): Sample => ({
+          ts: T0 + m * MIN,
+          signal,
+          metric,
+          stack,
+          service: 'shop',
+          value,
+        });
+        p.offerSample(sample('business', 'orders_per_min', on ? Math.round(200 * daily + 10 * noise(m * 3 + stack.length)) : 0));
+        if (on) p.offerSample(sample('latency', 'http_p99_ms', 200 + 15 * noise(m * 7 + stack.length)));
+      }
+    }
+    p.flush();
+    const business = out.filter((e) => e.type === 'anomaly' && e.signal === 'business');
+    expect(business.filter((e) => e.type === 'anomaly' && e.stack === 'blue' && e.ts >= T0 + SWITCH * MIN && e.ts < T0 + BACK * MIN)).toEqual([]);
+    expect(out.filter((e) => e.type === 'recommendation' && MITIGATIONS.has(e.action))).toEqual([]);
+  });
+});
