@@ -96,6 +96,51 @@ describe.skipIf(missing('prometheus'))('Prometheus poller against a real Prometh
     expect(metrics).toMatch(/harbinger_prometheus_poll_duration_seconds_count [1-9]/);
   }, 90_000);
 
+  it('warm start: a fresh instance learns its baselines from Prometheus history before serving, and decides nothing about the past', async () => {
+    const app = await startMetricsApp();
+    cleanups.push(() => app.stop());
+    let tick = 0;
+    const drive = (): void => {
+      tick++;
+      const w = (k: number): number => 1 + 0.05 * Math.sin(tick * 1.7 + k);
+      // West misbehaves for a while in the history: the past is learned from, not acted on.
+      app.set('http_error_ratio', { stack: 'east', service: 'checkout' }, 0.0003 * w(1));
+      app.set('http_error_ratio', { stack: 'west', service: 'checkout' }, (tick > 10 && tick < 20 ? 0.02 : 0.0003) * w(2));
+    };
+    drive();
+    const timer = setInterval(drive, 1000);
+    cleanups.push(async () => clearInterval(timer));
+    const prom = await startPrometheus({ scrapeTargets: [{ job: 'checkout', target: `127.0.0.1:${app.port}` }], scrapeIntervalSeconds: 1 });
+    cleanups.push(() => prom.stop());
+    // Let Prometheus collect ~30 s of history.
+    await waitFor(
+      async () => {
+        const r = await axios.get(`${prom.url}/api/v1/query`, { params: { query: 'count_over_time(http_error_ratio[1m])' }, validateStatus: () => true });
+        return (r.data?.data?.result ?? []).every((x: { value: [number, string] }) => Number(x.value[1]) >= 30) && (r.data?.data?.result ?? []).length === 2;
+      },
+      60_000,
+      { description: '30 s of history in Prometheus' },
+    );
+    const { service } = await startHarbinger({
+      prometheus: {
+        url: prom.url,
+        stepSeconds: 1,
+        timeoutSeconds: 2,
+        warmStartHours: 1,
+        queries: [{ query: 'http_error_ratio', signal: 'reliability', metric: 'http_error_ratio' }],
+      },
+    });
+    // Right after start, before its poller has added much: every series has the history behind it.
+    const series = [...(service.runtime as EmbeddedRuntime).series()];
+    expect(series.map((s) => s.stack).sort()).toEqual(['east', 'west']);
+    for (const s of series) expect(s.baseline.points).toBeGreaterThanOrEqual(25);
+    // West's bad spell is in the past: learned from, but no incident, no recommendation.
+    expect(service.incidents()).toEqual([]);
+    expect(service.recommendations()).toEqual([]);
+    const fromHistory = (await service.metrics.samplesReceived.get()).values.find((v) => v.labels['source'] === 'prometheus_history')?.value ?? 0;
+    expect(fromHistory).toBeGreaterThanOrEqual(50);
+  }, 90_000);
+
   it('a failing query is retried, then left as a gap, never filled in', async () => {
     const { service } = await startHarbinger({
       prometheus: {

@@ -187,6 +187,8 @@ export class HarbingerService implements HttpPort {
 
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
+    // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
+    await this.warmStart();
     const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
     if (this.tokens.length === 0) {
       const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
@@ -471,6 +473,31 @@ export class HarbingerService implements HttpPort {
     if (refused > this.refusedSeen) this.metrics.incidentsRefused.inc(refused - this.refusedSeen);
     this.refusedSeen = refused;
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
+  }
+
+  /**
+   * Warm start: at a fresh start with `prometheus.warmStartHours`, the baselines learn that much of
+   * Prometheus' history before the first poll, then state is checkpointed. On Kafka the shards own
+   * detection state, so this is for the embedded runtime.
+   */
+  private async warmStart(): Promise<void> {
+    const p = this.cfg.prometheus;
+    if (p === undefined || p.warmStartHours <= 0 || !(this.runtime instanceof EmbeddedRuntime) || !this.runtime.fresh) return;
+    const runtime = this.runtime;
+    const to = Math.floor(this.now() / 1000 / p.stepSeconds) * p.stepSeconds * 1000;
+    const from = to - p.warmStartHours * 3_600_000;
+    const started = performance.now();
+    const history = new PrometheusPoller(p, () => undefined, this.log);
+    let result = { samples: 0, failedQueries: 0 };
+    await runtime.warm(async (offer) => {
+      result = await history.history(from, to, offer);
+    });
+    this.metrics.samplesReceived.inc({ source: 'prometheus_history' }, result.samples);
+    this.log.info(
+      { hours: p.warmStartHours, samples: result.samples, failedQueries: result.failedQueries, seconds: Math.round(performance.now() - started) / 1000 },
+      'warm start: baselines learned from Prometheus history',
+    );
+    this.checkpoint();
   }
 
   /**

@@ -90,6 +90,12 @@ export const prometheusConfigSchema = z.strictObject({
   retries: z.number().int().min(0).default(3),
   /** First retry after this long, doubling each time. */
   backoffMillis: z.number().int().positive().default(250),
+  /**
+   * At a fresh start (no checkpoint), learn the baselines from this much of Prometheus' history
+   * (query_range over the same queries at the same step) before serving, so a new deployment is
+   * not blind for its first day. 0: off. 192 (8 days) fills a weekly season.
+   */
+  warmStartHours: z.number().nonnegative().default(0),
   queries: z
     .array(
       z.strictObject({

@@ -8,6 +8,11 @@ interface VectorResult {
   value: [number, string];
 }
 
+interface MatrixResult {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
 /** Why one query failed, classified so only transient failures are retried. */
 class QueryError extends Error {
   constructor(
@@ -91,16 +96,67 @@ export class PrometheusPoller {
     return out;
   }
 
-  private async query(query: string, time: number): Promise<VectorResult[]> {
+  /**
+   * The configured queries over [from, to) at the poll step, as samples in time order, window by
+   * window (Prometheus answers at most 11,000 points per series per range query): `onWindow` gets
+   * each window's samples, so a week of history never sits in memory at once. Warm start uses it.
+   * A query that fails after its retries leaves that window a gap, as a failed poll does.
+   */
+  async history(from: number, to: number, onWindow: (samples: Sample[]) => void): Promise<{ samples: number; failedQueries: number }> {
+    const step = this.cfg.stepSeconds;
+    const span = 10_000 * step * 1000;
+    let samples = 0;
+    let failedQueries = 0;
+    for (let start = from; start < to; start += span) {
+      const end = Math.min(to, start + span);
+      const out: Sample[] = [];
+      for (const q of this.cfg.queries) {
+        let results: MatrixResult[];
+        try {
+          results = await this.withRetries(() => this.queryRange(q.query, start / 1000, (end - 1) / 1000, step));
+        } catch (e) {
+          failedQueries++;
+          this.log.warn({ query: q.query, err: (e as Error).message }, 'prometheus history query failed after retries: that window stays a gap');
+          continue;
+        }
+        for (const r of results) {
+          const stack = r.metric[q.stackLabel];
+          if (stack === undefined) continue;
+          const service = r.metric[q.serviceLabel] ?? q.service ?? 'default';
+          for (const [t, v] of r.values) {
+            const value = Number(v);
+            if (Number.isFinite(value)) out.push({ ts: Math.round(t * 1000), signal: q.signal, metric: q.metric, stack, service, value });
+          }
+        }
+      }
+      out.sort((a, b) => a.ts - b.ts);
+      samples += out.length;
+      if (out.length > 0) onWindow(out);
+    }
+    return { samples, failedQueries };
+  }
+
+  private async queryRange(query: string, start: number, end: number, step: number): Promise<MatrixResult[]> {
+    const body = await this.get('/api/v1/query_range', { query, start, end, step });
+    if (body.data?.resultType !== 'matrix') throw new QueryError(`expected a range vector, got ${body.data?.resultType ?? 'nothing'}`, false);
+    return body.data.result as MatrixResult[];
+  }
+
+  private async get(path: string, params: Record<string, string | number>): Promise<{ data?: { resultType?: string; result?: unknown } }> {
     let res;
     try {
-      res = await this.http.get('/api/v1/query', { params: { query, time } });
+      res = await this.http.get(path, { params });
     } catch (e) {
       throw new QueryError(`network: ${(e as Error).message}`, true);
     }
     if (res.status >= 500 || res.status === 429) throw new QueryError(`HTTP ${res.status}`, true);
     const body = res.data as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
     if (res.status !== 200 || body.status !== 'success') throw new QueryError(`HTTP ${res.status}: ${body.error ?? 'query failed'}`, false);
+    return body;
+  }
+
+  private async query(query: string, time: number): Promise<VectorResult[]> {
+    const body = await this.get('/api/v1/query', { query, time });
     if (body.data?.resultType !== 'vector') throw new QueryError(`expected an instant vector, got ${body.data?.resultType ?? 'nothing'}`, false);
     return body.data.result as VectorResult[];
   }

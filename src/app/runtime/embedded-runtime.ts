@@ -52,6 +52,7 @@ export class EmbeddedRuntime implements Runtime {
   private readonly wal: WriteAheadLog<Command>;
   private walSeq = 0;
   private replaying = false;
+  private warming = false;
   private lastIngest = 0;
 
   constructor(
@@ -62,6 +63,7 @@ export class EmbeddedRuntime implements Runtime {
   ) {
     this.pipeline = new Pipeline(cfg, {
       output: (e) => {
+        if (this.warming) return;
         if (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident') hooks.onDecision(e, this.replaying);
       },
       rejected: (_r, reason) => hooks.onRejected(reason),
@@ -88,6 +90,28 @@ export class EmbeddedRuntime implements Runtime {
     }
     this.restoredFrom += ` and ${records.length} logged commands after it`;
     this.log.info({ commands: records.length, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq }, 'recovered the write-ahead log');
+  }
+
+  /** Whether this runtime started from nothing (no checkpoint, no logged command): the case warm start is for. */
+  get fresh(): boolean {
+    return this.restoredFrom === 'nothing (fresh start)';
+  }
+
+  /**
+   * Learn from history before serving (warm start): the samples go through detection, so the
+   * baselines see their seasons and event time reaches the present, but nothing the history would
+   * have decided is kept or delivered: the decision side is put back as it was.
+   */
+  async warm(feed: (offer: (samples: Sample[]) => void) => Promise<void>): Promise<void> {
+    const decision = this.pipeline.decision.snapshot();
+    this.warming = true;
+    try {
+      await feed((samples) => this.offer(samples, []));
+      this.pipeline.flush();
+    } finally {
+      this.warming = false;
+      this.pipeline.decision.restore(decision);
+    }
   }
 
   async start(): Promise<void> {}
