@@ -11,7 +11,8 @@ import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/de
 import { formulaConfidence } from '../core/decide/confidence.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
-import { createHttpServer, type HttpPort } from '../adapters/http/server.js';
+import { createHttpServer, type HttpPort, type RolloutAnswer } from '../adapters/http/server.js';
+import { judgeRollout } from '../core/gate/rollout-gate.js';
 import type { ApiToken, Role } from '../adapters/http/auth.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
@@ -85,6 +86,8 @@ export class HarbingerService implements HttpPort {
   /** Decisions audited since the last checkpoint: a recovery that makes them again does not deliver them twice. */
   private readonly delivered: Set<string>;
   private readonly gateWarnings = new Set<string>();
+  /** When each rollout step (service|stack|step) was first asked about: its sample starts there. */
+  private readonly gateSteps = new Map<string, number>();
   private readonly auditHead: FileStateStore<ChainHead>;
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
   private persistFailure: { source: 'audit' | 'checkpoint'; reason: string } | undefined;
@@ -369,6 +372,46 @@ export class HarbingerService implements HttpPort {
     }
     if (unmapped.length > 0) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, unmapped.length);
     return { accepted, duplicates, unmapped };
+  }
+
+  /**
+   * The rollout gate: the new version's stack of `service` against its peers since this step began
+   * (the first time the gate is asked about it). Every verdict goes to the audit log.
+   */
+  rolloutGate(q: { service: string; stack: string; step: number | undefined; caller: string }): RolloutAnswer {
+    const now = this.runtime.maxEventTime();
+    const key = `${q.service}|${q.stack}|${q.step ?? ''}`;
+    let since = this.gateSteps.get(key);
+    if (since === undefined) {
+      since = Number.isFinite(now) ? now : this.now();
+      this.gateSteps.set(key, since);
+      if (this.gateSteps.size > 1000) this.gateSteps.delete(this.gateSteps.keys().next().value!);
+    }
+    const all = [...this.runtime.series()].filter((s) => s.service === q.service);
+    const j = judgeRollout(
+      { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step },
+      {
+        minPoints: this.cfg.decision.rolloutGate.minPoints,
+        minBusinessVolume: this.cfg.detection.delta.minVolume,
+        businessTolerance: this.cfg.decision.rolloutGate.businessTolerance,
+        minSeparation: this.cfg.detection.delta.minSeparation,
+        warnScore: this.cfg.detection.threshold.warnScore,
+      },
+    );
+    const answer: RolloutAnswer = {
+      service: q.service,
+      stack: q.stack,
+      step: q.step ?? null,
+      verdict: j.verdict,
+      reasons: j.reasons,
+      since: new Date(since).toISOString(),
+    };
+    try {
+      this.audit.append(Number.isFinite(now) ? now : this.now(), `gate.${j.verdict}`, q.caller, answer);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'audit log not written for a gate verdict');
+    }
+    return answer;
   }
 
   gates(): GateCoverage {

@@ -58,6 +58,15 @@ export const decisionConfigSchema = z.strictObject({
       minimum: z.number().min(0).max(1).default(0.55),
     })
     .prefault({}),
+  /** The progressive-delivery gate (GET /v1/gate, Flagger's webhooks, Argo Rollouts' web metric). */
+  rolloutGate: z
+    .strictObject({
+      /** Points each gated series of the new version needs since the step began before any verdict. */
+      minPoints: z.number().int().positive().default(5),
+      /** Business per unit of traffic share this much below the old version's is a regression. */
+      businessTolerance: z.number().gt(0).lt(1).default(0.05),
+    })
+    .prefault({}),
   execution: z
     .strictObject({
       /**

@@ -12,6 +12,24 @@ import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
 
+/** What the rollout gate answers (GET /v1/gate, Flagger's webhooks). */
+export interface RolloutAnswer {
+  service: string;
+  stack: string;
+  step: number | null;
+  verdict: 'promote' | 'hold' | 'rollback';
+  reasons: { metric: string; verdict: 'promote' | 'hold' | 'rollback'; detail: string }[];
+  /** When this step began, as the gate saw it (ISO 8601). */
+  since: string;
+}
+
+function stepOf(v: string | null | undefined): number | undefined {
+  if (v === null || v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new HttpError(400, `step: a traffic percent between 0 and 100, got ${JSON.stringify(v.slice(0, 20))}`);
+  return n;
+}
+
 /** What the ingest endpoints answer (beside the records refused while parsing). */
 export interface IngestResult {
   accepted: number;
@@ -44,6 +62,8 @@ export interface HttpPort {
   incidents(): Incident[];
   /** Which SLO gate each metric met, which met none, and the warnings that follow. */
   gates(): GateCoverage;
+  /** The rollout gate's verdict for one step of a progressive delivery (see core/gate). */
+  rolloutGate(q: { service: string; stack: string; step: number | undefined; caller: string }): RolloutAnswer;
   recommendations(): Recommendation[];
   decide(id: string, verdict: 'approve' | 'reject', by: string): DecisionResult | Promise<DecisionResult>;
   ready(): { ready: boolean; reason: string };
@@ -138,6 +158,42 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       handler: authed('read', async (_q, res) => json(res, 200, { incidents: port.incidents() })),
     },
     { method: 'GET', path: /^\/v1\/gates$/, name: 'gates', handler: authed('read', async (_q, res) => json(res, 200, port.gates())) },
+    {
+      // Argo Rollouts' web metric provider and any script: always 200 with the verdict (jsonPath {$.verdict}).
+      method: 'GET',
+      path: /^\/v1\/gate$/,
+      name: 'gate',
+      handler: authed('read', async (req, res) => {
+        const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
+        const service = q.get('service') ?? '';
+        const stack = q.get('stack') ?? '';
+        if (service === '' || stack === '')
+          throw new HttpError(400, 'service and stack are required: /v1/gate?service=<service>&stack=<new version stack>[&step=<percent>]');
+        json(res, 200, port.rolloutGate({ service, stack, step: stepOf(q.get('step')), caller: 'api' }));
+      }),
+    },
+    {
+      // Flagger's webhooks: 2xx lets the rollout go on (confirm-rollout, confirm-promotion) or rolls it back (rollback).
+      method: 'POST',
+      path: /^\/v1\/gate\/flagger\/(confirm-rollout|confirm-promotion|rollback)$/,
+      name: 'gate_flagger',
+      handler: authed('read', async (req, res, [hook]) => {
+        const body = await readBody(req, 64 * 1024);
+        let payload: { name?: unknown; namespace?: unknown; metadata?: Record<string, unknown> };
+        try {
+          payload = JSON.parse(body.toString('utf8')) as typeof payload;
+        } catch {
+          throw new HttpError(400, 'body must be the JSON Flagger sends: {"name","namespace","phase","metadata":{...}}');
+        }
+        const meta = payload.metadata ?? {};
+        const service = typeof meta['service'] === 'string' ? meta['service'] : typeof payload.name === 'string' ? payload.name : '';
+        const stack = typeof meta['stack'] === 'string' ? meta['stack'] : 'canary';
+        if (service === '') throw new HttpError(400, 'no service: set metadata.service in the webhook, or name the canary after it');
+        const a = port.rolloutGate({ service, stack, step: stepOf(typeof meta['step'] === 'string' ? meta['step'] : undefined), caller: `flagger ${hook}` });
+        const proceed = hook === 'rollback' ? a.verdict === 'rollback' : hook === 'confirm-promotion' ? a.verdict === 'promote' : a.verdict !== 'rollback';
+        json(res, proceed ? 200 : 412, a);
+      }),
+    },
     {
       method: 'GET',
       path: /^\/v1\/recommendations$/,
