@@ -8,30 +8,33 @@ import type { HarbingerConfig } from '../config/load.js';
 import type { KafkaConfig } from '../config/kafka.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/decision.js';
-import { formulaConfidence } from '../core/decide/confidence.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
 import { createHttpServer, type HttpPort, type RolloutAnswer } from '../adapters/http/server.js';
-import { judgeRollout } from '../core/gate/rollout-gate.js';
 import type { ApiToken, Role } from '../adapters/http/auth.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { FileStateStore } from '../adapters/state/file-state-store.js';
-import type { AuditEntry, ChainHead } from '../core/audit/hash-chain.js';
-import { auditKind } from '../report/audit-kind.js';
+import type { ChainHead } from '../core/audit/hash-chain.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
 import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
 import type { RoutingController } from '../adapters/routing/routing-controller.js';
-import { SlackFeed } from '../adapters/slack/slack-feed.js';
+import type { SlackFeed } from '../adapters/slack/slack-feed.js';
 import type { Logger } from '../adapters/log/logger.js';
 import type { ModelWatcher } from '../model/load.js';
 import { createRoutingController } from './routing-factory.js';
+import { loadConfidenceModel } from './confidence-model.js';
+import { createSlackFeed } from './slack-factory.js';
+import { warmStart } from './warm-start.js';
+import { RolloutGatePort } from './rollout-gate-port.js';
 import type { IngestResult, Kept, Runtime } from './runtime/runtime.js';
 import { EmbeddedRuntime } from './runtime/embedded-runtime.js';
 import { KafkaRuntime } from './runtime/kafka-runtime.js';
 import type { DecisionSink } from './sinks/decision-sink.js';
+import { DecisionDelivery } from './decision-delivery.js';
+import { PersistenceHealth } from './persistence-health.js';
 import { auditSink } from './sinks/audit-sink.js';
 import { feedSink } from './sinks/feed-sink.js';
 import { metricsSink } from './sinks/metrics-sink.js';
@@ -81,16 +84,13 @@ export class HarbingerService implements HttpPort {
   private readonly audit: FileAuditLog;
   private readonly routing: RoutingController;
   private readonly slack: SlackFeed | undefined;
-  private readonly sinks: DecisionSink[];
+  private readonly delivery: DecisionDelivery;
   private readonly routingSink: ReturnType<typeof routingSink>;
-  /** Decisions audited since the last checkpoint: a recovery that makes them again does not deliver them twice. */
-  private readonly delivered: Set<string>;
   private readonly gateWarnings = new Set<string>();
-  /** When each rollout step (service|stack|step) was first asked about: its sample starts there. */
-  private readonly gateSteps = new Map<string, number>();
+  private readonly gate: RolloutGatePort;
   private readonly auditHead: FileStateStore<ChainHead>;
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
-  private persistFailure: { source: 'audit' | 'checkpoint'; reason: string } | undefined;
+  private readonly health: PersistenceHealth;
   private lastAnnouncedHead = -1;
   private refusedSeen = 0;
   private modelWatcher: ModelWatcher | undefined;
@@ -115,7 +115,7 @@ export class HarbingerService implements HttpPort {
     this.mapper = new LabelMapper(this.cfg.mapping);
     // The audit log is verified against its checkpointed head before anything is appended: an
     // edited, rewritten or truncated log stops the service (fail closed); a torn tail is repaired.
-    this.metrics.persistenceHealthy.set(1);
+    this.health = new PersistenceHealth(this.metrics, this.log);
     this.auditHead = new FileStateStore<ChainHead>(join(dir, 'audit.head.json'));
     const anchor = this.auditHead.load();
     this.audit = new FileAuditLog(join(dir, 'audit.jsonl'), {
@@ -123,7 +123,6 @@ export class HarbingerService implements HttpPort {
       ...(anchor !== undefined ? { anchor } : {}),
       now: this.now,
     });
-    this.delivered = new Set(this.audit.opened.since.map(auditedDecisionKey));
     if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
     if (this.audit.opened.unauthenticated !== undefined)
       this.log.warn(
@@ -131,9 +130,9 @@ export class HarbingerService implements HttpPort {
         'audit log has keyed entries but HARBINGER_AUDIT_KEY is not set: their authenticity was not checked',
       );
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
-    this.slack = this.createSlackFeed(opts.slack ?? {});
+    this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
     const hooks = {
-      onDecision: (e: DecisionEvent, replayed: boolean) => this.onDecision(e, replayed),
+      onDecision: (e: DecisionEvent, replayed: boolean) => this.delivery.deliver(e, replayed),
       onRejected: (reason: string) => this.metrics.rejected.inc({ source: this.cfg.kafka !== undefined ? 'kafka' : 'pipeline', reason: reasonCode(reason) }),
     };
     const kafka = this.cfg.kafka;
@@ -141,6 +140,7 @@ export class HarbingerService implements HttpPort {
       kafka !== undefined
         ? new KafkaRuntime({ ...this.cfg, kafka } as HarbingerConfig & { kafka: KafkaConfig }, this.log, hooks, this.now)
         : new EmbeddedRuntime(this.cfg, this.log, hooks, this.now);
+    this.gate = new RolloutGatePort(this.cfg, () => this.runtime, this.audit, this.log, this.now);
     this.routingSink = routingSink(
       this.routing,
       this.audit,
@@ -149,7 +149,7 @@ export class HarbingerService implements HttpPort {
       this.log,
     );
     // In order: the audit entry is on disk before anything acts on the decision.
-    this.sinks = [
+    const sinks: DecisionSink[] = [
       auditSink(this.audit),
       feedSink(join(dir, 'recommendations.jsonl')),
       ...(this.slack !== undefined ? [{ name: 'slack', decision: (e: DecisionEvent) => this.slack!.onDecision(e) }] : []),
@@ -157,6 +157,9 @@ export class HarbingerService implements HttpPort {
       this.routingSink,
       trainingLogSink(dir, (id) => this.runtime.decision.getRecommendation(id), this.log),
     ];
+    this.delivery = new DecisionDelivery(sinks, this.audit.opened.since, this.health, this.log, (id, reason) =>
+      this.runtime.executionFailed(id, reason, this.clock()),
+    );
     this.recover();
   }
 
@@ -168,30 +171,19 @@ export class HarbingerService implements HttpPort {
    */
   private recover(): void {
     this.runtime.recover();
-    const since = this.audit.opened.since;
-    const answered = new Set(
-      since
-        .filter((e) => e.kind === 'execution.applied' || e.kind === 'execution.failed')
-        .map((e) => (e.payload as { recommendationId?: string }).recommendationId),
-    );
-    for (const e of since) {
-      if (e.kind !== 'recommendation.executed') continue;
-      const id = (e.payload as { id?: string }).id;
-      const rec = id !== undefined && !answered.has(id) ? this.runtime.decision.getRecommendation(id) : undefined;
-      if (rec?.status !== 'executed') continue;
+    for (const rec of this.delivery.unansweredExecutions((id) => this.runtime.decision.getRecommendation(id))) {
       this.log.warn(
         { recommendation: rec.id },
         'an executed action had no recorded controller answer before the restart: sending it again (same idempotency key)',
       );
       void this.routingSink.execute(rec);
     }
-    this.delivered.clear();
   }
 
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
-    await this.warmStart();
+    if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) this.checkpoint();
     const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
     if (this.tokens.length === 0) {
       const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
@@ -240,7 +232,7 @@ export class HarbingerService implements HttpPort {
     this.slack?.start();
     if (this.slack !== undefined && this.cfg.slack.approvers === undefined)
       this.log.warn('slack.approvers is not set: anyone in the Slack channel can approve or reject a recommendation');
-    await this.loadConfidenceModel();
+    this.modelWatcher = await loadConfidenceModel(this.cfg, (m) => this.runtime.decision.setConfidenceModel(m), this.metrics, this.log);
     await this.runtime.start();
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
     this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
@@ -278,7 +270,7 @@ export class HarbingerService implements HttpPort {
     }
     this.checkpoint();
     await this.slack?.stop(5000);
-    for (const s of this.sinks) await s.close?.();
+    await this.delivery.close();
     this.log.info('harbinger stopped; state checkpointed');
   }
 
@@ -286,9 +278,10 @@ export class HarbingerService implements HttpPort {
 
   async ingest(samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
     // What cannot be kept is not acknowledged: the sender keeps it and retries.
-    if (this.persistFailure !== undefined) {
+    const problem = this.health.problem;
+    if (problem !== undefined) {
       this.metrics.rejected.inc({ source, reason: 'unpersisted' }, samples.length + events.length);
-      throw new HttpError(503, `not accepting data: ${this.persistFailure.reason}`);
+      throw new HttpError(503, `not accepting data: ${problem}`);
     }
     // One sample from the future would move the watermark there and make all real data late: at
     // the edge, where the wall clock is known, anything further ahead than the skew allowance (at
@@ -374,44 +367,8 @@ export class HarbingerService implements HttpPort {
     return { accepted, duplicates, unmapped };
   }
 
-  /**
-   * The rollout gate: the new version's stack of `service` against its peers since this step began
-   * (the first time the gate is asked about it). Every verdict goes to the audit log.
-   */
   rolloutGate(q: { service: string; stack: string; step: number | undefined; caller: string }): RolloutAnswer {
-    const now = this.runtime.maxEventTime();
-    const key = `${q.service}|${q.stack}|${q.step ?? ''}`;
-    let since = this.gateSteps.get(key);
-    if (since === undefined) {
-      since = Number.isFinite(now) ? now : this.now();
-      this.gateSteps.set(key, since);
-      if (this.gateSteps.size > 1000) this.gateSteps.delete(this.gateSteps.keys().next().value!);
-    }
-    const all = [...this.runtime.series()].filter((s) => s.service === q.service);
-    const j = judgeRollout(
-      { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step },
-      {
-        minPoints: this.cfg.decision.rolloutGate.minPoints,
-        minBusinessVolume: this.cfg.detection.delta.minVolume,
-        businessTolerance: this.cfg.decision.rolloutGate.businessTolerance,
-        minSeparation: this.cfg.detection.delta.minSeparation,
-        warnScore: this.cfg.detection.threshold.warnScore,
-      },
-    );
-    const answer: RolloutAnswer = {
-      service: q.service,
-      stack: q.stack,
-      step: q.step ?? null,
-      verdict: j.verdict,
-      reasons: j.reasons,
-      since: new Date(since).toISOString(),
-    };
-    try {
-      this.audit.append(Number.isFinite(now) ? now : this.now(), `gate.${j.verdict}`, q.caller, answer);
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'audit log not written for a gate verdict');
-    }
-    return answer;
+    return this.gate.answer(q);
   }
 
   gates(): GateCoverage {
@@ -490,7 +447,7 @@ export class HarbingerService implements HttpPort {
     if (!this.started) return { ready: false, reason: 'starting' };
     const l = this.live();
     if (!l.live) return { ready: false, reason: l.reason };
-    if (this.persistFailure !== undefined) return { ready: false, reason: this.persistFailure.reason };
+    if (this.health.problem !== undefined) return { ready: false, reason: this.health.problem };
     if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
     return { ready: true, reason: `state restored from ${this.runtime.restoredFrom}` };
   }
@@ -518,57 +475,6 @@ export class HarbingerService implements HttpPort {
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
   }
 
-  /**
-   * Warm start: at a fresh start with `prometheus.warmStartHours`, the baselines learn that much of
-   * Prometheus' history before the first poll, then state is checkpointed. On Kafka the shards own
-   * detection state, so this is for the embedded runtime.
-   */
-  private async warmStart(): Promise<void> {
-    const p = this.cfg.prometheus;
-    if (p === undefined || p.warmStartHours <= 0 || !(this.runtime instanceof EmbeddedRuntime) || !this.runtime.fresh) return;
-    const runtime = this.runtime;
-    const to = Math.floor(this.now() / 1000 / p.stepSeconds) * p.stepSeconds * 1000;
-    const from = to - p.warmStartHours * 3_600_000;
-    const started = performance.now();
-    const history = new PrometheusPoller(p, () => undefined, this.log);
-    let result = { samples: 0, failedQueries: 0 };
-    await runtime.warm(async (offer) => {
-      result = await history.history(from, to, offer);
-    });
-    this.metrics.samplesReceived.inc({ source: 'prometheus_history' }, result.samples);
-    this.log.info(
-      { hours: p.warmStartHours, samples: result.samples, failedQueries: result.failedQueries, seconds: Math.round(performance.now() - started) / 1000 },
-      'warm start: baselines learned from Prometheus history',
-    );
-    this.checkpoint();
-  }
-
-  /**
-   * A decision made on this instance: every sink, in order, the audit log first. When a sink
-   * fails the later ones do not run: in particular nothing is executed that was not audited (an
-   * executed recommendation is reported back as failed), and ingest stops acknowledging data
-   * until the audit log and state can be written again.
-   */
-  private onDecision(e: DecisionEvent, replayed = false): void {
-    if (replayed && this.delivered.has(decisionKey(e))) return;
-    for (const sink of this.sinks) {
-      try {
-        sink.decision(e);
-      } catch (err) {
-        const reason = `the ${sink.name} sink cannot write: ${(err as Error).message}`;
-        this.log.error({ sink: sink.name, decision: e.type, err: (err as Error).message }, 'decision not delivered; later sinks skipped');
-        if (sink.name === 'audit') {
-          this.setPersistFailure({ source: 'audit', reason });
-          if (e.type === 'recommendation' && e.status === 'executed')
-            queueMicrotask(() => this.runtime.decision.onExecutionResult(e.id, false, `not executed: ${reason}`, this.clock()));
-        }
-        return;
-      }
-    }
-    if (this.persistFailure?.source === 'audit') this.setPersistFailure(undefined);
-    this.metrics.auditEntries.set(this.audit.head.seq);
-  }
-
   /** Checkpoint state and the audit head; a failure makes ingest answer 503 and /readyz fail until one succeeds. */
   private checkpoint(): void {
     try {
@@ -580,90 +486,10 @@ export class HarbingerService implements HttpPort {
         this.log.info({ auditEntries: head.seq, auditHead: head.hash }, 'audit head checkpointed');
       }
       this.metrics.auditEntries.set(head.seq);
-      if (this.persistFailure?.source === 'checkpoint') this.setPersistFailure(undefined);
+      this.health.succeeded('checkpoint');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact; not accepting data until one succeeds');
-      this.setPersistFailure({ source: 'checkpoint', reason: `checkpoint failed: ${(err as Error).message}` });
+      this.health.failed('checkpoint', `checkpoint failed: ${(err as Error).message}`);
     }
   }
-
-  private setPersistFailure(failure: { source: 'audit' | 'checkpoint'; reason: string } | undefined): void {
-    const recovered = failure === undefined && this.persistFailure !== undefined;
-    this.persistFailure = failure;
-    this.metrics.persistenceHealthy.set(failure === undefined ? 1 : 0);
-    if (recovered) this.log.info('state and audit log writable again; accepting data');
-  }
-
-  /**
-   * The learned confidence model, when its selection says it beat the formula on held-out data;
-   * hot-reloaded when the files change. Any failure keeps the formula: confidence never goes dark.
-   */
-  private async loadConfidenceModel(): Promise<void> {
-    const setting = this.cfg.server.confidenceModel;
-    const formula = formulaConfidence({ warnScore: this.cfg.detection.threshold.warnScore, horizonMinutes: this.cfg.detection.prediction.horizonMinutes });
-    const showFormula = (): void => {
-      this.metrics.confidenceModel.reset();
-      this.metrics.confidenceModel.set({ source: 'formula', version: 'formula', backend: 'none' }, 1);
-    };
-    showFormula();
-    if (setting === 'formula') return;
-    try {
-      // Imported lazily: TensorFlow.js loads only when a learned model is wanted.
-      const { initBackend } = await import('../model/backend.js');
-      const { loadConfidenceModel, shippedModelDir, watchConfidenceModel } = await import('../model/load.js');
-      const dir = setting === 'shipped' ? shippedModelDir() : setting;
-      const backend = await initBackend();
-      const use = (m: Awaited<ReturnType<typeof loadConfidenceModel>>): void => {
-        if (m === undefined) {
-          this.runtime.decision.setConfidenceModel(formula);
-          showFormula();
-          this.log.info({ dir }, 'confidence: the formula (no learned model selected)');
-          return;
-        }
-        this.runtime.decision.setConfidenceModel(m.model);
-        this.metrics.confidenceModel.reset();
-        this.metrics.confidenceModel.set({ source: 'learned', version: m.version, backend }, 1);
-        this.log.info({ dir, version: m.version, backend }, 'confidence: learned model loaded');
-      };
-      const initial = await loadConfidenceModel(dir, { onSkip: (reason) => this.log.info({ dir, reason }, 'confidence: learned model not used') });
-      use(initial);
-      this.modelWatcher = watchConfidenceModel(dir, use, {
-        initial: initial ?? null,
-        onError: (e) => this.log.warn({ err: (e as Error).message }, 'confidence: reload failed, keeping the current model'),
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'confidence: learned model unavailable, using the formula');
-    }
-  }
-
-  private createSlackFeed(secrets: { botToken?: string; webhookUrl?: string; signingSecret?: string }): SlackFeed | undefined {
-    if (secrets.botToken === undefined && secrets.webhookUrl === undefined) return undefined;
-    const mode = this.cfg.slack.mode ?? (secrets.botToken !== undefined ? 'bot' : 'webhook');
-    return new SlackFeed({
-      config: {
-        mode,
-        baseUrl: this.cfg.slack.baseUrl,
-        includeInformational: this.cfg.slack.includeInformational,
-        outboxPath: join(this.cfg.server.dataDir, 'slack-outbox.jsonl'),
-        ...(this.cfg.slack.channel !== undefined ? { channel: this.cfg.slack.channel } : {}),
-      },
-      secrets,
-      logger: this.log,
-      onSent: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'sent' }),
-      onFailed: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'failed' }),
-      onRetry: (i) => this.metrics.slackMessages.inc({ kind: i.kind, result: 'retried' }),
-    });
-  }
-}
-
-/** What identifies a decision in the audit log: its kind and the id of what it is about. */
-function decisionKey(e: DecisionEvent): string {
-  const id = e.type === 'recommendation' ? e.id : e.type === 'outcome' ? e.recommendationId : e.incident.id;
-  return `${auditKind(e)}|${id}`;
-}
-
-function auditedDecisionKey(entry: AuditEntry): string {
-  const p = entry.payload as { id?: string; recommendationId?: string; incident?: { id?: string } };
-  const id = entry.kind.startsWith('recommendation.') ? p.id : entry.kind.startsWith('outcome.') ? p.recommendationId : p.incident?.id;
-  return `${entry.kind}|${id ?? ''}`;
 }

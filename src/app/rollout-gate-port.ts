@@ -1,0 +1,61 @@
+import type { HarbingerConfig } from '../config/load.js';
+import { judgeRollout } from '../core/gate/rollout-gate.js';
+import type { FileAuditLog } from '../adapters/file/audit-log.js';
+import type { RolloutAnswer } from '../adapters/http/server.js';
+import type { Logger } from '../adapters/log/logger.js';
+import type { Runtime } from './runtime/runtime.js';
+
+/**
+ * The rollout gate as the HTTP port asks it: the new version's stack of `service` against its
+ * peers since this step began (the first time the gate is asked about it). Every verdict goes to
+ * the audit log.
+ */
+export class RolloutGatePort {
+  /** When each rollout step (service|stack|step) was first asked about: its sample starts there. */
+  private readonly steps = new Map<string, number>();
+
+  constructor(
+    private readonly cfg: HarbingerConfig,
+    private readonly runtime: () => Runtime,
+    private readonly audit: FileAuditLog,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  answer(q: { service: string; stack: string; step: number | undefined; caller: string }): RolloutAnswer {
+    const eventTime = this.runtime().maxEventTime();
+    const now = Number.isFinite(eventTime) ? eventTime : this.now();
+    const key = `${q.service}|${q.stack}|${q.step ?? ''}`;
+    let since = this.steps.get(key);
+    if (since === undefined) {
+      since = now;
+      this.steps.set(key, since);
+      if (this.steps.size > 1000) this.steps.delete(this.steps.keys().next().value!);
+    }
+    const all = [...this.runtime().series()].filter((s) => s.service === q.service);
+    const j = judgeRollout(
+      { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step },
+      {
+        minPoints: this.cfg.decision.rolloutGate.minPoints,
+        minBusinessVolume: this.cfg.detection.delta.minVolume,
+        businessTolerance: this.cfg.decision.rolloutGate.businessTolerance,
+        minSeparation: this.cfg.detection.delta.minSeparation,
+        warnScore: this.cfg.detection.threshold.warnScore,
+      },
+    );
+    const answer: RolloutAnswer = {
+      service: q.service,
+      stack: q.stack,
+      step: q.step ?? null,
+      verdict: j.verdict,
+      reasons: j.reasons,
+      since: new Date(since).toISOString(),
+    };
+    try {
+      this.audit.append(now, `gate.${j.verdict}`, q.caller, answer);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'audit log not written for a gate verdict');
+    }
+    return answer;
+  }
+}
