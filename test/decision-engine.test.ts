@@ -8,6 +8,23 @@ import { readFileSync } from 'node:fs';
 import { DecisionEngine } from '../src/core/decide/decision-engine.js';
 import type { DetectionEvent, StackHealthEvent } from '../src/domain/types.js';
 
+/** The detector's local verdict for stack a on the error ratio. */
+function localDelta(ts: number, afterGlobal = false): DetectionEvent {
+  return {
+    type: 'delta',
+    ts,
+    service: 'checkout',
+    metric: 'err',
+    signal: 'reliability',
+    scope: 'local',
+    stack: 'a',
+    reason: 'a alone',
+    separation: 8.5,
+    stacks: [],
+    ...(afterGlobal ? { afterGlobal: true } : {}),
+  };
+}
+
 /** A confirmed anomaly of the error ratio on stack a, as the detector emits it. */
 function errAnomaly(ts: number, over: Partial<Extract<DetectionEvent, { type: 'anomaly' }>> = {}): DetectionEvent {
   return {
@@ -146,19 +163,7 @@ describe('a shift to several stacks that does not help', () => {
           value: 0.02,
           slo: { kind: 'error_rate', limit: 0.001, comparator: '>' },
         });
-      if (m === 2)
-        d.onDetection({
-          type: 'delta',
-          ts: ts + MIN - 1,
-          service: 'checkout',
-          metric: 'err',
-          signal: 'reliability',
-          scope: 'local',
-          stack: 'a',
-          reason: 'a alone',
-          separation: 8.5,
-          stacks: [],
-        });
+      if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
       // Stack a stays sick whatever is done: the shift will not help.
       for (const [stack, score] of [
         ['a', 9],
@@ -219,20 +224,7 @@ describe('a stack singled out after the metric moved everywhere', () => {
     for (let m = 0; m < 6; m++) {
       const ts = T + m * MIN;
       if (m === 1) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
-      if (m === 1)
-        d.onDetection({
-          type: 'delta',
-          ts: ts + MIN - 1,
-          service: 'checkout',
-          metric: 'err',
-          signal: 'reliability',
-          scope: 'local',
-          stack: 'a',
-          reason: 'a alone',
-          separation: 8.5,
-          stacks: [],
-          ...(afterGlobal ? { afterGlobal: true } : {}),
-        });
+      if (m === 1) d.onDetection(localDelta(ts + MIN - 1, afterGlobal));
       for (const [stack, score] of [
         ['a', 9],
         ['b', 0.2],

@@ -66,30 +66,15 @@ export class PrometheusPoller {
     const started = performance.now();
     const time = Math.floor(now / 1000 / this.cfg.stepSeconds) * this.cfg.stepSeconds;
     const out: Sample[] = [];
-    let failed = 0;
-    for (const q of this.cfg.queries) {
-      let results: VectorResult[];
-      try {
-        results = await this.withRetries(() => this.query(q.query, time));
-      } catch (e) {
-        failed++;
-        this.log.warn({ query: q.query, err: (e as Error).message }, 'prometheus query failed after retries: a gap, not a guess');
-        continue;
-      }
-      for (const r of results) {
-        const stack = r.metric[q.stackLabel];
+    const failed = await this.eachQuery(
+      (q) => this.query(q.query, time),
+      'prometheus query failed after retries: a gap, not a guess',
+      (q, r: VectorResult) => {
+        const at = seriesOf(q, r.metric);
         const value = Number(r.value[1]);
-        if (stack === undefined || !Number.isFinite(value)) continue;
-        out.push({
-          ts: Math.round(r.value[0] * 1000),
-          signal: q.signal,
-          metric: q.metric,
-          stack,
-          service: r.metric[q.serviceLabel] ?? q.service ?? 'default',
-          value,
-        });
-      }
-    }
+        if (at !== undefined && Number.isFinite(value)) out.push({ ts: Math.round(r.value[0] * 1000), signal: q.signal, metric: q.metric, ...at, value });
+      },
+    );
     if (failed < this.cfg.queries.length) this.lastSuccess = now;
     this.onPoll((performance.now() - started) / 1000, failed);
     if (out.length > 0) this.emit(out);
@@ -110,30 +95,40 @@ export class PrometheusPoller {
     for (let start = from; start < to; start += span) {
       const end = Math.min(to, start + span);
       const out: Sample[] = [];
-      for (const q of this.cfg.queries) {
-        let results: MatrixResult[];
-        try {
-          results = await this.withRetries(() => this.queryRange(q.query, start / 1000, (end - 1) / 1000, step));
-        } catch (e) {
-          failedQueries++;
-          this.log.warn({ query: q.query, err: (e as Error).message }, 'prometheus history query failed after retries: that window stays a gap');
-          continue;
-        }
-        for (const r of results) {
-          const stack = r.metric[q.stackLabel];
-          if (stack === undefined) continue;
-          const service = r.metric[q.serviceLabel] ?? q.service ?? 'default';
+      failedQueries += await this.eachQuery(
+        (q) => this.queryRange(q.query, start / 1000, (end - 1) / 1000, step),
+        'prometheus history query failed after retries: that window stays a gap',
+        (q, r: MatrixResult) => {
+          const at = seriesOf(q, r.metric);
+          if (at === undefined) return;
           for (const [t, v] of r.values) {
             const value = Number(v);
-            if (Number.isFinite(value)) out.push({ ts: Math.round(t * 1000), signal: q.signal, metric: q.metric, stack, service, value });
+            if (Number.isFinite(value)) out.push({ ts: Math.round(t * 1000), signal: q.signal, metric: q.metric, ...at, value });
           }
-        }
-      }
+        },
+      );
       out.sort((a, b) => a.ts - b.ts);
       samples += out.length;
       if (out.length > 0) onWindow(out);
     }
     return { samples, failedQueries };
+  }
+
+  /** Every configured query through `run`, retried; one that still fails is a gap, logged with `gap` and counted. */
+  private async eachQuery<R>(run: (q: Query) => Promise<R[]>, gap: string, use: (q: Query, r: R) => void): Promise<number> {
+    let failed = 0;
+    for (const q of this.cfg.queries) {
+      let results: R[];
+      try {
+        results = await this.withRetries(() => run(q));
+      } catch (e) {
+        failed++;
+        this.log.warn({ query: q.query, err: (e as Error).message }, gap);
+        continue;
+      }
+      for (const r of results) use(q, r);
+    }
+    return failed;
   }
 
   private async queryRange(query: string, start: number, end: number, step: number): Promise<MatrixResult[]> {
@@ -173,4 +168,12 @@ export class PrometheusPoller {
       }
     }
   }
+}
+
+type Query = PrometheusConfig['queries'][number];
+
+/** The stack and service a result series belongs to, from the query's labels; undefined without a stack. */
+function seriesOf(q: Query, labels: Record<string, string>): { stack: string; service: string } | undefined {
+  const stack = labels[q.stackLabel];
+  return stack === undefined ? undefined : { stack, service: labels[q.serviceLabel] ?? q.service ?? 'default' };
 }
