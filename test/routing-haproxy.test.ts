@@ -1,5 +1,6 @@
-import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Recommendation } from '../src/domain/decision.js';
 import { HAPROXY_ONLY_SHIFTS, HaproxyController } from '../src/adapters/routing/haproxy-controller.js';
@@ -33,6 +34,8 @@ function rec(over: Partial<Recommendation> = {}): Recommendation {
 
 const STACKS = ['us-east-1', 'us-west-2'];
 
+const appliedPath = join(mkdtempSync(join(tmpdir(), 'hb-haproxy-')), 'haproxy-applied.json');
+
 describe.skipIf(missing('haproxy'))('HAProxy runtime + controller against a real HAProxy', () => {
   let stacks: StackServers;
   let hap: HaproxyHandle;
@@ -41,7 +44,12 @@ describe.skipIf(missing('haproxy'))('HAProxy runtime + controller against a real
   beforeAll(async () => {
     stacks = await startStackServers(STACKS);
     hap = await startHaproxy({ servers: stacks.servers.map((s) => ({ name: s.name, port: s.port, weight: 50 })) });
-    ctl = new HaproxyController({ socketPath: hap.socketPath, backend: hap.backend, servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' } });
+    ctl = new HaproxyController({
+      socketPath: hap.socketPath,
+      backend: hap.backend,
+      servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' },
+      appliedPath,
+    });
   });
 
   afterAll(async () => {
@@ -77,10 +85,19 @@ describe.skipIf(missing('haproxy'))('HAProxy runtime + controller against a real
     expect(Math.abs((after['us-west-2'] ?? 0) - 60)).toBeLessThanOrEqual(2);
     expect((after['us-east-1'] ?? 0) + (after['us-west-2'] ?? 0)).toBe(200);
 
-    // A replay of the same recommendation is not applied twice.
+    // A replay of the same recommendation is not applied twice, by this controller nor by one
+    // started after a restart on the same state file (a shift is relative to the weights now).
     const again = await ctl.apply(shift);
     expect(again.ok).toBe(true);
     expect(again.detail).toMatch(/already applied/);
+    const restarted = new HaproxyController({
+      socketPath: hap.socketPath,
+      backend: hap.backend,
+      servers: { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' },
+      appliedPath,
+    });
+    const resent = await restarted.apply(shift);
+    expect(resent.detail).toMatch(/already applied/);
     expect(await ctl.readWeights()).toEqual({ 'us-east-1': 70, 'us-west-2': 30 });
 
     const revert = rec({ id: 'inc-checkout-us-west-2-r2', stack: 'us-east-1', targets: ['us-west-2'], percent: 20, reverts: shift.id });

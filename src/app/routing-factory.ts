@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { RoutingConfig } from '../config/service.js';
 import { readSecret } from '../config/secrets.js';
 import type { Logger } from '../adapters/log/logger.js';
@@ -6,7 +7,7 @@ import { WebhookController } from '../adapters/routing/webhook-controller.js';
 import { HaproxyController } from '../adapters/routing/haproxy-controller.js';
 
 /** Builds the configured routing controller; the webhook token comes from HARBINGER_ROUTING_WEBHOOK_TOKEN(_FILE). */
-export function createRoutingController(cfg: RoutingConfig, log: Logger): RoutingController {
+export function createRoutingController(cfg: RoutingConfig, log: Logger, dataDir?: string): RoutingController {
   switch (cfg.controller) {
     case 'dry-run':
       return new DryRunController(log);
@@ -21,6 +22,12 @@ export function createRoutingController(cfg: RoutingConfig, log: Logger): Routin
       });
     }
     case 'haproxy':
-      return new HaproxyController({ socketPath: cfg.haproxy!.socketPath, backend: cfg.haproxy!.backend, servers: cfg.haproxy!.servers, log });
+      return new HaproxyController({
+        socketPath: cfg.haproxy!.socketPath,
+        backend: cfg.haproxy!.backend,
+        servers: cfg.haproxy!.servers,
+        log,
+        ...(dataDir !== undefined ? { appliedPath: join(dataDir, 'haproxy-applied.json') } : {}),
+      });
   }
 }

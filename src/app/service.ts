@@ -129,7 +129,7 @@ export class HarbingerService implements HttpPort {
         { entries: this.audit.opened.unauthenticated },
         'audit log has keyed entries but HARBINGER_AUDIT_KEY is not set: their authenticity was not checked',
       );
-    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log);
+    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir);
     this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
     const hooks = {
       onDecision: (e: DecisionEvent, replayed: boolean) => this.delivery.deliver(e, replayed),

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Recommendation } from '../../domain/decision.js';
 import type { Logger } from '../log/logger.js';
 import { HaproxyRuntime } from './haproxy-runtime.js';
@@ -14,7 +15,15 @@ export interface HaproxyControllerOptions {
   /** Per-command timeout, default 2000 ms. */
   timeoutMs?: number;
   log?: Logger;
+  /**
+   * Where the ids of applied recommendations are kept (JSON), so one re-sent after a restart is
+   * not applied twice: a shift is relative to the weights HAProxy has now. In memory only when unset.
+   */
+  appliedPath?: string;
 }
+
+/** Applied recommendations remembered (oldest forgotten first): far more than a freeze window sees. */
+const APPLIED_KEPT = 1000;
 
 /** HAProxy reads the weights back after the action: they are in the result whenever they could be read. */
 export type HaproxyApplyResult = RoutingResult;
@@ -27,7 +36,8 @@ export const HAPROXY_ONLY_SHIFTS = 'haproxy controller only shifts traffic; roll
  * (0..100) of the mapped servers' total, so `get weight` reads as the traffic split.
  *
  * Never throws: every failure becomes `{ ok: false, detail }`.
- * Replays of an already-applied recommendation id are not applied twice (in-process memory).
+ * Replays of an already-applied recommendation id are not applied twice (remembered in
+ * `appliedPath` across restarts, since a shift is relative to the weights HAProxy has now).
  */
 export class HaproxyController implements RoutingController {
   readonly name = 'haproxy';
@@ -38,6 +48,22 @@ export class HaproxyController implements RoutingController {
   constructor(private readonly opts: HaproxyControllerOptions) {
     if (Object.keys(opts.servers).length < 2) throw new Error('haproxy controller: map at least two stacks to servers');
     this.runtime = new HaproxyRuntime({ socketPath: opts.socketPath, timeoutMs: opts.timeoutMs });
+    if (opts.appliedPath !== undefined && existsSync(opts.appliedPath)) {
+      try {
+        for (const [id, w] of JSON.parse(readFileSync(opts.appliedPath, 'utf8')) as [string, Record<string, number>][]) this.applied.set(id, w);
+      } catch (e) {
+        opts.log?.warn({ path: opts.appliedPath, err: (e as Error).message }, 'haproxy: applied-recommendations file unreadable; starting without it');
+      }
+    }
+  }
+
+  private remember(id: string, weights: Record<string, number>): void {
+    this.applied.set(id, weights);
+    if (this.applied.size > APPLIED_KEPT) this.applied.delete(this.applied.keys().next().value!);
+    if (this.opts.appliedPath === undefined) return;
+    const tmp = `${this.opts.appliedPath}.tmp`;
+    writeFileSync(tmp, JSON.stringify([...this.applied]));
+    renameSync(tmp, this.opts.appliedPath);
   }
 
   /** Current weights per mapped stack, as HAProxy reports them. */
@@ -102,7 +128,7 @@ export class HaproxyController implements RoutingController {
       if (mismatch.length > 0) {
         return { ok: false, detail: `haproxy: weights did not take: wanted ${fmt(after)}, HAProxy reports ${fmt(readBack)}`, weights: readBack };
       }
-      this.applied.set(rec.id, readBack);
+      this.remember(rec.id, readBack);
       const detail = `haproxy ${this.opts.backend}: ${rec.reverts !== undefined ? `revert of ${rec.reverts}, ` : ''}moved ${rec.percent} % from ${rec.stack} to ${rec.targets.join(', ')}: ${fmt(before)} → ${fmt(readBack)}`;
       this.opts.log?.info({ recommendation: rec.id, backend: this.opts.backend, before, after: readBack }, detail);
       return { ok: true, detail, weights: readBack };
