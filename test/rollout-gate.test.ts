@@ -108,6 +108,12 @@ describe('progressive-delivery gate', () => {
     expect(errors).toEqual({ metric: 'http_5xx_rate', verdict: 'rollback', detail: '0.012 > 0.001 (SLO) on the new version, the old one within it' });
     expect((await flagger(http, 'rollback', 20)).status).toBe(200);
     expect((await flagger(http, 'confirm-promotion', 20)).status).toBe(412);
+    // The verdict is also a trigger: the canary's incident carries it, and the workflow made its recommendation.
+    const incident = (await http.get('/v1/incidents')).data.incidents.find((i: { stack: string }) => i.stack === 'canary');
+    expect(Object.values(incident.alerts)).toEqual([expect.objectContaining({ name: 'RolloutGateRollback', status: 'firing' })]);
+    const recs = (await http.get('/v1/recommendations')).data.recommendations as { stack: string; action: string; targets: string[] }[];
+    // No deployment event names the version here, so the usual mitigation is to move traffic off it.
+    expect(recs.filter((r) => r.stack === 'canary' && r.action === 'shift_traffic').map((r) => r.targets)).toEqual([['primary']]);
     await service.stop();
     stops.pop();
     const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8')

@@ -4,6 +4,7 @@ import type { FileAuditLog } from '../adapters/file/audit-log.js';
 import type { RolloutAnswer } from '../adapters/http/server.js';
 import type { Logger } from '../adapters/log/logger.js';
 import type { Runtime } from './runtime/runtime.js';
+import type { AlertTrigger } from '../domain/decision.js';
 
 /**
  * The rollout gate as the HTTP port asks it: the new version's stack of `service` against its
@@ -56,6 +57,37 @@ export class RolloutGatePort {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'audit log not written for a gate verdict');
     }
+    if (j.verdict === 'rollback')
+      this.raise(
+        q,
+        now,
+        j.reasons.filter((r) => r.verdict === 'rollback').map((r) => `${r.metric}: ${r.detail}`),
+      );
     return answer;
+  }
+
+  /**
+   * A rollback verdict is also an ITR trigger on the new version's stack, as a firing alert would
+   * be: it opens (or joins) the stack's incident and the workflow makes the usual recommendation,
+   * through the same correlation, guardrails, approval and audit. One alert per step.
+   */
+  private raise(q: { service: string; stack: string; step: number | undefined }, now: number, reasons: string[]): void {
+    const runtime = this.runtime();
+    if (!runtime.decides()) return;
+    const alert: AlertTrigger = {
+      groupKey: 'harbinger-rollout-gate',
+      fingerprint: `gate-${q.service}-${q.stack}-${q.step ?? 'na'}`,
+      status: 'firing',
+      name: 'RolloutGateRollback',
+      startsAt: now,
+      endsAt: null,
+      service: q.service,
+      stack: q.stack,
+      signal: 'reliability',
+      labels: { alertname: 'RolloutGateRollback', reasons: reasons.join('; ').slice(0, 1000) },
+    };
+    Promise.resolve(runtime.exclusive(() => runtime.alert(alert, now))).catch((err: Error) =>
+      this.log.error({ err: err.message, service: q.service, stack: q.stack }, 'rollout gate: the rollback verdict could not be raised as a trigger'),
+    );
   }
 }
