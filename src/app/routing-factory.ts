@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RoutingConfig } from '../config/service.js';
+import type { RoutingConfig } from '../adapters/routing/config.js';
 import { readSecret } from '../config/secrets.js';
 import type { Logger } from '../adapters/log/logger.js';
 import { DryRunController, type RoutingController } from '../adapters/routing/routing-controller.js';

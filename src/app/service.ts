@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { gateCoverage, type GateCoverage } from '../core/detection/gate-coverage.js';
 import { withActionsReachingData } from '../config/decision.js';
 import type { HarbingerConfig } from '../config/load.js';
-import type { KafkaConfig } from '../config/kafka.js';
+import type { KafkaConfig } from '../adapters/kafka/config.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/decision.js';
 import { HttpError } from '../adapters/http/http-error.js';

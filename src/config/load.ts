@@ -3,9 +3,13 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepFreeze, detectionConfigSchema } from './detection.js';
 import { decisionConfigSchema } from './decision.js';
-import { kafkaConfigSchema } from './kafka.js';
+import { kafkaConfigSchema } from '../adapters/kafka/config.js';
 import { limitsConfigSchema } from './limits.js';
-import { labelMappingSchema, prometheusConfigSchema, routingConfigSchema, serverConfigSchema, slackConfigSchema } from './service.js';
+import { serverConfigSchema } from './service.js';
+import { labelMappingSchema } from '../adapters/mapping/config.js';
+import { prometheusConfigSchema } from '../adapters/prometheus/config.js';
+import { routingConfigSchema } from '../adapters/routing/config.js';
+import { slackConfigSchema } from '../adapters/slack/config.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AlertTrigger } from '../../domain/decision.js';
-import type { LabelMapping } from '../../config/service.js';
+import type { LabelMapping } from '../mapping/config.js';
 import { SIGNALS, type Signal } from '../../domain/types.js';
 
 /**

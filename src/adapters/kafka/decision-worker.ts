@@ -1,5 +1,5 @@
 import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
-import type { KafkaConfig } from '../../config/kafka.js';
+import type { KafkaConfig } from './config.js';
 import type { DecisionEvent } from '../../domain/decision.js';
 import type { DecisionEngine, DecisionSnapshot } from '../../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-merge.js';

@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { SeriesState } from '../../core/detection/series-state.js';
-import type { KafkaConfig } from '../../config/kafka.js';
+import type { KafkaConfig } from './config.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { DecisionEvent } from '../../domain/decision.js';

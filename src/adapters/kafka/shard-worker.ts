@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
-import type { KafkaConfig } from '../../config/kafka.js';
+import type { KafkaConfig } from './config.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/detection-engine.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type CompressionTypes, type Consumer, type EachBatchPayload, type KafkaMessage, type Message, type Producer } from 'kafkajs';
-import type { KafkaConfig } from '../../config/kafka.js';
+import type { KafkaConfig } from './config.js';
 import type { Logger } from '../log/logger.js';
 
 /** A kafkajs client that logs through pino: retried connection errors are warnings, not console noise. */

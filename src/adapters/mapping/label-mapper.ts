@@ -1,4 +1,4 @@
-import type { LabelMapping } from '../../config/service.js';
+import type { LabelMapping } from './config.js';
 import { SIGNALS, type Signal } from '../../domain/types.js';
 
 export type Mapped = { ok: true; signal: Signal; metric: string; stack: string; service: string } | { ok: false; reason: string };

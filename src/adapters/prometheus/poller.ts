@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import type { PrometheusConfig } from '../../config/service.js';
+import type { PrometheusConfig } from './config.js';
 import type { Sample } from '../../domain/types.js';
 import type { Logger } from '../log/logger.js';
 

@@ -6,7 +6,7 @@ import type { AlertTrigger, DecisionResult } from '../../domain/decision.js';
 import { KafkaRunner } from '../../adapters/kafka/kafka-runner.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 import type { Logger } from '../../adapters/log/logger.js';
-import type { KafkaConfig } from '../../config/kafka.js';
+import type { KafkaConfig } from '../../adapters/kafka/config.js';
 import type { RuntimeHooks } from './embedded-runtime.js';
 import type { Kept, Runtime } from './runtime.js';
 
