@@ -4,7 +4,7 @@ import type { Phase } from './context.js';
  * 4. Delta stack identification: this stack singled out against its peers on a metric at risk.
  * A metric at risk moving on every stack is global, even when a side metric singles this one out.
  */
-export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ verdicts, local, riskMetrics, causeRecord }) => {
+export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ w, inc, verdicts, local, riskMetrics, causeRecord, cause, breached }) => {
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
   if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
@@ -18,6 +18,22 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ 
         cause: { kind: 'global', reason: globalRisk[0]!.reason },
       },
     };
+  }
+  if (local.length === 0 && global.length === 0 && cause !== undefined) {
+    // The only stack serving a metric (a single-region service, the live colour of a blue/green
+    // pair) has no peer to be singled out against; past its SLO after a change on it, the change
+    // is the suspect, and the usual guardrails and approval decide the rest.
+    const peers = [...w.health.values()].filter((h) => h.stack !== inc.stack);
+    const alone = breached.filter((m) => {
+      const signal = inc.signals[m]?.signal;
+      return signal !== undefined && signal !== 'business' && peers.every((h) => h.scores[signal] === undefined);
+    });
+    if (alone.length > 0)
+      return {
+        result: 'pass',
+        code: 'sole_stack_changed',
+        evidence: `${alone.join(', ')} past the SLO on ${inc.stack}, the only stack reporting ${alone.length > 1 ? 'them' : 'it'} (no peer to compare with), after ${cause.kind} ${cause.id} on it`,
+      };
   }
   if (local.length === 0) {
     if (global.length > 0) {
