@@ -185,6 +185,23 @@ describe('harbinger serve HTTP API', () => {
     expect(refused.status).toBe(503);
   });
 
+  it('a write-ahead log on a full disk: ingest and approvals answer 503 with the reason, and recover once the disk does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
+    const { http } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
+    const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
+    expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
+    rmSync(join(dir, 'wal.jsonl'));
+    symlinkSync('/dev/full', join(dir, 'wal.jsonl'));
+    const refused = await http.post('/v1/samples', [sample(1)]);
+    expect(refused.status).toBe(503);
+    expect(refused.data.error).toMatch(/^not accepting data: the write-ahead log cannot be written: ENOSPC/);
+    expect((await http.get('/readyz')).status).toBe(503);
+    rmSync(join(dir, 'wal.jsonl'));
+    writeFileSync(join(dir, 'wal.jsonl'), '');
+    await waitFor(async () => (await http.get('/readyz')).status === 200, 5_000, { description: 'ready once the checkpoint succeeds again' });
+    expect((await http.post('/v1/samples', [sample(1)])).data).toMatchObject({ accepted: 1 });
+  });
+
   it('refuses to start on an audit log edited or cut short since its last checkpoint; repairs only a torn last line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-'));
     const first = await start(dir);

@@ -86,8 +86,8 @@ export class RolloutGatePort {
       signal: 'reliability',
       labels: { alertname: 'RolloutGateRollback', reasons: reasons.join('; ').slice(0, 1000) },
     };
-    Promise.resolve(runtime.exclusive(() => runtime.alert(alert, now))).catch((err: Error) =>
-      this.log.error({ err: err.message, service: q.service, stack: q.stack }, 'rollout gate: the rollback verdict could not be raised as a trigger'),
-    );
+    const failed = (err: Error): void =>
+      this.log.error({ err: err.message, service: q.service, stack: q.stack }, 'rollout gate: the rollback verdict could not be raised as a trigger');
+    new Promise((resolve) => resolve(runtime.exclusive(() => runtime.alert(alert, now)))).catch(failed);
   }
 }

@@ -302,10 +302,18 @@ export class HarbingerService implements HttpPort {
     try {
       kept = await this.runtime.ingest(samples, events);
     } catch (err) {
-      // On Kafka the data must reach the broker before it is acknowledged: a 503 makes the sender retry.
-      this.metrics.rejected.inc({ source, reason: 'kafka' }, samples.length + events.length);
-      this.log.error({ err: (err as Error).message, samples: samples.length, events: events.length }, 'kafka: forwarding to the input topics failed');
-      throw new HttpError(503, `could not forward to Kafka: ${(err as Error).message}`);
+      // What is not kept is not acknowledged: a 503 makes the sender retry. On Kafka the data must
+      // reach the broker; embedded, the write-ahead log (a full disk stops it).
+      const message = (err as Error).message;
+      const kafka = this.runtime.kind === 'kafka';
+      this.metrics.rejected.inc({ source, reason: kafka ? 'kafka' : 'unpersisted' }, samples.length + events.length);
+      if (kafka) {
+        this.log.error({ err: message, samples: samples.length, events: events.length }, 'kafka: forwarding to the input topics failed');
+        throw new HttpError(503, `could not forward to Kafka: ${message}`);
+      }
+      this.health.failed('wal', `the write-ahead log cannot be written: ${message}`);
+      this.log.error({ err: message }, 'write-ahead log append failed; not accepting data until the data directory is writable again');
+      throw new HttpError(503, `not accepting data: the write-ahead log cannot be written: ${message}`);
     }
     if (kept.samples > 0) this.metrics.samplesReceived.inc({ source }, kept.samples);
     if (kept.events > 0) this.metrics.eventsReceived.inc({ source }, kept.events);
@@ -344,7 +352,7 @@ export class HarbingerService implements HttpPort {
   alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult> {
     // Only the decider holds incidents; a 503 makes Alertmanager retry (through the Service, another replica).
     if (!this.runtime.decides()) throw new HttpError(503, 'this instance does not hold the decider right now; Alertmanager will retry');
-    return this.runtime.exclusive(() => this.applyAlerts(p));
+    return this.unpersistedIs503(() => this.runtime.exclusive(() => this.applyAlerts(p)));
   }
 
   private applyAlerts(p: AlertmanagerPayload): AlertResult {
@@ -401,7 +409,22 @@ export class HarbingerService implements HttpPort {
       if (r.ok) this.runtime.afterHumanDecision();
       return r;
     };
-    return this.runtime.exclusive(apply);
+    return this.unpersistedIs503(() => this.runtime.exclusive(apply));
+  }
+
+  /** A command the write-ahead log could not take (a full disk) is a 503 the caller retries, not a 500. */
+  private unpersistedIs503<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    const refuse = (err: unknown): never => {
+      if (err instanceof HttpError) throw err;
+      this.health.failed('wal', `the write-ahead log cannot be written: ${(err as Error).message}`);
+      throw new HttpError(503, `not applied: the write-ahead log cannot be written: ${(err as Error).message}`);
+    };
+    try {
+      const r = fn();
+      return r instanceof Promise ? r.catch(refuse) : r;
+    } catch (err) {
+      return refuse(err);
+    }
   }
 
   /**
@@ -428,7 +451,7 @@ export class HarbingerService implements HttpPort {
     if (r.decision !== undefined) {
       const d = r.decision;
       setImmediate(() => {
-        Promise.resolve(this.decide(d.recommendationId, d.verdict, d.userId)).then(
+        new Promise<DecisionResult>((resolve) => resolve(this.decide(d.recommendationId, d.verdict, d.userId))).then(
           (res) => this.log.info({ recommendation: d.recommendationId, verdict: d.verdict, user: d.userId, result: res.reason }, 'decision from Slack'),
           (err: Error) => this.log.error({ recommendation: d.recommendationId, err: err.message }, 'decision from Slack failed'),
         );
