@@ -11,6 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../support/kafka/broker.js';
 import { createHarbingerTopics } from '../support/kafka/topics.js';
 import { HarbingerService } from '../../src/app/service.js';
+import type { KafkaRuntime } from '../../src/app/runtime/kafka-runtime.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -62,14 +63,14 @@ describe('Kafka end to end', () => {
       const lags: number[] = [];
       for (;;) {
         const consumed = service.kafkaStats()?.messages ?? 0;
-        const lag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
+        const lag = (await (service.runtime as KafkaRuntime).lag()).reduce((a, l) => a + l.lag, 0);
         lags.push(lag);
         if (consumed >= messages.length && (service.kafkaStats()?.deciderWatermark ?? -Infinity) >= end) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       const secs = (performance.now() - t0) / 1000;
       await new Promise((r) => setTimeout(r, 1500)); // one more checkpoint commits the tail
-      const finalLag = (await (service as unknown as { kafka: { lag(): Promise<{ lag: number }[]> } }).kafka.lag()).reduce((a, l) => a + l.lag, 0);
+      const finalLag = (await (service.runtime as KafkaRuntime).lag()).reduce((a, l) => a + l.lag, 0);
       const stats = service.kafkaStats()!;
       await service.stop();
       console.log(
@@ -109,20 +110,14 @@ describe('Kafka end to end', () => {
         }
         if (performance.now() >= nextSample) {
           nextSample += 1000;
-          liveLags.push(
-            (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag())
-              .filter((l) => l.topic === t2.samples)
-              .reduce((a, l) => a + l.lag, 0),
-          );
+          liveLags.push((await (service2.runtime as KafkaRuntime).lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0));
         }
         await new Promise((r) => setTimeout(r, 50));
       }
       const achieved = sent / ((performance.now() - started) / 1000);
       await producer2.disconnect();
       await new Promise((r) => setTimeout(r, 2500));
-      const settledLag = (await (service2 as unknown as { kafka: { lag(): Promise<{ topic: string; lag: number }[]> } }).kafka.lag())
-        .filter((l) => l.topic === t2.samples)
-        .reduce((a, l) => a + l.lag, 0);
+      const settledLag = (await (service2.runtime as KafkaRuntime).lag()).filter((l) => l.topic === t2.samples).reduce((a, l) => a + l.lag, 0);
       await service2.stop();
       const sorted = [...liveLags].sort((x, y) => x - y);
       console.log(
