@@ -350,8 +350,10 @@ export class DetectionEngine {
 
   /** Event time left the minute: compare the stacks of every metric that had data, then health. */
   private closeMinute(): void {
+    // Built once per minute, not per group: shares and changes are swapped on restore, so not a field.
+    const comparison = this.comparison;
     for (const g of this.openGroups) {
-      const delta = compareStep(g, this.comparison);
+      const delta = compareStep(g, comparison);
       if (delta !== undefined) this.emit(delta);
       g.open = false;
     }
