@@ -20,31 +20,50 @@ export interface WalRecord<C> {
  */
 export class WriteAheadLog<C> {
   private seq: number;
+  /** The records after the checkpoint found at open, until `takeUnapplied` hands them over. */
+  private unapplied: WalRecord<C>[];
 
-  /** Opens (or creates) the log; `afterSeq` is the last sequence number a checkpoint already holds. */
+  /**
+   * Opens (or creates) the log, reading it once: a torn last line (a crash mid-append, never
+   * acknowledged) is cut off, since appending after it would bury it mid-file; the records after
+   * `afterSeq` (what a checkpoint already holds) are kept for recovery.
+   */
   constructor(
     private readonly path: string,
     afterSeq = 0,
   ) {
-    this.seq = Math.max(afterSeq, this.repairTail());
+    const { records, validBytes, totalBytes } = WriteAheadLog.parse<C>(path);
+    if (validBytes < totalBytes) truncateSync(path, validBytes);
     if (!existsSync(path)) writeFileSync(path, '');
+    this.unapplied = records.filter((r) => r.seq > afterSeq);
+    this.seq = Math.max(afterSeq, records.length > 0 ? records[records.length - 1]!.seq : 0);
   }
 
-  /** The records after `afterSeq`, in order; a torn last line (a crash mid-append, never acknowledged) is ignored. */
-  static read<C>(path: string, afterSeq: number): WalRecord<C>[] {
-    if (!existsSync(path)) return [];
-    const out: WalRecord<C>[] = [];
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (line === '') continue;
-      let r: WalRecord<C>;
+  /** The records a checkpoint does not hold, in order, once (recovery applies them). */
+  takeUnapplied(): WalRecord<C>[] {
+    const out = this.unapplied;
+    this.unapplied = [];
+    return out;
+  }
+
+  private static parse<C>(path: string): { records: WalRecord<C>[]; validBytes: number; totalBytes: number } {
+    if (!existsSync(path)) return { records: [], validBytes: 0, totalBytes: 0 };
+    const text = readFileSync(path, 'utf8');
+    const records: WalRecord<C>[] = [];
+    let validBytes = 0;
+    let start = 0;
+    while (start < text.length) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
       try {
-        r = JSON.parse(line) as WalRecord<C>;
+        records.push(JSON.parse(text.slice(start, nl)) as WalRecord<C>);
       } catch {
         break;
       }
-      if (r.seq > afterSeq) out.push(r);
+      validBytes += Buffer.byteLength(text.slice(start, nl + 1));
+      start = nl + 1;
     }
-    return out;
+    return { records, validBytes, totalBytes: Buffer.byteLength(text) };
   }
 
   /** Appends a command; returns its sequence number once the write returned. */
@@ -64,27 +83,5 @@ export class WriteAheadLog<C> {
   /** A checkpoint now holds everything logged: start afresh (sequence numbers keep counting). */
   truncate(): void {
     truncateSync(this.path, 0);
-  }
-
-  /** Cuts a torn last line off (appending after it would bury it mid-file) and returns the last sequence number. */
-  private repairTail(): number {
-    if (!existsSync(this.path)) return 0;
-    const text = readFileSync(this.path, 'utf8');
-    let good = 0;
-    let last = 0;
-    let start = 0;
-    while (start < text.length) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      try {
-        last = (JSON.parse(text.slice(start, nl)) as WalRecord<C>).seq;
-      } catch {
-        break;
-      }
-      good += Buffer.byteLength(text.slice(start, nl + 1));
-      start = nl + 1;
-    }
-    if (good < Buffer.byteLength(text)) truncateSync(this.path, good);
-    return last;
   }
 }

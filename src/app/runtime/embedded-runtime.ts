@@ -80,7 +80,7 @@ export class EmbeddedRuntime implements Runtime {
 
   /** Applies the commands logged after the checkpoint: the state a run that never died would have. */
   recover(): void {
-    const records = WriteAheadLog.read<Command>(this.walPath, this.walSeq);
+    const records = this.wal.takeUnapplied();
     if (records.length === 0) return;
     this.replaying = true;
     try {
