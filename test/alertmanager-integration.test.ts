@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
-import { startAlertmanager, startMetricsApp, startPrometheus, waitFor } from './support/index.js';
+import { apiClient, startAlertmanager, startMetricsApp, startPrometheus, waitFor } from './support/index.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -41,7 +40,7 @@ describe.skipIf(missing('alertmanager'))('Alertmanager → Harbinger, real compo
       const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
       const { port } = await service.start();
       cleanups.push(() => service.stop());
-      const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+      const http = apiClient(port, TOKEN);
 
       const app = await startMetricsApp();
       cleanups.push(() => app.stop());

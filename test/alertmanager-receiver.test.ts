@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
+import { apiClient } from './support/index.js';
 
 const TOKEN = 'am-token-abcdef';
 let service: HarbingerService | undefined;
@@ -18,7 +18,7 @@ async function start() {
   const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-am-')) } });
   service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
   const { port } = await service.start();
-  return axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+  return apiClient(port, TOKEN);
 }
 
 /** A webhook body exactly as Alertmanager 0.25 sends it (version 4). */

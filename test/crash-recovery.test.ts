@@ -2,13 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
-import { spawnListening, trackTempDir, type ManagedProcess } from './support/index.js';
+import { apiClient, spawnListening, trackTempDir, type ManagedProcess } from './support/index.js';
 import { postNdjson } from './support/ndjson.js';
 
 /**
@@ -31,8 +31,7 @@ const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.
 /** Posts one chunk in input order (samples and events interleaved). */
 const postChunk = (http: AxiosInstance, lines: string[]): Promise<void> => postNdjson(http, lines, lines.length);
 
-const client = (port: number): AxiosInstance =>
-  axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+const client = (port: number): AxiosInstance => apiClient(port, TOKEN);
 
 const processes: ManagedProcess[] = [];
 afterAll(async () => {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { ContextIndex } from '../src/core/correlate/context-index.js';
 import { defaultDetectionConfig } from '../src/config/detection.js';
@@ -11,6 +10,7 @@ import { decodeWriteRequest } from '../src/adapters/remote-write/write-request.j
 import { snappyCompress } from '../src/adapters/remote-write/snappy.js';
 import { HarbingerService } from '../src/app/service.js';
 import { createLogger } from '../src/adapters/log/logger.js';
+import { apiClient } from './support/index.js';
 
 const T0 = Date.UTC(2026, 2, 1);
 const TOKEN = 'limits-token-0123456789';
@@ -56,7 +56,7 @@ describe('resource limits', () => {
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
     const { port } = await service.start();
     try {
-      const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+      const http = apiClient(port, TOKEN);
       const raw = new Uint8Array(20_000);
       for (let i = 0; i < raw.length; i += 2) raw[i] = 0x0a;
       const rw = await http.post('/api/v1/write', Buffer.from(snappyCompress(raw)), {

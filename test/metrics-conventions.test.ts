@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
 import { describe, expect, it } from 'vitest';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { missing } from './support/requires.js';
+import { apiClient } from './support/index.js';
 
 describe.skipIf(missing('promtool'))('/metrics follows Prometheus conventions', () => {
   it('passes promtool check metrics (names, units, _total only on counters), after traffic', async () => {
@@ -15,7 +15,7 @@ describe.skipIf(missing('promtool'))('/metrics follows Prometheus conventions', 
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: undefined });
     const { port } = await service.start();
     try {
-      const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true });
+      const http = apiClient(port);
       await http.post('/v1/samples', [{ ts: Date.now(), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 120 }, { bad: 1 }]);
       const text = (await http.get('/metrics')).data as string;
       expect(text).toContain('harbinger_samples_received_total');

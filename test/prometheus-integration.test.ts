@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
-import { startMetricsApp, startPrometheus, waitFor } from './support/index.js';
+import { apiClient, startMetricsApp, startPrometheus, waitFor } from './support/index.js';
 import type { EmbeddedRuntime } from '../src/app/runtime/embedded-runtime.js';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
@@ -45,7 +45,7 @@ async function startHarbinger(extra: Record<string, unknown>) {
   return {
     service,
     port,
-    http: axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } }),
+    http: apiClient(port, TOKEN),
   };
 }
 

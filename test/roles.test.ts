@@ -10,6 +10,7 @@ import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { blockActionsBody, startFakeSlack } from './support/fake-slack.js';
 import { postNdjson } from './support/ndjson.js';
+import { apiClient } from './support/index.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const INGEST = 'ingest-token-0123456789abcdef';
@@ -21,8 +22,7 @@ afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
 
-const as = (port: number, token: string): AxiosInstance =>
-  axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${token}` } });
+const as = (port: number, token: string): AxiosInstance => apiClient(port, token);
 
 describe('roles', () => {
   it('a token limited to a role can do that and nothing else; the API token can do everything', async () => {

@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HarbingerService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { postNdjson } from './support/ndjson.js';
+import { apiClient } from './support/index.js';
 
 /**
  * A canary rollout driven step by step through replayed telemetry: the new version runs as stack
@@ -49,7 +50,7 @@ async function start(): Promise<AxiosInstance> {
   const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
   const { port } = await service.start();
   stops.push(() => service.stop());
-  return axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+  return apiClient(port, TOKEN);
 }
 
 const flagger = (http: AxiosInstance, hook: string, step: number) =>
@@ -98,7 +99,7 @@ describe('progressive-delivery gate', () => {
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
     const { port } = await service.start();
     stops.push(() => service.stop());
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
     await postNdjson(http, minutes(0, 120, 20));
     expect((await http.get('/v1/gate', { params: { service: 'checkout', stack: 'canary', step: 20 } })).data.verdict).toBe('hold');
     await postNdjson(http, minutes(120, 130, 20, 121));

@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
+import { apiClient, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
 
 const TOKEN = 'reload-test-token-0123456789';
 const procs: ManagedProcess[] = [];
@@ -29,7 +28,7 @@ describe('harbinger serve and SIGHUP', () => {
       30_000,
     );
     procs.push(proc);
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
     const event = { type: 'event', ts: '2026-03-01T00:00:00Z', kind: 'deployment', stack: 'a', service: 's', id: 'deploy-1', attributes: { version: 'v2' } };
     expect((await http.post('/v1/events', [event])).status).toBe(200);
 

@@ -10,7 +10,7 @@ import { parseConfig, withServeDefaults } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
-import { waitFor } from './support/index.js';
+import { apiClient, waitFor } from './support/index.js';
 import { postNdjson } from './support/ndjson.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -25,7 +25,7 @@ async function start(dataDir: string, over: Record<string, unknown> = {}, token:
   const service = new HarbingerService({ config, log, apiToken: token });
   const { port } = await service.start();
   running.push(service);
-  const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const http = apiClient(port, token);
   return { service, http, port };
 }
 
@@ -41,7 +41,7 @@ const post = (http: ReturnType<typeof axios.create>, lines: string[]): Promise<v
 describe('harbinger serve HTTP API', () => {
   it('authenticates with the bearer token and explains refusals', async () => {
     const { port } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
-    const anon = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true });
+    const anon = apiClient(port);
     expect((await anon.get('/healthz')).status).toBe(200);
     const missing = await anon.get('/v1/incidents');
     expect(missing.status).toBe(401);
@@ -109,7 +109,7 @@ describe('harbinger serve HTTP API', () => {
     const service = new HarbingerService({ config, log, apiToken: TOKEN, now: () => NOW });
     const { port } = await service.start();
     running.push(service);
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
     const at = (ms: number, stack: string) => ({ ts: NOW + ms, signal: 'latency', metric: 'http_p99_ms', stack, service: 's', value: 200 });
     // 300 s configured, but the allowance is capped at half the 120 s lateness: 61 s ahead is refused.
     const fast = await http.post('/v1/samples', [at(61_000, 'fast-clock')]);
@@ -163,7 +163,7 @@ describe('harbinger serve HTTP API', () => {
     const service = new HarbingerService({ config, log, apiToken: TOKEN, routing });
     const { port } = await service.start();
     running.push(service);
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
     // Every write to the audit log fails with ENOSPC from here on.
     rmSync(join(dir, 'audit.jsonl'), { force: true });
     symlinkSync('/dev/full', join(dir, 'audit.jsonl'));
@@ -382,7 +382,7 @@ describe('harbinger serve HTTP API', () => {
     const service = new HarbingerService({ config, log, apiToken: TOKEN });
     const { port } = await service.start();
     running.push(service);
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
     await post(http, fixture);
     const recs = (await http.get('/v1/recommendations')).data.recommendations as Recommendation[];
     const mitigations = recs.filter((r) => r.action === 'rollback' || r.action === 'shift_traffic');

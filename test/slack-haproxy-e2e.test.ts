@@ -9,7 +9,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axios from 'axios';
 import { startFakeSlack, blockActionsBody } from './support/fake-slack.js';
 import { startHaproxy, startStackServers, splitOf } from './support/haproxy.js';
 import { waitFor } from './support/process.js';
@@ -20,6 +19,7 @@ import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { missing } from './support/requires.js';
+import { apiClient } from './support/index.js';
 
 const TOKEN = 'e2e-api-token';
 const SIGNING = 'e2e-signing-secret';
@@ -50,7 +50,7 @@ describe.skipIf(missing('haproxy'))('Slack approval → HAProxy, end to end', ()
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN, slack: { botToken: slack.token, signingSecret: SIGNING } });
     const { port } = await service.start();
     cleanups.push(() => service.stop());
-    const http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, headers: { authorization: `Bearer ${TOKEN}` } });
+    const http = apiClient(port, TOKEN);
 
     const lines = readFileSync('fixtures/scenarios/pool-exhaustion.jsonl', 'utf8').trim().split('\n');
     let fed = 0;

@@ -4,3 +4,4 @@ export { startPrometheus, type PrometheusOptions, type PrometheusHandle, type Pr
 export { startAlertmanager, type AlertmanagerOptions, type AlertmanagerHandle } from './alertmanager.js';
 export { startMetricsApp, type MetricsApp } from './metrics-app.js';
 export { startRecorder, jsonBody, type Recorder, type RecordedRequest } from './webhook-recorder.js';
+export { apiClient } from './api-client.js';
