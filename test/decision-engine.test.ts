@@ -25,6 +25,11 @@ function localDelta(ts: number, afterGlobal = false): DetectionEvent {
   };
 }
 
+/** One minute's health of `stack` for checkout; the error ratio counts as in an episode above the warn score. */
+function stackHealth(ts: number, stack: string, reliability: number, inEpisode: string[] = reliability > 4 ? ['err'] : []): StackHealthEvent {
+  return { type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode, reporting: 1, known: 1 };
+}
+
 /** A confirmed anomaly of the error ratio on stack a, as the detector emits it. */
 function errAnomaly(ts: number, over: Partial<Extract<DetectionEvent, { type: 'anomaly' }>> = {}): DetectionEvent {
   return {
@@ -138,17 +143,6 @@ describe('a shift to several stacks that does not help', () => {
     const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
     const T = Date.UTC(2026, 2, 2, 10);
     const MIN = 60_000;
-    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({
-      type: 'health',
-      ts,
-      service: 'checkout',
-      stack,
-      scores: { reliability, latency: 0 },
-      saturation: 0.3,
-      inEpisode: reliability > 4 ? ['err'] : [],
-      reporting: 1,
-      known: 1,
-    });
     for (let m = 0; m < 30; m++) {
       const ts = T + m * MIN;
       if (m === 2) d.onDetection(errAnomaly(ts));
@@ -170,7 +164,7 @@ describe('a shift to several stacks that does not help', () => {
         ['b', 0.2],
         ['c', 0.1],
       ] as const)
-        d.onDetection(health(ts + MIN - 1, stack, score));
+        d.onDetection(stackHealth(ts + MIN - 1, stack, score));
     }
     const recs = out.filter((e): e is Recommendation => e.type === 'recommendation');
     const shift = recs.find((r) => r.action === 'shift_traffic' && r.status === 'executed' && r.reverts === undefined)!;
@@ -197,17 +191,6 @@ describe('a stack singled out after the metric moved everywhere', () => {
     const config = parseConfig({});
     const out: DecisionEvent[] = [];
     const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
-    const health = (ts: number, stack: string, reliability: number): StackHealthEvent => ({
-      type: 'health',
-      ts,
-      service: 'checkout',
-      stack,
-      scores: { reliability, latency: 0 },
-      saturation: 0.3,
-      inEpisode: [],
-      reporting: 1,
-      known: 1,
-    });
     // Three days earlier the error ratio moved on every stack; that verdict was never replaced.
     d.onDetection({
       type: 'delta',
@@ -229,7 +212,7 @@ describe('a stack singled out after the metric moved everywhere', () => {
         ['a', 9],
         ['b', 0.2],
       ] as const)
-        d.onDetection(health(ts + MIN - 1, stack, score));
+        d.onDetection(stackHealth(ts + MIN - 1, stack, score, []));
     }
     return { recs: out.filter((e): e is Recommendation => e.type === 'recommendation'), engine: d };
   }
