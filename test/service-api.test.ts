@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import axios from 'axios';
 import { Readable } from 'node:stream';
 import { createConnection, type Socket } from 'node:net';
-import { HarbingerService } from '../src/app/service.js';
+import { HarbingerService, type ServiceOptions } from '../src/app/service.js';
 import { parseConfig, withServeDefaults } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
@@ -16,13 +16,20 @@ import { postNdjson } from './support/ndjson.js';
 const TOKEN = 'test-token-0123456789';
 const log = createLogger('silent');
 const running: HarbingerService[] = [];
+/** A latency sample of stack a at minute `m` of 2026-03-01. */
+const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
 
-async function start(dataDir: string, over: Record<string, unknown> = {}, token: string | undefined = TOKEN) {
+async function start(
+  dataDir: string,
+  over: Record<string, unknown> = {},
+  token: string | undefined = TOKEN,
+  deps: Pick<ServiceOptions, 'now' | 'routing'> = {},
+) {
   const config = parseConfig({
     server: { port: 0, dataDir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024, ...((over['server'] as object) ?? {}) },
     decision: { execution: { autoApprove: false }, ...((over['decision'] as object) ?? {}) },
   });
-  const service = new HarbingerService({ config, log, apiToken: token });
+  const service = new HarbingerService({ config, log, apiToken: token, ...deps });
   const { port } = await service.start();
   running.push(service);
   const http = apiClient(port, token);
@@ -105,11 +112,9 @@ describe('harbinger serve HTTP API', () => {
 
   it('refuses and reports samples stamped too far ahead of its clock, so one fast clock cannot make other sources late', async () => {
     const NOW = Date.UTC(2026, 2, 1, 12);
-    const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-')), wallClockWatermark: true, maxClockSkewSeconds: 300 } });
-    const service = new HarbingerService({ config, log, apiToken: TOKEN, now: () => NOW });
-    const { port } = await service.start();
-    running.push(service);
-    const http = apiClient(port, TOKEN);
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')), { server: { wallClockWatermark: true, maxClockSkewSeconds: 300 } }, TOKEN, {
+      now: () => NOW,
+    });
     const at = (ms: number, stack: string) => ({ ts: NOW + ms, signal: 'latency', metric: 'http_p99_ms', stack, service: 's', value: 200 });
     // 300 s configured, but the allowance is capped at half the 120 s lateness: 61 s ahead is refused.
     const fast = await http.post('/v1/samples', [at(61_000, 'fast-clock')]);
@@ -130,7 +135,6 @@ describe('harbinger serve HTTP API', () => {
   it('fails closed on a full disk: no acknowledgement it cannot keep, not ready, and back once writes succeed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-'));
     const { http } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
-    const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
     expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
     // The checkpoint's temporary file cannot be written (a full disk, as far as the service can tell).
     mkdirSync(join(dir, 'state.json.tmp'));
@@ -156,14 +160,7 @@ describe('harbinger serve HTTP API', () => {
         return { ok: true, detail: 'applied' };
       },
     };
-    const config = parseConfig({
-      server: { port: 0, dataDir: dir, wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
-      decision: { execution: { approval: 'auto' } },
-    });
-    const service = new HarbingerService({ config, log, apiToken: TOKEN, routing });
-    const { port } = await service.start();
-    running.push(service);
-    const http = apiClient(port, TOKEN);
+    const { http } = await start(dir, { decision: { execution: { approval: 'auto' } } }, TOKEN, { routing });
     // Every write to the audit log fails with ENOSPC from here on.
     rmSync(join(dir, 'audit.jsonl'), { force: true });
     symlinkSync('/dev/full', join(dir, 'audit.jsonl'));
@@ -188,7 +185,6 @@ describe('harbinger serve HTTP API', () => {
   it('a write-ahead log on a full disk: ingest and approvals answer 503 with the reason, and recover once the disk does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-'));
     const { http } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
-    const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
     expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
     rmSync(join(dir, 'wal.jsonl'));
     symlinkSync('/dev/full', join(dir, 'wal.jsonl'));
