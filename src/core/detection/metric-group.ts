@@ -27,6 +27,12 @@ export interface MetricGroup {
   step: number;
   /** Whether `step` has data and is not compared yet (it is, when event time leaves it). */
   open: boolean;
+  /**
+   * Stacks that have reported in `step` so far. When every known stack has, the step is compared at
+   * once instead of when event time leaves it: peers scraped together need not wait out the minute.
+   * Not checkpointed (a restored group compares at the minute's end, as before).
+   */
+  reported: number;
   /** The verdict last announced, and a candidate that must hold `stableMinutes` to replace it. */
   verdict: string;
   candidate: string;
@@ -43,6 +49,7 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
     stacks: new Map(),
     step: Number.NaN,
     open: false,
+    reported: 0,
     verdict: '',
     candidate: '',
     candidateMinutes: 0,
@@ -60,11 +67,18 @@ export interface ComparisonContext {
 
 type DeltaEvent = Extract<DetectionEvent, { type: 'delta' }>;
 
+/** Whether the group's current step has been compared already (its stacks all reported early). */
+export function stepCompared(group: MetricGroup, stepMs: number): boolean {
+  return group.lastCloseTs === (group.step + 1) * stepMs - 1;
+}
+
 /**
- * Compare the stacks of one metric at the end of its step. Returns the `delta` event when the
- * verdict changes (after its debounce), undefined otherwise; updates the group's verdict state.
+ * Compare the stacks of one metric in its step: as soon as every stack has reported (`at`: the
+ * time of the point that completed it), or else when event time leaves the step. Returns the
+ * `delta` event when the verdict changes (after its debounce), undefined otherwise; updates the
+ * group's verdict state.
  */
-export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEvent | undefined {
+export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: number): DeltaEvent | undefined {
   const { config, stepMs } = ctx;
   const stepEnd = (group.step + 1) * stepMs - 1;
   const stepMinutes =
@@ -83,9 +97,16 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEv
     const inEpisode = series.threshold.phase !== 'normal';
     anyEpisode ||= inEpisode;
     const share = group.signal === 'business' ? ctx.shares.shareOf(series.stack) : undefined;
+    // A stack confirmed in its change window is compared on its latest point, not on an average
+    // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
+    const canaryNow =
+      series.threshold.phase === 'confirmed' &&
+      (series.lastScore ?? 0) > series.smoothedScore &&
+      (group.signal === 'reliability' || group.signal === 'latency') &&
+      ctx.changes.changed(series.stack, group.service, stepEnd);
     inputs.push({
       stack: series.stack,
-      score: round4(series.smoothedScore),
+      score: round4(canaryNow ? series.lastScore! : series.smoothedScore),
       value: series.lastValue,
       expected: round4(series.lastExpected),
       samplesInWindow: inEpisode ? series.episodePoints : 0,
@@ -115,7 +136,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEv
     group.candidate = key;
     group.candidateMinutes = 0;
   }
-  group.candidateMinutes += stepMinutes;
+  group.candidateMinutes += stableMinutesOf(stepMinutes, verdict.scope, verdict.separation, config.delta.minSeparation, config.delta.stableMinutes);
   // A confirmed stack that changed recently, against unchanged peers, is the canary verdict:
   // it needs no debounce (the peers are the control, the change the prior).
   const canary =
@@ -133,11 +154,12 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEv
   group.verdict = key;
   group.candidate = '';
   inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
-  // Stamped with the end of the step it judges, like health: the engine emits it when event
-  // time leaves the step, so nothing it emits later is older than its watermark.
+  // Stamped with the point that completed the step, or else with the end of the step, like
+  // health: either way it is emitted in the call that released that time, so nothing the engine
+  // emits later is older than its watermark.
   return {
     type: 'delta',
-    ts: stepEnd,
+    ts: at ?? stepEnd,
     service: group.service,
     metric: group.metric,
     signal: group.signal,
@@ -148,6 +170,23 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext): DeltaEv
     stacks: inputs.map(toDeviation),
     ...(afterGlobal ? { afterGlobal: true } : {}),
   };
+}
+
+/**
+ * How many minutes of stability one step of this verdict is worth. Near its bound a local verdict
+ * can flip step to step, so it must hold `stableMinutes`; far beyond it, flipping back would take
+ * a move of many sigma, so waiting only costs lead time. Weighted by magnitude like the threshold's
+ * persistence: a step at twice the minimum separation counts its own length, at 2k times it counts
+ * k times that, never more than the whole debounce. A dependency failing at 35 sigma on one stack
+ * with calm peers is announced in the step it is judged, not three minutes later.
+ */
+export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'], separation: number, minSeparation: number, stableMinutes: number): number {
+  if (scope !== 'local' || !(minSeparation > 0)) return stepMinutes;
+  const w = separation / (2 * minSeparation);
+  if (w <= 1) return stepMinutes;
+  const weighted = stepMinutes * w;
+  const cap = stableMinutes > stepMinutes ? stableMinutes : stepMinutes;
+  return weighted < cap ? weighted : cap;
 }
 
 function toDeviation(s: StackInput): StackDeviation {
