@@ -97,8 +97,57 @@ describe('detection engine', () => {
     expect(deltas[0]).toMatchObject({ scope: 'local', stack: 'us-west-2' });
     const withdrawn = deltas.find((d) => d.type === 'delta' && d.scope !== 'local')!;
     expect(withdrawn).toBeDefined();
-    // Stamped with the end of the very step in which us-east-1 first deviated (a new verdict would hold 3 steps).
-    expect((withdrawn.ts + 1 - T0) / MIN - T_FAULT - lag).toBe(1);
+    // Judged in the very step in which us-east-1 first deviated (a new verdict would hold 3 steps),
+    // as soon as both stacks had reported in it: stamped with the point that completed the step.
+    expect(withdrawn.ts).toBe(T0 + (T_FAULT + lag) * MIN);
+  });
+
+  const errorScenario = (jump: (m: number) => number, events: ContextEvent[] = []): Scenario => ({
+    minutes: T_FAULT + 30,
+    stacks: ['eu-west-1', 'us-east-1', 'us-west-2'],
+    metric: 'http_5xx_rate',
+    signal: 'reliability',
+    value: (stack, m) => 0.0004 * daily(m) * (1 + 0.15 * noise(m * 13 + stack.length)) + (stack === 'eu-west-1' && m >= T_FAULT ? jump(m - T_FAULT) : 0),
+    events,
+  });
+  const at = (e: DetectionEvent | undefined): number => (e === undefined ? Number.NaN : (e.ts - T0) / MIN - T_FAULT);
+
+  it('announces a culprit far beyond its peers in the step it is confirmed, not after the debounce', () => {
+    // A dependency failing: errors ten times their normal on one stack from one minute to the next.
+    const { events } = run(errorScenario(() => 0.004));
+    const confirmed = events.find((e) => e.type === 'anomaly' && e.stage === 'confirmed' && e.stack === 'eu-west-1');
+    const local = events.find((e) => e.type === 'delta' && e.scope === 'local');
+    expect(at(confirmed)).toBe(1);
+    expect(local).toMatchObject({ stack: 'eu-west-1' });
+    expect(at(local)).toBe(1);
+    // A culprit only a few sigma clear of its peers still has to hold its verdict for a while.
+    const slower = run(errorScenario((m) => 0.00012 * Math.min(m + 1, 5))).events;
+    const slowConfirmed = slower.find((e) => e.type === 'anomaly' && e.stage === 'confirmed' && e.stack === 'eu-west-1');
+    const slowLocal = slower.find((e) => e.type === 'delta' && e.scope === 'local');
+    expect(slowLocal).toMatchObject({ stack: 'eu-west-1' });
+    expect(at(slowLocal)).toBeGreaterThan(at(slowConfirmed));
+  });
+
+  it('after a deploy on the stack, a rising error rate is confirmed on its second point and localized in that step', () => {
+    const deploy: ContextEvent = {
+      ts: T0 + (T_FAULT - 12) * MIN,
+      kind: 'deployment',
+      stack: 'eu-west-1',
+      service: 'checkout',
+      id: 'deploy-9',
+      endTs: T0 + (T_FAULT - 8) * MIN,
+      attributes: { version: 'v2' },
+    };
+    // A bad version: errors climb 0.00015 a minute, from 0.0004 towards the 0.001 SLO.
+    const ramp = (m: number): number => 0.00015 * (m + 1);
+    const { events } = run(errorScenario(ramp, [deploy]));
+    const warn = events.find((e) => e.type === 'anomaly' && e.stage === 'warn' && e.stack === 'eu-west-1');
+    const confirmed = events.find((e) => e.type === 'anomaly' && e.stage === 'confirmed' && e.stack === 'eu-west-1');
+    expect(confirmed!.ts - warn!.ts).toBe(MIN);
+    expect(events.find((e) => e.type === 'delta' && e.scope === 'local')).toMatchObject({ stack: 'eu-west-1', ts: confirmed!.ts });
+    // The same ramp with no change behind it waits for the usual re-check.
+    const plain = run(errorScenario(ramp)).events.find((e) => e.type === 'anomaly' && e.stage === 'confirmed' && e.stack === 'eu-west-1');
+    expect(at(plain)).toBeGreaterThan(at(confirmed));
   });
 
   it('gives identical output for two replays, and for input shuffled within the allowed lateness', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createThreshold, observe, persistence } from '../src/core/threshold/two-stage.js';
+import { createThreshold, observe, persistence, persistenceFraction, type ThresholdParams } from '../src/core/threshold/two-stage.js';
 
 const params = { warnScore: 4, recheckMinutes: 5, confirmFraction: 0.8, clearMinutes: 10 };
 const MIN = 60_000;
@@ -49,5 +49,28 @@ describe('two-stage threshold', () => {
     expect(persistence(st, params).of).toBe(1);
     expect(observe(st, 60 * 5 * MIN, 6, params)).toBe('warn');
     expect(observe(st, 61 * 5 * MIN, 6, params)).toBe('confirmed');
+  });
+
+  it('after a change, errors confirm on two points in a row at the after-change bound, never on one', () => {
+    const canary: ThresholdParams = { ...params, warnScore: 3, confirmRun: 2 };
+    const feedWith = (p: ThresholdParams, scores: number[]) => {
+      const st = createThreshold();
+      return scores.map((x, i) => observe(st, i * MIN, x, p));
+    };
+    // 3.3σ then 4.7σ: the default rule needs 4 units of run strength (1.1 + 1.57 here) and waits.
+    expect(feedWith({ ...params, warnScore: 3 }, [0, 3.3, 4.7, 0])).toEqual(['none', 'warn', 'none', 'none']);
+    expect(feedWith(canary, [0, 3.3, 4.7, 0])).toEqual(['none', 'warn', 'confirmed', 'none']);
+    // A lone spike of any size is still one point.
+    expect(feedWith(canary, [0, 120, 0, 0, 2.9, 0])).not.toContain('confirmed');
+  });
+
+  it('reports how much of the window a young episode has lived, and weighs persistence over that', () => {
+    const { st } = feed([0, 0, 9, 9]);
+    expect(persistence(st, params)).toEqual({ hits: 2, of: 5 });
+    expect(persistence(st, params, 2)).toEqual({ hits: 2, of: 5, seen: 2 });
+    expect(persistenceFraction(persistence(st, params, 2))).toBe(1);
+    expect(persistenceFraction({ hits: 4, of: 5 })).toBeCloseTo(0.8, 10);
+    // Once the episode is as old as the window, the window is what counts.
+    expect(persistence(st, params, 7)).toEqual({ hits: 2, of: 5 });
   });
 });

@@ -82,7 +82,11 @@ export interface IncidentSignal {
   peakScore: number;
   value: number;
   expected: number;
-  persistence: { hits: number; of: number };
+  /**
+   * m of the last n points beyond the warn bound; `seen`: how many of the n the episode has
+   * lasted, when fewer (a young episode has not had the chance to fill its window).
+   */
+  persistence: { hits: number; of: number; seen?: number };
   recovered: boolean;
   /** Judged against a baseline that has not seen a season yet: weaker evidence. */
   coldStart: boolean;

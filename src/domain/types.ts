@@ -54,8 +54,11 @@ export interface AnomalyEvent {
   expected: number;
   /** Signed deviation in robust-scale units; positive means "in the bad direction". */
   score: number;
-  /** m of the last n points that were beyond the warn bound when this was emitted. */
-  persistence: { hits: number; of: number };
+  /**
+   * m of the last n points beyond the warn bound; `seen`: how many of the n the episode has
+   * lasted, when fewer (a young episode has not had the chance to fill its window).
+   */
+  persistence: { hits: number; of: number; seen?: number };
   /** True while the baseline is still learning its first season. */
   coldStart: boolean;
   /** The SLO gate this series is judged by, null when none matched (absent in older records). */

@@ -2,16 +2,25 @@ import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sa
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
-import { createThreshold, persistence } from '../threshold/two-stage.js';
+import { createThreshold, persistence, recheckPoints } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
-import { createTrend, isBreached, isPastGate, minutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
+import {
+  createTrend,
+  isBreached,
+  isPastGate,
+  minutesToBreach,
+  rawMinutesToBreach,
+  trendParams,
+  updateTrend,
+  type TrendParams,
+} from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
-import { compareStep, newMetricGroup, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
+import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
 import type { SeriesState } from './series-state.js';
@@ -79,8 +88,13 @@ export class DetectionEngine {
   private shares = new TrafficShares();
   private explained = new ExplainedWindows();
   private changes: RecentChanges;
-  /** The threshold a recently changed stack's series are judged by (see afterChangeWarnScore). */
+  /**
+   * The thresholds a recently changed stack's series are judged by (see afterChangeWarnScore):
+   * latency at the lower bound; errors also confirm on two points in a row, since a good version
+   * does not raise errors, while a cold cache or JIT warm-up after any deploy does raise latency.
+   */
   private readonly changeThreshold: ThresholdParams;
+  private readonly changeErrorThreshold: ThresholdParams;
   private readonly gates: SloGates;
   private readonly baselineParams: BaselineParams;
   private readonly decays: BaselineDecays;
@@ -129,7 +143,9 @@ export class DetectionEngine {
     this.buffer = new ReorderBuffer<Item>(config.eventTime.allowedLatenessSeconds * 1000, externalWatermark, rankOf);
     this.gates = new SloGates(config.slo.gates);
     this.changes = new RecentChanges(config.threshold.changeWatchMinutes * MS_PER_MIN);
-    this.changeThreshold = { ...config.threshold, warnScore: Math.min(config.threshold.warnScore, config.threshold.afterChangeWarnScore) };
+    const afterChange = Math.min(config.threshold.warnScore, config.threshold.afterChangeWarnScore);
+    this.changeThreshold = { ...config.threshold, warnScore: afterChange };
+    this.changeErrorThreshold = { ...this.changeThreshold, confirmRun: 2 };
     this.baselineParams = config.baseline;
     this.decays = baselineDecays(config.baseline);
     this.stepMs = config.eventTime.stepSeconds * 1000;
@@ -331,6 +347,7 @@ export class DetectionEngine {
     if (!group.open) {
       group.open = true;
       group.step = Math.floor(s.ts / this.stepMs);
+      group.reported = 0;
       this.openGroups.push(group);
     }
     let runtime = group.stacks.get(s.stack);
@@ -345,7 +362,12 @@ export class DetectionEngine {
       return;
     }
     this.stats.samples++;
+    const firstInStep = !(Math.floor(runtime.state.lastTs / this.stepMs) === group.step);
     this.score(runtime, s);
+    if (firstInStep && ++group.reported === group.stacks.size && group.stacks.size > 1 && !stepCompared(group, this.stepMs)) {
+      const delta = compareStep(group, this.comparison, s.ts);
+      if (delta !== undefined) this.emit(delta);
+    }
   }
 
   /** Event time left the minute: compare the stacks of every metric that had data, then health. */
@@ -353,8 +375,10 @@ export class DetectionEngine {
     // Built once per minute, not per group: shares and changes are swapped on restore, so not a field.
     const comparison = this.comparison;
     for (const g of this.openGroups) {
-      const delta = compareStep(g, comparison);
-      if (delta !== undefined) this.emit(delta);
+      if (!stepCompared(g, this.stepMs)) {
+        const delta = compareStep(g, comparison);
+        if (delta !== undefined) this.emit(delta);
+      }
       g.open = false;
     }
     this.openGroups.length = 0;
@@ -426,7 +450,11 @@ export class DetectionEngine {
     // Canary analysis watches what a bad version breaks first, errors and latency (seed 002's
     // canary monitors); business counts dip on any rolling restart and stay at the usual bound.
     const threshold =
-      (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts) ? this.changeThreshold : cfg.threshold;
+      (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts)
+        ? s.signal === 'reliability'
+          ? this.changeErrorThreshold
+          : this.changeThreshold
+        : cfg.threshold;
     const a = assessPoint(
       b,
       series.threshold,
@@ -453,6 +481,9 @@ export class DetectionEngine {
     }
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
     series.smoothedScore += this.smoothing.gain(dtMin) * (score - series.smoothedScore);
+    series.lastScore = score;
+    const prevTs = series.lastTs;
+    const prevValue = series.lastValue;
     series.lastTs = ts;
     series.lastValue = s.value;
     series.lastExpected = expected / scale;
@@ -478,7 +509,7 @@ export class DetectionEngine {
         value: s.value,
         expected: round4(expected / scale),
         score: round4(score),
-        persistence: persistence(th, cfg.threshold),
+        persistence: persistence(th, cfg.threshold, series.episodePoints),
         coldStart: a.cold,
         gate: gate === null ? null : gate.kind,
       });
@@ -498,10 +529,10 @@ export class DetectionEngine {
 
     learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
 
-    if (series.trend !== null) this.predict(series, s, value, expected, scale, ready);
+    if (series.trend !== null) this.predict(series, s, value, expected, scale, ready, prevTs, prevValue);
   }
 
-  private predict(series: SeriesState, s: Sample, value: number, expected: number, scale: number, ready: boolean): void {
+  private predict(series: SeriesState, s: Sample, value: number, expected: number, scale: number, ready: boolean, prevTs: number, prevValue: number): void {
     const gate = series.gate!;
     const trend = series.trend!;
     const cfg = gate.relative ? this.relativeTrend : this.absoluteTrend;
@@ -536,7 +567,24 @@ export class DetectionEngine {
       trend.lastBreachAt = NaN;
       return;
     }
-    const eta = minutesToBreach(trend, gate, cfg);
+    let eta = minutesToBreach(trend, gate, cfg);
+    // The smoothed trend is built to ignore noise, so it lags a fast ramp by many minutes. Inside
+    // an episode of an error rate the raw points speak too: a confirmed point already past the gate
+    // is a breach happening now, and a run of points beyond the bound heads for it at its own pace.
+    // Errors only: a load test pushing CPU past 90 % or latency up is load, judged on the trend.
+    if (!gate.relative && gate.kind === 'error_rate') {
+      const raw = rawMinutesToBreach(
+        gate,
+        s.value,
+        s.ts,
+        prevValue,
+        prevTs,
+        series.threshold.phase === 'confirmed',
+        th.pointRun ?? 0,
+        recheckPoints(th, this.config.threshold),
+      );
+      if (raw === raw && !(eta <= raw)) eta = raw;
+    }
     if (eta !== eta) return;
     const breachAt = Math.round(s.ts + eta * MS_PER_MIN);
     // Re-emit only when the forecast moved materially: by the configured shift, and by a quarter

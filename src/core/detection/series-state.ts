@@ -20,6 +20,8 @@ export interface SeriesState {
   lastTs: number;
   lastValue: number;
   lastExpected: number;
+  /** The last point's score (bad direction), for the canary comparison; absent in older checkpoints. */
+  lastScore?: number;
   /** Score smoothed over the delta window: what stacks are compared on. */
   smoothedScore: number;
   /** Points and volume (requests or business counts) since the current episode began. */

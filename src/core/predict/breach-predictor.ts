@@ -97,6 +97,35 @@ export function isPastGate(state: TrendState, gate: SloGate): boolean {
 }
 
 /**
+ * Minutes until an absolute gate is crossed, read from the raw points of an episode rather than
+ * the smoothed trend: 0 when a confirmed point is already past the gate; otherwise, while at least
+ * two points in a row are beyond the warn bound (`pointRun`), the slope between the last two points
+ * extrapolated from the latest, but no further ahead than the run has lasted and than `maxPoints`
+ * (the re-check window): a two-point slope says where a ramp goes in the next few minutes, not in
+ * an hour. NaN otherwise.
+ */
+export function rawMinutesToBreach(
+  gate: SloGate,
+  value: number,
+  ts: number,
+  prevValue: number,
+  prevTs: number,
+  confirmed: boolean,
+  pointRun: number,
+  maxPoints: number,
+): number {
+  const up = gate.comparator === '>';
+  const past = up ? value > gate.limit : value < gate.limit;
+  if (past) return confirmed ? 0 : NaN;
+  if (pointRun < 2 || !(ts > prevTs) || prevValue !== prevValue) return NaN;
+  const slope = (value - prevValue) / ((ts - prevTs) / 60_000);
+  if (up ? !(slope > 0) : !(slope < 0)) return NaN;
+  const minutes = (ts - prevTs) / 60_000;
+  const eta = (gate.limit - value) / slope;
+  return eta <= (pointRun < maxPoints ? pointRun : maxPoints) * minutes ? eta : NaN;
+}
+
+/**
  * Minutes until the trend crosses the gate, or NaN when it is not heading there within the horizon
  * (flat, moving away, already past, or too little history to trust a slope).
  */

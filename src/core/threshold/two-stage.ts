@@ -43,6 +43,13 @@ export interface ThresholdParams {
   recheckMinutes: number;
   confirmFraction: number;
   clearMinutes: number;
+  /**
+   * A run of this many consecutive point hits confirms on its own (0 or absent: off). Used for a
+   * stack that just changed: its unchanged peers are the control and the change is the prior, so
+   * two points past the bound in a row are the canary verdict, not noise to re-check for five
+   * minutes; one point is, when it has already used much of the SLO's headroom.
+   */
+  confirmRun?: number;
 }
 
 /** What changed with this point; `none` for the common case. */
@@ -76,10 +83,27 @@ export function recheckPoints(state: ThresholdState, params: ThresholdParams): n
   return n < 1 ? 1 : n > 32 ? 32 : n;
 }
 
-export function persistence(state: ThresholdState, params: ThresholdParams): { hits: number; of: number } {
+/**
+ * Hits in the re-check window, and with `episodePoints` how many of its points the episode has
+ * lasted (`seen`, only when fewer than the window): two of two points is not the same evidence as
+ * two of five, and neither is it five of five.
+ */
+export function persistence(state: ThresholdState, params: ThresholdParams, episodePoints = Infinity): { hits: number; of: number; seen?: number } {
   const n = recheckPoints(state, params);
   const mask = n === 32 ? 0xffffffff : (1 << n) - 1;
-  return { hits: popcount(state.hits & mask), of: n };
+  const hits = popcount(state.hits & mask);
+  return episodePoints < n ? { hits, of: n, seen: Math.max(hits, episodePoints) } : { hits, of: n };
+}
+
+/**
+ * The persistence evidence as a fraction, over the points the episode has had: a confirmed
+ * episode two points old with both beyond the bound has held for all of its life (2/2), not for
+ * two fifths of a window it has not lived through yet. Confirmation already demanded a run strong
+ * enough for its length; this is how long it has held, not proof that it will.
+ */
+export function persistenceFraction(p: { hits: number; of: number; seen?: number }): number {
+  const of = p.seen !== undefined && p.seen < p.of ? p.seen : p.of;
+  return of > 0 ? Math.min(1, p.hits / of) : 0;
 }
 
 /**
@@ -123,10 +147,12 @@ export function observe(state: ThresholdState, ts: number, score: number, params
 function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams): boolean {
   const { hits, of } = persistence(state, params);
   const needed = Math.max(1, Math.ceil(params.confirmFraction * of));
-  const strongRun = (state.pointRun ?? 0) >= 2 && (state.runStrength ?? 0) >= needed;
+  const run = state.pointRun ?? 0;
+  const byRun = params.confirmRun !== undefined && params.confirmRun > 0 && run >= params.confirmRun;
+  const strongRun = byRun || (run >= 2 && (state.runStrength ?? 0) >= needed);
   if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
-  if (of === 1 && ts === state.episodeStartTs) return false;
+  if (of === 1 && ts === state.episodeStartTs && !byRun) return false;
   state.phase = 'confirmed';
   state.confirmedTs = ts;
   return true;

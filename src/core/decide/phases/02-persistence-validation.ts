@@ -16,7 +16,10 @@ export const persistenceValidation: Phase<'persistence_validation'> = ({ active,
     result: 'pass',
     code: 'sustained',
     evidence: [
-      ...confirmed.map((s) => `${s.metric} sustained ${s.persistence.hits}/${s.persistence.of} points, ${fmt(s.score)}σ (peak ${fmt(s.peakScore)}σ)`),
+      ...confirmed.map(
+        (s) =>
+          `${s.metric} sustained ${s.persistence.hits}/${s.persistence.of} points${s.persistence.seen !== undefined ? ` (${s.persistence.seen} since it began)` : ''}, ${fmt(s.score)}σ (peak ${fmt(s.peakScore)}σ)`,
+      ),
       ...breached.map((m) => `${m} breached`),
       ...firing.map((a) => `alert ${a.name} firing`),
     ].join('; '),

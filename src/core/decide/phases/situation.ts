@@ -1,6 +1,7 @@
 import type { ConfidenceEvidence, Incident, IncidentAlert, IncidentDelta, IncidentSignal } from '../../../domain/decision.js';
 import type { Signal } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
+import { persistenceFraction } from '../../threshold/two-stage.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { WorkflowInput } from './workflow-input.js';
 
@@ -57,7 +58,7 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
   let magnitude = 0;
   let separation = 0;
   for (const s of signals) {
-    const p = s.stage === 'confirmed' ? s.persistence.hits / Math.max(1, s.persistence.of) : 0;
+    const p = s.stage === 'confirmed' ? persistenceFraction(s.persistence) : 0;
     if (p > persistence) persistence = p;
     const now = own?.scores[s.signal] ?? -Infinity;
     const mag = Math.max(s.peakScore, now);
