@@ -1,4 +1,4 @@
-import type { ContextEvent, EventKind } from '../../domain/types.js';
+import type { ContextEvent, EventKind, Signal } from '../../domain/types.js';
 
 /**
  * Which stacks (and services) changed recently: a deployment, rollback or config change, watched
@@ -10,6 +10,14 @@ import type { ContextEvent, EventKind } from '../../domain/types.js';
  * sample). The per-sample question costs one comparison unless some change is recent, then a scan
  * of that stack's few windows.
  */
+
+/**
+ * The signals canary analysis watches on a changed stack: what a bad version breaks first, errors
+ * and latency (seed 002's canary monitors). Business counts dip on any rolling restart.
+ */
+export function watchedAfterChange(signal: Signal): boolean {
+  return signal === 'reliability' || signal === 'latency';
+}
 
 const CHANGE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'rollback', 'config_change']);
 

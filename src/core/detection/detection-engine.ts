@@ -17,7 +17,7 @@ import {
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
-import { RecentChanges } from '../context/recent-changes.js';
+import { RecentChanges, watchedAfterChange } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
 import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
@@ -426,6 +426,12 @@ export class DetectionEngine {
     };
   }
 
+  /** Canary analysis: a changed stack's errors and latency are judged more sensitively (see changeThreshold). */
+  private thresholdFor(s: Sample): ThresholdParams {
+    if (!watchedAfterChange(s.signal) || !this.changes.changed(s.stack, s.service, s.ts)) return this.config.threshold;
+    return s.signal === 'reliability' ? this.changeErrorThreshold : this.changeThreshold;
+  }
+
   /** The per-sample hot path: no allocation unless something is emitted. */
   private score(runtime: SeriesRuntime, s: Sample): void {
     const series = runtime.state;
@@ -447,14 +453,7 @@ export class DetectionEngine {
     const gate = series.gate;
     if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
 
-    // Canary analysis watches what a bad version breaks first, errors and latency (seed 002's
-    // canary monitors); business counts dip on any rolling restart and stay at the usual bound.
-    const threshold =
-      (s.signal === 'reliability' || s.signal === 'latency') && this.changes.changed(s.stack, s.service, ts)
-        ? s.signal === 'reliability'
-          ? this.changeErrorThreshold
-          : this.changeThreshold
-        : cfg.threshold;
+    const threshold = this.thresholdFor(s);
     const a = assessPoint(
       b,
       series.threshold,

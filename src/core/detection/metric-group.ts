@@ -1,6 +1,6 @@
 import type { DetectionEvent, Signal, StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
-import type { RecentChanges } from '../context/recent-changes.js';
+import { watchedAfterChange, type RecentChanges } from '../context/recent-changes.js';
 import type { TrafficShares } from '../context/traffic-shares.js';
 import { round4 } from '../math/round.js';
 import { MS_PER_MIN } from '../time-units.js';
@@ -102,7 +102,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     const canaryNow =
       series.threshold.phase === 'confirmed' &&
       (series.lastScore ?? 0) > series.smoothedScore &&
-      (group.signal === 'reliability' || group.signal === 'latency') &&
+      watchedAfterChange(group.signal) &&
       ctx.changes.changed(series.stack, group.service, stepEnd);
     inputs.push({
       stack: series.stack,
@@ -141,7 +141,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   // it needs no debounce (the peers are the control, the change the prior).
   const canary =
     verdict.scope === 'local' &&
-    (group.signal === 'reliability' || group.signal === 'latency') &&
+    watchedAfterChange(group.signal) &&
     inputs.some((i) => i.stack === verdict.stack && i.confirmed) &&
     ctx.changes.changed(verdict.stack!, group.service, stepEnd) &&
     !inputs.some((i) => i.stack !== verdict.stack && ctx.changes.changed(i.stack, group.service, stepEnd));

@@ -118,9 +118,9 @@ export function rawMinutesToBreach(
   const past = up ? value > gate.limit : value < gate.limit;
   if (past) return confirmed ? 0 : NaN;
   if (pointRun < 2 || !(ts > prevTs) || prevValue !== prevValue) return NaN;
-  const slope = (value - prevValue) / ((ts - prevTs) / 60_000);
-  if (up ? !(slope > 0) : !(slope < 0)) return NaN;
   const minutes = (ts - prevTs) / 60_000;
+  const slope = (value - prevValue) / minutes;
+  if (up ? !(slope > 0) : !(slope < 0)) return NaN;
   const eta = (gate.limit - value) / slope;
   return eta <= (pointRun < maxPoints ? pointRun : maxPoints) * minutes ? eta : NaN;
 }

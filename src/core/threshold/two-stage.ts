@@ -47,7 +47,7 @@ export interface ThresholdParams {
    * A run of this many consecutive point hits confirms on its own (0 or absent: off). Used for a
    * stack that just changed: its unchanged peers are the control and the change is the prior, so
    * two points past the bound in a row are the canary verdict, not noise to re-check for five
-   * minutes; one point is, when it has already used much of the SLO's headroom.
+   * minutes. Never one: after a deploy, lone spikes of any size are common.
    */
   confirmRun?: number;
 }
@@ -85,8 +85,8 @@ export function recheckPoints(state: ThresholdState, params: ThresholdParams): n
 
 /**
  * Hits in the re-check window, and with `episodePoints` how many of its points the episode has
- * lasted (`seen`, only when fewer than the window): two of two points is not the same evidence as
- * two of five, and neither is it five of five.
+ * lasted (`seen`, only when fewer than the window): an episode two points old has not had the
+ * chance to fill the other three (see persistenceFraction).
  */
 export function persistence(state: ThresholdState, params: ThresholdParams, episodePoints = Infinity): { hits: number; of: number; seen?: number } {
   const n = recheckPoints(state, params);
