@@ -91,6 +91,11 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
   };
 }
 
+/** A deployment of checkout on us-west-2, by default 20 minutes before the episode. */
+function deployment(id: string, attributes: Record<string, string>, ts = T - 20 * MIN): ContextEvent {
+  return { ts, kind: 'deployment', id, stack: 'us-west-2', service: 'checkout', attributes };
+}
+
 describe('ITR workflow', () => {
   it('walks all ten phases and shifts 20 % to the healthy peer, with evidence in each phase', () => {
     const d = runWorkflow(input());
@@ -104,42 +109,21 @@ describe('ITR workflow', () => {
   });
 
   it('rolls back a deployment made on the stack shortly before the episode', () => {
-    const deploy: ContextEvent = {
-      ts: T - 20 * MIN,
-      kind: 'deployment',
-      id: 'deploy-42',
-      stack: 'us-west-2',
-      service: 'checkout',
-      attributes: { version: 'v2', previousVersion: 'v1' },
-    };
+    const deploy = deployment('deploy-42', { version: 'v2', previousVersion: 'v1' });
     const d = runWorkflow(input({ events: [deploy] }));
     expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'deployment', event: { id: 'deploy-42' } } });
     expect(d.reason).toBe('roll back deploy-42 on us-west-2 (v2 → v1)');
   });
 
   it('pauses a progressive rollout that is still running instead of rolling back', () => {
-    const rolling: ContextEvent = {
-      ts: T - 20 * MIN,
-      kind: 'deployment',
-      id: 'deploy-44',
-      stack: 'us-west-2',
-      service: 'checkout',
-      attributes: { version: 'v3', strategy: 'progressive' },
-    };
+    const rolling = deployment('deploy-44', { version: 'v3', strategy: 'progressive' });
     expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });
     const finished = { ...rolling, id: 'deploy-45', endTs: T - 15 * MIN, attributes: { ...rolling.attributes, previousVersion: 'v2' } };
     expect(runWorkflow(input({ events: [finished] })).action).toBe('rollback');
   });
 
   it('shifts traffic instead of rolling back when the deployment names no previous version, and observes if no peer can take it', () => {
-    const unknown: ContextEvent = {
-      ts: T - 20 * MIN,
-      kind: 'deployment',
-      id: 'deploy-46',
-      stack: 'us-west-2',
-      service: 'checkout',
-      attributes: { version: 'v9' },
-    };
+    const unknown = deployment('deploy-46', { version: 'v9' });
     const d = runWorkflow(input({ events: [unknown] }));
     expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'], cause: { kind: 'deployment', event: { id: 'deploy-46' } } });
     expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('names no previousVersion; shift to us-east-1 instead');
@@ -149,15 +133,8 @@ describe('ITR workflow', () => {
   });
 
   it('rolls back to the version it saw deployed before when the deployment does not name it', () => {
-    const before: ContextEvent = {
-      ts: T - 26 * 60 * MIN,
-      kind: 'deployment',
-      id: 'deploy-45',
-      stack: 'us-west-2',
-      service: 'checkout',
-      attributes: { version: 'v8' },
-    };
-    const bad: ContextEvent = { ts: T - 20 * MIN, kind: 'deployment', id: 'deploy-46', stack: 'us-west-2', service: 'checkout', attributes: { version: 'v9' } };
+    const before = deployment('deploy-45', { version: 'v8' }, T - 26 * 60 * MIN);
+    const bad = deployment('deploy-46', { version: 'v9' });
     const d = runWorkflow(input({ events: [before, bad] }));
     expect(d).toMatchObject({
       action: 'rollback',

@@ -47,29 +47,15 @@ function synthetic(n: number, seed = 1): LabeledSample[] {
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'harbinger-model-'));
 
+/** (confidence, outcome) pairs as the metrics take them. */
+const outcomes = (...pairs: [number, 0 | 1][]): { p: number; y: 0 | 1 }[] => pairs.map(([p, y]) => ({ p, y }));
+
 describe('metrics on hand-computed examples', () => {
   it('Brier score', () => {
     // (0.9-1)² = 0.01, (0.2-0)² = 0.04, (0.6-1)² = 0.16, (0.5-0)² = 0.25 → mean 0.115
-    expect(
-      brierScore([
-        { p: 0.9, y: 1 },
-        { p: 0.2, y: 0 },
-        { p: 0.6, y: 1 },
-        { p: 0.5, y: 0 },
-      ]),
-    ).toBeCloseTo(0.115, 12);
-    expect(
-      brierScore([
-        { p: 1, y: 1 },
-        { p: 0, y: 0 },
-      ]),
-    ).toBe(0);
-    expect(
-      brierScore([
-        { p: 0.5, y: 1 },
-        { p: 0.5, y: 0 },
-      ]),
-    ).toBe(0.25);
+    expect(brierScore(outcomes([0.9, 1], [0.2, 0], [0.6, 1], [0.5, 0]))).toBeCloseTo(0.115, 12);
+    expect(brierScore(outcomes([1, 1], [0, 0]))).toBe(0);
+    expect(brierScore(outcomes([0.5, 1], [0.5, 0]))).toBe(0.25);
   });
 
   it('expected calibration error', () => {
@@ -88,14 +74,7 @@ describe('metrics on hand-computed examples', () => {
     expect(bins[9]!.n).toBe(3);
     expect(bins[1]!.n).toBe(2);
     // Perfectly calibrated: in each bin the mean confidence equals the observed rate.
-    expect(
-      expectedCalibrationError([
-        { p: 0.25, y: 1 },
-        { p: 0.25, y: 0 },
-        { p: 0.25, y: 0 },
-        { p: 0.25, y: 0 },
-      ]),
-    ).toBeCloseTo(0, 12);
+    expect(expectedCalibrationError(outcomes([0.25, 1], [0.25, 0], [0.25, 0], [0.25, 0]))).toBeCloseTo(0, 12);
   });
 
   it('precision and recall at the threshold', () => {
