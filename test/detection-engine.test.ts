@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { defaultDetectionConfig } from '../src/config/detection.js';
+import { followsTrafficShare } from '../src/core/context/traffic-shares.js';
 import type { ContextEvent, DetectionEvent, Sample, Signal } from '../src/domain/types.js';
 
 const cfg = defaultDetectionConfig();
@@ -198,6 +199,34 @@ describe('detection engine', () => {
     expect(blind.some((e) => e.type === 'anomaly' && e.stack === 'us-east-1' && e.signal === 'business')).toBe(true);
   });
 
+
+  it('does not scale a business ratio by traffic share: a success rate is the same after the peer is drained', () => {
+    const shift = T0 + 1900 * MIN;
+    const events: ContextEvent[] = [
+      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 49, 'us-west-2': 51 } } },
+      { ts: shift, kind: 'traffic_shift', id: 'drain-west', attributes: { weights: { 'us-east-1': 66, 'us-west-2': 34 } } },
+    ];
+    const rate: Scenario = {
+      minutes: 2160,
+      stacks: ['us-east-1', 'us-west-2'],
+      metric: 'payment_success_rate',
+      signal: 'business',
+      value: (stack, m) => 0.975 + 0.004 * noise(m * 5 + stack.length),
+      events,
+    };
+    const { events: out } = run(rate);
+    // Read per 100 % of traffic, 0.975 on 66 % would be 1.48 against a normal of 1.99 (a 26σ drop).
+    expect(out.filter((e) => e.type === 'anomaly' || e.type === 'breach')).toHaveLength(0);
+    const drop = run({ ...rate, value: (stack, m) => rate.value(stack, m) - (stack === 'us-east-1' && m >= 2000 ? 0.2 : 0) }).events;
+    expect(drop.find((e) => e.type === 'anomaly' && e.stack === 'us-east-1')).toMatchObject({ metric: 'payment_success_rate' });
+  });
+
+  it('reads which business series follow the traffic share from their names', () => {
+    const follows = ['orders_per_min', 'revenue_usd', 'payments_success_total', 'checkout_count', 'gmv_per_second'];
+    const ratios = ['payment_success_rate', 'checkout_conversion_ratio', 'cart_success_percent', 'login_availability'];
+    expect(follows.filter((m) => !followsTrafficShare(m))).toEqual([]);
+    expect(ratios.filter((m) => followsTrafficShare(m))).toEqual([]);
+  });
   it('does not learn from a performance test on that stack', () => {
     const perf: ContextEvent = { ts: T0 + 1500 * MIN, endTs: T0 + 1560 * MIN, kind: 'perf_test', id: 'load-1', stack: 'us-west-2', attributes: {} };
     const loaded: Scenario = {

@@ -61,3 +61,18 @@ export function readWeights(attributes: Record<string, unknown>): Map<string, nu
   }
   return out.size > 0 ? out : undefined;
 }
+
+/** Business names that say ratio: a success or conversion rate is the same on 30 % of traffic as on 70 %. */
+const RATIO_NAME = /ratio|rate([_.-]|$)|percent|pct|fraction|success|conversion|availability/i;
+/** ...unless the name says it counts: `payments_success_total`, `orders_per_min`, `revenue_per_second`. */
+const VOLUME_NAME = /per[_.-]?(s|sec|seconds?|m|mins?|minutes?|h|hours?)([_.-]|$)|total|count|sum([_.-]|$)/i;
+
+/**
+ * Whether a business series is a volume that follows its stack's traffic share (orders per minute,
+ * revenue), and so is judged per 100 % of traffic, rather than a ratio that does not (payment
+ * success rate, conversion). Scaling a ratio by the share would read a drain of the peer as a
+ * success rate of 130 %. Decided by name, once per series; an ambiguous `orders_rate` reads as a ratio.
+ */
+export function followsTrafficShare(metric: string): boolean {
+  return !RATIO_NAME.test(metric) || VOLUME_NAME.test(metric);
+}

@@ -15,7 +15,7 @@ import {
   type TrendParams,
 } from '../predict/breach-predictor.js';
 import { ReorderBuffer } from '../event-time/reorder-buffer.js';
-import { gained, TrafficShares } from '../context/traffic-shares.js';
+import { followsTrafficShare, gained, TrafficShares } from '../context/traffic-shares.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges, watchedAfterChange } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
@@ -281,6 +281,7 @@ export class DetectionEngine {
           health: this.health.acc(state.service, state.stack),
           signalIndex: SIGNALS.indexOf(state.signal),
           reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
+          perShare: state.signal === 'business' && followsTrafficShare(state.metric),
         };
         runtime.health.known++;
         if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
@@ -352,7 +353,13 @@ export class DetectionEngine {
     }
     let runtime = group.stacks.get(s.stack);
     if (runtime === undefined) {
-      runtime = { state: this.createSeries(s), health: this.health.acc(s.service, s.stack), signalIndex: SIGNALS.indexOf(s.signal), reportedMinute: NaN };
+      runtime = {
+        state: this.createSeries(s),
+        health: this.health.acc(s.service, s.stack),
+        signalIndex: SIGNALS.indexOf(s.signal),
+        reportedMinute: NaN,
+        perShare: s.signal === 'business' && followsTrafficShare(s.metric),
+      };
       runtime.health.known++;
       group.stacks.set(s.stack, runtime);
       this.stats.series++;
@@ -438,7 +445,8 @@ export class DetectionEngine {
     const cfg = this.config;
     const ts = s.ts;
     const b = series.baseline;
-    // Business metrics are judged per 100 % of traffic, so a traffic shift is not an anomaly.
+    // Business volumes are judged per 100 % of traffic, so a traffic shift is not an anomaly
+    // (ratios such as a success rate are not: they do not follow the share).
     const share = s.signal === 'business' ? this.shares.shareOf(s.stack) : undefined;
     if (share === 0) {
       // A stack that takes no traffic (the idle colour of a blue/green pair, a drained stack) has no
@@ -448,7 +456,7 @@ export class DetectionEngine {
       series.lastValue = s.value;
       return;
     }
-    const scale = share !== undefined ? 100 / share : 1;
+    const scale = share !== undefined && runtime.perShare && s.count === undefined ? 100 / share : 1;
     const value = s.value * scale;
     const gate = series.gate;
     if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);

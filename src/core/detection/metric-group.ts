@@ -15,6 +15,8 @@ export interface SeriesRuntime {
   signalIndex: number;
   /** The minute this series last counted as reporting (completeness counts series, not samples). */
   reportedMinute: number;
+  /** A business volume, judged per 100 % of traffic (see followsTrafficShare); derived from the name, not checkpointed. */
+  perShare: boolean;
 }
 
 /** One metric of one service across its stacks: what the cross-stack comparison judges each step. */
@@ -92,11 +94,11 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
   let anyEpisode = false;
-  for (const { state: series } of group.stacks.values()) {
+  for (const { state: series, perShare } of group.stacks.values()) {
     if (stepEnd - series.lastTs > staleMs) continue;
     const inEpisode = series.threshold.phase !== 'normal';
     anyEpisode ||= inEpisode;
-    const share = group.signal === 'business' ? ctx.shares.shareOf(series.stack) : undefined;
+    const share = perShare ? ctx.shares.shareOf(series.stack) : undefined;
     // A stack confirmed in its change window is compared on its latest point, not on an average
     // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
     const canaryNow =
