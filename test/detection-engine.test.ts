@@ -199,7 +199,6 @@ describe('detection engine', () => {
     expect(blind.some((e) => e.type === 'anomaly' && e.stack === 'us-east-1' && e.signal === 'business')).toBe(true);
   });
 
-
   it('does not scale a business ratio by traffic share: a success rate is the same after the peer is drained', () => {
     const shift = T0 + 1900 * MIN;
     const events: ContextEvent[] = [
