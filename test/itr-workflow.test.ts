@@ -202,6 +202,53 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: withErrors, events: [shift], deltas })).action).not.toBe('none');
   });
 
+  it('judges a deviation that began after the warm-up on its own: a late latency warning does not borrow the warm-up CPU', () => {
+    const shift: ContextEvent = { ts: T - 80 * MIN, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } };
+    const cpu = {
+      metric: 'cpu_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 79 * MIN,
+      lastTs: T,
+      score: 6,
+      peakScore: 20,
+      value: 24,
+      expected: 19,
+      persistence: { hits: 5, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const p99 = {
+      ...cpu,
+      metric: 'http_p99_ms',
+      signal: 'latency' as const,
+      stage: 'warn' as const,
+      firstTs: T,
+      score: 28,
+      peakScore: 28,
+      value: 625,
+      expected: 150,
+    };
+    const lateSpike = incident({
+      openedAt: T - 79 * MIN,
+      signals: { cpu_utilization: cpu, http_p99_ms: p99 },
+      predictions: { http_p99_ms: { metric: 'http_p99_ms', ts: T, breachAt: T + 79 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' } } },
+    });
+    const deltas = new Map<string, IncidentDelta>([
+      ['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 7 }],
+    ]);
+    const d = runWorkflow(input({ incident: lateSpike, events: [shift], deltas }));
+    expect(d).toMatchObject({ action: 'observe', cause: { kind: 'cold_cache' } });
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'which explains cpu_utilization; http_p99_ms began 80 min after it, not yet sustained',
+    );
+    // Once the late deviation is confirmed on its own, it is judged: the warm-up no longer excuses it.
+    const sustained = incident({ ...lateSpike, signals: { cpu_utilization: cpu, http_p99_ms: { ...p99, stage: 'confirmed', firstTs: T - 5 * MIN } } });
+    expect(runWorkflow(input({ incident: sustained, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(
+      'cold_cache',
+    );
+  });
+
   it('never shifts traffic for a global episode', () => {
     const d = runWorkflow(input({ delta: 'global' }));
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'global' } });

@@ -1,5 +1,6 @@
 import { hhmm } from '../../clock-text.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
+import type { IncidentSignal } from '../../../domain/decision.js';
 import type { Phase } from './context.js';
 import { pick, versionNote } from './evidence-text.js';
 import { threatensSlo } from './situation.js';
@@ -52,19 +53,38 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // that begins later, or any error or business impact, is judged on its own.
     const g = c.shareGain;
     const allowance = w.config.correlation.warmUpAllowanceMinutes;
-    const firstAfter = (Math.min(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
-    const lastAfter = (Math.max(...active.map((s) => s.firstTs)) - g.event.ts) / MIN;
-    if (firstAfter >= -SHIFT_ONSET_SLACK_MIN && lastAfter <= allowance) {
-      return {
-        result: 'stop',
-        code: 'cold_cache',
-        evidence: `cold-cache warm-up: ${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`,
-        end: {
-          action: 'none',
-          reason: 'cold-cache warm-up after a traffic shift: not a failure, no further shift',
-          cause: { kind: 'cold_cache', reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) },
-        },
-      };
+    const minutesAfter = (s: IncidentSignal): number => (s.firstTs - g.event.ts) / MIN;
+    const shifts = `${g.event.id} moved ${inc.stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}`;
+    const end = (action: 'none' | 'observe', reason: string) => ({
+      action,
+      reason,
+      cause: { kind: 'cold_cache' as const, reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) },
+    });
+    if (active.every((s) => minutesAfter(s) >= -SHIFT_ONSET_SLACK_MIN)) {
+      const own = active.filter((s) => minutesAfter(s) > allowance);
+      if (own.length === 0) {
+        return {
+          result: 'stop',
+          code: 'cold_cache',
+          evidence: `cold-cache warm-up: ${shifts}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`,
+          end: end('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift'),
+        };
+      }
+      // Only what began later is this incident's own: the shift's deviations lend it neither
+      // persistence nor an SLO at risk (one late latency spike on a warm-up would otherwise borrow
+      // the warm-up's confirmed CPU and move traffic).
+      const sustained = own.filter((s) => confirmed.includes(s) || breached.includes(s.metric));
+      if (sustained.length === 0 && ctx.firing.length === 0) {
+        return {
+          result: 'stop',
+          code: 'cold_cache',
+          evidence: `cold-cache warm-up: ${shifts}, which explains ${active
+            .filter((s) => !own.includes(s))
+            .map((s) => s.metric)
+            .join(', ')}; ${own.map((s) => `${s.metric} began ${Math.round(minutesAfter(s))} min after it`).join(', ')}, not yet sustained`,
+          end: end('observe', 'a new deviation on a warming stack, not yet sustained'),
+        };
+      }
     }
   }
   const cause = c.cause;
