@@ -56,4 +56,14 @@ describe('cross-stack delta', () => {
   it('says there is no peer when a metric comes from one stack only', () => {
     expect(judgeStacks([stack('solo', 8)], p)).toMatchObject({ scope: 'insufficient' });
   });
+
+  it('does not single out the stack hit first while its peer is already warning on its latest point', () => {
+    // An upstream slows both stacks two minutes apart: the peer's average (1.9) lags its warning (7.8).
+    const first = stack('eu-central-1', 10.4, { confirmed: true });
+    expect(judgeStacks([first, stack('us-west-2', 1.9, { inEpisode: true, latest: 7.8 })], p)).toMatchObject({ scope: 'partial', stack: null });
+    // A peer whose episode lingers but whose latest point is normal again is healthy.
+    expect(judgeStacks([first, stack('us-west-2', 1.9, { inEpisode: true, latest: 0.5 })], p)).toMatchObject({ scope: 'local', stack: 'eu-central-1' });
+    // Outside an episode a single noisy point is what the smoothing is for.
+    expect(judgeStacks([first, stack('us-west-2', 1.9, { inEpisode: false, latest: 3.5 })], p)).toMatchObject({ scope: 'local', stack: 'eu-central-1' });
+  });
 });

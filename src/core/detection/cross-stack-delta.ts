@@ -27,6 +27,17 @@ export interface StackInput extends StackDeviation {
   episodeMinutes: number;
   /** The stack's episode passed persistence validation (confirmed): a blip it is not. */
   confirmed: boolean;
+  /** The score of the stack's latest point, before smoothing (absent when unknown). */
+  latest?: number;
+}
+
+/**
+ * How far a peer deviates now. A peer in an episode is read at the worse of its smoothed and its
+ * latest score: when an upstream degrades every stack a minute or two apart, the stack hit first
+ * must not be singled out against a peer whose average has not caught up with its own warning.
+ */
+function peerNow(s: StackInput): number {
+  return s.inEpisode && s.latest !== undefined && s.latest > s.score ? s.latest : s.score;
 }
 
 export interface DeltaVerdict {
@@ -56,9 +67,9 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
   }
   // The peer the delta stack is measured against: the worst peer with two or three stacks; with
   // more, the 75th percentile of peers, so one other noisy stack among twenty cannot veto a verdict.
-  peers.sort((a, b) => b.score - a.score);
+  peers.sort((a, b) => peerNow(b) - peerNow(a));
   const ref = peers.length <= 2 ? peers[0]! : peers[Math.floor(peers.length * 0.25)]!;
-  const maxPeer = ref.score;
+  const maxPeer = peerNow(ref);
   const maxPeerStack = ref.stack;
   // A peer doing better than usual (negative score) is healthy, not extra evidence against the top.
   const separation = top.score - Math.max(0, maxPeer);

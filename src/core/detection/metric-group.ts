@@ -116,6 +116,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       volume: series.episodeVolume,
       episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
       confirmed: series.threshold.phase === 'confirmed',
+      ...(series.lastScore !== undefined ? { latest: round4(series.lastScore) } : {}),
       ...(share !== undefined ? { trafficShare: share } : {}),
     });
   }
