@@ -249,6 +249,57 @@ describe('ITR workflow', () => {
     );
   });
 
+  it('does not let one latency spike borrow a confirmed memory deviation to put an SLO at risk', () => {
+    const memory = {
+      metric: 'memory_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 120 * MIN,
+      lastTs: T,
+      score: 4.1,
+      peakScore: 4.1,
+      value: 64,
+      expected: 62,
+      persistence: { hits: 4, of: 5 },
+      recovered: false,
+      coldStart: false,
+      gate: 'saturation' as const,
+    };
+    const spike = {
+      ...memory,
+      metric: 'http_p99_ms',
+      signal: 'latency' as const,
+      stage: 'warn' as const,
+      firstTs: T - 3 * MIN,
+      score: 43,
+      peakScore: 43,
+      value: 900,
+      expected: 190,
+      persistence: { hits: 1, of: 5 },
+      gate: null,
+    };
+    const forecast = (ts: number, beyondBound: boolean) =>
+      incident({
+        openedAt: T - 120 * MIN,
+        signals: { memory_utilization: memory, http_p99_ms: spike },
+        predictions: {
+          http_p99_ms: { metric: 'http_p99_ms', ts, breachAt: T + 45 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' }, beyondBound },
+        },
+      });
+    const deltas = new Map<string, IncidentDelta>([
+      ['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 5.5 }],
+    ]);
+    const noRisk = { action: 'observe', reason: 'deviation without SLO risk' };
+    // The forecast made on the spike itself, and its echo once the latency is back inside its bound.
+    expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas }))).toMatchObject(noRisk);
+    expect(runWorkflow(input({ incident: forecast(T, false), deltas }))).toMatchObject(noRisk);
+    // Still beyond the bound points later, it is a trend, not a spike: the forecast counts (and
+    // the confidence formula weighs its 45-minute horizon).
+    const trend = runWorkflow(input({ incident: forecast(T, true), deltas }));
+    expect(trend.reason).not.toBe('deviation without SLO risk');
+    expect(trend.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('breach in 45 min');
+  });
+
   it('never shifts traffic for a global episode', () => {
     const d = runWorkflow(input({ delta: 'global' }));
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'global' } });

@@ -99,6 +99,8 @@ export interface IncidentPrediction {
   ts: number;
   breachAt: number;
   slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+  /** See PredictionEvent.beyondBound (absent in records written before it existed). */
+  beyondBound?: boolean;
 }
 
 export interface IncidentDelta {

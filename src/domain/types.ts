@@ -78,6 +78,11 @@ export interface PredictionEvent {
   value: number;
   /** Units per minute, in the metric's own units. */
   slopePerMin: number;
+  /**
+   * The point the forecast was made on is beyond the warn bound (its own deviation or the averaged
+   * channel): false once a spike has passed and only its echo in the smoothed trend remains.
+   */
+  beyondBound?: boolean;
 }
 
 export type SloKind = 'error_rate' | 'latency_p99' | 'business_drop' | 'saturation';

@@ -143,7 +143,14 @@ export class DecisionEngine {
       case 'breach': {
         const rt = this.open.get(`${e.service}/${e.stack}`) ?? this.openIncident(e.service, e.stack, e.ts);
         if (rt === undefined) return;
-        if (e.type === 'prediction') rt.incident.predictions[e.metric] = { metric: e.metric, ts: e.ts, breachAt: e.breachAt, slo: e.slo };
+        if (e.type === 'prediction')
+          rt.incident.predictions[e.metric] = {
+            metric: e.metric,
+            ts: e.ts,
+            breachAt: e.breachAt,
+            slo: e.slo,
+            ...(e.beyondBound !== undefined ? { beyondBound: e.beyondBound } : {}),
+          };
         else rt.incident.breaches[e.metric] = e.ts;
         this.evidence(rt, e.ts);
         return;

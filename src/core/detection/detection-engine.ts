@@ -612,6 +612,7 @@ export class DetectionEngine {
       slo: sloOf(gate),
       value: s.value,
       slopePerMin: round4(trend.trendPerMin * (gate.relative ? series.lastExpected : 1)),
+      beyondBound: (th.hits & 1) === 1,
     });
   }
 

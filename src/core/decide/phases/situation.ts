@@ -146,14 +146,20 @@ export function livePredictions(inc: Incident, now: number): Incident['predictio
 }
 
 /**
- * Predictions that put an SLO at risk: those of a confirmed signal, or any while a signal with an SLO
- * gate is confirmed on the stack. A trend extrapolated from a warning (one point over the bound, or
- * three sigma after a deploy) beside nothing but a restart count is a hint for the evidence, not a
- * reason to move traffic.
+ * Predictions that put an SLO at risk: those of a confirmed signal, or, while a signal with an SLO
+ * gate is confirmed on the stack, those made on a point still beyond its bound after the first. A trend extrapolated from
+ * a warning (one point over the bound, or three sigma after a deploy) beside nothing but a restart
+ * count is a hint for the evidence, not a reason to move traffic; nor is one spike beside a memory
+ * or CPU that has sat a few sigma high for hours (it would borrow their confirmation).
  */
 function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[]): Incident['predictions'][string][] {
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
-  return livePredictions(inc, now).filter((p) => gatedConfirmed || confirmed.some((s) => s.metric === p.metric));
+  return livePredictions(inc, now).filter((p) => {
+    if (confirmed.some((s) => s.metric === p.metric)) return true;
+    const own = inc.signals[p.metric];
+    if (!gatedConfirmed || own === undefined) return gatedConfirmed;
+    return p.beyondBound === undefined ? own.persistence.hits >= 2 : p.beyondBound && p.ts > own.firstTs;
+  });
 }
 
 function earliestBreach(predictions: readonly Incident['predictions'][string][]): number | null {
