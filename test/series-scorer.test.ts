@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { seededUniform } from '../src/core/math/seeded-uniform.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
-import { sharedDataDir } from '../src/eval/data-dir.js';
+import { sharedData } from './support/shared-data.js';
 import { evaluateNab } from '../src/eval/nab-eval.js';
 import { OnsetGate, RunningQuantile } from '../src/core/score/onset.js';
 import { ALARM_EVIDENCE, REFRACTORY_POINTS, scoreSeries, SeriesScorer } from '../src/core/score/series-scorer.js';
@@ -122,11 +121,9 @@ describe('onset building blocks', () => {
   });
 });
 
-const nabDir = join(sharedDataDir(), 'nab-dev');
-const haveNab = existsSync(join(nabDir, 'labels', 'combined_windows.json'));
-if (!haveNab && process.env['CI'] !== 'true') console.log(`skipping the NAB dev score: no corpus in ${nabDir}`);
+const { dir: nabDir, skip: noNab } = sharedData('nab-dev', join('labels', 'combined_windows.json'), 'the NAB dev score');
 
-describe.skipIf(!haveNab && process.env['CI'] !== 'true')('NAB dev corpus (one corpus-wide threshold per profile)', () => {
+describe.skipIf(noNab)('NAB dev corpus (one corpus-wide threshold per profile)', () => {
   it('scores at least 72 / 60 / 78 (standard / low FP / low FN) with the defaults', () => {
     const r = evaluateNab(defaultDetectionConfig(), nabDir);
     expect(r.files).toBe(27);

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { seededUniform } from '../src/core/math/seeded-uniform.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
-import { sharedDataDir } from '../src/eval/data-dir.js';
+import { sharedData } from './support/shared-data.js';
 import { evaluateNabLoco, locoFromScored, scoreGrid } from '../src/eval/nab-loco.js';
 import { loadNabCorpus } from '../src/eval/nab.js';
 import { WindowShift } from '../src/core/score/window-shift.js';
@@ -97,11 +96,9 @@ describe('series scorer on AWS-like quantized flat series', () => {
   });
 });
 
-const nabDir = join(sharedDataDir(), 'nab-dev');
-const haveNab = existsSync(join(nabDir, 'labels', 'combined_windows.json'));
-if (!haveNab && process.env['CI'] !== 'true') console.log(`skipping NAB leave-one-category-out: no corpus in ${nabDir}`);
+const { dir: nabDir, skip: noNab } = sharedData('nab-dev', join('labels', 'combined_windows.json'), 'NAB leave-one-category-out');
 
-describe.skipIf(!haveNab && process.env['CI'] !== 'true')('NAB dev, leave one category out', () => {
+describe.skipIf(noNab)('NAB dev, leave one category out', () => {
   it('the shipped constants beat the baseline detector alone on every left-out category with windows', () => {
     // Threshold chosen on the other categories; grid = the shipped constants vs the shift detector off.
     const r = evaluateNabLoco(cfg, nabDir, [{}], ['standard']);
