@@ -17,11 +17,13 @@ describe('breach prediction from the raw points of an episode', () => {
     expect(rawMinutesToBreach(success, 0.96, 5 * MIN, 0.98, 4 * MIN, true, 2, 5)).toBeCloseTo(0.5, 6);
   });
 
-  it('does not extrapolate further ahead than the run has lasted, nor beyond the re-check window', () => {
-    // 6 minutes to go at this slope: a two-point run does not say that much.
+  it('extrapolates no further ahead than twice the run has lasted, nor than twice the re-check window', () => {
+    // 0.000749 → 0.000812 after a deploy: 3 minutes to go at this slope, within twice a two-point run.
+    expect(rawMinutesToBreach(errors, 0.000812, 5 * MIN, 0.000749, 4 * MIN, true, 2, 5)).toBeCloseTo(0.000188 / 0.000063, 6);
+    // 6 minutes to go: a two-point run does not say that much.
     expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 2, 5)).toBeNaN();
-    expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 6, 10)).toBeCloseTo(6, 6);
-    expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 30, 5)).toBeNaN();
+    expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 3, 10)).toBeCloseTo(6, 6);
+    expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 30, 2)).toBeNaN();
   });
 
   it('says nothing on a single point, a flat or receding run, or no earlier point', () => {
