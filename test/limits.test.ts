@@ -30,10 +30,11 @@ describe('resource limits', () => {
     expect(rejected[0]).toBe('limit: 2 active series reached (limits.maxSeries): samples of new series are refused');
   });
 
-  it('the context index keeps at most maxEvents events, dropping the oldest', () => {
+  it('the context index keeps at most maxEvents events, dropping the oldest and counting them', () => {
     const ctx = new ContextIndex(3);
     for (let i = 0; i < 5; i++) ctx.add({ ts: T0 + i * 60_000, kind: 'config_change', stack: 'a', id: `c${i}`, attributes: {} });
     expect(ctx.toJSON().events.map((e) => e.id)).toEqual(['c2', 'c3', 'c4']);
+    expect(ctx.evicted).toBe(2); // harbinger_context_events_evicted_total counts them
     expect(ContextIndex.fromJSON(ctx.toJSON(), 2).toJSON().events).toHaveLength(3);
   });
 

@@ -24,6 +24,9 @@ describe('record parser', () => {
     expect(event(`{"a":${deep}}`)).toEqual({ ok: false, reason: 'attributes: nested deeper than 8 levels (at attributes.a.0.0.0.0.0.0.0)' });
     expect(event(`{"tags":[${Array.from({ length: 600 }, (_, i) => i).join(',')}]}`)).toEqual({ ok: false, reason: 'attributes: more than 512 values' });
     expect(event(`{"note":"${'x'.repeat(3000)}"}`)).toEqual({ ok: false, reason: 'attributes.note: a string longer than 2048 characters' });
+    // Each string within 2048 characters, but 9 of them are 18 KiB: one event would weigh on every checkpoint.
+    const notes = Array.from({ length: 9 }, (_, i) => `"n${i}":"${'x'.repeat(2000)}"`).join(',');
+    expect(event(`{${notes}}`)).toEqual({ ok: false, reason: 'attributes: more than 16384 characters of keys and strings in all' });
     // Within the limits: a realistic deployment event.
     const ok = event('{"version":"v2.14.0","previousVersion":"v2.13.9","git":{"sha":"abc123","pr":[4711,4712]},"strategy":"canary"}');
     expect(ok.ok).toBe(true);

@@ -93,6 +93,7 @@ export class HarbingerService implements HttpPort {
   private readonly health: PersistenceHealth;
   private lastAnnouncedHead = -1;
   private refusedSeen = 0;
+  private evictedSeen = 0;
   private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
@@ -495,6 +496,10 @@ export class HarbingerService implements HttpPort {
     const refused = this.runtime.decision.refusedIncidents;
     if (refused > this.refusedSeen) this.metrics.incidentsRefused.inc(refused - this.refusedSeen);
     this.refusedSeen = refused;
+    // A counter fed from a count that restarts with the engine (a reload or restore): only growth is added.
+    const evicted = this.runtime.decision.evictedContextEvents;
+    if (evicted > this.evictedSeen) this.metrics.contextEventsEvicted.inc(evicted - this.evictedSeen);
+    this.evictedSeen = evicted;
     if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
   }
 

@@ -11,7 +11,7 @@ export type ParsedRecord = { ok: true; kind: 'sample'; sample: Sample } | { ok: 
 const SIGNAL_SET: ReadonlySet<string> = new Set(SIGNALS);
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
 /** Names are label values: printable, bounded, so a typo cannot create megabyte series keys. */
-const MAX_NAME = 200;
+export const MAX_NAME = 200;
 
 export function parseLine(line: string): ParsedRecord {
   let obj: unknown;
@@ -142,20 +142,26 @@ function describe(v: unknown): string {
 }
 
 /** Event attributes are kept in checkpoints and shown to people: bounded in depth, count and size. */
-export const ATTRIBUTE_LIMITS = { depth: 8, values: 512, stringLength: 2048 } as const;
+export const ATTRIBUTE_LIMITS = { depth: 8, values: 512, stringLength: 2048, totalChars: 16_384 } as const;
 
 /** The first way `attributes` exceeds its limits, walked without recursion; undefined when within them. */
 function attributesProblem(attributes: object): string | undefined {
   const pending: [unknown, number, string][] = [[attributes, 1, 'attributes']];
   let values = 0;
+  // Keys and strings together: 512 values of 2048 characters each would still be 1 MiB per event,
+  // kept in every checkpoint (a deploy's metadata is a few hundred characters).
+  let chars = 0;
   while (pending.length > 0) {
     const [v, depth, path] = pending.pop()!;
     if (++values > ATTRIBUTE_LIMITS.values) return `attributes: more than ${ATTRIBUTE_LIMITS.values} values`;
     if (typeof v === 'string' && v.length > ATTRIBUTE_LIMITS.stringLength) return `${path}: a string longer than ${ATTRIBUTE_LIMITS.stringLength} characters`;
+    if (typeof v === 'string') chars += v.length;
+    if (chars > ATTRIBUTE_LIMITS.totalChars) return `attributes: more than ${ATTRIBUTE_LIMITS.totalChars} characters of keys and strings in all`;
     if (v === null || typeof v !== 'object') continue;
     if (depth > ATTRIBUTE_LIMITS.depth) return `attributes: nested deeper than ${ATTRIBUTE_LIMITS.depth} levels (at ${path})`;
     for (const k in v) {
       if (k.length > MAX_NAME) return `${path}: a key longer than ${MAX_NAME} characters`;
+      chars += k.length;
       pending.push([(v as Record<string, unknown>)[k], depth + 1, `${path}.${k}`]);
       if (pending.length > ATTRIBUTE_LIMITS.values) return `attributes: more than ${ATTRIBUTE_LIMITS.values} values`;
     }

@@ -51,6 +51,11 @@ export class ServiceMetrics {
     help: 'Evidence that could not open an incident because limits.maxOpenIncidents were open.',
     registers: [this.registry],
   });
+  readonly contextEventsEvicted = new Counter({
+    name: 'harbinger_context_events_evicted_total',
+    help: 'Context events pushed out before their 24 h because limits.maxContextEvents were kept (the oldest go first).',
+    registers: [this.registry],
+  });
   readonly auditEntries = new Gauge({
     name: 'harbinger_audit_entries',
     help: 'Entries in the audit log (the head of its hash chain; the head hash is logged at each checkpoint).',

@@ -1,5 +1,6 @@
 import type { LabelMapping } from './config.js';
 import { SIGNALS, type Signal } from '../../domain/types.js';
+import { MAX_NAME } from '../../ingest/record-parser.js';
 
 export type Mapped = { ok: true; signal: Signal; metric: string; stack: string; service: string } | { ok: false; reason: string };
 
@@ -22,6 +23,10 @@ export class LabelMapper {
     const stack = labels[this.m.stackLabel];
     if (stack === undefined || stack === '') return { ok: false, reason: `no '${this.m.stackLabel}' label` };
     const service = labels[this.m.serviceLabel] || this.m.defaultService;
+    // The same bound as a JSON sample's names: series keys stay small whatever a target exports.
+    if (name.length > MAX_NAME) return { ok: false, reason: `metric name longer than ${MAX_NAME} characters` };
+    if (stack.length > MAX_NAME) return { ok: false, reason: `'${this.m.stackLabel}' label longer than ${MAX_NAME} characters` };
+    if (service.length > MAX_NAME) return { ok: false, reason: `'${this.m.serviceLabel}' label longer than ${MAX_NAME} characters` };
     const explicit = labels[this.m.signalLabel];
     if (explicit !== undefined && SIGNAL_SET.has(explicit)) return { ok: true, signal: explicit as Signal, metric: name, stack, service };
     for (const r of this.rules) if (r.re.test(name)) return { ok: true, signal: r.signal, metric: r.rename ?? name, stack, service };

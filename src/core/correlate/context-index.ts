@@ -57,9 +57,15 @@ export class ContextIndex {
   /** `maxEvents`: at most this many events are kept (limits.maxContextEvents); the oldest go first. */
   constructor(private readonly maxEvents = Number.POSITIVE_INFINITY) {}
 
+  /** Events pushed out by `maxEvents` before their 24 h were up (counted, since correlation lost them). */
+  evicted = 0;
+
   add(event: ContextEvent): void {
     this.events.push(event);
-    if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
+    if (this.events.length > this.maxEvents) {
+      this.evicted += this.events.length - this.maxEvents;
+      this.events.splice(0, this.events.length - this.maxEvents);
+    }
     const version = event.attributes['version'];
     if ((event.kind === 'deployment' || event.kind === 'rollback') && typeof version === 'string' && version !== '') {
       const key = `${event.stack ?? ''}|${event.service ?? ''}`;

@@ -87,6 +87,11 @@ export class DecisionEngine {
   /** Evidence that found no incident to join and could not open one (limits.maxOpenIncidents). */
   refusedIncidents = 0;
 
+  /** Context events pushed out by limits.maxContextEvents (since this engine started or was restored). */
+  get evictedContextEvents(): number {
+    return this.context.evicted;
+  }
+
   setConfidenceModel(model: ConfidenceModel): void {
     this.confidence = model;
   }
