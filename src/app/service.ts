@@ -184,7 +184,7 @@ export class HarbingerService implements HttpPort {
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
-    if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) this.checkpoint();
+    if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) await this.checkpoint();
     const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
     if (this.tokens.length === 0) {
       const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
@@ -236,7 +236,7 @@ export class HarbingerService implements HttpPort {
     this.modelWatcher = await loadConfidenceModel(this.cfg, (m) => this.runtime.decision.setConfidenceModel(m), this.metrics, this.log);
     await this.runtime.start();
     this.timers.push(setInterval(() => this.tick(), this.cfg.server.tickSeconds * 1000));
-    this.timers.push(setInterval(() => this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
+    this.timers.push(setInterval(() => void this.checkpoint(), this.cfg.server.checkpointIntervalSeconds * 1000));
     this.timers.push(setInterval(() => this.warnAboutGates(), GATE_REPORT_INTERVAL_MS));
     this.warnAboutGates();
     for (const t of this.timers) t.unref();
@@ -269,7 +269,7 @@ export class HarbingerService implements HttpPort {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
       this.server.closeAllConnections?.();
     }
-    this.checkpoint();
+    await this.checkpoint(true);
     await this.slack?.stop(5000);
     await this.delivery.close();
     this.log.info('harbinger stopped; state checkpointed');
@@ -504,9 +504,9 @@ export class HarbingerService implements HttpPort {
   }
 
   /** Checkpoint state and the audit head; a failure makes ingest answer 503 and /readyz fail until one succeeds. */
-  private checkpoint(): void {
+  private async checkpoint(final = false): Promise<void> {
     try {
-      this.runtime.checkpoint(this.now(), this.metrics);
+      await this.runtime.checkpoint(this.now(), this.metrics, final);
       const head = this.audit.head;
       this.auditHead.save(head);
       if (head.seq !== this.lastAnnouncedHead) {

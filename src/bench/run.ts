@@ -12,6 +12,7 @@ import { parseConfig } from '../config/load.js';
 import { replayFile } from '../app/replay.js';
 import { syntheticSamples } from './synthetic.js';
 import { NaiveWindowDetector } from './naive-detector.js';
+import { benchCheckpoint } from './checkpoint-bench.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Sample } from '../domain/types.js';
 
@@ -127,6 +128,15 @@ async function main(): Promise<void> {
       `Confidence per recommendation: learned (${backend}) p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs; formula p50 ${f.p50Us.toFixed(2)} µs, p99 ${f.p99Us.toFixed(2)} µs\n`,
     );
   }
+
+  console.log('Checkpoint (serve), one JSON document vs streamed by metric group while samples keep arriving:');
+  for (const n of [10_000, 100_000]) {
+    const c = await benchCheckpoint(fullConfig, n);
+    console.log(
+      `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk`,
+    );
+  }
+  console.log('');
 
   if (gc) {
     console.log('Memory (heap bytes per series, all per-series state included):');

@@ -1,7 +1,10 @@
 import type { Sample, Signal } from '../domain/types.js';
 
-/** Deterministic multi-series workload for benchmarks: daily seasonality plus noise, time-ordered. */
-export function syntheticSamples(seriesCount: number, minutes: number, seed = 7): Sample[] {
+/**
+ * Deterministic multi-series workload for benchmarks: daily seasonality plus noise, time-ordered.
+ * `metricsPerService`: 4 (one per signal) by default; a platform has closer to a hundred.
+ */
+export function syntheticSamples(seriesCount: number, minutes: number, seed = 7, metricsPerService = 4): Sample[] {
   let state = seed >>> 0;
   const rand = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -16,9 +19,11 @@ export function syntheticSamples(seriesCount: number, minutes: number, seed = 7)
   const keys: { signal: Signal; metric: string; stack: string; service: string; base: number }[] = [];
   for (let i = 0; keys.length < seriesCount; i++) {
     const k = i % metrics.length;
+    const j = i % metricsPerService;
+    const metric = j < metrics.length ? metrics[k]! : `${metrics[k]!}_${j}`;
     for (const stack of stacks) {
       if (keys.length < seriesCount)
-        keys.push({ signal: signals[k]!, metric: metrics[k]!, stack, service: `svc-${Math.floor(i / metrics.length)}`, base: [200, 0.0003, 0.4, 600][k]! });
+        keys.push({ signal: signals[k]!, metric, stack, service: `svc-${Math.floor(i / metricsPerService)}`, base: [200, 0.0003, 0.4, 600][k]! });
     }
   }
   const t0 = Date.UTC(2026, 2, 1);

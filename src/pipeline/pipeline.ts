@@ -4,6 +4,7 @@ import type { HarbingerConfig } from '../config/load.js';
 import { DetectionEngine, type DetectionSnapshot, type DetectionStats } from '../core/detection/detection-engine.js';
 import { DecisionEngine, type DecisionSnapshot } from '../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../core/merge/detection-merge.js';
+import { encodeState } from '../core/state/json-codec.js';
 
 /** Everything the pipeline emits, in event-time order. */
 export type PipelineOutput = DetectionEvent | DecisionEvent;
@@ -105,6 +106,24 @@ export class Pipeline {
 
   snapshot(): PipelineSnapshot {
     return { detection: this.detection.snapshot(), merge: this.merge.snapshot(), decision: this.decision.snapshot() };
+  }
+
+  /**
+   * A snapshot streamed in pieces (see DetectionEngine.beginSnapshot): returns the head (every
+   * stage, the detection groups excepted) encoded now, consistent with the groups `takeGroups`
+   * then hands out as they were at this moment.
+   */
+  beginSnapshot(): string {
+    const detection = this.detection.beginSnapshot();
+    return encodeState({ detection, merge: this.merge.snapshot(), decision: this.decision.snapshot() });
+  }
+
+  takeGroups(max: number): string[] | null {
+    return this.detection.takeGroups(max);
+  }
+
+  endSnapshot(): void {
+    this.detection.endSnapshot();
   }
 
   restore(s: { detection: DetectionSnapshot; merge?: MergeSnapshot; decision: DecisionSnapshot }): void {

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 
 /** One logged command: a sequence number and what to apply. */
 export interface WalRecord<C> {
@@ -20,6 +20,8 @@ export interface WalRecord<C> {
  */
 export class WriteAheadLog<C> {
   private seq: number;
+  /** Bytes in the file: where the next record starts. */
+  private bytes: number;
   /** The records after the checkpoint found at open, until `takeUnapplied` hands them over. */
   private unapplied: WalRecord<C>[];
 
@@ -36,6 +38,7 @@ export class WriteAheadLog<C> {
     if (validBytes < totalBytes) truncateSync(path, validBytes);
     if (!existsSync(path)) writeFileSync(path, '');
     this.unapplied = records.filter((r) => r.seq > afterSeq);
+    this.bytes = validBytes;
     this.seq = Math.max(afterSeq, records.length > 0 ? records[records.length - 1]!.seq : 0);
   }
 
@@ -70,7 +73,9 @@ export class WriteAheadLog<C> {
   append(cmd: C): number {
     const seq = this.seq + 1;
     // Opened per append (a batch of samples, a decision): no descriptor outlives the call.
-    appendFileSync(this.path, `${JSON.stringify({ seq, cmd })}\n`);
+    const line = `${JSON.stringify({ seq, cmd })}\n`;
+    appendFileSync(this.path, line);
+    this.bytes += Buffer.byteLength(line);
     this.seq = seq;
     return seq;
   }
@@ -83,5 +88,38 @@ export class WriteAheadLog<C> {
   /** A checkpoint now holds everything logged: start afresh (sequence numbers keep counting). */
   truncate(): void {
     truncateSync(this.path, 0);
+    this.bytes = 0;
+  }
+
+  /** Where the log stands now, for a checkpoint that will hold everything logged before it. */
+  mark(): { seq: number; bytes: number } {
+    return { seq: this.seq, bytes: this.bytes };
+  }
+
+  /**
+   * A checkpoint taken at `mark` is on disk: keep only what was logged since (a streamed checkpoint
+   * takes a while, and the service kept logging). The tail is copied to a new file and renamed
+   * over the log; a crash before the rename leaves records the checkpoint holds, which recovery
+   * skips by sequence number.
+   */
+  dropThrough(mark: { bytes: number }): void {
+    const tailBytes = this.bytes - mark.bytes;
+    if (tailBytes <= 0) return this.truncate();
+    const tail = Buffer.allocUnsafe(tailBytes);
+    const fd = openSync(this.path, 'r');
+    try {
+      let read = 0;
+      while (read < tailBytes) {
+        const n = readSync(fd, tail, read, tailBytes - read, mark.bytes + read);
+        if (n === 0) break;
+        read += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const tmp = `${this.path}.tmp`;
+    writeFileSync(tmp, tail);
+    renameSync(tmp, this.path);
+    this.bytes = tailBytes;
   }
 }

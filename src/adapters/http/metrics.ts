@@ -97,8 +97,19 @@ export class ServiceMetrics {
   });
   readonly checkpointDuration = new Histogram({
     name: 'harbinger_checkpoint_duration_seconds',
-    help: 'Time to write the state checkpoint.',
-    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    help: 'Time to write the state checkpoint, start to rename (ingest goes on meanwhile: it is streamed).',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly checkpointLongestSlice = new Histogram({
+    name: 'harbinger_checkpoint_longest_slice_seconds',
+    help: 'Per checkpoint, the longest time it held the event loop between two yields (what ingest waited at most).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly checkpointBytes = new Gauge({
+    name: 'harbinger_checkpoint_bytes',
+    help: 'Size of the last state checkpoint written.',
     registers: [this.registry],
   });
   readonly slackMessages = new Counter({

@@ -7,12 +7,23 @@ import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { AlertTrigger, DecisionEvent, DecisionResult } from '../../domain/decision.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
-import { FileStateStore } from '../../adapters/state/file-state-store.js';
+import { CheckpointFile } from '../../adapters/state/checkpoint-file.js';
+import { decodeState } from '../../core/state/json-codec.js';
+import type { GroupSnapshot } from '../../core/detection/snapshot-stream.js';
 import { WriteAheadLog } from '../../adapters/file/write-ahead-log.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 import type { Logger } from '../../adapters/log/logger.js';
 import type { Kept, Runtime } from './runtime.js';
 
+/** The head line of a streamed checkpoint; one metric group per line follows it. */
+interface CheckpointHead {
+  version: 2;
+  savedAt: number;
+  walSeq: number;
+  pipeline: { detection: Omit<DetectionSnapshot, 'groups'>; merge: MergeSnapshot; decision: DecisionSnapshot };
+}
+
+/** A checkpoint of one JSON document, as written before checkpoints were streamed (still read). */
 interface Checkpoint {
   version: 1;
   savedAt: number;
@@ -47,7 +58,8 @@ export class EmbeddedRuntime implements Runtime {
   readonly pipeline: Pipeline;
   readonly failure = undefined;
   restoredFrom = 'nothing (fresh start)';
-  private readonly store: FileStateStore<Checkpoint>;
+  private readonly store: CheckpointFile;
+  private inFlight: Promise<void> | null = null;
   private readonly walPath: string;
   private readonly wal: WriteAheadLog<Command>;
   private walSeq = 0;
@@ -68,7 +80,7 @@ export class EmbeddedRuntime implements Runtime {
       },
       rejected: (_r, reason) => hooks.onRejected(reason),
     });
-    this.store = new FileStateStore<Checkpoint>(join(cfg.server.dataDir, 'state.json'));
+    this.store = new CheckpointFile(join(cfg.server.dataDir, 'state.json'));
     this.walPath = join(cfg.server.dataDir, 'wal.jsonl');
     this.restore();
     this.wal = new WriteAheadLog<Command>(this.walPath, this.walSeq);
@@ -177,14 +189,40 @@ export class EmbeddedRuntime implements Runtime {
     if (Number.isFinite(stats.watermark)) metrics.watermarkLag.set((now - stats.watermark) / 1000);
   }
 
-  /** State to `state.json` with the log position it holds, then the log emptied. Throws when the state cannot be written. */
-  checkpoint(now: number, metrics: ServiceMetrics): void {
+  /**
+   * State to `state.json` with the log position it holds, then the log cut to what came after.
+   * Streamed: ingest goes on while the groups are written, each as it was when the checkpoint
+   * began. Rejects when the state cannot be written (the previous checkpoint stays); a checkpoint
+   * asked for while one is being written is skipped.
+   */
+  async checkpoint(now: number, metrics: ServiceMetrics, final = false): Promise<void> {
+    if (this.inFlight !== null) {
+      if (!final) return;
+      await this.inFlight.catch(() => {});
+    }
+    this.inFlight = this.writeCheckpoint(now, metrics);
+    try {
+      await this.inFlight;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private async writeCheckpoint(now: number, metrics: ServiceMetrics): Promise<void> {
     const t = performance.now();
-    const walSeq = this.wal.position;
-    this.store.save({ version: 1, savedAt: now, ...this.pipeline.snapshot(), walSeq });
-    this.walSeq = walSeq;
-    this.wal.truncate();
-    metrics.checkpointDuration.observe((performance.now() - t) / 1000);
+    const mark = this.wal.mark();
+    try {
+      const head = `{"version":2,"savedAt":${now},"walSeq":${mark.seq},"pipeline":${this.pipeline.beginSnapshot()}}`;
+      const beginMs = performance.now() - t;
+      const w = await this.store.write(head, (max) => this.pipeline.takeGroups(max));
+      this.walSeq = mark.seq;
+      this.wal.dropThrough(mark);
+      metrics.checkpointDuration.observe((performance.now() - t) / 1000);
+      metrics.checkpointBytes.set(w.bytes);
+      metrics.checkpointLongestSlice.observe(Math.max(beginMs, w.maxSliceMs) / 1000);
+    } finally {
+      this.pipeline.endSnapshot();
+    }
   }
 
   private apply(cmd: Command): void {
@@ -231,7 +269,7 @@ export class EmbeddedRuntime implements Runtime {
   private restore(): void {
     let cp: Checkpoint | undefined;
     try {
-      cp = this.store.load();
+      cp = this.readCheckpoint();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'state checkpoint unreadable: starting fresh (the file is left for inspection)');
       return;
@@ -240,5 +278,18 @@ export class EmbeddedRuntime implements Runtime {
     this.pipeline.restore(cp);
     this.walSeq = cp.walSeq ?? 0;
     this.restoredFrom = `checkpoint of ${new Date(cp.savedAt).toISOString()}`;
+  }
+
+  /** The checkpoint on disk, streamed (head line, then groups) or a single document (older ones). */
+  private readCheckpoint(): Checkpoint | undefined {
+    const lines = this.store.lines();
+    const first = lines.next();
+    if (first.done === true) return undefined;
+    const head = decodeState<Checkpoint | CheckpointHead>(first.value);
+    if (head.version === 1) return head;
+    const groups: GroupSnapshot[] = [];
+    for (const line of lines) groups.push(decodeState<GroupSnapshot>(line));
+    const { detection, merge, decision } = head.pipeline;
+    return { version: 1, savedAt: head.savedAt, walSeq: head.walSeq, detection: { ...detection, groups }, merge, decision };
   }
 }

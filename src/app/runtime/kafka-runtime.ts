@@ -133,7 +133,7 @@ export class KafkaRuntime implements Runtime {
     );
   }
 
-  checkpoint(): void {
+  async checkpoint(): Promise<void> {
     // The runner checkpoints to its state topic on its own schedule.
   }
 }

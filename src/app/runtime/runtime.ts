@@ -51,6 +51,7 @@ export interface Runtime {
   series(): Iterable<SeriesState>;
   /** Wall-clock tick: move event time on a quiet source, refresh gauges. */
   tick(now: number, metrics: ServiceMetrics): void;
-  /** Persist state (embedded: a file; Kafka checkpoints to its state topic by itself). Throws when it cannot. */
-  checkpoint(now: number, metrics: ServiceMetrics): void;
+  /** Persist state (embedded: a file, streamed; Kafka checkpoints to its state topic by itself). Rejects when it cannot. */
+  /** `final`: at shutdown, after one already being written, write another that holds everything. */
+  checkpoint(now: number, metrics: ServiceMetrics, final?: boolean): Promise<void>;
 }

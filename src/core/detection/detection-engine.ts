@@ -20,6 +20,7 @@ import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges, watchedAfterChange } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
+import { GroupSnapshotter, groupSnapshot, type GroupSnapshot } from './snapshot-stream.js';
 import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
@@ -48,18 +49,7 @@ export interface DetectionStats {
 
 export interface DetectionSnapshot {
   version: 1;
-  groups: {
-    service: string;
-    metric: string;
-    signal: Signal;
-    step: number;
-    open?: boolean;
-    verdict: string;
-    candidate: string;
-    candidateMinutes: number;
-    lastCloseTs: number;
-    series: SeriesState[];
-  }[];
+  groups: GroupSnapshot[];
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
   changes?: ReturnType<RecentChanges['toJSON']>;
@@ -119,6 +109,7 @@ export class DetectionEngine {
     emitted: { anomaly: 0, prediction: 0, delta: 0, recovery: 0, breach: 0, health: 0 },
   };
   private readonly health = new HealthBoard();
+  private readonly snapshotter = new GroupSnapshotter();
   /** Groups with data in the current minute: compared when event time leaves the minute. */
   private openGroups: MetricGroup[] = [];
   private minute = NaN;
@@ -222,30 +213,38 @@ export class DetectionEngine {
 
   /** Everything needed to resume exactly here on another process: plain JSON. */
   snapshot(): DetectionSnapshot {
-    const groups: DetectionSnapshot['groups'] = [];
-    for (const metrics of this.services.values()) {
-      for (const g of metrics.values()) {
-        groups.push({
-          service: g.service,
-          metric: g.metric,
-          signal: g.signal,
-          step: g.step,
-          open: g.open,
-          verdict: g.verdict,
-          candidate: g.candidate,
-          candidateMinutes: g.candidateMinutes,
-          lastCloseTs: g.lastCloseTs,
-          series: [...g.stacks.values()].map((r) => r.state),
-        });
-      }
-    }
-    const reported: Record<string, number> = {};
-    for (const metrics of this.services.values())
-      for (const g of metrics.values())
-        for (const r of g.stacks.values()) if (r.reportedMinute === r.reportedMinute) reported[`${g.service}|${g.metric}|${r.state.stack}`] = r.reportedMinute;
+    const groups: GroupSnapshot[] = [];
+    for (const g of this.groups()) groups.push(groupSnapshot(g));
+    return { ...this.snapshotHead(), groups };
+  }
+
+  /**
+   * The same snapshot, streamed: everything but the groups now, and the groups as they are now,
+   * in slices from `takeGroups` while samples keep flowing (see GroupSnapshotter). For checkpoints
+   * of many series that must not stop ingest while they are written.
+   */
+  beginSnapshot(): Omit<DetectionSnapshot, 'groups'> {
+    this.snapshotter.begin(this.groups());
+    return this.snapshotHead();
+  }
+
+  /** Up to about `max` groups of the snapshot begun, encoded; null when all are written. */
+  takeGroups(max: number): string[] | null {
+    return this.snapshotter.take(max);
+  }
+
+  /** Abandons a streamed snapshot (a failed write). */
+  endSnapshot(): void {
+    this.snapshotter.end();
+  }
+
+  private *groups(): IterableIterator<MetricGroup> {
+    for (const metrics of this.services.values()) yield* metrics.values();
+  }
+
+  private snapshotHead(): Omit<DetectionSnapshot, 'groups'> {
     return {
       version: 1,
-      groups,
       shares: this.shares.toJSON(),
       explained: this.explained.toJSON(),
       changes: this.changes.toJSON(),
@@ -253,12 +252,12 @@ export class DetectionEngine {
       minute: this.minute,
       stats: { ...this.stats, emitted: { ...this.stats.emitted } },
       health: this.health.toJSON(),
-      reported,
     };
   }
 
   restore(snap: DetectionSnapshot): void {
     if (snap.version !== 1) throw new Error(`detection snapshot version ${String(snap.version)} is not supported`);
+    this.snapshotter.end();
     this.services.clear();
     this.health.clear();
     this.openGroups = [];
@@ -274,13 +273,14 @@ export class DetectionEngine {
         candidateMinutes: g.candidateMinutes,
         lastCloseTs: g.lastCloseTs ?? Number.NaN,
       };
-      for (const state of g.series) {
+      for (let i = 0; i < g.series.length; i++) {
+        const state = g.series[i]!;
         this.refreshGate(state);
         const runtime: SeriesRuntime = {
           state,
           health: this.health.acc(state.service, state.stack),
           signalIndex: SIGNALS.indexOf(state.signal),
-          reportedMinute: snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
+          reportedMinute: g.reported?.[i] ?? snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
           perShare: state.signal === 'business' && followsTrafficShare(state.metric),
         };
         runtime.health.known++;
@@ -338,12 +338,14 @@ export class DetectionEngine {
     let group = metrics.get(s.metric);
     if (group === undefined) {
       group = newMetricGroup(s.service, s.metric, s.signal);
+      this.snapshotter.born(group);
       metrics.set(s.metric, group);
     } else if (group.signal !== s.signal) {
       this.stats.conflicts++;
       this.sink.rejected?.(s, `signal '${s.signal}' conflicts with '${group.signal}' seen earlier for metric ${s.metric} of ${s.service}`);
       return;
     }
+    this.snapshotter.touch(group);
     // Minutes close in order (closeMinute), so a group is either open in this minute or closed.
     if (!group.open) {
       group.open = true;
@@ -382,6 +384,7 @@ export class DetectionEngine {
     // Built once per minute, not per group: shares and changes are swapped on restore, so not a field.
     const comparison = this.comparison;
     for (const g of this.openGroups) {
+      this.snapshotter.touch(g);
       if (!stepCompared(g, this.stepMs)) {
         const delta = compareStep(g, comparison);
         if (delta !== undefined) this.emit(delta);

@@ -41,6 +41,8 @@ export interface MetricGroup {
   /** Minutes of data the candidate has held (a step of hourly data counts 60). */
   candidateMinutes: number;
   lastCloseTs: number;
+  /** The streamed snapshot this group was last written to (see GroupSnapshotter); not checkpointed. */
+  savedEpoch: number;
 }
 
 export function newMetricGroup(service: string, metric: string, signal: Signal): MetricGroup {
@@ -56,6 +58,7 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
     candidate: '',
     candidateMinutes: 0,
     lastCloseTs: Number.NaN,
+    savedEpoch: 0,
   };
 }
 
