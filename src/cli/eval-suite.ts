@@ -5,7 +5,8 @@ import { evaluateFixtures } from '../app/evaluate.js';
 import { defaultKitDir, evaluateKit, kitAvailable, type KitOverall } from '../eval/kit-eval.js';
 import { NAB_DEV_DIR } from '../eval/nab.js';
 import { evaluateNabLoco } from '../eval/nab-loco.js';
-import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
+import { complain, EXIT, loadConfigOrReport, loadModelOption, type Command } from './command.js';
+import { unwritableDir } from './paths.js';
 import { textTable } from '../report/text-table.js';
 
 /**
@@ -69,9 +70,10 @@ Options:
     model: { type: 'string' },
     json: { type: 'boolean' },
   },
+  maxPositionals: 0,
   async run(values) {
-    const config = loadConfigOrReport(values['config'] as string | undefined);
-    if (config === undefined) return 2;
+    const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
+    if (config === undefined) return EXIT.usage;
     const only =
       values['only'] === undefined
         ? [...PARTS]
@@ -81,11 +83,11 @@ Options:
     const unknown = only.filter((p) => !(PARTS as readonly string[]).includes(p));
     if (unknown.length > 0) {
       process.stderr.write(`harbinger eval-suite: --only: unknown part(s) ${unknown.join(', ')} (use ${PARTS.join(', ')})\n`);
-      return 2;
+      return EXIT.usage;
     }
     const want = (p: Part): boolean => only.includes(p);
     const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
-    if (confidence === null) return 2;
+    if (confidence === null) return EXIT.usage;
     const withModel = confidence !== undefined ? { confidence } : {};
     const seeds = [
       ...new Set(
@@ -97,19 +99,18 @@ Options:
     ];
     if (seeds.length === 0 || seeds.some((s) => !/^[A-Za-z0-9_-]+$/.test(s))) {
       process.stderr.write(`harbinger eval-suite: --seeds: a comma-separated list of seeds (letters, digits, - and _), got '${String(values['seeds'])}'\n`);
-      return 2;
+      return EXIT.usage;
     }
     if (values['count'] !== undefined && !/^[1-9]\d*$/.test(String(values['count']))) {
       process.stderr.write(`harbinger eval-suite: --count: a positive integer, got '${String(values['count'])}'\n`);
-      return 2;
+      return EXIT.usage;
     }
     const keepDir = values['keep'] as string | undefined;
     if (keepDir !== undefined && existsSync(keepDir) && readdirSync(keepDir).length > 0) {
-      process.stderr.write(
-        `harbinger eval-suite: --keep ${keepDir}: not empty (an earlier run's scenarios would be scored again); give a new or empty directory\n`,
-      );
-      return 2;
+      return complain(this.name, `--keep ${keepDir}: not empty (an earlier run's scenarios would be scored again); give a new or empty directory`, EXIT.usage);
     }
+    const unwrit = keepDir === undefined ? undefined : unwritableDir(keepDir);
+    if (unwrit !== undefined) return complain(this.name, `--keep ${keepDir}: ${unwrit}`, EXIT.usage);
     const kitDir = (values['kit'] as string | undefined) ?? defaultKitDir();
     const progress = (what: string): void => {
       if (process.stderr.isTTY) process.stderr.write(`\r${what}\x1b[K`);
@@ -170,6 +171,6 @@ Options:
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     if (values['json'] === true) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`${out.join('\n')}\n`);
-    return 0;
+    return EXIT.ok;
   },
 };

@@ -1,5 +1,7 @@
 import { evaluateFixtures } from '../app/evaluate.js';
-import { loadConfigOrReport, loadModelOption, type Command } from './command.js';
+import { readdirSync } from 'node:fs';
+import { complain, EXIT, loadConfigOrReport, loadModelOption, usageError, type Command } from './command.js';
+import { unreadable } from './paths.js';
 import { textTable } from '../report/text-table.js';
 
 export const evalCommand: Command = {
@@ -17,22 +19,26 @@ Options:
   --model <dir>     decide with a learned confidence model ('shipped' = models/confidence) instead of the formula
   -h, --help        show this help`,
   options: { config: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } },
+  maxPositionals: 1,
   async run(values, positionals) {
     const dir = positionals[0];
     if (dir === undefined) {
-      process.stderr.write(`harbinger eval: missing <fixtures-dir>\n\n${this.usage}\n`);
-      return 2;
+      return usageError(this.name, 'missing <fixtures-dir>');
     }
-    const config = loadConfigOrReport(values['config'] as string | undefined);
-    if (config === undefined) return 2;
+    const problem = unreadable(dir, 'directory');
+    if (problem !== undefined) return complain(this.name, `${dir}: ${problem}`, EXIT.usage);
+    if (!readdirSync(dir).some((f) => f.endsWith('.truth.json')))
+      return complain(this.name, `${dir}: no <name>.truth.json (a fixtures directory holds <name>.jsonl with <name>.truth.json beside it)`, EXIT.usage);
+    const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
+    if (config === undefined) return EXIT.usage;
     const confidence = await loadModelOption(values['model'] as string | undefined, this.name);
-    if (confidence === null) return 2;
+    if (confidence === null) return EXIT.usage;
     const tty = process.stderr.isTTY === true && values['json'] !== true;
     const result = await evaluateFixtures(dir, config, (name) => tty && process.stderr.write(`\rreplaying ${name}...\x1b[K`), confidence);
     if (tty) process.stderr.write('\r\x1b[K');
     if (values['json'] === true) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return 0;
+      return EXIT.ok;
     }
     const rows: string[][] = [['scenario', 'incidents', 'mitigated', 'lead (min)', 'localized', 'action ok', 'false mitigations']];
     for (const s of result.scenarios) {
@@ -55,6 +61,6 @@ Options:
         `false mitigations ${m.falseMitigations} (${m.falsePerStackDay.toFixed(2)} per stack-day, ${m.trapMitigations} in trap scenarios)\n`,
     );
     for (const s of result.scenarios) for (const f of s.falseDetails) process.stdout.write(`  false: ${s.scenario}: ${f}\n`);
-    return 0;
+    return EXIT.ok;
   },
 };

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigOrReport, type Command } from './command.js';
+import { EXIT, loadConfigOrReport, type Command } from './command.js';
 import { NAB_DEV_DIR, NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
 import { evaluateNab } from '../eval/nab-eval.js';
 import { evaluateNabLoco, LOCO_GRID } from '../eval/nab-loco.js';
@@ -33,20 +33,21 @@ Options:
   --json        print the results as JSON
   -h, --help    show this help`,
   options: { loco: { type: 'boolean' }, drift: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
+  maxPositionals: 1,
   async run(values, positionals) {
     const dir = positionals[0] ?? NAB_DEV_DIR;
     if (!existsSync(join(dir, 'labels', 'combined_windows.json'))) {
       process.stderr.write(`harbinger nab: no NAB corpus in ${dir} (labels/combined_windows.json missing)\n`);
-      return 2;
+      return EXIT.usage;
     }
-    const config = loadConfigOrReport(values['config'] as string | undefined);
-    if (config === undefined) return 2;
+    const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
+    if (config === undefined) return EXIT.usage;
     const base: Partial<SeriesScorerOptions> = values['drift'] === true ? DRIFT_OPTIONS : {};
     const plain = evaluateNab(config.detection, dir, base);
     const loco = values['loco'] === true ? evaluateNabLoco(config.detection, dir, LOCO_GRID, undefined, base) : undefined;
     if (values['json'] === true) {
       process.stdout.write(`${JSON.stringify({ plain, loco }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
-      return 0;
+      return EXIT.ok;
     }
     const out: string[] = [];
     const cats = Object.keys(plain.profiles.standard.byCategory).sort();
@@ -96,6 +97,6 @@ Options:
         }
     }
     process.stdout.write(`${out.join('\n')}\n`);
-    return 0;
+    return EXIT.ok;
   },
 };

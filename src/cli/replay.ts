@@ -8,15 +8,29 @@ import { formatDecision } from '../report/decision-timeline.js';
 import type { PipelineOutput } from '../pipeline/pipeline.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { auditKind } from '../report/audit-kind.js';
-import { loadConfigOrReport, type Command } from './command.js';
+import { complain, EXIT, loadConfigOrReport, usageError, type Command } from './command.js';
+import { chooseConfidence } from './confidence.js';
+import { unreadable, unwritable } from './paths.js';
+import { DecisionTally } from './replay-tally.js';
+import { spoolStdin } from './stdin.js';
+
+/** Invalid lines printed as they are found; the rest are counted (and all go to --rejects). */
+const INVALID_SHOWN = 5;
 
 export const replayCommand: Command = {
   name: 'replay',
   summary: 'replay a JSONL file of samples and context events in event time',
-  usage: `Usage: harbinger replay <input.jsonl[.gz]> [options]
+  usage: `Usage: harbinger replay <input.jsonl[.gz] | -> [options]
 
 Replays samples and context events (one JSON object per line) through the pipeline in event time
-and prints a readable timeline plus a summary. Two replays of the same input give identical output.
+and prints a readable timeline plus a summary: what was read and rejected, what was detected, and
+what serve would have decided (incidents, recommendations by action and status, mitigations).
+Two replays of the same input give identical output. '-' reads standard input.
+
+It decides with the confidence model serve would use with the same configuration
+(server.confidenceModel and that folder's selection.json), unless --model says otherwise.
+Exit status: 0 when at least one line was valid (rejected lines are counted in the summary), 1 when
+none was, 2 on a usage error (a missing input, an output that cannot be written, a bad config).
 
 Options:
   --config <file>    YAML or JSON configuration (defaults are used without one)
@@ -25,6 +39,8 @@ Options:
   --quiet            print only the summary, not the timeline
   --health           also write the per-minute stack health events to --out
   --audit <file>     append every decision to a hash-chained audit log (verify with 'harbinger audit verify')
+  --model <m>        decide with 'formula', or a learned model: 'shipped' (models/confidence) or a
+                     folder, whatever its selection.json says
   --progress         force the progress bar (default: only on a terminal)
   -h, --help         show this help`,
   options: {
@@ -35,16 +51,37 @@ Options:
     health: { type: 'boolean' },
     audit: { type: 'string' },
     progress: { type: 'boolean' },
+    model: { type: 'string' },
   },
+  maxPositionals: 1,
   async run(values, positionals) {
-    const input = positionals[0];
-    if (input === undefined) {
-      process.stderr.write(`harbinger replay: missing <input.jsonl>\n\n${this.usage}\n`);
-      return 2;
+    const arg = positionals[0];
+    if (arg === undefined) {
+      return usageError(this.name, "missing <input.jsonl> (or '-' for standard input)");
     }
-    const config = loadConfigOrReport(values['config'] as string | undefined);
-    if (config === undefined) return 2;
-    const audit = values['audit'] !== undefined ? new FileAuditLog(values['audit'] as string) : undefined;
+    const fromStdin = arg === '-';
+    const label = fromStdin ? '<stdin>' : arg;
+    const unread = fromStdin ? undefined : unreadable(arg, 'file');
+    if (unread !== undefined) return complain(this.name, `${arg}: ${unread}`, EXIT.usage);
+    // Outputs are checked before the replay: a typo must not cost a whole replay, nor end in a stack trace.
+    for (const flag of ['out', 'rejects', 'audit']) {
+      const path = values[flag] as string | undefined;
+      const problem = path === undefined ? undefined : unwritable(path);
+      if (problem !== undefined) return complain(this.name, `--${flag} ${path}: ${problem}`, EXIT.usage);
+    }
+    const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
+    if (config === undefined) return EXIT.usage;
+    const confidence = await chooseConfidence(config, values['model'] as string | undefined, this.name);
+    if (confidence === null) return EXIT.usage;
+    let audit: FileAuditLog | undefined;
+    try {
+      audit = values['audit'] !== undefined ? new FileAuditLog(values['audit'] as string) : undefined;
+    } catch (e) {
+      // An existing log that fails verification is refused, as serve refuses it.
+      return complain(this.name, `--audit: ${(e as Error).message}`, EXIT.usage);
+    }
+    const input = fromStdin ? await spoolStdin() : arg;
+    const tally = new DecisionTally();
     const out = values['out'] !== undefined ? createWriteStream(values['out'] as string) : undefined;
     const quiet = values['quiet'] === true;
     const bar = new ProgressBar('replay', values['progress'] === true || process.stderr.isTTY === true);
@@ -54,7 +91,9 @@ Options:
     const summary = await replayFile(input, {
       config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
+      ...(confidence.model !== undefined ? { confidence: confidence.model } : {}),
       onEvent: (e) => {
+        tally.add(e);
         if (audit !== undefined && (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident'))
           audit.append(e.ts, auditKind(e), 'harbinger', e);
         if (e.type === 'health' && values['health'] !== true) return;
@@ -68,10 +107,12 @@ Options:
         for (const w of gates.warnings) process.stderr.write(`\rwarning: ${w.message}\n`);
       },
       onInvalid: (line, reason) => {
-        if (invalidShown++ < 5) process.stderr.write(`${input}:${line}: ${reason}\n`);
+        if (invalidShown++ < INVALID_SHOWN) process.stderr.write(`${label}:${line}: ${reason}\n`);
       },
-    }).catch((e: Error) => {
-      process.stderr.write(`harbinger replay: ${e.message}\n`);
+    }).catch((e: NodeJS.ErrnoException) => {
+      // zlib's messages ("incorrect header check") do not say which file, nor that it is about gzip.
+      const gzip = e.code?.startsWith('Z_') === true;
+      complain(this.name, gzip ? `${label}: not valid gzip (${e.message})` : e.message, EXIT.failed);
       return undefined;
     });
     bar.done();
@@ -79,11 +120,11 @@ Options:
       out.end();
       await once(out, 'finish');
     }
-    if (summary === undefined) return 1;
+    if (summary === undefined) return EXIT.failed;
     const s = summary.stats;
     const lines = [
       '',
-      `Summary of ${input}`,
+      `Summary of ${label}`,
       `  lines ${summary.lines}, samples ${s.samples}, context events ${s.events}, series ${s.series}`,
       `  invalid ${summary.invalid}, late ${s.late}, conflicting ${s.conflicts}${
         Object.keys(summary.rejectsByReason).length > 0
@@ -93,12 +134,19 @@ Options:
           : ''
       }`,
       `  anomalies ${s.emitted.anomaly}, predictions ${s.emitted.prediction}, deltas ${s.emitted.delta}, breaches ${s.emitted.breach}, recoveries ${s.emitted.recovery}`,
+      ...tally.lines(),
+      `  confidence: ${confidence.label}`,
       `  ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s (${(summary.wallMs / 1000).toFixed(2)} s wall)`,
     ];
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
     process.stdout.write(`${lines.join('\n')}\n`);
     for (const w of summary.gates.warnings) if (!earlyWarned.has(w.message)) process.stderr.write(`warning: ${w.message}\n`);
-    return 0;
+    if (summary.invalid > INVALID_SHOWN)
+      process.stderr.write(`${label}: ${summary.invalid - INVALID_SHOWN} more invalid lines not shown (--rejects <file> writes every one)\n`);
+    // Nothing usable read is a failure, not an empty success: a wrong file or format must not pass for a quiet day.
+    if (summary.lines === summary.invalid)
+      return complain(this.name, `no valid line in ${label} (${summary.lines === 0 ? 'it is empty' : `all ${summary.lines} lines rejected`})`, EXIT.failed);
+    return EXIT.ok;
   },
 };
 

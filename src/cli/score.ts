@@ -3,7 +3,8 @@ import { CsvHeaderError, parseSeriesCsv } from '../eval/csv-series.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { DRIFT_OPTIONS, scoreSeries } from '../core/score/series-scorer.js';
 import type { Direction } from '../core/detection/point-assessor.js';
-import type { Command } from './command.js';
+import { complain, EXIT, usageError, type Command } from './command.js';
+import { unreadable, unwritable } from './paths.js';
 
 export const scoreCommand: Command = {
   name: 'score',
@@ -27,17 +28,21 @@ Options:
     drift: { type: 'boolean' },
     config: { type: 'string' },
   },
+  maxPositionals: 1,
   async run(values, positionals) {
     const input = positionals[0];
     if (input === undefined) {
-      process.stderr.write(`harbinger score: missing <series.csv>\n\n${this.usage}\n`);
-      return 2;
+      return usageError(this.name, 'missing <series.csv>');
     }
+    const unread = unreadable(input, 'file');
+    if (unread !== undefined) return complain(this.name, `${input}: ${unread}`, EXIT.usage);
+    const outPath = values['out'] as string | undefined;
+    const unwrit = outPath === undefined ? undefined : unwritable(outPath);
+    if (unwrit !== undefined) return complain(this.name, `--out ${outPath}: ${unwrit}`, EXIT.usage);
     const dirName = (values['direction'] as string | undefined) ?? 'both';
     const direction: Direction | undefined = dirName === 'both' ? 0 : dirName === 'up' ? 1 : dirName === 'down' ? -1 : undefined;
     if (direction === undefined) {
-      process.stderr.write(`harbinger score: --direction must be both, up or down (got '${dirName}')\n`);
-      return 2;
+      return complain(this.name, `--direction must be both, up or down (got '${dirName}')`, EXIT.usage);
     }
     let parsed;
     let config;
@@ -45,12 +50,8 @@ Options:
       config = loadConfigFile(values['config'] as string | undefined);
       parsed = parseSeriesCsv(readFileSync(input, 'utf8'));
     } catch (e) {
-      if (e instanceof ConfigError || e instanceof CsvHeaderError) {
-        process.stderr.write(`harbinger score: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`harbinger score: ${(e as Error).message}\n`);
-      return 1;
+      if (e instanceof ConfigError || e instanceof CsvHeaderError) return complain(this.name, e.message, EXIT.usage);
+      return complain(this.name, (e as Error).message, EXIT.failed);
     }
     for (const r of parsed.rejects.slice(0, 5)) process.stderr.write(`${input}:${r.line}: ${r.reason}\n`);
     if (parsed.rejects.length > 5) process.stderr.write(`... ${parsed.rejects.length - 5} more rejected rows\n`);
@@ -60,10 +61,10 @@ Options:
       out.push(`${new Date(r.ts).toISOString()},${r.value},${scores[i]!.toFixed(6)}`);
     });
     const text = `${out.join('\n')}\n`;
-    if (values['out'] !== undefined) writeFileSync(values['out'] as string, text);
+    if (outPath !== undefined) writeFileSync(outPath, text);
     else process.stdout.write(text);
     const alarms = scores.reduce((n, s) => n + (s >= 0.5 ? 1 : 0), 0);
     process.stderr.write(`scored ${parsed.rows.length} rows (${parsed.rejects.length} rejected), ${alarms} episode onsets/confirmations\n`);
-    return 0;
+    return EXIT.ok;
   },
 };

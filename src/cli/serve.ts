@@ -4,7 +4,8 @@ import { ConfigError, parseConfig, withServeDefaults } from '../config/load.js';
 import { readApiToken, readSecret } from '../config/secrets.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { HarbingerService, type ServiceOptions } from '../app/service.js';
-import type { Command } from './command.js';
+import { complain, EXIT, type Command } from './command.js';
+import { unwritableDir } from './paths.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -38,14 +39,19 @@ Options:
   --config <file>    YAML or JSON configuration, validated at start
   -h, --help         show this help`,
   options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' } },
+  maxPositionals: 0,
   async run(values) {
     const log = createLogger();
     const file = values['config'] as string | undefined;
     const loaded = load(values, file);
     if (typeof loaded === 'string') {
       process.stderr.write(`${loaded}\n`);
-      return 2;
+      return EXIT.usage;
     }
+    // The data directory is created at start: a path that cannot be is said now, in one line.
+    const dataDir = loaded.config.server.dataDir;
+    const unwrit = unwritableDir(dataDir);
+    if (unwrit !== undefined) return complain(this.name, `data directory ${dataDir}: ${unwrit}`, EXIT.usage);
     let current = loaded;
     let service = new HarbingerService({ ...current, log });
     if (loaded.apiToken !== undefined) log.info('API token loaded');
@@ -84,11 +90,12 @@ Options:
     try {
       await reloading;
     } catch (e) {
-      // A refusal to start (no token for a public address, the port taken) is a message, not a stack trace.
+      // A refusal to start is a message, not a stack trace. Refused on its settings (no token for a
+      // public address, an audit log that fails verification): usage; the system said no (the port
+      // taken, the data directory not writable: an errno code): failed.
       process.off('SIGHUP', reload);
-      process.stderr.write(`harbinger serve: ${(e as Error).message}\n`);
       await service.stop().catch(() => undefined);
-      return 2;
+      return complain(this.name, (e as Error).message, (e as NodeJS.ErrnoException).code !== undefined ? EXIT.failed : EXIT.usage);
     }
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
@@ -105,7 +112,7 @@ Options:
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
-    return 0;
+    return EXIT.ok;
   },
 };
 

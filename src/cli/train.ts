@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { defaultKitDir, kitAvailable } from '../eval/kit-eval.js';
-import { loadConfigOrReport, type Command } from './command.js';
+import { complain, EXIT, loadConfigOrReport, usageError, type Command } from './command.js';
+import { unreadable, unwritableDir } from './paths.js';
 
 const parseSeeds = (s: string | undefined, fallback: number[], what: string): number[] => {
   if (s === undefined) return fallback;
@@ -63,9 +63,10 @@ Options:
     config: { type: 'string' },
     json: { type: 'boolean' },
   },
+  maxPositionals: 0,
   async run(values) {
-    const config = loadConfigOrReport(values['config'] as string | undefined);
-    if (config === undefined) return 2;
+    const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
+    if (config === undefined) return EXIT.usage;
     const { runTraining, DEFAULT_SEEDS, DEFAULT_HELDOUT, DEFAULT_OPERATOR_WEIGHT, DEFAULT_TRAIN_OPTIONS } = await import('../model/trainer.js');
     const { metricRows, closedLoopRows } = await import('../model/model-card.js');
     const { textTable: table } = await import('../report/text-table.js');
@@ -94,19 +95,19 @@ Options:
       };
       operatorWeight = num('operator-weight', DEFAULT_OPERATOR_WEIGHT, (x) => x > 0);
     } catch (e) {
-      process.stderr.write(`harbinger train: ${(e as Error).message}\n\n${this.usage}\n`);
-      return 2;
+      return usageError(this.name, (e as Error).message);
     }
     const json = values['json'] === true;
     const tty = process.stderr.isTTY === true;
     const out = values['dry-run'] === true ? undefined : ((values['out'] as string | undefined) ?? 'models/confidence');
     const { TrainingLogError } = await import('../model/training-log.js');
     for (const path of (values['data'] as unknown as string[] | undefined) ?? []) {
-      if (!existsSync(path)) {
-        process.stderr.write(`harbinger train: --data ${path}: no such file\n`);
-        return 2;
-      }
+      const problem = unreadable(path, 'file');
+      if (problem !== undefined) return complain(this.name, `--data ${path}: ${problem}`, EXIT.usage);
     }
+    // Checked now: the model is written after minutes of training.
+    const unwrit = out === undefined ? undefined : unwritableDir(out);
+    if (unwrit !== undefined) return complain(this.name, `--out ${out}: ${unwrit}`, EXIT.usage);
     let r;
     try {
       r = await runTraining({
@@ -127,8 +128,7 @@ Options:
       });
     } catch (e) {
       if (!(e instanceof TrainingLogError)) throw e;
-      process.stderr.write(`harbinger train: ${e.message}\n`);
-      return 2;
+      return complain(this.name, e.message, EXIT.usage);
     }
     if (tty && !json) process.stderr.write('\r\x1b[K');
     if (json) {
@@ -136,7 +136,7 @@ Options:
       process.stdout.write(
         `${JSON.stringify({ ...rest, version: net.version, meta: net.meta, seeds: options.seeds, heldoutSeeds: options.heldout, out: options.out ?? null }, null, 2)}\n`,
       );
-      return 0;
+      return EXIT.ok;
     }
     const w = (s: string): boolean => process.stdout.write(`${s}\n`);
     w(
@@ -154,6 +154,6 @@ Options:
     w(`default: ${r.selection.default} (${r.selection.reason})`);
     w(out === undefined ? 'dry run: nothing written' : `wrote ${out}/model.json, weights.bin, selection.json, README.md`);
     r.net.dispose();
-    return 0;
+    return EXIT.ok;
   },
 };
