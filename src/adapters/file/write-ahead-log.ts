@@ -104,7 +104,10 @@ export class WriteAheadLog<C> {
    */
   dropThrough(mark: { bytes: number }): void {
     const tailBytes = this.bytes - mark.bytes;
-    if (tailBytes <= 0) return this.truncate();
+    if (tailBytes <= 0) {
+      this.truncate();
+      return;
+    }
     const tail = Buffer.allocUnsafe(tailBytes);
     const fd = openSync(this.path, 'r');
     try {

@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type SloKind } from '../../domain/types.js';
+import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type SloKind } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
