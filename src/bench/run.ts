@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: throughput, per-sample latency percentiles and memory of the detection core,
- * next to a naive baseline measured in the same run, plus JSONL replay end to end.
- * Run with --expose-gc for the memory figures.
+ * next to a naive baseline measured in the same run, plus JSONL replay end to end next to the
+ * read + JSON.parse ceiling of the same file, and checkpoints. Run with --expose-gc for the memory
+ * figures; `--json` ends the output with one JSON line of every figure (fields in the README).
  */
 import { quantileSorted } from 'simple-statistics';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DetectionEngine } from '../core/detection/detection-engine.js';
@@ -64,6 +65,26 @@ function heapPerSeries(seriesCount: number): number {
   return (after - before) / seriesCount;
 }
 
+/** What `--json` prints: every figure of the run. */
+const figures: Record<string, unknown> = { node: process.version, arch: process.arch };
+
+function asFigure(r: { rate: number; p50: number; p99: number }): { samplesPerSec: number; p50Ns: number; p99Ns: number } {
+  return { samplesPerSec: r.rate, p50Ns: r.p50, p99Ns: r.p99 };
+}
+
+/** Reading the file and `JSON.parse` of every line, nothing else: what a replay cannot beat. */
+function parseCeiling(path: string): number {
+  const t0 = performance.now();
+  const text = readFileSync(path, 'utf8');
+  let n = 0;
+  let start = 0;
+  for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+    if (JSON.parse(text.slice(start, nl)).type === 'sample') n++;
+    start = nl + 1;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
 async function main(): Promise<void> {
   console.log(`Harbinger benchmark: node ${process.version}, ${process.arch}${gc ? '' : ' (run with --expose-gc for memory figures)'}\n`);
 
@@ -79,13 +100,16 @@ async function main(): Promise<void> {
   let events = 0;
   const engine = new DetectionEngine(config, { detection: () => events++ });
   const core = measure('harbinger detection engine', samples, (s) => engine.offerSample(s));
+  figures['detection'] = asFigure(core);
   engine.flush();
   let decisions = 0;
   const pipeline = new Pipeline(fullConfig, { output: (e) => (e.type === 'recommendation' ? decisions++ : 0) });
-  measure('full pipeline (detection + decision)', samples, (s) => pipeline.offerSample(s));
+  figures['pipeline'] = asFigure(measure('full pipeline (detection + decision)', samples, (s) => pipeline.offerSample(s)));
   pipeline.flush();
   const naive = new NaiveWindowDetector(60);
   const base = measure('naive (median/MAD over 60 points)', samples, (s) => naive.offer(s));
+  figures['naive'] = asFigure(base);
+  figures['speedupOverNaive'] = core.rate / base.rate;
   console.log(
     `  speed-up over naive: ${(core.rate / base.rate).toFixed(1)}×   (detection events: ${events}, recommendations: ${decisions}; target ≥ 1,000,000 samples/s on one core)\n`,
   );
@@ -97,9 +121,11 @@ async function main(): Promise<void> {
       path,
       `${samples.map((s) => JSON.stringify({ type: 'sample', ts: new Date(s.ts).toISOString(), signal: s.signal, metric: s.metric, stack: s.stack, service: s.service, value: s.value })).join('\n')}\n`,
     );
+    const ceiling = parseCeiling(path);
     const summary = await replayFile(path, { config: fullConfig });
+    figures['replay'] = { samplesPerSec: summary.samplesPerSec, readParseCeiling: ceiling, ratio: summary.samplesPerSec / ceiling };
     console.log(
-      `JSONL replay (parse + validate + detect), same week: ${fmtRate(summary.samplesPerSec)} samples/s, ${(summary.wallMs / 1000).toFixed(2)} s wall\n`,
+      `JSONL replay (read + parse + validate + pipeline), same week: ${fmtRate(summary.samplesPerSec)} samples/s, ${(summary.wallMs / 1000).toFixed(2)} s wall; read + JSON.parse alone: ${fmtRate(ceiling)} samples/s (replay at ${((100 * summary.samplesPerSec) / ceiling).toFixed(0)} % of it)\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -124,14 +150,18 @@ async function main(): Promise<void> {
   if (learned !== undefined) {
     const l = measureLatency(learned.model, evidence);
     const f = measureLatency(formulaConfidence({ warnScore: 4, horizonMinutes: 90 }), evidence);
+    figures['confidence'] = { backend, learnedP50Us: l.p50Us, learnedP99Us: l.p99Us, formulaP50Us: f.p50Us, formulaP99Us: f.p99Us };
     console.log(
       `Confidence per recommendation: learned (${backend}) p50 ${l.p50Us.toFixed(1)} µs, p99 ${l.p99Us.toFixed(1)} µs; formula p50 ${f.p50Us.toFixed(2)} µs, p99 ${f.p99Us.toFixed(2)} µs\n`,
     );
   }
 
   console.log('Checkpoint (serve), one JSON document vs streamed by metric group while samples keep arriving:');
+  const checkpoints: unknown[] = [];
+  figures['checkpoint'] = checkpoints;
   for (const n of [10_000, 100_000]) {
     const c = await benchCheckpoint(fullConfig, n);
+    checkpoints.push(c);
     console.log(
       `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk`,
     );
@@ -140,9 +170,15 @@ async function main(): Promise<void> {
 
   if (gc) {
     console.log('Memory (heap bytes per series, all per-series state included):');
-    for (const n of [10_000, 100_000])
-      console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(heapPerSeries(n)).toLocaleString('en-US')} B/series`);
+    const memory: { series: number; heapBytesPerSeries: number }[] = [];
+    figures['memory'] = memory;
+    for (const n of [10_000, 100_000]) {
+      const b = heapPerSeries(n);
+      memory.push({ series: n, heapBytesPerSeries: b });
+      console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(b).toLocaleString('en-US')} B/series`);
+    }
   }
+  if (process.argv.includes('--json')) console.log(JSON.stringify(figures));
 }
 
 main().catch((e) => {
