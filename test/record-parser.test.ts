@@ -110,4 +110,13 @@ describe('record parser', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('parses each timestamp text once per run of equal texts, and never caches a refusal', () => {
+    expect(parseTimestamp('2026-03-01T12:00:00Z')).toBe(Date.UTC(2026, 2, 1, 12));
+    expect(parseTimestamp('2026-03-01T12:00:00Z')).toBe(Date.UTC(2026, 2, 1, 12));
+    expect(parseTimestamp('2026-03-01 12:01')).toBe(Date.UTC(2026, 2, 1, 12, 1));
+    expect(parseTimestamp('yesterday')).toMatch(/^expected ISO-8601/);
+    expect(parseTimestamp('yesterday')).toMatch(/^expected ISO-8601/);
+    expect(parseTimestamp('2026-03-01T12:00:00Z')).toBe(Date.UTC(2026, 2, 1, 12));
+  });
 });

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { readLines } from '../adapters/file/line-reader.js';
+import { readLineBatches } from '../adapters/file/line-reader.js';
 import { parseLine } from '../ingest/record-parser.js';
 import type { DetectionStats } from '../core/detection/detection-engine.js';
 import type { HarbingerConfig } from '../config/load.js';
@@ -65,25 +65,27 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   let lines = 0;
   let earlyGatesSent = false;
   let firstTs: number | undefined;
-  for await (const { line, lineNo: n, bytesRead, totalBytes } of readLines(path)) {
-    lineNo = n;
-    if (line.length === 0 || line.trim().length === 0) continue;
-    lines++;
-    const parsed = parseLine(line);
-    if (!parsed.ok) {
-      invalid++;
-      reject(parsed.reason, line.length > 2000 ? line.slice(0, 2000) : line, lineNo);
-    } else if (parsed.kind === 'sample') engine.offerSample(parsed.sample);
-    else engine.offerEvent(parsed.event);
-    if ((lines & 0x3fff) === 0) {
-      opts.onProgress?.(bytesRead, totalBytes);
-      if (opts.onEarlyGates !== undefined && !earlyGatesSent) {
-        const seen = engine.stats();
-        if (firstTs === undefined && seen.samples > 0) firstTs = seen.watermark;
-        if (firstTs !== undefined && seen.watermark - firstTs >= EARLY_GATES_AFTER_MS) {
-          earlyGatesSent = true;
-          opts.onEarlyGates(gateCoverage(engine.detection.series()));
-        }
+  for await (const batch of readLineBatches(path)) {
+    // Lines of a chunk are handled synchronously: one await per MiB, not per line.
+    for (let i = 0; i < batch.lines.length; i++) {
+      const line = batch.lines[i]!;
+      lineNo = batch.firstLineNo + i;
+      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)) continue;
+      lines++;
+      const parsed = parseLine(line);
+      if (!parsed.ok) {
+        invalid++;
+        reject(parsed.reason, line.length > 2000 ? line.slice(0, 2000) : line, lineNo);
+      } else if (parsed.kind === 'sample') engine.offerSample(parsed.sample);
+      else engine.offerEvent(parsed.event);
+    }
+    opts.onProgress?.(batch.bytesRead, batch.totalBytes);
+    if (opts.onEarlyGates !== undefined && !earlyGatesSent) {
+      const seen = engine.stats();
+      if (firstTs === undefined && seen.samples > 0) firstTs = seen.watermark;
+      if (firstTs !== undefined && seen.watermark - firstTs >= EARLY_GATES_AFTER_MS) {
+        earlyGatesSent = true;
+        opts.onEarlyGates(gateCoverage(engine.detection.series()));
       }
     }
   }

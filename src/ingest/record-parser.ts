@@ -42,15 +42,16 @@ function parseSample(r: Record<string, unknown>, ts: number): ParsedRecord {
   const signal = r['signal'];
   if (typeof signal !== 'string' || !SIGNAL_SET.has(signal))
     return { ok: false, reason: `signal: expected one of ${SIGNALS.join(', ')}, got ${describe(signal)}` };
-  const metric = name(r, 'metric', true);
-  if (metric.error) return { ok: false, reason: metric.error };
-  const stack = name(r, 'stack', true);
-  if (stack.error) return { ok: false, reason: stack.error };
-  const service = name(r, 'service', true);
-  if (service.error) return { ok: false, reason: service.error };
+  // The three names are checked in place (no result object per field): this runs once per sample.
+  const metric = r['metric'];
+  const stack = r['stack'];
+  const service = r['service'];
+  if (!isName(metric)) return { ok: false, reason: name(r, 'metric', true).error! };
+  if (!isName(stack)) return { ok: false, reason: name(r, 'stack', true).error! };
+  if (!isName(service)) return { ok: false, reason: name(r, 'service', true).error! };
   const value = r['value'];
   if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, reason: `value: expected a finite number, got ${describe(value)}` };
-  const sample: Sample = { ts, signal: signal as Signal, metric: metric.value!, stack: stack.value!, service: service.value!, value };
+  const sample: Sample = { ts, signal: signal as Signal, metric, stack, service, value };
   const count = r['count'];
   if (count !== undefined) {
     if (typeof count !== 'number' || !Number.isFinite(count) || count < 0)
@@ -95,6 +96,10 @@ function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
   return { ok: true, kind: 'event', event };
 }
 
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME;
+}
+
 function name(r: Record<string, unknown>, field: string, required: boolean): { value?: string; error?: string } {
   const v = r[field];
   if (v === undefined || v === null) return required ? { error: `${field}: required` } : {};
@@ -103,8 +108,25 @@ function name(r: Record<string, unknown>, field: string, required: boolean): { v
   return { value: v };
 }
 
+/**
+ * The last timestamp text and its value: every series of a minute carries the same text, so a
+ * replay or a batch parses each minute's timestamp once, not once per sample.
+ */
+let lastTsText = '';
+let lastTsMs = 0;
+
 /** ISO-8601 text or epoch milliseconds → epoch ms, or a reason string. */
 export function parseTimestamp(v: unknown): number | string {
+  if (v === lastTsText) return lastTsMs;
+  const ms = parseTimestampUncached(v);
+  if (typeof v === 'string' && typeof ms === 'number') {
+    lastTsText = v;
+    lastTsMs = ms;
+  }
+  return ms;
+}
+
+function parseTimestampUncached(v: unknown): number | string {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return `expected a finite epoch-milliseconds number, got ${v}`;
     if (v > 0 && v < 1e11) return `${v} looks like epoch seconds; send epoch milliseconds`;

@@ -1,16 +1,49 @@
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 
-/** Lines of a text file (optionally .gz), with 1-based line numbers and bytes read for progress. */
-export async function* readLines(path: string): AsyncGenerator<{ line: string; lineNo: number; bytesRead: number; totalBytes: number }> {
+/** A run of consecutive lines of a file, as one chunk of the file delivered them. */
+export interface LineBatch {
+  lines: string[];
+  /** 1-based number of `lines[0]`. */
+  firstLineNo: number;
+  bytesRead: number;
+  totalBytes: number;
+}
+
+/**
+ * The lines of a text file (optionally .gz), a chunk at a time (1 MiB of the file). One `await` per
+ * chunk rather than per line: readline's per-line async iteration cost more than parsing the JSON.
+ * A trailing '\r' is dropped, as readline did.
+ */
+export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> {
   const totalBytes = statSync(path).size;
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const input = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of rl) {
-    lineNo++;
-    yield { line, lineNo, bytesRead: file.bytesRead, totalBytes };
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let lineNo = 1;
+  for await (const chunk of input) {
+    const text = carry + decoder.write(chunk as Buffer);
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+      lines.push(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl));
+      start = nl + 1;
+    }
+    carry = text.slice(start);
+    if (lines.length > 0) {
+      yield { lines, firstLineNo: lineNo, bytesRead: file.bytesRead, totalBytes };
+      lineNo += lines.length;
+    }
+  }
+  const last = carry + decoder.end();
+  if (last.length > 0) yield { lines: [last.endsWith('\r') ? last.slice(0, -1) : last], firstLineNo: lineNo, bytesRead: file.bytesRead, totalBytes };
+}
+
+/** Lines of a text file (optionally .gz), with 1-based line numbers and bytes read for progress. */
+export async function* readLines(path: string): AsyncGenerator<{ line: string; lineNo: number; bytesRead: number; totalBytes: number }> {
+  for await (const b of readLineBatches(path)) {
+    for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i]!, lineNo: b.firstLineNo + i, bytesRead: b.bytesRead, totalBytes: b.totalBytes };
   }
 }
