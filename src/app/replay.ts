@@ -37,6 +37,8 @@ export interface ReplayOptions {
    * has shown up by then), so a long replay says early which metrics no gate covers.
    */
   onEarlyGates?: (gates: GateCoverage) => void;
+  /** The pipeline the replay runs, once created (a report reads its state at the end). */
+  onPipeline?: (pipeline: Pipeline) => void;
 }
 
 /** Event time replayed before the early gate report. */
@@ -61,6 +63,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     rejected: (r: Sample | ContextEvent, reason) => reject(reason, JSON.stringify(r)),
   });
   if (opts.confidence !== undefined) engine.decision.setConfidenceModel(opts.confidence);
+  opts.onPipeline?.(engine);
   let invalid = 0;
   let lines = 0;
   let earlyGatesSent = false;
