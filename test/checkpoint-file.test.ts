@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointFile } from '../src/adapters/state/checkpoint-file.js';
@@ -55,5 +55,19 @@ describe('write-ahead log after a streamed checkpoint', () => {
       [6, 6],
     ]);
     expect(existsSync(`${path}.tmp`)).toBe(false);
+  });
+
+  it('reads a log back line by line across its 4 MiB chunks (a whole-file string would hit the 512 MiB cap), and cuts a torn tail', () => {
+    const path = join(dir(), 'wal.jsonl');
+    const wal = new WriteAheadLog<{ pad: string }>(path);
+    const pad = 'p'.repeat(100_000);
+    for (let i = 0; i < 100; i++) wal.append({ pad }); // ~10 MB: three chunks
+    writeFileSync(path, '{"seq":101,"cmd":{"pa', { flag: 'a' }); // a crash mid-append
+    const reopened = new WriteAheadLog<{ pad: string }>(path);
+    const records = reopened.takeUnapplied();
+    expect(records).toHaveLength(100);
+    expect(records.every((r) => r.cmd.pad.length === 100_000)).toBe(true);
+    expect(reopened.position).toBe(100);
+    expect(readFileSync(path, 'utf8').endsWith('}}\n')).toBe(true);
   });
 });

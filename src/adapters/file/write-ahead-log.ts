@@ -1,4 +1,5 @@
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { linesSync } from './line-reader.js';
 
 /** One logged command: a sequence number and what to apply. */
 export interface WalRecord<C> {
@@ -51,22 +52,27 @@ export class WriteAheadLog<C> {
 
   private static parse<C>(path: string): { records: WalRecord<C>[]; validBytes: number; totalBytes: number } {
     if (!existsSync(path)) return { records: [], validBytes: 0, totalBytes: 0 };
-    const text = readFileSync(path, 'utf8');
     const records: WalRecord<C>[] = [];
     let validBytes = 0;
-    let start = 0;
-    while (start < text.length) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      try {
-        records.push(JSON.parse(text.slice(start, nl)) as WalRecord<C>);
-      } catch {
-        break;
+    let totalBytes = 0;
+    let torn = false;
+    // Line by line, never the whole log as one string (Node caps strings at 512 MiB: a busy
+    // interval's log is larger, and a log that cannot be read back is no log).
+    for (const { line, bytes, complete } of linesSync(path)) {
+      totalBytes += bytes;
+      if (torn) continue;
+      if (!complete) {
+        torn = true;
+        continue;
       }
-      validBytes += Buffer.byteLength(text.slice(start, nl + 1));
-      start = nl + 1;
+      try {
+        records.push(JSON.parse(line) as WalRecord<C>);
+        validBytes += bytes;
+      } catch {
+        torn = true;
+      }
     }
-    return { records, validBytes, totalBytes: Buffer.byteLength(text) };
+    return { records, validBytes, totalBytes };
   }
 
   /** Appends a command; returns its sequence number once the write returned. */

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { linesSync } from '../file/line-reader.js';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
@@ -12,7 +13,6 @@ export interface CheckpointWrite {
 
 /** Encoded groups per call to `next`: small enough that a call costs well under a slice. */
 const LINES_PER_TAKE = 64;
-const READ_CHUNK = 4 << 20;
 
 /**
  * A checkpoint as JSON lines: a head line, then one line per piece the state hands out (a metric
@@ -57,23 +57,6 @@ export class CheckpointFile {
 
   /** The checkpoint's lines, head first; nothing when there is no checkpoint. */
   *lines(): Generator<string> {
-    if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r');
-    try {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
-      let carry: Buffer = Buffer.alloc(0);
-      for (let n = readSync(fd, chunk, 0, READ_CHUNK, null); n > 0; n = readSync(fd, chunk, 0, READ_CHUNK, null)) {
-        const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-        let start = 0;
-        for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-          if (nl > start) yield buf.toString('utf8', start, nl);
-          start = nl + 1;
-        }
-        carry = Buffer.from(buf.subarray(start));
-      }
-      if (carry.length > 0) yield carry.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    for (const { line } of linesSync(this.path)) if (line.length > 0) yield line;
   }
 }
