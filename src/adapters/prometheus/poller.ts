@@ -39,6 +39,8 @@ export class PrometheusPoller {
     private readonly emit: (samples: Sample[]) => void,
     private readonly log: Logger,
     private readonly onPoll: (seconds: number, failed: number) => void = () => {},
+    /** The service's clock (tests move it; the instant a poll queries). */
+    private readonly now: () => number = Date.now,
   ) {
     this.http = axios.create({ baseURL: cfg.url.replace(/\/$/, ''), timeout: cfg.timeoutSeconds * 1000, validateStatus: () => true });
   }
@@ -47,7 +49,7 @@ export class PrometheusPoller {
     const tick = (): void => {
       if (this.running) return;
       this.running = true;
-      this.pollOnce(Date.now())
+      this.pollOnce(this.now())
         .catch((e: Error) => this.log.error({ err: e.message }, 'prometheus poll failed'))
         .finally(() => {
           this.running = false;
