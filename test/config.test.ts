@@ -35,14 +35,16 @@ describe('configuration', () => {
         return (e as ConfigError).problems.join('\n');
       }
     };
-    expect(problem({ decision: { guardrail: { maxShiftPercent: 80 } } })).toBe('decision: Unrecognized key: "guardrail"');
-    expect(problem({ decision: { guardrails: { maxShiftPercnt: 80 } } })).toBe('decision.guardrails: Unrecognized key: "maxShiftPercnt"');
-    expect(problem({ detection: { threshold: { warnscore: 2 } } })).toBe('detection.threshold: Unrecognized key: "warnscore"');
-    expect(problem({ routing: { controler: 'haproxy' } })).toBe('routing: Unrecognized key: "controler"');
+    expect(problem({ decision: { guardrail: { maxShiftPercent: 80 } } })).toBe("decision: unknown key 'guardrail' (did you mean 'guardrails'?)");
+    expect(problem({ decision: { guardrails: { maxShiftPercnt: 80 } } })).toBe("decision.guardrails: unknown key 'maxShiftPercnt' (did you mean 'maxShiftPercent'?)");
+    expect(problem({ detection: { threshold: { warnscore: 2 } } })).toBe("detection.threshold: unknown key 'warnscore' (did you mean 'warnScore'?)");
+    expect(problem({ routing: { controler: 'haproxy' } })).toBe("routing: unknown key 'controler' (did you mean 'controller'?)");
     expect(
       problem({ detection: { slo: { gates: [{ metric: 'x', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', limitunit: 'ms' }] } } }),
-    ).toBe('detection.slo.gates.0: Unrecognized key: "limitunit"');
-    expect(problem({ decision: { stacks: { 'us-east-1': { primery: true } } } })).toBe('decision.stacks.us-east-1: Unrecognized key: "primery"');
+    ).toBe("detection.slo.gates.0: unknown key 'limitunit' (did you mean 'limitUnit'?)");
+    expect(problem({ decision: { stacks: { 'us-east-1': { primery: true } } } })).toBe("decision.stacks.us-east-1: unknown key 'primery' (did you mean 'primary'?)");
+    // Nothing near enough: no guess.
+    expect(problem({ limits: { frobnicate: 1 } })).toBe("limits: unknown key 'frobnicate'");
   });
 
   it('refuses settings that contradict each other, naming the field', () => {

@@ -91,6 +91,6 @@ describe('resource limits', () => {
   });
 
   it('refuses a misspelled limit by name', () => {
-    expect(() => parseConfig({ limits: { maxSeriess: 10 } })).toThrow(/limits: Unrecognized key: "maxSeriess"/);
+    expect(() => parseConfig({ limits: { maxSeriess: 10 } })).toThrow(/limits: unknown key 'maxSeriess' \(did you mean 'maxSeries'\?\)/);
   });
 });

@@ -35,7 +35,7 @@ describe('harbinger serve and SIGHUP', () => {
     writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrail: { maxShiftPercent: 80 } }\n');
     process.kill(proc.pid!, 'SIGHUP');
     await waitFor(() => proc.logs().includes('configuration reload refused'), 10_000, { description: 'reload refused', context: () => proc.logs() });
-    expect(proc.logs()).toContain('decision: Unrecognized key: \\"guardrail\\"');
+    expect(proc.logs()).toContain("decision: unknown key 'guardrail' (did you mean 'guardrails'?)");
     expect(proc.exitInfo()).toBeUndefined();
     expect((await http.get('/healthz')).status).toBe(200);
 

@@ -10,6 +10,7 @@ import { labelMappingSchema } from '../adapters/mapping/config.js';
 import { prometheusConfigSchema } from '../adapters/prometheus/config.js';
 import { routingConfigSchema } from '../adapters/routing/config.js';
 import { slackConfigSchema } from '../adapters/slack/config.js';
+import { suggestKey } from './did-you-mean.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
 export const harbingerConfigSchema = z
@@ -42,14 +43,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** One line per problem, naming the field; an unknown key also says which known key it was probably meant to be. */
+function describeIssue(i: z.core.$ZodIssue): string[] {
+  const where = i.path.length > 0 ? i.path.join('.') : '(root)';
+  if (i.code !== 'unrecognized_keys') return [`${where}: ${i.message}`];
+  return i.keys.map((k) => {
+    const hint = suggestKey(harbingerConfigSchema, i.path, k);
+    return `${where}: unknown key '${k}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ''}`;
+  });
+}
+
 /** Validate once, then freeze: nothing downstream can mutate configuration. */
 export function parseConfig(raw: unknown, source = 'config'): HarbingerConfig {
   const result = harbingerConfigSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(
-      source,
-      result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`),
-    );
+    throw new ConfigError(source, result.error.issues.flatMap(describeIssue));
   }
   return deepFreeze(result.data);
 }
