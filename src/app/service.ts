@@ -8,6 +8,7 @@ import type { HarbingerConfig } from '../config/load.js';
 import type { KafkaConfig } from '../adapters/kafka/config.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/decision.js';
+import type { IncidentView } from '../core/incident/incident-trail.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
 import { createHttpServer, type HttpPort, type RolloutAnswer } from '../adapters/http/server.js';
@@ -227,6 +228,7 @@ export class HarbingerService implements HttpPort {
           this.metrics.pollDuration.observe(secs);
           if (failed > 0) this.metrics.pollErrors.inc(failed);
         },
+        this.now,
       );
       this.poller.start();
     }
@@ -397,6 +399,15 @@ export class HarbingerService implements HttpPort {
 
   recommendations(): Recommendation[] {
     return this.runtime.decision.allRecommendations();
+  }
+
+  /** On Kafka the series live in the shards' engines on other instances: the page then shows none. */
+  incidentView(id: string): IncidentView | undefined {
+    const inc = this.runtime.decision.incidents().find((i) => i.id === id);
+    if (inc === undefined) return undefined;
+    const recs = this.recommendations();
+    if (this.runtime instanceof EmbeddedRuntime) return this.runtime.pipeline.trail.view(inc, recs);
+    return { incident: inc, recommendations: recs.filter((r) => r.incidentId === inc.id), series: [], events: [], outcomes: [] };
   }
 
   decide(id: string, verdict: 'approve' | 'reject', by: string): DecisionResult | Promise<DecisionResult> {

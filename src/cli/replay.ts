@@ -5,7 +5,7 @@ import { replayFile } from '../app/replay.js';
 import { ProgressBar } from '../report/progress.js';
 import { formatDetection } from '../report/timeline.js';
 import { formatDecision } from '../report/decision-timeline.js';
-import type { PipelineOutput } from '../pipeline/pipeline.js';
+import type { Pipeline, PipelineOutput } from '../pipeline/pipeline.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { auditKind } from '../report/audit-kind.js';
 import { complain, EXIT, loadConfigOrReport, usageError, type Command } from './command.js';
@@ -13,6 +13,8 @@ import { chooseConfidence } from './confidence.js';
 import { unreadable, unwritable } from './paths.js';
 import { DecisionTally } from './replay-tally.js';
 import { spoolStdin } from './stdin.js';
+import { ReportCollector } from '../report/incident-report.js';
+import { writeFileSync } from 'node:fs';
 
 /** Invalid lines printed as they are found; the rest are counted (and all go to --rejects). */
 const INVALID_SHOWN = 5;
@@ -39,6 +41,8 @@ Options:
   --quiet            print only the summary, not the timeline
   --health           also write the per-minute stack health events to --out
   --audit <file>     append every decision to a hash-chained audit log (verify with 'harbinger audit verify')
+  --report <file>    write the incidents as one self-contained HTML page (charts of each incident's
+                     series against its peers, markers, the ITR phases; opens without network)
   --model <m>        decide with 'formula', or a learned model: 'shipped' (models/confidence) or a
                      folder, whatever its selection.json says
   --progress         force the progress bar (default: only on a terminal)
@@ -50,6 +54,7 @@ Options:
     quiet: { type: 'boolean' },
     health: { type: 'boolean' },
     audit: { type: 'string' },
+    report: { type: 'string' },
     progress: { type: 'boolean' },
     model: { type: 'string' },
   },
@@ -64,7 +69,7 @@ Options:
     const unread = fromStdin ? undefined : unreadable(arg, 'file');
     if (unread !== undefined) return complain(this.name, `${arg}: ${unread}`, EXIT.usage);
     // Outputs are checked before the replay: a typo must not cost a whole replay, nor end in a stack trace.
-    for (const flag of ['out', 'rejects', 'audit']) {
+    for (const flag of ['out', 'rejects', 'audit', 'report']) {
       const path = values[flag] as string | undefined;
       const problem = path === undefined ? undefined : unwritable(path);
       if (problem !== undefined) return complain(this.name, `--${flag} ${path}: ${problem}`, EXIT.usage);
@@ -82,6 +87,7 @@ Options:
     }
     const input = fromStdin ? await spoolStdin() : arg;
     const tally = new DecisionTally();
+    const report = values['report'] !== undefined ? new ReportCollector() : undefined;
     const out = values['out'] !== undefined ? createWriteStream(values['out'] as string) : undefined;
     const quiet = values['quiet'] === true;
     const bar = new ProgressBar('replay', values['progress'] === true || process.stderr.isTTY === true);
@@ -92,8 +98,10 @@ Options:
       config,
       ...(values['rejects'] !== undefined ? { rejectsPath: values['rejects'] as string } : {}),
       ...(confidence.model !== undefined ? { confidence: confidence.model } : {}),
+      ...(report !== undefined ? { onPipeline: (p: Pipeline) => report.attach(p) } : {}),
       onEvent: (e) => {
         tally.add(e);
+        report?.onEvent(e);
         if (audit !== undefined && (e.type === 'recommendation' || e.type === 'outcome' || e.type === 'incident'))
           audit.append(e.ts, auditKind(e), 'harbinger', e);
         if (e.type === 'health' && values['health'] !== true) return;
@@ -121,6 +129,7 @@ Options:
       await once(out, 'finish');
     }
     if (summary === undefined) return EXIT.failed;
+    if (report !== undefined) writeFileSync(values['report'] as string, report.html(label));
     const s = summary.stats;
     const lines = [
       '',
@@ -136,6 +145,7 @@ Options:
       `  anomalies ${s.emitted.anomaly}, predictions ${s.emitted.prediction}, deltas ${s.emitted.delta}, breaches ${s.emitted.breach}, recoveries ${s.emitted.recovery}`,
       ...tally.lines(),
       `  confidence: ${confidence.label}`,
+      ...(report !== undefined ? [`  report: ${values['report'] as string} (open it in a browser; no network needed)`] : []),
       `  ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s (${(summary.wallMs / 1000).toFixed(2)} s wall)`,
     ];
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));

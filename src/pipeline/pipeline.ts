@@ -5,6 +5,7 @@ import { DetectionEngine, type DetectionSnapshot, type DetectionStats } from '..
 import { DecisionEngine, type DecisionSnapshot } from '../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../core/merge/detection-merge.js';
 import { encodeState } from '../core/state/json-codec.js';
+import { IncidentTrail } from '../core/incident/incident-trail.js';
 
 /** Everything the pipeline emits, in event-time order. */
 export type PipelineOutput = DetectionEvent | DecisionEvent;
@@ -38,6 +39,8 @@ export class Pipeline {
   readonly detection: DetectionEngine;
   readonly merge: DetectionMerge;
   readonly decision: DecisionEngine;
+  /** What incident pages plot (series, context events, outcomes): read by the on-call view and the report. */
+  readonly trail: IncidentTrail;
   private seq = 0;
   private mergedTo = -Infinity;
 
@@ -45,7 +48,12 @@ export class Pipeline {
     this.decision = new DecisionEngine(
       config.decision,
       { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes },
-      { decision: (e) => sink.output(e) },
+      {
+        decision: (e) => {
+          this.trail.decision(e);
+          sink.output(e);
+        },
+      },
       undefined,
       config.limits,
     );
@@ -54,7 +62,10 @@ export class Pipeline {
         sink.output(e);
         this.decision.onDetection(e);
       },
-      context: (e) => this.decision.onContext(e),
+      context: (e) => {
+        this.trail.context(e);
+        this.decision.onContext(e);
+      },
     });
     this.detection = new DetectionEngine(
       config.detection,
@@ -66,6 +77,7 @@ export class Pipeline {
       false,
       config.limits.maxSeries,
     );
+    this.trail = new IncidentTrail(this.detection.recentPoints, (id) => this.decision.incidents().find((i) => i.id === id));
   }
 
   offerSample(s: Sample): boolean {
@@ -132,5 +144,6 @@ export class Pipeline {
     this.seq = this.merge.lastSeq(LOCAL);
     this.mergedTo = this.merge.watermark;
     this.decision.restore(s.decision);
+    this.trail.rewatch(this.decision.incidents());
   }
 }

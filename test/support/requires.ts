@@ -4,6 +4,9 @@ import { ALERTMANAGER_BIN } from './alertmanager.js';
 import { HAPROXY_BIN } from './haproxy.js';
 import { PROMETHEUS_BIN } from './prometheus.js';
 
+/** The browser the on-call page is tested in (Debian's package; puppeteer-core drives it). */
+export const CHROMIUM_BIN = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
+
 /**
  * Integration suites run the real binaries. Without one, a suite is skipped with what to install,
  * printed, so a fresh clone's `npm test` passes and says what it did not run; under CI (CI=true)
@@ -28,6 +31,7 @@ const INSTALL: Record<string, string> = {
   promtool: 'promtool (apt-get install prometheus)',
   java: 'java (a JDK 17, for the Kafka broker)',
   mvn: 'mvn (Maven, to fetch the Kafka broker jars)',
+  chromium: `${CHROMIUM_BIN} (apt-get install chromium, or set CHROMIUM_BIN)`,
 };
 
 const BINARY: Record<string, string> = {
@@ -37,6 +41,7 @@ const BINARY: Record<string, string> = {
   promtool: 'promtool',
   java: 'java',
   mvn: 'mvn',
+  chromium: CHROMIUM_BIN,
 };
 
 /** True when the suite must be skipped; prints why once. Use as `describe.skipIf(missing('prometheus'))(...)`. */

@@ -11,6 +11,8 @@ import { parseIngestBody } from './ingest.js';
 import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
+import type { IncidentView } from '../../core/incident/incident-trail.js';
+import { renderIncidentPage, type IncidentPage } from '../../report/incident-page.js';
 
 /** What the rollout gate answers (GET /v1/gate, Flagger's webhooks). */
 export interface RolloutAnswer {
@@ -60,6 +62,8 @@ export interface HttpPort {
   remoteWrite(req: WriteRequest): { accepted: number; skipped: Record<string, number> } | Promise<{ accepted: number; skipped: Record<string, number> }>;
   alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult>;
   incidents(): Incident[];
+  /** One incident as its page plots it (series, context events, outcomes); undefined: no such incident. */
+  incidentView?(id: string): IncidentView | undefined;
   /** Which SLO gate each metric met, which met none, and the warnings that follow. */
   gates(): GateCoverage;
   /** The rollout gate's verdict for one step of a progressive delivery (see core/gate). */
@@ -121,7 +125,42 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
     });
 
+  // The on-call page holds no data (the script fetches it with the user's token), so it is served
+  // without auth; rendered once, since it is the same for everyone.
+  let page: IncidentPage | undefined;
+  const ui: Handler = async (_q, res) => {
+    page ??= renderIncidentPage();
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': page.contentSecurityPolicy,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    res.end(page.html);
+  };
+
   const routes: { method: string; path: RegExp; name: string; handler: Handler }[] = [
+    {
+      method: 'GET',
+      path: /^\/ui$/,
+      name: 'ui',
+      handler: async (_q, res) => {
+        res.writeHead(308, { location: '/ui/' });
+        res.end();
+      },
+    },
+    { method: 'GET', path: /^\/ui\/(?:incidents\/[^/]+)?$/, name: 'ui', handler: ui },
+    {
+      method: 'GET',
+      path: /^\/v1\/incidents\/([^/]+)\/series$/,
+      name: 'incident_series',
+      handler: authed('read', async (_q, res, [id]) => {
+        const view = port.incidentView?.(decodeURIComponent(id!));
+        if (view === undefined) throw new HttpError(404, `no incident '${id}' (resolved incidents are kept for a while, then forgotten)`);
+        json(res, 200, view);
+      }),
+    },
     {
       method: 'GET',
       path: /^\/healthz$/,

@@ -26,6 +26,7 @@ import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
 import type { SeriesState } from './series-state.js';
 import { MS_PER_MIN } from '../time-units.js';
+import { RecentPoints, type RecentPointsReader } from './recent-points.js';
 
 /** Where the engine's output goes. Context events are passed on in event-time order too. */
 export interface DetectionSink {
@@ -110,6 +111,11 @@ export class DetectionEngine {
   };
   private readonly health = new HealthBoard();
   private readonly snapshotter = new GroupSnapshotter();
+  /** The last points of each series, for plots (not checkpointed; see recent-points.ts). */
+  private readonly recent = new RecentPoints();
+  get recentPoints(): RecentPointsReader & Pick<RecentPoints, 'watch' | 'release'> {
+    return this.recent;
+  }
   /** Groups with data in the current minute: compared when event time leaves the minute. */
   private openGroups: MetricGroup[] = [];
   private minute = NaN;
@@ -497,6 +503,7 @@ export class DetectionEngine {
     series.lastTs = ts;
     series.lastValue = s.value;
     series.lastExpected = expected / scale;
+    this.recent.record(series, ts, s.value, series.lastExpected, ready ? (threshold.warnScore * a.sigma) / scale : NaN);
 
     const h = runtime.health;
     if (runtime.reportedMinute !== this.minute) {
