@@ -36,13 +36,17 @@ describe('configuration', () => {
       }
     };
     expect(problem({ decision: { guardrail: { maxShiftPercent: 80 } } })).toBe("decision: unknown key 'guardrail' (did you mean 'guardrails'?)");
-    expect(problem({ decision: { guardrails: { maxShiftPercnt: 80 } } })).toBe("decision.guardrails: unknown key 'maxShiftPercnt' (did you mean 'maxShiftPercent'?)");
+    expect(problem({ decision: { guardrails: { maxShiftPercnt: 80 } } })).toBe(
+      "decision.guardrails: unknown key 'maxShiftPercnt' (did you mean 'maxShiftPercent'?)",
+    );
     expect(problem({ detection: { threshold: { warnscore: 2 } } })).toBe("detection.threshold: unknown key 'warnscore' (did you mean 'warnScore'?)");
     expect(problem({ routing: { controler: 'haproxy' } })).toBe("routing: unknown key 'controler' (did you mean 'controller'?)");
     expect(
       problem({ detection: { slo: { gates: [{ metric: 'x', signal: 'latency', kind: 'latency_p99', limit: 500, comparator: '>', limitunit: 'ms' }] } } }),
     ).toBe("detection.slo.gates.0: unknown key 'limitunit' (did you mean 'limitUnit'?)");
-    expect(problem({ decision: { stacks: { 'us-east-1': { primery: true } } } })).toBe("decision.stacks.us-east-1: unknown key 'primery' (did you mean 'primary'?)");
+    expect(problem({ decision: { stacks: { 'us-east-1': { primery: true } } } })).toBe(
+      "decision.stacks.us-east-1: unknown key 'primery' (did you mean 'primary'?)",
+    );
     // Nothing near enough: no guess.
     expect(problem({ limits: { frobnicate: 1 } })).toBe("limits: unknown key 'frobnicate'");
   });
