@@ -1,12 +1,13 @@
 # Multi-stage build: compile with dev dependencies, ship only runtime dependencies and dist/.
-FROM node:20-bookworm-slim AS build
+# Node 22: the LTS line supported until 2027 (20 leaves support in April 2026); the code runs on 20 as well.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY fixtures ./fixtures
 RUN npm ci --no-audit --no-fund && npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -248,3 +248,25 @@ describe('replay decides with the confidence model serve would use', () => {
     expect(replayed).toContain(`learned model ${served},`);
   });
 });
+
+describe('harbinger config check', () => {
+  it('prints the configuration serve will run with, defaults and the fail-closed approval included', () => {
+    const file = join(dir, 'good.yaml');
+    writeFileSync(file, 'decision:\n  guardrails:\n    maxShiftPercent: 10\n');
+    const r = harbinger(['config', 'check', file]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('maxShiftPercent: 10');
+    expect(r.stdout).toContain('approval: human');
+    expect(r.stdout).toContain('allowedLatenessSeconds: 120');
+    expect(harbinger(['config', 'check', file, '--replay']).stdout).toContain('approval: auto');
+  });
+
+  it('refuses a misspelled guardrail with the key it was meant to be, exit 2', () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'decision:\n  guardrail:\n    maxShiftPercent: 80\n');
+    const r = harbinger(['config', 'check', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("decision: unknown key 'guardrail' (did you mean 'guardrails'?)");
+    expect(r.stdout).toBe('');
+  });
+});

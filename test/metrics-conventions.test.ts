@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ describe.skipIf(missing('promtool'))('/metrics follows Prometheus conventions', 
       await http.post('/v1/samples', [{ ts: Date.now(), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 120 }, { bad: 1 }]);
       const text = (await http.get('/metrics')).data as string;
       expect(text).toContain('harbinger_samples_received_total');
+      const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+      expect(text).toContain(`harbinger_build_info{version="${pkg.version}",nodejs_version="${process.version}"} 1`);
       const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
     } finally {

@@ -16,6 +16,7 @@ import type { ApiToken, Role } from '../adapters/http/auth.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
 import { FileAuditLog } from '../adapters/file/audit-log.js';
 import { FileStateStore } from '../adapters/state/file-state-store.js';
+import { harbingerVersion } from './version.js';
 import type { ChainHead } from '../core/audit/hash-chain.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
@@ -106,6 +107,7 @@ export class HarbingerService implements HttpPort {
     this.cfg = opts.config.routing.controller === 'dry-run' ? withActionsReachingData(opts.config, false) : opts.config;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
+    this.metrics.buildInfo.set({ version: harbingerVersion(), nodejs_version: process.version }, 1);
     this.tokens = [
       ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve'] as Role[] }] : []),
       ...(opts.roleTokens?.ingest !== undefined ? [{ token: opts.roleTokens.ingest, roles: ['ingest'] as Role[] }] : []),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { harbingerVersion } from '../app/version.js';
 import { complain, EXIT, runCommand, type Command } from './command.js';
 import { replayCommand } from './replay.js';
 import { scoreCommand } from './score.js';
@@ -9,8 +9,9 @@ import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { nabCommand } from './nab.js';
 import { evalSuiteCommand } from './eval-suite.js';
+import { configCommand } from './config-check.js';
 
-const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, evalSuiteCommand, nabCommand, auditCommand, trainCommand];
+const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, evalSuiteCommand, nabCommand, auditCommand, configCommand, trainCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -28,19 +29,6 @@ Exit status, the same for every command: 0 success; 1 the command ran and failed
 checks wrong (an audit log not intact, a replay without one valid line); 2 usage: an unknown command
 or option, a missing or bad argument, a path that cannot be read or written, an invalid configuration.
 Errors are one line on stderr; HARBINGER_DEBUG=1 adds the stack trace of an unexpected one.`;
-}
-
-/** The version in the package's package.json (dist/src/cli/ when built, src/cli/ under a TS runner). */
-function version(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'harbinger' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // not this one: try the next candidate
-    }
-  }
-  return 'unknown';
 }
 
 /**
@@ -68,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (name === '--version') {
-    process.stdout.write(`harbinger ${version()}\n`);
+    process.stdout.write(`harbinger ${harbingerVersion()}\n`);
     return EXIT.ok;
   }
   // `harbinger help replay` is `harbinger replay --help`.

@@ -46,6 +46,13 @@ export class ServiceMetrics {
     labelNames: ['transition'] as const,
     registers: [this.registry],
   });
+  /** 1, labelled with what runs (Prometheus' convention: join it onto other series to tell versions apart). */
+  readonly buildInfo = new Gauge({
+    name: 'harbinger_build_info',
+    help: 'Always 1; the labels say which Harbinger and Node.js versions are running.',
+    labelNames: ['version', 'nodejs_version'] as const,
+    registers: [this.registry],
+  });
   readonly incidentsRefused = new Counter({
     name: 'harbinger_incidents_refused_total',
     help: 'Evidence that could not open an incident because limits.maxOpenIncidents were open.',

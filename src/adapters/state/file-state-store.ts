@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 
 /**
- * Checkpoints on local disk: written to a temporary file and renamed, so a crash mid-write leaves
- * the previous checkpoint intact.
+ * Small state on local disk (the audit head): written to a temporary file, fsynced and renamed, so a
+ * crash mid-write leaves the previous one intact.
  */
 export class FileStateStore<T> {
   constructor(private readonly path: string) {
@@ -19,7 +19,14 @@ export class FileStateStore<T> {
   save(state: T): number {
     const text = encodeState(state);
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, text);
+    // fsync before the rename: otherwise a power loss can leave the new name on an empty file.
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.path);
     return text.length;
   }
