@@ -20,6 +20,7 @@ import { harbingerVersion } from './version.js';
 import type { ChainHead } from '../core/audit/hash-chain.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { PrometheusPoller } from '../adapters/prometheus/poller.js';
+import { HealthProber } from '../adapters/health-checks/prober.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
 import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
 import type { RoutingController } from '../adapters/routing/routing-controller.js';
@@ -99,6 +100,7 @@ export class HarbingerService implements HttpPort {
   private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
   private poller: PrometheusPoller | undefined;
+  private prober: HealthProber | undefined;
   private timers: NodeJS.Timeout[] = [];
   private started = false;
 
@@ -234,6 +236,12 @@ export class HarbingerService implements HttpPort {
       );
       this.poller.start();
     }
+    if (this.cfg.healthChecks !== undefined) {
+      const emit = (samples: Sample[]): void =>
+        void Promise.resolve(this.ingest(samples, [], 'health-check')).catch(() => undefined /* logged and counted in ingest() */);
+      this.prober = new HealthProber(this.cfg.healthChecks, emit, this.log, { now: this.now, env: process.env });
+      this.prober.start();
+    }
     this.slack?.start();
     if (this.slack !== undefined && this.cfg.slack.approvers === undefined)
       this.log.warn('slack.approvers is not set: anyone in the Slack channel can approve or reject a recommendation');
@@ -267,6 +275,7 @@ export class HarbingerService implements HttpPort {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.poller?.stop();
+    await this.prober?.stop();
     this.modelWatcher?.close();
     await this.runtime.stop();
     if (this.server !== undefined) {

@@ -8,6 +8,7 @@ import { limitsConfigSchema } from './limits.js';
 import { serverConfigSchema } from './service.js';
 import { labelMappingSchema } from '../adapters/mapping/config.js';
 import { prometheusConfigSchema } from '../adapters/prometheus/config.js';
+import { healthChecksConfigSchema } from '../adapters/health-checks/config.js';
 import { routingConfigSchema } from '../adapters/routing/config.js';
 import { slackConfigSchema } from '../adapters/slack/config.js';
 import { suggestKey } from './did-you-mean.js';
@@ -20,6 +21,7 @@ export const harbingerConfigSchema = z
     server: serverConfigSchema.prefault({}),
     mapping: labelMappingSchema.prefault({}),
     prometheus: prometheusConfigSchema.optional(),
+    healthChecks: healthChecksConfigSchema.optional(),
     routing: routingConfigSchema.prefault({}),
     slack: slackConfigSchema.prefault({}),
     kafka: kafkaConfigSchema.optional(),

@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ALERTMANAGER_BIN } from './alertmanager.js';
 import { HAPROXY_BIN } from './haproxy.js';
+import { POSTGRES_BIN } from './postgres.js';
 import { PROMETHEUS_BIN } from './prometheus.js';
 
 /** The browser the on-call page is tested in (Debian's package; puppeteer-core drives it). */
@@ -32,6 +33,7 @@ const INSTALL: Record<string, string> = {
   java: 'java (a JDK 17, for the Kafka broker)',
   mvn: 'mvn (Maven, to fetch the Kafka broker jars)',
   chromium: `${CHROMIUM_BIN} (apt-get install chromium, or set CHROMIUM_BIN)`,
+  postgres: `${POSTGRES_BIN} (apt-get install postgresql, or set POSTGRES_BIN_DIR)`,
 };
 
 const BINARY: Record<string, string> = {
@@ -42,6 +44,7 @@ const BINARY: Record<string, string> = {
   java: 'java',
   mvn: 'mvn',
   chromium: CHROMIUM_BIN,
+  postgres: POSTGRES_BIN,
 };
 
 /** True when the suite must be skipped; prints why once. Use as `describe.skipIf(missing('prometheus'))(...)`. */
