@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { apiClient, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
 
 const TOKEN = 'reload-test-token-0123456789';
+const READ_TOKEN = 'reload-test-read-token-0123456789';
 const procs: ManagedProcess[] = [];
 afterAll(async () => {
   for (const p of procs) await p.stop();
@@ -22,7 +23,7 @@ describe('harbinger serve and SIGHUP', () => {
       (p) => ({
         command: process.execPath,
         args: ['dist/src/cli/main.js', 'serve', '--port', String(p), '--config', cfg, '--data-dir', join(dir, 'data')],
-        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN },
+        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN, HARBINGER_READ_TOKEN: READ_TOKEN },
       }),
       (p) => `http://127.0.0.1:${p}/healthz`,
       30_000,
@@ -41,10 +42,18 @@ describe('harbinger serve and SIGHUP', () => {
 
     writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrails: { maxShiftPercent: 10 } }\n');
     process.kill(proc.pid!, 'SIGHUP');
-    await waitFor(() => proc.logs().includes('SIGHUP: reloaded'), 15_000, { description: 'reloaded', context: () => proc.logs() });
+    await waitFor(() => proc.logs().includes('configuration reloaded'), 15_000, { description: 'reloaded', context: () => proc.logs() });
     await waitFor(async () => (await http.get('/readyz')).status === 200, 10_000, { description: 'ready after reload' });
     expect((await http.get('/readyz')).data.reason).toMatch(/^state restored from checkpoint of /);
     // What was ingested before the reload is still there: the deployment event counts as seen.
+    expect((await http.post('/v1/events', [event])).data).toMatchObject({ accepted: 1 });
+
+    // POST /-/reload (Prometheus' convention) does the same, for the admin (API) token only.
+    expect((await apiClient(port, READ_TOKEN).post('/-/reload')).status).toBe(403);
+    writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrails: { maxShiftPercent: 15 } }\n');
+    expect((await http.post('/-/reload')).status).toBe(202);
+    await waitFor(() => proc.logs().split('configuration reloaded').length === 3, 15_000, { description: 'reloaded twice', context: () => proc.logs() });
+    await waitFor(async () => (await http.get('/readyz')).status === 200, 10_000, { description: 'ready after the second reload' });
     expect((await http.post('/v1/events', [event])).data).toMatchObject({ accepted: 1 });
   }, 60_000);
 

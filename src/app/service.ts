@@ -63,6 +63,8 @@ export interface ServiceOptions {
   roleTokens?: { ingest?: string; read?: string; approve?: string };
   /** The wall clock, injectable for tests. */
   now?: () => number;
+  /** What POST /-/reload does (serve's SIGHUP reload); absent: the endpoint answers 404. */
+  onReload?: () => void;
 }
 
 /** New metrics are checked against the SLO gates this often (warned about once each). */
@@ -82,6 +84,7 @@ export class HarbingerService implements HttpPort {
   private readonly log: Logger;
   private readonly cfg: HarbingerConfig;
   private readonly now: () => number;
+  private readonly onReload: (() => void) | undefined;
   private readonly tokens: ApiToken[];
   private readonly mapper: LabelMapper;
   private readonly audit: FileAuditLog;
@@ -109,9 +112,10 @@ export class HarbingerService implements HttpPort {
     this.cfg = opts.config.routing.controller === 'dry-run' ? withActionsReachingData(opts.config, false) : opts.config;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
+    this.onReload = opts.onReload;
     this.metrics.buildInfo.set({ version: harbingerVersion(), nodejs_version: process.version }, 1);
     this.tokens = [
-      ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve'] as Role[] }] : []),
+      ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve', 'admin'] as Role[] }] : []),
       ...(opts.roleTokens?.ingest !== undefined ? [{ token: opts.roleTokens.ingest, roles: ['ingest'] as Role[] }] : []),
       ...(opts.roleTokens?.read !== undefined ? [{ token: opts.roleTokens.read, roles: ['read'] as Role[] }] : []),
       ...(opts.roleTokens?.approve !== undefined ? [{ token: opts.roleTokens.approve, roles: ['approve', 'read'] as Role[] }] : []),
@@ -454,6 +458,14 @@ export class HarbingerService implements HttpPort {
    * Slack's interactivity endpoint: verify the signature on the raw body, acknowledge at once
    * (Slack wants an answer within 3 seconds), and apply the decision right after.
    */
+  reload(): boolean {
+    if (this.onReload === undefined) return false;
+    this.log.info('POST /-/reload: reloading the configuration');
+    // After the answer is written: the reload stops this service and its server.
+    setImmediate(this.onReload);
+    return true;
+  }
+
   async slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
     if (this.slack === undefined)
       return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };

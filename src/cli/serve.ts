@@ -53,7 +53,9 @@ Options:
     const unwrit = unwritableDir(dataDir);
     if (unwrit !== undefined) return complain(this.name, `data directory ${dataDir}: ${unwrit}`, EXIT.usage);
     let current = loaded;
-    let service = new HarbingerService({ ...current, log });
+    // POST /-/reload runs the same reload as SIGHUP (defined below; the services reach it through this).
+    const onReload = (): void => reload();
+    let service = new HarbingerService({ ...current, log, onReload });
     if (loaded.apiToken !== undefined) log.info('API token loaded');
     // SIGHUP reloads: the configuration and secrets are read and validated again; a valid one
     // replaces the running service (state checkpointed, then restored with the new settings),
@@ -69,18 +71,18 @@ Options:
             log.error({ problems: next }, 'SIGHUP: configuration reload refused; still running on the previous configuration');
             return;
           }
-          log.info({ config: file ?? null }, 'SIGHUP: reloading the configuration');
+          log.info({ config: file ?? null }, 'reloading the configuration (SIGHUP or POST /-/reload)');
           await service.stop();
           try {
-            service = new HarbingerService({ ...next, log });
+            service = new HarbingerService({ ...next, log, onReload });
             await service.start();
             current = next;
-            log.info('SIGHUP: reloaded');
+            log.info('configuration reloaded');
           } catch (e) {
             // The new settings validated but do not run (the port is taken...): back to the previous ones.
             log.error({ err: (e as Error).message }, 'SIGHUP: the new configuration does not start; restarting on the previous one');
             await service.stop().catch(() => undefined);
-            service = new HarbingerService({ ...current, log });
+            service = new HarbingerService({ ...current, log, onReload });
             await service.start();
           }
         });
@@ -101,13 +103,27 @@ Options:
       const shutdown = (signal: string): void => {
         log.info({ signal }, 'shutting down');
         process.off('SIGHUP', reload);
+        const deadlineMs = current.config.server.shutdownTimeoutSeconds * 1000;
+        const deadline = setTimeout(() => {
+          log.error({ deadlineSeconds: deadlineMs / 1000 }, 'shutdown took longer than server.shutdownTimeoutSeconds: exiting (the write-ahead log holds what was acknowledged)');
+          // Whatever still holds the event loop (a controller call, a Slack flush) is abandoned.
+          process.exit(EXIT.failed);
+        }, deadlineMs);
+        deadline.unref();
         reloading
           .catch(() => undefined)
           .then(() => service.stop())
-          .then(resolve, (e: Error) => {
-            log.error({ err: e.message }, 'unclean shutdown');
-            resolve();
-          });
+          .then(
+            () => {
+              clearTimeout(deadline);
+              resolve();
+            },
+            (e: Error) => {
+              clearTimeout(deadline);
+              log.error({ err: e.message }, 'unclean shutdown');
+              resolve();
+            },
+          );
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));

@@ -38,6 +38,12 @@ export const serverConfigSchema = z.strictObject({
    */
   idleSeconds: z.number().positive().default(30),
   maxClockSkewSeconds: z.number().nonnegative().default(60),
+  /**
+   * SIGTERM/SIGINT: the final checkpoint and flushes get this long, then the process exits anyway
+   * (an orchestrator's grace period, Kubernetes' 30 s by default, should be longer). Nothing
+   * acknowledged is lost if it is cut short: the write-ahead log holds it.
+   */
+  shutdownTimeoutSeconds: z.number().positive().default(25),
   /** Listen on a non-loopback address without an API token. Off: Harbinger refuses to start. */
   allowUnauthenticated: z.boolean().default(false),
   tickSeconds: z.number().positive().default(5),

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-error.js';
 
-/** What a token may do: send data (samples, events, remote_write, Alertmanager), read state, approve/reject. */
-export type Role = 'ingest' | 'read' | 'approve';
+/** What a token may do: send data (samples, events, remote_write, Alertmanager), read state, approve/reject, administer (reload). */
+export type Role = 'ingest' | 'read' | 'approve' | 'admin';
 
 export interface ApiToken {
   token: string;
@@ -40,4 +40,4 @@ export function checkAuth(req: IncomingMessage, tokens: readonly ApiToken[], rol
   if (!match.roles.includes(role)) throw new HttpError(403, `this token may not ${ROLE_VERB[role]} (its roles: ${match.roles.join(', ')})`);
 }
 
-const ROLE_VERB: Record<Role, string> = { ingest: 'send data', read: 'read state', approve: 'approve or reject' };
+const ROLE_VERB: Record<Role, string> = { ingest: 'send data', read: 'read state', approve: 'approve or reject', admin: 'administer the service' };

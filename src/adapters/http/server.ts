@@ -71,6 +71,8 @@ export interface HttpPort {
   recommendations(): Recommendation[];
   decide(id: string, verdict: 'approve' | 'reject', by: string): DecisionResult | Promise<DecisionResult>;
   ready(): { ready: boolean; reason: string };
+  /** Reload the configuration and secrets (POST /-/reload, as SIGHUP); false: this process cannot (not started by `harbinger serve`). */
+  reload?(): boolean;
   /** Slack's interactivity endpoint (signature-verified inside; 404 when Slack is not configured). */
   slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }>;
 }
@@ -248,6 +250,16 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
           .recommendations()
           .filter((r) => match('service', r.service) && match('stack', r.stack) && match('status', r.status) && match('action', r.action) && r.ts >= sinceMs);
         json(res, 200, { recommendations: recs });
+      }),
+    },
+    {
+      // Prometheus' convention. Answered before the reload runs: a reload restarts this server.
+      method: 'POST',
+      path: /^\/-\/reload$/,
+      name: 'reload',
+      handler: authed('admin', async (_req, res) => {
+        if (port.reload?.() !== true) throw new HttpError(404, 'reload is available in harbinger serve (send SIGHUP or POST /-/reload there)');
+        json(res, 202, { reloading: true, note: 'the configuration is read and validated again; an invalid one is refused and logged, the service keeps running on the previous one' });
       }),
     },
     {
