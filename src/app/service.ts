@@ -67,6 +67,9 @@ export interface ServiceOptions {
   onReload?: () => void;
 }
 
+/** The audit head as a checkpoint holds it, and the oldest executed action whose controller had not answered then. */
+type CheckpointedHead = ChainHead & { unansweredFrom?: number };
+
 /** New metrics are checked against the SLO gates this often (warned about once each). */
 const GATE_REPORT_INTERVAL_MS = 60_000;
 /** Metrics remembered as warned about; past it, the log says each new one again rather than grow. */
@@ -94,7 +97,7 @@ export class HarbingerService implements HttpPort {
   private readonly routingSink: ReturnType<typeof routingSink>;
   private readonly gateWarnings = new Set<string>();
   private readonly gate: RolloutGatePort;
-  private readonly auditHead: FileStateStore<ChainHead>;
+  private readonly auditHead: FileStateStore<CheckpointedHead>;
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
   private readonly health: PersistenceHealth;
   private lastAnnouncedHead = -1;
@@ -126,11 +129,14 @@ export class HarbingerService implements HttpPort {
     // The audit log is verified against its checkpointed head before anything is appended: an
     // edited, rewritten or truncated log stops the service (fail closed); a torn tail is repaired.
     this.health = new PersistenceHealth(this.metrics, this.log);
-    this.auditHead = new FileStateStore<ChainHead>(join(dir, 'audit.head.json'));
-    const anchor = this.auditHead.load();
+    this.auditHead = new FileStateStore<CheckpointedHead>(join(dir, 'audit.head.json'));
+    const saved = this.auditHead.load();
+    const anchor = saved === undefined ? undefined : { seq: saved.seq, hash: saved.hash };
     this.audit = new FileAuditLog(join(dir, 'audit.jsonl'), {
       ...(opts.auditKey !== undefined ? { key: opts.auditKey } : {}),
       ...(anchor !== undefined ? { anchor } : {}),
+      // An action executed before that checkpoint whose controller had not answered: from its entry on.
+      ...(saved?.unansweredFrom !== undefined ? { sinceSeq: saved.unansweredFrom - 1 } : {}),
       now: this.now,
     });
     if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
@@ -540,9 +546,17 @@ export class HarbingerService implements HttpPort {
   /** Checkpoint state and the audit head; a failure makes ingest answer 503 and /readyz fail until one succeeds. */
   private async checkpoint(final = false): Promise<void> {
     try {
-      await this.runtime.checkpoint(this.now(), this.metrics, final);
-      const head = this.audit.head;
-      this.auditHead.save(head);
+      // The audit head goes with the state, so it is taken when the state is: what is audited while
+      // a streamed checkpoint is written is made again from the write-ahead log after a crash, and
+      // must then count as not yet delivered.
+      let head = this.audit.head;
+      let unansweredFrom = this.routingSink.oldestUnanswered();
+      const written = await this.runtime.checkpoint(this.now(), this.metrics, final, () => {
+        head = this.audit.head;
+        unansweredFrom = this.routingSink.oldestUnanswered();
+      });
+      if (!written) return;
+      this.auditHead.save({ ...head, ...(unansweredFrom !== undefined ? { unansweredFrom } : {}) });
       if (head.seq !== this.lastAnnouncedHead) {
         this.lastAnnouncedHead = head.seq;
         this.log.info({ auditEntries: head.seq, auditHead: head.hash }, 'audit head checkpointed');

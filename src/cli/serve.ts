@@ -105,7 +105,10 @@ Options:
         process.off('SIGHUP', reload);
         const deadlineMs = current.config.server.shutdownTimeoutSeconds * 1000;
         const deadline = setTimeout(() => {
-          log.error({ deadlineSeconds: deadlineMs / 1000 }, 'shutdown took longer than server.shutdownTimeoutSeconds: exiting (the write-ahead log holds what was acknowledged)');
+          log.error(
+            { deadlineSeconds: deadlineMs / 1000 },
+            'shutdown took longer than server.shutdownTimeoutSeconds: exiting (the write-ahead log holds what was acknowledged)',
+          );
           // Whatever still holds the event loop (a controller call, a Slack flush) is abandoned.
           process.exit(EXIT.failed);
         }, deadlineMs);

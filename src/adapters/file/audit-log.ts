@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, truncateSync } from 'node:fs';
+import { linesSync } from './line-reader.js';
 import { AuditChain, verifyChain, type AuditEntry, type ChainHead } from '../../core/audit/hash-chain.js';
 
 export interface AuditLogOptions {
@@ -6,6 +7,11 @@ export interface AuditLogOptions {
   key?: string;
   /** The head checkpointed last time: the log must still hold it, or it was cut or rewritten. */
   anchor?: ChainHead;
+  /**
+   * Report `since` from the entry after this one rather than after the anchor (an executed action
+   * whose controller call had no answer yet when the anchor was checkpointed: it is sent again).
+   */
+  sinceSeq?: number;
   /** Wall clock for the repair entry. */
   now?: () => number;
 }
@@ -43,8 +49,14 @@ export class FileAuditLog {
     let since: AuditEntry[] = [];
     this.size = 0;
     if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      const lines = text.split('\n');
+      // Line by line, never the whole log as one string: a long-lived log passes V8's 512 MiB cap.
+      const lines: string[] = [];
+      let endsWithNewline = true;
+      for (const l of linesSync(path)) {
+        lines.push(l.line);
+        endsWithNewline = l.complete;
+      }
+      if (endsWithNewline) lines.push(''); // as text.split('\n') has it: verifyChain counts bytes that way
       const r = verifyChain(lines, opts);
       if (!r.ok) {
         const lastLine = lastNonEmpty(lines);
@@ -53,13 +65,13 @@ export class FileAuditLog {
           throw new Error(
             `audit log ${path} fails verification at line ${r.problem!.line}: ${r.problem!.reason}. Refusing to continue on it (inspect with 'harbinger audit verify ${path}')`,
           );
-        const bytes = Buffer.byteLength(text) - r.validBytes;
+        const bytes = statSync(path).size - r.validBytes;
         truncateSync(path, r.validBytes);
         repaired = { line: r.problem!.line, bytes, reason: 'torn last line (a crash or a full disk during an append) cut off' };
       }
       head = r.head;
       unauthenticated = r.unauthenticated;
-      since = entriesAfter(lines, opts.anchor?.seq ?? 0, r.head.seq);
+      since = entriesAfter(lines, Math.min(opts.anchor?.seq ?? 0, opts.sinceSeq ?? Number.POSITIVE_INFINITY), r.head.seq);
       this.size = statSync(path).size;
     }
     this.chain = AuditChain.resume(head, opts.key);

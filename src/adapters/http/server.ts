@@ -158,7 +158,13 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       path: /^\/v1\/incidents\/([^/]+)\/series$/,
       name: 'incident_series',
       handler: authed('read', async (_q, res, [id]) => {
-        const view = port.incidentView?.(decodeURIComponent(id!));
+        let incidentId: string;
+        try {
+          incidentId = decodeURIComponent(id!);
+        } catch {
+          throw new HttpError(400, 'incident id: malformed percent-encoding');
+        }
+        const view = port.incidentView?.(incidentId);
         if (view === undefined) throw new HttpError(404, `no incident '${id}' (resolved incidents are kept for a while, then forgotten)`);
         json(res, 200, view);
       }),
@@ -226,7 +232,9 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         } catch {
           throw new HttpError(400, 'body must be the JSON Flagger sends: {"name","namespace","phase","metadata":{...}}');
         }
-        const meta = payload.metadata ?? {};
+        if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+          throw new HttpError(400, 'body must be a JSON object, as Flagger sends: {"name","namespace","phase","metadata":{...}}');
+        const meta = payload.metadata !== null && typeof payload.metadata === 'object' ? payload.metadata : {};
         const service = typeof meta['service'] === 'string' ? meta['service'] : typeof payload.name === 'string' ? payload.name : '';
         const stack = typeof meta['stack'] === 'string' ? meta['stack'] : 'canary';
         if (service === '') throw new HttpError(400, 'no service: set metadata.service in the webhook, or name the canary after it');
@@ -259,7 +267,10 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       name: 'reload',
       handler: authed('admin', async (_req, res) => {
         if (port.reload?.() !== true) throw new HttpError(404, 'reload is available in harbinger serve (send SIGHUP or POST /-/reload there)');
-        json(res, 202, { reloading: true, note: 'the configuration is read and validated again; an invalid one is refused and logged, the service keeps running on the previous one' });
+        json(res, 202, {
+          reloading: true,
+          note: 'the configuration is read and validated again; an invalid one is refused and logged, the service keeps running on the previous one',
+        });
       }),
     },
     {
@@ -363,13 +374,20 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
 
   // Timeouts are checked every second (Node's default is every 30 s, which would let a slow client hold a socket that long).
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'unknown';
     const done = (code: number): void => {
       metrics.httpRequests.inc({ route, code: String(code) });
     };
     res.on('finish', () => done(res.statusCode));
     const handle = async (): Promise<void> => {
+      // Inside the handler's catch: a request target the URL parser rejects ('//', '///%F2') is a
+      // 400 for that request, not an exception that ends the process.
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        throw new HttpError(400, 'invalid request target');
+      }
       const candidates = routes.filter((r) => r.path.test(url.pathname));
       if (candidates.length === 0) throw new HttpError(404, `no route for ${url.pathname}`);
       const r = candidates.find((c) => c.method === req.method);

@@ -60,7 +60,12 @@ export function parseInteraction(rawBody: string | Buffer): ParseInteractionResu
     return { ok: false, reason: 'payload is not valid JSON' };
   }
   if (typeof json === 'object' && json !== null && 'type' in json && (json as { type: unknown }).type !== 'block_actions') {
-    return { ok: false, reason: `unsupported interaction type ${JSON.stringify((json as { type: unknown }).type)}` };
+    // Quoted only when it is a short string: serializing whatever was sent could overflow the stack.
+    const type = (json as { type: unknown }).type;
+    return {
+      ok: false,
+      reason: `unsupported interaction type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 60)) : `(a ${Array.isArray(type) ? 'list' : typeof type})`}`,
+    };
   }
   const parsed = BlockActions.safeParse(json);
   if (!parsed.success) {

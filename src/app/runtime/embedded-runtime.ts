@@ -195,24 +195,26 @@ export class EmbeddedRuntime implements Runtime {
    * began. Rejects when the state cannot be written (the previous checkpoint stays); a checkpoint
    * asked for while one is being written is skipped.
    */
-  async checkpoint(now: number, metrics: ServiceMetrics, final = false): Promise<void> {
+  async checkpoint(now: number, metrics: ServiceMetrics, final = false, onBegin?: () => void): Promise<boolean> {
     if (this.inFlight !== null) {
-      if (!final) return;
+      if (!final) return false;
       await this.inFlight.catch(() => {});
     }
-    this.inFlight = this.writeCheckpoint(now, metrics);
+    this.inFlight = this.writeCheckpoint(now, metrics, onBegin);
     try {
       await this.inFlight;
+      return true;
     } finally {
       this.inFlight = null;
     }
   }
 
-  private async writeCheckpoint(now: number, metrics: ServiceMetrics): Promise<void> {
+  private async writeCheckpoint(now: number, metrics: ServiceMetrics, onBegin: (() => void) | undefined): Promise<void> {
     const t = performance.now();
     const mark = this.wal.mark();
     try {
       const head = `{"version":2,"savedAt":${now},"walSeq":${mark.seq},"pipeline":${this.pipeline.beginSnapshot()}}`;
+      onBegin?.();
       const beginMs = performance.now() - t;
       const w = await this.store.write(head, (max) => this.pipeline.takeGroups(max));
       this.walSeq = mark.seq;

@@ -52,6 +52,11 @@ export interface Runtime {
   /** Wall-clock tick: move event time on a quiet source, refresh gauges. */
   tick(now: number, metrics: ServiceMetrics): void;
   /** Persist state (embedded: a file, streamed; Kafka checkpoints to its state topic by itself). Rejects when it cannot. */
-  /** `final`: at shutdown, after one already being written, write another that holds everything. */
-  checkpoint(now: number, metrics: ServiceMetrics, final?: boolean): Promise<void>;
+  /**
+   * `final`: at shutdown, after one already being written, write another that holds everything.
+   * `onBegin` runs at the instant the state is snapshotted (what else is checkpointed with it,
+   * the audit head, must be taken then: decisions made while the state is written are not in it).
+   * Resolves false when skipped (one is already being written).
+   */
+  checkpoint(now: number, metrics: ServiceMetrics, final?: boolean, onBegin?: () => void): Promise<boolean>;
 }

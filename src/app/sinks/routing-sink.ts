@@ -17,7 +17,13 @@ export function routingSink(
   runtime: () => Runtime,
   clock: () => number,
   log: Logger,
-): DecisionSink & { execute(rec: Recommendation): Promise<void> } {
+): DecisionSink & { execute(rec: Recommendation): Promise<void>; oldestUnanswered(): number | undefined } {
+  /**
+   * Calls in flight, by recommendation: the audit sequence number of its `recommendation.executed`
+   * entry (the audit sink runs first, so the log's head is that entry when the call starts). A
+   * checkpoint must not anchor the audit log past them: after a crash they are sent again.
+   */
+  const unanswered = new Map<string, number>();
   const failed = (rec: Recommendation, detail: string): void => runtime().executionFailed(rec.id, detail, clock());
   // The controller already answered: a full disk must not turn its answer into a crash.
   const record = (ts: number, kind: string, payload: Record<string, unknown>): void => {
@@ -28,6 +34,7 @@ export function routingSink(
     }
   };
   const execute = async (rec: Recommendation): Promise<void> => {
+    if (!unanswered.has(rec.id)) unanswered.set(rec.id, audit.head.seq);
     try {
       const r = await routing.apply(rec);
       record(rec.ts, r.ok ? 'execution.applied' : 'execution.failed', {
@@ -58,6 +65,8 @@ export function routingSink(
       record(rec.ts, 'execution.failed', { recommendationId: rec.id, detail: (err as Error).message });
       log.error({ recommendation: rec.id, err: (err as Error).message }, 'routing controller failed');
       failed(rec, (err as Error).message);
+    } finally {
+      unanswered.delete(rec.id);
     }
   };
   return {
@@ -66,5 +75,10 @@ export function routingSink(
       if (e.type === 'recommendation' && e.status === 'executed') void execute(e);
     },
     execute,
+    oldestUnanswered: () => {
+      let oldest: number | undefined;
+      for (const seq of unanswered.values()) if (oldest === undefined || seq < oldest) oldest = seq;
+      return oldest;
+    },
   };
 }
