@@ -52,7 +52,7 @@ describe('resource limits', () => {
   it('serve answers a remote-write flood with 400 and the limit, and opens at most maxOpenIncidents incidents from alerts', async () => {
     const config = parseConfig({
       server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-lim-')) },
-      limits: { maxOpenIncidents: 2, remoteWriteMaxSeries: 1000 },
+      limits: { maxOpenIncidents: 2, remoteWriteMaxSeries: 1000, maxSeries: 3 },
     });
     const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: TOKEN });
     const { port } = await service.start();
@@ -85,6 +85,27 @@ describe('resource limits', () => {
         { fingerprint: 'fp-s4', reason: 'limit: 2 incidents open (limits.maxOpenIncidents): no new incident opened' },
       ]);
       expect((await http.get('/v1/incidents')).data.incidents).toHaveLength(2);
+      // Five new series in one post, room for three: the other two are refused in the answer, not
+      // acknowledged and then dropped; a known series still flows.
+      const sample = (stack: string, minute: number) => ({
+        ts: Date.now() - 60_000 + minute * 1000,
+        signal: 'latency',
+        metric: 'http_p99_ms',
+        stack,
+        service: 'api',
+        value: 120,
+      });
+      const first = await http.post(
+        '/v1/samples',
+        ['a', 'b', 'c', 'd', 'e'].map((st) => sample(st, 0)),
+      );
+      expect(first.data).toMatchObject({
+        accepted: 3,
+        limited: { count: 2, limit: 3, reason: '3 series are kept (limits.maxSeries): samples of new series are refused' },
+      });
+      await http.post('/v1/samples', [sample('zzz', 1)]);
+      const text = (await http.get('/metrics')).data as string;
+      expect(text).toMatch(/harbinger_records_rejected_total\{source="http",reason="limit"\} [1-9]/);
     } finally {
       await service.stop();
     }

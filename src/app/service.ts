@@ -322,6 +322,15 @@ export class HarbingerService implements HttpPort {
         future = { count, limit: new Date(limit).toISOString() };
       }
     }
+    // Samples of series past limits.maxSeries are refused here, where the answer can say so, and
+    // not logged: what is not kept is not acknowledged.
+    let limited: IngestResult['limited'];
+    const room = this.runtime.withinSeriesLimit?.(samples);
+    if (room !== undefined && room.refused > 0) {
+      this.metrics.rejected.inc({ source, reason: 'limit' }, room.refused);
+      samples = room.kept;
+      limited = { count: room.refused, limit: room.limit, reason: `${room.limit} series are kept (limits.maxSeries): samples of new series are refused` };
+    }
     let kept: Kept;
     try {
       kept = await this.runtime.ingest(samples, events);
@@ -342,7 +351,12 @@ export class HarbingerService implements HttpPort {
     if (kept.samples > 0) this.metrics.samplesReceived.inc({ source }, kept.samples);
     if (kept.events > 0) this.metrics.eventsReceived.inc({ source }, kept.events);
     if (kept.late > 0) this.metrics.rejected.inc({ source, reason: 'late' }, kept.late);
-    return { accepted: kept.samples + kept.events, late: kept.late, ...(future !== undefined ? { future } : {}) };
+    return {
+      accepted: kept.samples + kept.events,
+      late: kept.late,
+      ...(future !== undefined ? { future } : {}),
+      ...(limited !== undefined ? { limited } : {}),
+    };
   }
 
   async remoteWrite(req: WriteRequest): Promise<{ accepted: number; skipped: Record<string, number> }> {

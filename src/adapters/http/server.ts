@@ -39,6 +39,8 @@ export interface IngestResult {
   late: number;
   /** Stamped further ahead of this server's clock than it accepts, and the latest time it accepts. */
   future?: { count: number; limit: string };
+  /** Samples of new series refused because `limits.maxSeries` series are kept. */
+  limited?: { count: number; limit: number; reason: string };
 }
 
 /** How an approve/reject that did not take effect answers: 404 for an id nobody knows, 409 for a state that forbids it (or an instance that does not hold the decider). */
@@ -116,12 +118,13 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         if (r.ok && r.kind === 'sample') samples.push(r.sample);
         else if (r.ok && r.kind === 'event') events.push(r.event);
       }
-      const { accepted, late, future } = await port.ingest(samples, events, 'http');
+      const { accepted, late, future, limited } = await port.ingest(samples, events, 'http');
       const rejected = parsed.errors.slice(0, 100);
       const ahead =
         future !== undefined
           ? { future: { ...future, reason: `stamped after ${future.limit}, ahead of this server's clock by more than it allows: check the sender's clock` } }
           : {};
+      if (limited !== undefined) Object.assign(ahead, { limited });
       if (accepted === 0 && late === 0 && (parsed.errors.length > 0 || future !== undefined))
         return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
       json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });

@@ -130,6 +130,10 @@ export class EmbeddedRuntime implements Runtime {
 
   async stop(): Promise<void> {}
 
+  withinSeriesLimit(samples: Sample[]): { kept: Sample[]; refused: number; limit: number } {
+    return { ...this.pipeline.detection.withinSeriesLimit(samples), limit: this.pipeline.detection.seriesLimit };
+  }
+
   ingest(samples: Sample[], events: ContextEvent[]): Kept {
     if (samples.length + events.length === 0) return { samples: 0, events: 0, late: 0 };
     this.wal.append({ op: 'ingest', samples, events });

@@ -52,6 +52,8 @@ export interface Runtime {
   /** Wall-clock tick: move event time on a quiet source, refresh gauges. */
   tick(now: number, metrics: ServiceMetrics): void;
   /** Persist state (embedded: a file, streamed; Kafka checkpoints to its state topic by itself). Rejects when it cannot. */
+  /** The samples there is series room for (limits.maxSeries), and how many were refused; absent: no edge check (Kafka: the series live in the shards). */
+  withinSeriesLimit?(samples: Sample[]): { kept: Sample[]; refused: number; limit: number };
   /**
    * `final`: at shutdown, after one already being written, write another that holds everything.
    * `onBegin` runs at the instant the state is snapshotted (what else is checkpointed with it,

@@ -157,6 +157,35 @@ export class DetectionEngine {
     return this.offer(sample);
   }
 
+  /**
+   * The samples of `batch` that `limits.maxSeries` leaves room for: those of known series, and of
+   * as many new series as there is room (counted in the batch). For the edge to refuse the rest
+   * in its answer; what is still buffered is not counted, so the engine's own check stays.
+   */
+  withinSeriesLimit(batch: readonly Sample[]): { kept: Sample[]; refused: number } {
+    if (this.stats.series + batch.length <= this.maxSeries) return { kept: batch as Sample[], refused: 0 };
+    let room = this.maxSeries - this.stats.series;
+    const fresh = new Set<string>();
+    const kept: Sample[] = [];
+    for (const s of batch) {
+      if (this.services.get(s.service)?.get(s.metric)?.stacks.has(s.stack) === true) kept.push(s);
+      else {
+        const key = `${s.service}\u0000${s.metric}\u0000${s.stack}`;
+        if (fresh.has(key)) kept.push(s);
+        else if (room > 0) {
+          room--;
+          fresh.add(key);
+          kept.push(s);
+        }
+      }
+    }
+    return { kept, refused: batch.length - kept.length };
+  }
+
+  get seriesLimit(): number {
+    return this.maxSeries;
+  }
+
   offerEvent(event: ContextEvent): boolean {
     return this.offer(event);
   }
