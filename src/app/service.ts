@@ -198,6 +198,7 @@ export class HarbingerService implements HttpPort {
 
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
+    this.metrics.exportOnly({ slack: this.slack !== undefined, kafka: this.cfg.kafka !== undefined, prometheus: this.cfg.prometheus !== undefined });
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
     if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) await this.checkpoint();
     const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');

@@ -186,4 +186,16 @@ export class ServiceMetrics {
     // rejects; nodejs_active_handles / _requests / _resources carry the same numbers under valid names.
     for (const name of NON_COUNTERS_NAMED_TOTAL) this.registry.removeSingleMetric(name);
   }
+  /**
+   * Families of features that are off are not exported: a Kafka lag stuck at 0 on an embedded
+   * service, or a Slack outbox on one without Slack, reads as a broken part on a dashboard.
+   */
+  exportOnly(features: { slack: boolean; kafka: boolean; prometheus: boolean }): void {
+    const off = [
+      ...(features.slack ? [] : ['harbinger_slack_']),
+      ...(features.kafka ? [] : ['harbinger_kafka_']),
+      ...(features.prometheus ? [] : ['harbinger_prometheus_']),
+    ];
+    for (const m of this.registry.getMetricsAsArray()) if (off.some((p) => m.name.startsWith(p))) this.registry.removeSingleMetric(m.name);
+  }
 }
