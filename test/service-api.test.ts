@@ -58,6 +58,18 @@ describe('harbinger serve HTTP API', () => {
     expect((await anon.post('/v1/samples', '[]', { headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` } })).status).toBe(401);
   });
 
+  it('takes mixed sample and event lines on POST /v1/ingest, in file order, as replay reads them', async () => {
+    const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
+    const lines = [
+      '{"type":"event","ts":"2026-03-02T10:00:00Z","kind":"deployment","id":"d-1","stack":"a","service":"checkout","attributes":{"version":"v2"}}',
+      '{"ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"a","service":"checkout","value":120}',
+      '{"type":"sample","ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"b","service":"checkout","value":118}',
+    ].join('\n');
+    const r = await http.post('/v1/ingest', lines, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(r.status).toBe(200);
+    expect(r.data).toMatchObject({ accepted: 3, late: 0, rejectedTotal: 0 });
+  });
+
   it('reports on GET /v1/gates which gate each metric met and warns about the ones that met none', async () => {
     const { http, port } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     expect((await axios.get(`http://127.0.0.1:${port}/v1/gates`, { validateStatus: () => true })).status).toBe(401);

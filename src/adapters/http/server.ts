@@ -201,6 +201,8 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     },
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
+    // Mixed sample and event lines in file order, exactly as replay reads them (a fixture streamed as it is).
+    { method: 'POST', path: /^\/v1\/ingest$/, name: 'ingest', handler: ingest('sample') },
     {
       method: 'GET',
       path: /^\/v1\/incidents$/,
