@@ -7,6 +7,9 @@ import type { Logger } from '../src/adapters/log/logger.js';
 import { SlackFeed, type SlackFeedOptions } from '../src/adapters/slack/slack-feed.js';
 import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import { freePort } from './support/ports.js';
+import { HarbingerService } from '../src/app/service.js';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/adapters/log/logger.js';
 import { T0, blockActionsBody, makeRec, startFakeSlack, type FakeSlack, type FakeSlackRequest } from './support/fake-slack.js';
 
 const SIGNING_SECRET = 'test-signing-secret-1234';
@@ -418,5 +421,34 @@ describe('SlackFeed.handleInteraction', () => {
   it('404 when no signing secret is configured', () => {
     const feed = botFeed({ secrets: { botToken: slack.token } });
     expect(feed.handleInteraction(signed(blockActionsBody('harbinger_approve', 'r'))).status).toBe(404);
+  });
+});
+
+describe('the bot token is checked at start (auth.test)', () => {
+  it('a token Slack refuses stops serve from starting, with the reason; a good one starts', async () => {
+    const slack = await startFakeSlack();
+    try {
+      const start = async (botToken: string) => {
+        const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-auth-')) }, slack: { channel: '#ops', baseUrl: slack.url } });
+        const service = new HarbingerService({
+          config,
+          log: createLogger('silent'),
+          apiToken: 'auth-test-token-0123456789',
+          slack: { botToken, signingSecret: 'sign' },
+        });
+        try {
+          await service.start();
+          return 'started';
+        } catch (e) {
+          return (e as Error).message;
+        } finally {
+          await service.stop().catch(() => undefined);
+        }
+      };
+      expect(await start('xoxb-wrong')).toBe('slack: Slack refused the bot token (auth.test: invalid_auth): check SLACK_BOT_TOKEN');
+      expect(await start(slack.token)).toBe('started');
+    } finally {
+      await slack.stop();
+    }
   });
 });

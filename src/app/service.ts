@@ -198,6 +198,9 @@ export class HarbingerService implements HttpPort {
 
   /** Listen and start the timers; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
+    // A bot token Slack refuses is found now, not at the first incident (its messages would all fail).
+    const slackProblem = await this.slack?.verify();
+    if (slackProblem !== undefined) throw new Error(`slack: ${slackProblem}`);
     this.metrics.exportOnly({ slack: this.slack !== undefined, kafka: this.cfg.kafka !== undefined, prometheus: this.cfg.prometheus !== undefined });
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
     if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) await this.checkpoint();

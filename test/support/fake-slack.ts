@@ -188,6 +188,13 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
         res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(payload);
       };
 
+      // auth.test (serve checks the token at start): answered, not recorded, and before injected
+      // failures, which are meant for the messages a test sends.
+      if (path === '/api/auth.test') {
+        const ok = req.headers['authorization'] === `Bearer ${token}`;
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(ok ? { ok: true, team: 'T0', user: 'harbinger' } : { ok: false, error: 'invalid_auth' }));
+        return;
+      }
       const failure = failures.shift();
       if (failure !== undefined) {
         const headers: Record<string, string> = failure.retryAfter !== undefined ? { 'Retry-After': String(failure.retryAfter) } : {};

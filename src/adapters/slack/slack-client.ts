@@ -17,6 +17,8 @@ export interface SlackTransport {
   post(msg: SlackMessage): Promise<SendResult>;
   update?(channel: string, ts: string, msg: SlackMessage): Promise<SendResult>;
   reply?(channel: string, threadTs: string, text: string): Promise<SendResult>;
+  /** Slack's `auth.test`: whether the token is accepted (bot mode). */
+  authTest?(): Promise<SendResult>;
 }
 
 /** Slack Web API errors worth retrying (answered with HTTP 200 and ok:false). */
@@ -102,7 +104,11 @@ export class BotTokenTransport implements SlackTransport {
     this.http = textClient(opts.timeoutMs, (opts.baseUrl ?? 'https://slack.com').replace(/\/+$/, ''));
   }
 
-  private async call(method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<SendResult> {
+  authTest(): Promise<SendResult> {
+    return this.call('auth.test', {});
+  }
+
+  private async call(method: 'chat.postMessage' | 'chat.update' | 'auth.test', body: Record<string, unknown>): Promise<SendResult> {
     let res: AxiosResponse<string>;
     try {
       res = await this.http.post<string>(`/api/${method}`, JSON.stringify(body), {

@@ -212,6 +212,22 @@ export class SlackFeed {
   // -------------------------------------------------------------------------------------------
   // public API
 
+  /**
+   * Bot mode: asks Slack's `auth.test` whether the token is accepted. Returns the reason when Slack
+   * refuses it (a revoked or mistyped token: every message would fail); undefined when accepted, in
+   * webhook mode, or when Slack cannot be reached now (the outbox retries, so that is no reason to
+   * refuse to start: it is logged).
+   */
+  async verify(): Promise<string | undefined> {
+    const r = await this.transport.authTest?.();
+    if (r === undefined || r.ok) return undefined;
+    if (!/^auth\.test: (invalid_auth|not_authed|account_inactive|token_revoked|token_expired)$/.test(r.error ?? '')) {
+      this.log.warn({ err: r.error }, 'slack: auth.test could not be checked now; messages will be retried');
+      return undefined;
+    }
+    return `Slack refused the bot token (${r.error}): check SLACK_BOT_TOKEN`;
+  }
+
   /** Starts the sender loop (idempotent). */
   start(): void {
     if (this.started || this.stopped) return;
