@@ -192,7 +192,9 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
       // failures, which are meant for the messages a test sends.
       if (path === '/api/auth.test') {
         const ok = req.headers['authorization'] === `Bearer ${token}`;
-        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(ok ? { ok: true, team: 'T0', user: 'harbinger' } : { ok: false, error: 'invalid_auth' }));
+        res
+          .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' })
+          .end(JSON.stringify(ok ? { ok: true, team: 'T0', user: 'harbinger' } : { ok: false, error: 'invalid_auth' }));
         return;
       }
       const failure = failures.shift();
