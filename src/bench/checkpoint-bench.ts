@@ -9,7 +9,7 @@ import { syntheticSamples } from './synthetic.js';
 
 export interface CheckpointFigures {
   series: number;
-  /** One JSON document, as before streaming: the event loop is held for all of it. */
+  /** One JSON document, as before streaming: the event loop is held for all of it (NaN: too large to build). */
   oneShotMs: number;
   streamedTotalMs: number;
   /** The longest the streamed checkpoint held the event loop between two yields. */
@@ -28,8 +28,15 @@ export async function benchCheckpoint(config: HarbingerConfig, seriesCount: numb
   for (const s of syntheticSamples(seriesCount, 2, 7, 100)) pipeline.offerSample(s);
   pipeline.flush(); // every series past the reorder buffer, so every group exists
   const t0 = performance.now();
-  const oneShot = encodeState(pipeline.snapshot());
-  const oneShotMs = performance.now() - t0;
+  // Past ~300 k series the one document passes V8's maximum string length: it cannot be written at all.
+  let oneShotBytes = Number.NaN;
+  let oneShotMs = Number.NaN;
+  try {
+    oneShotBytes = encodeState(pipeline.snapshot()).length;
+    oneShotMs = performance.now() - t0;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'harbinger-cp-bench-'));
   try {
     const file = new CheckpointFile(join(dir, 'state.json'));
@@ -55,7 +62,7 @@ export async function benchCheckpoint(config: HarbingerConfig, seriesCount: numb
       oneShotMs,
       streamedTotalMs,
       streamedLongestSliceMs: Math.max(beginMs, w.maxSliceMs),
-      bytesPerSeries: Math.max(w.bytes, oneShot.length) / seriesCount,
+      bytesPerSeries: (oneShotBytes === oneShotBytes ? Math.max(w.bytes, oneShotBytes) : w.bytes) / seriesCount,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

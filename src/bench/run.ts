@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     const c = await benchCheckpoint(fullConfig, n);
     checkpoints.push(c);
     console.log(
-      `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk`,
+      `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs === c.oneShotMs ? `${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped` : 'impossible (past the maximum string length)'}; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk`,
     );
   }
   console.log('');

@@ -259,7 +259,7 @@ export class DetectionEngine {
    * of many series that must not stop ingest while they are written.
    */
   beginSnapshot(): Omit<DetectionSnapshot, 'groups'> {
-    this.snapshotter.begin(this.groups());
+    this.snapshotter.begin(this.services);
     return this.snapshotHead();
   }
 

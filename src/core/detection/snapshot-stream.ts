@@ -53,17 +53,33 @@ export function groupSnapshot(g: MetricGroup): GroupSnapshot {
 export class GroupSnapshotter {
   private epoch = 0;
   private active = false;
-  private queue: MetricGroup[] = [];
-  private next = 0;
+  /** Live iterators over the engine's groups: O(1) to begin, whatever the series count. */
+  private outer: Iterator<Map<string, MetricGroup>> | undefined;
+  private inner: Iterator<MetricGroup> | undefined;
   private early: string[] = [];
 
-  begin(groups: Iterable<MetricGroup>): void {
+  /**
+   * `services`: the engine's groups by service and metric, iterated as the snapshot goes. Map
+   * iterators are live: a group added meanwhile is visited too, but `born` marked it as not part
+   * of this snapshot; groups are never removed while one is taken (a restore ends it first).
+   */
+  begin(services: Map<string, Map<string, MetricGroup>>): void {
     if (this.active) throw new Error('a snapshot is already being taken');
     this.epoch++;
     this.active = true;
-    this.queue = [...groups];
-    this.next = 0;
+    this.outer = services.values();
+    this.inner = undefined;
     this.early = [];
+  }
+
+  private nextGroup(): MetricGroup | undefined {
+    for (;;) {
+      const g = this.inner?.next();
+      if (g !== undefined && g.done !== true) return g.value;
+      const m = this.outer?.next();
+      if (m === undefined || m.done === true) return undefined;
+      this.inner = m.value.values();
+    }
   }
 
   /** A new group, born after `begin`: not part of the snapshot in progress. */
@@ -84,13 +100,18 @@ export class GroupSnapshotter {
     if (!this.active) return null;
     const out = this.early;
     this.early = [];
-    while (out.length < max && this.next < this.queue.length) {
-      const g = this.queue[this.next++]!;
+    let exhausted = false;
+    while (out.length < max) {
+      const g = this.nextGroup();
+      if (g === undefined) {
+        exhausted = true;
+        break;
+      }
       if (g.savedEpoch === this.epoch) continue;
       g.savedEpoch = this.epoch;
       out.push(encodeState(groupSnapshot(g)));
     }
-    if (out.length === 0 && this.next >= this.queue.length) {
+    if (out.length === 0 && exhausted) {
       this.end();
       return null;
     }
@@ -100,7 +121,8 @@ export class GroupSnapshotter {
   /** Stops (a finished or abandoned snapshot): the hot path stops copying. */
   end(): void {
     this.active = false;
-    this.queue = [];
+    this.outer = undefined;
+    this.inner = undefined;
     this.early = [];
   }
 
