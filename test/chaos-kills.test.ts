@@ -8,7 +8,7 @@ import { verifyChain } from '../src/core/audit/hash-chain.js';
 import { decodeState } from '../src/core/state/json-codec.js';
 import type { DetectionStats } from '../src/core/detection/detection-engine.js';
 import { MITIGATIONS, type Incident, type Recommendation } from '../src/domain/decision.js';
-import { apiClient, sleep, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
+import { apiClient, sleep, spawnServe, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
 
 /**
  * Chaos: `harbinger serve` (the dist build, a child process) is SIGKILLed at seeded random points
@@ -143,16 +143,7 @@ function serveOn(prefix: string, config: object): { dir: string; start: (name: s
   const cfgFile = join(dir, 'harbinger.json');
   writeFileSync(cfgFile, JSON.stringify(config));
   const start = async (name: string) => {
-    const s = await spawnListening(
-      name,
-      (port) => ({
-        command: process.execPath,
-        args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, 'data')],
-        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN },
-      }),
-      (port) => `http://127.0.0.1:${port}/healthz`,
-      30_000,
-    );
+    const s = await spawnServe(name, { config: cfgFile, dataDir: join(dir, 'data'), env: { HARBINGER_API_TOKEN: TOKEN } });
     processes.push(s.proc);
     return s;
   };

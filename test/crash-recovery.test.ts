@@ -8,7 +8,7 @@ import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
-import { apiClient, spawnListening, trackTempDir, type ManagedProcess } from './support/index.js';
+import { apiClient, spawnServe, trackTempDir, type ManagedProcess } from './support/index.js';
 import { postNdjson } from './support/ndjson.js';
 
 /**
@@ -59,18 +59,8 @@ describe('crash safety of harbinger serve', () => {
     trackTempDir(dir);
     const cfgFile = join(dir, 'harbinger.json');
     writeFileSync(cfgFile, JSON.stringify(settings));
-    const spawnServe = (name: string) =>
-      spawnListening(
-        name,
-        (port) => ({
-          command: process.execPath,
-          args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, 'data')],
-          env: { ...process.env, HARBINGER_API_TOKEN: TOKEN },
-        }),
-        (port) => `http://127.0.0.1:${port}/healthz`,
-        30_000,
-      );
-    const first = await spawnServe('serve-1');
+    const start = (name: string) => spawnServe(name, { config: cfgFile, dataDir: join(dir, 'data'), env: { HARBINGER_API_TOKEN: TOKEN } });
+    const first = await start('serve-1');
     processes.push(first.proc);
     let sent = 0;
     while (sent < chunks.length) {
@@ -84,7 +74,7 @@ describe('crash safety of harbinger serve', () => {
     await first.proc.exited;
     expect(first.proc.exitInfo()?.signal).toBe('SIGKILL');
 
-    const second = await spawnServe('serve-2');
+    const second = await start('serve-2');
     processes.push(second.proc);
     // Everything acknowledged before the kill is there again, without resending it.
     const recovered = (await client(second.port).get('/v1/recommendations')).data.recommendations as Recommendation[];

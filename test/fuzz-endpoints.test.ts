@@ -12,7 +12,7 @@ import { snappyCompress } from '../src/adapters/remote-write/snappy.js';
 import { encodeWriteRequest, type WriteRequest } from '../src/adapters/remote-write/write-request.js';
 import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../src/adapters/slack/blocks.js';
-import { sleep, spawnListening, startRecorder, trackTempDir, type Recorder } from './support/index.js';
+import { sleep, spawnServe, startRecorder, trackTempDir, type Recorder } from './support/index.js';
 
 /**
  * Property-based fuzzing of every endpoint that reads a body, on one running service (in process,
@@ -650,16 +650,7 @@ describe('fuzzing every endpoint that reads a body (seeded)', () => {
   it('survives a request whose target is "//" (serve child process)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hb-fuzz-url-'));
     trackTempDir(dir);
-    const { proc, port: childPort } = await spawnListening(
-      'serve-url',
-      (p) => ({
-        command: process.execPath,
-        args: ['dist/src/cli/main.js', 'serve', '--port', String(p), '--data-dir', dir],
-        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN },
-      }),
-      (p) => `http://127.0.0.1:${p}/healthz`,
-      30_000,
-    );
+    const { proc, port: childPort } = await spawnServe('serve-url', { dataDir: dir, env: { HARBINGER_API_TOKEN: TOKEN } });
     try {
       const answer = await new Promise<string>((resolve) => {
         const c = createConnection(childPort, '127.0.0.1', () => c.end('GET // HTTP/1.1\r\nHost: localhost\r\n\r\n'));

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apiClient, spawnListening, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
+import { apiClient, spawnServe, trackTempDir, waitFor, type ManagedProcess } from './support/index.js';
 
 const TOKEN = 'reload-test-token-0123456789';
 const READ_TOKEN = 'reload-test-read-token-0123456789';
@@ -18,16 +18,11 @@ describe('harbinger serve and SIGHUP', () => {
     trackTempDir(dir);
     const cfg = join(dir, 'harbinger.yaml');
     writeFileSync(cfg, 'server: { wallClockWatermark: false }\ndecision: { guardrails: { maxShiftPercent: 20 } }\n');
-    const { proc, port } = await spawnListening(
-      'serve-hup',
-      (p) => ({
-        command: process.execPath,
-        args: ['dist/src/cli/main.js', 'serve', '--port', String(p), '--config', cfg, '--data-dir', join(dir, 'data')],
-        env: { ...process.env, HARBINGER_API_TOKEN: TOKEN, HARBINGER_READ_TOKEN: READ_TOKEN },
-      }),
-      (p) => `http://127.0.0.1:${p}/healthz`,
-      30_000,
-    );
+    const { proc, port } = await spawnServe('serve-hup', {
+      config: cfg,
+      dataDir: join(dir, 'data'),
+      env: { HARBINGER_API_TOKEN: TOKEN, HARBINGER_READ_TOKEN: READ_TOKEN },
+    });
     procs.push(proc);
     const http = apiClient(port, TOKEN);
     const event = { type: 'event', ts: '2026-03-01T00:00:00Z', kind: 'deployment', stack: 'a', service: 's', id: 'deploy-1', attributes: { version: 'v2' } };

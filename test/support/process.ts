@@ -319,3 +319,31 @@ export async function spawnDaemon(opts: {
     opts.readyTimeoutMs ?? 30_000,
   );
 }
+
+/**
+ * `harbinger serve` from the build (dist/) on a free loopback port, ready when /healthz answers.
+ * `dataDir` and `config` (a file) as the command line takes them; `env` adds to this process's.
+ */
+export function spawnServe(
+  name: string,
+  opts: { dataDir: string; config?: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<{ proc: ManagedProcess; port: number }> {
+  return spawnListening(
+    name,
+    (port) => ({
+      command: process.execPath,
+      args: [
+        'dist/src/cli/main.js',
+        'serve',
+        '--port',
+        String(port),
+        ...(opts.config !== undefined ? ['--config', opts.config] : []),
+        '--data-dir',
+        opts.dataDir,
+      ],
+      env: { ...process.env, ...opts.env },
+    }),
+    (port) => `http://127.0.0.1:${port}/healthz`,
+    opts.timeoutMs ?? 30_000,
+  );
+}
