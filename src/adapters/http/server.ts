@@ -120,11 +120,13 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       }
       const { accepted, late, future, limited } = await port.ingest(samples, events, 'http');
       const rejected = parsed.errors.slice(0, 100);
-      const ahead =
-        future !== undefined
+      // What the edge refused besides bad records: samples from the future, and new series past the limit.
+      const ahead = {
+        ...(future !== undefined
           ? { future: { ...future, reason: `stamped after ${future.limit}, ahead of this server's clock by more than it allows: check the sender's clock` } }
-          : {};
-      if (limited !== undefined) Object.assign(ahead, { limited });
+          : {}),
+        ...(limited !== undefined ? { limited } : {}),
+      };
       if (accepted === 0 && late === 0 && (parsed.errors.length > 0 || future !== undefined))
         return json(res, 400, { error: 'no valid record in the body', accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
       json(res, 200, { accepted, late, rejected, rejectedTotal: parsed.errors.length, ...ahead });
