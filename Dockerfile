@@ -1,18 +1,21 @@
 # Multi-stage build: compile with dev dependencies, ship only runtime dependencies and dist/.
 # Node 22: the LTS line supported until 2027 (20 leaves support in April 2026); the code runs on 20 as well.
 FROM node:22-bookworm-slim AS build
+# better-sqlite3 (the write-ahead log) downloads a prebuilt binary; these compile it where none can be fetched.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY fixtures ./fixtures
-RUN npm ci --no-audit --no-fund && npm run build
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would try to compile; dist/ comes from the build stage instead.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The runtime dependencies as the build stage installed and pruned them: better-sqlite3's native
+# binary included, with no compiler in this image.
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/fixtures ./fixtures
 COPY models ./models

@@ -6,42 +6,44 @@
  *   npm run build   # the JSONL row uses the real WriteAheadLog from dist/
  *   node scripts/wal-store-bench.mjs --store-module /tmp/sqlbench/node_modules
  *
- * The SQLite binding is NOT a dependency of the project: install better-sqlite3 in a scratch
- * directory and point --store-module (or HARBINGER_BENCH_STORE_MODULE) at its node_modules, e.g.
- *   mkdir -p /tmp/sqlbench && cd /tmp/sqlbench && npm init -y && npm install better-sqlite3
- * (add `--build-from-source --nodedir=/usr` when its prebuilt binary cannot be downloaded).
- * Without it only the JSONL rows run.
+ * better-sqlite3 is the project's own dependency (the log is SQLite since issue 13); LMDB is not:
+ * install `lmdb` in a scratch directory and point --store-module (or HARBINGER_BENCH_STORE_MODULE)
+ * at its node_modules, e.g. `mkdir -p /tmp/walbench && cd /tmp/walbench && npm init -y && npm install lmdb`.
+ * Without it the lmdb row is skipped. See also scripts/wal-store-disk-full-probe.mjs (a full disk).
  *
  * What is measured, per store, for N records (one record = one `ingest` command of B samples, what
  * one HTTP request logs; each one must be written before the request is answered, so one write per
  * record, nothing batched across records):
- *   - append: JSON.stringify of the record + the store's write, timed per record
+ *   - append: the record's encoding + the store's write, timed per record
  *     (records/s, samples/s, p50/p99/p99.9/max latency in µs), then the size on disk;
  *   - recovery: reopening the full log and reading back what a crash would replay;
  *   - the cut after a checkpoint: a checkpoint marked at 90 % of the records (records keep arriving
- *     while a streamed checkpoint is written), then everything up to the mark dropped
- *     (WriteAheadLog.dropThrough for JSONL, DELETE ... WHERE seq <= mark for SQLite).
+ *     while a streamed checkpoint is written), then everything up to the mark dropped.
  * Stores:
- *   jsonl            the repo's WriteAheadLog (appendFileSync per record, no fsync): survives SIGKILL, not power loss
- *   sqlite-normal    table (seq INTEGER PRIMARY KEY, cmd TEXT), journal_mode=WAL, synchronous=NORMAL, one
- *                    autocommit INSERT per record: survives SIGKILL, not power loss (the same durability as jsonl)
+ *   wal              the repo's WriteAheadLog (SQLite: journal_mode=WAL, synchronous=NORMAL, one INSERT per
+ *                    record; the cut deletes 256 records per statement and yields between: `longest` is the
+ *                    longest single statement, what ingest waits for)
+ *   jsonl            the JSON-lines log it replaced (appendFileSync per record, no fsync; the cut copies the
+ *                    tail and renames it), reimplemented here: survives SIGKILL, not power loss
+ *   sqlite-normal    a plain table (seq INTEGER PRIMARY KEY, cmd TEXT), WAL mode, synchronous=NORMAL, one
+ *                    autocommit INSERT per record, one DELETE for the cut: the same durability as jsonl
  *   sqlite-full      the same with synchronous=FULL (fsync per commit: survives power loss), reference
- *   jsonl-fdatasync  the same append + fdatasync per record (reimplemented here, not the repo's class), reference
- *   serialize-only   JSON.stringify of the record and nothing else: the floor every store pays
- * The fsync'ing references run on --sync-records records (default 2,000).
- *
+ *   lmdb             lmdb-js (msgpack values, noSync: the same durability), putSync per record (--store-module)
+ *   jsonl-fdatasync  the JSON-lines append + fdatasync per record, reference
+ *   serialize-only   JSON.stringify of the record and nothing else: the floor every JSON store pays
  * Options: --records N (20000) --batch B (500) --sync-records N (2000) --keep-fraction F (0.1)
  *          --ingest-rate R (290000 samples/s: the README's JSONL replay figure, top of its range; for the
  *          headroom column) --dir D (a new dir under the OS temp dir)
  *          --stores a,b,c (all) --store-module PATH
  * Ends with one JSON line of every figure.
  */
-import { closeSync, fdatasyncSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fdatasyncSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { linesSync } from '../dist/src/adapters/file/line-reader.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,7 +56,7 @@ function parseArgs(argv) {
     // The README's Throughput table: JSONL replay (read + parse + validate + pipeline), top of its range.
     ingestRate: 290000,
     dir: undefined,
-    stores: ['serialize-only', 'jsonl', 'sqlite-normal', 'sqlite-full', 'jsonl-fdatasync'],
+    stores: ['serialize-only', 'wal', 'jsonl', 'sqlite-normal', 'sqlite-full', 'lmdb', 'jsonl-fdatasync'],
     storeModule: process.env.HARBINGER_BENCH_STORE_MODULE,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -156,7 +158,7 @@ function appendFigures(n, batch, seconds, lat) {
   return { records: n, samples: n * batch, seconds, recordsPerSec: n / seconds, samplesPerSec: (n * batch) / seconds, ...stats(lat) };
 }
 
-async function benchJsonl(dir, pool, opts) {
+async function benchWal(dir, pool, opts) {
   const url = pathToFileURL(join(repoRoot, 'dist/src/adapters/file/write-ahead-log.js')).href;
   let WriteAheadLog;
   try {
@@ -164,7 +166,8 @@ async function benchJsonl(dir, pool, opts) {
   } catch (e) {
     throw new Error(`cannot import ${url} (run \`npm run build\` first): ${e.message}`);
   }
-  const path = join(dir, 'wal.jsonl');
+  const path = join(dir, 'wal.sqlite');
+  const files = [path, `${path}-wal`, `${path}-shm`];
   const n = opts.records;
   const wal = new WriteAheadLog(path, 0);
   const markAt = Math.round(n * (1 - opts.keepFraction));
@@ -176,21 +179,117 @@ async function benchJsonl(dir, pool, opts) {
     () => wal.mark(),
   );
   const out = appendFigures(n, opts.batch, r.seconds, r.lat);
-  out.bytes = sizeOf(path);
-  // Recovery: what serve does at start after a crash before the checkpoint finished (replay from 0).
+  out.bytes = sizeOf(...files);
+  // Recovery: what serve does at start after a crash before the checkpoint finished (replay from 0), streamed.
   let t = performance.now();
-  try {
-    const reopened = new WriteAheadLog(path, 0);
-    const recs = reopened.takeUnapplied();
-    out.recovery = { ok: true, ms: performance.now() - t, records: recs.length };
-  } catch (e) {
-    out.recovery = { ok: false, ms: performance.now() - t, error: `${e.code ?? e.name}: ${e.message}` };
+  const reopened = new WriteAheadLog(path, 0);
+  let records = 0;
+  let samples = 0;
+  for (const rec of reopened.takeUnapplied()) {
+    records++;
+    samples += rec.cmd.samples.length;
   }
+  reopened.close();
+  out.recovery = { ok: records === n && samples === n * opts.batch, ms: performance.now() - t, records, streamed: true };
+  // The cut: slices of 256 records with a turn of the event loop between; the longest gap between
+  // turns (a setImmediate chain running beside it) is what ingest waits for.
+  let longest = 0;
+  let running = true;
   t = performance.now();
-  wal.dropThrough(r.mark);
-  out.cut = { keptRecords: n - markAt, ms: performance.now() - t, bytesAfter: sizeOf(path) };
+  let last = t;
+  const turn = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(turn);
+  };
+  setImmediate(turn);
+  await wal.dropThrough(r.mark);
+  running = false;
+  out.cut = { keptRecords: n - markAt, ms: performance.now() - t, longestMs: longest, bytesAfter: sizeOf(...files) };
+  wal.close();
+  for (const f of files) rmSync(f, { force: true });
+  return out;
+}
+
+/** The JSON-lines log the repo used before SQLite: one appendFileSync per record, the cut copies the tail. */
+function benchJsonl(dir, pool, opts) {
+  const path = join(dir, 'wal.jsonl');
+  const n = opts.records;
+  const markAt = Math.round(n * (1 - opts.keepFraction));
+  let bytes = 0;
+  const r = appendLoop(
+    pool,
+    n,
+    markAt,
+    (seq, cmd) => {
+      const line = `${JSON.stringify({ seq, cmd })}\n`;
+      appendFileSync(path, line);
+      bytes += Buffer.byteLength(line);
+    },
+    () => ({ bytes }),
+  );
+  const out = appendFigures(n, opts.batch, r.seconds, r.lat);
+  out.bytes = sizeOf(path);
+  let t = performance.now();
+  let records = 0;
+  let samples = 0;
+  for (const { line, complete } of linesSync(path)) {
+    if (!complete) break;
+    samples += JSON.parse(line).cmd.samples.length;
+    records++;
+  }
+  out.recovery = { ok: records === n && samples === n * opts.batch, ms: performance.now() - t, records, streamed: true };
+  t = performance.now();
+  const tailBytes = bytes - r.mark.bytes;
+  const tail = Buffer.allocUnsafe(tailBytes);
+  const fd = openSync(path, 'r');
+  let read = 0;
+  while (read < tailBytes) read += readSync(fd, tail, read, tailBytes - read, r.mark.bytes + read);
+  closeSync(fd);
+  writeFileSync(`${path}.tmp`, tail);
+  renameSync(`${path}.tmp`, path);
+  const cutMs = performance.now() - t;
+  out.cut = { keptRecords: n - markAt, ms: cutMs, longestMs: cutMs, bytesAfter: sizeOf(path) };
   rmSync(path, { force: true });
   return out;
+}
+
+function benchLmdb(open, dir, pool, opts) {
+  const path = join(dir, 'wal.mdb');
+  const files = [path, `${path}-lock`];
+  const n = opts.records;
+  const db = open({ path, noSync: true, compression: false });
+  try {
+    const markAt = Math.round(n * (1 - opts.keepFraction));
+    const r = appendLoop(
+      pool,
+      n,
+      markAt,
+      (seq, cmd) => db.putSync(seq, cmd),
+      () => ({ seq: markAt }),
+    );
+    const out = appendFigures(n, opts.batch, r.seconds, r.lat);
+    out.bytes = sizeOf(...files);
+    let t = performance.now();
+    let records = 0;
+    let samples = 0;
+    for (const { value } of db.getRange({ start: 1 })) {
+      samples += value.samples.length;
+      records++;
+    }
+    out.recovery = { ok: records === n && samples === n * opts.batch, ms: performance.now() - t, records, streamed: true };
+    t = performance.now();
+    db.transactionSync(() => {
+      for (const key of db.getKeys({ end: r.mark.seq + 1 })) db.removeSync(key);
+    });
+    const cutMs = performance.now() - t;
+    out.cut = { keptRecords: n - markAt, ms: cutMs, longestMs: cutMs, bytesAfter: sizeOf(...files) };
+    return out;
+  } finally {
+    db.close();
+    for (const f of files) rmSync(f, { force: true });
+  }
 }
 
 function benchJsonlFdatasync(dir, pool, opts) {
@@ -293,19 +392,29 @@ function benchSqlite(Database, dir, pool, opts, synchronous) {
   }
 }
 
+/** A store's module: from --store-module's scratch directory when given, else from the repo's own dependencies. */
+function requireFrom(storeModule) {
+  return createRequire(join(resolve(storeModule ?? join(repoRoot, 'node_modules')), '..', 'package.json'));
+}
+
 function loadSqlite(storeModule) {
-  if (!storeModule) return { error: 'no --store-module (or HARBINGER_BENCH_STORE_MODULE) given' };
-  // Resolved from the scratch directory that holds `storeModule`, never from the repo.
-  const require = createRequire(join(resolve(storeModule), '..', 'package.json'));
   try {
-    const Database = require('better-sqlite3');
+    const Database = requireFrom(storeModule)('better-sqlite3');
     const probe = new Database(':memory:');
     const version = probe.prepare('SELECT sqlite_version() AS v').get().v;
     probe.close();
-    const pkg = JSON.parse(readFileSync(join(resolve(storeModule), 'better-sqlite3', 'package.json'), 'utf8'));
-    return { Database, version: `better-sqlite3 ${pkg.version}, SQLite ${version}` };
+    return { Database, version: `SQLite ${version}` };
   } catch (e) {
-    return { error: `cannot load better-sqlite3 from ${storeModule}: ${e.message}` };
+    return { error: `cannot load better-sqlite3: ${e.message}` };
+  }
+}
+
+function loadLmdb(storeModule) {
+  if (!storeModule) return { error: 'no --store-module with lmdb given' };
+  try {
+    return { open: requireFrom(storeModule)('lmdb').open };
+  } catch (e) {
+    return { error: `cannot load lmdb from ${storeModule}: ${e.message}` };
   }
 }
 
@@ -319,7 +428,8 @@ async function main() {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'wal-store-bench-'));
   const ownDir = opts.dir === undefined;
   const pool = makePool(opts.batch, 64);
-  const sqlite = opts.stores.some((s) => s.startsWith('sqlite')) ? loadSqlite(opts.storeModule) : undefined;
+  const sqlite = loadSqlite(undefined);
+  const lmdb = opts.stores.includes('lmdb') ? loadLmdb(opts.storeModule) : undefined;
   const recordBytes = Buffer.byteLength(`${JSON.stringify({ seq: 1, cmd: pool[0] })}\n`);
   console.log(`WAL store bench: ${fmt(opts.records)} records × ${opts.batch} samples (${fmt(recordBytes)} B/record as JSON) in ${dir}`);
   console.log(`node ${process.version}; ${sqlite?.version ?? `SQLite: ${sqlite?.error ?? 'not requested'}`}`);
@@ -329,7 +439,15 @@ async function main() {
       process.stdout.write(`  ${store} ...`);
       let r;
       if (store === 'serialize-only') r = benchSerialize(pool, opts);
-      else if (store === 'jsonl') r = await benchJsonl(dir, pool, opts);
+      else if (store === 'wal') r = await benchWal(dir, pool, opts);
+      else if (store === 'jsonl') r = benchJsonl(dir, pool, opts);
+      else if (store === 'lmdb') {
+        if (!lmdb?.open) {
+          console.log(` skipped (${lmdb?.error})`);
+          continue;
+        }
+        r = benchLmdb(lmdb.open, dir, pool, opts);
+      }
       else if (store === 'jsonl-fdatasync') r = benchJsonlFdatasync(dir, pool, opts);
       else if (store === 'sqlite-normal' || store === 'sqlite-full') {
         if (!sqlite?.Database) {
@@ -360,7 +478,7 @@ async function main() {
     fmt(r.maxUs),
     name === 'serialize-only' ? `(${mb(r.bytes)})` : mb(r.bytes),
     r.recovery ? (r.recovery.ok ? `${fmt(r.recovery.ms)} ms` : `FAILED (${r.recovery.error.split(':')[0]})`) : '',
-    r.cut ? `${fmt(r.cut.ms)} ms` : '',
+    r.cut ? `${fmt(r.cut.ms)} ms${r.cut.longestMs !== undefined && r.cut.longestMs < r.cut.ms / 2 ? ` (longest ${fmt(r.cut.longestMs, 1)})` : ''}` : '',
     r.cut ? mb(r.cut.bytesAfter) : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));

@@ -12,10 +12,12 @@ import { verifyChain } from '../src/core/audit/hash-chain.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { apiClient, waitFor } from './support/index.js';
 import { postNdjson } from './support/ndjson.js';
+import { mountSmallDisk, smallDiskAvailable } from './support/small-disk.js';
 
 const TOKEN = 'test-token-0123456789';
 const log = createLogger('silent');
 const running: HarbingerService[] = [];
+const smallDisk = smallDiskAvailable('serve on a full disk');
 /** A latency sample of stack a at minute `m` of 2026-03-01. */
 const sample = (m: number) => ({ ts: Date.UTC(2026, 2, 1, 0, m), signal: 'latency', metric: 'http_p99_ms', stack: 'a', service: 's', value: 200 });
 
@@ -194,20 +196,30 @@ describe('harbinger serve HTTP API', () => {
     expect(refused.status).toBe(503);
   });
 
-  it('a write-ahead log on a full disk: ingest and approvals answer 503 with the reason, and recover once the disk does', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hb-'));
-    const { http } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
-    expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
-    rmSync(join(dir, 'wal.jsonl'));
-    symlinkSync('/dev/full', join(dir, 'wal.jsonl'));
-    const refused = await http.post('/v1/samples', [sample(1)]);
-    expect(refused.status).toBe(503);
-    expect(refused.data.error).toMatch(/^not accepting data: the write-ahead log cannot be written: ENOSPC/);
-    expect((await http.get('/readyz')).status).toBe(503);
-    rmSync(join(dir, 'wal.jsonl'));
-    writeFileSync(join(dir, 'wal.jsonl'), '');
-    await waitFor(async () => (await http.get('/readyz')).status === 200, 5_000, { description: 'ready once the checkpoint succeeds again' });
-    expect((await http.post('/v1/samples', [sample(1)])).data).toMatchObject({ accepted: 1 });
+  it.skipIf(!smallDisk)('a data directory on a full disk: ingest answers 503 with the reason, and recovers once the disk does', async () => {
+    const { dir, release } = mountSmallDisk(8);
+    try {
+      const { http, service } = await start(dir, { server: { checkpointIntervalSeconds: 0.2 } });
+      expect((await http.post('/v1/samples', [sample(0)])).status).toBe(200);
+      try {
+        writeFileSync(join(dir, 'filler'), Buffer.alloc(16 << 20));
+      } catch {
+        // ENOSPC: the filler took what was left, as intended.
+      }
+      // A batch whose log record needs more than the few pages SQLite may still have free.
+      const batch = Array.from({ length: 2000 }, (_, i) => ({ ...sample(1), service: `s${i}` }));
+      const refused = await http.post('/v1/samples', batch);
+      expect(refused.status).toBe(503);
+      expect(refused.data.error).toMatch(/^not accepting data: the (write-ahead log|state checkpoint) cannot be written: .*(SQLITE_FULL|ENOSPC)/);
+      expect((await http.get('/readyz')).status).toBe(503);
+      rmSync(join(dir, 'filler'));
+      await waitFor(async () => (await http.get('/readyz')).status === 200, 5_000, { description: 'ready once the checkpoint succeeds again' });
+      expect((await http.post('/v1/samples', batch)).data).toMatchObject({ accepted: 2000 });
+      await service.stop();
+      running.splice(running.indexOf(service), 1);
+    } finally {
+      release();
+    }
   });
 
   it('refuses to start on an audit log edited or cut short since its last checkpoint; repairs only a torn last line', async () => {

@@ -297,6 +297,7 @@ export class HarbingerService implements HttpPort {
       this.server.closeAllConnections?.();
     }
     await this.checkpoint(true);
+    this.runtime.close();
     await this.slack?.stop(5000);
     await this.delivery.close();
     this.log.info('harbinger stopped; state checkpointed');

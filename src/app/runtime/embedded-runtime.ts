@@ -51,7 +51,7 @@ export interface RuntimeHooks {
 
 /**
  * The whole pipeline in this process. State is checkpointed to `state.json`; every command
- * between checkpoints is in `wal.jsonl` first, so a crash loses nothing that was acknowledged.
+ * between checkpoints is in the write-ahead log (`wal.sqlite`) first, so a crash loses nothing that was acknowledged.
  */
 export class EmbeddedRuntime implements Runtime {
   readonly kind = 'embedded' as const;
@@ -60,7 +60,6 @@ export class EmbeddedRuntime implements Runtime {
   restoredFrom = 'nothing (fresh start)';
   private readonly store: CheckpointFile;
   private inFlight: Promise<void> | null = null;
-  private readonly walPath: string;
   private readonly wal: WriteAheadLog<Command>;
   private walSeq = 0;
   private replaying = false;
@@ -81,9 +80,8 @@ export class EmbeddedRuntime implements Runtime {
       rejected: (_r, reason) => hooks.onRejected(reason),
     });
     this.store = new CheckpointFile(join(cfg.server.dataDir, 'state.json'));
-    this.walPath = join(cfg.server.dataDir, 'wal.jsonl');
     this.restore();
-    this.wal = new WriteAheadLog<Command>(this.walPath, this.walSeq);
+    this.wal = new WriteAheadLog<Command>(join(cfg.server.dataDir, 'wal.sqlite'), this.walSeq, join(cfg.server.dataDir, 'wal.jsonl'));
   }
 
   get decision(): Pipeline['decision'] {
@@ -92,16 +90,22 @@ export class EmbeddedRuntime implements Runtime {
 
   /** Applies the commands logged after the checkpoint: the state a run that never died would have. */
   recover(): void {
-    const records = this.wal.takeUnapplied();
-    if (records.length === 0) return;
+    let commands = 0;
+    let fromSeq = 0;
+    let toSeq = 0;
     this.replaying = true;
     try {
-      for (const r of records) this.apply(r.cmd);
+      for (const r of this.wal.takeUnapplied()) {
+        if (commands++ === 0) fromSeq = r.seq;
+        toSeq = r.seq;
+        this.apply(r.cmd);
+      }
     } finally {
       this.replaying = false;
     }
-    this.restoredFrom += ` and ${records.length} logged commands after it`;
-    this.log.info({ commands: records.length, fromSeq: records[0]!.seq, toSeq: records[records.length - 1]!.seq }, 'recovered the write-ahead log');
+    if (commands === 0) return;
+    this.restoredFrom += ` and ${commands} logged commands after it`;
+    this.log.info({ commands, fromSeq, toSeq }, 'recovered the write-ahead log');
   }
 
   /** Whether this runtime started from nothing (no checkpoint, no logged command): the case warm start is for. */
@@ -129,6 +133,10 @@ export class EmbeddedRuntime implements Runtime {
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {}
+
+  close(): void {
+    this.wal.close();
+  }
 
   withinSeriesLimit(samples: Sample[]): { kept: Sample[]; refused: number; limit: number } {
     return { ...this.pipeline.detection.withinSeriesLimit(samples), limit: this.pipeline.detection.seriesLimit };
@@ -222,7 +230,7 @@ export class EmbeddedRuntime implements Runtime {
       const beginMs = performance.now() - t;
       const w = await this.store.write(head, (max) => this.pipeline.takeGroups(max));
       this.walSeq = mark.seq;
-      this.wal.dropThrough(mark);
+      await this.wal.dropThrough(mark);
       metrics.checkpointDuration.observe((performance.now() - t) / 1000);
       metrics.checkpointBytes.set(w.bytes);
       metrics.checkpointLongestSlice.observe(Math.max(beginMs, w.maxSliceMs) / 1000);

@@ -75,6 +75,9 @@ export class KafkaRuntime implements Runtime {
     this.decision.onExecutionResult(id, false, detail, ts);
   }
 
+  /** Nothing to close here: the broker keeps what this instance has not committed. */
+  close(): void {}
+
   stop(): Promise<void> {
     return this.runner.stop();
   }

@@ -29,6 +29,8 @@ export interface Runtime {
   recover(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** After the final checkpoint: files the runtime holds open are closed. */
+  close(): void;
   /** Keep samples and events; resolves once they are kept (processed here, or on the broker). */
   ingest(samples: Sample[], events: ContextEvent[]): Kept | Promise<Kept>;
   /** An Alertmanager alert as a trigger (call inside `exclusive`). */
