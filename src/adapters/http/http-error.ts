@@ -9,6 +9,11 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 
-  /** Close the connection after answering: the request body was not read to its end. */
+  /**
+   * Close the connection after answering: the request body was not read to its end. The server
+   * answers with `connection: close`, then reads and throws away the rest of the body (bounded:
+   * LINGER_MS, lingerBytes in body.ts) before closing, so the sender reads the answer instead of a
+   * reset.
+   */
   closeConnection = false;
 }

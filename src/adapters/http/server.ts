@@ -5,7 +5,7 @@ import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ServiceMetrics } from './metrics.js';
 import { HttpError } from './http-error.js';
-import { readBody } from './body.js';
+import { discardBody, LINGER_MS, lingerBytes, readBody } from './body.js';
 import { checkAuth, type ApiToken, type Role } from './auth.js';
 import { parseIngestBody } from './ingest.js';
 import { reasonCode } from './reason-code.js';
@@ -409,8 +409,27 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       if (res.headersSent) return;
       if (e instanceof HttpError) {
         if (e.status === 401 || e.status === 403) res.setHeader('www-authenticate', 'Bearer realm="harbinger"');
-        if (e.closeConnection) res.setHeader('connection', 'close');
-        json(res, e.status, { error: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
+        const body = { error: e.message, ...(e.details !== undefined ? { details: e.details } : {}) };
+        if (!e.closeConnection) return json(res, e.status, body);
+        // A lingering close, as nginx and Apache do: the answer is sent whole (its length declared),
+        // then the rest of the request body is read and thrown away, and only then is the response
+        // ended, which closes the connection (`connection: close`). Ending it at once would close
+        // the socket with the sender's bytes unread, and the kernel would answer them with a reset:
+        // the sender sees EPIPE or ECONNRESET, often before it read this answer. A sender that does
+        // not stop within the bounds (LINGER_MS, lingerBytes) is cut off.
+        const socket = req.socket;
+        const text = JSON.stringify(body);
+        res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close' });
+        res.write(text);
+        void discardBody(req, { maxMs: LINGER_MS, maxBytes: lingerBytes(opts.bodyLimitBytes) }).then((ended) => {
+          if (ended && socket.writable) {
+            res.end();
+            return;
+          }
+          // Never ended, so never 'finish': counted here.
+          done(res.statusCode);
+          socket.destroy();
+        });
         return;
       }
       // Anything else is ours, and transient from the client's point of view: 500 lets Alertmanager
