@@ -38,6 +38,8 @@ export interface Correlation {
 const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_change']);
 const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
 const RETENTION_MS = 24 * 3600_000;
+/** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
+const IDLE_SHARE_PERCENT = 5;
 const CAUSE_SLACK_MS = 10 * 60_000;
 /** Deployed versions remembered per stack/service (the current one and the ones before it). */
 const VERSIONS_KEPT = 4;
@@ -122,11 +124,30 @@ export class ContextIndex {
     return undefined;
   }
 
+  /**
+   * When a change reached users. Blue/green and standby releases go to a stack that carries
+   * (almost) no traffic and are cut over later: such a change is exposed at the first traffic gain
+   * after it, and its cause window runs from there.
+   */
+  private exposedAt(change: ContextEvent): number {
+    for (const g of this.gains) {
+      if (g.stack !== change.stack || g.event.ts <= change.ts) continue;
+      return g.from < IDLE_SHARE_PERCENT ? g.event.ts : change.ts;
+    }
+    return change.ts;
+  }
+
   shareOf(stack: string): number | undefined {
     return this.shares.shareOf(stack);
   }
 
-  correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams): Correlation {
+  /**
+   * `episodeStart`: the incident's oldest live signal; `onsets`: when each live signal began. A
+   * change can cause a signal that began after it, not only the incident's first one: an incident
+   * opened hours ago by something harmless (a warm-up, a weekend dip) stays open, and the deploy
+   * made just before its 5xx began must still be found.
+   */
+  correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams, onsets: readonly number[] = []): Correlation {
     const notes: string[] = [];
     let cause: ContextEvent | undefined;
     let explaining: ContextEvent | undefined;
@@ -135,10 +156,15 @@ export class ContextIndex {
       if (e.ts > now) continue;
       const sameService = e.service === undefined || e.service === service;
       if (!sameService) continue;
-      // A change can cause an episode only if it came before it (10 minutes of slack for the
-      // first signal being noise that happened to precede the real onset).
-      if (CAUSE_KINDS.has(e.kind) && e.stack === stack && e.ts >= episodeStart - p.causeWindowMinutes * MIN && e.ts <= episodeStart + CAUSE_SLACK_MS) {
-        notes.push(`${e.kind} ${e.id} on ${stack} ${minutesBefore(e.ts, episodeStart)}`);
+      if (CAUSE_KINDS.has(e.kind) && e.stack === stack) {
+        // A change can cause a signal only if it came before it (10 minutes of slack for the first
+        // point being noise that happened to precede the real onset), and only once users reach it.
+        const exposed = this.exposedAt(e);
+        const onset = causedOnset(exposed, episodeStart, onsets, p.causeWindowMinutes * MIN);
+        if (onset === undefined) continue;
+        notes.push(
+          `${e.kind} ${e.id} on ${stack} ${minutesBefore(exposed, onset)}${exposed !== e.ts ? ` (made at ${hhmm(e.ts)} on an idle stack, exposed to traffic at ${hhmm(exposed)})` : ''}`,
+        );
         if (cause === undefined || e.ts > cause.ts) cause = e;
       } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {
         const end = explainEnd(e);
@@ -163,6 +189,17 @@ export class ContextIndex {
     if (shareGain !== undefined) out.shareGain = shareGain;
     return out;
   }
+}
+
+/**
+ * The onset a change made (or exposed) at `ts` can have caused: the incident's start or any live
+ * signal's that began within the cause window after it; the earliest such, or undefined.
+ */
+function causedOnset(ts: number, episodeStart: number, onsets: readonly number[], windowMs: number): number | undefined {
+  const caused = (o: number): boolean => ts >= o - windowMs && ts <= o + CAUSE_SLACK_MS;
+  let best = caused(episodeStart) ? episodeStart : undefined;
+  for (const o of onsets) if (caused(o) && (best === undefined || o < best)) best = o;
+  return best;
 }
 
 function minutesBefore(ts: number, ref: number): string {
