@@ -468,6 +468,7 @@ export class DetectionEngine {
       smoothedScore: 0,
       episodePoints: 0,
       episodeVolume: NaN,
+      noiseShare: NaN,
     };
   }
 
@@ -500,6 +501,7 @@ export class DetectionEngine {
     if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
 
     const threshold = this.thresholdFor(s);
+    const trafficShare = s.count === undefined && s.signal !== 'capacity' ? (share ?? this.shares.shareOf(s.stack)) : undefined;
     const a = assessPoint(
       b,
       series.threshold,
@@ -510,6 +512,7 @@ export class DetectionEngine {
       this.assessment,
       threshold,
       s.count !== undefined ? countNoise(series, s.count) : 0,
+      noiseScale(series, trafficShare),
     );
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
@@ -573,7 +576,11 @@ export class DetectionEngine {
       });
     }
 
-    learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
+    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
+    if (learned && trafficShare !== undefined && trafficShare > 0) {
+      const known = series.noiseShare;
+      series.noiseShare = known === undefined || !(known > 0) ? trafficShare : known + this.decays.spread.gain(dtMin) * (trafficShare - known);
+    }
 
     if (series.trend !== null) this.predict(series, s, value, expected, scale, ready, prevTs, prevValue);
   }
@@ -666,6 +673,19 @@ export class DetectionEngine {
  * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit. Zero for other series: counts say how
  * much data a ratio rests on, nothing about a latency or a business rate.
  */
+/**
+ * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
+ * traffic: its sd grows as 1/sqrt(volume). A stack whose share fell since its spread was learned
+ * (the colour that went idle, a drained stack) is judged with the spread widened by
+ * sqrt(learned share / share now), never narrowed: a stack that gained traffic keeps the wider
+ * spread it learned until it relearns it (narrowing would page on every warm-up).
+ */
+function noiseScale(series: SeriesState, share: number | undefined): number {
+  const learned = series.noiseShare;
+  if (share === undefined || !(share > 0) || learned === undefined || !(learned > share)) return 1;
+  return Math.sqrt(learned / share);
+}
+
 function countNoise(series: SeriesState, count: number): number {
   const gate = series.gate;
   if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;
