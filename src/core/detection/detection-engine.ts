@@ -442,6 +442,7 @@ export class DetectionEngine {
       fresh.limit = old.limit;
       fresh.unit = old.unit;
       fresh.unitFromValues = false;
+      if (old.unitWatch === true) fresh.unitWatch = true;
     } else if (fresh !== null && old !== null && fresh.unitFromValues === true && old.unitFromValues === true) {
       fresh.unitSeen = old.unitSeen ?? 0;
       fresh.unitAbove = old.unitAbove ?? 0;
@@ -498,7 +499,7 @@ export class DetectionEngine {
     const scale = share !== undefined && runtime.perShare && s.count === undefined ? 100 / share : 1;
     const value = s.value * scale;
     const gate = series.gate;
-    if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
+    if (gate !== null && (gate.unitFromValues === true || gate.unitWatch === true)) adaptGateToValue(gate, s.value);
 
     const threshold = this.thresholdFor(s);
     const trafficShare = s.count === undefined && s.signal !== 'capacity' ? (share ?? this.shares.shareOf(s.stack)) : undefined;
