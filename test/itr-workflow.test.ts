@@ -278,10 +278,10 @@ describe('ITR workflow', () => {
       persistence: { hits: 1, of: 5 },
       gate: null,
     };
-    const forecast = (ts: number, beyondBound: boolean) =>
+    const forecast = (ts: number, beyondBound: boolean, since = 3) =>
       incident({
         openedAt: T - 120 * MIN,
-        signals: { memory_utilization: memory, http_p99_ms: spike },
+        signals: { memory_utilization: memory, http_p99_ms: { ...spike, firstTs: T - since * MIN } },
         predictions: {
           http_p99_ms: { metric: 'http_p99_ms', ts, breachAt: T + 45 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' }, beyondBound },
         },
@@ -293,9 +293,12 @@ describe('ITR workflow', () => {
     // The forecast made on the spike itself, and its echo once the latency is back inside its bound.
     expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas }))).toMatchObject(noRisk);
     expect(runWorkflow(input({ incident: forecast(T, false), deltas }))).toMatchObject(noRisk);
-    // Still beyond the bound points later, it is a trend, not a spike: the forecast counts (and
-    // the confidence formula weighs its 45-minute horizon).
-    const trend = runWorkflow(input({ incident: forecast(T, true), deltas }));
+    // Still beyond the bound points later, it is a trend, not a spike; but a trend three minutes old
+    // is not extrapolated 45 minutes ahead (no further than three times its span)...
+    expect(runWorkflow(input({ incident: forecast(T, true), deltas }))).toMatchObject(noRisk);
+    // ...one that has lasted 15 minutes is: the forecast counts (and the confidence formula weighs
+    // its 45-minute horizon).
+    const trend = runWorkflow(input({ incident: forecast(T, true, 15), deltas }));
     expect(trend.reason).not.toBe('deviation without SLO risk');
     expect(trend.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('breach in 45 min');
   });

@@ -138,6 +138,14 @@ function stackVerdicts(
   return { verdicts, local, riskMetrics };
 }
 
+/**
+ * A trend is trusted no further ahead than this many times the span of the deviation it was
+ * fitted on: a release's latency bump six minutes old, extrapolated to a breach 75 minutes out,
+ * is a hint, not an SLO at risk (it had faded two minutes later); a regression that keeps rising
+ * brings its breach within reach as it lasts.
+ */
+const EXTRAPOLATION_RATIO = 3;
+
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;
 
@@ -155,8 +163,9 @@ export function livePredictions(inc: Incident, now: number): Incident['predictio
 function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[]): Incident['predictions'][string][] {
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
-    if (confirmed.some((s) => s.metric === p.metric)) return true;
     const own = inc.signals[p.metric];
+    if (own !== undefined && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
+    if (confirmed.some((s) => s.metric === p.metric)) return true;
     if (!gatedConfirmed || own === undefined) return gatedConfirmed;
     return p.beyondBound === undefined ? own.persistence.hits >= 2 : p.beyondBound && p.ts > own.firstTs;
   });
