@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { decisionConfigSchema } from '../src/config/decision.js';
+import { formulaConfidence } from '../src/core/decide/confidence.js';
+import { newGuardrailState } from '../src/core/decide/guardrails.js';
 import { ContextIndex } from '../src/core/correlate/context-index.js';
-import type { ContextEvent } from '../src/domain/types.js';
+import { healthyTargets } from '../src/core/decide/phases/healthy-targets.js';
+import type { WorkflowInput } from '../src/core/decide/phases/workflow-input.js';
+import type { Incident, IncidentDelta, IncidentSignal } from '../src/domain/decision.js';
+import type { ContextEvent, StackHealthEvent } from '../src/domain/types.js';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 2, 14, 18, 0);
+const config = decisionConfigSchema.parse({});
 
 const shift = (ts: number, weights: Record<string, number>, id: string): ContextEvent => ({ ts, kind: 'traffic_shift', id, attributes: { weights } });
 const maintenance = (stack: string, ts = T - 60 * MIN, extra: Partial<ContextEvent> = {}): ContextEvent => ({
@@ -15,6 +22,67 @@ const maintenance = (stack: string, ts = T - 60 * MIN, extra: Partial<ContextEve
   attributes: { action: 'kernel_patching' },
   ...extra,
 });
+
+function health(stack: string, scores: StackHealthEvent['scores'], saturation: number | null = 0.5, inEpisode: string[] = []): StackHealthEvent {
+  return { type: 'health', ts: T, service: 'checkout', stack, scores, saturation, inEpisode, reporting: 6, known: 6 };
+}
+
+function signal(metric: string, sig: IncidentSignal['signal'], firstTs = T - 10 * MIN): IncidentSignal {
+  return {
+    metric,
+    signal: sig,
+    stage: 'confirmed',
+    firstTs,
+    lastTs: T,
+    score: 9,
+    peakScore: 9,
+    value: 1,
+    expected: 0,
+    persistence: { hits: 5, of: 5 },
+    recovered: false,
+    coldStart: false,
+  };
+}
+
+/** The delta stack is `sick` (us-west-2 by default); events go into a context index, health and deltas as given. */
+function input(o: { events?: ContextEvent[]; health: StackHealthEvent[]; deltas?: IncidentDelta[]; signals?: IncidentSignal[]; sick?: string }): WorkflowInput {
+  const ctx = new ContextIndex();
+  for (const e of o.events ?? [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init')]) ctx.add(e);
+  const sick = o.sick ?? 'us-west-2';
+  const incident: Incident = {
+    id: 'inc-1',
+    service: 'checkout',
+    stack: sick,
+    status: 'open',
+    openedAt: T - 10 * MIN,
+    updatedAt: T,
+    resolvedAt: null,
+    signals: Object.fromEntries((o.signals ?? [signal('http_5xx_rate', 'reliability')]).map((s) => [s.metric, s])),
+    predictions: {},
+    breaches: {},
+    deltas: {},
+    alerts: {},
+    recommendationIds: [],
+  };
+  return {
+    incident,
+    now: T,
+    correlation: { notes: [] },
+    deltas: new Map((o.deltas ?? []).map((d) => [d.metric, d])),
+    health: new Map(o.health.map((h) => [h.stack, h])),
+    shareOf: (s) => ctx.shareOf(s),
+    outOfService: (s) => ctx.takenOutOfService(s, 'checkout', T),
+    guardrails: newGuardrailState(),
+    config,
+    warnScore: 4,
+    horizonMinutes: 90,
+    confidence: formulaConfidence({ warnScore: 4, horizonMinutes: 90 }),
+    isPrimary: () => false,
+  };
+}
+
+const sickHealth = (scores: StackHealthEvent['scores'] = { reliability: 9 }, saturation: number | null = 0.5, inEpisode: string[] = ['http_5xx_rate']) =>
+  health('us-west-2', scores, saturation, inEpisode);
 
 describe('ContextIndex.takenOutOfService: the share a stack carried before its maintenance drain', () => {
   const share = (ctx: ContextIndex, stack = 'us-east-1') => ctx.takenOutOfService(stack, 'checkout', T)?.attributes['shareBeforeDrain'];
@@ -71,5 +139,42 @@ describe('ContextIndex.takenOutOfService: the share a stack carried before its m
     const claimed = index(maintenance('us-east-1', T - 60 * MIN, { attributes: { shareBeforeDrain: 90 } }));
     expect(claimed.takenOutOfService('us-east-1', 'checkout', T)).toBeDefined();
     expect(share(claimed)).toBeUndefined();
+  });
+});
+
+describe('healthyTargets', () => {
+  it('lets a healthy peer drained for its maintenance take traffic back up to its share before the drain, never beyond', () => {
+    const events = [
+      shift(T - 600 * MIN, { 'us-east-1': 52, 'us-west-2': 48 }, 'init'),
+      maintenance('us-east-1'),
+      shift(T - 60 * MIN, { 'us-east-1': 40, 'us-west-2': 60 }, 'drain'),
+    ];
+    const t = healthyTargets(input({ events, health: [health('us-east-1', { latency: 0.4 }, 0.3), sickHealth()] }), 20);
+    expect(t).toMatchObject({ ok: ['us-east-1'], percent: 12 });
+    expect(t.notes[0]).toMatch(/^us-east-1 under maintenance maint-7 until \d\d:\d\d, drained from 52 % to 40 %: takes back up to 12 %, healthy/);
+    expect(t.notes[1]).toBe('shift reduced from 20 % to 12 %: what the targets can take back after their drain and below saturation 0.9');
+    // Its headroom still applies: 0.8 at 40 % leaves (0.9 / 0.8 - 1) x 40 = 5 points.
+    expect(healthyTargets(input({ events, health: [health('us-east-1', { latency: 0.4 }, 0.8), sickHealth()] }), 20)).toMatchObject({ percent: 5 });
+    // Drained by 3 points only: less than a shift worth making.
+    const light = [events[0]!, events[1]!, shift(T - 60 * MIN, { 'us-east-1': 49, 'us-west-2': 51 }, 'drain')];
+    const small = healthyTargets(input({ events: light, health: [health('us-east-1', { latency: 0.4 }, 0.3), sickHealth()] }), 20);
+    expect(small).toMatchObject({ ok: [], percent: 0 });
+    expect(small.notes[0]).toContain('takes back at most 3 %, less than a 5 % shift');
+    // Degraded while worked on: not a target.
+    const sick = healthyTargets(input({ events, health: [health('us-east-1', { latency: 6 }, 0.3), sickHealth()] }), 20);
+    expect(sick.notes[0]).toContain('us-east-1 degraded (latency 6.00σ)');
+  });
+
+  it('never shifts onto a stack under chaos, or under maintenance without a drain', () => {
+    const chaos = [
+      shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init'),
+      maintenance('us-east-1', T - 60 * MIN, { kind: 'chaos', id: 'chaos-1' }),
+      shift(T - 60 * MIN, { 'us-east-1': 30, 'us-west-2': 70 }, 'drain'),
+    ];
+    const c = healthyTargets(input({ events: chaos, health: [health('us-east-1', {}, 0.3), sickHealth()] }), 20);
+    expect(c).toMatchObject({ ok: [], percent: 0 });
+    expect(c.notes[0]).toMatch(/^us-east-1 under chaos chaos-1 until \d\d:\d\d: not a target$/);
+    const undrained = [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init'), maintenance('us-east-1')];
+    expect(healthyTargets(input({ events: undrained, health: [health('us-east-1', {}, 0.3), sickHealth()] }), 20).notes[0]).toContain('not a target');
   });
 });
