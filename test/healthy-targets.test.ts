@@ -177,4 +177,34 @@ describe('healthyTargets', () => {
     const undrained = [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init'), maintenance('us-east-1')];
     expect(healthyTargets(input({ events: undrained, health: [health('us-east-1', {}, 0.3), sickHealth()] }), 20).notes[0]).toContain('not a target');
   });
+
+  it('does not hold against a peer a deviation the delta stack shares on every stack', () => {
+    const orders = signal('orders_per_min', 'business', T - 120 * MIN);
+    const global: IncidentDelta = { metric: 'orders_per_min', ts: T - 100 * MIN, scope: 'global', stack: null, reason: 'global', separation: 0 };
+    const weekend = (peerScores: StackHealthEvent['scores'], ownBusiness: number, peerEpisodes = ['orders_per_min'], deltas: IncidentDelta[] = [global]) =>
+      healthyTargets(
+        input({
+          health: [
+            health('us-east-1', peerScores, 0.3, peerEpisodes),
+            sickHealth({ reliability: 9, business: ownBusiness }, 0.5, ['http_5xx_rate', 'orders_per_min']),
+          ],
+          deltas,
+          signals: [signal('http_5xx_rate', 'reliability'), orders],
+        }),
+        20,
+      );
+    const ok = weekend({ business: 6.4, latency: 0.2 }, 5.1);
+    expect(ok).toMatchObject({ ok: ['us-east-1'], percent: 20 });
+    expect(ok.notes[0]).toBe('us-east-1 healthy (worst latency 0.20σ; business 6.40σ shared with us-west-2, saturation 0.30 → 0.42)');
+    // The delta stack does not deviate on that signal: the peer's deviation is its own.
+    expect(weekend({ business: 6.4 }, 1.2).notes[0]).toBe('us-east-1 degraded (business 6.40σ; in episode: orders_per_min)');
+    // Something singles the peer out: an episode of its own (a local verdict naming it), or one with no verdict yet.
+    const local: IncidentDelta = { metric: 'http_p99_ms', ts: T - 5 * MIN, scope: 'local', stack: 'us-east-1', reason: 'local', separation: 5 };
+    expect(weekend({ business: 6.4 }, 5.1, ['orders_per_min', 'http_p99_ms'], [global, local]).ok).toEqual([]);
+    expect(weekend({ business: 6.4 }, 5.1, ['orders_per_min', 'http_p99_ms']).ok).toEqual([]);
+    // A verdict from before the delta stack's own episode of the metric is not read as this one's (as the workflow reads its own).
+    expect(weekend({ business: 6.4 }, 5.1, ['orders_per_min'], [{ ...global, ts: T - 180 * MIN }]).ok).toEqual([]);
+    // Shared on one signal does not excuse another.
+    expect(weekend({ business: 6.4, latency: 4 }, 5.1).notes[0]).toBe('us-east-1 degraded (latency 4.00σ; in episode: orders_per_min)');
+  });
 });

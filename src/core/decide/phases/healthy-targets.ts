@@ -1,4 +1,4 @@
-import type { StackHealthEvent } from '../../../domain/types.js';
+import type { Signal, StackHealthEvent } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
 import { explainEnd } from '../../context/explained-windows.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
@@ -17,6 +17,8 @@ export interface HealthyTargets {
 interface Candidate {
   h: StackHealthEvent;
   worst: { sig: string; v: number };
+  /** Signals past the healthy score that the delta stack shares (they do not disqualify). */
+  shared: Signal[];
   /** Points it may take at most whatever its headroom (a drained stack under maintenance: back to its share before). */
   cap: number;
   /** "under maintenance … drained from 52 % to 33 %" for such a stack. */
@@ -28,6 +30,7 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   const notes: string[] = [];
   const g = w.config.guardrails;
   const fresh = (h: StackHealthEvent): boolean => w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
+  const own = w.health.get(w.incident.stack);
   const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
   // First pass: who is fresh, reporting and healthy. A stack that sends nothing is not healthy,
   // it is unknown: never act on a gap.
@@ -59,16 +62,32 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
       continue;
     }
     // Health is what users feel (latency, errors, business); capacity is judged by headroom below,
-    // so a target merely busier than its usual self still qualifies.
-    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (sig !== 'capacity' && v !== undefined && v > m.v ? { sig, v } : m), {
-      sig: '',
-      v: -Infinity,
+    // so a target merely busier than its usual self still qualifies. A deviation the delta stack
+    // shares does not disqualify a peer either (a weekend drop in orders, a campaign's restarts):
+    // the users moved find there what they leave behind, and the shift is for what singles the
+    // delta stack out. Shared means the delta stack, fresh, scores past the healthy score on the
+    // same signal, and nothing singles the peer out: every metric of its in an episode moves on
+    // every stack, by a global verdict the workflow would read for the delta stack too (made
+    // since the delta stack's own episode of that metric began, as situation.ts reads its
+    // verdicts: one from an earlier episode proves nothing now). A peer alone in an episode (a
+    // local verdict naming it, a partial one, none yet) stays degraded.
+    const everywhere = h.inEpisode.every((m) => {
+      const d = w.deltas.get(m);
+      return d !== undefined && d.scope === 'global' && d.ts >= (w.incident.signals[m]?.firstTs ?? -Infinity) - MIN;
     });
+    const sharedBy = (sig: Signal): boolean => everywhere && own !== undefined && fresh(own) && (own.scores[sig] ?? -Infinity) >= g.healthyScore;
+    let worst = { sig: '', v: -Infinity };
+    const shared: Signal[] = [];
+    for (const [sig, v] of Object.entries(h.scores) as [Signal, number | undefined][]) {
+      if (sig === 'capacity' || v === undefined) continue;
+      if (v >= g.healthyScore && sharedBy(sig)) shared.push(sig);
+      else if (v > worst.v) worst = { sig, v };
+    }
     if (worst.v >= g.healthyScore) {
       notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
     }
-    healthy.push({ h, worst, cap, ...(drained !== undefined ? { drained } : {}) });
+    healthy.push({ h, worst, shared, cap, ...(drained !== undefined ? { drained } : {}) });
   }
   // Second pass: headroom. Each target can take the points that keep its projected saturation
   // under the limit (and no more than its cap). The shift is split evenly over the targets that take it, so
@@ -94,7 +113,7 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   const shift = fit >= Math.min(MIN_SHIFT_PERCENT, percent) && fit > 0 ? fit : 0;
   const able = byRoom.slice(0, shift > 0 ? takers : 0);
   const ok: string[] = [];
-  for (const { h, worst, drained } of healthy) {
+  for (const { h, worst, shared, drained } of healthy) {
     const taking = able.some((a) => a.h === h);
     const t = byRoom.find((x) => x.h === h)!;
     const share = w.shareOf(h.stack);
@@ -109,8 +128,9 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
       continue;
     }
     ok.push(h.stack);
+    const sharedNote = shared.length > 0 ? `; ${shared.map((s) => `${s} ${fmt(h.scores[s]!)}σ`).join(', ')} shared with ${w.incident.stack}` : '';
     notes.push(
-      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
+      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
     );
   }
   if (shift > 0 && shift < percent) {
