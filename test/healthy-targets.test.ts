@@ -207,4 +207,17 @@ describe('healthyTargets', () => {
     // Shared on one signal does not excuse another.
     expect(weekend({ business: 6.4, latency: 4 }, 5.1).notes[0]).toBe('us-east-1 degraded (latency 4.00σ; in episode: orders_per_min)');
   });
+
+  it('projects a small stack linearly: a canary sized for its 5 % looks like a standby provisioned for all of it', () => {
+    const canary = [shift(T - 600 * MIN, { 'us-east-1': 5, 'us-west-2': 95 }, 'init')];
+    const t = healthyTargets(input({ events: canary, health: [health('us-east-1', { latency: 0.3 }, 0.59), sickHealth({ reliability: 9 }, 0.6)] }), 20);
+    expect(t).toMatchObject({ ok: [], percent: 0 });
+    expect(t.notes[0]).toBe('us-east-1 lacks headroom (saturation 0.59 → 2.95 after a 20 % shift)');
+    // A stack at 0 % has no share to scale: judged on its saturation alone.
+    const idle = [shift(T - 600 * MIN, { 'us-east-1': 0, 'us-west-2': 100 }, 'init')];
+    expect(healthyTargets(input({ events: idle, health: [health('us-east-1', {}, 0.59), sickHealth({ reliability: 9 }, 0.6)] }), 20)).toMatchObject({
+      ok: ['us-east-1'],
+      percent: 20,
+    });
+  });
 });

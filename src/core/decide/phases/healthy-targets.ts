@@ -95,6 +95,14 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   // not cap the others; on a tie, more targets), never above the cap. A smaller shift now beats none (the guardrails allow
   // another step once this one is validated), but not below the plan's first step unless the full
   // shift was that small to begin with (a stack with 3 % of the traffic can give away 3 %).
+  //
+  // The projection scales saturation with the share, floor included, even for a stack with a few
+  // percent of the traffic. For a blue/green standby provisioned for all of it that is far too
+  // high (0.58 at 2 % reads 6.4 after 20 points), but a canary stack at 5 % is sized for its 5 %,
+  // and its health looks the same (saturation 0.59 beside prod's 0.60 in fixtures/scenarios/
+  // canary-bad-deploy: charging it prod's cost per point shifts prod onto the canary). Telling them
+  // apart needs what the health event does not carry: which resource is floor and which is load,
+  // or how much of the traffic each stack is provisioned for. A stack at 0 % has no share to scale.
   const headroom = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
     if (h.saturation === null || h.saturation <= 0) return Infinity;
