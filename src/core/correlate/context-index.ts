@@ -113,13 +113,46 @@ export class ContextIndex {
 
   /**
    * The maintenance or chaos experiment running on `stack` now, if any: such a stack is being
-   * worked on (often drained on purpose), so it must not receive traffic shifted off another.
+   * worked on (often drained on purpose), so it must not receive more traffic than it had.
+   * A maintenance event comes back with `shareBeforeDrain` among its attributes when the stack
+   * was drained for it (a traffic_shift lowering its share from DRAIN_LEAD_MS before the work
+   * began): the share it carried before, up to which it may take traffic back. Never set on a
+   * chaos experiment, which takes no traffic at all; any value the event came with is dropped.
    */
   takenOutOfService(stack: string, service: string, now: number): ContextEvent | undefined {
     for (const e of this.events) {
       if (e.stack !== stack || (e.kind !== 'maintenance' && e.kind !== 'chaos')) continue;
       if (e.service !== undefined && e.service !== service) continue;
-      if (e.ts <= now && now <= explainEnd(e)) return e;
+      if (!(e.ts <= now && now <= explainEnd(e))) continue;
+      if (e.kind !== 'maintenance') return e;
+      const { shareBeforeDrain: _claimed, ...attributes } = e.attributes;
+      // A drain announced this long before the work began is still its drain (drains come first).
+      const DRAIN_LEAD_MS = 30 * MIN;
+      // The stack's share before the first shift that lowered it, walking the splits in event
+      // time: read from the split announced before, while the index still holds it; else from
+      // what the stacks gained in that shift (the points the others gained came from the stacks
+      // that lost them: exact when this was the one stack drained, as maintenance goes one stack
+      // at a time).
+      let share: number | undefined;
+      let before: number | undefined;
+      const shifts = this.events.filter((x) => x.kind === 'traffic_shift' && x.ts <= now).sort((a, b) => a.ts - b.ts);
+      for (const x of shifts) {
+        const after = new TrafficShares().apply(x).find((c) => c.stack === stack)?.to;
+        if (after === undefined) continue;
+        if (x.ts < e.ts - DRAIN_LEAD_MS) {
+          share = after;
+          continue;
+        }
+        const gains = this.gains.filter((g) => g.event.id === x.id && g.event.ts === x.ts);
+        const own = gains.find((g) => g.stack === stack);
+        const prior = share ?? own?.from ?? after + gains.reduce((sum, g) => sum + g.to - g.from, 0);
+        if (after < prior) {
+          before = prior;
+          break;
+        }
+        share = after;
+      }
+      return { ...e, attributes: before === undefined ? attributes : { ...attributes, shareBeforeDrain: before } };
     }
     return undefined;
   }
