@@ -294,7 +294,7 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas }))).toMatchObject(noRisk);
     expect(runWorkflow(input({ incident: forecast(T, false), deltas }))).toMatchObject(noRisk);
     // Still beyond the bound points later, it is a trend, not a spike; but a trend three minutes old
-    // is not extrapolated 45 minutes ahead (no further than three times its span)...
+    // is not extrapolated 45 minutes ahead (no further than eight times its span)...
     expect(runWorkflow(input({ incident: forecast(T, true), deltas }))).toMatchObject(noRisk);
     // ...one that has lasted 15 minutes is: the forecast counts (and the confidence formula weighs
     // its 45-minute horizon).

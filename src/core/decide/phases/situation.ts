@@ -139,12 +139,18 @@ function stackVerdicts(
 }
 
 /**
- * A trend is trusted no further ahead than this many times the span of the deviation it was
- * fitted on: a release's latency bump six minutes old, extrapolated to a breach 75 minutes out,
- * is a hint, not an SLO at risk (it had faded two minutes later); a regression that keeps rising
- * brings its breach within reach as it lasts.
+ * A latency or capacity trend is trusted no further ahead than this many times the span of the
+ * deviation it was fitted on: a release's latency bump six minutes old, extrapolated to a breach
+ * 75 minutes out, is a hint, not an SLO at risk (it had faded two minutes later); a regression
+ * that keeps rising brings its breach within reach as it lasts. Errors and business are not held
+ * back: a good release does not raise them, even briefly (the same reason errors confirm on two
+ * points after a change).
  */
-const EXTRAPOLATION_RATIO = 3;
+const EXTRAPOLATION_RATIO = 8;
+
+function bumpsBenignly(s: IncidentSignal): boolean {
+  return s.signal === 'latency' || s.signal === 'capacity';
+}
 
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;
@@ -164,7 +170,7 @@ function firmPredictions(inc: Incident, now: number, confirmed: readonly Inciden
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
     const own = inc.signals[p.metric];
-    if (own !== undefined && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
+    if (own !== undefined && bumpsBenignly(own) && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
     if (confirmed.some((s) => s.metric === p.metric)) return true;
     if (!gatedConfirmed || own === undefined) return gatedConfirmed;
     return p.beyondBound === undefined ? own.persistence.hits >= 2 : p.beyondBound && p.ts > own.firstTs;
