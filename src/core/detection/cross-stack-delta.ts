@@ -29,6 +29,11 @@ export interface StackInput extends StackDeviation {
   confirmed: boolean;
   /** The score of the stack's latest point, before smoothing (absent when unknown). */
   latest?: number;
+  /**
+   * The stack-scoped event that takes the stack out of the comparison (a perf test, chaos
+   * experiment or maintenance on it), as `kind id`: it is no control for its peers.
+   */
+  aside?: string;
 }
 
 /**
@@ -49,8 +54,32 @@ export interface DeltaVerdict {
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
 
-/** Returns undefined when there is nothing to conclude yet: no stack in an episode, or too little evidence. */
-export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
+/**
+ * Stacks under a perf test, chaos experiment or maintenance of their own are left out, so that a
+ * load test on one stack does not veto the verdict on another: judged among the others when at
+ * least two others remain and one of them deviates. Otherwise (the tested stack is the only one
+ * deviating, or the only peer) all stacks are judged as before, and the event's own phase
+ * explains the tested stack. Returns undefined when there is nothing to conclude yet: no stack in
+ * an episode, or too little evidence.
+ */
+export function judgeStacks(all: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
+  let stacks = all;
+  let note = '';
+  if (all.some((s) => s.aside !== undefined)) {
+    const rest = all.filter((s) => s.aside === undefined);
+    if (rest.length >= 2 && rest.some((s) => s.inEpisode)) {
+      stacks = rest;
+      note = ` (${all
+        .filter((s) => s.aside !== undefined)
+        .map((s) => `${s.stack} left out: ${s.aside!}`)
+        .join(', ')})`;
+    }
+  }
+  const v = judge(stacks, p);
+  return v === undefined || note === '' ? v : { ...v, reason: v.reason + note };
+}
+
+function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
   let top: StackInput | undefined;
   for (const s of stacks) if (s.inEpisode && (top === undefined || s.score > top.score)) top = s;
   if (top === undefined) return undefined;

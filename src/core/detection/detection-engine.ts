@@ -94,7 +94,7 @@ export class DetectionEngine {
   private readonly smoothing: Decay;
   /** What the per-step cross-stack comparison reads (shares and changes are swapped on restore: a getter). */
   private get comparison(): ComparisonContext {
-    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes };
+    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes, explained: this.explained };
   }
   private readonly absoluteTrend: TrendParams;
   private readonly relativeTrend: TrendParams;

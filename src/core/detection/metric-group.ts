@@ -1,5 +1,6 @@
-import type { DetectionEvent, Signal, StackDeviation } from '../../domain/types.js';
+import type { DetectionEvent, EventKind, Signal, StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
+import type { ExplainedWindows } from '../context/explained-windows.js';
 import { watchedAfterChange, type RecentChanges } from '../context/recent-changes.js';
 import type { TrafficShares } from '../context/traffic-shares.js';
 import { round4 } from '../math/round.js';
@@ -62,13 +63,21 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
   };
 }
 
-/** What the comparison reads besides the group: configuration, traffic shares, recent changes. */
+/** What the comparison reads besides the group: configuration, traffic shares, recent changes, explained windows. */
 export interface ComparisonContext {
   config: DetectionConfig;
   stepMs: number;
   shares: TrafficShares;
   changes: RecentChanges;
+  /** Absent: no stack is left out for a perf test, chaos or maintenance on it. */
+  explained?: ExplainedWindows;
 }
+
+/**
+ * Events that make a stack no control for its peers while they last: it is loaded, broken or
+ * worked on on purpose. A campaign or a traffic shift is not aimed at one stack's health.
+ */
+const ASIDE_KINDS: ReadonlySet<EventKind> = new Set<EventKind>(['perf_test', 'chaos', 'maintenance']);
 
 type DeltaEvent = Extract<DetectionEvent, { type: 'delta' }>;
 
@@ -109,6 +118,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       (series.lastScore ?? 0) > series.smoothedScore &&
       watchedAfterChange(group.signal) &&
       ctx.changes.changed(series.stack, group.service, stepEnd);
+    const aside = ctx.explained?.aimedAt(series.stack, group.service, stepEnd, ASIDE_KINDS);
     inputs.push({
       stack: series.stack,
       score: round4(canaryNow ? series.lastScore! : series.smoothedScore),
@@ -121,6 +131,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       confirmed: series.threshold.phase === 'confirmed',
       ...(series.lastScore !== undefined ? { latest: round4(series.lastScore) } : {}),
       ...(share !== undefined ? { trafficShare: share } : {}),
+      ...(aside !== undefined ? { aside: `${aside.kind} ${aside.id}` } : {}),
     });
   }
   if (!anyEpisode) {
@@ -196,6 +207,6 @@ export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'],
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, aside: _a, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
 }
