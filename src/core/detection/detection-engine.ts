@@ -20,7 +20,8 @@ import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges, watchedAfterChange } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
-import { GroupSnapshotter, groupSnapshot, type GroupSnapshot } from './snapshot-stream.js';
+import { newRelativeDeviation, trackRelative } from './relative-deviation.js';
+import { GroupSnapshotter, groupSnapshot, restoredRelative, type GroupSnapshot } from './snapshot-stream.js';
 import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
@@ -94,7 +95,7 @@ export class DetectionEngine {
   private readonly smoothing: Decay;
   /** What the per-step cross-stack comparison reads (shares and changes are swapped on restore: a getter). */
   private get comparison(): ComparisonContext {
-    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes };
+    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes, explained: this.explained };
   }
   private readonly absoluteTrend: TrendParams;
   private readonly relativeTrend: TrendParams;
@@ -307,6 +308,7 @@ export class DetectionEngine {
         candidate: g.candidate,
         candidateMinutes: g.candidateMinutes,
         lastCloseTs: g.lastCloseTs ?? Number.NaN,
+        anchors: g.anchors ?? {},
       };
       for (let i = 0; i < g.series.length; i++) {
         const state = g.series[i]!;
@@ -317,6 +319,7 @@ export class DetectionEngine {
           signalIndex: SIGNALS.indexOf(state.signal),
           reportedMinute: g.reported?.[i] ?? snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
           perShare: state.signal === 'business' && followsTrafficShare(state.metric),
+          relative: restoredRelative(g.relative, i),
         };
         runtime.health.known++;
         if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
@@ -396,6 +399,7 @@ export class DetectionEngine {
         signalIndex: SIGNALS.indexOf(s.signal),
         reportedMinute: NaN,
         perShare: s.signal === 'business' && followsTrafficShare(s.metric),
+        relative: newRelativeDeviation(),
       };
       runtime.health.known++;
       group.stacks.set(s.stack, runtime);
@@ -529,7 +533,9 @@ export class DetectionEngine {
       if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
     }
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
-    series.smoothedScore += this.smoothing.gain(dtMin) * (score - series.smoothedScore);
+    const gain = this.smoothing.gain(dtMin);
+    series.smoothedScore += gain * (score - series.smoothedScore);
+    trackRelative(runtime.relative, value, expected, a.sigma, a.cold ? Number.NaN : b.level, BAD_DIRECTION[s.signal], gain, ready);
     series.lastScore = score;
     const prevTs = series.lastTs;
     const prevValue = series.lastValue;
