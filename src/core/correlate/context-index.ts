@@ -31,6 +31,8 @@ export interface Correlation {
   explaining?: ContextEvent;
   /** Traffic newly moved onto this stack just before or during the episode. */
   shareGain?: ShareGain;
+  /** The latest traffic moved onto this stack within the cause window before now, episode or not. */
+  recentGain?: ShareGain;
   /** One line per event considered, for the evidence. */
   notes: string[];
 }
@@ -210,7 +212,9 @@ export class ContextIndex {
       }
     }
     let shareGain: ShareGain | undefined;
+    let recentGain: ShareGain | undefined;
     for (const g of this.gains) {
+      if (g.stack === stack && g.event.ts <= now && g.event.ts >= now - p.causeWindowMinutes * MIN) recentGain = g;
       if (g.stack === stack && g.event.ts <= now && g.event.ts >= episodeStart - p.warmUpAllowanceMinutes * MIN) {
         shareGain = g;
         notes.push(`traffic_shift ${g.event.id} moved ${stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}`);
@@ -220,6 +224,7 @@ export class ContextIndex {
     if (cause !== undefined) out.cause = this.withPreviousVersion(cause);
     if (explaining !== undefined) out.explaining = explaining;
     if (shareGain !== undefined) out.shareGain = shareGain;
+    if (recentGain !== undefined) out.recentGain = recentGain;
     return out;
   }
 }
