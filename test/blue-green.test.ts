@@ -55,3 +55,44 @@ describe('blue/green', () => {
     expect(out.filter((e) => e.type === 'recommendation' && MITIGATIONS.has(e.action))).toEqual([]);
   });
 });
+
+describe('a stack whose traffic share falls', () => {
+  it('is judged with its noise widened as 1/sqrt(share): a standby colour at 2 % raises no anomaly from counting noise', () => {
+    const out: PipelineOutput[] = [];
+    const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
+    const shift = (m: number, blue: number, id: string): ContextEvent => ({
+      ts: T0 + m * MIN,
+      kind: 'traffic_shift',
+      id,
+      attributes: { weights: { blue, green: 100 - blue } },
+    });
+    const DRAIN = 2 * 1440 + 600;
+    p.offerEvent(shift(0, 50, 'init'));
+    for (let m = 0; m < 3 * 1440; m++) {
+      if (m === DRAIN) p.offerEvent(shift(m, 2, 'standby'));
+      for (const stack of ['blue', 'green']) {
+        const share = m >= DRAIN ? (stack === 'blue' ? 2 : 98) : 50;
+        // Requests and orders in proportion to the share, with counting (Poisson-like) noise.
+        const requests = 4000 * (share / 50);
+        const orders = 200 * (share / 50);
+        const i = m * 5 + stack.length;
+        const sample = (signal: Sample['signal'], metric: string, value: number): Sample => ({
+          ts: T0 + m * MIN,
+          signal,
+          metric,
+          stack,
+          service: 'shop',
+          value,
+        });
+        p.offerSample(sample('business', 'orders_per_min', Math.max(0, Math.round(orders + Math.sqrt(orders) * 1.7 * noise(i)))));
+        const errors = Math.max(0, 0.001 * requests + Math.sqrt(0.001 * requests) * 1.7 * noise(i + 1));
+        p.offerSample(sample('reliability', 'http_error_ratio', errors / requests));
+        p.offerSample(sample('latency', 'http_p99_ms', 200 + 15 * Math.sqrt(50 / share) * noise(i + 2)));
+      }
+    }
+    p.flush();
+    const afterDrain = out.filter((e) => e.type === 'anomaly' && e.stack === 'blue' && e.ts >= T0 + (DRAIN + 5) * MIN);
+    expect(afterDrain.map((e) => (e.type === 'anomaly' ? `${e.metric} ${e.stage} ${e.score}` : ''))).toEqual([]);
+    expect(out.filter((e) => e.type === 'recommendation' && MITIGATIONS.has(e.action))).toEqual([]);
+  });
+});

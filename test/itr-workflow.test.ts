@@ -249,6 +249,47 @@ describe('ITR workflow', () => {
     );
   });
 
+  it('trusts a capacity forecast at once, unless traffic was just moved onto the stack and the climb is young', () => {
+    const pool = {
+      metric: 'db_pool_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 4 * MIN,
+      lastTs: T,
+      score: 5.5,
+      peakScore: 5.5,
+      value: 62,
+      expected: 40,
+      persistence: { hits: 4, of: 5, seen: 4 },
+      recovered: false,
+      coldStart: false,
+      gate: 'saturation' as const,
+    };
+    const filling = incident({
+      openedAt: T - 4 * MIN,
+      signals: { db_pool_utilization: pool },
+      predictions: {
+        db_pool_utilization: {
+          metric: 'db_pool_utilization',
+          ts: T,
+          breachAt: T + 45 * MIN,
+          slo: { kind: 'saturation', limit: 90, comparator: '>' },
+          beyondBound: true,
+        },
+      },
+    });
+    const deltas = new Map<string, IncidentDelta>([
+      ['db_pool_utilization', { metric: 'db_pool_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 5 }],
+    ]);
+    // A pool filling up four minutes, 45 minutes from its gate: the forecast is the SLO at risk.
+    const risk = (d: ReturnType<typeof runWorkflow>) => d.phases.find((p) => p.name === 'confidence_scoring')!.evidence;
+    expect(risk(runWorkflow(input({ incident: filling, deltas })))).toContain('db_pool_utilization breach predicted');
+    // The same climb beginning 26 minutes after traffic moved onto the stack (past the 20-minute warm-up) is the
+    // new load settling: not extrapolated 45 minutes ahead on four minutes of rise.
+    const cutover: ContextEvent = { ts: T - 30 * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { 'us-east-1': 30, 'us-west-2': 70 } } };
+    expect(runWorkflow(input({ incident: filling, deltas, events: [cutover] }))).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
+  });
+
   it('does not let one latency spike borrow a confirmed memory deviation to put an SLO at risk', () => {
     const memory = {
       metric: 'memory_utilization',
@@ -278,10 +319,10 @@ describe('ITR workflow', () => {
       persistence: { hits: 1, of: 5 },
       gate: null,
     };
-    const forecast = (ts: number, beyondBound: boolean) =>
+    const forecast = (ts: number, beyondBound: boolean, since = 3) =>
       incident({
         openedAt: T - 120 * MIN,
-        signals: { memory_utilization: memory, http_p99_ms: spike },
+        signals: { memory_utilization: memory, http_p99_ms: { ...spike, firstTs: T - since * MIN } },
         predictions: {
           http_p99_ms: { metric: 'http_p99_ms', ts, breachAt: T + 45 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' }, beyondBound },
         },
@@ -293,9 +334,12 @@ describe('ITR workflow', () => {
     // The forecast made on the spike itself, and its echo once the latency is back inside its bound.
     expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas }))).toMatchObject(noRisk);
     expect(runWorkflow(input({ incident: forecast(T, false), deltas }))).toMatchObject(noRisk);
-    // Still beyond the bound points later, it is a trend, not a spike: the forecast counts (and
-    // the confidence formula weighs its 45-minute horizon).
-    const trend = runWorkflow(input({ incident: forecast(T, true), deltas }));
+    // Still beyond the bound points later, it is a trend, not a spike; but a trend three minutes old
+    // is not extrapolated 45 minutes ahead (no further than eight times its span)...
+    expect(runWorkflow(input({ incident: forecast(T, true), deltas }))).toMatchObject(noRisk);
+    // ...one that has lasted 15 minutes is: the forecast counts (and the confidence formula weighs
+    // its 45-minute horizon).
+    const trend = runWorkflow(input({ incident: forecast(T, true, 15), deltas }));
     expect(trend.reason).not.toBe('deviation without SLO risk');
     expect(trend.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('breach in 45 min');
   });

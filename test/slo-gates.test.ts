@@ -56,22 +56,37 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     expect(gates.match('latency', 'latency_quantile_0.99')?.kind).toBe('latency_p99');
   });
 
-  it("a fraction gate decides from its series' first 30 values whether they are in percent, once, per series", () => {
+  it("a fraction gate decides from its series' first 30 values whether they are in percent, per series, and a value no fraction reaches revises it once", () => {
     const pct = gates.match('capacity', 'cpu_utilization')!;
     const frac = gates.match('capacity', 'cpu_utilization')!;
+    const standby = gates.match('capacity', 'db_pool_utilization')!;
     for (let i = 0; i < UNIT_DECISION_POINTS - 1; i++) {
-      expect(adaptGateToValue(pct, 40 + (i % 7))).toBe(false);
+      // Values around 1 in percent: undecided until the 30th, by majority.
+      expect(adaptGateToValue(pct, 0.9 + (i % 7) / 10)).toBe(false);
       // A CPU at up to 1.05 of its request now and then is still a fraction.
       adaptGateToValue(frac, i % 5 === 0 ? 1.05 : 0.7);
+      // An idle standby's pool: 0-1.4 % for its first half hour.
+      adaptGateToValue(standby, (i % 15) / 10);
     }
     expect(pct.limit).toBe(0.9);
-    expect(adaptGateToValue(pct, 44)).toBe(true);
+    expect(adaptGateToValue(pct, 1.3)).toBe(true);
     expect(pct).toMatchObject({ limit: 90, unit: 'percent', unitFromValues: false });
     adaptGateToValue(frac, 0.8);
+    adaptGateToValue(standby, 0.5);
     expect(frac).toMatchObject({ limit: 0.9, unit: 'fraction', unitFromValues: false });
-    // Decided for good: later values change nothing.
-    for (let i = 0; i < 50; i++) adaptGateToValue(frac, 55);
+    expect(standby).toMatchObject({ limit: 0.9, unit: 'fraction' });
+    // Values up to 1.5 leave a fraction alone; the standby taking traffic (36 %) is percent after all.
+    for (let i = 0; i < 50; i++) adaptGateToValue(frac, 1 + (i % 6) / 10);
     expect(frac.limit).toBe(0.9);
+    expect(adaptGateToValue(standby, 36)).toBe(true);
+    expect(standby).toMatchObject({ limit: 90, unit: 'percent' });
+    // Revised once, for good.
+    expect(adaptGateToValue(standby, 3600)).toBe(false);
+    expect(standby.limit).toBe(90);
+    // A value above 1.5 among the first ones decides at once.
+    const early = gates.match('capacity', 'cpu_utilization')!;
+    expect(adaptGateToValue(early, 45)).toBe(true);
+    expect(early).toMatchObject({ limit: 90, unit: 'percent', unitFromValues: false });
   });
 });
 

@@ -55,6 +55,17 @@ export class ExplainedWindows {
     return e;
   }
 
+  /**
+   * The event of one of `kinds` aimed at this very stack (not a global one) that covers (stack,
+   * service) at `ts`, or undefined. Read-only.
+   */
+  aimedAt(stack: string, service: string, ts: number, kinds: ReadonlySet<EventKind>): Window | undefined {
+    for (const w of this.windows) {
+      if (w.stack === stack && kinds.has(w.kind) && w.start <= ts && ts <= w.end && (w.service === undefined || w.service === service)) return w;
+    }
+    return undefined;
+  }
+
   /** The first event explaining (stack, service) at `ts`, or undefined. Expired windows are dropped. */
   explaining(stack: string, service: string, ts: number): Window | undefined {
     if (this.windows.length === 0) return undefined;

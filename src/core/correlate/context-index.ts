@@ -31,6 +31,8 @@ export interface Correlation {
   explaining?: ContextEvent;
   /** Traffic newly moved onto this stack just before or during the episode. */
   shareGain?: ShareGain;
+  /** The latest traffic moved onto this stack within the cause window before now, episode or not. */
+  recentGain?: ShareGain;
   /** One line per event considered, for the evidence. */
   notes: string[];
 }
@@ -38,6 +40,8 @@ export interface Correlation {
 const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_change']);
 const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
 const RETENTION_MS = 24 * 3600_000;
+/** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
+const IDLE_SHARE_PERCENT = 5;
 const CAUSE_SLACK_MS = 10 * 60_000;
 /** Deployed versions remembered per stack/service (the current one and the ones before it). */
 const VERSIONS_KEPT = 4;
@@ -111,22 +115,74 @@ export class ContextIndex {
 
   /**
    * The maintenance or chaos experiment running on `stack` now, if any: such a stack is being
-   * worked on (often drained on purpose), so it must not receive traffic shifted off another.
+   * worked on (often drained on purpose), so it must not receive more traffic than it had.
+   * A maintenance event comes back with `shareBeforeDrain` among its attributes when the stack
+   * was drained for it (a traffic_shift lowering its share from DRAIN_LEAD_MS before the work
+   * began): the share it carried before, up to which it may take traffic back. Never set on a
+   * chaos experiment, which takes no traffic at all; any value the event came with is dropped.
    */
   takenOutOfService(stack: string, service: string, now: number): ContextEvent | undefined {
     for (const e of this.events) {
       if (e.stack !== stack || (e.kind !== 'maintenance' && e.kind !== 'chaos')) continue;
       if (e.service !== undefined && e.service !== service) continue;
-      if (e.ts <= now && now <= explainEnd(e)) return e;
+      if (!(e.ts <= now && now <= explainEnd(e))) continue;
+      if (e.kind !== 'maintenance') return e;
+      const { shareBeforeDrain: _claimed, ...attributes } = e.attributes;
+      // A drain announced this long before the work began is still its drain (drains come first).
+      const DRAIN_LEAD_MS = 30 * MIN;
+      // The stack's share before the first shift that lowered it, walking the splits in event
+      // time: read from the split announced before, while the index still holds it; else from
+      // what the stacks gained in that shift (the points the others gained came from the stacks
+      // that lost them: exact when this was the one stack drained, as maintenance goes one stack
+      // at a time).
+      let share: number | undefined;
+      let before: number | undefined;
+      const shifts = this.events.filter((x) => x.kind === 'traffic_shift' && x.ts <= now).sort((a, b) => a.ts - b.ts);
+      for (const x of shifts) {
+        const after = new TrafficShares().apply(x).find((c) => c.stack === stack)?.to;
+        if (after === undefined) continue;
+        if (x.ts < e.ts - DRAIN_LEAD_MS) {
+          share = after;
+          continue;
+        }
+        const gains = this.gains.filter((g) => g.event.id === x.id && g.event.ts === x.ts);
+        const own = gains.find((g) => g.stack === stack);
+        const prior = share ?? own?.from ?? after + gains.reduce((sum, g) => sum + g.to - g.from, 0);
+        if (after < prior) {
+          before = prior;
+          break;
+        }
+        share = after;
+      }
+      return { ...e, attributes: before === undefined ? attributes : { ...attributes, shareBeforeDrain: before } };
     }
     return undefined;
+  }
+
+  /**
+   * When a change reached users. Blue/green and standby releases go to a stack that carries
+   * (almost) no traffic and are cut over later: such a change is exposed at the first traffic gain
+   * after it, and its cause window runs from there.
+   */
+  private exposedAt(change: ContextEvent): number {
+    for (const g of this.gains) {
+      if (g.stack !== change.stack || g.event.ts <= change.ts) continue;
+      return g.from < IDLE_SHARE_PERCENT ? g.event.ts : change.ts;
+    }
+    return change.ts;
   }
 
   shareOf(stack: string): number | undefined {
     return this.shares.shareOf(stack);
   }
 
-  correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams): Correlation {
+  /**
+   * `episodeStart`: the incident's oldest live signal; `onsets`: when each live signal began. A
+   * change can cause a signal that began after it, not only the incident's first one: an incident
+   * opened hours ago by something harmless (a warm-up, a weekend dip) stays open, and the deploy
+   * made just before its 5xx began must still be found.
+   */
+  correlate(service: string, stack: string, episodeStart: number, now: number, p: CorrelationParams, onsets: readonly number[] = []): Correlation {
     const notes: string[] = [];
     let cause: ContextEvent | undefined;
     let explaining: ContextEvent | undefined;
@@ -135,10 +191,15 @@ export class ContextIndex {
       if (e.ts > now) continue;
       const sameService = e.service === undefined || e.service === service;
       if (!sameService) continue;
-      // A change can cause an episode only if it came before it (10 minutes of slack for the
-      // first signal being noise that happened to precede the real onset).
-      if (CAUSE_KINDS.has(e.kind) && e.stack === stack && e.ts >= episodeStart - p.causeWindowMinutes * MIN && e.ts <= episodeStart + CAUSE_SLACK_MS) {
-        notes.push(`${e.kind} ${e.id} on ${stack} ${minutesBefore(e.ts, episodeStart)}`);
+      if (CAUSE_KINDS.has(e.kind) && e.stack === stack) {
+        // A change can cause a signal only if it came before it (10 minutes of slack for the first
+        // point being noise that happened to precede the real onset), and only once users reach it.
+        const exposed = this.exposedAt(e);
+        const onset = causedOnset(exposed, episodeStart, onsets, p.causeWindowMinutes * MIN);
+        if (onset === undefined) continue;
+        notes.push(
+          `${e.kind} ${e.id} on ${stack} ${minutesBefore(exposed, onset)}${exposed !== e.ts ? ` (made at ${hhmm(e.ts)} on an idle stack, exposed to traffic at ${hhmm(exposed)})` : ''}`,
+        );
         if (cause === undefined || e.ts > cause.ts) cause = e;
       } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {
         const end = explainEnd(e);
@@ -151,7 +212,9 @@ export class ContextIndex {
       }
     }
     let shareGain: ShareGain | undefined;
+    let recentGain: ShareGain | undefined;
     for (const g of this.gains) {
+      if (g.stack === stack && g.event.ts <= now && g.event.ts >= now - p.causeWindowMinutes * MIN) recentGain = g;
       if (g.stack === stack && g.event.ts <= now && g.event.ts >= episodeStart - p.warmUpAllowanceMinutes * MIN) {
         shareGain = g;
         notes.push(`traffic_shift ${g.event.id} moved ${stack} from ${g.from.toFixed(0)} % to ${g.to.toFixed(0)} % at ${hhmm(g.event.ts)}`);
@@ -161,8 +224,20 @@ export class ContextIndex {
     if (cause !== undefined) out.cause = this.withPreviousVersion(cause);
     if (explaining !== undefined) out.explaining = explaining;
     if (shareGain !== undefined) out.shareGain = shareGain;
+    if (recentGain !== undefined) out.recentGain = recentGain;
     return out;
   }
+}
+
+/**
+ * The onset a change made (or exposed) at `ts` can have caused: the incident's start or any live
+ * signal's that began within the cause window after it; the earliest such, or undefined.
+ */
+function causedOnset(ts: number, episodeStart: number, onsets: readonly number[], windowMs: number): number | undefined {
+  const caused = (o: number): boolean => ts >= o - windowMs && ts <= o + CAUSE_SLACK_MS;
+  let best = caused(episodeStart) ? episodeStart : undefined;
+  for (const o of onsets) if (caused(o) && (best === undefined || o < best)) best = o;
+  return best;
 }
 
 function minutesBefore(ts: number, ref: number): string {

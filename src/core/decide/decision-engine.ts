@@ -13,7 +13,7 @@ import {
 import type { DecisionConfig } from '../../config/decision.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { nextStatus, type IncidentInput } from '../incident/lifecycle.js';
-import { firstSignalTs, incidentSummary, newIncident, recordAnomaly, recordRecovery } from '../incident/assembly.js';
+import { firstSignalTs, incidentSummary, liveOnsets, newIncident, recordAnomaly, recordRecovery } from '../incident/assembly.js';
 import { judgeExecution, revertsOf, type Execution } from './post-action-validation.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, type GuardrailState } from './guardrails.js';
@@ -338,7 +338,7 @@ export class DecisionEngine {
     const d = runWorkflow({
       incident: inc,
       now: ts,
-      correlation: this.context.correlate(inc.service, inc.stack, firstSignalTs(inc), ts, this.config.correlation),
+      correlation: this.context.correlate(inc.service, inc.stack, firstSignalTs(inc), ts, this.config.correlation, liveOnsets(inc)),
       deltas: this.deltas.get(inc.service) ?? new Map(),
       health: this.health.get(inc.service) ?? new Map(),
       shareOf: (s) => this.context.shareOf(s),

@@ -5,6 +5,10 @@ import type { DeltaScope, StackDeviation } from '../../domain/types.js';
  * from its peers. Works on each stack's deviation from its *own* seasonal baseline (smoothed over
  * the delta window), so stacks of different size or shape compare fairly; business metrics arrive
  * already normalized by traffic share.
+ *
+ * Sigma scores say whether a move is real; they do not say whether the peers moved as much. A stack
+ * singled out by scores is also compared in fractions of the expected value (relativeMoves): when
+ * its peers moved by a like fraction, the platform moved, not the stack.
  */
 
 export interface DeltaParams {
@@ -18,6 +22,22 @@ export interface DeltaParams {
   minVolume: number;
 }
 
+/** A stack's deviation as a fraction of its expected value (see relative-deviation.ts). */
+export interface RelativeInput {
+  /** Smoothed, positive in the bad direction. */
+  dev: number;
+  /** The spread `dev` has from noise alone (NaN when unknown). */
+  noise: number;
+  /** The expected value now (per 100 % of traffic for a business volume). */
+  expected: number;
+  /** The baseline's level correction inside `expected` (NaN for a cold baseline). */
+  level: number;
+  /** 1: up is bad, -1: down is bad. */
+  direction: 1 | -1;
+  /** Every stack's baseline level when this stack's episode began (absent when unknown). */
+  anchor?: Readonly<Record<string, number>>;
+}
+
 export interface StackInput extends StackDeviation {
   /** The stack's threshold is in warn or confirmed. */
   inEpisode: boolean;
@@ -29,6 +49,16 @@ export interface StackInput extends StackDeviation {
   confirmed: boolean;
   /** The score of the stack's latest point, before smoothing (absent when unknown). */
   latest?: number;
+  /**
+   * The stack's smoothed deviation as a fraction of its expected value (see relative-deviation.ts).
+   * Absent when unknown: the sigma scores alone decide.
+   */
+  relative?: RelativeInput;
+  /**
+   * The stack-scoped event that takes the stack out of the comparison (a perf test, chaos
+   * experiment or maintenance on it), as `kind id`: it is no control for its peers.
+   */
+  aside?: string;
 }
 
 /**
@@ -45,12 +75,39 @@ export interface DeltaVerdict {
   stack: string | null;
   separation: number;
   reason: string;
+  /** Not local only because the peers moved by a like fraction (their scores call them healthy). */
+  movedAlike?: true;
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
 
-/** Returns undefined when there is nothing to conclude yet: no stack in an episode, or too little evidence. */
-export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
+const pct = (x: number): string => `${Math.abs(x) < 0.1 ? (x * 100).toFixed(1) : (x * 100).toFixed(0)} %`;
+
+/**
+ * Stacks under a perf test, chaos experiment or maintenance of their own are left out, so that a
+ * load test on one stack does not veto the verdict on another: judged among the others when at
+ * least two others remain and one of them deviates. Otherwise (the tested stack is the only one
+ * deviating, or the only peer) all stacks are judged as before, and the event's own phase
+ * explains the tested stack.
+ */
+export function judgeStacks(all: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
+  let stacks = all;
+  let note = '';
+  if (all.some((s) => s.aside !== undefined)) {
+    const rest = all.filter((s) => s.aside === undefined);
+    if (rest.length >= 2 && rest.some((s) => s.inEpisode)) {
+      stacks = rest;
+      note = ` (${all
+        .filter((s) => s.aside !== undefined)
+        .map((s) => `${s.stack} left out: ${s.aside!}`)
+        .join(', ')})`;
+    }
+  }
+  const v = judge(stacks, p);
+  return v === undefined || note === '' ? v : { ...v, reason: v.reason + note };
+}
+
+function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | undefined {
   let top: StackInput | undefined;
   for (const s of stacks) if (s.inEpisode && (top === undefined || s.score > top.score)) top = s;
   if (top === undefined) return undefined;
@@ -96,11 +153,26 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
   if (maxPeer < p.peerHealthyScore && maxPeer <= p.peerMaxRatio * top.score) {
     // Peers are healthy but the deviating stack has not pulled clear of them yet: wait.
     if (separation < p.minSeparation) return undefined;
+    const moves = relativeMoves(top, peers, p);
+    if (moves !== undefined) {
+      const bar = p.peerMaxRatio * moves.top;
+      if (moves.ref >= bar) {
+        const count = 1 + moves.all.filter((m) => m >= bar).length;
+        const scope = count >= 2 && count / n >= p.globalFraction ? 'global' : 'partial';
+        return {
+          scope,
+          stack: null,
+          separation,
+          movedAlike: true,
+          reason: `${top.stack} deviates by ${fmt(top.score)} sigma, ${pct(moves.top)} off its baseline, but ${moves.refStack} moved by ${pct(moves.ref)} too (${fmt(moves.refScore)} sigma of its own baseline): ${scope === 'global' ? `${count} of ${n} stacks moved by a like fraction, not a routing problem` : 'no single culprit'}`,
+        };
+      }
+    }
     return {
       scope: 'local',
       stack: top.stack,
       separation,
-      reason: `${top.stack} deviates by ${fmt(top.score)} sigma while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})`,
+      reason: `${top.stack} deviates by ${fmt(top.score)} sigma${moves !== undefined ? ` (${pct(moves.top)})` : ''} while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})${moves !== undefined ? `; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} moved by ${pct(moves.ref)}` : ''}`,
     };
   }
   return {
@@ -109,4 +181,54 @@ export function judgeStacks(stacks: readonly StackInput[], p: DeltaParams): Delt
     separation,
     reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
   };
+}
+
+/**
+ * The stacks' moves as fractions of their expected values, against the stack singled out by sigma
+ * scores. A peer that moved by at least `peerMaxRatio` of the stack's own fraction moved with it,
+ * whatever its z: the rule the scores follow, in units that do not depend on how tight each
+ * stack's baseline is (a platform 13 % below its usual level is 4.5 sigma on a quiet stack and 1.6
+ * on a noisy one). Only a peer whose noise would let such a move show has a say: the top's
+ * fraction must stand `peerHealthyScore` times that peer's noise in fractions clear of zero, or
+ * the peer's wobble alone reaches the bar (an hourly latency 40 % off from one hour to the next
+ * cannot tell whether it moved 40 % with the top); such a peer counts as not moved. `ref`: the
+ * peer that moved most, or with more than three stacks the 75th percentile, as for the scores.
+ * Undefined when the fractions are unknown or the top's is not bad.
+ */
+function relativeMoves(
+  top: StackInput,
+  peers: readonly StackInput[],
+  p: DeltaParams,
+): { top: number; ref: number; refStack: string; refScore: number; all: number[] } | undefined {
+  const t = top.relative;
+  const own = t === undefined ? Number.NaN : moveSince(t, top);
+  if (t === undefined || !(own > 0)) return undefined;
+  const moved: { s: StackInput; m: number }[] = [];
+  for (const s of peers) {
+    const m = moveSince(t, s);
+    if (m !== m) continue;
+    moved.push({ s, m: own >= p.peerHealthyScore * s.relative!.noise ? m : Math.min(m, 0) });
+  }
+  if (moved.length === 0) return undefined;
+  moved.sort((a, b) => b.m - a.m);
+  const ref = peers.length <= 2 ? moved[0]! : moved[Math.min(moved.length - 1, Math.floor(peers.length * 0.25))]!;
+  return { top: own, ref: ref.m, refStack: ref.s.stack, refScore: peerNow(ref.s), all: moved.map((x) => x.m) };
+}
+
+/**
+ * How far stack `s` moved, as a fraction in the bad direction, since the top stack's episode began.
+ * The top's baseline has not learned since then; a calm peer's has, and hours into a platform-wide
+ * dip its level correction has absorbed much of it. So the level each baseline learned since the
+ * top's anchor is taken back out of its expected value: what the move would be had every baseline
+ * stood still with the top's. Without an anchor, the stack's own relative deviation. NaN when unknown.
+ */
+function moveSince(top: RelativeInput, s: StackInput): number {
+  const r = s.relative;
+  if (r === undefined || !(r.dev === r.dev)) return Number.NaN;
+  const level0 = top.anchor?.[s.stack];
+  if (level0 === undefined || !Number.isFinite(r.level)) return r.dev;
+  const unlearned = r.expected - (r.level - level0);
+  if (!(unlearned > 0)) return r.dev;
+  const value = (1 + r.direction * r.dev) * r.expected;
+  return r.direction * (value / unlearned - 1);
 }

@@ -20,7 +20,8 @@ import { ExplainedWindows } from '../context/explained-windows.js';
 import { RecentChanges, watchedAfterChange } from '../context/recent-changes.js';
 import type { ThresholdParams } from '../threshold/two-stage.js';
 import { adaptGateToValue, SloGates } from './slo-gates.js';
-import { GroupSnapshotter, groupSnapshot, type GroupSnapshot } from './snapshot-stream.js';
+import { newRelativeDeviation, trackRelative } from './relative-deviation.js';
+import { GroupSnapshotter, groupSnapshot, restoredRelative, type GroupSnapshot } from './snapshot-stream.js';
 import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
@@ -94,7 +95,7 @@ export class DetectionEngine {
   private readonly smoothing: Decay;
   /** What the per-step cross-stack comparison reads (shares and changes are swapped on restore: a getter). */
   private get comparison(): ComparisonContext {
-    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes };
+    return { config: this.config, stepMs: this.stepMs, shares: this.shares, changes: this.changes, explained: this.explained };
   }
   private readonly absoluteTrend: TrendParams;
   private readonly relativeTrend: TrendParams;
@@ -307,6 +308,7 @@ export class DetectionEngine {
         candidate: g.candidate,
         candidateMinutes: g.candidateMinutes,
         lastCloseTs: g.lastCloseTs ?? Number.NaN,
+        anchors: g.anchors ?? {},
       };
       for (let i = 0; i < g.series.length; i++) {
         const state = g.series[i]!;
@@ -317,6 +319,7 @@ export class DetectionEngine {
           signalIndex: SIGNALS.indexOf(state.signal),
           reportedMinute: g.reported?.[i] ?? snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
           perShare: state.signal === 'business' && followsTrafficShare(state.metric),
+          relative: restoredRelative(g.relative, i),
         };
         runtime.health.known++;
         if (snap.health === undefined && state.threshold.phase !== 'normal') runtime.health.episodes.add(state.metric);
@@ -396,6 +399,7 @@ export class DetectionEngine {
         signalIndex: SIGNALS.indexOf(s.signal),
         reportedMinute: NaN,
         perShare: s.signal === 'business' && followsTrafficShare(s.metric),
+        relative: newRelativeDeviation(),
       };
       runtime.health.known++;
       group.stacks.set(s.stack, runtime);
@@ -442,6 +446,7 @@ export class DetectionEngine {
       fresh.limit = old.limit;
       fresh.unit = old.unit;
       fresh.unitFromValues = false;
+      if (old.unitWatch === true) fresh.unitWatch = true;
     } else if (fresh !== null && old !== null && fresh.unitFromValues === true && old.unitFromValues === true) {
       fresh.unitSeen = old.unitSeen ?? 0;
       fresh.unitAbove = old.unitAbove ?? 0;
@@ -468,6 +473,7 @@ export class DetectionEngine {
       smoothedScore: 0,
       episodePoints: 0,
       episodeVolume: NaN,
+      noiseShare: NaN,
     };
   }
 
@@ -497,9 +503,10 @@ export class DetectionEngine {
     const scale = share !== undefined && runtime.perShare && s.count === undefined ? 100 / share : 1;
     const value = s.value * scale;
     const gate = series.gate;
-    if (gate !== null && gate.unitFromValues === true) adaptGateToValue(gate, s.value);
+    if (gate !== null && (gate.unitFromValues === true || gate.unitWatch === true)) adaptGateToValue(gate, s.value);
 
     const threshold = this.thresholdFor(s);
+    const trafficShare = s.count === undefined && s.signal !== 'capacity' ? (share ?? this.shares.shareOf(s.stack)) : undefined;
     const a = assessPoint(
       b,
       series.threshold,
@@ -510,6 +517,7 @@ export class DetectionEngine {
       this.assessment,
       threshold,
       s.count !== undefined ? countNoise(series, s.count) : 0,
+      noiseScale(series, trafficShare),
     );
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
@@ -525,7 +533,9 @@ export class DetectionEngine {
       if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
     }
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
-    series.smoothedScore += this.smoothing.gain(dtMin) * (score - series.smoothedScore);
+    const gain = this.smoothing.gain(dtMin);
+    series.smoothedScore += gain * (score - series.smoothedScore);
+    trackRelative(runtime.relative, value, expected, a.sigma, a.cold ? Number.NaN : b.level, BAD_DIRECTION[s.signal], gain, ready);
     series.lastScore = score;
     const prevTs = series.lastTs;
     const prevValue = series.lastValue;
@@ -573,7 +583,11 @@ export class DetectionEngine {
       });
     }
 
-    learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
+    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.explained.explaining(s.stack, s.service, ts) !== undefined);
+    if (learned && trafficShare !== undefined && trafficShare > 0) {
+      const known = series.noiseShare;
+      series.noiseShare = known === undefined || !(known > 0) ? trafficShare : known + this.decays.spread.gain(dtMin) * (trafficShare - known);
+    }
 
     if (series.trend !== null) this.predict(series, s, value, expected, scale, ready, prevTs, prevValue);
   }
@@ -666,6 +680,19 @@ export class DetectionEngine {
  * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit. Zero for other series: counts say how
  * much data a ratio rests on, nothing about a latency or a business rate.
  */
+/**
+ * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
+ * traffic: its sd grows as 1/sqrt(volume). A stack whose share fell since its spread was learned
+ * (the colour that went idle, a drained stack) is judged with the spread widened by
+ * sqrt(learned share / share now), never narrowed: a stack that gained traffic keeps the wider
+ * spread it learned until it relearns it (narrowing would page on every warm-up).
+ */
+function noiseScale(series: SeriesState, share: number | undefined): number {
+  const learned = series.noiseShare;
+  if (share === undefined || !(share > 0) || learned === undefined || !(learned > share)) return 1;
+  return Math.sqrt(learned / share);
+}
+
 function countNoise(series: SeriesState, count: number): number {
   const gate = series.gate;
   if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;

@@ -1,11 +1,13 @@
-import type { DetectionEvent, Signal, StackDeviation } from '../../domain/types.js';
+import { BAD_DIRECTION, type DetectionEvent, type EventKind, type Signal, type StackDeviation } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
+import type { ExplainedWindows } from '../context/explained-windows.js';
 import { watchedAfterChange, type RecentChanges } from '../context/recent-changes.js';
 import type { TrafficShares } from '../context/traffic-shares.js';
 import { round4 } from '../math/round.js';
 import { MS_PER_MIN } from '../time-units.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
 import type { StackHealthAcc } from './health-board.js';
+import type { RelativeDeviation } from './relative-deviation.js';
 import type { SeriesState } from './series-state.js';
 
 /** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
@@ -17,6 +19,8 @@ export interface SeriesRuntime {
   reportedMinute: number;
   /** A business volume, judged per 100 % of traffic (see followsTrafficShare); derived from the name, not checkpointed. */
   perShare: boolean;
+  /** The series' deviation as a fraction of its expected value (checkpointed with the group). */
+  relative: RelativeDeviation;
 }
 
 /** One metric of one service across its stacks: what the cross-stack comparison judges each step. */
@@ -41,6 +45,13 @@ export interface MetricGroup {
   /** Minutes of data the candidate has held (a step of hourly data counts 60). */
   candidateMinutes: number;
   lastCloseTs: number;
+  /**
+   * Per stack in an episode: every stack's baseline level when that episode began. The stack's own
+   * baseline stops learning in its episode while its calm peers' keep learning, so hours into a
+   * platform-wide dip their level corrections have absorbed much of it and its own none: measured
+   * against the levels of the anchor, each peer's move is what it was, not what its baseline left of it.
+   */
+  anchors: Record<string, Anchor>;
   /** The streamed snapshot this group was last written to (see GroupSnapshotter); not checkpointed. */
   savedEpoch: number;
 }
@@ -58,17 +69,32 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
     candidate: '',
     candidateMinutes: 0,
     lastCloseTs: Number.NaN,
+    anchors: {},
     savedEpoch: 0,
   };
 }
 
-/** What the comparison reads besides the group: configuration, traffic shares, recent changes. */
+/** Every stack's baseline level (see RelativeDeviation.level) when one stack's episode began at `start`. */
+export interface Anchor {
+  start: number;
+  level: Record<string, number>;
+}
+
+/** What the comparison reads besides the group: configuration, traffic shares, recent changes, explained windows. */
 export interface ComparisonContext {
   config: DetectionConfig;
   stepMs: number;
   shares: TrafficShares;
   changes: RecentChanges;
+  /** Absent: no stack is left out for a perf test, chaos or maintenance on it. */
+  explained?: ExplainedWindows;
 }
+
+/**
+ * Events that make a stack no control for its peers while they last: it is loaded, broken or
+ * worked on on purpose. A campaign or a traffic shift is not aimed at one stack's health.
+ */
+const ASIDE_KINDS: ReadonlySet<EventKind> = new Set<EventKind>(['perf_test', 'chaos', 'maintenance']);
 
 type DeltaEvent = Extract<DetectionEvent, { type: 'delta' }>;
 
@@ -92,12 +118,16 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   if (group.verdict === '') {
     let any = false;
     for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
-    if (!any) return undefined;
+    if (!any) {
+      group.anchors = {};
+      return undefined;
+    }
   }
+  anchorEpisodes(group);
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
   let anyEpisode = false;
-  for (const { state: series, perShare } of group.stacks.values()) {
+  for (const { state: series, perShare, relative } of group.stacks.values()) {
     if (stepEnd - series.lastTs > staleMs) continue;
     const inEpisode = series.threshold.phase !== 'normal';
     anyEpisode ||= inEpisode;
@@ -109,6 +139,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       (series.lastScore ?? 0) > series.smoothedScore &&
       watchedAfterChange(group.signal) &&
       ctx.changes.changed(series.stack, group.service, stepEnd);
+    const aside = ctx.explained?.aimedAt(series.stack, group.service, stepEnd, ASIDE_KINDS);
     inputs.push({
       stack: series.stack,
       score: round4(canaryNow ? series.lastScore! : series.smoothedScore),
@@ -121,10 +152,24 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       confirmed: series.threshold.phase === 'confirmed',
       ...(series.lastScore !== undefined ? { latest: round4(series.lastScore) } : {}),
       ...(share !== undefined ? { trafficShare: share } : {}),
+      ...(relative.dev === relative.dev
+        ? {
+            relative: {
+              dev: relative.dev,
+              noise: relative.noise,
+              expected: relative.expected,
+              direction: BAD_DIRECTION[group.signal],
+              level: relative.level,
+              ...(group.anchors[series.stack] !== undefined ? { anchor: group.anchors[series.stack]!.level } : {}),
+            },
+          }
+        : {}),
+      ...(aside !== undefined ? { aside: `${aside.kind} ${aside.id}` } : {}),
     });
   }
   if (!anyEpisode) {
     group.verdict = '';
+    group.anchors = {};
     return undefined;
   }
   // A local verdict ends with its stack's episode, even while another stack keeps the group in
@@ -153,7 +198,10 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     !inputs.some((i) => i.stack !== verdict.stack && ctx.changes.changed(i.stack, group.service, stepEnd));
   // Leaving a local verdict because peers moved too is the safe direction: it withdraws a
   // culprit, it names none, so it is news at once. Debounce guards against acting, not against caution.
-  const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local';
+  // Except when only their fractions moved (their scores call them healthy): a peer's fraction near
+  // the bar crosses it and back minute to minute, and each return would announce the culprit
+  // anew, so that verdict holds like any other before it is news.
+  const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local' && verdict.movedAlike !== true;
   if (group.candidateMinutes < config.delta.stableMinutes && !canary && !withdraws) return undefined;
   // The verdict is reset when no stack is in an episode, so a global one here is from this run.
   const afterGlobal = group.verdict.startsWith('global:');
@@ -196,6 +244,24 @@ export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'],
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
+}
+
+/**
+ * Anchors each episode that has none yet (or a newer one) with every stack's baseline level now,
+ * its first comparison, and drops the anchors of stacks back to normal.
+ */
+function anchorEpisodes(group: MetricGroup): void {
+  for (const [stack, r] of group.stacks) {
+    const th = r.state.threshold;
+    if (th.phase === 'normal') {
+      if (group.anchors[stack] !== undefined) delete group.anchors[stack];
+      continue;
+    }
+    if (group.anchors[stack]?.start === th.episodeStartTs) continue;
+    const level: Record<string, number> = {};
+    for (const [other, o] of group.stacks) if (Number.isFinite(o.relative.level)) level[other] = o.relative.level;
+    group.anchors[stack] = { start: th.episodeStartTs, level };
+  }
 }

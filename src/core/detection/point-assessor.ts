@@ -30,10 +30,11 @@ export function newAssessment(): Assessment {
   return { expected: 0, sigma: 0, score: 0, cold: true, transition: 'none' };
 }
 
-/** Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free. */
 /**
+ * Score `value` against the baseline and feed the threshold. Fills `out` to stay allocation-free.
  * `noiseFloor`: the least sigma the point can be judged by, when the input says how much data is
  * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
+ * `noiseScale`: how much wider the noise is now than when the spread was learned (less traffic).
  */
 export function assessPoint(
   b: BaselineState,
@@ -45,10 +46,11 @@ export function assessPoint(
   out: Assessment,
   threshold: ThresholdParams = cfg.threshold,
   noiseFloor = 0,
+  noiseScale = 1,
 ): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
-  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts);
+  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts) * noiseScale;
   if (noiseFloor > out.sigma) out.sigma = noiseFloor;
   let point = 0;
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
@@ -80,10 +82,14 @@ export function learnPoint(
   cfg: DetectionConfig,
   decays: BaselineDecays,
   explained: boolean,
-): void {
+): boolean {
   // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
   // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
   const inEpisode = !a.cold && th.phase !== 'normal' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
-  if (explained || (inEpisode && ts !== th.episodeStartTs)) skip(b, ts);
-  else learn(b, ts, value, a.expected, a.sigma, a.cold, cfg.baseline, decays);
+  if (explained || (inEpisode && ts !== th.episodeStartTs)) {
+    skip(b, ts);
+    return false;
+  }
+  learn(b, ts, value, a.expected, a.sigma, a.cold, cfg.baseline, decays);
+  return true;
 }

@@ -27,4 +27,9 @@ export interface SeriesState {
   /** Points and volume (requests or business counts) since the current episode began. */
   episodePoints: number;
   episodeVolume: number;
+  /**
+   * The stack's traffic share (%) the baseline's spread was learned at, averaged as the spread is.
+   * Absent in older checkpoints and for series that do not follow the traffic (see noiseScale).
+   */
+  noiseShare?: number;
 }

@@ -9,7 +9,9 @@ import type { SloGate } from '../predict/breach-predictor.js';
  * fraction and `errors_percent` in percent, `http_p99_ms` and `request_duration_p99_seconds`: the
  * name decides when it says the unit; otherwise a fraction gate decides from the series' first
  * UNIT_DECISION_POINTS values: percent if most of them are above 1 (a utilisation of 45 means
- * 45 %), fraction if not (a CPU at 1.05 of its request is still a fraction), once and for good
+ * 45 %), fraction if not (a CPU at 1.05 of its request is still a fraction). A fraction decision
+ * is revised once if a value above FRACTION_CEILING comes later: a standby stack's pool at 0-2 %
+ * for its first half hour looked like a fraction, and its gate of 0.9 then read 36 % as breached
  * ({@link adaptGateToValue}).
  */
 export class SloGates {
@@ -35,6 +37,8 @@ const NANOS_NAME = /(^|[_.-])(nanoseconds?|ns)([_.-]|$)/i;
 
 /** Values a fraction gate looks at before it decides whether its series is in percent. */
 export const UNIT_DECISION_POINTS = 30;
+/** No fraction (an error ratio, a utilisation, even an over-committed one) goes above this. */
+const FRACTION_CEILING = 1.5;
 
 function gateFor(g: SloGateConfig, metric: string): SloGate {
   const gate: SloGate = { kind: g.kind, limit: g.limit, comparator: g.comparator, relative: g.relative };
@@ -67,14 +71,27 @@ function gateFor(g: SloGateConfig, metric: string): SloGate {
  * class comment). Returns true when it switched to percent.
  */
 export function adaptGateToValue(gate: SloGate, value: number): boolean {
-  if (gate.unitFromValues !== true || value !== value) return false;
+  if (value !== value) return false;
+  if (gate.unitWatch === true) {
+    if (value <= FRACTION_CEILING) return false;
+    gate.unitWatch = false;
+    return toPercent(gate);
+  }
+  if (gate.unitFromValues !== true) return false;
   const seen = (gate.unitSeen ?? 0) + 1;
   const above = (gate.unitAbove ?? 0) + (value > 1 ? 1 : 0);
   gate.unitSeen = seen;
   gate.unitAbove = above;
-  if (seen < UNIT_DECISION_POINTS) return false;
+  if (seen < UNIT_DECISION_POINTS && value <= FRACTION_CEILING) return false;
   gate.unitFromValues = false;
-  if (2 * above <= seen) return false;
+  if (2 * above <= seen && value <= FRACTION_CEILING) {
+    gate.unitWatch = true;
+    return false;
+  }
+  return toPercent(gate);
+}
+
+function toPercent(gate: SloGate): boolean {
   gate.limit *= 100;
   gate.unit = 'percent';
   return true;

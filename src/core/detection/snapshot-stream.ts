@@ -1,7 +1,8 @@
 import type { SeriesState } from './series-state.js';
-import type { MetricGroup } from './metric-group.js';
+import type { Anchor, MetricGroup } from './metric-group.js';
 import type { Signal } from '../../domain/types.js';
 import { encodeState } from '../state/json-codec.js';
+import { newRelativeDeviation, type RelativeDeviation } from './relative-deviation.js';
 
 /** One metric group as a checkpoint holds it. */
 export interface GroupSnapshot {
@@ -17,14 +18,26 @@ export interface GroupSnapshot {
   series: SeriesState[];
   /** Each series' reporting minute, in `series` order (absent in checkpoints written before streaming). */
   reported?: number[];
+  /** Each series' relative deviation, in `series` order (absent in older checkpoints). */
+  relative?: RelativeDeviation[];
+  /** Baseline levels at the start of each stack's episode (see MetricGroup.anchors; absent in older checkpoints). */
+  anchors?: Record<string, Anchor>;
+}
+
+/** Series `i`'s relative deviation from a group snapshot; unknown (NaN) in a checkpoint without one. */
+export function restoredRelative(relative: GroupSnapshot['relative'], i: number): RelativeDeviation {
+  const r = relative?.[i];
+  return r === undefined ? newRelativeDeviation() : { ...newRelativeDeviation(), ...r };
 }
 
 export function groupSnapshot(g: MetricGroup): GroupSnapshot {
   const series: SeriesState[] = [];
   const reported: number[] = [];
+  const relative: RelativeDeviation[] = [];
   for (const r of g.stacks.values()) {
     series.push(r.state);
     reported.push(r.reportedMinute);
+    relative.push({ ...r.relative });
   }
   return {
     service: g.service,
@@ -38,6 +51,8 @@ export function groupSnapshot(g: MetricGroup): GroupSnapshot {
     lastCloseTs: g.lastCloseTs,
     series,
     reported,
+    relative,
+    anchors: structuredClone(g.anchors),
   };
 }
 

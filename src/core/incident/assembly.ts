@@ -52,6 +52,13 @@ export function firstSignalTs(inc: Incident): number {
   return t;
 }
 
+/** When each signal still deviating began (a change is judged against each: see ContextIndex.correlate). */
+export function liveOnsets(inc: Incident): number[] {
+  const out: number[] = [];
+  for (const s of Object.values(inc.signals)) if (!s.recovered) out.push(s.firstTs);
+  return out;
+}
+
 /** The fields an `incident` event carries. */
 export function incidentSummary(inc: Incident): Pick<Incident, 'id' | 'service' | 'stack' | 'status' | 'openedAt' | 'resolvedAt'> {
   return { id: inc.id, service: inc.service, stack: inc.stack, status: inc.status, openedAt: inc.openedAt, resolvedAt: inc.resolvedAt };

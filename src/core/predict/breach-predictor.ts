@@ -18,6 +18,8 @@ export interface SloGate {
   /** Values seen while deciding, and how many of them were above 1. */
   unitSeen?: number;
   unitAbove?: number;
+  /** Decided `fraction` from its values: still switches to percent on a value no fraction reaches. */
+  unitWatch?: boolean;
 }
 
 export interface TrendState {

@@ -1,4 +1,4 @@
-import type { StackHealthEvent } from '../../../domain/types.js';
+import type { Signal, StackHealthEvent } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
 import { explainEnd } from '../../context/explained-windows.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
@@ -14,53 +14,102 @@ export interface HealthyTargets {
   percent: number;
 }
 
+interface Candidate {
+  h: StackHealthEvent;
+  worst: { sig: string; v: number };
+  /** Signals past the healthy score that the delta stack shares (they do not disqualify). */
+  shared: Signal[];
+  /** Points it may take at most whatever its headroom (a drained stack under maintenance: back to its share before). */
+  cap: number;
+  /** "under maintenance … drained from 52 % to 33 %" for such a stack. */
+  drained?: string;
+}
+
 /** Which peers can take `percent` of this stack's traffic: fresh, reporting, healthy, in service, with headroom. */
 export function healthyTargets(w: WorkflowInput, percent: number): HealthyTargets {
   const notes: string[] = [];
   const g = w.config.guardrails;
+  const fresh = (h: StackHealthEvent): boolean => w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
+  const own = w.health.get(w.incident.stack);
   const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
   // First pass: who is fresh, reporting and healthy. A stack that sends nothing is not healthy,
   // it is unknown: never act on a gap.
-  const healthy: { h: StackHealthEvent; worst: { sig: string; v: number } }[] = [];
+  const healthy: Candidate[] = [];
   for (const h of candidates) {
-    if (w.now - h.ts > w.config.incident.staleAfterMinutes * MIN) {
+    if (!fresh(h)) {
       notes.push(`${h.stack} stale (last data ${Math.round((w.now - h.ts) / MIN)} min ago)`);
       continue;
     }
+    // A stack under maintenance or chaos is being worked on. One drained for its maintenance still
+    // serves the rest of its traffic; it may take back what the drain took from it, never more (the
+    // work was planned around the share it had). One under chaos, or under maintenance undrained, takes nothing.
+    let cap = Infinity;
+    let drained: string | undefined;
     const away = w.outOfService(h.stack);
     if (away !== undefined) {
-      notes.push(`${h.stack} under ${away.kind} ${away.id} until ${hhmm(explainEnd(away))}: not a target`);
-      continue;
+      const under = `${h.stack} under ${away.kind} ${away.id} until ${hhmm(explainEnd(away))}`;
+      const before = away.kind === 'maintenance' ? away.attributes['shareBeforeDrain'] : undefined;
+      const share = w.shareOf(h.stack);
+      if (typeof before !== 'number' || share === undefined || before - share < 1) {
+        notes.push(`${under}: not a target`);
+        continue;
+      }
+      cap = before - share;
+      drained = `${under}, drained from ${Math.round(before)} % to ${Math.round(share)} %`;
     }
     if (h.known === 0 || h.reporting / h.known < 0.5) {
       notes.push(`${h.stack} not reporting (${h.reporting} of ${h.known} series this minute)`);
       continue;
     }
     // Health is what users feel (latency, errors, business); capacity is judged by headroom below,
-    // so a target merely busier than its usual self still qualifies.
-    const worst = Object.entries(h.scores).reduce((m, [sig, v]) => (sig !== 'capacity' && v !== undefined && v > m.v ? { sig, v } : m), {
-      sig: '',
-      v: -Infinity,
+    // so a target merely busier than its usual self still qualifies. A deviation the delta stack
+    // shares does not disqualify a peer either (a weekend drop in orders, a campaign's restarts):
+    // the users moved find there what they leave behind, and the shift is for what singles the
+    // delta stack out. Shared means the delta stack, fresh, scores past the healthy score on the
+    // same signal, and nothing singles the peer out: every metric of its in an episode moves on
+    // every stack, by a global verdict the workflow would read for the delta stack too (made
+    // since the delta stack's own episode of that metric began, as situation.ts reads its
+    // verdicts: one from an earlier episode proves nothing now). A peer alone in an episode (a
+    // local verdict naming it, a partial one, none yet) stays degraded.
+    const everywhere = h.inEpisode.every((m) => {
+      const d = w.deltas.get(m);
+      return d !== undefined && d.scope === 'global' && d.ts >= (w.incident.signals[m]?.firstTs ?? -Infinity) - MIN;
     });
+    const sharedBy = (sig: Signal): boolean => everywhere && own !== undefined && fresh(own) && (own.scores[sig] ?? -Infinity) >= g.healthyScore;
+    let worst = { sig: '', v: -Infinity };
+    const shared: Signal[] = [];
+    for (const [sig, v] of Object.entries(h.scores) as [Signal, number | undefined][]) {
+      if (sig === 'capacity' || v === undefined) continue;
+      if (v >= g.healthyScore && sharedBy(sig)) shared.push(sig);
+      else if (v > worst.v) worst = { sig, v };
+    }
     if (worst.v >= g.healthyScore) {
       notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
     }
-    healthy.push({ h, worst });
+    healthy.push({ h, worst, shared, cap, ...(drained !== undefined ? { drained } : {}) });
   }
-  // Second pass: headroom. Each target can take the points that keep its saturation, scaled by
-  // its new share, under the limit. The shift is split evenly over the targets that take it, so
+  // Second pass: headroom. Each target can take the points that keep its projected saturation
+  // under the limit (and no more than its cap). The shift is split evenly over the targets that take it, so
   // it is k times the k-th largest room: the k with the largest shift wins (one tight target does
   // not cap the others; on a tie, more targets), never above the cap. A smaller shift now beats none (the guardrails allow
   // another step once this one is validated), but not below the plan's first step unless the full
   // shift was that small to begin with (a stack with 3 % of the traffic can give away 3 %).
-  const room = (h: StackHealthEvent): number => {
+  //
+  // The projection scales saturation with the share, floor included, even for a stack with a few
+  // percent of the traffic. For a blue/green standby provisioned for all of it that is far too
+  // high (0.58 at 2 % reads 6.4 after 20 points), but a canary stack at 5 % is sized for its 5 %,
+  // and its health looks the same (saturation 0.59 beside prod's 0.60 in fixtures/scenarios/
+  // canary-bad-deploy: charging it prod's cost per point shifts prod onto the canary). Telling them
+  // apart needs what the health event does not carry: which resource is floor and which is load,
+  // or how much of the traffic each stack is provisioned for. A stack at 0 % has no share to scale.
+  const headroom = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
     if (h.saturation === null || h.saturation <= 0) return Infinity;
     if (share === undefined || share <= 0) return h.saturation < g.maxTargetSaturation ? Infinity : 0;
     return Math.max(0, (g.maxTargetSaturation / h.saturation - 1) * share);
   };
-  const byRoom = healthy.map((t) => ({ ...t, room: room(t.h) })).sort((a, b) => b.room - a.room);
+  const byRoom = healthy.map((t) => ({ ...t, headroom: headroom(t.h), room: Math.min(headroom(t.h), t.cap) })).sort((a, b) => b.room - a.room);
   let fit = 0;
   let takers = 0;
   byRoom.forEach((t, i) => {
@@ -72,29 +121,30 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   const shift = fit >= Math.min(MIN_SHIFT_PERCENT, percent) && fit > 0 ? fit : 0;
   const able = byRoom.slice(0, shift > 0 ? takers : 0);
   const ok: string[] = [];
-  for (const { h, worst } of healthy) {
-    const share = w.shareOf(h.stack);
+  for (const { h, worst, shared, drained } of healthy) {
     const taking = able.some((a) => a.h === h);
-    const projected =
-      h.saturation === null
-        ? null
-        : share !== undefined && share > 0
-          ? (h.saturation * (share + (taking ? shift : percent) / (taking ? able.length : healthy.length))) / share
-          : h.saturation;
+    const t = byRoom.find((x) => x.h === h)!;
+    const share = w.shareOf(h.stack);
+    const points = taking ? shift / able.length : percent / healthy.length;
+    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + points)) / share : h.saturation;
+    const who = drained !== undefined ? `${drained}:` : h.stack;
     if (!taking) {
-      const r = byRoom.find((t) => t.h === h)!.room;
-      if (percent <= 0) notes.push(`${h.stack} healthy, but ${w.incident.stack} carries no traffic to move`);
-      else if (shift > 0 && r >= 1) notes.push(`${h.stack} not needed (room for ${Math.floor(r)} %; the others take the ${shift} %)`);
-      else notes.push(`${h.stack} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
+      if (percent <= 0) notes.push(`${who} healthy, but ${w.incident.stack} carries no traffic to move`);
+      else if (shift > 0 && t.room >= 1) notes.push(`${who} not needed (room for ${Math.floor(t.room)} %; the others take the ${shift} %)`);
+      else if (t.cap < t.headroom) notes.push(`${who} takes back at most ${Math.floor(t.cap)} %, less than a ${MIN_SHIFT_PERCENT} % shift`);
+      else notes.push(`${who} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
       continue;
     }
     ok.push(h.stack);
+    const sharedNote = shared.length > 0 ? `; ${shared.map((s) => `${s} ${fmt(h.scores[s]!)}σ`).join(', ')} shared with ${w.incident.stack}` : '';
     notes.push(
-      `${h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
+      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
     );
   }
-  if (shift > 0 && shift < percent)
-    notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take below saturation ${g.maxTargetSaturation}`);
+  if (shift > 0 && shift < percent) {
+    const back = able.some((t) => t.cap < t.headroom) ? ' back after their drain and' : '';
+    notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take${back} below saturation ${g.maxTargetSaturation}`);
+  }
   return { ok, notes, percent: shift };
 }
 

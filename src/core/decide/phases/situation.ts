@@ -33,7 +33,7 @@ export function situate(w: WorkflowInput): Situation {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const firm = firmPredictions(inc, w.now, confirmed);
+  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined);
   const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
@@ -138,6 +138,23 @@ function stackVerdicts(
   return { verdicts, local, riskMetrics };
 }
 
+/**
+ * A latency trend is trusted no further ahead than this many times the span of the deviation it
+ * was fitted on: a release's latency bump six minutes old, extrapolated to a breach 75 minutes
+ * out, is a hint, not an SLO at risk (it had faded two minutes later); a regression that keeps
+ * rising brings its breach within reach as it lasts. Errors and business are not held back (a
+ * good release does not raise them, even briefly: the same reason errors confirm on two points
+ * after a change), nor is capacity unless traffic was moved onto the stack within the hour (its CPU climbs to
+ * the new load, and a trend fitted on the climb overshoots): otherwise a pool or a memory filling
+ * up is what pre-detection is for (a pool forecast 79 minutes out, 8 minutes into its rise, held
+ * back, was mitigated 20 minutes after its breach instead of 19 before it).
+ */
+const EXTRAPOLATION_RATIO = 8;
+
+function bumpsBenignly(s: IncidentSignal, gainedTraffic: boolean): boolean {
+  return s.signal === 'latency' || (s.signal === 'capacity' && gainedTraffic);
+}
+
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;
 
@@ -152,11 +169,12 @@ export function livePredictions(inc: Incident, now: number): Incident['predictio
  * count is a hint for the evidence, not a reason to move traffic; nor is one spike beside a memory
  * or CPU that has sat a few sigma high for hours (it would borrow their confirmation).
  */
-function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[]): Incident['predictions'][string][] {
+function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[], gainedTraffic: boolean): Incident['predictions'][string][] {
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
-    if (confirmed.some((s) => s.metric === p.metric)) return true;
     const own = inc.signals[p.metric];
+    if (own !== undefined && bumpsBenignly(own, gainedTraffic) && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
+    if (confirmed.some((s) => s.metric === p.metric)) return true;
     if (!gatedConfirmed || own === undefined) return gatedConfirmed;
     return p.beyondBound === undefined ? own.persistence.hits >= 2 : p.beyondBound && p.ts > own.firstTs;
   });

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { judgeStacks, type StackInput } from '../src/core/detection/cross-stack-delta.js';
+import { DetectionEngine } from '../src/core/detection/detection-engine.js';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+import { decodeState, encodeState } from '../src/core/state/json-codec.js';
+import type { ContextEvent, DetectionEvent, Sample, Signal } from '../src/domain/types.js';
+
+/**
+ * The cross-stack comparison beside sigma scores: stacks are also compared by how far they moved
+ * as a fraction of their expected values, and a stack under its own perf test, chaos experiment
+ * or maintenance is no control for its peers.
+ */
+
+const cfg = defaultDetectionConfig();
+const p = { ...cfg.delta, warnScore: cfg.threshold.warnScore };
+
+/** A business volume (down is bad): `dev` is the smoothed fraction below the expected value. */
+function stack(name: string, score: number, dev: number, extra: Partial<StackInput> = {}, level = 0, anchor?: Record<string, number>): StackInput {
+  return {
+    stack: name,
+    score,
+    value: 0,
+    expected: 0,
+    samplesInWindow: 10,
+    episodeMinutes: 10,
+    inEpisode: score >= 4,
+    volume: NaN,
+    confirmed: true,
+    relative: { dev, noise: 0.02, expected: 1000, level, direction: -1, ...(anchor !== undefined ? { anchor } : {}) },
+    ...extra,
+  };
+}
+
+describe('cross-stack comparison in fractions of the expected value', () => {
+  it('does not single out the quieter stack when every stack fell by the same fraction', () => {
+    // A platform 13 % below its usual level: 4.5 sigma on a tight baseline, 1.6 on a noisy one.
+    const v = judgeStacks([stack('eu-west-1', 4.5, 0.13), stack('eu-central-1', 1.6, 0.12), stack('us-east-1', 1.2, 0.14)], p);
+    expect(v).toMatchObject({ scope: 'global', stack: null });
+    expect(v!.reason).toContain('13 % off its baseline');
+    // Without the fractions the same scores single it out: what the fractions change.
+    const bare = ({ relative: _r, ...s }: StackInput): StackInput => s;
+    expect(judgeStacks([stack('eu-west-1', 4.5, 0.13), stack('eu-central-1', 1.6, 0.12), stack('us-east-1', 1.2, 0.14)].map(bare), p)).toMatchObject({
+      scope: 'local',
+      stack: 'eu-west-1',
+    });
+  });
+
+  it('keeps the local verdict for a stack that moved alone (a bad deploy: its peers moved ~0)', () => {
+    const v = judgeStacks([stack('eu-west-1', 9, 0.3), stack('eu-central-1', 0.4, 0.01), stack('us-east-1', -0.2, -0.02)], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
+    expect(v!.reason).toContain('(30 %)');
+    // A peer's noise, small beside the stack's own move, does not veto it either.
+    expect(judgeStacks([stack('eu-west-1', 9, 0.3), stack('eu-central-1', 1.1, 0.08)], p)).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
+  });
+
+  it('gives no say to a peer too noisy to show such a move', () => {
+    // Hourly latency of a noisy dependency: 40 % off from one hour to the next is its wobble
+    // (noise 0.33 in fractions), so its 40 % now says nothing about whether it moved with the top.
+    const noisy = stack('outbound-09', 1.2, 0.4, {}, 0);
+    noisy.relative!.noise = 0.33;
+    expect(judgeStacks([stack('outbound-18', 8.5, 0.4), noisy], p)).toMatchObject({ scope: 'local', stack: 'outbound-18' });
+    // The same move on a steady peer is a like move.
+    expect(judgeStacks([stack('outbound-18', 8.5, 0.4), stack('outbound-09', 1.2, 0.4)], p)).toMatchObject({ scope: 'global' });
+  });
+
+  it('calls one peer moving alike among several partial, not global', () => {
+    // Two of four moved by a like fraction: no single culprit, and not the platform either.
+    expect(judgeStacks([stack('a', 6, 0.2), stack('b', 1.5, 0.18), stack('c', 0.1, 0), stack('d', 0.2, 0.01)], p)).toMatchObject({ scope: 'partial' });
+    // Three of four: the platform moved.
+    expect(judgeStacks([stack('a', 6, 0.2), stack('b', 1.5, 0.18), stack('c', 1.2, 0.17), stack('d', 0.2, 0.01)], p)).toMatchObject({ scope: 'global' });
+    // Among many stacks the 75th-percentile peer is measured, as for the scores: one peer moving alike does not veto.
+    const many = Array.from({ length: 8 }, (_, i) => stack(`s-${i}`, 0.3, 0.01 * (i % 3)));
+    expect(judgeStacks([stack('a', 6, 0.2), stack('b', 1.5, 0.18), ...many], p)).toMatchObject({ scope: 'local', stack: 'a' });
+  });
+
+  it("hours into a platform-wide dip, measures a calm peer's move against the level its baseline had at the top's onset", () => {
+    // The peer's baseline learned 9 % of the dip into its level since the top's episode began (the
+    // top's learned nothing): against its level of then, it is down 13 %, not the 4 % it shows now.
+    const anchor = { 'eu-west-1': 0, 'eu-central-1': 90 };
+    const top = stack('eu-west-1', 6, 0.13, {}, 0, anchor);
+    const peer = stack('eu-central-1', 1.2, 0.04, {}, 0);
+    expect(judgeStacks([top, peer], p)).toMatchObject({ scope: 'global' });
+    // Had its level not moved since, the 4 % is noise beside the top's 13 %.
+    expect(judgeStacks([top, stack('eu-central-1', 1.2, 0.04, {}, 90)], p)).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
+  });
+});
+
+describe('stacks under their own perf test, chaos experiment or maintenance are no control', () => {
+  it('judges the culprit against the other peers when a perf test loads a third stack', () => {
+    const culprit = stack('us-west-2', 8, 0.4);
+    const tested = stack('eu-west-1', 6, 0.5, { aside: 'perf_test perf-737' });
+    const calm = stack('eu-central-1', 0.3, 0.01);
+    // Before: the loaded stack counted as a deviating peer, no single culprit.
+    expect(judgeStacks([culprit, { ...tested, aside: undefined } as StackInput, calm], p)).toMatchObject({ scope: 'partial' });
+    const v = judgeStacks([culprit, tested, calm], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'us-west-2' });
+    expect(v!.reason).toContain('eu-west-1 left out: perf_test perf-737');
+  });
+
+  it('judges all stacks as before when the tested stack is the only one deviating, or the only peer', () => {
+    const tested = stack('eu-west-1', 6, 0.5, { aside: 'chaos chaos-1' });
+    expect(judgeStacks([tested, stack('us-west-2', 0.2, 0), stack('eu-central-1', 0.3, 0.01)], p)).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
+    const asBefore = judgeStacks([stack('us-west-2', 8, 0.4), { ...tested, aside: undefined } as StackInput], p);
+    expect(judgeStacks([stack('us-west-2', 8, 0.4), tested], p)).toMatchObject({ scope: asBefore!.scope, stack: asBefore!.stack });
+  });
+});
+
+// Engine level: synthetic minutes through the DetectionEngine.
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 2, 1);
+const DIP = 1800; // 06:00 on day two
+
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return (x - Math.floor(x) - 0.5) * 2;
+}
+const daily = (m: number): number => 1 + 0.3 * Math.sin((2 * Math.PI * (m % 1440)) / 1440);
+
+function run(
+  minutes: number,
+  stacks: string[],
+  metric: string,
+  signal: Signal,
+  value: (stack: string, m: number) => number,
+  events: ContextEvent[] = [],
+): { events: DetectionEvent[]; engine: DetectionEngine } {
+  const out: DetectionEvent[] = [];
+  const engine = new DetectionEngine(cfg, { detection: (e) => out.push(e) });
+  const pending = [...events];
+  for (let m = 0; m < minutes; m++) {
+    while (pending.length > 0 && pending[0]!.ts <= T0 + m * MIN) engine.offerEvent(pending.shift()!);
+    for (const s of stacks) {
+      const sample: Sample = { ts: T0 + m * MIN, signal, metric, stack: s, service: 'checkout', value: value(s, m) };
+      engine.offerSample(sample);
+    }
+  }
+  engine.flush();
+  return { events: out, engine };
+}
+
+/** Orders per minute on a tight stack (1 % noise) and two noisy ones (10 %). */
+const orders = (drop: (stack: string, m: number) => number) => (s: string, m: number) =>
+  1000 * daily(m) * (1 + (s === 'eu-west-1' ? 0.02 : 0.18) * noise(m * 7 + s.length)) * (1 - drop(s, m));
+
+describe('the engine compares stacks in fractions too, and leaves tested stacks out', () => {
+  const stacks = ['eu-west-1', 'eu-central-1', 'us-east-1'];
+
+  it('a platform-wide dip of 15 % for six hours singles out no stack; the same dip on one stack alone does', () => {
+    const platform = run(
+      2160,
+      stacks,
+      'orders_per_min',
+      'business',
+      orders((_s, m) => (m >= DIP ? 0.15 : 0)),
+    ).events;
+    const locals = platform.filter((e) => e.type === 'delta' && e.scope === 'local');
+    expect(platform.some((e) => e.type === 'anomaly' && e.stack === 'eu-west-1')).toBe(true);
+    expect(locals).toHaveLength(0);
+    const alone = run(
+      2160,
+      stacks,
+      'orders_per_min',
+      'business',
+      orders((s, m) => (s === 'eu-west-1' && m >= DIP ? 0.15 : 0)),
+    ).events;
+    expect(alone.find((e) => e.type === 'delta' && e.scope === 'local')).toMatchObject({ stack: 'eu-west-1' });
+  });
+
+  it('leaves a stack under a perf test out of the peers while the test lasts', () => {
+    const perf: ContextEvent = {
+      ts: T0 + (DIP - 5) * MIN,
+      endTs: T0 + (DIP + 60) * MIN,
+      kind: 'perf_test',
+      id: 'load-1',
+      stack: 'us-east-1',
+      service: 'checkout',
+      attributes: {},
+    };
+    const latency = (s: string, m: number): number =>
+      200 * daily(m) + 8 * noise(m * 7 + s.length) + (m >= DIP && m < DIP + 60 ? (s === 'us-east-1' ? 300 : s === 'eu-west-1' ? (m - DIP) * 8 : 0) : 0);
+    const withEvent = run(DIP + 60, stacks, 'http_p99_ms', 'latency', latency, [perf]).events;
+    // The loaded stack alone deviating is judged as before (its own event explains it downstream) ...
+    expect(withEvent.find((e) => e.type === 'delta' && e.scope === 'local')).toMatchObject({ stack: 'us-east-1' });
+    // ... and once the culprit deviates too, it is judged against the stack left.
+    const local = withEvent.find((e) => e.type === 'delta' && e.scope === 'local' && e.stack === 'eu-west-1');
+    expect(local).toBeDefined();
+    expect(local!.type === 'delta' && local!.reason).toContain('us-east-1 left out: perf_test load-1');
+    // Unannounced, the loaded stack is a deviating peer: no single culprit.
+    const without = run(DIP + 60, stacks, 'http_p99_ms', 'latency', latency).events;
+    expect(without.filter((e) => e.type === 'delta' && e.scope === 'local' && e.stack === 'eu-west-1')).toHaveLength(0);
+  });
+
+  it('checkpoints the relative deviations and the anchors with their groups', () => {
+    const { engine } = run(
+      DIP + 90,
+      stacks,
+      'orders_per_min',
+      'business',
+      orders((_s, m) => (m >= DIP ? 0.15 : 0)),
+    );
+    const snap = engine.snapshot();
+    const group = snap.groups.find((g) => g.metric === 'orders_per_min')!;
+    expect(group.relative).toHaveLength(3);
+    expect(group.relative![0]!.dev).toBeGreaterThan(0.05);
+    expect(Object.keys(group.anchors ?? {})).toContain('eu-west-1');
+    const restored = new DetectionEngine(cfg, { detection: () => {} });
+    restored.restore(decodeState(encodeState(snap)));
+    expect(decodeState(encodeState(restored.snapshot()))).toEqual(decodeState(encodeState(snap)));
+  });
+});
