@@ -86,7 +86,8 @@ describe('harbinger serve HTTP API', () => {
     expect((await http.post('/v1/samples', lines)).status).toBe(200);
     const r = await http.get('/v1/gates');
     expect(r.status).toBe(200);
-    // Two points are too few to tell percent from fraction when the name does not say: the API says so.
+    // Two points at 0.0004 are too few to tell percent from fraction when the name does not say: the API says
+    // so. A utilisation of 41.5 is no fraction: decided at its first value.
     expect(
       r.data.matched.map((m: { metric: string; gate: { kind: string; limit: number; unitPending?: boolean } }) => [
         m.metric,
@@ -95,7 +96,7 @@ describe('harbinger serve HTTP API', () => {
         m.gate.unitPending ?? false,
       ]),
     ).toEqual([
-      ['cpu_utilization', 'saturation', 0.9, true],
+      ['cpu_utilization', 'saturation', 90, false],
       ['http_5xx_rate', 'error_rate', 0.001, true],
     ]);
     expect(r.data.unmatched.map((m: { metric: string; stacks: number }) => [m.metric, m.stacks])).toEqual([['checkout_slowness', 2]]);

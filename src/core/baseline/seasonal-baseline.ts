@@ -48,14 +48,6 @@ export interface BaselineState {
    */
   hourSpread?: number[];
   hourCount?: number[];
-  /**
-   * The last learned value, and the smallest non-zero step between consecutive learned values
-   * (0 until one is seen): the series' resolution. A count that is almost always 0 has a spread
-   * of almost nothing, and one restart would be thousands of sigmas; a step of one unit of its
-   * own resolution is not beyond noise. Absent in older checkpoints.
-   */
-  lastValue?: number;
-  quantum?: number;
   seasons: SeasonProfile[];
 }
 
@@ -118,8 +110,6 @@ export function createBaseline(params: BaselineParams): BaselineState {
     tailQ: NORMAL_Q99,
     recentZ: 0,
     ...(params.hourOfDaySpread ? { hourSpread: new Array<number>(24).fill(0), hourCount: new Array<number>(24).fill(0) } : {}),
-    lastValue: NaN,
-    quantum: 0,
     seasons: params.seasons.map((s) => {
       const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
       return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
@@ -182,14 +172,9 @@ function spreadAt(state: BaselineState, ts: number, params: BaselineParams): num
   return (c * hs[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
 }
 
-/**
- * Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series
- * stay sane, and at half the series' resolution, so one unit of a count is two sigmas, not thousands.
- */
+/** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
 export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number): number {
-  const relative = params.relativeScaleFloor * Math.abs(expected);
-  const resolution = (state.quantum ?? 0) / 2;
-  const floor = relative > resolution ? relative : resolution;
+  const floor = params.relativeScaleFloor * Math.abs(expected);
   const sigma = spreadAt(state, ts, params) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }
@@ -219,9 +204,6 @@ export function learn(
   }
   const dtMin = state.points === 0 ? 1 : Math.max((ts - state.lastTs) / MS_PER_MIN, 1e-3);
   const n = ++state.points;
-  const step = value > state.lastValue! ? value - state.lastValue! : state.lastValue! - value; // NaN at first (or from an older checkpoint)
-  if (step > 0 && (state.quantum === undefined || state.quantum === 0 || step < state.quantum)) state.quantum = step;
-  state.lastValue = value;
   const bound = state.points > 2 && state.spread > 0 ? params.huberK * sigma : Infinity;
   const residual = clip(value - expected, bound);
 
