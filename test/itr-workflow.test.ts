@@ -171,6 +171,19 @@ describe('ITR workflow', () => {
     expect(d.phases.filter((p) => p.result === 'skip' && p.evidence.startsWith('not reached'))).toHaveLength(7);
   });
 
+  it('blames a change made on the stack after its performance test began, not the test', () => {
+    const perf: ContextEvent = { ts: T - 30 * MIN, endTs: T + 10 * MIN, kind: 'perf_test', id: 'k6-soak', stack: 'us-west-2', attributes: {} };
+    // Deployed ten minutes into the test, ten minutes before the episode: the change is the likelier cause.
+    const during = runWorkflow(input({ events: [perf, deployment('deploy-9', { version: 'v9', previousVersion: 'v8' }, T - 20 * MIN)] }));
+    expect(during).toMatchObject({ action: 'rollback' });
+    expect(during.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'deployment deploy-9 came after perf_test k6-soak began: the change, not the perf_test, is the likelier cause',
+    );
+    // Deployed before the test began: the test explains what followed it.
+    const before = runWorkflow(input({ events: [deployment('deploy-8', { version: 'v8' }, T - 40 * MIN), perf] }));
+    expect(before).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
   it('treats latency right after traffic moved onto the stack as cold caches, until the allowance runs out', () => {
     const latencyOnly = incident({
       signals: {

@@ -25,7 +25,14 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!)),
   ]);
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
-  if (c.explaining !== undefined && singledOut.length > 0) {
+  // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
+  // cause of what followed it: a bad deploy during a load test is still a bad deploy.
+  const changedSince = c.explaining !== undefined && c.cause !== undefined && c.cause.ts > c.explaining.ts ? c.cause : undefined;
+  if (c.explaining !== undefined && changedSince !== undefined) {
+    c.notes.push(
+      `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
+    );
+  } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
     );
