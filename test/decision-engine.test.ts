@@ -225,3 +225,39 @@ describe('a stack singled out after the metric moved everywhere', () => {
     expect(tail.engine.incidents()[0]!.deltas['err']).toMatchObject({ scope: 'local', afterGlobalAt: T + 2 * MIN - 1 });
   });
 });
+
+describe('after an executed action', () => {
+  const MIN = 60_000;
+  const T = Date.UTC(2026, 2, 6, 10);
+  /** Stack a sick for 80 minutes whatever is done; optionally someone reverts a config on it at minute 25. */
+  function steps(fixAt: number | undefined): Recommendation[] {
+    // As in a replay: the data never sees the action, so validation is inconclusive and nothing is reverted.
+    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData: false } } });
+    const out: DecisionEvent[] = [];
+    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    for (let m = 0; m < 80; m++) {
+      const ts = T + m * MIN;
+      if (m === fixAt) d.onContext({ ts, kind: 'config_change', id: 'cfg-revert', stack: 'a', service: 'checkout', attributes: { key: 'db.pool.max_size' } });
+      if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+      if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', 9));
+      // The peer fills up after taking the first step: the next step is smaller (what it can still take).
+      d.onDetection({ ...stackHealth(ts + MIN - 1, 'b', 0.2), saturation: m < 10 ? 0.3 : 0.8 });
+    }
+    return out.filter(
+      (e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.action === 'shift_traffic' && e.reverts === undefined,
+    );
+  }
+
+  it('takes no further step while a change someone made on the stack since is within its freeze window', () => {
+    const alone = steps(undefined).map((r) => Math.round((r.ts - T) / MIN));
+    expect(alone.length).toBeGreaterThanOrEqual(2); // the freeze ends and the next step follows
+    const second = alone[1]!;
+    // Someone reverted a config on the stack before that second step: nothing more until 30 minutes after it.
+    const fixAt = second - 5;
+    const withFix = steps(fixAt).map((r) => Math.round((r.ts - T) / MIN));
+    expect(withFix[0]).toBe(alone[0]);
+    expect(withFix.slice(1).every((m) => m >= fixAt + 30)).toBe(true);
+  });
+});

@@ -172,6 +172,19 @@ export class ContextIndex {
     return change.ts;
   }
 
+  /**
+   * The latest change a person made on this stack (a deployment, a rollback, a config change) after
+   * `since` and up to `now`: after Harbinger acted, someone fixing the incident by hand.
+   */
+  changeAfter(stack: string, service: string, since: number, now: number): ContextEvent | undefined {
+    let last: ContextEvent | undefined;
+    for (const e of this.events) {
+      if (e.stack !== stack || (e.service !== undefined && e.service !== service)) continue;
+      if ((CAUSE_KINDS.has(e.kind) || e.kind === 'rollback') && e.ts > since && e.ts <= now) last = e;
+    }
+    return last;
+  }
+
   shareOf(stack: string): number | undefined {
     return this.shares.shareOf(stack);
   }

@@ -352,6 +352,12 @@ export class DecisionEngine {
     });
     // After an executed action, the same proposal again is no news: wait for validation and freeze.
     if (rt.execution !== null && MITIGATIONS.has(d.action) && d.blockedBy !== null) return;
+    // Nor is a further step while a change someone made on the stack since (a config reverted, a
+    // rollback) is within its own freeze window: one change at a time, and theirs is being judged.
+    if (rt.execution !== null && MITIGATIONS.has(d.action)) {
+      const fix = this.context.changeAfter(inc.stack, inc.service, rt.execution.ts, ts);
+      if (fix !== undefined && ts - fix.ts < this.config.guardrails.freezeMinutes * MIN) return;
+    }
     const key = `${d.action}|${d.percent}|${d.targets.join(',')}|${d.blockedBy ?? ''}|${d.awaitingApproval}`;
     if (key === rt.lastKey) return;
     // Escalation is news; a mitigation falling back to observe while it is still being judged is not.
