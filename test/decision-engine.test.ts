@@ -229,10 +229,10 @@ describe('a stack singled out after the metric moved everywhere', () => {
 describe('after an executed action', () => {
   const MIN = 60_000;
   const T = Date.UTC(2026, 2, 6, 10);
-  /** Stack a sick for 80 minutes whatever is done; optionally someone reverts a config on it at minute 25. */
-  function steps(fixAt: number | undefined): Recommendation[] {
-    // As in a replay: the data never sees the action, so validation is inconclusive and nothing is reverted.
-    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData: false } } });
+  /** Stack a sick for 80 minutes, half as sick after the first step; optionally someone changes a config on it. */
+  function steps(fixAt: number | undefined, actionsReachData = true): Recommendation[] {
+    // Live: the first step halves the deviation (effective, not yet recovered), so a further step may follow.
+    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData } } });
     const out: DecisionEvent[] = [];
     const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
     d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
@@ -241,7 +241,7 @@ describe('after an executed action', () => {
       if (m === fixAt) d.onContext({ ts, kind: 'config_change', id: 'cfg-revert', stack: 'a', service: 'checkout', attributes: { key: 'db.pool.max_size' } });
       if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
-      d.onDetection(stackHealth(ts + MIN - 1, 'a', 9));
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', m < 10 ? 9 : 4.5));
       // The peer fills up after taking the first step: the next step is smaller (what it can still take).
       d.onDetection({ ...stackHealth(ts + MIN - 1, 'b', 0.2), saturation: m < 10 ? 0.3 : 0.8 });
     }
@@ -259,5 +259,10 @@ describe('after an executed action', () => {
     const withFix = steps(fixAt).map((r) => Math.round((r.ts - T) / MIN));
     expect(withFix[0]).toBe(alone[0]);
     expect(withFix.slice(1).every((m) => m >= fixAt + 30)).toBe(true);
+  });
+
+  it('takes no further step after one whose effect could not be seen (a replay, a dry run)', () => {
+    expect(steps(undefined, true).length).toBeGreaterThanOrEqual(2);
+    expect(steps(undefined, false)).toHaveLength(1);
   });
 });

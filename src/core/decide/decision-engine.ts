@@ -352,6 +352,9 @@ export class DecisionEngine {
     });
     // After an executed action, the same proposal again is no news: wait for validation and freeze.
     if (rt.execution !== null && MITIGATIONS.has(d.action) && d.blockedBy !== null) return;
+    // Nor is a further step after one whose effect could not be seen (a replay, a dry run: the data
+    // never saw the action): stepping on blind repeats the same proposal every freeze window.
+    if (rt.execution?.validated === true && !this.config.execution.actionsReachData && MITIGATIONS.has(d.action)) return;
     // Nor is a further step while a change someone made on the stack since (a config reverted, a
     // rollback) is within its own freeze window: one change at a time, and theirs is being judged.
     if (rt.execution !== null && MITIGATIONS.has(d.action)) {
