@@ -350,17 +350,7 @@ export class DecisionEngine {
       confidence: this.confidence,
       isPrimary: (s) => this.config.stacks[s]?.primary === true,
     });
-    // After an executed action, the same proposal again is no news: wait for validation and freeze.
-    if (rt.execution !== null && MITIGATIONS.has(d.action) && d.blockedBy !== null) return;
-    // Nor is a further step after one whose effect could not be seen (a replay, a dry run: the data
-    // never saw the action): stepping on blind repeats the same proposal every freeze window.
-    if (rt.execution?.validated === true && !this.config.execution.actionsReachData && MITIGATIONS.has(d.action)) return;
-    // Nor is a further step while a change someone made on the stack since (a config reverted, a
-    // rollback) is within its own freeze window: one change at a time, and theirs is being judged.
-    if (rt.execution !== null && MITIGATIONS.has(d.action)) {
-      const fix = this.context.changeAfter(inc.stack, inc.service, rt.execution.ts, ts);
-      if (fix !== undefined && ts - fix.ts < this.config.guardrails.freezeMinutes * MIN) return;
-    }
+    if (rt.execution !== null && MITIGATIONS.has(d.action) && this.holdsFurtherStep(rt, rt.execution, d, ts)) return;
     const key = `${d.action}|${d.percent}|${d.targets.join(',')}|${d.blockedBy ?? ''}|${d.awaitingApproval}`;
     if (key === rt.lastKey) return;
     // Escalation is news; a mitigation falling back to observe while it is still being judged is not.
@@ -369,6 +359,20 @@ export class DecisionEngine {
     }
     rt.lastKey = key;
     this.emitRecommendation(rt, d, ts);
+  }
+
+  /**
+   * After an executed action, whether a further mitigation stays unsaid: the same proposal again
+   * (blocked by validation or freeze) is no news; a step after one whose effect could not be seen
+   * (a replay, a dry run: the data never saw the action) would repeat itself every freeze window;
+   * and a change someone made on the stack since (a config reverted, a rollback) is being judged
+   * within its own freeze window: one change at a time.
+   */
+  private holdsFurtherStep(rt: IncidentRuntime, ex: Execution, d: WorkflowDecision, ts: number): boolean {
+    if (d.blockedBy !== null) return true;
+    if (ex.validated && !this.config.execution.actionsReachData) return true;
+    const fix = this.context.changeAfter(rt.incident.stack, rt.incident.service, ex.ts, ts);
+    return fix !== undefined && ts - fix.ts < this.config.guardrails.freezeMinutes * MIN;
   }
 
   private emitRecommendation(rt: IncidentRuntime, d: WorkflowDecision, ts: number): void {
