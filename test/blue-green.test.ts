@@ -15,6 +15,11 @@ const MIN = 60_000;
 const SWITCH = 2 * 1440 + 600; // day three, 10:00
 const BACK = SWITCH + 1440; // a day later, back to blue
 
+/** At minute `m`, `blue` % of the traffic to blue and the rest to green. */
+function shift(m: number, blue: number, id: string): ContextEvent {
+  return { ts: T0 + m * MIN, kind: 'traffic_shift', id, attributes: { weights: { blue, green: 100 - blue } } };
+}
+
 /**
  * Blue/green: one colour takes all the traffic, the other none, and a planned switch moves it.
  * The idle colour's zero orders are no business drop (and no normal to learn), and the switch is no incident.
@@ -23,12 +28,6 @@ describe('blue/green', () => {
   it('a planned switch and a switch back raise no mitigation, and the idle colour raises no business anomaly', () => {
     const out: PipelineOutput[] = [];
     const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
-    const shift = (m: number, blue: number, id: string): ContextEvent => ({
-      ts: T0 + m * MIN,
-      kind: 'traffic_shift',
-      id,
-      attributes: { weights: { blue, green: 100 - blue } },
-    });
     p.offerEvent(shift(0, 100, 'init'));
     for (let m = 0; m < 4 * 1440; m++) {
       if (m === SWITCH) p.offerEvent(shift(m, 0, 'switch'));
@@ -60,12 +59,6 @@ describe('a stack whose traffic share falls', () => {
   it('is judged with its noise widened as 1/sqrt(share): a standby colour at 2 % raises no anomaly from counting noise', () => {
     const out: PipelineOutput[] = [];
     const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
-    const shift = (m: number, blue: number, id: string): ContextEvent => ({
-      ts: T0 + m * MIN,
-      kind: 'traffic_shift',
-      id,
-      attributes: { weights: { blue, green: 100 - blue } },
-    });
     const DRAIN = 2 * 1440 + 600;
     p.offerEvent(shift(0, 50, 'init'));
     for (let m = 0; m < 3 * 1440; m++) {
