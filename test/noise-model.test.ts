@@ -83,3 +83,50 @@ describe('significance that knows volume and time of day', () => {
     expect(at3 / at15).toBeGreaterThan(3);
   });
 });
+
+describe('series that count events', () => {
+  /** Restarts per minute on two stacks: a restart now and then, and `burst(m)` on stack a. */
+  function restarts(burst: (m: number) => number, days = 3): DetectionEvent[] {
+    const config = parseConfig({});
+    const out: DetectionEvent[] = [];
+    const engine = new DetectionEngine(config.detection, { detection: (e) => out.push(e) });
+    for (let m = 0; m < days * 1440; m++) {
+      for (const stack of ['a', 'b']) {
+        const background = u(m * 5 + stack.length) < 0.003 ? 1 + Math.floor(u(m) * 3) : 0;
+        const value = background + (stack === 'a' ? burst(m) : 0);
+        engine.offerSample({ ts: T0 + m * MIN, signal: 'reliability', metric: 'restarts_per_min', stack, service: 'checkout', value });
+      }
+    }
+    engine.flush();
+    return out.filter((e) => e.type === 'anomaly' && e.stack === 'a' && e.ts >= T0 + 2 * 1440 * MIN);
+  }
+  const DEPLOY = 2 * 1440 + 600;
+
+  it('judges a rolling restart of a few pods by counting noise, not by a spread of zeros', () => {
+    // A deploy restarts 1-2 pods a minute for five minutes: a handful of events, not thousands of sigma.
+    const rolling = restarts((m) => (m >= DEPLOY && m < DEPLOY + 5 ? 1 + (m % 2) : 0));
+    expect(rolling.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed')).toHaveLength(0);
+    expect(Math.max(0, ...rolling.map((e) => (e.type === 'anomaly' ? e.score : 0)))).toBeLessThan(4);
+  });
+
+  it('still confirms a crash loop', () => {
+    const loop = restarts((m) => (m >= DEPLOY && m < DEPLOY + 10 ? 12 : 0));
+    const confirmed = loop.find((e) => e.type === 'anomaly' && e.stage === 'confirmed');
+    expect(confirmed).toBeDefined();
+    expect(confirmed!.ts - (T0 + DEPLOY * MIN)).toBeLessThanOrEqual(4 * MIN);
+  });
+
+  it('leaves a flag or ratio that sits at 1 alone: a drop to 0.97 stays many sigma', () => {
+    const config = parseConfig({});
+    const out: DetectionEvent[] = [];
+    const engine = new DetectionEngine(config.detection, { detection: (e) => out.push(e) });
+    for (let m = 0; m < 2 * 1440 + 30; m++) {
+      for (const stack of ['a', 'b']) {
+        const value = stack === 'a' && m >= 2 * 1440 ? 0.97 : 1;
+        engine.offerSample({ ts: T0 + m * MIN, signal: 'business', metric: 'integrity_agreement_ratio', stack, service: 'orders', value });
+      }
+    }
+    engine.flush();
+    expect(out.some((e) => e.type === 'anomaly' && e.stack === 'a' && e.stage === 'confirmed')).toBe(true);
+  });
+});

@@ -474,6 +474,8 @@ export class DetectionEngine {
       episodePoints: 0,
       episodeVolume: NaN,
       noiseShare: NaN,
+      countLow: Number.POSITIVE_INFINITY,
+      countHigh: Number.NEGATIVE_INFINITY,
     };
   }
 
@@ -516,7 +518,7 @@ export class DetectionEngine {
       cfg,
       this.assessment,
       threshold,
-      s.count !== undefined ? countNoise(series, s.count) : 0,
+      s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
     );
     const { expected, score, transition } = a;
@@ -676,11 +678,6 @@ export class DetectionEngine {
 }
 
 /**
- * The sampling noise of an error ratio over `count` requests (binomial, at the rate the baseline
- * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit. Zero for other series: counts say how
- * much data a ratio rests on, nothing about a latency or a business rate.
- */
-/**
  * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
  * traffic: its sd grows as 1/sqrt(volume). A stack whose share fell since its spread was learned
  * (the colour that went idle, a drained stack) is judged with the spread widened by
@@ -693,6 +690,11 @@ function noiseScale(series: SeriesState, share: number | undefined): number {
   return Math.sqrt(learned / share);
 }
 
+/**
+ * The sampling noise of an error ratio over `count` requests (binomial, at the rate the baseline
+ * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit. Zero for other series: counts say how
+ * much data a ratio rests on, nothing about a latency or a business rate.
+ */
 function countNoise(series: SeriesState, count: number): number {
   const gate = series.gate;
   if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;
@@ -700,6 +702,29 @@ function countNoise(series: SeriesState, count: number): number {
   const expected = series.lastExpected / scale;
   const p = Math.min(0.5, Math.max(expected === expected ? expected : 0, 1 / count));
   return Math.sqrt((p * (1 - p)) / count) * scale;
+}
+
+/**
+ * A series that has only ever sent non-negative integers over a range of at least 0..2 counts
+ * events (restarts, orders, queued jobs): its noise is at least Poisson's, sqrt(expected count),
+ * and never below one event. A series of zeros whose learned spread is nil would otherwise read
+ * two restarts as thousands of sigma. The range excludes flags and ratios that sit at 0 or 1, and
+ * latency is excluded because a quantile in whole milliseconds is not a count. `scale` is the
+ * business per-share factor: the count is the raw one, the floor is in the scaled unit.
+ */
+function eventCountNoise(series: SeriesState, raw: number, scale: number): number {
+  let low = series.countLow;
+  if (low === undefined || low !== low) return 0;
+  if (raw < 0 || raw !== Math.floor(raw)) {
+    series.countLow = Number.NaN;
+    return 0;
+  }
+  let high = series.countHigh!;
+  if (raw < low) series.countLow = low = raw;
+  if (raw > high) series.countHigh = high = raw;
+  if (series.signal === 'latency' || high - low < 2) return 0;
+  const expected = series.lastExpected; // raw units (see lastExpected)
+  return Math.sqrt(expected > 1 ? expected : 1) * scale;
 }
 
 /** The gate as events report it; built only when something is emitted. */

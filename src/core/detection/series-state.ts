@@ -32,4 +32,11 @@ export interface SeriesState {
    * Absent in older checkpoints and for series that do not follow the traffic (see noiseScale).
    */
   noiseShare?: number;
+  /**
+   * Lowest and highest value seen while every value was a non-negative integer (NaN once one was
+   * not): a series of event counts (restarts, orders per minute), judged with counting noise.
+   * Absent in older checkpoints.
+   */
+  countLow?: number;
+  countHigh?: number;
 }
