@@ -85,6 +85,31 @@ describe('cross-stack comparison in fractions of the expected value', () => {
   });
 });
 
+describe('a stack that stands apart while every stack moves', () => {
+  it('is singled out when the peers that moved most reached less than peerMaxRatio of its move', () => {
+    // A sale lifts every stack's pool by ~65 %; one pool is filling up: +190 %.
+    const v = judgeStacks([stack('us-east-1', 20, 1.9), stack('us-west-2', 6, 0.65), stack('eu-west-1', 6.5, 0.7), stack('eu-central-1', 5, 0.6)], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'us-east-1', amidGlobal: true });
+    expect(v!.reason).toContain('stands apart');
+    // Peers that moved by 80 % of its move moved with it: the platform moved.
+    expect(
+      judgeStacks([stack('us-east-1', 20, 1.9), stack('us-west-2', 15, 1.55), stack('eu-west-1', 16, 1.6), stack('eu-central-1', 14, 1.5)], p),
+    ).toMatchObject({
+      scope: 'global',
+    });
+    // Not before its own episode is confirmed.
+    expect(
+      judgeStacks([stack('us-east-1', 20, 1.9, { confirmed: false, episodeMinutes: 1 }), stack('us-west-2', 6, 0.65), stack('eu-west-1', 6.5, 0.7)], p),
+    ).toMatchObject({
+      scope: 'global',
+    });
+    // Every stack many sigma off alike: the separation is the part of its score the peers' move does not share.
+    const capped = judgeStacks([stack('us-east-1', 20, 1.9), stack('us-west-2', 20, 0.65), stack('eu-west-1', 20, 0.7)], p);
+    expect(capped).toMatchObject({ scope: 'local', stack: 'us-east-1' });
+    expect(capped!.separation).toBeCloseTo(20 * (1 - 0.7 / 1.9), 5);
+  });
+});
+
 describe('stacks under their own perf test, chaos experiment or maintenance are no control', () => {
   it('judges the culprit against the other peers when a perf test loads a third stack', () => {
     const culprit = stack('us-west-2', 8, 0.4);
@@ -188,6 +213,36 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
     // Unannounced, the loaded stack is a deviating peer: no single culprit.
     const without = run(DIP + 60, stacks, 'http_p99_ms', 'latency', latency).events;
     expect(without.filter((e) => e.type === 'delta' && e.scope === 'local' && e.stack === 'eu-west-1')).toHaveLength(0);
+  });
+
+  it('singles out the stack whose pool fills up during a campaign that lifts every pool, as soon as it stands apart', () => {
+    const sale: ContextEvent = { ts: T0 + DIP * MIN, endTs: T0 + (DIP + 240) * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
+    const FILL = DIP + 20;
+    // Pools at 25-28 %, x1.6 during the sale; eu-west-1's climbs 4 points a minute from FILL to 100 %.
+    const pool = (s: string, m: number): number => {
+      const base = (s === 'eu-west-1' ? 28 : 25) * daily(m) * (m >= DIP ? 1.6 : 1) * (1 + 0.03 * noise(m * 7 + s.length));
+      return s === 'eu-west-1' && m >= FILL ? Math.min(100, base + 4 * (m - FILL)) : base;
+    };
+    const out = run(DIP + 60, [...stacks, 'us-west-2'], 'db_pool_utilization', 'capacity', pool, [sale]).events;
+    const deltas = out.filter((e) => e.type === 'delta' && e.metric === 'db_pool_utilization');
+    expect(deltas.some((e) => e.type === 'delta' && e.scope === 'global' && e.ts < T0 + FILL * MIN)).toBe(true);
+    const local = deltas.find((e) => e.type === 'delta' && e.scope === 'local');
+    expect(local).toMatchObject({ stack: 'eu-west-1' });
+    expect(local!.type === 'delta' && local!.reason).toContain('stands apart');
+    // Not the tail of the global episode: that is a stack still deviating after the others came back.
+    expect(local!.type === 'delta' && local!.afterGlobal).toBeUndefined();
+    const minutesIn = (local!.ts - T0) / MIN - FILL;
+    expect(minutesIn).toBeLessThanOrEqual(15);
+    // Without the fill, the sale singles out no stack.
+    const calm = run(
+      DIP + 60,
+      [...stacks, 'us-west-2'],
+      'db_pool_utilization',
+      'capacity',
+      (s, m) => (s === 'eu-west-1' ? pool('eu-central-1', m) * (28 / 25) : pool(s, m)),
+      [sale],
+    );
+    expect(calm.events.filter((e) => e.type === 'delta' && e.scope === 'local')).toHaveLength(0);
   });
 
   it('checkpoints the relative deviations and the anchors with their groups', () => {

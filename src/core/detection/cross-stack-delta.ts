@@ -77,6 +77,8 @@ export interface DeltaVerdict {
   reason: string;
   /** Not local only because the peers moved by a like fraction (their scores call them healthy). */
   movedAlike?: true;
+  /** Local while every stack deviates: the stack moved by a fraction its peers do not come near. */
+  amidGlobal?: true;
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
@@ -132,6 +134,8 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
   const separation = top.score - Math.max(0, maxPeer);
 
   if (moving >= 2 && moving / n >= p.globalFraction) {
+    const apart = standsApart(top, peers, separation, p);
+    if (apart !== undefined) return apart;
     return {
       scope: 'global',
       stack: null,
@@ -180,6 +184,29 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
     stack: null,
     separation,
     reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
+  };
+}
+
+/**
+ * The converse of "moved alike": every stack deviates (a campaign lifts them all), but the top
+ * stack, confirmed, moved by a fraction its peers do not come near: the ones that moved most
+ * reached less than `peerMaxRatio` of its move, the same bar by which a single deviating stack's
+ * peers count as having moved with it. The platform moved, and this stack moved on top of it (its
+ * pool filling up while a sale lifted every pool by two thirds). Sigma scores cannot tell them
+ * apart here, since every stack is many sigma off, so the separation is the part of its score its
+ * peers' move does not share. Undefined when the fractions are unknown or it does not stand apart.
+ */
+function standsApart(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
+  if (!top.confirmed) return undefined;
+  const moves = relativeMoves(top, peers, p);
+  if (moves === undefined || !(moves.ref > 0) || moves.ref >= p.peerMaxRatio * moves.top) return undefined;
+  const apart = Math.max(separation, top.score * (1 - moves.ref / moves.top));
+  return {
+    scope: 'local',
+    stack: top.stack,
+    separation: apart,
+    amidGlobal: true,
+    reason: `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while every stack moved; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
   };
 }
 

@@ -204,7 +204,8 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local' && verdict.movedAlike !== true;
   if (group.candidateMinutes < config.delta.stableMinutes && !canary && !withdraws) return undefined;
   // The verdict is reset when no stack is in an episode, so a global one here is from this run.
-  const afterGlobal = group.verdict.startsWith('global:');
+  // A stack that stands apart while every stack still moves is no straggler of that run.
+  const afterGlobal = group.verdict.startsWith('global:') && verdict.amidGlobal !== true;
   group.verdict = key;
   group.candidate = '';
   inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
