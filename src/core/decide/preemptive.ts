@@ -223,7 +223,7 @@ function recommend(i: PreemptiveInput, hot: StackOutlook, limit: number): Recomm
       reason: `${window}`,
       event: { id: ev.id, kind: ev.kind, ts: ev.announcedAt, attributes: { expectedTrafficMultiplier: ev.multiplier } },
     },
-    predictedBreachAt: hot.peakOfGate >= 1 ? hot.peakAt : null,
+    predictedBreachAt: hot.crossesAt,
     forecast,
   };
   if (action === 'pre_scale') {

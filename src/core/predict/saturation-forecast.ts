@@ -14,6 +14,8 @@ export interface StackOutlook {
   metric: string;
   peakOfGate: number;
   peakAt: number;
+  /** The first forecast point at or past the gate itself (null: it stays under it). */
+  crossesAt: number | null;
   /** That series' peak over the same window without the event. */
   baselineOfGate: number;
   /** Capacity, as a multiple of today's, that keeps every series under the limit (Infinity: none would). */
@@ -54,6 +56,7 @@ export function outlookOf(p: StackProfile, ev: ScheduledEvent, multiplier: numbe
     metric: '',
     peakOfGate: -Infinity,
     peakAt: ev.startTs,
+    crossesAt: null,
     baselineOfGate: -Infinity,
     capacityFactor: 1,
     shedPoints: 0,
@@ -71,6 +74,7 @@ export function outlookOf(p: StackProfile, ev: ScheduledEvent, multiplier: numbe
       const u0 = x.a + x.b * x.load;
       baseByMetric.set(x.metric, Math.max(baseByMetric.get(x.metric) ?? -Infinity, u0));
       if (u > out.peakOfGate) Object.assign(out, { peakOfGate: u, peakAt: t, metric: x.metric });
+      if (u >= 1 && out.crossesAt === null) out.crossesAt = t;
       const extra = x.b * x.load * multiplier;
       // Capacity scales the traffic-driven part only; a floor at or past the limit no capacity fixes.
       if (u > o.limit) out.capacityFactor = Math.max(out.capacityFactor, x.a < o.limit ? extra / (o.limit - x.a) : Infinity);
