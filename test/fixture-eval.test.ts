@@ -11,7 +11,7 @@ const config = parseConfig({});
 describe('end to end on the incident fixtures (replay → recommendations → truth)', () => {
   it('mitigates every committed incident on the right stack before its SLO breach, and never in a trap', async () => {
     const { summary, scenarios } = await evaluateFixtures('fixtures/scenarios', config);
-    expect(scenarios).toHaveLength(10);
+    expect(scenarios).toHaveLength(12);
     expect(summary).toMatchObject({
       incidents: 5,
       detected: 5,
@@ -20,6 +20,10 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
       actionAccuracy: 1,
       trapMitigations: 0,
       falseMitigations: 0,
+      // The look-ahead: the one stack a scheduled campaign would saturate is pre-scaled 39 min ahead, enough.
+      scheduledSaturating: 1,
+      preemptedAhead: 1,
+      preScaledEnough: 1,
     });
     expect(summary.medianLeadMinutes!).toBeGreaterThanOrEqual(15);
   });
@@ -36,5 +40,6 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     expect(summary.beforeBreach).toBeGreaterThanOrEqual(4);
     expect(summary.localizationAccuracy).toBe(1);
     expect(summary.trapMitigations).toBeLessThanOrEqual(1);
+    expect(summary).toMatchObject({ scheduledSaturating: 1, preemptedAhead: 1, preScaledEnough: 1 });
   });
 });

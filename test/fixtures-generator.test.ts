@@ -20,6 +20,8 @@ import {
 const SCENARIO_DIR = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
 const INCIDENT_SCENARIOS = ['bad-deploy', 'memory-leak', 'pool-exhaustion', 'dependency-failure', 'canary-bad-deploy'];
 const TRAP_SCENARIOS = ['global-slowdown', 'campaign-surge', 'perf-test', 'cold-cache-shift', 'quiet-day'];
+/** Campaigns announced ahead with their expected traffic multiplier (issue 16, predictive operations). */
+const SCHEDULED_SCENARIOS = ['campaign-saturation', 'campaign-fits'];
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const HARD_GATES = ['http_p99_ms', 'http_error_ratio', 'cpu_utilization', 'memory_utilization', 'db_pool_utilization'] as const;
 const METRIC_SIGNAL = new Map<string, string>(METRICS.map((m) => [m.metric, m.signal]));
@@ -127,7 +129,8 @@ function sustained(p: Parsed, expected: number[], stack: string, metric: MetricN
 /** Minutes covered by incidents and traps (plus the business window's lag after them). */
 function coveredMinutes(truth: Truth, p: Parsed): Set<number> {
   const out = new Set<number>();
-  const windows = [...truth.incidents, ...truth.traps.filter((t) => t.kind !== 'none')];
+  // A scheduled event that saturates a stack breaches its gates by design (nothing was pre-scaled).
+  const windows = [...truth.incidents, ...truth.traps.filter((t) => t.kind !== 'none'), ...(truth.scheduled ?? []).filter((s) => s.saturates)];
   for (const w of windows) {
     for (let m = minuteOf(p, w.start); m <= minuteOf(p, w.end) + SLO.businessWindowMin; m++) out.add(m);
   }
@@ -135,8 +138,8 @@ function coveredMinutes(truth: Truth, p: Parsed): Set<number> {
 }
 
 describe('fixture generator: API and determinism', () => {
-  it('exports the ten scenarios in order', () => {
-    expect([...SCENARIO_NAMES]).toEqual([...INCIDENT_SCENARIOS, ...TRAP_SCENARIOS]);
+  it('exports the twelve scenarios in order (new ones last, so the others keep their dates)', () => {
+    expect([...SCENARIO_NAMES]).toEqual([...INCIDENT_SCENARIOS, ...TRAP_SCENARIOS, ...SCHEDULED_SCENARIOS]);
   });
 
   it('same seed gives byte-identical output', () => {
@@ -365,6 +368,20 @@ describe('fixture generator: healthy behaviour', () => {
     }
     expect(judged).toBeGreaterThan(2000);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('fixture generator: scheduled events', () => {
+  it.each([1, 2, 3])('seed %i: the campaign is announced hours ahead; at ×1.9-2.2 only the smaller us-west-2 saturates, at ×1.2-1.3 nothing', (seed) => {
+    for (const name of SCHEDULED_SCENARIOS) {
+      const { lines, truth } = generateScenario(name, seed);
+      const announcement = lines.map((l) => JSON.parse(l)).find((o) => o.type === 'event' && o.kind === 'campaign');
+      expect(Date.parse(announcement.startTs) - Date.parse(announcement.ts)).toBeGreaterThanOrEqual(180 * 60_000);
+      expect(announcement.attributes.expectedTrafficMultiplier).toBe(truth.scheduled![0]!.multiplier);
+      const saturating = truth.scheduled!.filter((s) => s.saturates).map((s) => s.stack);
+      expect(saturating).toEqual(name === 'campaign-saturation' ? ['us-west-2'] : []);
+      for (const s of truth.scheduled!) expect(s.capacityFactorToGate > 1).toBe(s.saturates);
+    }
   });
 });
 

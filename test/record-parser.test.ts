@@ -119,4 +119,30 @@ describe('record parser', () => {
     expect(parseTimestamp('yesterday')).toMatch(/^expected ISO-8601/);
     expect(parseTimestamp('2026-03-01T12:00:00Z')).toBe(Date.UTC(2026, 2, 1, 12));
   });
+
+  it('reads a scheduled event: announced at ts, beginning at startTs, with its expected traffic multiplier', () => {
+    const line =
+      '{"type":"event","ts":"2026-03-12T05:00:00Z","kind":"campaign","id":"summer-sale","startTs":"2026-03-12T09:00:00Z","endTs":"2026-03-12T11:00:00Z","attributes":{"expectedTrafficMultiplier":2.1}}';
+    const r = parseLine(line);
+    expect(r).toMatchObject({
+      ok: true,
+      kind: 'event',
+      event: {
+        ts: Date.UTC(2026, 2, 12, 5),
+        startTs: Date.UTC(2026, 2, 12, 9),
+        endTs: Date.UTC(2026, 2, 12, 11),
+        attributes: { expectedTrafficMultiplier: 2.1 },
+      },
+    });
+    expect(parseLine(line.replace('"endTs":"2026-03-12T11:00:00Z"', '"endTs":"2026-03-12T08:00:00Z"'))).toEqual({ ok: false, reason: 'endTs: before startTs' });
+    expect(parseLine(line.replace('2.1}', '"lots"}'))).toEqual({
+      ok: false,
+      reason: 'attributes.expectedTrafficMultiplier: expected a number > 0, got "lots"',
+    });
+    expect(parseLine(line.replace('2.1}', '0}'))).toMatchObject({ ok: false, reason: expect.stringContaining('expectedTrafficMultiplier') });
+    expect(parseLine(line.replace('"startTs":"2026-03-12T09:00:00Z"', '"startTs":"soon"'))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^startTs: /),
+    });
+  });
 });

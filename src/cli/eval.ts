@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { complain, EXIT, loadConfigOrReport, loadModelOption, usageError, type Command } from './command.js';
 import { unreadable } from './paths.js';
 import { textTable } from '../report/text-table.js';
+import { PREEMPT_LEAD_MINUTES } from '../eval/fixture-eval.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -61,6 +62,26 @@ Options:
         `false mitigations ${m.falseMitigations} (${m.falsePerStackDay.toFixed(2)} per stack-day, ${m.trapMitigations} in trap scenarios)\n`,
     );
     for (const s of result.scenarios) for (const f of s.falseDetails) process.stdout.write(`  false: ${s.scenario}: ${f}\n`);
+    const ahead = result.scenarios.flatMap((s) => s.preemptive.map((p) => ({ scenario: s.scenario, ...p })));
+    if (ahead.length > 0) {
+      const pre: string[][] = [['scenario', 'event', 'stack', 'saturates', 'recommended', 'lead (min)', 'capacity ×', 'needed to gate ×']];
+      for (const p of ahead)
+        pre.push([
+          p.scenario,
+          p.eventId,
+          p.stack,
+          p.saturates ? 'yes' : 'no',
+          p.action ?? '-',
+          p.leadMinutes === null ? '-' : p.leadMinutes.toFixed(0),
+          p.capacityFactor === null ? '-' : p.capacityFactor.toFixed(2),
+          p.saturates ? p.capacityFactorToGate.toFixed(2) : '-',
+        ]);
+      process.stdout.write(`\nScheduled events (look-ahead):\n${textTable(pre)}\n`);
+      process.stdout.write(
+        `\nLook-ahead: ${m.preemptedAhead}/${m.scheduledSaturating} saturating stacks recommended for ${PREEMPT_LEAD_MINUTES}+ min before the event, ` +
+          `${m.preScaledEnough} pre-scaled to at least the capacity that keeps them under the gate\n`,
+      );
+    }
     return EXIT.ok;
   },
 };

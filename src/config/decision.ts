@@ -11,6 +11,11 @@ export const decisionConfigSchema = z.strictObject({
       z.strictObject({
         /** A primary production stack: any action touching it needs a human. */
         primary: z.boolean().default(false),
+        /**
+         * The capacity the stack runs now in your units (instances, pods, vCPUs): a `pre_scale`
+         * then names the target in them too (`targetUnits`), not only as a multiple.
+         */
+        capacityUnits: z.number().positive().optional(),
       }),
     )
     .default({}),
@@ -56,6 +61,34 @@ export const decisionConfigSchema = z.strictObject({
     .strictObject({
       /** Below this the workflow recommends `observe` rather than a mitigation. */
       minimum: z.number().min(0).max(1).default(0.55),
+    })
+    .prefault({}),
+  /**
+   * Predictive operations (seed section 14.1): scheduled events with an expected traffic multiplier
+   * are forecast against each stack's saturation gates before they begin.
+   */
+  predictive: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /**
+       * How long before a scheduled event begins its recommendation is made. Unset: the approval
+       * window plus the validation time (`guardrails.approvalTimeoutMinutes` +
+       * `execution.validationMinutes`, 40 min by default), so a person answering at the last moment
+       * still leaves the action time to take before the event.
+       */
+      leadMinutes: z.number().positive().optional(),
+      /**
+       * What may be proposed, in order of preference: the first that covers the whole need is
+       * proposed. A pre-route covers it when the peers' headroom takes the traffic within one
+       * guardrail step (`guardrails.maxShiftPercent`). Behind a controller that cannot add
+       * capacity (HAProxy), list only `pre_route`: the largest pre-route the peers allow is then
+       * proposed and the capacity still missing is stated.
+       */
+      actions: z
+        .array(z.enum(['pre_scale', 'pre_route']))
+        .min(1)
+        .refine((a) => new Set(a).size === a.length, { message: 'lists an action twice' })
+        .default(['pre_scale', 'pre_route']),
     })
     .prefault({}),
   /** The progressive-delivery gate (GET /v1/gate, Flagger's webhooks, Argo Rollouts' web metric). */

@@ -2,10 +2,11 @@ import type { ContextEvent, DeltaScope, Signal, SloKind } from './types.js';
 
 /** Decision-side vocabulary: incidents, ITR phases, recommendations. Types only. */
 
-export type ActionKind = 'shift_traffic' | 'rollback' | 'pause_rollout' | 'observe' | 'none';
+/** `pre_scale`: add capacity to a stack before a scheduled event it would not fit (see `Recommendation.capacity`). */
+export type ActionKind = 'shift_traffic' | 'rollback' | 'pause_rollout' | 'pre_scale' | 'observe' | 'none';
 
 /** Actions that change production: the ones guardrails, approval and the eval's lead time concern. */
-export const MITIGATIONS: ReadonlySet<ActionKind> = new Set(['shift_traffic', 'rollback', 'pause_rollout']);
+export const MITIGATIONS: ReadonlySet<ActionKind> = new Set(['shift_traffic', 'rollback', 'pause_rollout', 'pre_scale']);
 
 export const PHASE_NAMES = [
   'trigger',
@@ -33,11 +34,11 @@ export type PhaseResult = 'pass' | 'fail' | 'stop' | 'skip' | 'pending';
  * change wording at any time). `not_reached`: an earlier phase ended the workflow.
  */
 export const PHASE_CODES = {
-  trigger: ['triggered', 'recovered'],
-  persistence_validation: ['sustained', 'warn_only'],
+  trigger: ['triggered', 'recovered', 'scheduled_event'],
+  persistence_validation: ['sustained', 'warn_only', 'forecast'],
   event_correlation: ['cause_found', 'no_cause', 'explained', 'cold_cache'],
   delta_stack_identification: ['singled_out', 'sole_stack_changed', 'global_at_risk', 'global', 'insufficient_volume', 'no_verdict'],
-  dependency_checks: ['targets_ok', 'no_target', 'rollback_ready', 'pause_ready', 'rollback_as_shift', 'rollback_no_target'],
+  dependency_checks: ['targets_ok', 'no_target', 'rollback_ready', 'pause_ready', 'rollback_as_shift', 'rollback_no_target', 'scale_ready'],
   confidence_scoring: ['confident', 'no_slo_risk', 'low_confidence'],
   human_approval: ['not_required', 'auto_approved', 'awaiting_human', 'approved', 'rejected'],
   execution: ['ready', 'awaiting_approval', 'blocked', 'executed', 'controller_failed'],
@@ -186,7 +187,8 @@ export interface ConfidenceEvidence {
 }
 
 export interface CauseRecord {
-  kind: 'deployment' | 'config_change' | 'explained' | 'cold_cache' | 'global' | 'unknown';
+  /** `scheduled`: a scheduled event (a campaign announced ahead) that the stack is forecast not to fit. */
+  kind: 'deployment' | 'config_change' | 'explained' | 'cold_cache' | 'global' | 'scheduled' | 'unknown';
   reason: string;
   event?: Pick<ContextEvent, 'id' | 'kind' | 'ts' | 'stack' | 'service' | 'attributes'>;
 }
@@ -216,6 +218,43 @@ export interface Recommendation {
   reverts?: string;
   /** Who approved it, when a human did. */
   approvedBy?: string;
+  /** For `pre_scale`: the capacity the stack needs during the scheduled event. */
+  capacity?: CapacityTarget;
+  /** For a pre-emptive action (`pre_scale`, or a pre-route `shift_traffic`): the forecast behind it. */
+  forecast?: ForecastRecord;
+}
+
+/** The capacity a stack needs for a scheduled event, relative to what it runs now. */
+export interface CapacityTarget {
+  /** Multiple of the stack's current capacity (1.35: 35 % more), rounded up to a hundredth. */
+  factor: number;
+  /** Current capacity in the operator's units (`decision.stacks.<stack>.capacityUnits`), when configured. */
+  currentUnits?: number;
+  /** `currentUnits` × factor, rounded up: what to scale to. */
+  targetUnits?: number;
+  /** The capacity is needed from here (the event's start)... */
+  from: number;
+  /** ...until here (the event's end): scale back after. */
+  until: number;
+}
+
+/** What the look-ahead forecast for one stack and one scheduled event. */
+export interface ForecastRecord {
+  eventId: string;
+  eventKind: string;
+  startTs: number;
+  endTs: number;
+  multiplier: number;
+  /** The series that would come closest to (or cross) its gate, its peak as a fraction of the gate, and when. */
+  metric: string;
+  peakOfGate: number;
+  peakAt: number;
+  /** The same series' peak without the event (the seasonal baseline alone). */
+  baselineOfGate: number;
+  /** The fraction of the gate the forecast must stay under (`decision.guardrails.maxTargetSaturation`). */
+  limitOfGate: number;
+  /** Each stack's forecast peak as a fraction of its gate under the event, at the current split. */
+  stacks: Record<string, number>;
 }
 
 export interface IncidentEvent {

@@ -36,6 +36,12 @@ export interface ContextEvent {
   /** Absent for global events (a campaign touches every stack). */
   stack?: string;
   service?: string;
+  /**
+   * When the event begins, for one announced ahead (a campaign in the calendar): `ts` is then when
+   * it was announced. Absent: it begins at `ts`. A scheduled event carries
+   * `attributes.expectedTrafficMultiplier` (see core/predict).
+   */
+  startTs?: number;
   endTs?: number;
   attributes: Record<string, unknown>;
 }

@@ -23,9 +23,23 @@ export interface IncidentScore {
   firstAction: string | null;
 }
 
+/** A stack's look-ahead for a scheduled event: recommended ahead of it when it would saturate, not when it fits. */
+export interface PreemptiveScore {
+  eventId: string;
+  stack: string;
+  saturates: boolean;
+  /** Minutes from the first pre-emptive mitigation for the stack to the event's start (null: none). */
+  leadMinutes: number | null;
+  action: string | null;
+  /** pre_scale: the capacity factor recommended, against the one the truth says keeps it under the gate. */
+  capacityFactor: number | null;
+  capacityFactorToGate: number;
+}
+
 export interface ScenarioScore {
   scenario: string;
   incidents: IncidentScore[];
+  preemptive: PreemptiveScore[];
   falseMitigations: number;
   falseDetails: string[];
   /** The ids of those recommendations, in the same order. */
@@ -34,6 +48,7 @@ export interface ScenarioScore {
   trap: boolean;
 }
 
+/** A mitigation, not blocked, not a revert, that went ahead or waits for a person. */
 export function isActionable(r: Recommendation): boolean {
   return (
     MITIGATIONS.has(r.action) &&
@@ -43,8 +58,30 @@ export function isActionable(r: Recommendation): boolean {
   );
 }
 
+/** Made ahead of a scheduled event by the look-ahead, not by an incident. */
+export function isPreemptive(r: Recommendation): boolean {
+  return r.cause.kind === 'scheduled';
+}
+
 export function scoreScenario(truth: Truth, recs: readonly Recommendation[], earlyMarginMinutes = 30): ScenarioScore {
-  const mitigations = recs.filter(isActionable).sort((a, b) => a.ts - b.ts);
+  const actionable = recs.filter(isActionable).sort((a, b) => a.ts - b.ts);
+  const mitigations = actionable.filter((r) => !isPreemptive(r));
+  // Pre-emptive ones are judged against the scheduled events; one for a stack that fits (or in a
+  // scenario without scheduled events) is a false mitigation like any other.
+  const ahead = actionable.filter(isPreemptive);
+  const preemptive: PreemptiveScore[] = truth.scheduled.map((s) => {
+    const first = ahead.find((r) => r.stack === s.stack && r.forecast?.eventId === s.eventId);
+    return {
+      eventId: s.eventId,
+      stack: s.stack,
+      saturates: s.saturates,
+      leadMinutes: first === undefined ? null : (Date.parse(s.start) - first.ts) / MIN,
+      action: first?.action ?? null,
+      capacityFactor: first?.capacity?.factor ?? null,
+      capacityFactorToGate: s.capacityFactorToGate,
+    };
+  });
+  const expectedAhead = (r: Recommendation): boolean => truth.scheduled.some((s) => s.saturates && s.stack === r.stack && s.eventId === r.forecast?.eventId);
   const windows = truth.incidents.map((i) => ({ inc: i, from: Date.parse(i.start) - earlyMarginMinutes * MIN, to: Date.parse(i.end) }));
   const incidents: IncidentScore[] = windows.map(({ inc, from, to }) => {
     const inWindow = mitigations.filter((r) => r.ts >= from && r.ts <= to);
@@ -59,18 +96,25 @@ export function scoreScenario(truth: Truth, recs: readonly Recommendation[], ear
       firstAction: right?.action ?? null,
     };
   });
-  const falses = mitigations.filter((r) => !windows.some((w) => w.inc.stack === r.stack && r.ts >= w.from && r.ts <= w.to));
+  const falses = [
+    ...mitigations.filter((r) => !windows.some((w) => w.inc.stack === r.stack && r.ts >= w.from && r.ts <= w.to)),
+    ...ahead.filter((r) => !expectedAhead(r)),
+  ].sort((a, b) => a.ts - b.ts);
   const days = (Date.parse(truth.end) - Date.parse(truth.start)) / (1440 * MIN);
   return {
     scenario: truth.scenario,
     incidents,
+    preemptive,
     falseMitigations: falses.length,
     falseDetails: falses.map((r) => `${new Date(r.ts).toISOString().slice(0, 16)} ${r.action} ${r.stack}: ${r.reason}`),
     falseIds: falses.map((r) => r.id),
     stackDays: Object.keys(truth.stacks).length * days,
-    trap: truth.incidents.length === 0,
+    trap: truth.incidents.length === 0 && !truth.scheduled.some((s) => s.saturates),
   };
 }
+
+/** Issue 16: a pre-emptive recommendation must come at least this long before its event begins. */
+export const PREEMPT_LEAD_MINUTES = 30;
 
 export interface EvalSummary {
   incidents: number;
@@ -83,6 +127,11 @@ export interface EvalSummary {
   falseMitigations: number;
   falsePerStackDay: number;
   trapMitigations: number;
+  /** Stacks a scheduled event would saturate, and how many got a pre-emptive mitigation 30+ minutes before it began. */
+  scheduledSaturating: number;
+  preemptedAhead: number;
+  /** ...and of those pre-scaled, how many to at least the capacity the truth says keeps them under the gate. */
+  preScaledEnough: number;
 }
 
 export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
@@ -93,6 +142,7 @@ export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
     .sort((a, b) => a - b);
   const medianLead = leads.length === 0 ? null : median(leads);
   const falseMitigations = scores.reduce((a, s) => a + s.falseMitigations, 0);
+  const pre = scores.flatMap((s) => s.preemptive);
   const stackDays = scores.reduce((a, s) => a + s.stackDays, 0);
   return {
     incidents: all.length,
@@ -105,5 +155,8 @@ export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
     falseMitigations,
     falsePerStackDay: stackDays === 0 ? 0 : falseMitigations / stackDays,
     trapMitigations: scores.filter((s) => s.trap).reduce((a, s) => a + s.falseMitigations, 0),
+    scheduledSaturating: pre.filter((p) => p.saturates).length,
+    preemptedAhead: pre.filter((p) => p.saturates && p.leadMinutes !== null && p.leadMinutes >= PREEMPT_LEAD_MINUTES).length,
+    preScaledEnough: pre.filter((p) => p.saturates && p.capacityFactor !== null && p.capacityFactor >= p.capacityFactorToGate).length,
   };
 }

@@ -20,6 +20,19 @@ export const truthSchema = z.object({
     }),
   ),
   traps: z.array(z.object({ kind: z.string(), start: z.string(), end: z.string(), description: z.string().default('') })).default([]),
+  /** Scheduled events announced ahead, per stack: whether the stack would saturate (see fixtures/README.md). */
+  scheduled: z
+    .array(
+      z.object({
+        eventId: z.string(),
+        stack: z.string(),
+        start: z.string(),
+        saturates: z.boolean(),
+        capacityFactorToGate: z.number(),
+        expectedActions: z.array(z.enum(['pre_scale', 'shift_traffic'])),
+      }),
+    )
+    .default([]),
 });
 
 export type Truth = z.infer<typeof truthSchema>;

@@ -78,12 +78,22 @@ function parseEvent(r: Record<string, unknown>, ts: number): ParsedRecord {
   const event: ContextEvent = { ts, kind: kind as EventKind, id: id.value!, attributes: attributes as Record<string, unknown> };
   if (stack.value !== undefined) event.stack = stack.value;
   if (service.value !== undefined) event.service = service.value;
+  if (r['startTs'] !== undefined && r['startTs'] !== null) {
+    const startTs = parseTimestamp(r['startTs']);
+    if (typeof startTs === 'string') return { ok: false, reason: `startTs: ${startTs}` };
+    event.startTs = startTs;
+  }
   if (r['endTs'] !== undefined && r['endTs'] !== null) {
     const endTs = parseTimestamp(r['endTs']);
     if (typeof endTs === 'string') return { ok: false, reason: `endTs: ${endTs}` };
     if (endTs < ts) return { ok: false, reason: 'endTs: before ts' };
+    if (event.startTs !== undefined && endTs < event.startTs) return { ok: false, reason: 'endTs: before startTs' };
     event.endTs = endTs;
   }
+  // A scheduled event's multiplier sizes capacity: a wrong one is refused here, not guessed at later.
+  const multiplier = (attributes as Record<string, unknown>)['expectedTrafficMultiplier'];
+  if (multiplier !== undefined && (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0))
+    return { ok: false, reason: `attributes.expectedTrafficMultiplier: expected a number > 0, got ${describe(multiplier)}` };
   if (kind === 'traffic_shift') {
     const w = (attributes as Record<string, unknown>)['weights'];
     if (w === null || typeof w !== 'object' || Array.isArray(w))

@@ -1,4 +1,4 @@
-import { SCENARIO_NAMES } from '../../fixtures/generate.js';
+import { CONFIDENCE_SCENARIOS } from './dataset.js';
 import { textTable } from '../report/text-table.js';
 import type { EvalSummary } from '../eval/fixture-eval.js';
 import { FEATURE_DOCS, FEATURE_VERSION } from './features.js';
@@ -90,7 +90,7 @@ Each ITR decision that reaches the confidence phase (src/core/decide/itr-workflo
 evidence bundle. The model maps that bundle to the probability that a mitigation (rollback, pause, traffic
 shift) at that moment is right.
 
-**Labels.** (1) Fixture truth: the scenarios of \`fixtures/generate.ts\` (${SCENARIO_NAMES.join(', ')}) are
+**Labels.** (1) Fixture truth: the scenarios of \`fixtures/generate.ts\` (${CONFIDENCE_SCENARIOS.join(', ')}) are
 generated in memory with the training seeds and replayed through the whole pipeline with the formula
 deciding; every recommendation whose \`confidence_scoring\` phase is not \`skip\` (reverts excluded) is a
 sample, labeled 1 when its stack is an incident's stack and its time is within [incident start − 30 min,

@@ -47,7 +47,13 @@ export class Pipeline {
   constructor(config: HarbingerConfig, sink: PipelineSink) {
     this.decision = new DecisionEngine(
       config.decision,
-      { warnScore: config.detection.threshold.warnScore, horizonMinutes: config.detection.prediction.horizonMinutes },
+      {
+        warnScore: config.detection.threshold.warnScore,
+        horizonMinutes: config.detection.prediction.horizonMinutes,
+        // The look-ahead learns load profiles as the detection learns its baselines, and knows saturation by the same gates.
+        baseline: config.detection.baseline,
+        gates: config.detection.slo.gates,
+      },
       {
         decision: (e) => {
           this.trail.decision(e);
@@ -82,6 +88,7 @@ export class Pipeline {
 
   offerSample(s: Sample): boolean {
     const ok = this.detection.offerSample(s);
+    if (ok) this.decision.observeSample(s);
     this.advanceMerge();
     return ok;
   }

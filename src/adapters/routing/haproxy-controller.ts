@@ -29,6 +29,9 @@ const APPLIED_KEPT = 1000;
 export type HaproxyApplyResult = RoutingResult;
 
 export const HAPROXY_ONLY_SHIFTS = 'haproxy controller only shifts traffic; rollback needs a deploy tool (use the webhook controller)';
+/** A load balancer moves traffic; it cannot add servers. */
+export const HAPROXY_CANNOT_SCALE =
+  'haproxy controller cannot add capacity: deliver pre_scale through the webhook controller to your autoscaler, or set decision.predictive.actions: [pre_route]';
 
 /**
  * Shifts traffic between stacks by changing server weights in one HAProxy backend through the
@@ -97,6 +100,7 @@ export class HaproxyController implements RoutingController {
     try {
       if (rec.action !== 'shift_traffic') {
         if (rec.action === 'rollback' || rec.action === 'pause_rollout') return { ok: false, detail: HAPROXY_ONLY_SHIFTS };
+        if (rec.action === 'pre_scale') return { ok: false, detail: HAPROXY_CANNOT_SCALE };
         return { ok: false, detail: `haproxy controller: "${rec.action}" is not an action, nothing to apply` };
       }
       const previous = this.applied.get(rec.id);

@@ -17,7 +17,7 @@ import type { RoutingController } from './routing-controller.js';
  *    up to `maxAttempts`. Any other status (4xx): not retried, reported as failed.
  */
 
-export const ROUTING_WEBHOOK_ACTIONS = ['shift_traffic', 'rollback', 'pause_rollout'] as const;
+export const ROUTING_WEBHOOK_ACTIONS = ['shift_traffic', 'rollback', 'pause_rollout', 'pre_scale'] as const;
 
 /** The JSON body Harbinger POSTs. Exported as a zod schema so receivers (and tests) can validate it. */
 export const routingWebhookRequestSchema = z.object({
@@ -42,6 +42,22 @@ export const routingWebhookRequestSchema = z.object({
   approvedBy: z.string().optional(),
   /** When Harbinger made the recommendation (ISO 8601, UTC). Stable across retries. */
   ts: z.string(),
+  /**
+   * pre_scale only: the capacity `stack` needs, as a multiple of what it runs now, and in your units
+   * when `decision.stacks.<stack>.capacityUnits` is set; from the scheduled event's start (`from`)
+   * until its end (`until`, scale back after), ISO 8601, UTC.
+   */
+  capacity: z
+    .object({
+      factor: z.number().positive(),
+      currentUnits: z.number().optional(),
+      targetUnits: z.number().optional(),
+      from: z.string(),
+      until: z.string(),
+    })
+    .optional(),
+  /** pre_scale, or a shift made ahead of a scheduled event: the event it prepares for. */
+  scheduledEvent: z.object({ id: z.string(), kind: z.string(), multiplier: z.number(), startTs: z.string(), endTs: z.string() }).optional(),
 });
 
 export type RoutingWebhookRequest = z.infer<typeof routingWebhookRequestSchema>;
@@ -90,6 +106,28 @@ export function toWebhookRequest(rec: Recommendation, approvedBy?: string): Rout
     confidence: rec.confidence,
     ...(by !== undefined ? { approvedBy: by } : {}),
     ts: new Date(rec.ts).toISOString(),
+    ...(rec.capacity !== undefined
+      ? {
+          capacity: {
+            factor: rec.capacity.factor,
+            ...(rec.capacity.currentUnits !== undefined ? { currentUnits: rec.capacity.currentUnits } : {}),
+            ...(rec.capacity.targetUnits !== undefined ? { targetUnits: rec.capacity.targetUnits } : {}),
+            from: new Date(rec.capacity.from).toISOString(),
+            until: new Date(rec.capacity.until).toISOString(),
+          },
+        }
+      : {}),
+    ...(rec.forecast !== undefined
+      ? {
+          scheduledEvent: {
+            id: rec.forecast.eventId,
+            kind: rec.forecast.eventKind,
+            multiplier: rec.forecast.multiplier,
+            startTs: new Date(rec.forecast.startTs).toISOString(),
+            endTs: new Date(rec.forecast.endTs).toISOString(),
+          },
+        }
+      : {}),
   };
 }
 

@@ -134,6 +134,8 @@ export function headline(rec: Recommendation): string {
       return `Roll back ${rec.service} on ${rec.stack}`;
     case 'pause_rollout':
       return `Pause the ${rec.service} rollout on ${rec.stack}`;
+    case 'pre_scale':
+      return `Pre-scale ${rec.service} on ${rec.stack} to ×${rec.capacity?.factor.toFixed(2) ?? '?'} capacity${rec.capacity?.targetUnits !== undefined ? ` (${rec.capacity.targetUnits})` : ''} before ${rec.forecast?.eventId ?? 'the scheduled event'}`;
     case 'observe':
       return `Watching ${rec.service} on ${rec.stack}`;
     case 'none':

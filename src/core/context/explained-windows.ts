@@ -15,9 +15,14 @@ export const DEFAULT_EXPLAIN_MINUTES: Readonly<Partial<Record<EventKind, number>
   traffic_shift: 15,
 };
 
+/** When an event begins: its `startTs` when it was announced ahead, else its `ts`. */
+export function eventStart(event: ContextEvent): number {
+  return event.startTs ?? event.ts;
+}
+
 /** When an event stops explaining behaviour: its `endTs`, or its kind's default duration. */
 export function explainEnd(event: ContextEvent, minutes: Readonly<Partial<Record<EventKind, number>>> = DEFAULT_EXPLAIN_MINUTES): number {
-  return event.endTs ?? event.ts + (minutes[event.kind] ?? 60) * 60_000;
+  return event.endTs ?? eventStart(event) + (minutes[event.kind] ?? 60) * 60_000;
 }
 
 export interface Window {
@@ -41,7 +46,8 @@ export class ExplainedWindows {
     const end = explainEnd(event, this.explainMinutes);
     const targets = stacks ?? [event.stack];
     for (const stack of targets) {
-      this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: event.ts, end });
+      // A campaign announced hours ahead explains nothing until it begins.
+      this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: eventStart(event), end });
     }
   }
 

@@ -1,6 +1,6 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
 import { gained, TrafficShares } from '../context/traffic-shares.js';
-import { explainEnd } from '../context/explained-windows.js';
+import { eventStart, explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
 
@@ -125,7 +125,7 @@ export class ContextIndex {
     for (const e of this.events) {
       if (e.stack !== stack || (e.kind !== 'maintenance' && e.kind !== 'chaos')) continue;
       if (e.service !== undefined && e.service !== service) continue;
-      if (!(e.ts <= now && now <= explainEnd(e))) continue;
+      if (!(eventStart(e) <= now && now <= explainEnd(e))) continue;
       if (e.kind !== 'maintenance') return e;
       const { shareBeforeDrain: _claimed, ...attributes } = e.attributes;
       // A drain announced this long before the work began is still its drain (drains come first).
@@ -216,8 +216,9 @@ export class ContextIndex {
         if (cause === undefined || e.ts > cause.ts) cause = e;
       } else if (EXPLAIN_KINDS.has(e.kind) && (e.stack === undefined || e.stack === stack)) {
         const end = explainEnd(e);
-        if (e.ts - margin <= now && end + margin >= episodeStart) {
-          notes.push(`${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`} from ${hhmm(e.ts)} to ${hhmm(end)}`);
+        const start = eventStart(e);
+        if (start - margin <= now && end + margin >= episodeStart) {
+          notes.push(`${e.kind} ${e.id}${e.stack === undefined ? ' (global)' : ` on ${e.stack}`} from ${hhmm(start)} to ${hhmm(end)}`);
           // One aimed at this stack (chaos, maintenance, a test) beats a global one: it explains
           // the stack whatever its peers do.
           if (explaining === undefined || (explaining.stack === undefined && e.stack !== undefined)) explaining = e;

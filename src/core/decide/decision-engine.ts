@@ -1,4 +1,4 @@
-import type { ContextEvent, DetectionEvent, StackHealthEvent } from '../../domain/types.js';
+import type { ContextEvent, DetectionEvent, Sample, StackHealthEvent } from '../../domain/types.js';
 import {
   MITIGATIONS,
   type AlertTrigger,
@@ -20,6 +20,7 @@ import { checkGuardrails, forgetExecution, newGuardrailState, recordExecution, t
 import { runWorkflow, scopeOf, type WorkflowDecision } from './itr-workflow.js';
 import { moveTo, setPhase } from './recommendation-lifecycle.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
+import { Lookahead, type LookaheadParams, type LookaheadSnapshot } from './lookahead.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
@@ -37,6 +38,8 @@ export interface DecisionSnapshot {
   guardrails: GuardrailState;
   alertsSeen: string[];
   now: number;
+  /** Scheduled events and the load profiles they are forecast on (absent in older snapshots). */
+  lookahead?: LookaheadSnapshot;
 }
 
 interface IncidentRuntime {
@@ -72,7 +75,8 @@ export class DecisionEngine {
 
   constructor(
     private readonly config: DecisionConfig,
-    private readonly detection: { warnScore: number; horizonMinutes: number },
+    /** `baseline` and `gates`: what the look-ahead learns load profiles with (without them it makes no forecast). */
+    private readonly detection: { warnScore: number; horizonMinutes: number } & Partial<LookaheadParams>,
     private readonly sink: DecisionSink,
     private confidence: ConfidenceModel = formulaConfidence({ warnScore: detection.warnScore, horizonMinutes: detection.horizonMinutes }),
     /** limits.maxOpenIncidents and limits.maxContextEvents. */
@@ -82,6 +86,21 @@ export class DecisionEngine {
     },
   ) {
     this.context = new ContextIndex(limits.maxContextEvents);
+    this.lookahead =
+      detection.baseline !== undefined && detection.gates !== undefined && config.predictive.enabled
+        ? new Lookahead({ baseline: detection.baseline, gates: detection.gates })
+        : undefined;
+  }
+
+  /** Predictive operations (seed section 14.1): undefined when off or not given what it learns from. */
+  private readonly lookahead: Lookahead | undefined;
+
+  /**
+   * A sample the detection accepted, for the look-ahead's load profiles (the decision half sees no
+   * samples otherwise). In arrival order, within the detection's allowed lateness of event time.
+   */
+  observeSample(s: Sample): void {
+    this.lookahead?.learn(s, this.context.shareOf(s.stack));
   }
 
   /** Evidence that found no incident to join and could not open one (limits.maxOpenIncidents). */
@@ -99,6 +118,7 @@ export class DecisionEngine {
   onContext(e: ContextEvent): void {
     this.advance(e.ts);
     this.context.add(e);
+    this.lookahead?.onContext(e);
   }
 
   onDetection(e: DetectionEvent): void {
@@ -233,6 +253,7 @@ export class DecisionEngine {
       guardrails: this.guardrails,
       alertsSeen: [...this.alertsSeen],
       now: this.now,
+      ...(this.lookahead !== undefined ? { lookahead: this.lookahead.toJSON() } : {}),
     };
   }
 
@@ -254,6 +275,7 @@ export class DecisionEngine {
     this.alertsSeen.clear();
     for (const k of s.alertsSeen) this.alertsSeen.add(k);
     this.now = s.now;
+    if (s.lookahead !== undefined) this.lookahead?.restore(s.lookahead);
   }
 
   /** The decision clock: the newest event time seen. */
@@ -330,6 +352,40 @@ export class DecisionEngine {
       }
       this.evaluate(rt, ts);
     }
+    this.lookAhead(ts);
+  }
+
+  /**
+   * Scheduled events now within the look-ahead's lead: one recommendation per stack they would push
+   * past its headroom, through the same guardrails, approval and feed (so the audit log) as any.
+   */
+  private lookAhead(ts: number): void {
+    if (this.lookahead === undefined) return;
+    const recs = this.lookahead.due(ts, {
+      config: this.config,
+      guardrails: this.guardrails,
+      shareOf: (s) => this.context.shareOf(s),
+      isPrimary: (s) => this.config.stacks[s]?.primary === true,
+      unfitPeer: (service, stack) => this.unfitPeer(service, stack, ts),
+      nextId: (scope) => `${scope}-r${[...this.recommendations.values()].filter((r) => r.incidentId === scope).length + 1}`,
+    });
+    for (const rec of recs) {
+      this.recommendations.set(rec.id, rec);
+      if (rec.status === 'approved') this.execute(undefined, rec, ts, 'auto-approved');
+      else this.sink.decision({ ...rec });
+    }
+  }
+
+  /** Why a peer cannot take traffic ahead of an event now: the dependency check's conditions, briefly. */
+  private unfitPeer(service: string, stack: string, ts: number): string | undefined {
+    const h = this.health.get(service)?.get(stack);
+    if (h === undefined || ts - h.ts > this.config.incident.staleAfterMinutes * MIN) return `${stack} has no fresh data`;
+    if (h.known === 0 || h.reporting / h.known < 0.5) return `${stack} not reporting (${h.reporting} of ${h.known} series)`;
+    for (const [sig, v] of Object.entries(h.scores)) {
+      if (sig !== 'capacity' && v !== undefined && v >= this.config.guardrails.healthyScore) return `${stack} degraded (${sig} ${v.toFixed(1)}σ)`;
+    }
+    const away = this.context.takenOutOfService(stack, service, ts);
+    return away !== undefined ? `${stack} under ${away.kind} ${away.id}` : undefined;
   }
 
   private evaluate(rt: IncidentRuntime, ts: number): void {

@@ -1,3 +1,4 @@
+import { eventStart } from '../../context/explained-windows.js';
 import { hhmm } from '../../clock-text.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { IncidentSignal } from '../../../domain/decision.js';
@@ -27,7 +28,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
   // cause of what followed it: a bad deploy during a load test is still a bad deploy.
-  const changedSince = c.explaining !== undefined && c.cause !== undefined && c.cause.ts > c.explaining.ts ? c.cause : undefined;
+  const changedSince = c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) ? c.cause : undefined;
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,

@@ -1,4 +1,6 @@
-import { checkGuardrails } from '../guardrails.js';
+import type { PhaseResult } from '../../../domain/decision.js';
+import type { DecisionConfig } from '../../../config/decision.js';
+import { checkGuardrails, type GuardrailVerdict } from '../guardrails.js';
 import type { Phase } from './context.js';
 import { scopeOf } from './workflow-input.js';
 
@@ -18,20 +20,53 @@ export const humanApproval: Phase<'human_approval'> = (ctx) => {
     w.isPrimary,
   );
   ctx.guard = g;
-  const mode = w.config.execution.approval;
   // A rollback to a version Harbinger inferred (the deployment event did not name it) is a human's call.
   const inferredFrom = action === 'rollback' ? cause?.attributes['previousVersionFrom'] : undefined;
-  const notes =
+  const inferred =
     typeof inferredFrom === 'string'
-      ? [...g.notes, `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`]
-      : [...g.notes];
-  if (mode === 'human') notes.push('every mitigation waits for a human (execution.approval: human)');
-  ctx.requiresApproval = mode === 'human' || g.requiresApproval || typeof inferredFrom === 'string';
-  ctx.awaitingApproval = ctx.requiresApproval && mode !== 'auto';
-  ctx.executable = g.blockedBy === null && !ctx.awaitingApproval;
-  if (!ctx.requiresApproval)
-    return { result: 'skip', code: 'not_required', evidence: `not required (execution.approval: ${mode})${notes.length > 0 ? `: ${notes.join('; ')}` : ''}` };
-  if (mode === 'auto')
-    return { result: 'pass', code: 'auto_approved', evidence: `${notes.length > 0 ? `${notes.join('; ')}; ` : ''}auto-approved (execution.approval: auto)` };
-  return { result: 'pending', code: 'awaiting_human', evidence: `${notes.join('; ')}; awaiting a human decision` };
+      ? `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`
+      : undefined;
+  const a = approvalOf(g, w.config.execution.approval, inferred);
+  ctx.requiresApproval = a.requiresApproval;
+  ctx.awaitingApproval = a.awaitingApproval;
+  ctx.executable = a.executable;
+  return { result: a.result, code: a.code, evidence: a.evidence };
 };
+
+export interface ApprovalVerdict {
+  requiresApproval: boolean;
+  awaitingApproval: boolean;
+  executable: boolean;
+  result: PhaseResult;
+  code: 'not_required' | 'auto_approved' | 'awaiting_human';
+  evidence: string;
+}
+
+/**
+ * Who approves, from the guardrails' verdict and `execution.approval`; `mustAsk`: one more reason a
+ * person must approve (said in the evidence). Shared by the ITR workflow and the look-ahead, so a
+ * pre-emptive action is approved exactly as a mitigation is.
+ */
+export function approvalOf(g: GuardrailVerdict, mode: DecisionConfig['execution']['approval'], mustAsk?: string): ApprovalVerdict {
+  const notes = mustAsk !== undefined ? [...g.notes, mustAsk] : [...g.notes];
+  if (mode === 'human') notes.push('every mitigation waits for a human (execution.approval: human)');
+  const requiresApproval = mode === 'human' || g.requiresApproval || mustAsk !== undefined;
+  const awaitingApproval = requiresApproval && mode !== 'auto';
+  const executable = g.blockedBy === null && !awaitingApproval;
+  const base = { requiresApproval, awaitingApproval, executable };
+  if (!requiresApproval)
+    return {
+      ...base,
+      result: 'skip',
+      code: 'not_required',
+      evidence: `not required (execution.approval: ${mode})${notes.length > 0 ? `: ${notes.join('; ')}` : ''}`,
+    };
+  if (mode === 'auto')
+    return {
+      ...base,
+      result: 'pass',
+      code: 'auto_approved',
+      evidence: `${notes.length > 0 ? `${notes.join('; ')}; ` : ''}auto-approved (execution.approval: auto)`,
+    };
+  return { ...base, result: 'pending', code: 'awaiting_human', evidence: `${notes.join('; ')}; awaiting a human decision` };
+}

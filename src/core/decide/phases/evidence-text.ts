@@ -21,6 +21,8 @@ export function describeAction(action: ActionKind, stack: string, percent: numbe
       return `roll back ${cause?.id ?? 'the last change'} on ${stack}${versionNote(cause, true)}`;
     case 'pause_rollout':
       return `pause the rollout of ${cause?.id ?? 'the current deployment'} on ${stack}`;
+    case 'pre_scale':
+      return `add capacity to ${stack} before ${cause?.id ?? 'the scheduled event'}`;
     default:
       return action;
   }

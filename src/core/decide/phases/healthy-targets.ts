@@ -149,4 +149,4 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
 }
 
 /** Below this a shift is not worth making (and not worth a human's approval). */
-const MIN_SHIFT_PERCENT = 5;
+export const MIN_SHIFT_PERCENT = 5;

@@ -1,0 +1,199 @@
+import type { SloGateConfig } from '../../config/detection.js';
+import type { Sample } from '../../domain/types.js';
+import {
+  baselineDecays,
+  createBaseline,
+  expectedAt,
+  forecast,
+  isCold,
+  learn,
+  sigmaAt,
+  type BaselineDecays,
+  type BaselineParams,
+  type BaselineState,
+} from '../baseline/seasonal-baseline.js';
+import { followsTrafficShare } from '../context/traffic-shares.js';
+import { adaptGateToValue, SloGates } from '../detection/slo-gates.js';
+import { Decay } from '../math/decay.js';
+import type { SloGate } from './breach-predictor.js';
+
+/**
+ * What a stack's load looks like over the day, for the look-ahead of scheduled events: the seasonal
+ * baseline of its traffic (a business volume such as orders per minute, learned per 100 % of the
+ * traffic like the detection's business baselines), and for every saturation-gated series how it
+ * follows that traffic: utilisation = a + b × traffic (as a fraction of its gate), an exponentially
+ * weighted least-squares line. The intercept is what does not scale with traffic (a CPU's idle
+ * floor, a memory that sits at 0.55 whatever the load); scaling the whole utilisation by the
+ * multiplier instead would read every flat memory series as saturated by any campaign.
+ *
+ * Plain serializable state; event time only. Learned from samples as they arrive (the decision
+ * engine is handed what the detection accepted), skipping windows a test or campaign explains.
+ */
+
+export interface LoadProfileParams {
+  baseline: BaselineParams;
+  gates: readonly SloGateConfig[];
+}
+
+interface Line {
+  /** Exponentially weighted means, variance and covariance of (traffic, utilisation of gate). */
+  n: number;
+  mx: number;
+  my: number;
+  vxx: number;
+  cxy: number;
+  lastTs: number;
+}
+
+export interface SaturationProfile {
+  metric: string;
+  gate: SloGate;
+  /** The utilisation's own seasonal baseline (as a fraction of its gate): the model when the stack has no traffic series. */
+  own: BaselineState;
+  line: Line;
+}
+
+export interface StackProfile {
+  service: string;
+  stack: string;
+  /** The business volume taken as the stack's traffic, learned per 100 % of traffic; null until one is seen. */
+  traffic: { metric: string; baseline: BaselineState; lastTs: number; lastValue: number } | null;
+  saturation: Record<string, SaturationProfile>;
+}
+
+/** Utilisation of a gate as a line in the stack's traffic at its current share: a + b × traffic. */
+export interface LoadLine {
+  metric: string;
+  a: number;
+  b: number;
+}
+
+/** Traffic that varies less than this fraction of its mean gives a slope no leverage (see `linesOf`). */
+const MIN_TRAFFIC_VARIATION = 0.1;
+
+export class LoadProfiles {
+  private stacks = new Map<string, StackProfile>();
+  private readonly gates: SloGates;
+  private readonly lineDecay: Decay;
+
+  constructor(private readonly params: LoadProfileParams) {
+    this.gates = new SloGates(params.gates);
+    // The line forgets as slowly as the seasonal profile does (its half-life in seasons of the
+    // shortest season): both describe the same days.
+    const season = params.baseline.seasons[0]!;
+    this.lineDecay = new Decay(params.baseline.seasonalHalfLifeSeasons * season.minutes);
+  }
+
+  /** `share`: the stack's traffic share in percent now, when known. `explained`: a test or campaign covers it. */
+  learn(s: Sample, share: number | undefined, explained: boolean): void {
+    if (s.signal !== 'capacity' && s.signal !== 'business') return;
+    if (explained || !Number.isFinite(s.value)) return;
+    const key = `${s.service}\u0000${s.stack}`;
+    let p = this.stacks.get(key);
+    if (p === undefined) this.stacks.set(key, (p = { service: s.service, stack: s.stack, traffic: null, saturation: {} }));
+    if (s.signal === 'business') {
+      if (p.traffic === null && followsTrafficShare(s.metric))
+        p.traffic = { metric: s.metric, baseline: createBaseline(this.params.baseline), lastTs: NaN, lastValue: NaN };
+      if (p.traffic?.metric !== s.metric) return;
+      learnPoint(p.traffic.baseline, s.ts, (s.value * 100) / (share ?? 100), this.params.baseline);
+      p.traffic.lastTs = s.ts;
+      p.traffic.lastValue = s.value;
+      return;
+    }
+    let sat = p.saturation[s.metric];
+    if (sat === undefined) {
+      const gate = this.gates.match(s.signal, s.metric);
+      if (gate === undefined || gate.kind !== 'saturation') return;
+      sat = p.saturation[s.metric] = {
+        metric: s.metric,
+        gate,
+        own: createBaseline(this.params.baseline),
+        line: { n: 0, mx: 0, my: 0, vxx: 0, cxy: 0, lastTs: NaN },
+      };
+    }
+    adaptGateToValue(sat.gate, s.value);
+    const u = s.value / sat.gate.limit;
+    learnPoint(sat.own, s.ts, u, this.params.baseline);
+    // Pair with the traffic of the same or the previous step (series of one stack are scraped together).
+    const t = p.traffic;
+    if (t !== null && Math.abs(s.ts - t.lastTs) <= 2 * 60_000) this.learnLine(sat.line, s.ts, t.lastValue, u);
+  }
+
+  private learnLine(l: Line, ts: number, x: number, y: number): void {
+    const dtMin = l.n === 0 ? 1 : Math.max((ts - l.lastTs) / 60_000, 1e-3);
+    const g = Math.max(1 / ++l.n, this.lineDecay.gain(dtMin));
+    const dx = x - l.mx;
+    const dy = y - l.my;
+    l.mx += g * dx;
+    l.my += g * dy;
+    l.vxx = (1 - g) * (l.vxx + g * dx * dx);
+    l.cxy = (1 - g) * (l.cxy + g * dx * dy);
+    l.lastTs = ts;
+  }
+
+  profiles(service: string): StackProfile[] {
+    return [...this.stacks.values()].filter((p) => p.service === service).sort((a, b) => (a.stack < b.stack ? -1 : 1));
+  }
+
+  services(): string[] {
+    return [...new Set([...this.stacks.values()].map((p) => p.service))].sort();
+  }
+
+  toJSON(): StackProfile[] {
+    return [...this.stacks.values()];
+  }
+
+  restore(list: readonly StackProfile[]): void {
+    this.stacks = new Map(list.map((p) => [`${p.service}\u0000${p.stack}`, structuredClone(p)]));
+  }
+}
+
+function learnPoint(b: BaselineState, ts: number, value: number, params: BaselineParams): void {
+  const f = { expected: 0, cold: true };
+  forecast(b, ts, f);
+  learn(b, ts, value, f.expected, sigmaAt(b, f.expected, params, ts), f.cold, params, decaysFor(params));
+}
+
+/** Decay gains per parameter set (one set per engine: built once, reused). */
+const decayCache = new WeakMap<BaselineParams, BaselineDecays>();
+function decaysFor(params: BaselineParams): BaselineDecays {
+  let d = decayCache.get(params);
+  if (d === undefined) decayCache.set(params, (d = baselineDecays(params)));
+  return d;
+}
+
+/**
+ * The stack's traffic expected at `ts` at a share of `share` percent (the current one when it is
+ * known), or undefined while the seasonal baseline has not seen that time of day. With no traffic
+ * series, undefined.
+ */
+export function trafficAt(p: StackProfile, ts: number, share: number | undefined): number | undefined {
+  if (p.traffic === null || isCold(p.traffic.baseline, ts)) return undefined;
+  return (expectedAt(p.traffic.baseline, ts) * (share ?? 100)) / 100;
+}
+
+/**
+ * Each saturation series as a line in the stack's traffic. When the traffic barely moved over the
+ * learned days (less than MIN_TRAFFIC_VARIATION of its mean) the slope is noise, and utilisation is
+ * taken as proportional to traffic (a = 0: the dependency check's own assumption, and the
+ * conservative one). A negative slope is noise too (more traffic never frees capacity): flat.
+ */
+export function linesOf(p: StackProfile): LoadLine[] {
+  const out: LoadLine[] = [];
+  for (const s of Object.values(p.saturation)) {
+    const l = s.line;
+    if (l.n < 2 || l.mx <= 0) continue;
+    const spread = Math.sqrt(Math.max(l.vxx, 0));
+    if (spread < MIN_TRAFFIC_VARIATION * l.mx) out.push({ metric: s.metric, a: 0, b: l.my / l.mx });
+    else {
+      const b = Math.max(0, l.cxy / l.vxx);
+      out.push({ metric: s.metric, a: l.my - b * l.mx, b });
+    }
+  }
+  return out;
+}
+
+/** A saturation series' own seasonal expectation at `ts` (fraction of its gate), or undefined while cold. */
+export function ownAt(s: SaturationProfile, ts: number): number | undefined {
+  return isCold(s.own, ts) ? undefined : expectedAt(s.own, ts);
+}
