@@ -111,7 +111,8 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       await fn(req, res, params);
     };
 
-  const ingest = (defaultType: 'sample' | 'event'): Handler =>
+  // `defaultType`: what an untyped record is on /v1/samples and /v1/events; /v1/ingest has none (replay's rule: `type` is required).
+  const ingest = (defaultType: 'sample' | 'event' | undefined): Handler =>
     authed('ingest', async (req, res) => {
       const body = await readBody(req, opts.bodyLimitBytes);
       const parsed = parseIngestBody(body, defaultType);
@@ -208,7 +209,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
     // Mixed sample and event lines in file order, exactly as replay reads them (a fixture streamed as it is).
-    { method: 'POST', path: /^\/v1\/ingest$/, name: 'ingest', handler: ingest('sample') },
+    { method: 'POST', path: /^\/v1\/ingest$/, name: 'ingest', handler: ingest(undefined) },
     {
       method: 'GET',
       path: /^\/v1\/incidents$/,
