@@ -70,6 +70,16 @@ describe('POST /v1/ingest', () => {
     expect(r.data).toMatchObject({ accepted: 4, late: 0, rejectedTotal: 4 });
   });
 
+  it('reads a body whose first line starts with [ but is no JSON array as lines, as replay would (found by the fuzz test)', async () => {
+    const { http } = await start();
+    const sample = '{"type":"sample","ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"a","service":"checkout","value":120}';
+    const r = await http.post('/v1/ingest', `[]\n${sample}`, { headers: { 'content-type': 'application/x-ndjson' } });
+    expect(r.status).toBe(200);
+    expect(r.data).toMatchObject({ accepted: 1, rejected: [{ index: 1, reason: 'record must be a JSON object' }] });
+    // A body that is one JSON array is still an array of records.
+    expect((await http.post('/v1/ingest', `[${sample}]`)).data).toMatchObject({ accepted: 1, rejectedTotal: 0 });
+  });
+
   it('answers 400 when no line is valid, 413 over the body limit, and needs the ingest role', async () => {
     const { http } = await start();
     const bad = await http.post('/v1/ingest', '{"ts":"2026-03-02T10:00:00Z"}\nnot json', { headers: { 'content-type': 'application/x-ndjson' } });

@@ -26,18 +26,14 @@ export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event' | 
     if (r.ok) records.push(r);
     else errors.push({ index: at, reason: r.reason });
   };
-  if (text.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-      if (!Array.isArray(parsed)) throw new Error('not an array');
-    } catch (e) {
-      throw new HttpError(400, `body starts with '[' but is not a JSON array: ${(e as Error).message}`);
-    }
-    const items = parsed as unknown[];
-    for (let i = 0; i < items.length; i++) take(i + 1, parseRecord(withDefaultType(items[i], defaultType)));
+  const array = text.startsWith('[') ? jsonArray(text) : undefined;
+  if (array !== undefined && (Array.isArray(array) || defaultType !== undefined)) {
+    if (!Array.isArray(array)) throw new HttpError(400, `body starts with '[' but is not a JSON array: ${array.error}`);
+    for (let i = 0; i < array.length; i++) take(i + 1, parseRecord(withDefaultType(array[i], defaultType)));
     return { records, errors };
   }
+  // On /v1/ingest a body that is not one JSON array is lines, as replay reads them: a first line
+  // that starts with '[' is refused on its own, and the lines after it are still taken.
   // Lines as the file reader splits them: on '\n', a trailing '\r' dropped; blank lines skipped.
   const lines = raw.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -63,4 +59,14 @@ export function parseIngestBody(body: Buffer, defaultType: 'sample' | 'event' | 
 function withDefaultType(item: unknown, defaultType: 'sample' | 'event' | undefined): unknown {
   if (defaultType === undefined || item === null || typeof item !== 'object' || Array.isArray(item)) return item;
   return (item as Record<string, unknown>)['type'] === undefined ? { ...(item as object), type: defaultType } : item;
+}
+
+/** The body as one JSON array, or why it is not one. */
+function jsonArray(text: string): unknown[] | { error: string } {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed : { error: 'not an array' };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
