@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { fromArgoCd } from '../src/adapters/deploy-hooks/argocd.js';
 import { deployHooksConfigSchema } from '../src/adapters/deploy-hooks/config.js';
 import { fromFlagger } from '../src/adapters/deploy-hooks/flagger.js';
@@ -166,6 +167,56 @@ describe('Argo CD notification (the README template) → context events', () => 
       records: [{ stack: 'eu-central-1', attributes: { status: 'failed' } }],
     });
   });
+  it('reads what Argo CD renders from the README’s template (rendered with Go’s text/template: scripts/argocd-template)', () => {
+    // The README's ConfigMap carries the very template the renderings were made from.
+    const readme = readFileSync('README.md', 'utf8');
+    const from = readme.indexOf('  template.harbinger-sync: |');
+    const block = readme.slice(readme.indexOf('        body: |\n', from) + '        body: |\n'.length, readme.indexOf('  trigger.on-harbinger-sync: |', from));
+    const inReadme = block
+      .split('\n')
+      .map((l) => l.slice(10))
+      .join('\n')
+      .trimEnd();
+    expect(inReadme).toBe(readFileSync('scripts/argocd-template/body.tmpl', 'utf8').trimEnd());
+    const rendered = (name: string) => JSON.parse(readFileSync(`test/support/argocd/rendered-${name}.json`, 'utf8')) as unknown;
+    expect(fromArgoCd(rendered('running'), c)).toEqual({
+      kind: 'events',
+      records: [
+        {
+          type: 'event',
+          ts: '2026-03-02T10:01:20Z',
+          kind: 'deployment',
+          id: 'argocd-checkout-eu-2026-03-02T10:01:20Z-started',
+          stack: 'eu-west-1',
+          service: 'checkout',
+          attributes: {
+            version: 'c3f1e2a9d8b7',
+            previousVersion: 'b22bb22f00d2',
+            status: 'started',
+            source: 'argocd',
+            application: 'checkout-eu',
+            project: 'shop',
+            namespace: 'checkout',
+          },
+        },
+      ],
+    });
+    // No labels on this Application: by label it has no stack (ignored); by cluster it is the destination's name.
+    expect(fromArgoCd(rendered('succeeded'), c)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining("no 'stack' label") });
+    const byCluster = deployHooksConfigSchema.parse({ argocd: { stackFrom: 'cluster' } }).argocd;
+    expect(fromArgoCd(rendered('succeeded'), byCluster)).toMatchObject({
+      records: [
+        {
+          kind: 'deployment',
+          ts: '2026-03-02T10:03:05Z',
+          stack: 'eu-cluster',
+          service: 'checkout-eu',
+          attributes: { version: 'c3f1e2a9d8b7', previousVersion: 'b22bb22f00d2', status: 'succeeded' },
+        },
+      ],
+    });
+  });
+
   it('says which field a body that is not the template lacks', () => {
     const r = fromArgoCd({ text: 'Application checkout-eu sync is Synced' }, c);
     expect(r).toMatchObject({ kind: 'invalid', details: expect.arrayContaining(['app: Invalid input: expected string, received undefined']) });

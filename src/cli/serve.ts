@@ -16,7 +16,9 @@ The embedded default needs no configuration and no external service: HTTP ingest
 pipeline, file-backed state under the data directory (state.json, audit.jsonl, recommendations.jsonl),
 recommendations on the console and in the JSONL feed, and a dry-run routing controller.
 
-Endpoints: POST /v1/samples, POST /v1/events (JSON array or NDJSON), GET /v1/incidents,
+Endpoints: POST /v1/samples, POST /v1/events, POST /v1/ingest (JSON array or NDJSON; /v1/ingest:
+mixed lines read as replay reads them), POST /v1/hooks/github|argocd|flagger (deploy tools' webhooks),
+GET /v1/incidents,
 GET /v1/recommendations, POST /v1/recommendations/{id}/approve|reject, POST /api/v1/write
 (Prometheus remote-write 1.0), POST /v1/alertmanager (webhook v4), GET /healthz, /readyz, /metrics.
 
