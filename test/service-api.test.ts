@@ -64,7 +64,7 @@ describe('harbinger serve HTTP API', () => {
     const { http } = await start(mkdtempSync(join(tmpdir(), 'hb-')));
     const lines = [
       '{"type":"event","ts":"2026-03-02T10:00:00Z","kind":"deployment","id":"d-1","stack":"a","service":"checkout","attributes":{"version":"v2"}}',
-      '{"ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"a","service":"checkout","value":120}',
+      '{"type":"sample","ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"a","service":"checkout","value":120}',
       '{"type":"sample","ts":"2026-03-02T10:00:00Z","signal":"latency","metric":"http_p99_ms","stack":"b","service":"checkout","value":118}',
     ].join('\n');
     const r = await http.post('/v1/ingest', lines, { headers: { 'content-type': 'application/x-ndjson' } });

@@ -65,6 +65,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** What POST /-/reload does (serve's SIGHUP reload); absent: the endpoint answers 404. */
   onReload?: () => void;
+  /** HARBINGER_GITHUB_WEBHOOK_SECRET: turns on POST /v1/hooks/github (deliveries signed with it). */
+  githubWebhookSecret?: string;
 }
 
 /** The audit head as a checkpoint holds it, and the oldest executed action whose controller had not answered then. */
@@ -88,6 +90,7 @@ export class HarbingerService implements HttpPort {
   private readonly cfg: HarbingerConfig;
   private readonly now: () => number;
   private readonly onReload: (() => void) | undefined;
+  private readonly githubWebhookSecret: string | undefined;
   private readonly tokens: ApiToken[];
   private readonly mapper: LabelMapper;
   private readonly audit: FileAuditLog;
@@ -116,6 +119,7 @@ export class HarbingerService implements HttpPort {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.onReload = opts.onReload;
+    this.githubWebhookSecret = opts.githubWebhookSecret;
     this.metrics.buildInfo.set({ version: harbingerVersion(), nodejs_version: process.version }, 1);
     this.tokens = [
       ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve', 'admin'] as Role[] }] : []),
@@ -228,6 +232,7 @@ export class HarbingerService implements HttpPort {
         maxConnections: this.cfg.server.maxConnections,
         remoteWriteMaxSeries: this.cfg.limits.remoteWriteMaxSeries,
         remoteWriteMaxSamples: this.cfg.limits.remoteWriteMaxSamples,
+        deployHooks: { config: this.cfg.deployHooks, githubSecret: this.githubWebhookSecret },
       },
       this.metrics,
       this.log,

@@ -16,7 +16,9 @@ The embedded default needs no configuration and no external service: HTTP ingest
 pipeline, file-backed state under the data directory (state.json, audit.jsonl, recommendations.jsonl),
 recommendations on the console and in the JSONL feed, and a dry-run routing controller.
 
-Endpoints: POST /v1/samples, POST /v1/events (JSON array or NDJSON), GET /v1/incidents,
+Endpoints: POST /v1/samples, POST /v1/events, POST /v1/ingest (JSON array or NDJSON; /v1/ingest:
+mixed lines read as replay reads them), POST /v1/hooks/github|argocd|flagger (deploy tools' webhooks),
+GET /v1/incidents,
 GET /v1/recommendations, POST /v1/recommendations/{id}/approve|reject, POST /api/v1/write
 (Prometheus remote-write 1.0), POST /v1/alertmanager (webhook v4), GET /healthz, /readyz, /metrics.
 
@@ -29,7 +31,8 @@ HARBINGER_INGEST_TOKEN, HARBINGER_READ_TOKEN, HARBINGER_APPROVER_TOKEN (tokens l
 data, reading state, or approving/rejecting); HARBINGER_AUDIT_KEY (HMAC key authenticating every
 audit entry); SLACK_BOT_TOKEN or
 SLACK_WEBHOOK_URL (the Slack feed) and SLACK_SIGNING_SECRET (POST /v1/slack/interactions);
-HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller).
+HARBINGER_ROUTING_WEBHOOK_TOKEN (the webhook routing controller); HARBINGER_GITHUB_WEBHOOK_SECRET
+(the GitHub webhook's secret: turns on POST /v1/hooks/github).
 
 Options:
   --port <n>         listen port (default 8080; 0 picks a free one)
@@ -160,13 +163,21 @@ function load(values: Record<string, unknown>, file: string | undefined): Omit<S
     if (hook !== undefined) slack.webhookUrl = hook.value;
     if (signing !== undefined) slack.signingSecret = signing.value;
     const auditKey = readSecret('HARBINGER_AUDIT_KEY')?.value;
+    const githubWebhookSecret = readSecret('HARBINGER_GITHUB_WEBHOOK_SECRET')?.value;
     const ingest = readApiToken(process.env, 'HARBINGER_INGEST_TOKEN')?.value;
     const read = readApiToken(process.env, 'HARBINGER_READ_TOKEN')?.value;
     const approve = readApiToken(process.env, 'HARBINGER_APPROVER_TOKEN')?.value;
     const roleTokens = { ...(ingest !== undefined ? { ingest } : {}), ...(read !== undefined ? { read } : {}), ...(approve !== undefined ? { approve } : {}) };
     const slackProblem = slackMisconfiguration(config, slack);
     if (slackProblem !== undefined) return `harbinger serve: ${slackProblem}`;
-    return { config, apiToken: token?.value, slack, roleTokens, ...(auditKey !== undefined ? { auditKey } : {}) };
+    return {
+      config,
+      apiToken: token?.value,
+      slack,
+      roleTokens,
+      ...(auditKey !== undefined ? { auditKey } : {}),
+      ...(githubWebhookSecret !== undefined ? { githubWebhookSecret } : {}),
+    };
   } catch (e) {
     return e instanceof ConfigError ? e.message : `harbinger serve: ${(e as Error).message}`;
   }

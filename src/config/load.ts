@@ -11,6 +11,7 @@ import { prometheusConfigSchema } from '../adapters/prometheus/config.js';
 import { healthChecksConfigSchema } from '../adapters/health-checks/config.js';
 import { routingConfigSchema } from '../adapters/routing/config.js';
 import { slackConfigSchema } from '../adapters/slack/config.js';
+import { deployHooksConfigSchema } from '../adapters/deploy-hooks/config.js';
 import { suggestKey } from './did-you-mean.js';
 
 /** The whole configuration; each part owns its schema and defaults. */
@@ -25,6 +26,7 @@ export const harbingerConfigSchema = z
     routing: routingConfigSchema.prefault({}),
     slack: slackConfigSchema.prefault({}),
     kafka: kafkaConfigSchema.optional(),
+    deployHooks: deployHooksConfigSchema.prefault({}),
     limits: limitsConfigSchema.prefault({}),
   })
   .strict()

@@ -29,6 +29,14 @@ export function checkAuth(req: IncomingMessage, tokens: readonly ApiToken[], rol
     presented = decoded.slice(decoded.indexOf(':') + 1);
   }
   if (presented === undefined) throw new HttpError(401, `unsupported Authorization scheme '${scheme ?? ''}'${allowBasic ? ' (Bearer or Basic)' : ' (Bearer)'}`);
+  checkToken(presented, tokens, role);
+}
+
+/**
+ * A token presented some other way than a header (Flagger's webhooks can send none: a token in the
+ * webhook's metadata), checked as a bearer token is: constant time, and the route's role.
+ */
+export function checkToken(presented: string, tokens: readonly ApiToken[], role: Role): void {
   const a = Buffer.from(presented);
   // Every token is compared (no early exit), so timing says nothing about which one nearly matched.
   let match: ApiToken | undefined;

@@ -11,6 +11,8 @@ import { parseIngestBody } from './ingest.js';
 import { reasonCode } from './reason-code.js';
 import { alertmanagerPayloadSchema, type AlertmanagerPayload } from '../alertmanager/webhook.js';
 import { parseRemoteWrite, RemoteWriteError, type WriteRequest } from '../remote-write/write-request.js';
+import { deployHookRoutes } from '../deploy-hooks/routes.js';
+import { deployHooksConfigSchema, type DeployHooksConfig } from '../deploy-hooks/config.js';
 import type { IncidentView } from '../../core/incident/incident-trail.js';
 import { renderIncidentPage, type IncidentPage } from '../../report/incident-page.js';
 
@@ -91,6 +93,8 @@ export interface HttpOptions {
   /** limits.remoteWriteMaxSeries / remoteWriteMaxSamples. */
   remoteWriteMaxSeries: number;
   remoteWriteMaxSamples: number;
+  /** The deploy tools' webhooks (/v1/hooks/*): how they map, and GitHub's secret (absent: that receiver is off). */
+  deployHooks?: { config: DeployHooksConfig; githubSecret: string | undefined };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -107,7 +111,8 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
       await fn(req, res, params);
     };
 
-  const ingest = (defaultType: 'sample' | 'event'): Handler =>
+  // `defaultType`: what an untyped record is on /v1/samples and /v1/events; /v1/ingest has none (replay's rule: `type` is required).
+  const ingest = (defaultType: 'sample' | 'event' | undefined): Handler =>
     authed('ingest', async (req, res) => {
       const body = await readBody(req, opts.bodyLimitBytes);
       const parsed = parseIngestBody(body, defaultType);
@@ -204,7 +209,7 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
     { method: 'POST', path: /^\/v1\/samples$/, name: 'samples', handler: ingest('sample') },
     { method: 'POST', path: /^\/v1\/events$/, name: 'events', handler: ingest('event') },
     // Mixed sample and event lines in file order, exactly as replay reads them (a fixture streamed as it is).
-    { method: 'POST', path: /^\/v1\/ingest$/, name: 'ingest', handler: ingest('sample') },
+    { method: 'POST', path: /^\/v1\/ingest$/, name: 'ingest', handler: ingest(undefined) },
     {
       method: 'GET',
       path: /^\/v1\/incidents$/,
@@ -362,6 +367,17 @@ export function createHttpServer(port: HttpPort, opts: HttpOptions, metrics: Ser
         true,
       ),
     },
+    // GitHub, Argo CD and Flagger webhooks: context events without hand work (src/adapters/deploy-hooks).
+    ...deployHookRoutes(
+      {
+        config: opts.deployHooks?.config ?? deployHooksConfigSchema.parse({}),
+        githubSecret: opts.deployHooks?.githubSecret,
+        tokens: opts.tokens,
+        bodyLimitBytes: opts.bodyLimitBytes,
+        ingest: async (events, source) => port.ingest([], events, source),
+      },
+      json,
+    ),
     {
       method: 'POST',
       path: /^\/v1\/slack\/interactions$/,
