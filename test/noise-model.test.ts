@@ -116,6 +116,20 @@ describe('series that count events', () => {
     expect(confirmed!.ts - (T0 + DEPLOY * MIN)).toBeLessThanOrEqual(4 * MIN);
   });
 
+  it('leaves gauges in whole units alone: a CPU in whole percent, 44-46 %, rising to 52 % is confirmed', () => {
+    const config = parseConfig({});
+    const out: DetectionEvent[] = [];
+    const engine = new DetectionEngine(config.detection, { detection: (e) => out.push(e) });
+    for (let m = 0; m < 2 * 1440 + 30; m++) {
+      for (const stack of ['a', 'b']) {
+        const value = 44 + Math.floor(u(m * 3 + stack.length) * 3) + (stack === 'a' && m >= 2 * 1440 ? 7 : 0);
+        engine.offerSample({ ts: T0 + m * MIN, signal: 'capacity', metric: 'cpu_percent', stack, service: 'checkout', value });
+      }
+    }
+    engine.flush();
+    expect(out.some((e) => e.type === 'anomaly' && e.stack === 'a' && e.stage === 'confirmed')).toBe(true);
+  });
+
   it('leaves a flag or ratio that sits at 1 alone: a drop to 0.97 stays many sigma', () => {
     const config = parseConfig({});
     const out: DetectionEvent[] = [];

@@ -708,13 +708,15 @@ function countNoise(series: SeriesState, count: number): number {
  * A series that has only ever sent non-negative integers over a range of at least 0..2 counts
  * events (restarts, orders, queued jobs): its noise is at least Poisson's, sqrt(expected count),
  * and never below one event. A series of zeros whose learned spread is nil would otherwise read
- * two restarts as thousands of sigma. The range excludes flags and ratios that sit at 0 or 1, and
- * latency is excluded because a quantile in whole milliseconds is not a count. `scale` is the
+ * two restarts as thousands of sigma. The range excludes flags and ratios that sit at 0 or 1.
+ * Errors and business only: a quantile in whole milliseconds, a CPU in whole percent or a speed in
+ * whole miles per hour is no count, and a floor of sqrt(45) on a CPU at 45 % would hide a rise to
+ * 55 %. (Queue depths and pools in use are counts too, but capacity keeps its own spread.) `scale` is the
  * business per-share factor: the count is the raw one, the floor is in the scaled unit.
  */
 function eventCountNoise(series: SeriesState, raw: number, scale: number): number {
   let low = series.countLow;
-  if (low === undefined || low !== low) return 0;
+  if (low === undefined || low !== low || (series.signal !== 'reliability' && series.signal !== 'business')) return 0;
   if (raw < 0 || raw !== Math.floor(raw)) {
     series.countLow = Number.NaN;
     return 0;
@@ -722,7 +724,7 @@ function eventCountNoise(series: SeriesState, raw: number, scale: number): numbe
   let high = series.countHigh!;
   if (raw < low) series.countLow = low = raw;
   if (raw > high) series.countHigh = high = raw;
-  if (series.signal === 'latency' || high - low < 2) return 0;
+  if (high - low < 2) return 0;
   const expected = series.lastExpected; // raw units (see lastExpected)
   return Math.sqrt(expected > 1 ? expected : 1) * scale;
 }
