@@ -198,7 +198,7 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
  */
 function standsApart(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed) return undefined;
-  const moves = relativeMoves(top, peers, p);
+  const moves = relativeMoves(top, peers, p, true);
   if (moves === undefined || !(moves.ref > 0) || moves.ref >= p.peerMaxRatio * moves.top) return undefined;
   const apart = Math.max(separation, top.score * (1 - moves.ref / moves.top));
   return {
@@ -220,20 +220,25 @@ function standsApart(top: StackInput, peers: readonly StackInput[], separation: 
  * the peer's wobble alone reaches the bar (an hourly latency 40 % off from one hour to the next
  * cannot tell whether it moved 40 % with the top); such a peer counts as not moved. `ref`: the
  * peer that moved most, or with more than three stacks the 75th percentile, as for the scores.
- * Undefined when the fractions are unknown or the top's is not bad.
+ * Undefined when the fractions are unknown or the top's is not bad. `now`: a peer in an episode
+ * is read at its latest point, its smoothed fraction scaled by latest / smoothed score (as
+ * peerNow reads its score), so a peer that has just followed the top is not taken for one that
+ * moved less.
  */
 function relativeMoves(
   top: StackInput,
   peers: readonly StackInput[],
   p: DeltaParams,
+  now = false,
 ): { top: number; ref: number; refStack: string; refScore: number; all: number[] } | undefined {
   const t = top.relative;
   const own = t === undefined ? Number.NaN : moveSince(t, top);
   if (t === undefined || !(own > 0)) return undefined;
   const moved: { s: StackInput; m: number }[] = [];
   for (const s of peers) {
-    const m = moveSince(t, s);
+    let m = moveSince(t, s);
     if (m !== m) continue;
+    if (now && s.score > 0 && m > 0) m *= peerNow(s) / s.score;
     moved.push({ s, m: own >= p.peerHealthyScore * s.relative!.noise ? m : Math.min(m, 0) });
   }
   if (moved.length === 0) return undefined;
