@@ -13,10 +13,13 @@ import { generateScenario } from '../fixtures/generate.js';
 
 /**
  * The feedback loop: an unannounced load test (the perf-test fixture with its `perf_test` context event
- * withheld: nobody told Harbinger) looks like a capacity incident, and a model trained on fixture truth
- * alone proposes a traffic shift with high confidence. Operators reject those proposals; the rejections
- * go to the training log; after retraining, the same class (a load test on a later day, seed 1, never
- * rejected) falls below the approval threshold, while the true incidents keep theirs.
+ * withheld: nobody told Harbinger) looks like a capacity incident, and the shipped confidence formula
+ * proposes a traffic shift above the approval threshold. Operators reject those proposals; the
+ * rejections go to the training log; a model trained on fixture truth and that log scores the same
+ * class (a load test on a later day, seed 1, never rejected) below the threshold, while the true
+ * incidents keep theirs. (A model trained on the fixture truth alone was fooled too until the cross-stack
+ * comparison learned to single out a stack moving on top of a platform-wide move: since then the
+ * truth holds no capacity-and-latency incident without a cause at night, and it no longer is.)
  */
 
 const config = parseConfig({});
@@ -32,16 +35,18 @@ function loadTestClass(seed: number, recs: readonly Recommendation[]): Recommend
   return recs.filter((r) => reachedConfidence(r) && trap.stacks.includes(r.stack) && r.ts >= from && r.ts <= to);
 }
 
-function unannouncedLoadTest(seed: number, net: ConfidenceNet): Recommendation[] {
-  return replayLines(generateScenario('perf-test', seed).lines, config, { confidence: net.asConfidenceModel(), dropEventKinds: ['perf_test'] });
+/** Replayed with `net` deciding, or without one the shipped formula. */
+function unannouncedLoadTest(seed: number, net?: ConfidenceNet): Recommendation[] {
+  const lines = generateScenario('perf-test', seed).lines;
+  return replayLines(lines, config, { ...(net !== undefined ? { confidence: net.asConfidenceModel() } : {}), dropEventKinds: ['perf_test'] });
 }
 
-/** The first mitigation for each true incident (seed 1, the committed fixtures), with the model deciding. */
-function trueIncidentMitigations(net: ConfidenceNet): { name: string; rec: Recommendation | undefined }[] {
+/** The first mitigation for each true incident (seed 1, the committed fixtures), with `net` (or the formula) deciding. */
+function trueIncidentMitigations(net?: ConfidenceNet): { name: string; rec: Recommendation | undefined }[] {
   return TRUE_INCIDENTS.map((name) => {
     const { lines, truth } = generateScenario(name, 1);
     const inc = truth.incidents[0]!;
-    const recs = replayLines(lines, config, { confidence: net.asConfidenceModel() });
+    const recs = replayLines(lines, config, net !== undefined ? { confidence: net.asConfidenceModel() } : {});
     const rec = recs.find(
       (r) =>
         MITIGATIONS.has(r.action) &&
@@ -56,20 +61,18 @@ function trueIncidentMitigations(net: ConfidenceNet): { name: string; rec: Recom
 
 describe('feedback loop: operator rejections retrain the confidence model', () => {
   let truth: LabeledSample[];
-  let base: ConfidenceNet;
 
   beforeAll(async () => {
     await initBackend();
     truth = runScenarios([2, 3], config).flatMap((r) => r.samples);
-    base = await ConfidenceNet.train(truth, { seed: 7 });
   });
 
   it('rejected unannounced load tests drop below the threshold; true incidents keep theirs', async () => {
-    // 1. Before: the truth-only model proposes a shift during an unannounced load test (seeds 2-4).
+    // 1. Before: the formula proposes a shift during an unannounced load test (seeds 2-4).
     const log = join(mkdtempSync(join(tmpdir(), 'harbinger-feedback-')), 'training-log.jsonl');
     let rejected = 0;
     for (const seed of [2, 3, 4]) {
-      for (const rec of loadTestClass(seed, unannouncedLoadTest(seed, base))) {
+      for (const rec of loadTestClass(seed, unannouncedLoadTest(seed))) {
         if (rec.confidence < THRESHOLD) continue;
         // 2. The operator rejects it: "that was the load test".
         appendTrainingLog(log, trainingLogEntry(rec, 'reject', { by: 'sre-on-call', reason: 'scheduled load test, not an incident' }));
@@ -77,10 +80,10 @@ describe('feedback loop: operator rejections retrain the confidence model', () =
       }
     }
     expect(rejected).toBeGreaterThanOrEqual(2);
-    const beforeDay1 = loadTestClass(1, unannouncedLoadTest(1, base));
+    const beforeDay1 = loadTestClass(1, unannouncedLoadTest(1));
     expect(Math.max(...beforeDay1.map((r) => r.confidence))).toBeGreaterThanOrEqual(THRESHOLD);
     expect(beforeDay1.some((r) => MITIGATIONS.has(r.action))).toBe(true);
-    const trueBefore = trueIncidentMitigations(base);
+    const trueBefore = trueIncidentMitigations();
 
     // 3. Retrain on truth + the training log.
     const entries = readTrainingLog(log);
@@ -89,7 +92,7 @@ describe('feedback loop: operator rejections retrain the confidence model', () =
     const retrained = await ConfidenceNet.train([...truth, ...samplesFromLog(entries, 5)], { seed: 7 });
 
     // 4. After, on a day whose load test was never rejected (seed 1, the committed fixture): the very
-    // situations the old model scored above the threshold now score below it...
+    // situations the formula scored above the threshold now score below it...
     const reScored = beforeDay1.map((r) => ({ before: r.confidence, after: retrained.predict(r.evidence) }));
     // ...and replayed with the retrained model deciding, nothing is mitigated on the loaded stack.
     const afterDay1 = loadTestClass(1, unannouncedLoadTest(1, retrained));
@@ -109,7 +112,6 @@ describe('feedback loop: operator rejections retrain the confidence model', () =
       expect(t.rec, `${t.name} still mitigated`).toBeDefined();
       expect(t.rec!.confidence, `${t.name} confidence`).toBeGreaterThanOrEqual(THRESHOLD);
     }
-    base.dispose();
     retrained.dispose();
   });
 });
