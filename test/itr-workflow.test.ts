@@ -215,6 +215,46 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: withErrors, events: [shift], deltas })).action).not.toBe('none');
   });
 
+  it('does not call a pool past its saturation gate long after the shift a warm-up', () => {
+    // The cutover moved the traffic onto us-west-2 70 minutes ago; its pool, judged against a
+    // baseline of the old share, has deviated since. Now it fills up past the 90 % gate.
+    const shift: ContextEvent = { ts: T - 70 * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { 'us-east-1': 4, 'us-west-2': 96 } } };
+    const pool = {
+      metric: 'db_pool_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 68 * MIN,
+      lastTs: T,
+      score: 30,
+      peakScore: 30,
+      value: 96,
+      expected: 35,
+      persistence: { hits: 5, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const deltas = new Map<string, IncidentDelta>([
+      ['db_pool_utilization', { metric: 'db_pool_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 20 }],
+    ]);
+    const warming = incident({ openedAt: T - 68 * MIN, signals: { db_pool_utilization: pool }, predictions: {} });
+    // Deviating but under its gate: the shift's, for as long as it lasts.
+    expect(runWorkflow(input({ incident: warming, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    // Past the gate since 2 minutes, an hour after the shift: judged on its own, and traffic moves.
+    const saturated = incident({ ...warming, breaches: { db_pool_utilization: T - 2 * MIN } });
+    const d = runWorkflow(input({ incident: saturated, events: [shift], deltas }));
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.code).not.toBe('cold_cache');
+    expect(d.phases.find((p) => p.name === 'delta_stack_identification')!.code).toBe('singled_out');
+    // The idle colour, nearly empty, has the headroom: traffic moves back to it.
+    const idle = new Map([
+      ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.1, business: 0.2, capacity: 0.5 }, 0.05)],
+      ['us-west-2', health('us-west-2', { latency: 2, reliability: 0.5, business: 1, capacity: 30 }, 0.96)],
+    ]);
+    expect(runWorkflow(input({ incident: saturated, events: [shift], deltas, health: idle })).action).toBe('shift_traffic');
+    // Past the gate within the warm-up allowance (the first minutes of a cutover): still the shift's.
+    const early = incident({ ...warming, breaches: { db_pool_utilization: T - 60 * MIN } });
+    expect(runWorkflow(input({ incident: early, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+  });
+
   it('judges a deviation that began after the warm-up on its own: a late latency warning does not borrow the warm-up CPU', () => {
     const shift: ContextEvent = { ts: T - 80 * MIN, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } };
     const cpu = {

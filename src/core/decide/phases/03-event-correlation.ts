@@ -68,7 +68,11 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
       reason,
       cause: { kind: 'cold_cache' as const, reason: `traffic moved onto ${inc.stack} by ${g.event.id}`, event: pick(g.event) },
     });
-    if (active.every((s) => minutesAfter(s) >= -SHIFT_ONSET_SLACK_MIN)) {
+    // A capacity series past its saturation gate once the warm-up is over is no warm-up: the stack
+    // took more than it can serve (a pool filling up an hour after the cutover, on a baseline that
+    // still knows the old share, would otherwise be the shift's until it ran dry).
+    const saturated = breached.filter((m) => inc.signals[m]?.signal === 'capacity' && (inc.breaches[m]! - g.event.ts) / MIN > allowance);
+    if (saturated.length === 0 && active.every((s) => minutesAfter(s) >= -SHIFT_ONSET_SLACK_MIN)) {
       const own = active.filter((s) => minutesAfter(s) > allowance);
       if (own.length === 0) {
         return {
