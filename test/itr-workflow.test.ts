@@ -171,6 +171,22 @@ describe('ITR workflow', () => {
     expect(d.phases.filter((p) => p.result === 'skip' && p.evidence.startsWith('not reached'))).toHaveLength(7);
   });
 
+  it('judges errors that begin long into a steady performance test on their own', () => {
+    // The test began 55 minutes ago; the errors 10 minutes ago (45 minutes into it): no load test
+    // brings its errors that late, so they are the stack's own (a dependency failing under the test).
+    const perf: ContextEvent = { ts: T - 55 * MIN, endTs: T + 30 * MIN, kind: 'perf_test', id: 'k6-peak', stack: 'us-west-2', attributes: {} };
+    const late = runWorkflow(input({ events: [perf] }));
+    expect(late.action).toBe('shift_traffic');
+    expect(late.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'http_error_ratio began 45 min into perf_test k6-peak: past the 20-minute warm-up allowance',
+    );
+    // The same errors 15 minutes into the test came with its load: explained.
+    const early = runWorkflow(input({ events: [{ ...perf, ts: T - 25 * MIN }] }));
+    expect(early).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // A chaos experiment's errors come whenever it injects them: still explained.
+    expect(runWorkflow(input({ events: [{ ...perf, kind: 'chaos', id: 'pod-kill' }] }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
   it('blames a change made on the stack after its performance test began, not the test', () => {
     const perf: ContextEvent = { ts: T - 30 * MIN, endTs: T + 10 * MIN, kind: 'perf_test', id: 'k6-soak', stack: 'us-west-2', attributes: {} };
     // Deployed ten minutes into the test, ten minutes before the episode: the change is the likelier cause.
@@ -182,6 +198,22 @@ describe('ITR workflow', () => {
     // Deployed before the test began: the test explains what followed it.
     const before = runWorkflow(input({ events: [deployment('deploy-8', { version: 'v8' }, T - 40 * MIN), perf] }));
     expect(before).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Deployed nine minutes after the test's deviation began (within the cause window's slack, so
+    // still noted as a candidate): nothing followed it, so the test still explains the episode.
+    const loaded = incident({ openedAt: T - 10 * MIN });
+    const into = runWorkflow(input({ incident: loaded, events: [perf, deployment('deploy-10', { version: 'v10', previousVersion: 'v9' }, T - MIN)] }));
+    expect(into).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Once a deviation begins after the deploy (its errors, two minutes later), the change is the cause again.
+    const errorsAfter = incident({
+      openedAt: T - 10 * MIN,
+      signals: { ...loaded.signals, http_p99_ms: { ...loaded.signals['http_error_ratio']!, metric: 'http_p99_ms', signal: 'latency', firstTs: T + MIN } },
+    });
+    const now = T + 2 * MIN;
+    const after = runWorkflow({
+      ...input({ incident: errorsAfter, events: [perf, deployment('deploy-10', { version: 'v10', previousVersion: 'v9' }, T - MIN)] }),
+      now,
+    });
+    expect(after.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('deploy-10 came after perf_test k6-soak began');
   });
 
   it('treats latency right after traffic moved onto the stack as cold caches, until the allowance runs out', () => {

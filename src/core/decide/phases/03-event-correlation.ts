@@ -2,9 +2,23 @@ import { eventStart } from '../../context/explained-windows.js';
 import { hhmm } from '../../clock-text.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { IncidentSignal } from '../../../domain/decision.js';
+import type { ContextEvent } from '../../../domain/types.js';
 import type { Phase } from './context.js';
 import { pick, versionNote } from './evidence-text.js';
 import { threatensSlo } from './situation.js';
+
+/**
+ * Errors or business a load test on this very stack did not bring with it: they began past the
+ * warm-up allowance after the test began (the allowance a traffic shift's effects get to appear).
+ * A load test's errors come with its load; a dependency failing 43 minutes into a steady test,
+ * or a release's errors 28 minutes in, are the stack's own, and were explained away.
+ */
+function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): IncidentSignal[] {
+  if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return [];
+  const allowance = ctx.w.config.correlation.warmUpAllowanceMinutes * MIN;
+  const start = eventStart(e);
+  return ctx.confirmed.filter((s) => threatensSlo(s) && s.firstTs - start > allowance);
+}
 
 /** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
 const SHIFT_ONSET_SLACK_MIN = 2;
@@ -27,8 +41,12 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   ]);
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
-  // cause of what followed it: a bad deploy during a load test is still a bad deploy.
-  const changedSince = c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) ? c.cause : undefined;
+  // cause of what followed it: a bad deploy during a load test is still a bad deploy. Of what
+  // followed it only: a deviation that began before the change (the load test's CPU and latency,
+  // with the deploy nine minutes into them) is still the test's.
+  const followed = (ts: number): boolean => active.some((s) => s.firstTs > ts - MIN);
+  const changedSince =
+    c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && followed(c.cause.ts) ? c.cause : undefined;
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
@@ -36,6 +54,13 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
+    );
+  } else if (c.explaining !== undefined && lateHarm(ctx, c.explaining).length > 0) {
+    const e = c.explaining;
+    c.notes.push(
+      `${lateHarm(ctx, e)
+        .map((s) => `${s.metric} began ${Math.round((s.firstTs - eventStart(e)) / MIN)} min into ${e.kind} ${e.id}`)
+        .join(', ')}: past the ${w.config.correlation.warmUpAllowanceMinutes}-minute warm-up allowance, not the test's load`,
     );
   } else if (c.explaining !== undefined) {
     const e = c.explaining;
