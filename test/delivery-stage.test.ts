@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { classifyHttp, type DeliveryResult } from '../src/adapters/delivery/deli
 import { DeliveryStage, type Settlement } from '../src/adapters/delivery/delivery-stage.js';
 import { SqliteOutbox } from '../src/adapters/delivery/sqlite-outbox.js';
 import { WebhookController } from '../src/adapters/routing/webhook-controller.js';
+import { importLegacyOutbox, type SlackItem } from '../src/adapters/slack/slack-outbox.js';
 import { spawnProcess, trackTempDir, waitFor } from './support/process.js';
 import { missing } from './support/requires.js';
 
@@ -269,5 +270,30 @@ describe.skipIf(missing('promtool'))('harbinger_delivery_* follow Prometheus con
     expect(text).toContain('harbinger_delivery_oldest_queued_age_seconds{target="slack"} 6');
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+  });
+});
+
+describe('the JSON-lines Slack outbox of older versions', () => {
+  it('is moved into the SQLite outbox once: undelivered items in order, message locations, a torn tail skipped', () => {
+    const dir = tempDir();
+    const legacy = join(dir, 'slack-outbox.jsonl');
+    const item = (id: string, kind: SlackItem['kind'], createdAt: number) => ({ op: 'enqueue', item: { id, kind, recId: 'r1', createdAt, text: id } });
+    const lines = [
+      { op: 'state', recId: 'r0', incidentId: 'inc-0', status: 'executed', channel: 'C1', ts: '1700000000.000100' },
+      item('a', 'post', 1),
+      item('b', 'update', 2),
+      { op: 'done', id: 'a', result: 'sent' },
+      item('c', 'reply', 3),
+    ];
+    writeFileSync(legacy, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"op":"enqueue","item":{"id":"d"`);
+    const outbox = new SqliteOutbox<SlackItem>(join(dir, 'outbox', 'slack.sqlite'));
+    expect(importLegacyOutbox(legacy, outbox)).toBe(2);
+    expect(existsSync(legacy)).toBe(false);
+    expect(outbox.pending().map((r) => [r.key, r.payload.kind, r.enqueuedAt])).toEqual([
+      ['b', 'update', 2],
+      ['c', 'reply', 3],
+    ]);
+    expect(outbox.receipts().get('r0')).toEqual({ incidentId: 'inc-0', status: 'executed', channel: 'C1', ts: '1700000000.000100' });
+    outbox.close();
   });
 });
