@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OutcomeEvent, Recommendation } from '../src/domain/decision.js';
 import type { Logger } from '../src/adapters/log/logger.js';
 import { SlackFeed, type SlackFeedOptions } from '../src/adapters/slack/slack-feed.js';
+import type { SlackItem } from '../src/adapters/slack/slack-outbox.js';
+import { SqliteOutbox } from '../src/adapters/delivery/sqlite-outbox.js';
 import { signSlackRequest } from '../src/adapters/slack/signature.js';
 import { freePort } from './support/ports.js';
 import { HarbingerService } from '../src/app/service.js';
@@ -249,14 +251,16 @@ describe('SlackFeed, bot mode', () => {
     expect(feed.queueDepth()).toBe(4);
     await feed.stop(200);
 
-    const file = readFileSync(outboxPath, 'utf8');
-    const pending = file
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((l) => l.op === 'enqueue');
-    expect(pending.map((l) => l.item.kind)).toEqual(['post', 'update', 'update', 'reply']); // the 2nd update names the approver
-    expect(pending[0].item.rec.id).toBe(rec.id);
+    // The outbox is an SQLite file now (src/adapters/delivery/sqlite-outbox.ts): read it as a restart would.
+    const file = readdirSync(join(dir, 'outbox'))
+      .map((f) => readFileSync(join(dir, 'outbox', f), 'latin1'))
+      .join('');
+    const stored = new SqliteOutbox<SlackItem>(outboxPath);
+    const pending = stored.pending();
+    stored.close();
+    expect(pending.map((l) => l.payload.kind)).toEqual(['post', 'update', 'update', 'reply']); // the 2nd update names the approver
+    expect(pending[0]!.payload.rec!.id).toBe(rec.id);
+    expect(file).toContain(rec.id);
     expect(file).not.toContain(slack.token);
     expect(lines.join('\n')).not.toContain(slack.token);
     expect(lines.join('\n')).toContain('retrying');

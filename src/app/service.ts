@@ -149,7 +149,7 @@ export class HarbingerService implements HttpPort {
         { entries: this.audit.opened.unauthenticated },
         'audit log has keyed entries but HARBINGER_AUDIT_KEY is not set: their authenticity was not checked',
       );
-    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir);
+    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir, this.metrics.delivery);
     this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
     const hooks = {
       onDecision: (e: DecisionEvent, replayed: boolean) => this.delivery.deliver(e, replayed),
@@ -205,7 +205,12 @@ export class HarbingerService implements HttpPort {
     // A bot token Slack refuses is found now, not at the first incident (its messages would all fail).
     const slackProblem = await this.slack?.verify();
     if (slackProblem !== undefined) throw new Error(`slack: ${slackProblem}`);
-    this.metrics.exportOnly({ slack: this.slack !== undefined, kafka: this.cfg.kafka !== undefined, prometheus: this.cfg.prometheus !== undefined });
+    this.metrics.exportOnly({
+      slack: this.slack !== undefined,
+      kafka: this.cfg.kafka !== undefined,
+      prometheus: this.cfg.prometheus !== undefined,
+      delivery: this.slack !== undefined || this.routing.name === 'webhook',
+    });
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
     if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) await this.checkpoint();
     const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
@@ -304,6 +309,7 @@ export class HarbingerService implements HttpPort {
     await this.checkpoint(true);
     this.runtime.close();
     await this.slack?.stop(5000);
+    await this.routing.close?.();
     await this.delivery.close();
     this.log.info('harbinger stopped; state checkpointed');
   }

@@ -92,6 +92,43 @@ Options:
       reloading.catch((e: Error) => log.error({ err: e.message }, 'SIGHUP: reload failed'));
     };
     process.on('SIGHUP', reload);
+    // SIGTERM/SIGINT are handled from the start too: /healthz answers once the port listens, before
+    // start() has resolved (the confidence model is still loading), and a signal then must stop
+    // gracefully, queued behind the start, not take the default action and die uncheckpointed.
+    let stopped: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const shutdown = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      process.off('SIGHUP', reload);
+      const deadlineMs = current.config.server.shutdownTimeoutSeconds * 1000;
+      const deadline = setTimeout(() => {
+        log.error(
+          { deadlineSeconds: deadlineMs / 1000 },
+          'shutdown took longer than server.shutdownTimeoutSeconds: exiting (the write-ahead log holds what was acknowledged)',
+        );
+        // Whatever still holds the event loop (a controller call, a Slack flush) is abandoned.
+        process.exit(EXIT.failed);
+      }, deadlineMs);
+      deadline.unref();
+      reloading
+        .catch(() => undefined)
+        .then(() => service.stop())
+        .then(
+          () => {
+            clearTimeout(deadline);
+            stopped();
+          },
+          (e: Error) => {
+            clearTimeout(deadline);
+            log.error({ err: e.message }, 'unclean shutdown');
+            stopped();
+          },
+        );
+    };
+    const onTerm = (): void => shutdown('SIGTERM');
+    const onInt = (): void => shutdown('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
     try {
       await reloading;
     } catch (e) {
@@ -99,41 +136,12 @@ Options:
       // public address, an audit log that fails verification): usage; the system said no (the port
       // taken, the data directory not writable: an errno code): failed.
       process.off('SIGHUP', reload);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
       await service.stop().catch(() => undefined);
       return complain(this.name, (e as Error).message, (e as NodeJS.ErrnoException).code !== undefined ? EXIT.failed : EXIT.usage);
     }
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string): void => {
-        log.info({ signal }, 'shutting down');
-        process.off('SIGHUP', reload);
-        const deadlineMs = current.config.server.shutdownTimeoutSeconds * 1000;
-        const deadline = setTimeout(() => {
-          log.error(
-            { deadlineSeconds: deadlineMs / 1000 },
-            'shutdown took longer than server.shutdownTimeoutSeconds: exiting (the write-ahead log holds what was acknowledged)',
-          );
-          // Whatever still holds the event loop (a controller call, a Slack flush) is abandoned.
-          process.exit(EXIT.failed);
-        }, deadlineMs);
-        deadline.unref();
-        reloading
-          .catch(() => undefined)
-          .then(() => service.stop())
-          .then(
-            () => {
-              clearTimeout(deadline);
-              resolve();
-            },
-            (e: Error) => {
-              clearTimeout(deadline);
-              log.error({ err: e.message }, 'unclean shutdown');
-              resolve();
-            },
-          );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-    });
+    await done;
     return EXIT.ok;
   },
 };

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DeliveryMetrics } from '../delivery/delivery-metrics.js';
 
 /** Harbinger's own metrics, Prometheus naming: `harbinger_` prefix, units and `_total` suffixes. */
 const NON_COUNTERS_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -180,6 +181,9 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  /** The delivery stage's families (harbinger_delivery_*), registered by its own module. */
+  readonly delivery = new DeliveryMetrics(this.registry);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names three gauges with a counter's `_total` suffix, which `promtool check metrics`
@@ -190,8 +194,9 @@ export class ServiceMetrics {
    * Families of features that are off are not exported: a Kafka lag stuck at 0 on an embedded
    * service, or a Slack outbox on one without Slack, reads as a broken part on a dashboard.
    */
-  exportOnly(features: { slack: boolean; kafka: boolean; prometheus: boolean }): void {
+  exportOnly(features: { slack: boolean; kafka: boolean; prometheus: boolean; delivery?: boolean }): void {
     const off = [
+      ...((features.delivery ?? features.slack) ? [] : ['harbinger_delivery_']),
       ...(features.slack ? [] : ['harbinger_slack_']),
       ...(features.kafka ? [] : ['harbinger_kafka_']),
       ...(features.prometheus ? [] : ['harbinger_prometheus_']),

@@ -18,6 +18,8 @@ export interface RoutingResult {
 export interface RoutingController {
   readonly name: string;
   apply(rec: Recommendation): Promise<RoutingResult>;
+  /** Releases what it holds (the webhook's outbox); calls not yet answered are made after the next start. */
+  close?(): Promise<void>;
 }
 
 /** The embedded default: says what it would do and changes nothing. */

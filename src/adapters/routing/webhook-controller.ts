@@ -2,6 +2,10 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Recommendation } from '../../domain/decision.js';
 import type { Logger } from '../log/logger.js';
+import { backoffPolicy } from '../delivery/backoff.js';
+import { classifyHttp, type DeliveryResult } from '../delivery/delivery-result.js';
+import { DeliveryStage, type DeliveryObserver, type Settlement } from '../delivery/delivery-stage.js';
+import { SqliteOutbox } from '../delivery/sqlite-outbox.js';
 import type { RoutingController } from './routing-controller.js';
 
 /**
@@ -14,7 +18,12 @@ import type { RoutingController } from './routing-controller.js';
  *  - the same recommendation always carries the same key and the same body, on retries and on
  *    replays, so the receiver can drop duplicates by key;
  *  - 2xx: delivered. 5xx, 408, 429 and network errors/timeouts: retried with exponential backoff
- *    up to `maxAttempts`. Any other status (4xx): not retried, reported as failed.
+ *    (or after the receiver's `Retry-After`) up to `maxAttempts`. Any other status (4xx): not
+ *    retried, reported as failed.
+ *
+ * Calls go through the delivery stage (src/adapters/delivery/): kept in an outbox on disk before
+ * the first attempt, one at a time in order, so a call accepted before a crash is made after the
+ * restart (at least once, under the same key and the same body).
  */
 
 export const ROUTING_WEBHOOK_ACTIONS = ['shift_traffic', 'rollback', 'pause_rollout', 'pre_scale'] as const;
@@ -64,18 +73,32 @@ export type RoutingWebhookRequest = z.infer<typeof routingWebhookRequestSchema>;
 
 export interface WebhookControllerOptions {
   url: string;
-  /** Sent as `Authorization: Bearer <token>`; never logged, never in `detail`. */
+  /** Sent as `Authorization: Bearer <token>`; never logged, never in `detail`, never in the outbox. */
   token?: string;
   /** Per-attempt timeout, default 5000 ms. */
   timeoutMs?: number;
-  /** Total attempts including the first, default 4. */
+  /** Total attempts including the first, default 4 (counted across restarts). */
   maxAttempts?: number;
-  /** First backoff, default 500 ms; doubles per retry. */
+  /** First backoff, default 500 ms; doubles per retry. A `Retry-After` from the receiver wins. */
   baseDelayMs?: number;
   /** Backoff cap, default 8000 ms. */
   maxDelayMs?: number;
+  /**
+   * Random share of each backoff, 0..1, default 0: one decider sends one action at a time, so
+   * there is no crowd of senders to spread out, and the documented delays (0.5 s, 1 s, 2 s) hold.
+   */
+  jitter?: number;
+  /**
+   * The durable outbox (SQLite). Unset: kept in memory, so a crash mid-retry loses the call
+   * (tests, one-off CLI use); `serve` always sets it under the data directory.
+   */
+  outboxPath?: string;
+  /** Bound on queued calls (default 1000); beyond it the oldest is dropped and counted. */
+  maxQueued?: number;
+  observer?: DeliveryObserver;
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
   log?: Logger;
 }
 
@@ -87,7 +110,11 @@ export interface WebhookApplyResult {
   attempts: number;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** What the outbox keeps per call: the exact body (byte-identical on every retry and after a restart) and the action for logs. */
+interface WebhookCall {
+  action: string;
+  body: string;
+}
 
 /** Builds the webhook body for a recommendation (pure; deterministic for a given recommendation). */
 export function toWebhookRequest(rec: Recommendation, approvedBy?: string): RoutingWebhookRequest {
@@ -139,10 +166,7 @@ export function approverOf(rec: Recommendation): string | undefined {
 export class WebhookController implements RoutingController {
   readonly name = 'webhook';
   private readonly http: AxiosInstance;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly stage: DeliveryStage<WebhookCall>;
   /** The URL without credentials or query string: safe for logs and details. */
   readonly target: string;
 
@@ -150,10 +174,6 @@ export class WebhookController implements RoutingController {
     const u = new URL(opts.url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`webhook controller: url must be http(s), got ${u.protocol}`);
     this.target = `${u.origin}${u.pathname}`;
-    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
-    this.baseDelayMs = opts.baseDelayMs ?? 500;
-    this.maxDelayMs = opts.maxDelayMs ?? 8000;
-    this.sleep = opts.sleep ?? defaultSleep;
     this.http = axios.create({
       timeout: opts.timeoutMs ?? 5000,
       validateStatus: () => true,
@@ -163,13 +183,31 @@ export class WebhookController implements RoutingController {
       responseType: 'text',
       transformResponse: [(d: unknown) => d],
     });
+    this.stage = new DeliveryStage<WebhookCall>({
+      target: 'routing-webhook',
+      outbox: new SqliteOutbox(opts.outboxPath ?? ':memory:'),
+      send: (item) => this.send(item.key, item.payload.body),
+      policy: backoffPolicy({ baseMs: opts.baseDelayMs ?? 500, capMs: opts.maxDelayMs ?? 8000, jitter: opts.jitter ?? 0 }),
+      maxQueued: Math.max(1, opts.maxQueued ?? 1000),
+      maxAttempts: Math.max(1, opts.maxAttempts ?? 4),
+      onRetry: (item, r, attempt, wait) =>
+        this.opts.log?.warn({ recommendation: item.key, attempt, retryInMs: wait, target: this.target }, `webhook attempt ${attempt} failed: ${r.reason}`),
+      onSettled: (item, s) => this.report(item.key, item.payload.action, s),
+      ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+      ...(opts.log !== undefined ? { log: opts.log } : {}),
+      ...(opts.sleep !== undefined ? { sleep: opts.sleep } : {}),
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+    });
+    // Calls a previous process accepted and did not get answered go out now (the service also
+    // applies them again after a restart: same key, so they are waited for, not sent twice).
+    this.stage.start();
   }
 
-  /** Backoff before attempt `n+1` after attempt `n` failed (n ≥ 1). */
-  delayFor(attempt: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-  }
-
+  /**
+   * Queues the call in the outbox and waits for its answer: delivered, refused (4xx, not retried),
+   * or given up on after `maxAttempts`. The recommendation id is the key: applying it again while
+   * it is still queued waits for the same call.
+   */
   async apply(rec: Recommendation, ctx: { approvedBy?: string } = {}): Promise<WebhookApplyResult> {
     let body: RoutingWebhookRequest;
     try {
@@ -177,48 +215,53 @@ export class WebhookController implements RoutingController {
     } catch (e) {
       return { ok: false, detail: `webhook: ${(e as Error).message}; nothing sent`, attempts: 0 };
     }
+    const s = await this.stage.enqueue(rec.id, { action: rec.action, body: JSON.stringify(body) });
+    const status = 'status' in s && s.status !== undefined ? { status: s.status } : {};
+    return { ok: s.kind === 'delivered' || s.kind === 'superseded', detail: this.detail(rec.id, rec.action, s), ...status, attempts: s.attempts };
+  }
+
+  /** Stops after a short best-effort flush; what is unsent stays in the outbox for the next start. */
+  close(deadlineMs = 2000): Promise<void> {
+    return this.stage.stop(deadlineMs);
+  }
+
+  private async send(key: string, payload: string): Promise<DeliveryResult> {
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
-      'Idempotency-Key': rec.id,
+      'Idempotency-Key': key,
       'User-Agent': 'harbinger-routing/1',
     };
     if (this.opts.token !== undefined && this.opts.token !== '') headers['Authorization'] = `Bearer ${this.opts.token}`;
-    const payload = JSON.stringify(body);
-
-    let last = '';
-    let lastStatus: number | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      let retryable: boolean;
-      try {
-        const res = await this.http.post<string>(this.opts.url, payload, { headers });
-        lastStatus = res.status;
-        const text = redact(snippet(res.data), this.opts.token);
-        if (res.status >= 200 && res.status < 300) {
-          const detail = `webhook ${this.target} accepted ${rec.action} ${rec.id}: HTTP ${res.status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`;
-          this.opts.log?.info({ recommendation: rec.id, status: res.status, attempts: attempt, target: this.target }, detail);
-          return { ok: true, detail, status: res.status, attempts: attempt };
-        }
-        last = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${text ? `: ${text}` : ''}`;
-        retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-        if (!retryable) {
-          const detail = `webhook ${this.target} rejected ${rec.action} ${rec.id}: ${last} (not retried)`;
-          this.opts.log?.warn({ recommendation: rec.id, status: res.status, attempts: attempt, target: this.target }, detail);
-          return { ok: false, detail, status: res.status, attempts: attempt };
-        }
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        last = `${err.code ?? 'network error'}: ${redact(err.message ?? String(e), this.opts.token)}`;
-        retryable = true;
-      }
-      if (attempt < this.maxAttempts) {
-        const wait = this.delayFor(attempt);
-        this.opts.log?.warn({ recommendation: rec.id, attempt, retryInMs: wait, target: this.target }, `webhook attempt ${attempt} failed: ${last}`);
-        await this.sleep(wait);
-      }
+    try {
+      const res = await this.http.post<string>(this.opts.url, payload, { headers });
+      const text = redact(snippet(res.data), this.opts.token);
+      const last = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${text ? `: ${text}` : ''}`;
+      return classifyHttp(res.status, res.headers['retry-after'], last);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      return { kind: 'retry_later', reason: `${err.code ?? 'network error'}: ${redact(err.message ?? String(e), this.opts.token)}` };
     }
-    const detail = `webhook ${this.target} failed for ${rec.action} ${rec.id} after ${this.maxAttempts} attempts: ${last}`;
-    this.opts.log?.warn({ recommendation: rec.id, attempts: this.maxAttempts, target: this.target }, detail);
-    return { ok: false, detail, ...(lastStatus !== undefined ? { status: lastStatus } : {}), attempts: this.maxAttempts };
+  }
+
+  private detail(id: string, action: string, s: Settlement<unknown>): string {
+    switch (s.kind) {
+      case 'delivered':
+      case 'superseded':
+        return `webhook ${this.target} accepted ${action} ${id}: HTTP ${'status' in s ? s.status : '2xx'}${s.attempts > 1 ? ` after ${s.attempts} attempts` : ''}`;
+      case 'refused':
+        return `webhook ${this.target} rejected ${action} ${id}: ${s.reason} (not retried)`;
+      case 'gave_up':
+        return `webhook ${this.target} failed for ${action} ${id} after ${s.attempts} attempts: ${s.reason}`;
+      case 'dropped':
+        return `webhook ${this.target} dropped ${action} ${id}: the outbox was full (counted in harbinger_delivery_dropped_total)`;
+    }
+  }
+
+  /** Logged when a call settles, whether or not anyone still waits for it (a call from before a restart). */
+  private report(id: string, action: string, s: Settlement<unknown>): void {
+    const fields = { recommendation: id, attempts: s.attempts, target: this.target, ...('status' in s ? { status: s.status } : {}) };
+    if (s.kind === 'delivered') this.opts.log?.info(fields, this.detail(id, action, s));
+    else this.opts.log?.warn(fields, this.detail(id, action, s));
   }
 }
 

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { isRetriableStatus, parseRetryAfter } from '../delivery/delivery-result.js';
 import type { SlackMessage } from './blocks.js';
 
 /**
@@ -24,17 +25,7 @@ export interface SlackTransport {
 /** Slack Web API errors worth retrying (answered with HTTP 200 and ok:false). */
 const TRANSIENT_API_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
-/** `Retry-After`: delta-seconds or an HTTP date. */
-export function parseRetryAfter(header: unknown, nowMs: number = Date.now()): number | undefined {
-  const v = Array.isArray(header) ? header[0] : header;
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v * 1000);
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
-  const s = v.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const at = Date.parse(s);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
-}
+export { parseRetryAfter };
 
 function scrub(s: string, secrets: readonly string[]): string {
   let out = s;
@@ -57,7 +48,7 @@ function httpFailure(res: AxiosResponse<string>, what: string): SendResult {
     return { ok: false, retriable: true, error: `${what}: HTTP 429 rate limited`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
   const detail = typeof res.data === 'string' ? res.data.slice(0, 100).replace(/\s+/g, ' ').trim() : '';
-  const retriable = status >= 500 || status === 408;
+  const retriable = isRetriableStatus(status);
   const retryAfterMs = retriable ? parseRetryAfter(res.headers['retry-after']) : undefined;
   return {
     ok: false,
