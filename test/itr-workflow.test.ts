@@ -132,6 +132,29 @@ describe('ITR workflow', () => {
     expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
   });
 
+  it('rolls a config change back to the value it says it changed from', () => {
+    // db.pool.max_size 50 -> 30 exhausted the pool; no peer can take the traffic (the standby is sick).
+    const cfg: ContextEvent = {
+      ts: T - 15 * MIN,
+      kind: 'config_change',
+      id: 'cfg-186',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: { key: 'db.pool.max_size', from: 50, to: 30 },
+    };
+    const sick = input({ events: [cfg] });
+    (sick.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
+    const d = runWorkflow(sick);
+    expect(d).toMatchObject({ action: 'rollback', cause: { kind: 'config_change', event: { id: 'cfg-186' } } });
+    expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('roll back cfg-186 to db.pool.max_size=50');
+    // Nothing inferred: no extra approval for the target.
+    expect(d.phases.find((p) => p.name === 'human_approval')!.evidence).not.toContain('inferred');
+    // Without `from` it is a change with no way back named, as before.
+    const bare = input({ events: [{ ...cfg, attributes: { key: 'db.pool.max_size' } }] });
+    (bare.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
+    expect(runWorkflow(bare)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
+  });
+
   it('rolls back to the version it saw deployed before when the deployment does not name it', () => {
     const before = deployment('deploy-45', { version: 'v8' }, T - 26 * 60 * MIN);
     const bad = deployment('deploy-46', { version: 'v9' });

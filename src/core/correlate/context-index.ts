@@ -103,6 +103,20 @@ export class ContextIndex {
    * the same stack and service, when Harbinger saw that deployment (`previousVersionFrom` says which).
    */
   private withPreviousVersion(cause: ContextEvent): ContextEvent {
+    // A config change that says what it changed from (`key`, `from`, `to`) names its own way back,
+    // as plainly as a deployment naming its previousVersion: nothing inferred, no extra approval.
+    const from = cause.attributes['from'];
+    if (
+      cause.kind === 'config_change' &&
+      cause.attributes['previousVersion'] === undefined &&
+      from !== undefined &&
+      from !== null &&
+      typeof from !== 'object'
+    ) {
+      const key = cause.attributes['key'];
+      const previousVersion = typeof key === 'string' && key !== '' ? `${key}=${String(from)}` : String(from);
+      return { ...cause, attributes: { ...cause.attributes, previousVersion } };
+    }
     const version = cause.attributes['version'];
     if (cause.kind !== 'deployment' || typeof version !== 'string' || cause.attributes['previousVersion'] !== undefined) return cause;
     const earlier = (this.deployed[`${cause.stack ?? ''}|${cause.service ?? ''}`] ?? []).filter(
