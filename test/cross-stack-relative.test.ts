@@ -108,6 +108,18 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(capped).toMatchObject({ scope: 'local', stack: 'us-east-1' });
     expect(capped!.separation).toBeCloseTo(20 * (1 - 0.7 / 1.9), 5);
   });
+
+  it('is singled out too when only one peer deviates with it, by a fraction far below its own', () => {
+    // Traffic moved onto us-east-1 (+44 % on its pool, 12 sigma against the old share's baseline);
+    // eu-central-1's pool fills up: +300 %. Two of four deviate: "partial" by scores alone.
+    const peers = [stack('us-east-1', 12, 0.44), stack('us-west-2', 0.3, 0.01), stack('eu-west-1', 0.2, 0)];
+    const v = judgeStacks([stack('eu-central-1', 30, 3), ...peers], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'eu-central-1' });
+    expect(v!.reason).toContain('stands apart');
+    // Moved by a like fraction (+200 % beside +300 %): no single culprit.
+    const alike = [stack('us-east-1', 12, 2), stack('us-west-2', 0.3, 0.01), stack('eu-west-1', 0.2, 0)];
+    expect(judgeStacks([stack('eu-central-1', 30, 3), ...alike], p)).toMatchObject({ scope: 'partial' });
+  });
 });
 
 describe('stacks under their own perf test, chaos experiment or maintenance are no control', () => {

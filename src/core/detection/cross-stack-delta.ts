@@ -77,7 +77,7 @@ export interface DeltaVerdict {
   reason: string;
   /** Not local only because the peers moved by a like fraction (their scores call them healthy). */
   movedAlike?: true;
-  /** Local while every stack deviates: the stack moved by a fraction its peers do not come near. */
+  /** Local while its peers deviate too: the stack moved by a fraction they do not come near. */
   amidGlobal?: true;
 }
 
@@ -179,17 +179,19 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
       reason: `${top.stack} deviates by ${fmt(top.score)} sigma${moves !== undefined ? ` (${pct(moves.top)})` : ''} while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})${moves !== undefined ? `; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} moved by ${pct(moves.ref)}` : ''}`,
     };
   }
-  return {
-    scope: 'partial',
-    stack: null,
-    separation,
-    reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
-  };
+  return (
+    standsApart(top, peers, separation, p) ?? {
+      scope: 'partial',
+      stack: null,
+      separation,
+      reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
+    }
+  );
 }
 
 /**
- * The converse of "moved alike": every stack deviates (a campaign lifts them all), but the top
- * stack, confirmed, moved by a fraction its peers do not come near: the ones that moved most
+ * The converse of "moved alike": its peers deviate too (a campaign lifts every stack, traffic
+ * moved onto one of them), but the top stack, confirmed, moved by a fraction its peers do not come near: the ones that moved most
  * reached less than `peerMaxRatio` of its move, the same bar by which a single deviating stack's
  * peers count as having moved with it. The platform moved, and this stack moved on top of it (its
  * pool filling up while a sale lifted every pool by two thirds). Sigma scores cannot tell them
@@ -206,7 +208,7 @@ function standsApart(top: StackInput, peers: readonly StackInput[], separation: 
     stack: top.stack,
     separation: apart,
     amidGlobal: true,
-    reason: `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while every stack moved; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
+    reason: `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while its peers moved too; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
   };
 }
 
