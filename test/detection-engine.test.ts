@@ -237,7 +237,7 @@ describe('detection engine', () => {
       feed(engine, sc, samplesOf({ ...sc, minutes: 1570 }));
       const west = [...engine.series()].find((s) => s.stack === 'us-west-2')!;
       const season = west.baseline.seasons[0]!;
-      return season.value[Math.floor(minuteOfDay / season.bucketMinutes)]!;
+      return west.baseline.values[season.offset + Math.floor(minuteOfDay / season.bucketMinutes)]!;
     };
     const clean = bucketAt({ ...latencyRamp }, 1515 - 1440);
     const explained = bucketAt({ ...loaded, events: [perf] }, 1515 - 1440);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { baselineDecays, createBaseline, expectedAt, isCold, learn, sigmaAt, type BaselineParams } from '../src/core/baseline/seasonal-baseline.js';
+import {
+  baselineDecays,
+  createBaseline,
+  expectedAt,
+  isCold,
+  learn,
+  reviveBaseline,
+  sigmaAt,
+  type BaselineParams,
+  type BaselineState,
+} from '../src/core/baseline/seasonal-baseline.js';
+import { decodeState, encodeState } from '../src/core/state/json-codec.js';
 import { defaultDetectionConfig } from '../src/config/detection.js';
 
 const params: BaselineParams = defaultDetectionConfig().baseline;
@@ -55,10 +66,33 @@ describe('seasonal baseline', () => {
     expect(worst).toBeLessThan(3);
   });
 
-  it('state is plain data that survives a JSON round trip unchanged', () => {
+  it('state is plain data that survives a checkpoint round trip unchanged', () => {
     const st = train(1500, (m) => daily(m) + noise(m));
-    const copy = JSON.parse(JSON.stringify(st));
+    const copy = reviveBaseline(decodeState<BaselineState>(encodeState(st)));
     expect(copy).toEqual(st);
     expect(expectedAt(copy, 1500 * MIN)).toBe(expectedAt(st, 1500 * MIN));
+    // Plain JSON.stringify writes the typed arrays as objects of indices: still read back exactly.
+    expect(reviveBaseline(JSON.parse(JSON.stringify(st)))).toEqual(st);
+  });
+
+  it('reads the layout before typed arrays (one number array per season, hour spreads apart)', () => {
+    const st = train(1500, (m) => daily(m) + noise(m));
+    const n = st.seasons[0]!.buckets;
+    const legacy = {
+      ...st,
+      seasons: st.seasons.map((s) => ({
+        minutes: s.minutes,
+        bucketMinutes: s.bucketMinutes,
+        value: Array.from(st.values.subarray(s.offset, s.offset + s.buckets)),
+        count: Array.from(st.counts.subarray(s.offset, s.offset + s.buckets)),
+      })),
+      hourSpread: Array.from(st.values.subarray(n, n + 24)),
+      hourCount: Array.from(st.values.subarray(n + 24, n + 48)),
+      values: undefined,
+      counts: undefined,
+    };
+    const copy = reviveBaseline(JSON.parse(JSON.stringify(legacy)));
+    expect(copy).toEqual(st);
+    for (let m = 1500; m < 1500 + 1440; m += 7) expect(expectedAt(copy, m * MIN)).toBe(expectedAt(st, m * MIN));
   });
 });

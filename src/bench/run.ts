@@ -3,6 +3,8 @@
  * next to a naive baseline measured in the same run, plus JSONL replay end to end next to the
  * read + JSON.parse ceiling of the same file, and checkpoints. Run with --expose-gc for the memory
  * figures; `--json` ends the output with one JSON line of every figure (fields in the README).
+ * The long-run memory figure feeds 10,000 series 8 days of one-minute data (115 M samples, about
+ * two minutes): `--memory-series 10000,100000` and `--memory-days N` change it.
  */
 import { quantileSorted } from 'simple-statistics';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { replayFile } from '../app/replay.js';
 import { syntheticSamples } from './synthetic.js';
 import { NaiveWindowDetector } from './naive-detector.js';
 import { benchCheckpoint } from './checkpoint-bench.js';
+import { benchLongRunMemory, DAILY_AND_WEEKLY, type LongRunMemory } from './memory-bench.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Sample } from '../domain/types.js';
 
@@ -50,9 +53,15 @@ function measure(name: string, samples: Sample[], offer: (s: Sample) => void): {
   return r;
 }
 
+/** Heap plus array buffers: typed arrays keep their bytes outside the V8 heap. */
+function liveBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 function heapPerSeries(seriesCount: number): number {
   gc?.();
-  const before = process.memoryUsage().heapUsed;
+  const before = liveBytes();
   let emitted = 0;
   const engine = new DetectionEngine(config, { detection: () => emitted++ });
   // Two points per series: enough to create and exercise every piece of per-series state.
@@ -60,7 +69,7 @@ function heapPerSeries(seriesCount: number): number {
   for (const s of samples) engine.offerSample(s);
   engine.flush();
   gc?.();
-  const after = process.memoryUsage().heapUsed;
+  const after = liveBytes();
   if (engine.getStats().series !== seriesCount) throw new Error('series count mismatch');
   return (after - before) / seriesCount;
 }
@@ -83,6 +92,12 @@ function parseCeiling(path: string): number {
     start = nl + 1;
   }
   return n / ((performance.now() - t0) / 1000);
+}
+
+/** `--name value` from the command line. */
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 async function main(): Promise<void> {
@@ -169,13 +184,27 @@ async function main(): Promise<void> {
   console.log('');
 
   if (gc) {
-    console.log('Memory (heap bytes per series, all per-series state included):');
+    console.log('Memory (heap + array buffer bytes per series, all per-series state included), after two points per series:');
     const memory: { series: number; heapBytesPerSeries: number }[] = [];
     figures['memory'] = memory;
     for (const n of [10_000, 100_000]) {
       const b = heapPerSeries(n);
       memory.push({ series: n, heapBytesPerSeries: b });
       console.log(`  ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(b).toLocaleString('en-US')} B/series`);
+    }
+    const days = Number(option('--memory-days') ?? 8);
+    const counts = (option('--memory-series') ?? '10000').split(',').map(Number);
+    const longConfig = parseConfig({ detection: { baseline: { seasons: DAILY_AND_WEEKLY } } }).detection;
+    console.log(`\nAfter ${days} days of one-minute data, daily (15-min buckets) + weekly (60-min) seasons; the same series with number[] buckets beside:`);
+    const long: LongRunMemory[] = [];
+    figures['longRunMemory'] = long;
+    for (const n of counts) {
+      const m = benchLongRunMemory(longConfig, n, days, gc);
+      long.push(m);
+      const b = (x: number): string => `${Math.round(x).toLocaleString('en-US')} B`;
+      console.log(
+        `  ${n.toLocaleString('en-US').padStart(7)} series (fed at ${fmtRate(m.samplesPerSec)} samples/s): heap ${b(m.heapBytesPerSeries)}/series (number[] ${b(m.numberArrayHeapBytesPerSeries)}); checkpoint ${b(m.checkpointBytesPerSeries)}/series (number[] ${b(m.numberArrayCheckpointBytesPerSeries)})`,
+      );
     }
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify(figures));

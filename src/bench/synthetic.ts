@@ -5,6 +5,14 @@ import type { Sample, Signal } from '../domain/types.js';
  * `metricsPerService`: 4 (one per signal) by default; a platform has closer to a hundred.
  */
 export function syntheticSamples(seriesCount: number, minutes: number, seed = 7, metricsPerService = 4): Sample[] {
+  const out: Sample[] = new Array(seriesCount * minutes);
+  let n = 0;
+  forEachSyntheticSample(seriesCount, minutes, (s) => (out[n++] = s), seed, metricsPerService);
+  return out;
+}
+
+/** The same samples, in the same order, handed to `fn` one at a time (for runs too long to hold in memory). */
+export function forEachSyntheticSample(seriesCount: number, minutes: number, fn: (s: Sample) => void, seed = 7, metricsPerService = 4): void {
   let state = seed >>> 0;
   const rand = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -27,19 +35,16 @@ export function syntheticSamples(seriesCount: number, minutes: number, seed = 7,
     }
   }
   const t0 = Date.UTC(2026, 2, 1);
-  const out: Sample[] = new Array(seriesCount * minutes);
-  let n = 0;
   for (let m = 0; m < minutes; m++) {
     const season = 1 + 0.3 * Math.sin((2 * Math.PI * (m % 1440)) / 1440);
     for (const k of keys)
-      out[n++] = {
+      fn({
         ts: t0 + m * 60_000,
         signal: k.signal,
         metric: k.metric,
         stack: k.stack,
         service: k.service,
         value: k.base * season * (1 + 0.05 * (rand() - 0.5)),
-      };
+      });
   }
-  return out;
 }

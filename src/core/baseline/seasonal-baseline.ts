@@ -8,19 +8,36 @@
  * so an outlier moves the baseline by a bounded amount (a Huber M-estimator in streaming form);
  * the spread is an exponentially weighted mean absolute residual, scaled to a normal sigma.
  *
- * O(1) time and no allocation per sample; state is a few numbers plus two arrays per season.
+ * O(1) time and no allocation per sample. The learned buckets live in two typed arrays over one
+ * buffer per series (see SeasonShape for the layout): with a daily and a weekly season that is 264
+ * buckets a series, which as number[] cost 8 bytes a value and 8 a count, plus a header per array.
+ *
+ * Why float32 is enough for `values`: they are exponentially weighted estimates of a noisy series,
+ * and the score never resolves them below its sigma, which is at least `relativeScaleFloor` (1 %)
+ * of the expected value. float32 keeps 24 bits (a relative error of 6e-8 per store), and an EWMA
+ * whose step is smaller than half a unit in the last place stops moving: with a gain g that dead
+ * band is 6e-8 / g of the value (1.6e-5 for a weekly season's gain at one-minute data), under
+ * 0.2 % of the smallest sigma. Counts saturate: a bucket's running-mean start (gain 1/(n+1))
+ * gives way to the decay's gain long before 65,535 points, so a Uint16 decides the same; the
+ * hour-of-day counts weigh that hour's spread against the day's to the end, so they stay exact
+ * (float32 holds every integer up to 2^24; they saturate at 10^6 as before).
  */
 import { Decay } from '../math/decay.js';
 import { MS_PER_MIN } from '../time-units.js';
 
-export interface SeasonProfile {
-  minutes: number;
-  bucketMinutes: number;
-  /** Learned value per bucket. */
-  value: number[];
-  /** Points learned per bucket (saturates; used for the running-mean start and warm-up). */
-  count: number[];
+/**
+ * One season's place in a series' arrays: its buckets are `values[offset .. offset + buckets)` and
+ * `counts[offset .. offset + buckets)`. Shared by every series with the same seasons (never mutated).
+ */
+export interface SeasonShape {
+  readonly minutes: number;
+  readonly bucketMinutes: number;
+  readonly buckets: number;
+  readonly offset: number;
 }
+
+/** Hour-of-day slots at the end of `values`: 24 spreads, then 24 point counts. */
+const HOURS = 24;
 
 export interface BaselineState {
   /** Time of the first learned point (epoch ms), or NaN before any. */
@@ -41,14 +58,17 @@ export interface BaselineState {
   tailQ: number;
   /** Recent |z|, smoothed over a few points: tells an isolated spike from a sustained shift. */
   recentZ: number;
+  /** The seasons, shortest first, and where each one's buckets are. */
+  seasons: readonly SeasonShape[];
   /**
-   * Spread by hour of day (UTC), and points learned per hour: the noise of a rate over few
+   * Learned value per bucket, season after season. With hour-of-day spread (see spreadAt), then 24
+   * spreads by hour of day (UTC) and the points learned per hour: the noise of a rate over few
    * requests is wider at night than at the daily peak, so one spread for the whole day makes
-   * night-time noise look like five sigma and hides a daytime fault. Absent in older checkpoints.
+   * night-time noise look like five sigma and hides a daytime fault. Older checkpoints have none.
    */
-  hourSpread?: number[];
-  hourCount?: number[];
-  seasons: SeasonProfile[];
+  values: Float32Array;
+  /** Points learned per season bucket (saturating at 65,535; the running-mean start and warm-up). */
+  counts: Uint16Array;
 }
 
 export interface BaselineParams {
@@ -99,6 +119,8 @@ const TAIL_UP = Math.exp(TAIL_STEP * 0.99);
 const TAIL_DOWN = Math.exp(-TAIL_STEP * 0.01);
 
 export function createBaseline(params: BaselineParams): BaselineState {
+  const seasons = shapesOf(params.seasons);
+  const { values, counts } = allocate(seasons, params.hourOfDaySpread);
   return {
     firstTs: NaN,
     lastTs: NaN,
@@ -109,25 +131,126 @@ export function createBaseline(params: BaselineParams): BaselineState {
     spread: 0,
     tailQ: NORMAL_Q99,
     recentZ: 0,
-    ...(params.hourOfDaySpread ? { hourSpread: new Array<number>(24).fill(0), hourCount: new Array<number>(24).fill(0) } : {}),
-    seasons: params.seasons.map((s) => {
-      const buckets = Math.max(1, Math.round(s.minutes / s.bucketMinutes));
-      return { minutes: s.minutes, bucketMinutes: s.bucketMinutes, value: new Array<number>(buckets).fill(0), count: new Array<number>(buckets).fill(0) };
-    }),
+    seasons,
+    values,
+    counts,
   };
 }
 
-function bucketOf(season: SeasonProfile, ts: number): number {
+/** Shapes by their seasons, so that every series with the same ones shares one array of them. */
+const shapeCache = new Map<string, readonly SeasonShape[]>();
+
+function shapesOf(seasons: readonly { minutes: number; bucketMinutes: number; buckets?: number }[]): readonly SeasonShape[] {
+  const key = seasons.map((s) => `${s.minutes}/${s.bucketMinutes}/${s.buckets ?? ''}`).join(',');
+  let shapes = shapeCache.get(key);
+  if (shapes === undefined) {
+    let offset = 0;
+    shapes = Object.freeze(
+      seasons.map((s) => {
+        const buckets = s.buckets ?? Math.max(1, Math.round(s.minutes / s.bucketMinutes));
+        const shape = Object.freeze({ minutes: s.minutes, bucketMinutes: s.bucketMinutes, buckets, offset });
+        offset += buckets;
+        return shape;
+      }),
+    );
+    shapeCache.set(key, shapes);
+  }
+  return shapes;
+}
+
+function bucketTotal(seasons: readonly SeasonShape[]): number {
+  const last = seasons[seasons.length - 1];
+  return last === undefined ? 0 : last.offset + last.buckets;
+}
+
+/** Both arrays over one buffer: one allocation, one header fewer per series. */
+function allocate(seasons: readonly SeasonShape[], hours: boolean): { values: Float32Array; counts: Uint16Array } {
+  const n = bucketTotal(seasons);
+  const floats = n + (hours ? 2 * HOURS : 0);
+  const buffer = new ArrayBuffer(4 * floats + 2 * n);
+  return { values: new Float32Array(buffer, 0, floats), counts: new Uint16Array(buffer, 4 * floats, n) };
+}
+
+/** Whether the series learns its spread by hour of day yet (older checkpoints do not). */
+function hasHours(state: BaselineState): boolean {
+  return state.values.length > bucketTotal(state.seasons);
+}
+
+/**
+ * A baseline as a checkpoint gives it back, as a new state in this layout: typed arrays from the codec, plain
+ * number arrays from plain JSON, or an older checkpoint's per-season `value`/`count` arrays and
+ * `hourSpread`/`hourCount` (counts past 65,535 saturate there, which changes nothing; see above).
+ */
+export function reviveBaseline(raw: BaselineState): BaselineState {
+  const old = raw as unknown as LegacyBaseline;
+  const legacy = old.seasons.length > 0 && old.seasons[0]!.value !== undefined;
+  const seasons = shapesOf(
+    legacy ? old.seasons.map((s) => ({ minutes: s.minutes, bucketMinutes: s.bucketMinutes, buckets: numbers(s.value!).length })) : old.seasons,
+  );
+  const n = bucketTotal(seasons);
+  const hourSpread = legacy ? old.hourSpread : undefined;
+  const values = legacy ? old.seasons.flatMap((s) => Array.from(numbers(s.value!))) : numbers(old.values!);
+  const counts = legacy ? old.seasons.flatMap((s) => Array.from(numbers(s.count!))) : numbers(old.counts!);
+  const hours = legacy ? hourSpread !== undefined : values.length > n;
+  const fresh = allocate(seasons, hours);
+  for (let i = 0; i < n; i++) {
+    fresh.values[i] = values[i]!;
+    fresh.counts[i] = Math.min(counts[i]!, 0xffff);
+  }
+  if (hours && legacy) {
+    const spread = numbers(hourSpread!);
+    const count = numbers(old.hourCount!);
+    for (let h = 0; h < HOURS; h++) {
+      fresh.values[n + h] = spread[h]!;
+      fresh.values[n + HOURS + h] = count[h]!;
+    }
+  } else if (hours) for (let i = n; i < n + 2 * HOURS; i++) fresh.values[i] = values[i]!;
+  // A new object with the fields of createBaseline's, in its order: one shape for every series.
+  return {
+    firstTs: raw.firstTs,
+    lastTs: raw.lastTs,
+    points: raw.points,
+    warmPoints: raw.warmPoints,
+    coldLevel: raw.coldLevel,
+    level: raw.level,
+    spread: raw.spread,
+    tailQ: raw.tailQ,
+    recentZ: raw.recentZ,
+    seasons,
+    values: fresh.values,
+    counts: fresh.counts,
+  };
+}
+
+/** The layout before typed arrays, as older checkpoints hold it. */
+interface LegacyBaseline {
+  seasons: { minutes: number; bucketMinutes: number; value?: NumberList; count?: NumberList }[];
+  values?: NumberList;
+  counts?: NumberList;
+  hourSpread?: NumberList;
+  hourCount?: NumberList;
+}
+
+/** A typed array, a number array, or a typed array as plain JSON.stringify writes it ({"0": x, ...}). */
+type NumberList = ArrayLike<number> | Record<string, number>;
+
+function numbers(list: NumberList): ArrayLike<number> {
+  if (ArrayBuffer.isView(list) || Array.isArray(list)) return list as ArrayLike<number>;
+  return Object.values(list);
+}
+
+/** Index of the bucket of `ts` in the series' arrays. */
+function bucketOf(season: SeasonShape, ts: number): number {
   const minuteOfSeason = (ts / MS_PER_MIN) % season.minutes;
   const m = minuteOfSeason < 0 ? minuteOfSeason + season.minutes : minuteOfSeason;
-  return Math.min(season.value.length - 1, Math.floor(m / season.bucketMinutes));
+  return season.offset + Math.min(season.buckets - 1, Math.floor(m / season.bucketMinutes));
 }
 
 /** The season the forecast uses: the longest one whose bucket for `ts` has been learned. */
-function activeSeason(state: BaselineState, ts: number): SeasonProfile | undefined {
+function activeSeason(state: BaselineState, ts: number): SeasonShape | undefined {
   for (let i = state.seasons.length - 1; i >= 0; i--) {
     const s = state.seasons[i]!;
-    if (ts - state.firstTs >= s.minutes * MS_PER_MIN && s.count[bucketOf(s, ts)]! > 0) return s;
+    if (ts - state.firstTs >= s.minutes * MS_PER_MIN && state.counts[bucketOf(s, ts)]! > 0) return s;
   }
   return undefined;
 }
@@ -151,8 +274,8 @@ export function forecast(state: BaselineState, ts: number, out: { expected: numb
   out.expected = expectedFrom(state, season, ts);
 }
 
-function expectedFrom(state: BaselineState, season: SeasonProfile | undefined, ts: number): number {
-  return season === undefined ? state.coldLevel : season.value[bucketOf(season, ts)]! + state.level;
+function expectedFrom(state: BaselineState, season: SeasonShape | undefined, ts: number): number {
+  return season === undefined ? state.coldLevel : state.values[bucketOf(season, ts)]! + state.level;
 }
 
 function hourOf(ts: number): number {
@@ -165,11 +288,11 @@ function hourOf(ts: number): number {
  * few points (HOUR_PRIOR_POINTS of the day's spread as a prior), so hourly data starts sane.
  */
 function spreadAt(state: BaselineState, ts: number, params: BaselineParams): number {
-  const hs = state.hourSpread;
-  if (hs === undefined || !params.hourOfDaySpread) return state.spread;
-  const h = hourOf(ts);
-  const c = state.hourCount![h]!;
-  return (c * hs[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
+  if (!params.hourOfDaySpread || !hasHours(state)) return state.spread;
+  const h = bucketTotal(state.seasons) + hourOf(ts);
+  const v = state.values;
+  const c = v[h + HOURS]!;
+  return (c * v[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
 }
 
 /** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
@@ -219,15 +342,13 @@ export function learn(
   // night could only creep up to its real spread over many nights.
   if (warm && params.hourOfDaySpread) {
     // Created on first use: a series checkpointed before the setting existed gains it here.
-    if (state.hourSpread === undefined) {
-      state.hourSpread = new Array<number>(24).fill(0);
-      state.hourCount = new Array<number>(24).fill(0);
-    }
-    const h = hourOf(ts);
-    const c = state.hourCount![h]!;
+    if (!hasHours(state)) addHours(state);
+    const v = state.values;
+    const h = bucketTotal(state.seasons) + hourOf(ts);
+    const c = v[h + HOURS]!;
     const r = Math.abs(clip(value - expected, 2 * bound));
-    state.hourSpread[h]! += Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (r - state.hourSpread[h]!);
-    state.hourCount![h] = c < 1e6 ? c + 1 : c;
+    v[h] = v[h]! + Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (r - v[h]!);
+    v[h + HOURS] = c < 1e6 ? c + 1 : c;
   }
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
   // Only an exceedance out of a calm neighbourhood is heavy tail: a ramp or a level shift is a run
@@ -245,18 +366,29 @@ export function learn(
 
   // Each season's bucket learns the point minus the level correction (a running mean at first),
   // clipped against its own forecast; in cold start, against the bucket's own value so far.
+  const values = state.values;
+  const counts = state.counts;
   for (let i = 0; i < state.seasons.length; i++) {
     const s = state.seasons[i]!;
     const b = bucketOf(s, ts);
-    const c = s.count[b]!;
+    const c = counts[b]!;
     const target = value - (warm ? state.level : 0);
     // Half-life of `seasonalHalfLifeSeasons` visits, each visit being one bucket's worth of points.
     const g = Math.max(1 / (c + 1), decays.season[i]!.gain(dtMin < s.bucketMinutes ? dtMin : s.bucketMinutes));
-    const current = c === 0 ? target : s.value[b]!;
-    s.value[b] = current + g * clip(target - current, bound);
-    s.count[b] = c < 1e6 ? c + 1 : c;
+    const current = c === 0 ? target : values[b]!;
+    values[b] = current + g * clip(target - current, bound);
+    counts[b] = c < 0xffff ? c + 1 : c;
   }
   state.lastTs = ts;
+}
+
+/** A series checkpointed before the hour-of-day spread existed gains it (zeros, as a new one has). */
+function addHours(state: BaselineState): void {
+  const fresh = allocate(state.seasons, true);
+  fresh.values.set(state.values);
+  fresh.counts.set(state.counts);
+  state.values = fresh.values;
+  state.counts = fresh.counts;
 }
 
 /** Advance the clock without learning (a suppressed point still moves time forward). */

@@ -1,6 +1,6 @@
 import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type SloKind } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
-import { baselineDecays, createBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
+import { baselineDecays, createBaseline, reviveBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
 import { createThreshold, persistence, recheckPoints } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
@@ -312,6 +312,7 @@ export class DetectionEngine {
       };
       for (let i = 0; i < g.series.length; i++) {
         const state = g.series[i]!;
+        state.baseline = reviveBaseline(state.baseline);
         this.refreshGate(state);
         const runtime: SeriesRuntime = {
           state,

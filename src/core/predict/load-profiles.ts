@@ -7,6 +7,7 @@ import {
   forecast,
   isCold,
   learn,
+  reviveBaseline,
   sigmaAt,
   type BaselineDecays,
   type BaselineParams,
@@ -144,8 +145,15 @@ export class LoadProfiles {
   }
 
   restore(list: readonly StackProfile[]): void {
-    this.stacks = new Map(list.map((p) => [`${p.service}\u0000${p.stack}`, structuredClone(p)]));
+    this.stacks = new Map(list.map((p) => [`${p.service}\u0000${p.stack}`, revived(structuredClone(p))]));
   }
+}
+
+/** A profile's baselines in the current layout (see reviveBaseline): a checkpoint may be older. */
+function revived(p: StackProfile): StackProfile {
+  if (p.traffic !== null) p.traffic.baseline = reviveBaseline(p.traffic.baseline);
+  for (const sat of Object.values(p.saturation)) sat.own = reviveBaseline(sat.own);
+  return p;
 }
 
 function learnPoint(b: BaselineState, ts: number, value: number, params: BaselineParams): void {
