@@ -235,6 +235,10 @@ describe('audit log rotation', () => {
     r = cli(path);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/BROKEN at .*audit\.jsonl\.000003 line 1: sequence \d+ where \d+ was expected/);
+    // A pruned beginning is intact, and said so.
+    const p1 = fresh();
+    write(p1, 60, { rotation: { maxFileBytes: 700, keepFiles: 2 } });
+    expect(cli(p1).stdout).toMatch(/intact, \d+ entries in 3 files \(entries \d+-\d+; the \d+ before them pruned by rotation/);
     // Only rotated files, the live one not created yet (a crash right after a rotation).
     const p2 = fresh();
     write(p2, 12);

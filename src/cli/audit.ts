@@ -51,7 +51,8 @@ Options:
       return complain(this.name, (e as Error).message, EXIT.usage);
     }
     const r = verifyAuditFiles(files, { ...(key !== undefined ? { key } : {}), ...(anchor !== undefined ? { anchor } : {}) });
-    const inFiles = files.length > 1 ? ` in ${files.length} files` : '';
+    const first = r.head.seq - r.entries + 1;
+    const inFiles = `${files.length > 1 ? ` in ${files.length} files` : ''}${first > 1 ? ` (entries ${first}-${r.head.seq}; the ${first - 1} before them pruned by rotation, as the log records)` : ''}`;
     const note =
       r.unauthenticated !== undefined
         ? ` (${r.unauthenticated} keyed entries not authenticated: set HARBINGER_AUDIT_KEY)`
