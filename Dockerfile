@@ -7,7 +7,9 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY fixtures ./fixtures
-RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund
+# --omit=optional leaves TensorFlow.js out (~300 MB): serve, replay and eval run the confidence model in plain
+# TypeScript (src/model/dense-forward.ts); only `harbinger train` needs TF.js, and it says so in this image.
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production

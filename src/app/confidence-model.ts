@@ -25,11 +25,10 @@ export async function loadConfidenceModel(
   showFormula();
   if (setting === 'formula') return undefined;
   try {
-    // Imported lazily: TensorFlow.js loads only when a learned model is wanted.
-    const { initBackend } = await import('../model/backend.js');
+    // Imported lazily: the model code loads only when a learned model is wanted. It runs in plain
+    // TypeScript (src/model/dense-forward.ts): TensorFlow.js is never loaded by serve.
     const { loadConfidenceModel: load, shippedModelDir, watchConfidenceModel } = await import('../model/load.js');
     const dir = setting === 'shipped' ? shippedModelDir() : setting;
-    const backend = await initBackend();
     const install = (m: Awaited<ReturnType<typeof load>>): void => {
       if (m === undefined) {
         use(formula);
@@ -39,8 +38,8 @@ export async function loadConfidenceModel(
       }
       use(m.model);
       metrics.confidenceModel.reset();
-      metrics.confidenceModel.set({ source: 'learned', version: m.version, backend }, 1);
-      log.info({ dir, version: m.version, backend }, 'confidence: learned model loaded');
+      metrics.confidenceModel.set({ source: 'learned', version: m.version, backend: m.backend }, 1);
+      log.info({ dir, version: m.version, backend: m.backend }, 'confidence: learned model loaded');
     };
     const initial = await load(dir, { onSkip: (reason) => log.info({ dir, reason }, 'confidence: learned model not used') });
     install(initial);

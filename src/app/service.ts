@@ -142,6 +142,7 @@ export class HarbingerService implements HttpPort {
       // An action executed before that checkpoint whose controller had not answered: from its entry on.
       ...(saved?.unansweredFrom !== undefined ? { sinceSeq: saved.unansweredFrom - 1 } : {}),
       now: this.now,
+      rotation: this.cfg.server.logs.audit,
     });
     if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
     if (this.audit.opened.unauthenticated !== undefined)
@@ -171,11 +172,11 @@ export class HarbingerService implements HttpPort {
     // In order: the audit entry is on disk before anything acts on the decision.
     const sinks: DecisionSink[] = [
       auditSink(this.audit),
-      feedSink(join(dir, 'recommendations.jsonl')),
+      feedSink(join(dir, 'recommendations.jsonl'), this.cfg.server.logs.feed),
       ...(this.slack !== undefined ? [{ name: 'slack', decision: (e: DecisionEvent) => this.slack!.onDecision(e) }] : []),
       metricsSink(this.metrics, this.log, this.cfg.server.consoleFeed),
       this.routingSink,
-      trainingLogSink(dir, (id) => this.runtime.decision.getRecommendation(id), this.log),
+      trainingLogSink(dir, (id) => this.runtime.decision.getRecommendation(id), this.log, this.cfg.server.logs.trainingLog),
     ];
     this.delivery = new DecisionDelivery(sinks, this.audit.opened.since, this.health, this.log, (id, reason) =>
       this.runtime.executionFailed(id, reason, this.clock()),

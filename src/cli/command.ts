@@ -77,9 +77,8 @@ export function loadConfigOrReport(path: string | undefined, command: string): H
  */
 export async function loadModelOption(value: string | undefined, command: string): Promise<ConfidenceModel | undefined | null> {
   if (value === undefined) return undefined;
-  const { initBackend } = await import('../model/backend.js');
+  // The plain-TypeScript forward pass: evaluating a model needs no TensorFlow.js.
   const { loadConfidenceModel, shippedModelDir } = await import('../model/load.js');
-  await initBackend();
   const loaded = await loadConfidenceModel(value === 'shipped' ? shippedModelDir() : value, { ignoreSelection: true });
   if (loaded === undefined) {
     complain(command, `--model ${value}: no model (model.json) there`, EXIT.usage);

@@ -67,7 +67,19 @@ Options:
   async run(values) {
     const config = loadConfigOrReport(values['config'] as string | undefined, this.name);
     if (config === undefined) return EXIT.usage;
-    const { runTraining, DEFAULT_SEEDS, DEFAULT_HELDOUT, DEFAULT_OPERATOR_WEIGHT, DEFAULT_TRAIN_OPTIONS } = await import('../model/trainer.js');
+    let trainer: typeof import('../model/trainer.js');
+    try {
+      trainer = await import('../model/trainer.js');
+    } catch (e) {
+      // The runtime image leaves TensorFlow.js out (serve and replay run the model in plain TypeScript).
+      if (!/@tensorflow\/tfjs/.test((e as Error).message)) throw e;
+      return complain(
+        this.name,
+        'TensorFlow.js is not installed, and training needs it (serve, replay and eval do not): npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm',
+        EXIT.failed,
+      );
+    }
+    const { runTraining, DEFAULT_SEEDS, DEFAULT_HELDOUT, DEFAULT_OPERATOR_WEIGHT, DEFAULT_TRAIN_OPTIONS } = trainer;
     const { metricRows, closedLoopRows } = await import('../model/model-card.js');
     const { textTable: table } = await import('../report/text-table.js');
     const num = (name: string, fallback: number, ok: (x: number) => boolean): number => {

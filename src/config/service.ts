@@ -6,11 +6,42 @@ import { z } from 'zod';
  * Secrets never live here: they come from the environment or from files (see secrets.ts).
  */
 
+const MiB = 1_048_576;
+
+/**
+ * Size-based rotation of one ever-growing file (src/adapters/file/rotated-files.ts): when the next
+ * line would take it past `maxFileBytes` (0: never) it is renamed `<name>.000001`, `.000002`, ...
+ * (higher is newer) and a new file begins; `keepFiles` rotated files are kept, 'all' deletes none.
+ */
+const rotationSchema = (keepFiles: number | 'all') =>
+  z.strictObject({
+    maxFileBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(64 * MiB),
+    keepFiles: z.union([z.number().int().positive(), z.literal('all')]).default(keepFiles),
+  });
+
+/**
+ * The files `serve` appends to forever. The audit log keeps every rotated file unless told
+ * otherwise (deleting audit history is an explicit choice, and recorded in the chain); the
+ * training log too (its lines are the labels `harbinger train --data` learns from); the
+ * recommendations feed, a copy of what the audit log and the API hold, keeps 5.
+ */
+const logsSchema = z.strictObject({
+  audit: rotationSchema('all').prefault({}),
+  feed: rotationSchema(5).prefault({}),
+  trainingLog: rotationSchema('all').prefault({}),
+});
+
 export const serverConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Listen address; default 0.0.0.0 with an API token, 127.0.0.1 without one. */
   host: z.string().optional(),
   dataDir: z.string().default('.harbinger'),
+  /** Rotation of audit.jsonl, recommendations.jsonl and training-log.jsonl in the data directory. */
+  logs: logsSchema.prefault({}),
   bodyLimitBytes: z.number().int().positive().default(1_048_576),
   /** remote_write bodies are snappy-compressed: the decompressed size is capped separately. */
   maxDecompressedBytes: z

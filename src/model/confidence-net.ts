@@ -2,8 +2,9 @@ import type { ConfidenceModel } from '../core/decide/confidence.js';
 import type { ConfidenceEvidence } from '../domain/decision.js';
 import { tf } from './backend.js';
 import type { LabeledSample } from './dataset.js';
-import { assertFeatureVersion, FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, featurize, FeatureVersionError, type FeatureVector } from './features.js';
-import { loadModelFromDir, ModelFileError, saveModelToDir } from './io.js';
+import { assertFeatureVersion, FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, featurize, type FeatureVector } from './features.js';
+import { loadModelFromDir, saveModelToDir } from './io.js';
+import { type ConfidenceModelMeta, confidenceMeta, type TrainOptions } from './model-files.js';
 
 /**
  * The learned confidence model: a small dense net (or, with `hidden: 0`, a logistic regression) from the
@@ -12,30 +13,9 @@ import { loadModelFromDir, ModelFileError, saveModelToDir } from './io.js';
  * batch is the whole data set in a fixed order, so the same data, options and backend give the same weights.
  */
 
-export interface TrainOptions {
-  /** Seed of the weight initialization. */
-  seed: number;
-  /** Hidden units (tanh); 0 = logistic regression. */
-  hidden: number;
-  epochs: number;
-  learningRate: number;
-  /** L2 penalty on the kernels. */
-  l2: number;
-}
+export type { ConfidenceModelMeta, TrainOptions } from './model-files.js';
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { seed: 7, hidden: 8, epochs: 600, learningRate: 0.02, l2: 0.002 };
-
-/** What model.json's `userDefinedMetadata.harbinger` records. */
-export interface ConfidenceModelMeta {
-  kind: 'harbinger-confidence';
-  featureVersion: number;
-  featureNames: string[];
-  train: TrainOptions;
-  trainedAt: string;
-  samples: { total: number; positives: number; truth: number; operator: number };
-  /** Free-form notes from the trainer (data sources, held-out metrics). */
-  notes?: Record<string, unknown>;
-}
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -93,20 +73,12 @@ export class ConfidenceNet {
   /** Loads `<dir>/model.json`; throws FeatureVersionError for a model of another feature version. */
   static async load(dir: string): Promise<ConfidenceNet> {
     const { model, json, weightsSha256 } = await loadModelFromDir(dir);
-    const meta = json.userDefinedMetadata?.['harbinger'] as ConfidenceModelMeta | undefined;
-    if (meta?.kind !== 'harbinger-confidence') {
+    let meta: ConfidenceModelMeta;
+    try {
+      meta = confidenceMeta(dir, json);
+    } catch (e) {
       model.dispose();
-      throw new ModelFileError(`${dir}/model.json is not a Harbinger confidence model (userDefinedMetadata.harbinger.kind)`);
-    }
-    if (meta.featureVersion !== FEATURE_VERSION) {
-      model.dispose();
-      throw new FeatureVersionError(meta.featureVersion, FEATURE_VERSION);
-    }
-    if (meta.featureNames.join(',') !== FEATURE_NAMES.join(',')) {
-      model.dispose();
-      throw new ModelFileError(
-        `${dir}: feature names differ from feature version ${FEATURE_VERSION}'s although the version matches: [${meta.featureNames.join(', ')}]`,
-      );
+      throw e;
     }
     return new ConfidenceNet(model, meta, weightsSha256.slice(0, 12));
   }

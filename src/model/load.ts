@@ -2,13 +2,15 @@ import { existsSync, readFileSync, unwatchFile, watch, watchFile, type FSWatcher
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfidenceModel } from '../core/decide/confidence.js';
-import { initBackend } from './backend.js';
-import { ConfidenceNet } from './confidence-net.js';
-import { MODEL_JSON, WEIGHTS_BIN } from './io.js';
+import { DenseForward } from './dense-forward.js';
+import { assertFeatureVersion, featurize } from './features.js';
+import { confidenceMeta, MODEL_JSON, readModelFiles, WEIGHTS_BIN } from './model-files.js';
 import type { Selection } from './trainer.js';
 
 /**
- * Loading the learned confidence model for the decision path, and hot reload.
+ * Loading the learned confidence model for the decision path, and hot reload. No TensorFlow.js here:
+ * the saved weights run through the plain-TypeScript forward pass (dense-forward.ts), so serve and
+ * replay never load TF.js (only `harbinger train` does).
  *
  *   const m = await loadConfidenceModel(dir);            // undefined: keep the formula
  *   if (m) engine.setConfidenceModel(m.model);            // synchronous (e) => number, < 1 ms
@@ -27,11 +29,11 @@ export interface LoadedConfidenceModel {
   model: ConfidenceModel;
   /** "f<feature version>-<weights sha256 prefix>". */
   version: string;
-  /** The tfjs backend it runs on ('tensorflow', 'wasm' or 'cpu'). */
+  /** What computes it: 'typescript' (dense-forward.ts; TF.js is for training only). */
   backend: string;
   featureVersion: number;
   selection: Selection | undefined;
-  /** Frees the model's tensors; the `model` closure must not be called afterwards. */
+  /** Releases the model (nothing to free without tensors; kept so callers need not know). */
   dispose(): void;
 }
 
@@ -68,9 +70,23 @@ export async function loadConfidenceModel(dir: string, opts: LoadOptions = {}): 
     );
     return undefined;
   }
-  const backend = await initBackend();
-  const net = await ConfidenceNet.load(dir);
-  return { model: net.asConfidenceModel(), version: net.version, backend, featureVersion: net.meta.featureVersion, selection, dispose: () => net.dispose() };
+  const files = readModelFiles(dir);
+  const meta = confidenceMeta(dir, files.json);
+  const net = DenseForward.fromFiles(files, dir);
+  const model: ConfidenceModel = (e) => {
+    const v = featurize(e);
+    assertFeatureVersion(meta.featureVersion, v.version);
+    // Rounded to 3 decimals like the formula (and ConfidenceNet.asConfidenceModel).
+    return Math.round(net.predict(v.values) * 1000) / 1000;
+  };
+  return {
+    model,
+    version: `f${meta.featureVersion}-${files.weightsSha256.slice(0, 12)}`,
+    backend: 'typescript',
+    featureVersion: meta.featureVersion,
+    selection,
+    dispose: () => {},
+  };
 }
 
 export interface ModelWatcher {

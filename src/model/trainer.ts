@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../adapters/file/durable-file.js';
 import { evaluateKit, type KitOverall } from '../eval/kit-eval.js';
 import type { HarbingerConfig } from '../config/load.js';
 import { formulaConfidence, type ConfidenceModel } from '../core/decide/confidence.js';
@@ -179,7 +180,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   };
   if (o.out !== undefined) {
     mkdirSync(o.out, { recursive: true });
-    writeFileSync(join(o.out, 'selection.json'), `${JSON.stringify(selection, null, 2)}\n`);
+    // Atomic: a serving process hot-reloads the folder and must never read half a selection.
+    writeFileAtomic(join(o.out, 'selection.json'), `${JSON.stringify(selection, null, 2)}\n`);
     writeFileSync(join(o.out, 'README.md'), renderModelCard(result));
   }
   return result;

@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { logFiles, type RotationPolicy } from '../adapters/file/rotated-files.js';
+import { appendRotating } from '../adapters/file/rotating-append.js';
 import type { OutcomeEvent, Recommendation } from '../domain/decision.js';
 import type { LabeledSample } from './dataset.js';
 
@@ -19,6 +20,8 @@ import type { LabeledSample } from './dataset.js';
  * overrides the trainer's operator weight for that entry.
  *
  * The log stores raw evidence, not feature vectors: a new FEATURE_VERSION re-featurizes old decisions.
+ * It may be rotated by size (`server.logs.trainingLog`): reading `training-log.jsonl` reads its
+ * rotated files first (`training-log.jsonl.000001`, ...), oldest first, so no label is lost.
  */
 
 export const TRAINING_LOG_VERSION = 1;
@@ -61,11 +64,10 @@ export const trainingLogEntrySchema = z.object({
 export type TrainingLogEntry = z.infer<typeof trainingLogEntrySchema>;
 export type OperatorDecision = TrainingLogEntry['decision'];
 
-/** Appends one entry (validated) to the JSONL log, creating the file and its folder if needed. */
-export function appendTrainingLog(path: string, entry: TrainingLogEntry): void {
+/** Appends one entry (validated) to the JSONL log, creating the file and its folder if needed, rotating it when full. */
+export function appendTrainingLog(path: string, entry: TrainingLogEntry, rotation?: RotationPolicy): void {
   const parsed = trainingLogEntrySchema.parse(entry);
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${JSON.stringify(parsed)}\n`);
+  appendRotating(path, JSON.stringify(parsed), rotation);
 }
 
 /** The log entry for a decision on a recommendation. */
@@ -111,8 +113,14 @@ export class TrainingLogError extends Error {
   override name = 'TrainingLogError';
 }
 
-/** Reads and validates a training log; a bad line is an error with its line number. */
+/** Reads and validates a training log with its rotated files, oldest first; a bad line is an error with its file and line number. */
 export function readTrainingLog(path: string): TrainingLogEntry[] {
+  const files = logFiles(path);
+  // A path that does not exist (and has no rotated files) is read to get the usual error.
+  return (files.length > 0 || existsSync(path) ? files : [path]).flatMap(readOneFile);
+}
+
+function readOneFile(path: string): TrainingLogEntry[] {
   const out: TrainingLogEntry[] = [];
   const lines = readFileSync(path, 'utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {

@@ -1,14 +1,15 @@
-import { createWriteStream } from 'node:fs';
+import { appendRotating } from '../../adapters/file/rotating-append.js';
+import type { RotationPolicy } from '../../adapters/file/rotated-files.js';
 import type { DecisionSink } from './decision-sink.js';
 
-/** Every decision as one JSON line in `recommendations.jsonl` (tail it, ship it). */
-export function feedSink(path: string): DecisionSink {
-  const feed = createWriteStream(path, { flags: 'a' });
+/**
+ * Every decision as one JSON line in `recommendations.jsonl` (tail it, ship it), rotated by size
+ * (`server.logs.feed`). Appended synchronously, like the audit log: a line per decision, and a
+ * rotation must not race a buffered write.
+ */
+export function feedSink(path: string, rotation?: RotationPolicy): DecisionSink {
   return {
     name: 'feed',
-    decision: (e) => {
-      feed.write(`${JSON.stringify(e)}\n`);
-    },
-    close: () => new Promise<void>((resolve) => feed.end(() => resolve())),
+    decision: (e) => appendRotating(path, JSON.stringify(e), rotation),
   };
 }
