@@ -119,6 +119,10 @@ describe('a stack that stands apart while every stack moves', () => {
     // Moved by a like fraction (+200 % beside +300 %): no single culprit.
     const alike = [stack('us-east-1', 12, 2), stack('us-west-2', 0.3, 0.01), stack('eu-west-1', 0.2, 0)];
     expect(judgeStacks([stack('eu-central-1', 30, 3), ...alike], p)).toMatchObject({ scope: 'partial' });
+    // A shared upstream fault cost one stack 8.1 % of its orders (4.5 sigma) and the other 3 %: the
+    // unshared part, 2.8 sigma, is no anomaly on its own, so no culprit.
+    const upstream = judgeStacks([stack('us-west-2', 4.5, 0.081), stack('us-east-1', 2.6, 0.03)], p);
+    expect(upstream).toMatchObject({ scope: 'global', stack: null });
   });
 });
 

@@ -196,13 +196,18 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
  * peers count as having moved with it. The platform moved, and this stack moved on top of it (its
  * pool filling up while a sale lifted every pool by two thirds). Sigma scores cannot tell them
  * apart here, since every stack is many sigma off, so the separation is the part of its score its
- * peers' move does not share. Undefined when the fractions are unknown or it does not stand apart.
+ * peers' move does not share, and that part must reach the warn bound. Undefined when the fractions are unknown or it does not stand apart.
  */
 function standsApart(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed) return undefined;
   const moves = relativeMoves(top, peers, p, true);
   if (moves === undefined || !(moves.ref > 0) || moves.ref >= p.peerMaxRatio * moves.top) return undefined;
-  const apart = Math.max(separation, top.score * (1 - moves.ref / moves.top));
+  // The part of its deviation its peers do not share must be an anomaly in its own right (the warn
+  // bound): a shared upstream fault that cost one stack 8 % of its orders (3.8 sigma) and the other
+  // 3 % leaves 2.4 sigma of difference, no culprit.
+  const unshared = top.score * (1 - moves.ref / moves.top);
+  if (unshared < p.warnScore) return undefined;
+  const apart = Math.max(separation, unshared);
   return {
     scope: 'local',
     stack: top.stack,
