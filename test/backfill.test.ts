@@ -2,7 +2,9 @@
  * `harbinger backfill` against a real Prometheus 2.42 on loopback, holding 2.5 days of history
  * written into its TSDB beforehand with `promtool tsdb create-blocks-from openmetrics`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +103,68 @@ function harbinger(args: string[]): { status: number | null; stdout: string; std
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * A recording proxy on loopback in front of Prometheus: counts query_range requests, can slow each
+ * one down (so a child process can be stopped mid-backfill) or answer 503 (Prometheus down).
+ */
+async function startProxy(): Promise<{
+  url: string;
+  ranges: number;
+  delayMs: number;
+  failing: boolean;
+  onRange?: (n: number) => void;
+  close(): Promise<void>;
+}> {
+  const state = {
+    url: '',
+    ranges: 0,
+    delayMs: 0,
+    failing: false,
+    onRange: undefined as ((n: number) => void) | undefined,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      if (req.url?.startsWith('/api/v1/query_range') === true) {
+        state.ranges++;
+        state.onRange?.(state.ranges);
+        if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+      }
+      if (state.failing) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      const upstream = await fetch(`${prom.url}${req.url ?? '/'}`);
+      res
+        .writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
+        .end(Buffer.from(await upstream.arrayBuffer()));
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
+
+/** The CLI as a child process; `during` may signal it while it runs. */
+function harbingerChild(
+  args: string[],
+  during: (child: ReturnType<typeof spawn>) => void = () => undefined,
+): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'backfill', ...args], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  during(child);
+  return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+}
+
+/** The metric groups of a checkpoint (the baselines), without its head. */
+const groups = (dir: string): string[] => readFileSync(join(dir, 'state.json'), 'utf8').trim().split('\n').slice(1);
+
 describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a real Prometheus', () => {
   beforeAll(async () => {
     // 2.5 days of one-minute history for two stacks, as TSDB blocks Prometheus opens at start.
@@ -197,6 +261,89 @@ describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a re
     expect((await backfill({ config: config(dir), source: source(), log })).status).toBe('already-done');
     expect((await rangeRequests()) - before).toBe(0);
   }, 120_000);
+
+  it('a killed child (SIGKILL mid-chunk), Ctrl-C and a Prometheus outage: each rerun fetches only the chunks left, and the state ends as one uninterrupted run', async () => {
+    const proxy = await startProxy();
+    cleanups.push(() => proxy.close());
+    const hourly = fresh();
+    await backfill({ config: config(hourly), source: source(3_600_000), log });
+    const dir = fresh();
+    const cfgFile = join(dir, 'harbinger.yaml');
+    writeFileSync(
+      cfgFile,
+      JSON.stringify({
+        prometheus: {
+          url: proxy.url,
+          stepSeconds: STEP,
+          retries: 1,
+          backoffMillis: 50,
+          queries: [{ query: 'http_p99_ms', signal: 'latency', metric: 'http_p99_ms' }],
+        },
+      }),
+    );
+    const args = [
+      '--config',
+      cfgFile,
+      '--since',
+      new Date(FROM).toISOString(),
+      '--until',
+      new Date(UNTIL).toISOString(),
+      '--chunk',
+      '1h',
+      '--state',
+      join(dir, 'state'),
+    ];
+    const progress = (): { doneUntil: number; complete: boolean } => JSON.parse(readFileSync(join(dir, 'state', 'backfill.json'), 'utf8'));
+    const chunksDone = (): number => Math.round((progress().doneUntil - FROM) / 3_600_000);
+
+    // 1. Killed (SIGKILL: no handler runs) while its 16th request is in flight: 15 chunks were checkpointed.
+    proxy.delayMs = 100;
+    const killed = await harbingerChild(args, (child) => {
+      proxy.onRange = (n) => {
+        if (n === 16) child.kill('SIGKILL');
+      };
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(chunksDone()).toBe(15);
+    const afterKill = proxy.ranges;
+
+    // 2. Resumed, then Ctrl-C while the 31st chunk is fetched: that chunk is finished and checkpointed, then it stops.
+    const interrupted = await harbingerChild(args, (child) => {
+      proxy.onRange = (n) => {
+        if (n === afterKill + 16) child.kill('SIGINT');
+      };
+    });
+    expect(interrupted.stderr).toContain('interrupted after chunk 31 of 60: run the same command again to resume');
+    expect(interrupted.stdout).toContain('resumed after 15 chunks');
+    expect(interrupted.status).toBe(1);
+    expect(proxy.ranges - afterKill).toBe(16);
+    expect(chunksDone()).toBe(31);
+
+    // 3. Prometheus goes away at the 41st chunk: exit 1, nothing of that chunk kept.
+    proxy.delayMs = 0;
+    const beforeOutage = proxy.ranges;
+    const outage = await harbingerChild(args, () => {
+      proxy.onRange = (n) => {
+        if (n === beforeOutage + 10) proxy.failing = true;
+      };
+    });
+    expect(outage.status).toBe(1);
+    expect(outage.stderr).toMatch(
+      /query_range failed after its retries for the chunk from .*the 40 chunks before it are checkpointed: run the same command again to resume/,
+    );
+    expect(chunksDone()).toBe(40);
+
+    // 4. Back up: the last 20 chunks, 20 requests, and the same baselines as the run never interrupted.
+    proxy.failing = false;
+    proxy.onRange = undefined;
+    const beforeLast = proxy.ranges;
+    const last = await harbingerChild(args);
+    expect(last.status).toBe(0);
+    expect(last.stdout).toContain('in 20 chunks (resumed after 40 chunks done earlier)');
+    expect(proxy.ranges - beforeLast).toBe(20);
+    expect(progress().complete).toBe(true);
+    expect(groups(join(dir, 'state'))).toEqual(groups(hourly));
+  }, 180_000);
 
   it('refuses to rewind live state unless --force, which moves it aside', async () => {
     const dir = fresh();

@@ -54,7 +54,10 @@ export interface BackfillOptions {
 }
 
 export interface BackfillResult {
-  status: 'done' | 'interrupted' | 'already-done';
+  /** failed: a query of a chunk failed after its retries; the chunks before it are checkpointed. */
+  status: 'done' | 'interrupted' | 'failed' | 'already-done';
+  /** Where a failed backfill stopped (the chunk that could not be fetched). */
+  failedAt?: number;
   samples: number;
   series: number;
   /** Chunks fetched by this run, and all the backfill has. */
@@ -181,9 +184,16 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillResult> {
       await runtime.warm(async (offer) => {
         got = await poller.history(t, end, offer);
       });
-      result.samples += got.samples;
-      result.failedQueries += got.failedQueries;
       result.requests += prom!.queries.length;
+      if (got.failedQueries > 0) {
+        // Not a gap to keep, as a live poll would: this chunk is not checkpointed (what it fed is
+        // dropped with the process), so a rerun fetches it again once Prometheus answers.
+        result.failedQueries += got.failedQueries;
+        result.status = 'failed';
+        result.failedAt = t;
+        break;
+      }
+      result.samples += got.samples;
       result.chunks++;
       done++;
       await runtime.checkpoint(end, metrics, true);

@@ -160,8 +160,12 @@ Options:
     process.stdout.write(
       `backfill: ${result.samples.toLocaleString('en-US')} samples of ${span} learned by ${result.series} series in ${result.chunks} chunk${result.chunks === 1 ? '' : 's'}${resumed}, ${result.seconds.toFixed(1)} s; checkpoint ${result.checkpoint}\n`,
     );
-    if (result.failedQueries > 0)
-      process.stderr.write(`warning: ${result.failedQueries} query_range requests failed after their retries: those windows stay gaps\n`);
+    if (result.status === 'failed')
+      return complain(
+        this.name,
+        `query_range failed after its retries for the chunk from ${new Date(result.failedAt ?? 0).toISOString()} (see the log above); the ${result.resumedChunks + result.chunks} chunks before it are checkpointed: run the same command again to resume`,
+        EXIT.failed,
+      );
     if (result.status === 'interrupted')
       return complain(
         this.name,
