@@ -13,6 +13,7 @@ import { startPrometheus, trackTempDir, type PrometheusHandle } from './support/
 import { missing } from './support/requires.js';
 import { backfill, type BackfillSource } from '../src/app/backfill.js';
 import { EmbeddedRuntime } from '../src/app/runtime/embedded-runtime.js';
+import { HarbingerService } from '../src/app/service.js';
 import { parseConfig, withServeDefaults, type HarbingerConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import type { Sample } from '../src/domain/types.js';
@@ -39,14 +40,10 @@ const log = createLogger('silent');
 const cleanups: (() => Promise<void>)[] = [];
 let prom: PrometheusHandle;
 
+const promSection = () => ({ url: prom.url, stepSeconds: STEP, queries: [{ query: 'http_p99_ms', signal: 'latency', metric: 'http_p99_ms' }] });
+
 function config(dataDir: string, extra: Record<string, unknown> = {}): HarbingerConfig {
-  return parseConfig(
-    withServeDefaults({
-      server: { dataDir },
-      prometheus: { url: prom.url, stepSeconds: STEP, queries: [{ query: 'http_p99_ms', signal: 'latency', metric: 'http_p99_ms' }] },
-      ...extra,
-    }),
-  );
+  return parseConfig(withServeDefaults({ server: { dataDir }, prometheus: promSection(), ...extra }));
 }
 
 /** query_range requests Prometheus has answered, from its own /metrics. */
@@ -348,11 +345,27 @@ describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a re
   it('refuses to rewind live state unless --force, which moves it aside', async () => {
     const dir = fresh();
     await backfill({ config: config(dir), source: source(), log });
-    // serve ran there: it restored the checkpoint, ingested (write-ahead log) and checkpointed later.
-    const served = runtimeAt(dir);
+    // serve starts there: it restores the backfill's checkpoint (and so does not warm-start again).
+    const service = new HarbingerService({
+      config: config(dir, { server: { dataDir: dir, port: 0 }, prometheus: { ...promSection(), warmStartHours: 1 } }),
+      log,
+      apiToken: undefined,
+    });
+    await service.start();
+    expect(service.runtime.restoredFrom).toMatch(/^checkpoint of /);
+    expect(service.ready().reason).toContain('state restored from checkpoint');
+    for (const s of service.runtime.series()) expect(s.baseline.points).toBeGreaterThan(1000);
+    expect((await service.metrics.samplesReceived.get()).values.find((v) => v.labels['source'] === 'prometheus_history')).toBeUndefined();
+    await service.stop();
+    // It checkpointed at its stop: live state, which a backfill would rewind.
+    await expect(backfill({ config: config(dir), source: source(), log })).rejects.toThrow(/holds live state.*--force/);
+    // So does a serve that ingested (its write-ahead log) and died before checkpointing.
+    const other = fresh();
+    await backfill({ config: config(other), source: source(), log });
+    const served = runtimeAt(other);
     live(served.runtime, served.events, 10, 0);
     served.runtime.close();
-    await expect(backfill({ config: config(dir), source: source(), log })).rejects.toThrow(/holds live state.*--force/);
+    await expect(backfill({ config: config(other), source: source(), log })).rejects.toThrow(/holds live state.*--force/);
     const forced = await backfill({ config: config(dir), source: source(), log, force: true });
     expect(forced).toMatchObject({ status: 'done', chunks: 10, resumedChunks: 0 });
   }, 120_000);

@@ -54,6 +54,9 @@ export interface BackfillOptions {
 }
 
 export interface BackfillResult {
+  /** A JSONL backfill: lines that were not valid records, and context events (not learned). */
+  invalid?: number;
+  events?: number;
   /** failed: a query of a chunk failed after its retries; the chunks before it are checkpointed. */
   status: 'done' | 'interrupted' | 'failed' | 'already-done';
   /** Where a failed backfill stopped (the chunk that could not be fetched). */
@@ -94,6 +97,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillResult> {
   const { config: cfg, source, log } = opts;
   const dataDir = cfg.server.dataDir;
   mkdirSync(dataDir, { recursive: true });
+  if (cfg.kafka !== undefined)
+    throw new BackfillRefused('the config runs on Kafka, whose state lives on its topics: backfill writes the embedded checkpoint (state.json) only');
   const prom = cfg.prometheus;
   if (source.kind === 'prometheus' && prom === undefined)
     throw new BackfillRefused('no Prometheus queries: the config needs a prometheus section (url, queries)');
@@ -221,7 +226,7 @@ async function fromJsonl(
   identity: string,
   opts: BackfillOptions,
   started: number,
-): Promise<BackfillResult & { invalid: number; events: number }> {
+): Promise<BackfillResult> {
   let samples = 0;
   let invalid = 0;
   let events = 0;

@@ -124,7 +124,10 @@ Options:
     };
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onInt);
-    const bar = new ProgressBar('backfill', values['progress'] === true || process.stderr.isTTY === true);
+    const drawn = values['progress'] === true || process.stderr.isTTY === true;
+    const bar = new ProgressBar('backfill', drawn);
+    // Off a terminal (a Kubernetes Job, systemd), one plain line every 30 s instead of the bar.
+    let lastLine = Date.now();
     let result: BackfillResult;
     try {
       result = await backfill({
@@ -133,14 +136,17 @@ Options:
         force: values['force'] === true,
         log: createLogger(process.env['LOG_LEVEL'] ?? 'warn'),
         signal: abort.signal,
-        onChunk: (done, total, p) =>
-          bar.update(
-            done,
-            total,
+        onChunk: (done, total, p) => {
+          const detail =
             source.kind === 'prometheus'
               ? `chunk ${done}/${total} to ${Number.isFinite(p.doneUntil) ? new Date(p.doneUntil).toISOString().slice(0, 16) : '-'}Z, ${p.samples.toLocaleString('en-US')} samples`
-              : `${p.samples.toLocaleString('en-US')} samples`,
-          ),
+              : `${p.samples.toLocaleString('en-US')} samples`;
+          bar.update(done, total, detail);
+          if (!drawn && Date.now() - lastLine >= 30_000) {
+            lastLine = Date.now();
+            process.stderr.write(`backfill: ${detail}\n`);
+          }
+        },
       });
     } catch (e) {
       bar.done();
@@ -156,7 +162,12 @@ Options:
       process.stdout.write(`backfill: nothing to do: ${result.checkpoint} already holds ${span}\n`);
       return EXIT.ok;
     }
-    const resumed = result.resumedChunks > 0 ? ` (resumed after ${result.resumedChunks} chunks done earlier)` : '';
+    const resumed =
+      result.resumedChunks > 0
+        ? ` (resumed after ${result.resumedChunks} chunks done earlier)`
+        : source.kind === 'jsonl'
+          ? ` (${result.invalid ?? 0} invalid lines and ${result.events ?? 0} context events skipped)`
+          : '';
     process.stdout.write(
       `backfill: ${result.samples.toLocaleString('en-US')} samples of ${span} learned by ${result.series} series in ${result.chunks} chunk${result.chunks === 1 ? '' : 's'}${resumed}, ${result.seconds.toFixed(1)} s; checkpoint ${result.checkpoint}\n`,
     );
