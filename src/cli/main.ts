@@ -10,8 +10,20 @@ import { trainCommand } from './train.js';
 import { nabCommand } from './nab.js';
 import { evalSuiteCommand } from './eval-suite.js';
 import { configCommand } from './config-check.js';
+import { backfillCommand } from './backfill.js';
 
-const commands: Command[] = [serveCommand, replayCommand, scoreCommand, evalCommand, evalSuiteCommand, nabCommand, auditCommand, configCommand, trainCommand];
+const commands: Command[] = [
+  serveCommand,
+  backfillCommand,
+  replayCommand,
+  scoreCommand,
+  evalCommand,
+  evalSuiteCommand,
+  nabCommand,
+  auditCommand,
+  configCommand,
+  trainCommand,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -119,7 +119,9 @@ export class EmbeddedRuntime implements Runtime {
    * have decided is kept or delivered: the decision side is put back as it was.
    */
   async warm(feed: (offer: (samples: Sample[]) => void) => Promise<void>): Promise<void> {
-    const decision = this.pipeline.decision.snapshot();
+    // A copy: the snapshot shares arrays with the live engine (its incident history), which the
+    // history would otherwise write into, keeping the past's incidents after all.
+    const decision = structuredClone(this.pipeline.decision.snapshot());
     this.warming = true;
     try {
       await feed((samples) => this.offer(samples, []));
