@@ -88,4 +88,49 @@ describe('roles', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await status()).toBe('executed');
   });
+
+  it('slack.approvers may name a user group (S…): its members, read from Slack, decide; a group Slack will not list lets nobody in', async () => {
+    const slack = await startFakeSlack();
+    stops.push(() => slack.stop());
+    slack.userGroups.set('S0ONCALL', ['U0BOB']);
+    const config = parseConfig({
+      server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-approver-groups-')), wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
+      decision: { execution: { approval: 'human' } },
+      slack: { channel: '#ops', baseUrl: slack.url, approvers: ['S0GONE', 'S0ONCALL'] },
+    });
+    const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: ADMIN, slack: { botToken: slack.token, signingSecret: SIGNING } });
+    const { port } = await service.start();
+    stops.push(() => service.stop());
+    const http = as(port, ADMIN);
+    const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+    let waiting: Recommendation | undefined;
+    for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
+      await postNdjson(http, lines.slice(i, i + 1000));
+      waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
+    }
+    expect(waiting).toBeDefined();
+    const click = async (user: string) => {
+      const body = blockActionsBody('harbinger_approve', waiting!.id, user);
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': signSlackRequest(SIGNING, ts, body),
+      };
+      return axios.post(`http://127.0.0.1:${port}/v1/slack/interactions`, body, { headers, validateStatus: () => true });
+    };
+    const status = async () => ((await http.get('/v1/recommendations')).data.recommendations as Recommendation[]).find((r) => r.id === waiting!.id)!.status;
+    const mallory = await click('U0MALLORY');
+    expect(mallory.data.text).toContain('not in the approvers');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await status()).toBe('awaiting_approval');
+    // Both groups were asked, with the bot token; S0GONE does not exist and let nobody in.
+    const reads = slack.messages.filter((m) => m.path === '/api/usergroups.users.list');
+    expect(reads.map((m) => m.result).sort()).toEqual(['no_such_subteam', 'ok']);
+    await click('U0BOB');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await status()).toBe('executed');
+    // Within the cache's five minutes S0ONCALL was not read again for Bob.
+    expect(slack.messages.filter((m) => m.path === '/api/usergroups.users.list' && m.result === 'ok')).toHaveLength(1);
+  });
 });

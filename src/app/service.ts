@@ -31,6 +31,8 @@ import { createRoutingController } from './routing-factory.js';
 import { loadConfidenceModel } from './confidence-model.js';
 import { createSlackFeed } from './slack-factory.js';
 import { warmStart } from './warm-start.js';
+import { SlackApprovers } from '../adapters/slack/approvers.js';
+import { userGroupMembers } from '../adapters/slack/slack-client.js';
 import { RolloutGatePort } from './rollout-gate-port.js';
 import type { IngestResult, Kept, Runtime } from './runtime/runtime.js';
 import { EmbeddedRuntime } from './runtime/embedded-runtime.js';
@@ -96,6 +98,8 @@ export class HarbingerService implements HttpPort {
   private readonly audit: FileAuditLog;
   private readonly routing: RoutingController;
   private readonly slack: SlackFeed | undefined;
+  /** Who may click Approve/Reject in Slack (slack.approvers), or undefined: anyone in the channel. */
+  private readonly approvers: SlackApprovers | undefined;
   private readonly delivery: DecisionDelivery;
   private readonly routingSink: ReturnType<typeof routingSink>;
   private readonly gateWarnings = new Set<string>();
@@ -152,6 +156,15 @@ export class HarbingerService implements HttpPort {
       );
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir, this.metrics.delivery);
     this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
+    const botToken = opts.slack?.botToken;
+    this.approvers =
+      this.cfg.slack.approvers === undefined
+        ? undefined
+        : new SlackApprovers(
+            this.cfg.slack.approvers,
+            botToken !== undefined ? userGroupMembers({ token: botToken, baseUrl: this.cfg.slack.baseUrl }) : undefined,
+            this.now,
+          );
     const hooks = {
       onDecision: (e: DecisionEvent, replayed: boolean) => this.delivery.deliver(e, replayed),
       onRejected: (reason: string) => this.metrics.rejected.inc({ source: this.cfg.kafka !== undefined ? 'kafka' : 'pipeline', reason: reasonCode(reason) }),
@@ -507,11 +520,12 @@ export class HarbingerService implements HttpPort {
     if (this.slack === undefined)
       return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
     const r = this.slack.handleInteraction({ headers: req.headers, rawBody: body, nowSeconds: Math.floor(this.now() / 1000) });
-    const approvers = this.cfg.slack.approvers;
-    if (r.decision !== undefined && approvers !== undefined && !approvers.includes(r.decision.userId)) {
-      // Only the listed people may approve or reject; a click from anyone else in the channel changes nothing.
+    // Only the listed people (or members of the listed user groups) may approve or reject; a click
+    // from anyone else in the channel changes nothing.
+    const allowed = r.decision !== undefined && this.approvers !== undefined ? await this.approvers.allows(r.decision.userId) : undefined;
+    if (r.decision !== undefined && allowed?.allowed === false) {
       this.log.warn(
-        { recommendation: r.decision.recommendationId, user: r.decision.userId, verdict: r.decision.verdict },
+        { recommendation: r.decision.recommendationId, user: r.decision.userId, verdict: r.decision.verdict, why: allowed.reason },
         'Slack decision from a user not in slack.approvers: ignored',
       );
       this.metrics.slackMessages.inc({ kind: 'decision', result: 'refused' });

@@ -43,6 +43,8 @@ export interface FakeSlack {
   messages: FakeSlackRequest[];
   /** Messages accepted (posted, possibly updated), by ts. */
   store: Map<string, FakeSlackMessage>;
+  /** User groups (S…) and their members, as usergroups.users.list answers them. */
+  userGroups: Map<string, string[]>;
   /** The next `n` requests (any path) fail with `status` (and a Retry-After header if given). */
   failNext(n: number, status: number, retryAfterSeconds?: number): void;
   /** The next request gets 429 with `Retry-After: seconds`. */
@@ -155,6 +157,7 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
   const webhookPath = opts.webhookPath ?? '/services/T0000/B0000/fakewebhooksecret';
   const messages: FakeSlackRequest[] = [];
   const store = new Map<string, FakeSlackMessage>();
+  const userGroups = new Map<string, string[]>();
   const failures: Array<{ status: number; retryAfter?: number }> = [];
   const apiErrors: string[] = [];
   let seq = 0;
@@ -195,6 +198,21 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
         res
           .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' })
           .end(JSON.stringify(ok ? { ok: true, team: 'T0', user: 'harbinger' } : { ok: false, error: 'invalid_auth' }));
+        return;
+      }
+      // usergroups.users.list (slack.approvers naming a user group): a GET read, answered from
+      // `userGroups` and recorded, like Slack needing the bot token and an existing group.
+      if (path === '/api/usergroups.users.list') {
+        const group = new URL(req.url ?? '/', 'http://x').searchParams.get('usergroup') ?? '';
+        const users = userGroups.get(group);
+        const answer =
+          req.headers['authorization'] !== `Bearer ${token}`
+            ? { ok: false, error: 'invalid_auth' }
+            : users === undefined
+              ? { ok: false, error: 'no_such_subteam' }
+              : { ok: true, users };
+        record(200, answer.ok ? 'ok' : String(answer.error));
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
         return;
       }
       const failure = failures.shift();
@@ -266,6 +284,7 @@ export async function startFakeSlack(opts: { token?: string; channelId?: string;
     channelId,
     messages,
     store,
+    userGroups,
     failNext(n, status, retryAfterSeconds) {
       for (let i = 0; i < n; i++) failures.push(retryAfterSeconds !== undefined ? { status, retryAfter: retryAfterSeconds } : { status });
     },

@@ -10,8 +10,10 @@ export const slackConfigSchema = z.strictObject({
   /** Also post `none` recommendations (explained, global) for visibility. */
   includeInformational: z.boolean().default(false),
   /**
-   * Slack user ids (U…) whose Approve/Reject clicks count; a click from anyone else changes
-   * nothing. Unset: anyone in the channel can decide (serve warns about it at start).
+   * Slack user ids (U…, W…) and user group ids (S…, e.g. the on-call handle) whose members'
+   * Approve/Reject clicks count; a click from anyone else changes nothing. Groups are read with
+   * usergroups.users.list (bot mode, `usergroups:read` scope), kept five minutes, and a group that
+   * cannot be read lets nobody in. Unset: anyone in the channel can decide (serve warns at start).
    */
   approvers: z.array(z.string().min(1)).min(1).optional(),
 });

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { isRetriableStatus, parseRetryAfter } from '../delivery/delivery-result.js';
 import type { SlackMessage } from './blocks.js';
+import type { GroupMembers } from './approvers.js';
 
 /**
  * Two ways to talk to Slack behind one small interface:
@@ -172,4 +173,31 @@ export class WebhookTransport implements SlackTransport {
     const failure = httpFailure(res, 'webhook');
     return failure.ok ? failure : { ...failure, error: scrub(failure.error, this.secrets) };
   }
+}
+
+/**
+ * usergroups.users.list (bot token with the `usergroups:read` scope): the user ids in a user
+ * group, for `slack.approvers` entries that name one (see approvers.ts). A read method, so a GET
+ * with the group in the query; errors are Slack's names (`missing_scope`, `no_such_subteam`).
+ */
+export function userGroupMembers(opts: { token: string; baseUrl?: string; timeoutMs?: number }): GroupMembers {
+  const http = textClient(opts.timeoutMs ?? 2_000, (opts.baseUrl ?? 'https://slack.com').replace(/\/+$/, ''));
+  const secrets = [opts.token];
+  return async (group) => {
+    let res: AxiosResponse<string>;
+    try {
+      res = await http.get<string>('/api/usergroups.users.list', { params: { usergroup: group }, headers: { Authorization: `Bearer ${opts.token}` } });
+    } catch (err) {
+      const r = networkError(err, secrets);
+      return { ok: false, error: r.ok ? 'network error' : r.error };
+    }
+    if (res.status !== 200) return { ok: false, error: `HTTP ${res.status}` };
+    try {
+      const json = JSON.parse(res.data) as { ok?: unknown; users?: unknown; error?: unknown };
+      if (json.ok === true && Array.isArray(json.users)) return { ok: true, users: json.users.filter((u): u is string => typeof u === 'string') };
+      return { ok: false, error: scrub(typeof json.error === 'string' ? json.error : 'unknown_error', secrets) };
+    } catch {
+      return { ok: false, error: 'HTTP 200 with a body that is not JSON' };
+    }
+  };
 }
