@@ -353,6 +353,9 @@ describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a re
     });
     await service.start();
     expect(service.runtime.restoredFrom).toMatch(/^checkpoint of /);
+    // Ready once its first poll of Prometheus has come back (a moment after start() on a loaded machine).
+    const deadline = Date.now() + 15_000;
+    while (!service.ready().ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(service.ready().reason).toContain('state restored from checkpoint');
     for (const s of service.runtime.series()) expect(s.baseline.points).toBeGreaterThan(1000);
     expect((await service.metrics.samplesReceived.get()).values.find((v) => v.labels['source'] === 'prometheus_history')).toBeUndefined();
