@@ -14,6 +14,8 @@ export const evalCommand: Command = {
 Replays each <name>.jsonl that has a <name>.truth.json beside it and prints, per scenario and
 overall: incidents mitigated, lead time (SLO breach minus the first mitigating recommendation for
 the right stack), localization and action accuracy, and false mitigations per stack-day.
+Then the look-ahead rows (scheduled events) and the rollout gate rows: every deployment asked
+about every 5 minutes once it is up, as Flagger or Argo Rollouts would (promote, hold, rollback).
 
 Options:
   --config <file>   YAML or JSON configuration
