@@ -28,6 +28,35 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     expect(summary.medianLeadMinutes!).toBeGreaterThanOrEqual(15);
   });
 
+  it('asks the rollout gate about every deployment: the bad canary is rolled back before its breach, no good rollout ever is', async () => {
+    const { summary, scenarios } = await evaluateFixtures('fixtures/scenarios', config);
+    expect(summary).toMatchObject({ badRollouts: 2, badRolledBackBeforeBreach: 2, goodRollouts: 4, goodRolledBack: 0 });
+    const canary = scenarios.find((s) => s.scenario === 'canary-bad-deploy')!.rollouts;
+    expect(canary).toHaveLength(1);
+    const r = canary[0]!;
+    // The canary runs 5 % of the traffic; deployed 09:46:40-09:48:40, SLO breach at 10:34.
+    expect(r).toMatchObject({ deployId: 'deploy-872', stack: 'canary', step: 5, bad: true, rollbackMinutes: 30 });
+    expect(new Date(r.since).toISOString()).toBe('2026-03-06T09:48:40.000Z');
+    expect(r.rollbackLeadMinutes!).toBeCloseTo(15.33, 1);
+    // Held while the step has too few points, then rolled back on p99 set apart from the old version.
+    expect(r.checks[0]).toMatchObject({ minutes: 5, verdict: 'hold' });
+    expect(r.checks.at(-1)).toMatchObject({ minutes: 30, verdict: 'rollback' });
+    expect(r.checks.at(-1)!.reason).toMatch(/^http_p99_ms: 6\.25σ from its baseline, 5\.53σ worse than the old version/);
+    expect(r.checks.slice(0, -1).every((c) => c.verdict !== 'rollback')).toBe(true);
+    // The blue/green bad deploy (50 %) too, 15 min before its breach.
+    const bg = scenarios.find((s) => s.scenario === 'bad-deploy')!.rollouts.find((x) => x.bad)!;
+    expect(bg).toMatchObject({ deployId: 'deploy-618', step: 50, rollbackMinutes: 25 });
+    expect(bg.rollbackLeadMinutes!).toBeGreaterThan(0);
+    // The routine deployments of bad-deploy and quiet-day: asked for 90 minutes each, never rollback.
+    const good = scenarios.flatMap((s) => s.rollouts).filter((x) => !x.bad);
+    expect(good.map((x) => x.deployId).sort()).toEqual(['deploy-380', 'deploy-380b', 'deploy-768', 'deploy-768b']);
+    for (const g of good) {
+      expect(g.checks).toHaveLength(18);
+      expect(g.checks.some((c) => c.verdict === 'rollback')).toBe(false);
+      expect(g.checks.some((c) => c.verdict === 'promote')).toBe(true);
+    }
+  });
+
   it('holds up on scenarios generated with a seed it was never run on (held out)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'harbinger-heldout-'));
     for (const name of SCENARIO_NAMES) {
@@ -41,5 +70,9 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     expect(summary.localizationAccuracy).toBe(1);
     expect(summary.trapMitigations).toBeLessThanOrEqual(1);
     expect(summary).toMatchObject({ scheduledSaturating: 1, preemptedAhead: 1, preScaledEnough: 1 });
+    // The gate catches both bad rollouts on this seed too. Not yet the good ones: quiet-day's harmless
+    // deployments get a rollback on seed 2 (orders 6.5 % under the old version per share at +60 min; p99
+    // 2.8σ worse at +20 min), so goodRolledBack is 2 here: left open, not asserted.
+    expect(summary).toMatchObject({ badRollouts: 2, badRolledBackBeforeBreach: 2, goodRollouts: 4 });
   });
 });

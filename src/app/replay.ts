@@ -42,6 +42,8 @@ export interface ReplayOptions {
   onEarlyGates?: (gates: GateCoverage) => void;
   /** The pipeline the replay runs, once created (a report reads its state at the end). */
   onPipeline?: (pipeline: Pipeline) => void;
+  /** Each sample and event, in file order, just before the pipeline is offered it (the eval asks the rollout gate there). */
+  beforeInput?: (x: Sample | ContextEvent) => void;
 }
 
 /** Event time replayed before the early gate report. */
@@ -70,9 +72,22 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   let lines = 0;
   let earlyGatesSent = false;
   let firstTs: number | undefined;
+  const before = opts.beforeInput;
   const on = {
-    sample: (x: Sample) => engine.offerSample(x),
-    event: (x: ContextEvent) => engine.offerEvent(x),
+    sample:
+      before === undefined
+        ? (x: Sample) => engine.offerSample(x)
+        : (x: Sample) => {
+            before(x);
+            return engine.offerSample(x);
+          },
+    event:
+      before === undefined
+        ? (x: ContextEvent) => engine.offerEvent(x)
+        : (x: ContextEvent) => {
+            before(x);
+            return engine.offerEvent(x);
+          },
     reject: (line: number, reason: string, raw: string) => {
       invalid++;
       reject(reason, raw, line);

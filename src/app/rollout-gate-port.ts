@@ -1,5 +1,5 @@
 import type { HarbingerConfig } from '../config/load.js';
-import { judgeRollout } from '../core/gate/rollout-gate.js';
+import { judgeRollout, rolloutGateInput, rolloutGateParams } from '../core/gate/rollout-gate.js';
 import type { FileAuditLog } from '../adapters/file/audit-log.js';
 import type { RolloutAnswer } from '../adapters/http/server.js';
 import type { Logger } from '../adapters/log/logger.js';
@@ -33,17 +33,7 @@ export class RolloutGatePort {
       this.steps.set(key, since);
       if (this.steps.size > 1000) this.steps.delete(this.steps.keys().next().value!);
     }
-    const all = [...this.runtime().series()].filter((s) => s.service === q.service);
-    const j = judgeRollout(
-      { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step },
-      {
-        minPoints: this.cfg.decision.rolloutGate.minPoints,
-        minBusinessVolume: this.cfg.detection.delta.minVolume,
-        businessTolerance: this.cfg.decision.rolloutGate.businessTolerance,
-        minSeparation: this.cfg.detection.delta.minSeparation,
-        warnScore: this.cfg.detection.threshold.warnScore,
-      },
-    );
+    const j = judgeRollout(rolloutGateInput(this.runtime().series(), q, since), rolloutGateParams(this.cfg));
     const answer: RolloutAnswer = {
       service: q.service,
       stack: q.stack,

@@ -4,6 +4,7 @@ import { complain, EXIT, loadConfigOrReport, loadModelOption, usageError, type C
 import { unreadable } from './paths.js';
 import { textTable } from '../report/text-table.js';
 import { PREEMPT_LEAD_MINUTES } from '../eval/fixture-eval.js';
+import { GATE_CHECK_MINUTES } from '../eval/rollout-eval.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -13,6 +14,8 @@ export const evalCommand: Command = {
 Replays each <name>.jsonl that has a <name>.truth.json beside it and prints, per scenario and
 overall: incidents mitigated, lead time (SLO breach minus the first mitigating recommendation for
 the right stack), localization and action accuracy, and false mitigations per stack-day.
+Then the look-ahead rows (scheduled events) and the rollout gate rows: every deployment asked
+about every 5 minutes once it is up, as Flagger or Argo Rollouts would (promote, hold, rollback).
 
 Options:
   --config <file>   YAML or JSON configuration
@@ -80,6 +83,38 @@ Options:
       process.stdout.write(
         `\nLook-ahead: ${m.preemptedAhead}/${m.scheduledSaturating} saturating stacks recommended for ${PREEMPT_LEAD_MINUTES}+ min before the event, ` +
           `${m.preScaledEnough} pre-scaled to at least the capacity that keeps them under the gate\n`,
+      );
+    }
+    const rollouts = result.scenarios.flatMap((s) => s.rollouts.map((r) => ({ scenario: s.scenario, ...r })));
+    if (rollouts.length > 0) {
+      // One row where the verdict changes and one for the last check (--json has every check).
+      const gate: string[][] = [['scenario', 'deployment', 'stack', 'step %', 'check', 'verdict', 'first reason']];
+      for (const r of rollouts) {
+        const rows = r.checks.filter((c, i) => i === 0 || i === r.checks.length - 1 || c.verdict !== r.checks[i - 1]!.verdict);
+        for (const c of rows)
+          gate.push([
+            r.scenario,
+            `${r.deployId}${r.bad ? ' (incident)' : ''}`,
+            r.stack,
+            r.step === undefined ? '-' : String(r.step),
+            `+${c.minutes} min (${new Date(c.at).toISOString().slice(11, 16)})`,
+            c.verdict,
+            c.reason,
+          ]);
+      }
+      process.stdout.write(
+        `\nRollout gate (every ${GATE_CHECK_MINUTES} min after each deployment, as Flagger or Argo Rollouts would ask):\n${textTable(gate)}\n`,
+      );
+      const caught = rollouts
+        .filter((r) => r.bad)
+        .map((r) =>
+          r.rollbackMinutes === null
+            ? `${r.scenario} ${r.deployId}: never`
+            : `${r.scenario} ${r.deployId}: +${r.rollbackMinutes} min, ${r.rollbackLeadMinutes?.toFixed(0) ?? '-'} min before the breach`,
+        );
+      process.stdout.write(
+        `\nRollout gate: ${m.badRolledBackBeforeBreach}/${m.badRollouts} bad rollouts told to roll back before their SLO breach` +
+          `${caught.length > 0 ? ` (${caught.join('; ')})` : ''}, ${m.goodRolledBack}/${m.goodRollouts} good rollouts ever told to roll back\n`,
       );
     }
     return EXIT.ok;

@@ -1,6 +1,7 @@
 import { median } from 'simple-statistics';
 import { MITIGATIONS, type Recommendation } from '../domain/decision.js';
 import type { Truth } from './truth.js';
+import { rolledBackBeforeBreach, type RolloutScore } from './rollout-eval.js';
 import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
 /**
@@ -46,6 +47,8 @@ export interface ScenarioScore {
   falseIds: string[];
   stackDays: number;
   trap: boolean;
+  /** Every deployment asked about at the rollout gate's checks (filled by the replay; empty when not asked). */
+  rollouts: RolloutScore[];
 }
 
 /** A mitigation, not blocked, not a revert, that went ahead or waits for a person. */
@@ -110,6 +113,7 @@ export function scoreScenario(truth: Truth, recs: readonly Recommendation[], ear
     falseIds: falses.map((r) => r.id),
     stackDays: Object.keys(truth.stacks).length * days,
     trap: truth.incidents.length === 0 && !truth.scheduled.some((s) => s.saturates),
+    rollouts: [],
   };
 }
 
@@ -132,6 +136,12 @@ export interface EvalSummary {
   preemptedAhead: number;
   /** ...and of those pre-scaled, how many to at least the capacity the truth says keeps them under the gate. */
   preScaledEnough: number;
+  /** Deployments that caused an incident, and how many the rollout gate told to roll back before its SLO breach. */
+  badRollouts: number;
+  badRolledBackBeforeBreach: number;
+  /** The other deployments, and how many it ever told to roll back (should be none). */
+  goodRollouts: number;
+  goodRolledBack: number;
 }
 
 export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
@@ -144,6 +154,7 @@ export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
   const falseMitigations = scores.reduce((a, s) => a + s.falseMitigations, 0);
   const pre = scores.flatMap((s) => s.preemptive);
   const stackDays = scores.reduce((a, s) => a + s.stackDays, 0);
+  const rollouts = scores.flatMap((s) => s.rollouts);
   return {
     incidents: all.length,
     detected: all.filter((i) => i.detected).length,
@@ -158,5 +169,9 @@ export function summarize(scores: readonly ScenarioScore[]): EvalSummary {
     scheduledSaturating: pre.filter((p) => p.saturates).length,
     preemptedAhead: pre.filter((p) => p.saturates && p.leadMinutes !== null && p.leadMinutes >= PREEMPT_LEAD_MINUTES).length,
     preScaledEnough: pre.filter((p) => p.saturates && p.capacityFactor !== null && p.capacityFactor >= p.capacityFactorToGate).length,
+    badRollouts: rollouts.filter((r) => r.bad).length,
+    badRolledBackBeforeBreach: rollouts.filter(rolledBackBeforeBreach).length,
+    goodRollouts: rollouts.filter((r) => !r.bad).length,
+    goodRolledBack: rollouts.filter((r) => !r.bad && r.rollbackMinutes !== null).length,
   };
 }

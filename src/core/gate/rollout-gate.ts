@@ -133,3 +133,26 @@ function pointsSince(s: SeriesState, since: number): number {
   if (!(s.lastTs >= since)) return 0;
   return Math.floor((s.lastTs - since) / (s.threshold.intervalMinutes * 60_000)) + 1;
 }
+
+/** The parts of the configuration the gate reads (config's `decision` and `detection` sections). */
+export interface GateConfig {
+  decision: { rolloutGate: { minPoints: number; businessTolerance: number } };
+  detection: { delta: { minVolume: number; minSeparation: number }; threshold: { warnScore: number } };
+}
+
+/** The gate's parameters from the configuration: the same for the HTTP port and the fixture eval. */
+export function rolloutGateParams(cfg: GateConfig): GateParams {
+  return {
+    minPoints: cfg.decision.rolloutGate.minPoints,
+    minBusinessVolume: cfg.detection.delta.minVolume,
+    businessTolerance: cfg.decision.rolloutGate.businessTolerance,
+    minSeparation: cfg.detection.delta.minSeparation,
+    warnScore: cfg.detection.threshold.warnScore,
+  };
+}
+
+/** The gate's input for `stack` of `service`: its series against the service's other stacks, as they are now. */
+export function rolloutGateInput(series: Iterable<SeriesState>, q: { service: string; stack: string; step: number | undefined }, since: number): GateInput {
+  const all = [...series].filter((s) => s.service === q.service);
+  return { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step };
+}
