@@ -270,6 +270,35 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: withErrors, events: [shift], deltas })).action).not.toBe('none');
   });
 
+  it("counts a deviation warned once before the shift but confirmed after it as the shift's warm-up", () => {
+    const shift: ContextEvent = { ts: T - 3 * MIN, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } };
+    const cpu = {
+      metric: 'cpu_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 8 * MIN,
+      lastTs: T,
+      score: 13,
+      peakScore: 13,
+      value: 0.7,
+      expected: 0.5,
+      persistence: { hits: 2, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const deltas = new Map<string, IncidentDelta>([
+      ['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 }],
+    ]);
+    // One noise warning five minutes before the traffic moved, confirmed only after it arrived.
+    const warnedBefore = incident({ openedAt: T - 8 * MIN, signals: { cpu_utilization: { ...cpu, confirmedTs: T - 2 * MIN } }, predictions: {} });
+    expect(runWorkflow(input({ incident: warnedBefore, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    // Established before the shift (confirmed eight minutes ago): not the shift's.
+    const established = incident({ openedAt: T - 8 * MIN, signals: { cpu_utilization: { ...cpu, confirmedTs: T - 8 * MIN } }, predictions: {} });
+    expect(runWorkflow(input({ incident: established, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(
+      'cold_cache',
+    );
+  });
+
   it('does not call a pool past its saturation gate long after the shift a warm-up', () => {
     // The cutover moved the traffic onto us-west-2 70 minutes ago; its pool, judged against a
     // baseline of the old share, has deviated since. Now it fills up past the 90 % gate.

@@ -93,6 +93,8 @@ export interface IncidentSignal {
   coldStart: boolean;
   /** The SLO gate of the series (null: none; absent in older records, read as gated). */
   gate?: SloKind | null;
+  /** When the episode was first confirmed (absent while only a warning, and in older records). */
+  confirmedTs?: number;
 }
 
 export interface IncidentPrediction {

@@ -80,6 +80,7 @@ function signalOf(e: AnomalyEvent, prev: IncidentSignal | undefined): IncidentSi
     recovered: false,
     coldStart: e.coldStart,
     ...(e.gate !== undefined ? { gate: e.gate } : {}),
+    ...(e.stage === 'confirmed' ? { confirmedTs: live && prev.confirmedTs !== undefined ? prev.confirmedTs : e.ts } : {}),
   };
 }
 

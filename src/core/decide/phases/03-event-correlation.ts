@@ -97,7 +97,11 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // took more than it can serve (a pool filling up an hour after the cutover, on a baseline that
     // still knows the old share, would otherwise be the shift's until it ran dry).
     const saturated = breached.filter((m) => inc.signals[m]?.signal === 'capacity' && (inc.breaches[m]! - g.event.ts) / MIN > allowance);
-    if (saturated.length === 0 && active.every((s) => minutesAfter(s) >= -SHIFT_ONSET_SLACK_MIN)) {
+    // Began before the shift means established before it: one point a noise warning raised five
+    // minutes earlier, confirmed only once the traffic arrived, is the shift's like the rest.
+    const before = (s: IncidentSignal): boolean =>
+      minutesAfter(s) < -SHIFT_ONSET_SLACK_MIN && (s.confirmedTs === undefined || s.confirmedTs < g.event.ts - SHIFT_ONSET_SLACK_MIN * MIN);
+    if (saturated.length === 0 && !active.some(before)) {
       const own = active.filter((s) => minutesAfter(s) > allowance);
       if (own.length === 0) {
         return {
