@@ -268,6 +268,24 @@ describe('ITR workflow', () => {
     // With errors confirmed as well it is no longer just warm-up.
     const withErrors = incident({ signals: { ...latencyOnly.signals, ...incident().signals } });
     expect(runWorkflow(input({ incident: withErrors, events: [shift], deltas })).action).not.toBe('none');
+    // Orders per share a few sigma low right after the shift: the division by the new share is
+    // the least certain it gets (the traffic moved over is not the stack's usual mix), still warm-up...
+    const orders = {
+      ...latencyOnly.signals['http_p99_ms']!,
+      metric: 'orders_per_min',
+      signal: 'business' as const,
+      score: 4.1,
+      peakScore: 4.6,
+      value: 1590,
+      expected: 1680,
+    };
+    const fewerOrders = incident({ ...latencyOnly, signals: { ...latencyOnly.signals, orders_per_min: orders } });
+    expect(runWorkflow(input({ incident: fewerOrders, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    // ...until they are past their gate (5 % lost): impact, judged on its own.
+    const lostOrders = incident({ ...fewerOrders, breaches: { orders_per_min: T - MIN } });
+    expect(runWorkflow(input({ incident: lostOrders, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(
+      'cold_cache',
+    );
   });
 
   it("counts a deviation warned once before the shift but confirmed after it as the shift's warm-up", () => {

@@ -75,8 +75,11 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
       },
     };
   }
+  // Errors confirmed, or business past its gate: a business volume is judged per share of traffic,
+  // and right after a share gain that division is the least certain it gets (the traffic moved
+  // over is not the stack's usual mix), so a few sigma of it is not yet impact; 5 % lost is.
   const reliabilityOrBusiness =
-    confirmed.some((s) => s.signal === 'reliability' || s.signal === 'business') ||
+    confirmed.some((s) => s.signal === 'reliability') ||
     breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
   if (c.shareGain !== undefined && !reliabilityOrBusiness) {
     // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
