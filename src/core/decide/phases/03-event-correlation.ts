@@ -47,6 +47,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   const followed = (ts: number): boolean => active.some((s) => s.firstTs > ts - MIN);
   const changedSince =
     c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && followed(c.cause.ts) ? c.cause : undefined;
+  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : [];
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
@@ -55,10 +56,10 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
     );
-  } else if (c.explaining !== undefined && lateHarm(ctx, c.explaining).length > 0) {
-    const e = c.explaining;
+  } else if (late.length > 0) {
+    const e = c.explaining!;
     c.notes.push(
-      `${lateHarm(ctx, e)
+      `${late
         .map((s) => `${s.metric} began ${Math.round((s.firstTs - eventStart(e)) / MIN)} min into ${e.kind} ${e.id}`)
         .join(', ')}: past the ${w.config.correlation.warmUpAllowanceMinutes}-minute warm-up allowance, not the test's load`,
     );
