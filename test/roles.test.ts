@@ -24,6 +24,45 @@ afterEach(async () => {
 
 const as = (port: number, token: string): AxiosInstance => apiClient(port, token);
 
+/**
+ * serve with a fake Slack and `slack.approvers`, human approval, fed the bad-deploy fixture until a
+ * recommendation waits for approval; `click` sends a signed Approve from a Slack user.
+ */
+async function awaitingApproval(approvers: string[], prepare: (slack: Awaited<ReturnType<typeof startFakeSlack>>) => void = () => {}) {
+  const slack = await startFakeSlack();
+  stops.push(() => slack.stop());
+  prepare(slack);
+  const config = parseConfig({
+    server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-approvers-')), wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
+    decision: { execution: { approval: 'human' } },
+    slack: { channel: '#ops', baseUrl: slack.url, approvers },
+  });
+  const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: ADMIN, slack: { botToken: slack.token, signingSecret: SIGNING } });
+  const { port } = await service.start();
+  stops.push(() => service.stop());
+  const http = as(port, ADMIN);
+  const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+  let waiting: Recommendation | undefined;
+  for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
+    await postNdjson(http, lines.slice(i, i + 1000));
+    waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
+  }
+  expect(waiting).toBeDefined();
+  const id = waiting!.id;
+  const click = async (user: string) => {
+    const body = blockActionsBody('harbinger_approve', id, user);
+    const ts = Math.floor(Date.now() / 1000);
+    const headers = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': signSlackRequest(SIGNING, ts, body),
+    };
+    return axios.post(`http://127.0.0.1:${port}/v1/slack/interactions`, body, { headers, validateStatus: () => true });
+  };
+  const status = async () => ((await http.get('/v1/recommendations')).data.recommendations as Recommendation[]).find((r) => r.id === id)!.status;
+  return { slack, click, status };
+}
+
 describe('roles', () => {
   it('a token limited to a role can do that and nothing else; the API token can do everything', async () => {
     const config = parseConfig({ server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-roles-')), wallClockWatermark: false } });
@@ -50,35 +89,7 @@ describe('roles', () => {
   });
 
   it('with slack.approvers, a click from anyone else in the channel changes nothing; a listed approver decides', async () => {
-    const slack = await startFakeSlack();
-    stops.push(() => slack.stop());
-    const config = parseConfig({
-      server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-approvers-')), wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
-      decision: { execution: { approval: 'human' } },
-      slack: { channel: '#ops', baseUrl: slack.url, approvers: ['U0ALICE'] },
-    });
-    const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: ADMIN, slack: { botToken: slack.token, signingSecret: SIGNING } });
-    const { port } = await service.start();
-    stops.push(() => service.stop());
-    const http = as(port, ADMIN);
-    const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
-    let waiting: Recommendation | undefined;
-    for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
-      await postNdjson(http, lines.slice(i, i + 1000));
-      waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
-    }
-    expect(waiting).toBeDefined();
-    const click = async (user: string) => {
-      const body = blockActionsBody('harbinger_approve', waiting!.id, user);
-      const ts = Math.floor(Date.now() / 1000);
-      const headers = {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(ts),
-        'x-slack-signature': signSlackRequest(SIGNING, ts, body),
-      };
-      return axios.post(`http://127.0.0.1:${port}/v1/slack/interactions`, body, { headers, validateStatus: () => true });
-    };
-    const status = async () => ((await http.get('/v1/recommendations')).data.recommendations as Recommendation[]).find((r) => r.id === waiting!.id)!.status;
+    const { click, status } = await awaitingApproval(['U0ALICE']);
     const mallory = await click('U0MALLORY');
     expect(mallory.status).toBe(200);
     expect(mallory.data.text).toContain('not in the approvers');
@@ -90,36 +101,7 @@ describe('roles', () => {
   });
 
   it('slack.approvers may name a user group (S…): its members, read from Slack, decide; a group Slack will not list lets nobody in', async () => {
-    const slack = await startFakeSlack();
-    stops.push(() => slack.stop());
-    slack.userGroups.set('S0ONCALL', ['U0BOB']);
-    const config = parseConfig({
-      server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-approver-groups-')), wallClockWatermark: false, bodyLimitBytes: 8 * 1024 * 1024 },
-      decision: { execution: { approval: 'human' } },
-      slack: { channel: '#ops', baseUrl: slack.url, approvers: ['S0GONE', 'S0ONCALL'] },
-    });
-    const service = new HarbingerService({ config, log: createLogger('silent'), apiToken: ADMIN, slack: { botToken: slack.token, signingSecret: SIGNING } });
-    const { port } = await service.start();
-    stops.push(() => service.stop());
-    const http = as(port, ADMIN);
-    const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
-    let waiting: Recommendation | undefined;
-    for (let i = 0; i < lines.length && waiting === undefined; i += 1000) {
-      await postNdjson(http, lines.slice(i, i + 1000));
-      waiting = ((await http.get('/v1/recommendations', { params: { status: 'awaiting_approval' } })).data.recommendations as Recommendation[])[0];
-    }
-    expect(waiting).toBeDefined();
-    const click = async (user: string) => {
-      const body = blockActionsBody('harbinger_approve', waiting!.id, user);
-      const ts = Math.floor(Date.now() / 1000);
-      const headers = {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(ts),
-        'x-slack-signature': signSlackRequest(SIGNING, ts, body),
-      };
-      return axios.post(`http://127.0.0.1:${port}/v1/slack/interactions`, body, { headers, validateStatus: () => true });
-    };
-    const status = async () => ((await http.get('/v1/recommendations')).data.recommendations as Recommendation[]).find((r) => r.id === waiting!.id)!.status;
+    const { slack, click, status } = await awaitingApproval(['S0GONE', 'S0ONCALL'], (fake) => fake.userGroups.set('S0ONCALL', ['U0BOB']));
     const mallory = await click('U0MALLORY');
     expect(mallory.data.text).toContain('not in the approvers');
     await new Promise((r) => setTimeout(r, 100));
