@@ -27,8 +27,11 @@ function noise(i: number): number {
   return (x - Math.floor(x) - 0.5) * 2;
 }
 
-/** Minutes [from, to) of telemetry; `bad` makes the canary's errors and latency climb from `badFrom`. */
-function minutes(from: number, to: number, step: number, badFrom = Infinity): string[] {
+/**
+ * Minutes [from, to) of telemetry; `bad` makes the canary's errors and latency climb from `badFrom`;
+ * `sells` is the canary's orders per unit of share against the old version's.
+ */
+function minutes(from: number, to: number, step: number, badFrom = Infinity, sells = 1): string[] {
   const lines: string[] = [];
   for (let m = from; m < to; m++) {
     const ts = new Date(T0 + m * MIN).toISOString();
@@ -39,7 +42,7 @@ function minutes(from: number, to: number, step: number, badFrom = Infinity): st
         lines.push(JSON.stringify({ type: 'sample', ts, signal, metric, stack, service: 'checkout', value }));
       line('reliability', 'http_5xx_rate', bad ? 0.012 : 0.0004 * (1 + 0.2 * noise(m * 3 + share)));
       line('latency', 'http_p99_ms', bad ? 650 : 200 + 10 * noise(m * 5 + share));
-      line('business', 'orders_per_min', Math.round(2 * share * (1 + 0.03 * noise(m * 7 + share))));
+      line('business', 'orders_per_min', Math.round(2 * share * (stack === 'canary' ? sells : 1) * (1 + 0.03 * noise(m * 7 + share))));
     }
   }
   return lines;
@@ -76,7 +79,9 @@ describe('progressive-delivery gate', () => {
     const early = await http.get('/v1/gate', { params: { service: 'checkout', stack: 'canary', step: 10 } });
     expect(early.data.verdict).toBe('hold');
     expect(early.data.reasons.find((r: { metric: string }) => r.metric === 'orders_per_min').detail).toBe(
-      '180 of 1000 business events since the step began: not enough to judge',
+      // What the new version would have sold at 10 % selling like the old one: 10 minutes of the old
+      // one's 180 a minute at 90 %, times 10 / 90.
+      '200 of 1000 business events expected since the step began: not enough to judge',
     );
     // An hour in: the sample is there, and the new version sells as well per unit of traffic.
     await postNdjson(http, minutes(130, 180, 10));
@@ -127,6 +132,32 @@ describe('progressive-delivery gate', () => {
       'gate.rollback flagger rollback',
       'gate.rollback flagger confirm-promotion',
     ]);
+  });
+
+  it('a version that sells less per unit of traffic, errors and latency fine: hold until its sample is there, then rollback', async () => {
+    const http = await start();
+    await postNdjson(http, minutes(0, 120, 10));
+    const ask = () => http.get('/v1/gate', { params: { service: 'checkout', stack: 'canary', step: 10 } });
+    expect((await ask()).data.verdict).toBe('hold');
+    // 10 % of the traffic, selling a third less per unit of it: 13 orders a minute where the old
+    // version's rate predicts 20. After 60 minutes 1,200 were expected: past the minimum sample,
+    // and 400 short is far beyond the counting noise of 1,200 (about 35 on each side).
+    await postNdjson(http, minutes(120, 180, 10, Infinity, 2 / 3));
+    const r = await ask();
+    expect(r.data.verdict).toBe('rollback');
+    const orders = r.data.reasons.find((x: { metric: string }) => x.metric === 'orders_per_min');
+    expect(orders.verdict).toBe('rollback');
+    expect(orders.detail).toMatch(
+      /^\d+ against 1[12]\d\d expected since the step began from the old version's rate at a 10 % share \(-3\d(\.\d+)? %, -\d+(\.\d+)?σ\)$/,
+    );
+    for (const metric of ['http_5xx_rate', 'http_p99_ms']) expect(r.data.reasons.find((x: { metric: string }) => x.metric === metric).verdict).toBe('promote');
+    // Selling 4 % less is within the 5 % tolerance: promote, however many orders it took to measure.
+    const slight = await start();
+    await postNdjson(slight, minutes(0, 120, 10));
+    const askSlight = () => slight.get('/v1/gate', { params: { service: 'checkout', stack: 'canary', step: 10 } });
+    await askSlight();
+    await postNdjson(slight, minutes(120, 180, 10, Infinity, 0.96));
+    expect((await askSlight()).data.verdict).toBe('promote');
   });
 
   it('refuses a request without service or stack, or with a step that is no percent', async () => {

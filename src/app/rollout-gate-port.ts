@@ -1,5 +1,6 @@
 import type { HarbingerConfig } from '../config/load.js';
-import { judgeRollout, rolloutGateInput, rolloutGateParams } from '../core/gate/rollout-gate.js';
+import { judgeRollout, rolloutGateInput, rolloutGateParams, tallySnapshot } from '../core/gate/rollout-gate.js';
+import type { Tally } from '../core/detection/series-state.js';
 import type { FileAuditLog } from '../adapters/file/audit-log.js';
 import type { RolloutAnswer } from '../adapters/http/server.js';
 import type { Logger } from '../adapters/log/logger.js';
@@ -12,8 +13,12 @@ import type { AlertTrigger } from '../domain/decision.js';
  * the audit log.
  */
 export class RolloutGatePort {
-  /** When each rollout step (service|stack|step) was first asked about: its sample starts there. */
-  private readonly steps = new Map<string, number>();
+  /**
+   * When each rollout step (service|stack|step) was first asked about, and its business sums then:
+   * its sample starts there. In memory: after a restart a step's sample starts again (a hold, never
+   * a verdict on less data than the minimum).
+   */
+  private readonly steps = new Map<string, { since: number; start: Map<string, Tally> }>();
 
   constructor(
     private readonly cfg: HarbingerConfig,
@@ -27,13 +32,14 @@ export class RolloutGatePort {
     const eventTime = this.runtime().maxEventTime();
     const now = Number.isFinite(eventTime) ? eventTime : this.now();
     const key = `${q.service}|${q.stack}|${q.step ?? ''}`;
-    let since = this.steps.get(key);
-    if (since === undefined) {
-      since = now;
-      this.steps.set(key, since);
+    let step = this.steps.get(key);
+    if (step === undefined) {
+      step = { since: now, start: tallySnapshot(this.runtime().series(), q.service) };
+      this.steps.set(key, step);
       if (this.steps.size > 1000) this.steps.delete(this.steps.keys().next().value!);
     }
-    const j = judgeRollout(rolloutGateInput(this.runtime().series(), q, since), rolloutGateParams(this.cfg));
+    const since = step.since;
+    const j = judgeRollout(rolloutGateInput(this.runtime().series(), q, since, step.start), rolloutGateParams(this.cfg));
     const answer: RolloutAnswer = {
       service: q.service,
       stack: q.stack,

@@ -1,5 +1,5 @@
-import type { SeriesState } from '../core/detection/series-state.js';
-import { judgeRollout, rolloutGateInput, type GateParams, type GateVerdict } from '../core/gate/rollout-gate.js';
+import type { SeriesState, Tally } from '../core/detection/series-state.js';
+import { judgeRollout, rolloutGateInput, tallySnapshot, type GateParams, type GateVerdict } from '../core/gate/rollout-gate.js';
 import { MS_PER_MIN as MIN } from '../core/time-units.js';
 import type { ContextEvent, Sample } from '../domain/types.js';
 import type { Truth } from './truth.js';
@@ -52,6 +52,8 @@ interface Open {
   score: RolloutScore;
   next: number;
   until: number;
+  /** The service's business sums when the step began: taken once event time passes `since`. */
+  start?: Map<string, Tally>;
 }
 
 /** Watches a replay's inputs in file order and asks the gate at each check time. */
@@ -108,9 +110,10 @@ export class RolloutGateEval {
     for (let i = this.open.length - 1; i >= 0; i--) {
       const o = this.open[i]!;
       let done = false;
+      if (o.start === undefined && ts >= o.score.since) o.start = tallySnapshot(this.series(), o.score.service);
       while (!done && o.next <= ts && o.next <= o.until) {
         const s = o.score;
-        const j = judgeRollout(rolloutGateInput(this.series(), s, s.since), this.params);
+        const j = judgeRollout(rolloutGateInput(this.series(), s, s.since, o.start ?? new Map()), this.params);
         const first = j.reasons.find((r) => r.verdict === j.verdict) ?? j.reasons[0]!;
         const minutes = (o.next - s.since) / MIN;
         s.checks.push({ minutes, at: o.next, verdict: j.verdict, reason: `${first.metric}: ${first.detail}` });

@@ -25,7 +25,7 @@ import { GroupSnapshotter, groupSnapshot, restoredRelative, type GroupSnapshot }
 import { compareStep, newMetricGroup, stepCompared, type ComparisonContext, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { HealthBoard } from './health-board.js';
 import { round4 } from '../math/round.js';
-import type { SeriesState } from './series-state.js';
+import { emptyTally, type SeriesState } from './series-state.js';
 import { MS_PER_MIN } from '../time-units.js';
 import { RecentPoints, type RecentPointsReader } from './recent-points.js';
 
@@ -477,6 +477,7 @@ export class DetectionEngine {
       noiseShare: NaN,
       countLow: Number.POSITIVE_INFINITY,
       countHigh: Number.NEGATIVE_INFINITY,
+      ...(s.signal === 'business' ? { tally: emptyTally() } : {}),
     };
   }
 
@@ -546,6 +547,7 @@ export class DetectionEngine {
     series.lastValue = s.value;
     series.lastExpected = expected / scale;
     this.recent.record(series, ts, s.value, series.lastExpected, ready ? (threshold.warnScore * a.sigma) / scale : NaN);
+    if (s.signal === 'business') tallyPoint(series, s.value, ready && !a.cold ? series.lastExpected : NaN, a.sigma / scale);
 
     const h = runtime.health;
     if (runtime.reportedMinute !== this.minute) {
@@ -733,4 +735,14 @@ function eventCountNoise(series: SeriesState, raw: number, scale: number): numbe
 /** The gate as events report it; built only when something is emitted. */
 function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<' }): { kind: SloKind; limit: number; comparator: '>' | '<' } {
   return { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
+}
+
+/** Add one business point to its series' running sums (see SeriesState.tally); NaN expected: not seasoned. */
+function tallyPoint(series: SeriesState, observed: number, expected: number, sigma: number): void {
+  const t = (series.tally ??= emptyTally());
+  t.observed += observed;
+  if (!(expected === expected && sigma === sigma)) return;
+  t.seasonedObserved += observed;
+  t.expected += expected;
+  t.variance += sigma * sigma;
 }

@@ -39,4 +39,22 @@ export interface SeriesState {
    */
   countLow?: number;
   countHigh?: number;
+  /**
+   * Business series only: running sums of what was observed (every point), and over the points
+   * scored on a seasoned baseline what was observed, expected and the expected noise (variance), in
+   * the units the user sent. A rollout gate snapshots them when a step begins and reads the
+   * difference: how the step did, however long it has run. Absent in older checkpoints.
+   */
+  tally?: Tally;
+}
+
+export interface Tally {
+  observed: number;
+  seasonedObserved: number;
+  expected: number;
+  variance: number;
+}
+
+export function emptyTally(): Tally {
+  return { observed: 0, seasonedObserved: 0, expected: 0, variance: 0 };
 }

@@ -1,5 +1,6 @@
-import type { SeriesState } from '../detection/series-state.js';
+import { emptyTally, type SeriesState, type Tally } from '../detection/series-state.js';
 import { formatMeasure as fmt } from '../math/format.js';
+import { followsTrafficShare } from '../context/traffic-shares.js';
 
 /**
  * The progressive-delivery gate (seed §7, §12): is this step of a canary or blue/green rollout
@@ -41,6 +42,29 @@ export interface GateInput {
   since: number;
   /** The canary's traffic percent at this step, when known. */
   step: number | undefined;
+  /** The business series' running sums when the step began (see tallySnapshot); absent: zero. */
+  start: ReadonlyMap<string, Tally>;
+}
+
+const tallyKey = (s: SeriesState): string => `${s.stack}|${s.metric}`;
+
+/** The running sums of `service`'s business series now: what a step's verdict is measured from. */
+export function tallySnapshot(series: Iterable<SeriesState>, service: string): Map<string, Tally> {
+  const out = new Map<string, Tally>();
+  for (const s of series) if (s.service === service && s.tally !== undefined) out.set(tallyKey(s), { ...s.tally });
+  return out;
+}
+
+/** What a series observed, expected and its noise added up to since the step began. */
+function sinceStart(s: SeriesState, start: ReadonlyMap<string, Tally>): Tally {
+  const now = s.tally ?? emptyTally();
+  const from = start.get(tallyKey(s)) ?? emptyTally();
+  return {
+    observed: now.observed - from.observed,
+    seasonedObserved: now.seasonedObserved - from.seasonedObserved,
+    expected: now.expected - from.expected,
+    variance: now.variance - from.variance,
+  };
 }
 
 /** Judge one step. Pure: the series are the detector's state, read as they are now. */
@@ -96,36 +120,56 @@ export function judgeRollout(input: GateInput, p: GateParams): GateJudgement {
   return { verdict, reasons };
 }
 
-/** Business per unit of traffic: the canary's rate over its share against the peers' over theirs. */
+/**
+ * Business since the step began, in sums: one minute of a 10 % canary is a handful of orders and
+ * all noise. A volume that follows the traffic (orders, not a success rate), with the step's share
+ * known, is compared per unit of share with the old version over the same minutes: what the new
+ * version would have sold selling like the old one is the old one's sum times step / (100 - step).
+ * Otherwise each version is measured against its own baseline and the new one's ratio against the
+ * old one's (a campaign or a quiet hour moves both). The baselines alone, which an earlier gate
+ * compared, do not move when the new version sells less.
+ *
+ * A rollback needs the shortfall past the tolerance and significant against the noise the detector
+ * expected over the same points (warnScore sigmas, and at least the counting noise of what was
+ * expected); a shortfall still within noise holds.
+ */
 function judgeBusiness(s: SeriesState, peers: readonly SeriesState[], input: GateInput, p: GateParams): GateReason {
-  const step = input.step;
-  if (step === undefined || step <= 0 || step >= 100 || peers.length === 0) {
-    return {
-      metric: s.metric,
-      verdict: s.threshold.phase === 'confirmed' ? 'hold' : 'promote',
-      detail: 'business judged against its own baseline only (step or peers unknown)',
-    };
+  const own = sinceStart(s, input.start);
+  let peerObserved = 0;
+  let peerSeasoned = 0;
+  let peerExpected = 0;
+  for (const x of peers) {
+    const t = sinceStart(x, input.start);
+    peerObserved += t.observed;
+    peerSeasoned += t.seasonedObserved;
+    peerExpected += t.expected;
   }
-  // The level, not the last minute: one minute of a 10 % canary is a handful of orders and all noise.
-  const level = (x: SeriesState): number => (Number.isFinite(x.lastExpected) ? x.lastExpected : x.lastValue);
-  const served = level(s) * pointsSince(s, input.since);
-  if (served < p.minBusinessVolume)
+  const step = input.step;
+  const perShare = step !== undefined && step > 0 && step < 100 && peerObserved > 0 && followsTrafficShare(s.metric);
+  // The old version's ratio to its baseline is what the hour brought everyone; without peers, 1.
+  const everyone = peerExpected > 0 ? peerSeasoned / peerExpected : 1;
+  const expected = perShare ? (peerObserved * step) / (100 - step) : own.expected * everyone;
+  if (expected < p.minBusinessVolume)
     return {
       metric: s.metric,
       verdict: 'hold',
-      detail: `${Math.round(served)} of ${p.minBusinessVolume} business events since the step began: not enough to judge`,
+      detail: `${Math.round(expected)} of ${p.minBusinessVolume} business events expected since the step began: not enough to judge`,
     };
-  if (s.threshold.phase === 'confirmed')
-    return {
-      metric: s.metric,
-      verdict: 'rollback',
-      detail: `${fmt(s.lastValue)} against ${fmt(s.lastExpected)} expected: a confirmed drop on the new version`,
-    };
-  const canaryPerShare = level(s) / step;
-  const peerPerShare = peers.reduce((a, x) => a + level(x), 0) / (100 - step);
-  const ratio = peerPerShare > 0 ? canaryPerShare / peerPerShare : 1;
-  const detail = `${fmt(canaryPerShare * 100)} per 100 % of traffic on the new version against ${fmt(peerPerShare * 100)} on the old (${fmt((ratio - 1) * 100)} %)`;
-  return { metric: s.metric, verdict: ratio < 1 - p.businessTolerance ? 'rollback' : 'promote', detail };
+  const observed = perShare ? own.observed : own.seasonedObserved;
+  const ratio = observed / expected;
+  // Counting noise on both sides: the new version's own, and the old version's sum it is scaled from.
+  const counted = followsTrafficShare(s.metric) ? expected * (1 + (perShare ? step / (100 - step) : 0)) : 0;
+  const variance = Math.max(own.variance * (perShare ? 1 : everyone * everyone), counted);
+  const z = variance > 0 ? (observed - expected) / Math.sqrt(variance) : 0;
+  const basis = perShare
+    ? `the old version's rate at a ${step} % share`
+    : peerExpected > 0
+      ? `its baseline, the old version at ${fmt(everyone * 100)} % of its own`
+      : 'its baseline';
+  const detail = `${fmt(observed)} against ${fmt(expected)} expected since the step began from ${basis} (${fmt((ratio - 1) * 100)} %, ${fmt(z)}σ)`;
+  if (ratio >= 1 - p.businessTolerance) return { metric: s.metric, verdict: 'promote', detail };
+  if (z > -p.warnScore) return { metric: s.metric, verdict: 'hold', detail: `${detail}: short, not yet beyond noise` };
+  return { metric: s.metric, verdict: 'rollback', detail };
 }
 
 /** Points since `since`, from the series' last timestamp and its learned spacing. */
@@ -152,7 +196,12 @@ export function rolloutGateParams(cfg: GateConfig): GateParams {
 }
 
 /** The gate's input for `stack` of `service`: its series against the service's other stacks, as they are now. */
-export function rolloutGateInput(series: Iterable<SeriesState>, q: { service: string; stack: string; step: number | undefined }, since: number): GateInput {
+export function rolloutGateInput(
+  series: Iterable<SeriesState>,
+  q: { service: string; stack: string; step: number | undefined },
+  since: number,
+  start: ReadonlyMap<string, Tally>,
+): GateInput {
   const all = [...series].filter((s) => s.service === q.service);
-  return { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step };
+  return { canary: all.filter((s) => s.stack === q.stack), peers: all.filter((s) => s.stack !== q.stack), since, step: q.step, start };
 }
