@@ -226,6 +226,21 @@ describe('ITR workflow', () => {
     const loaded = incident({ openedAt: T - 10 * MIN });
     const into = runWorkflow(input({ incident: loaded, events: [perf, deployment('deploy-10', { version: 'v10', previousVersion: 'v9' }, T - MIN)] }));
     expect(into).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // A warning after it is no sustained deviation: the latency bump every rollout brings as pods
+    // restart does not take the test's confirmed deviation with it (a healthy deploy 45 minutes into
+    // a load test had rolled back inside the test on the kit's imitation families).
+    const bump = incident({
+      openedAt: T - 10 * MIN,
+      signals: {
+        ...loaded.signals,
+        http_p99_ms: { ...loaded.signals['http_error_ratio']!, metric: 'http_p99_ms', signal: 'latency', stage: 'warn', firstTs: T + MIN },
+      },
+    });
+    const warned = runWorkflow({
+      ...input({ incident: bump, events: [perf, deployment('deploy-10', { version: 'v10', previousVersion: 'v9' }, T - MIN)] }),
+      now: T + 2 * MIN,
+    });
+    expect(warned).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
     // Once a deviation begins after the deploy (its errors, two minutes later), the change is the cause again.
     const errorsAfter = incident({
       openedAt: T - 10 * MIN,
@@ -315,6 +330,47 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ incident: established, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(
       'cold_cache',
     );
+  });
+
+  it("lends the shift's warm-up no SLO risk to a deviation established before it", () => {
+    // A cutover moved most of the traffic onto us-west-2 three minutes ago. Its memory had drifted
+    // up before (confirmed, nothing at risk); its CPU rose with the cutover and is forecast past its
+    // gate. The forecast is the warm-up's: no action (on a blue/green imitation family the idle
+    // colour's memory had made the cutover's CPU an incident, and the release it exposed was rolled back).
+    const shift: ContextEvent = { ts: T - 3 * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { 'us-east-1': 30, 'us-west-2': 70 } } };
+    const base = {
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      lastTs: T,
+      score: 6,
+      peakScore: 6,
+      persistence: { hits: 4, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const memory = { ...base, metric: 'memory_utilization', firstTs: T - 20 * MIN, confirmedTs: T - 16 * MIN, value: 71, expected: 68 };
+    const cpu = { ...base, metric: 'cpu_utilization', firstTs: T - 2 * MIN, confirmedTs: T - MIN, score: 40, peakScore: 70, value: 0.6, expected: 0.07 };
+    const deltas = new Map<string, IncidentDelta>([
+      ['cpu_utilization', { metric: 'cpu_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 25 }],
+      ['memory_utilization', { metric: 'memory_utilization', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 4 }],
+    ]);
+    const forecast = {
+      cpu_utilization: { metric: 'cpu_utilization', ts: T, breachAt: T + 30 * MIN, slo: { kind: 'saturation' as const, limit: 0.9, comparator: '>' as const } },
+    };
+    const both = incident({ openedAt: T - 20 * MIN, signals: { memory_utilization: memory, cpu_utilization: cpu }, predictions: forecast });
+    const d = runWorkflow(input({ incident: both, events: [shift], deltas }));
+    expect(d.action).toBe('observe');
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      "cpu_utilization began within 20 min of cutover: the warm-up's, no SLO risk of this incident",
+    );
+    expect(d.phases.find((p) => p.name === 'confidence_scoring')!.code).toBe('no_slo_risk');
+    // The same forecast on a CPU established before the shift is the incident's own.
+    const ownCpu = incident({
+      openedAt: T - 20 * MIN,
+      signals: { memory_utilization: memory, cpu_utilization: { ...cpu, firstTs: T - 20 * MIN, confirmedTs: T - 16 * MIN } },
+      predictions: forecast,
+    });
+    expect(runWorkflow(input({ incident: ownCpu, events: [shift], deltas })).phases.find((p) => p.name === 'confidence_scoring')!.code).toBe('confident');
   });
 
   it('does not call a pool past its saturation gate long after the shift a warm-up', () => {

@@ -43,8 +43,12 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
   // cause of what followed it: a bad deploy during a load test is still a bad deploy. Of what
   // followed it only: a deviation that began before the change (the load test's CPU and latency,
-  // with the deploy nine minutes into them) is still the test's.
-  const followed = (ts: number): boolean => active.some((s) => s.firstTs > ts - MIN);
+  // with the deploy nine minutes into them) is still the test's. Followed and sustained: the
+  // latency bump every rollout brings (a warning or two as pods restart) is not what the test
+  // would not have done, and a healthy deploy 45 minutes into a load test would otherwise take
+  // the test's confirmed CPU with it and roll back inside the test.
+  const sustained = [...confirmed, ...breached.map((m) => inc.signals[m]).filter((s) => s !== undefined)];
+  const followed = (ts: number): boolean => sustained.some((s) => s.firstTs > ts - MIN);
   const changedSince =
     c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && followed(c.cause.ts) ? c.cause : undefined;
   const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : [];
@@ -105,8 +109,14 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // minutes earlier, confirmed only once the traffic arrived, is the shift's like the rest.
     const before = (s: IncidentSignal): boolean =>
       minutesAfter(s) < -SHIFT_ONSET_SLACK_MIN && (s.confirmedTs === undefined || s.confirmedTs < g.event.ts - SHIFT_ONSET_SLACK_MIN * MIN);
-    if (saturated.length === 0 && !active.some(before)) {
-      const own = active.filter((s) => minutesAfter(s) > allowance);
+    if (saturated.length === 0) {
+      // What began later, or was established before the shift, is the incident's own; what began
+      // within the allowance after it is the shift's, whatever else the stack has going on (an
+      // idle colour's memory drifting before a blue/green cutover does not make the cutover's CPU
+      // a failure).
+      const own = active.filter((s) => minutesAfter(s) > allowance || before(s));
+      const when = (s: IncidentSignal): string =>
+        before(s) ? `established ${Math.round(-minutesAfter(s))} min before it` : `began ${Math.round(minutesAfter(s))} min after it`;
       if (own.length === 0) {
         return {
           result: 'stop',
@@ -115,9 +125,9 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
           end: end('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift'),
         };
       }
-      // Only what began later is this incident's own: the shift's deviations lend it neither
-      // persistence nor an SLO at risk (one late latency spike on a warm-up would otherwise borrow
-      // the warm-up's confirmed CPU and move traffic).
+      // Only the incident's own is judged: the shift's deviations lend it neither persistence nor
+      // an SLO at risk (one late latency spike on a warm-up would otherwise borrow the warm-up's
+      // confirmed CPU and move traffic; an idle colour's drifting memory, the cutover's forecast).
       const sustained = own.filter((s) => confirmed.includes(s) || breached.includes(s.metric));
       if (sustained.length === 0 && ctx.firing.length === 0) {
         return {
@@ -126,9 +136,15 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
           evidence: `cold-cache warm-up: ${shifts}, which explains ${active
             .filter((s) => !own.includes(s))
             .map((s) => s.metric)
-            .join(', ')}; ${own.map((s) => `${s.metric} began ${Math.round(minutesAfter(s))} min after it`).join(', ')}, not yet sustained`,
+            .join(', ')}; ${own.map((s) => `${s.metric} ${when(s)}`).join(', ')}, not yet sustained`,
           end: end('observe', 'a new deviation on a warming stack, not yet sustained'),
         };
+      }
+      const shifted = active.filter((s) => !own.includes(s)).map((s) => s.metric);
+      if (shifted.length > 0) {
+        ctx.firm = ctx.firm.filter((p) => !shifted.includes(p.metric));
+        ctx.breached = breached.filter((m) => !shifted.includes(m));
+        c.notes.push(`${shifted.join(', ')} began within ${allowance} min of ${g.event.id}: the warm-up's, no SLO risk of this incident`);
       }
     }
   }
