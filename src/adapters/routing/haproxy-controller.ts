@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../file/durable-file.js';
 import type { Recommendation } from '../../domain/decision.js';
 import type { Logger } from '../log/logger.js';
 import { HaproxyRuntime } from './haproxy-runtime.js';
@@ -64,9 +65,8 @@ export class HaproxyController implements RoutingController {
     this.applied.set(id, weights);
     if (this.applied.size > APPLIED_KEPT) this.applied.delete(this.applied.keys().next().value!);
     if (this.opts.appliedPath === undefined) return;
-    const tmp = `${this.opts.appliedPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.applied]));
-    renameSync(tmp, this.opts.appliedPath);
+    // Durable before the caller hears it was applied: a crash right after must not replay it.
+    writeFileAtomic(this.opts.appliedPath, JSON.stringify([...this.applied]));
   }
 
   /** Current weights per mapped stack, as HAProxy reports them. */

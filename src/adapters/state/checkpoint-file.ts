@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { fsyncDir } from '../file/durable-file.js';
 import { linesSync } from '../file/line-reader.js';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -52,6 +53,7 @@ export class CheckpointFile {
       closeSync(fd);
     }
     renameSync(tmp, this.path);
+    fsyncDir(dirname(this.path));
     return { bytes, slices, maxSliceMs };
   }
 

@@ -1,10 +1,11 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
+import { writeFileAtomic } from '../file/durable-file.js';
 
 /**
- * Small state on local disk (the audit head): written to a temporary file, fsynced and renamed, so a
- * crash mid-write leaves the previous one intact.
+ * Small state on local disk (the audit head), replaced atomically and durably (see writeFileAtomic):
+ * a crash mid-write leaves the previous one intact.
  */
 export class FileStateStore<T> {
   constructor(private readonly path: string) {
@@ -18,16 +19,7 @@ export class FileStateStore<T> {
 
   save(state: T): number {
     const text = encodeState(state);
-    const tmp = `${this.path}.tmp`;
-    // fsync before the rename: otherwise a power loss can leave the new name on an empty file.
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    writeFileAtomic(this.path, text);
     return text.length;
   }
 }
