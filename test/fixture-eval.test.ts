@@ -11,11 +11,11 @@ const config = parseConfig({});
 describe('end to end on the incident fixtures (replay → recommendations → truth)', () => {
   it('mitigates every committed incident on the right stack before its SLO breach, and never in a trap', async () => {
     const { summary, scenarios } = await evaluateFixtures('fixtures/scenarios', config);
-    expect(scenarios).toHaveLength(12);
+    expect(scenarios).toHaveLength(13);
     expect(summary).toMatchObject({
-      incidents: 5,
-      detected: 5,
-      beforeBreach: 5,
+      incidents: 6,
+      detected: 6,
+      beforeBreach: 6,
       localizationAccuracy: 1,
       actionAccuracy: 1,
       trapMitigations: 0,
@@ -65,14 +65,14 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
       writeFileSync(join(dir, `${name}.truth.json`), JSON.stringify(truth));
     }
     const { summary } = await evaluateFixtures(dir, config);
-    expect(summary.detected).toBe(5);
-    expect(summary.beforeBreach).toBeGreaterThanOrEqual(4);
+    expect(summary.detected).toBe(6);
+    expect(summary.beforeBreach).toBeGreaterThanOrEqual(5);
     expect(summary.localizationAccuracy).toBe(1);
     expect(summary.trapMitigations).toBeLessThanOrEqual(1);
     expect(summary).toMatchObject({ scheduledSaturating: 1, preemptedAhead: 1, preScaledEnough: 1 });
-    // The gate catches both bad rollouts on this seed too. Not yet the good ones: quiet-day's harmless
-    // deployments get a rollback on seed 2 (orders 6.5 % under the old version per share at +60 min; p99
-    // 2.8σ worse at +20 min), so goodRolledBack is 2 here: left open, not asserted.
-    expect(summary).toMatchObject({ badRollouts: 2, badRolledBackBeforeBreach: 2, goodRollouts: 4 });
+    // The gate catches both bad rollouts on this seed too. Of the good ones, quiet-day's second
+    // deployment gets a rollback on p99 (4.0σ, 2.8σ worse than the old version at +20 min): left open.
+    // Business no longer rolls one back (it did on orders 6.5 % under per share at +60 min, within noise).
+    expect(summary).toMatchObject({ badRollouts: 2, badRolledBackBeforeBreach: 2, goodRollouts: 4, goodRolledBack: 1 });
   });
 });

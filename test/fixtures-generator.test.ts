@@ -5,6 +5,8 @@ import { EVENT_KINDS, SIGNALS } from '../src/domain/types.js';
 import {
   DURATION_MINUTES,
   METRICS,
+  PROBE,
+  PROBE_METRICS,
   SCENARIO_NAMES,
   SLO,
   businessRatioAt,
@@ -22,9 +24,10 @@ const INCIDENT_SCENARIOS = ['bad-deploy', 'memory-leak', 'pool-exhaustion', 'dep
 const TRAP_SCENARIOS = ['global-slowdown', 'campaign-surge', 'perf-test', 'cold-cache-shift', 'quiet-day'];
 /** Campaigns announced ahead with their expected traffic multiplier (issue 16, predictive operations). */
 const SCHEDULED_SCENARIOS = ['campaign-saturation', 'campaign-fits'];
+const PROBE_SCENARIOS = ['integrity-drift'];
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const HARD_GATES = ['http_p99_ms', 'http_error_ratio', 'cpu_utilization', 'memory_utilization', 'db_pool_utilization'] as const;
-const METRIC_SIGNAL = new Map<string, string>(METRICS.map((m) => [m.metric, m.signal]));
+const METRIC_SIGNAL = new Map<string, string>([...METRICS, ...PROBE_METRICS].map((m) => [m.metric, m.signal]));
 
 interface ParsedEvent {
   type: 'event';
@@ -138,8 +141,8 @@ function coveredMinutes(truth: Truth, p: Parsed): Set<number> {
 }
 
 describe('fixture generator: API and determinism', () => {
-  it('exports the twelve scenarios in order (new ones last, so the others keep their dates)', () => {
-    expect([...SCENARIO_NAMES]).toEqual([...INCIDENT_SCENARIOS, ...TRAP_SCENARIOS, ...SCHEDULED_SCENARIOS]);
+  it('exports the thirteen scenarios in order (new ones last, so the others keep their dates)', () => {
+    expect([...SCENARIO_NAMES]).toEqual([...INCIDENT_SCENARIOS, ...TRAP_SCENARIOS, ...SCHEDULED_SCENARIOS, ...PROBE_SCENARIOS]);
   });
 
   it('same seed gives byte-identical output', () => {
@@ -385,6 +388,54 @@ describe('fixture generator: scheduled events', () => {
   });
 });
 
+describe('fixture generator: health-check probes', () => {
+  it.each([1, 2, 3])('seed %i: integrity-drift: the probe runs every 5 minutes on each stack; only us-west-2 drifts, past the gate in 3 runs', (seed) => {
+    const { lines, truth } = generateScenario('integrity-drift', seed);
+    const agreement = PROBE_METRICS[0].metric;
+    const runs: Record<string, { minute: number; value: number }[]> = {};
+    const t0 = Date.parse(truth.start);
+    for (const l of lines) {
+      const o = JSON.parse(l);
+      if (o.type !== 'sample' || o.metric !== agreement) continue;
+      (runs[o.stack] ??= []).push({ minute: (Date.parse(o.ts) - t0) / 60_000, value: o.value });
+    }
+    for (const stack of ['us-east-1', 'us-west-2']) {
+      const r = runs[stack]!;
+      expect(r).toHaveLength(2160 / PROBE.everyMin);
+      // Every run at the same slot of the interval, a different slot per stack.
+      expect(new Set(r.map((x) => x.minute % PROBE.everyMin)).size).toBe(1);
+    }
+    expect(runs['us-east-1']![0]!.minute % 5).not.toBe(runs['us-west-2']![0]!.minute % 5);
+    // Healthy: in agreement, now and then one run a little past the tolerance, never two in a row.
+    const east = runs['us-east-1']!.map((x) => x.value);
+    expect(east.filter((v) => v === 1).length / east.length).toBeGreaterThan(0.97);
+    expect(Math.min(...east)).toBeGreaterThan(0.997);
+    expect(east.some((v, i) => v < 1 && (east[i + 1] ?? 1) < 1)).toBe(false);
+    // The incident: a stall on us-west-2 whose breach is the third run in a row under 0.95 (the first of them).
+    expect(truth.incidents).toHaveLength(1);
+    const inc = truth.incidents[0]!;
+    expect(inc).toMatchObject({
+      stack: 'us-west-2',
+      cause: 'data_integrity',
+      causeEventId: null,
+      expectedActions: ['shift_traffic'],
+      breachedMetric: agreement,
+    });
+    const minute = (iso: string) => (Date.parse(iso) - t0) / 60_000;
+    const west = runs['us-west-2']!;
+    const i = west.findIndex((x) => x.minute === minute(inc.sloBreachAt));
+    expect(west.slice(i, i + 3).every((x) => x.value < 0.95)).toBe(true);
+    expect(inc.breachedValue).toBe(west[i]!.value);
+    expect(west[i - 1]!.value).toBeGreaterThanOrEqual(0.95);
+    // 45 to 60 minutes to lose 5 %, so the drift is on record long before the breach.
+    const room = minute(inc.sloBreachAt) - minute(inc.start);
+    expect(room).toBeGreaterThanOrEqual(40);
+    expect(room).toBeLessThanOrEqual(70);
+    // Nothing else moves: no probe failures, and no ordinary SLO gate breached on either stack.
+    expect(lines.some((l) => l.includes(PROBE_METRICS[1].metric) && !l.includes('"value":0}'))).toBe(false);
+  });
+});
+
 describe('fixture generator: incidents', () => {
   it.each(INCIDENT_SCENARIOS)('%s: truth has one incident and no traps', (name) => {
     const { truth, parsed } = scenario(name);
@@ -440,8 +491,9 @@ describe('fixture generator: incidents', () => {
       const start = minuteOf(parsed, inc.start);
       const breach = minuteOf(parsed, inc.sloBreachAt);
       const expected = detailed.expectedOrders[inc.stack] as number[];
-      expect(sustained(parsed, expected, inc.stack, inc.breachedMetric, breach)).toBe(true);
-      const raw = get(parsed, inc.stack, inc.breachedMetric)[breach] as number;
+      const metric = inc.breachedMetric as MetricName;
+      expect(sustained(parsed, expected, inc.stack, metric, breach)).toBe(true);
+      const raw = get(parsed, inc.stack, metric)[breach] as number;
       if (inc.breachedMetric === 'orders_per_min') {
         expect(inc.breachedValue).toBeLessThan(0.95);
       } else {

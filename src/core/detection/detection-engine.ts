@@ -533,7 +533,9 @@ export class DetectionEngine {
     }
     if (th.phase !== 'normal') {
       series.episodePoints++;
-      const volume = s.count ?? (s.signal === 'business' ? s.value : NaN);
+      // A business volume (orders) is its own sample size; a business ratio (a success or agreement
+      // ratio) is not one: without a count it has no minimum sample to wait for.
+      const volume = s.count ?? (runtime.perShare ? s.value : NaN);
       if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
     }
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
