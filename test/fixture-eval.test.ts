@@ -26,12 +26,6 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
       preScaledEnough: 1,
     });
     expect(summary.medianLeadMinutes!).toBeGreaterThanOrEqual(15);
-    // The incident only the integrity health check sees: its index falls behind ~0.1 % a minute, and
-    // the agreement ratio (1 while healthy) is judged with a noise floor relative to its distance from
-    // 1, so traffic moves off us-west-2 about 40 minutes before the 5 % breach (3 minutes with the
-    // floor relative to the ratio itself, 1 % of 1).
-    const integrity = scenarios.find((s) => s.scenario === 'integrity-drift')!.incidents[0]!;
-    expect(integrity.leadMinutes!).toBeGreaterThanOrEqual(30);
   });
 
   it('asks the rollout gate about every deployment: the bad canary is rolled back before its breach, no good rollout ever is', async () => {

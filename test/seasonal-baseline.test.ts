@@ -45,21 +45,6 @@ describe('seasonal baseline', () => {
     expect(Math.abs(expectedAt(st, 600 * MIN) - daily(600))).toBeLessThan(25);
   });
 
-  it('floors the sigma of a ratio bounded by 1 relative to its distance from 1, not to the ratio', () => {
-    // An agreement ratio at exactly 1 for two days, one run in a hundred at 0.999: no spread to learn.
-    const st = train(2880, (m) => (m % 100 === 7 ? 0.999 : 1));
-    const expected = expectedAt(st, 2880 * MIN);
-    expect(expected).toBeGreaterThan(0.999);
-    // 1 % of the ratio: a fall to 0.99 would be one sigma.
-    expect(sigmaAt(st, expected, params, 2880 * MIN)).toBeCloseTo(0.01 * expected, 6);
-    // 1 % of its distance from 1: the same fall is hundreds of sigmas.
-    const bounded = sigmaAt(st, expected, params, 2880 * MIN, true);
-    expect(bounded).toBeLessThan(0.0001);
-    expect((expected - 0.99) / bounded).toBeGreaterThan(100);
-    // Under one half the nearer bound is 0: an error ratio of 0.0004 keeps its floor of 1 % of itself.
-    expect(sigmaAt(st, 0.0004, params, 2880 * MIN, true)).toBe(sigmaAt(st, 0.0004, params, 2880 * MIN));
-  });
-
   it('after one season forecasts the time-of-day shape within a few units', () => {
     const st = train(1440 * 2, (m) => daily(m) + 5 * noise(m));
     expect(isCold(st, 2880 * MIN)).toBe(false);

@@ -295,15 +295,9 @@ function spreadAt(state: BaselineState, ts: number, params: BaselineParams): num
   return (c * v[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
 }
 
-/**
- * Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay
- * sane. For a ratio bounded by 1 (`unitRatio`: a success or agreement ratio) the floor is relative to
- * its distance from the nearer bound: 1 % of a 0.9999 availability is 0.01, a hundred times all the
- * room it has, and would hide its fall to 0.99; 1 % of the 0.0001 it is from 1 is not.
- */
-export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number, unitRatio = false): number {
-  const level = unitRatio && expected > 0.5 && expected <= 1 ? 1 - expected : Math.abs(expected);
-  const floor = params.relativeScaleFloor * level;
+/** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
+export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number): number {
+  const floor = params.relativeScaleFloor * Math.abs(expected);
   const sigma = spreadAt(state, ts, params) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }

@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type Signal, type SloKind } from '../../domain/types.js';
+import { BAD_DIRECTION, SIGNALS, type ContextEvent, type DetectionEvent, type Sample, type SloKind } from '../../domain/types.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import { baselineDecays, createBaseline, reviveBaseline, type BaselineDecays, type BaselineParams } from '../baseline/seasonal-baseline.js';
 import { Decay } from '../math/decay.js';
@@ -320,7 +320,6 @@ export class DetectionEngine {
           signalIndex: SIGNALS.indexOf(state.signal),
           reportedMinute: g.reported?.[i] ?? snap.reported?.[`${g.service}|${g.metric}|${state.stack}`] ?? NaN,
           perShare: state.signal === 'business' && followsTrafficShare(state.metric),
-          unitRatio: isUnitRatio(state.signal, state.metric),
           relative: restoredRelative(g.relative, i),
         };
         runtime.health.known++;
@@ -401,7 +400,6 @@ export class DetectionEngine {
         signalIndex: SIGNALS.indexOf(s.signal),
         reportedMinute: NaN,
         perShare: s.signal === 'business' && followsTrafficShare(s.metric),
-        unitRatio: isUnitRatio(s.signal, s.metric),
         relative: newRelativeDeviation(),
       };
       runtime.health.known++;
@@ -524,7 +522,6 @@ export class DetectionEngine {
       threshold,
       s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
-      runtime.unitRatio,
     );
     const { expected, score, transition } = a;
     const ready = b.points >= cfg.baseline.minHistoryPoints;
@@ -750,9 +747,4 @@ function tallyPoint(series: SeriesState, observed: number, expected: number, sig
   t.seasonedObserved += observed;
   t.expected += expected;
   t.variance += sigma * sigma;
-}
-
-/** An error or business series named as a ratio (not a volume): bounded by 1 when its values are fractions. */
-function isUnitRatio(signal: Signal, metric: string): boolean {
-  return (signal === 'business' || signal === 'reliability') && !followsTrafficShare(metric);
 }

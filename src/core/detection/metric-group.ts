@@ -19,8 +19,6 @@ export interface SeriesRuntime {
   reportedMinute: number;
   /** A business volume, judged per 100 % of traffic (see followsTrafficShare); derived from the name, not checkpointed. */
   perShare: boolean;
-  /** An error or business ratio bounded by 1 (named a ratio, rate or success), whose noise floor is relative to its distance from the bound (see sigmaAt); from the name. */
-  unitRatio: boolean;
   /** The series' deviation as a fraction of its expected value (checkpointed with the group). */
   relative: RelativeDeviation;
 }

@@ -35,7 +35,6 @@ export function newAssessment(): Assessment {
  * `noiseFloor`: the least sigma the point can be judged by, when the input says how much data is
  * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
  * `noiseScale`: how much wider the noise is now than when the spread was learned (less traffic).
- * `unitRatio`: the series is a ratio bounded by 1 (see sigmaAt).
  */
 export function assessPoint(
   b: BaselineState,
@@ -48,11 +47,10 @@ export function assessPoint(
   threshold: ThresholdParams = cfg.threshold,
   noiseFloor = 0,
   noiseScale = 1,
-  unitRatio = false,
 ): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
-  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts, unitRatio) * noiseScale;
+  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts) * noiseScale;
   if (noiseFloor > out.sigma) out.sigma = noiseFloor;
   let point = 0;
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;
