@@ -45,7 +45,14 @@ function signal(metric: string, sig: IncidentSignal['signal'], firstTs = T - 10 
 }
 
 /** The delta stack is `sick` (us-west-2 by default); events go into a context index, health and deltas as given. */
-function input(o: { events?: ContextEvent[]; health: StackHealthEvent[]; deltas?: IncidentDelta[]; signals?: IncidentSignal[]; sick?: string }): WorkflowInput {
+function input(o: {
+  events?: ContextEvent[];
+  health: StackHealthEvent[];
+  deltas?: IncidentDelta[];
+  signals?: IncidentSignal[];
+  sick?: string;
+  config?: WorkflowInput['config'];
+}): WorkflowInput {
   const ctx = new ContextIndex();
   for (const e of o.events ?? [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init')]) ctx.add(e);
   const sick = o.sick ?? 'us-west-2';
@@ -73,7 +80,7 @@ function input(o: { events?: ContextEvent[]; health: StackHealthEvent[]; deltas?
     shareOf: (s) => ctx.shareOf(s),
     outOfService: (s) => ctx.takenOutOfService(s, 'checkout', T),
     guardrails: newGuardrailState(),
-    config,
+    config: o.config ?? config,
     warnScore: 4,
     horizonMinutes: 90,
     confidence: formulaConfidence({ warnScore: 4, horizonMinutes: 90 }),
@@ -219,5 +226,33 @@ describe('healthyTargets', () => {
       ok: ['us-east-1'],
       percent: 20,
     });
+  });
+
+  it('moves traffic onto a standby the operator says is provisioned for all of it, up to that share, under the saturation limit', () => {
+    // Blue/green: us-east-1 is the standby at 4 %, idle at saturation 0.62, provisioned for 100 %.
+    const bg = [shift(T - 600 * MIN, { 'us-east-1': 4, 'us-west-2': 96 }, 'init')];
+    const standby = decisionConfigSchema.parse({ stacks: { 'us-east-1': { provisionedPercent: 100 } } });
+    const t = healthyTargets(
+      input({ events: bg, config: standby, health: [health('us-east-1', { latency: 0.3 }, 0.62), sickHealth({ reliability: 9 }, 0.65)] }),
+      20,
+    );
+    expect(t).toMatchObject({ ok: ['us-east-1'], percent: 20 });
+    expect(t.notes[0]).toBe('us-east-1 healthy (worst latency 0.30σ, provisioned for 100 % at saturation 0.62)');
+    // Without the setting, the projection reads its idle saturation at 4 % as all load: no room.
+    expect(healthyTargets(input({ events: bg, health: [health('us-east-1', { latency: 0.3 }, 0.62), sickHealth({ reliability: 9 }, 0.65)] }), 20).percent).toBe(
+      0,
+    );
+    // Provisioned for 10 %: it takes the 6 points up to it (above the 5 % minimum shift).
+    const small = decisionConfigSchema.parse({ stacks: { 'us-east-1': { provisionedPercent: 10 } } });
+    expect(
+      healthyTargets(input({ events: bg, config: small, health: [health('us-east-1', {}, 0.62), sickHealth({ reliability: 9 }, 0.65)] }), 20),
+    ).toMatchObject({
+      ok: ['us-east-1'],
+      percent: 6,
+    });
+    // Already past the saturation limit: no room, whatever it was provisioned for.
+    const hot = healthyTargets(input({ events: bg, config: standby, health: [health('us-east-1', {}, 0.95), sickHealth({ reliability: 9 }, 0.65)] }), 20);
+    expect(hot).toMatchObject({ ok: [], percent: 0 });
+    expect(hot.notes[0]).toBe('us-east-1 lacks headroom (provisioned for 100 %, saturation 0.95)');
   });
 });

@@ -16,6 +16,13 @@ export const decisionConfigSchema = z.strictObject({
          * then names the target in them too (`targetUnits`), not only as a multiple.
          */
         capacityUnits: z.number().positive().optional(),
+        /**
+         * The share of the service's traffic (%) the stack is provisioned to serve, when that is
+         * not what it carries: a blue/green standby holding 2 % while sized for all of it (100). A
+         * shift may then move onto it up to this share, while its saturation is under the limit,
+         * instead of projecting its idle saturation with its small share. Absent: the projection.
+         */
+        provisionedPercent: z.number().gt(0).max(100).optional(),
       }),
     )
     .default({}),

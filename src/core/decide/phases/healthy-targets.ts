@@ -103,8 +103,13 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   // canary-bad-deploy: charging it prod's cost per point shifts prod onto the canary). Telling them
   // apart needs what the health event does not carry: which resource is floor and which is load,
   // or how much of the traffic each stack is provisioned for. A stack at 0 % has no share to scale.
+  // The operator can say the second (`decision.stacks.<stack>.provisionedPercent`): then the stack
+  // takes up to that share while its saturation is under the limit.
+  const provisioned = (stack: string): number | undefined => w.config.stacks[stack]?.provisionedPercent;
   const headroom = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
+    const sized = provisioned(h.stack);
+    if (sized !== undefined && share !== undefined) return h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized - share) : 0;
     if (h.saturation === null || h.saturation <= 0) return Infinity;
     if (share === undefined || share <= 0) return h.saturation < g.maxTargetSaturation ? Infinity : 0;
     return Math.max(0, (g.maxTargetSaturation / h.saturation - 1) * share);
@@ -126,19 +131,23 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     const t = byRoom.find((x) => x.h === h)!;
     const share = w.shareOf(h.stack);
     const points = taking ? shift / able.length : percent / healthy.length;
-    const projected = h.saturation === null ? null : share !== undefined && share > 0 ? (h.saturation * (share + points)) / share : h.saturation;
+    const sized = provisioned(h.stack);
+    const projected =
+      h.saturation === null || sized !== undefined ? null : share !== undefined && share > 0 ? (h.saturation * (share + points)) / share : h.saturation;
+    const provision = sized !== undefined ? `, provisioned for ${sized} %${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
     const who = drained !== undefined ? `${drained}:` : h.stack;
     if (!taking) {
       if (percent <= 0) notes.push(`${who} healthy, but ${w.incident.stack} carries no traffic to move`);
       else if (shift > 0 && t.room >= 1) notes.push(`${who} not needed (room for ${Math.floor(t.room)} %; the others take the ${shift} %)`);
       else if (t.cap < t.headroom) notes.push(`${who} takes back at most ${Math.floor(t.cap)} %, less than a ${MIN_SHIFT_PERCENT} % shift`);
+      else if (sized !== undefined) notes.push(`${who} lacks headroom (provisioned for ${sized} %, saturation ${fmt(h.saturation ?? NaN)})`);
       else notes.push(`${who} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
       continue;
     }
     ok.push(h.stack);
     const sharedNote = shared.length > 0 ? `; ${shared.map((s) => `${s} ${fmt(h.scores[s]!)}σ`).join(', ')} shared with ${w.incident.stack}` : '';
     notes.push(
-      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : ''})`,
+      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : provision})`,
     );
   }
   if (shift > 0 && shift < percent) {
