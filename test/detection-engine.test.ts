@@ -218,6 +218,11 @@ describe('detection engine', () => {
     expect(out.filter((e) => e.type === 'anomaly' || e.type === 'breach')).toHaveLength(0);
     const drop = run({ ...rate, value: (stack, m) => rate.value(stack, m) - (stack === 'us-east-1' && m >= 2000 ? 0.2 : 0) }).events;
     expect(drop.find((e) => e.type === 'anomaly' && e.stack === 'us-east-1')).toMatchObject({ metric: 'payment_success_rate' });
+    // A ratio has no volume to wait for: the drop is singled out against the peer at once, not held
+    // as "0.8 orders seen, below the minimum sample of 1000" (every such verdict was, before).
+    const deltas = drop.filter((e) => e.type === 'delta');
+    expect(deltas.find((e) => e.scope === 'local')).toMatchObject({ stack: 'us-east-1', metric: 'payment_success_rate' });
+    expect(deltas.filter((e) => e.reason.includes('minimum sample'))).toEqual([]);
   });
 
   it('reads which business series follow the traffic share from their names', () => {
