@@ -73,21 +73,17 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   let earlyGatesSent = false;
   let firstTs: number | undefined;
   const before = opts.beforeInput;
+  // Without a hook the engine is called directly: one closure fewer per record on the hot path.
+  const hooked = <T extends Sample | ContextEvent>(offer: (x: T) => boolean): ((x: T) => boolean) =>
+    before === undefined
+      ? offer
+      : (x: T) => {
+          before(x);
+          return offer(x);
+        };
   const on = {
-    sample:
-      before === undefined
-        ? (x: Sample) => engine.offerSample(x)
-        : (x: Sample) => {
-            before(x);
-            return engine.offerSample(x);
-          },
-    event:
-      before === undefined
-        ? (x: ContextEvent) => engine.offerEvent(x)
-        : (x: ContextEvent) => {
-            before(x);
-            return engine.offerEvent(x);
-          },
+    sample: hooked((x: Sample) => engine.offerSample(x)),
+    event: hooked((x: ContextEvent) => engine.offerEvent(x)),
     reject: (line: number, reason: string, raw: string) => {
       invalid++;
       reject(reason, raw, line);

@@ -145,7 +145,8 @@ function judgeBusiness(s: SeriesState, peers: readonly SeriesState[], input: Gat
     peerExpected += t.expected;
   }
   const step = input.step;
-  const perShare = step !== undefined && step > 0 && step < 100 && peerObserved > 0 && followsTrafficShare(s.metric);
+  const volume = followsTrafficShare(s.metric);
+  const perShare = volume && step !== undefined && step > 0 && step < 100 && peerObserved > 0;
   // The old version's ratio to its baseline is what the hour brought everyone; without peers, 1.
   const everyone = peerExpected > 0 ? peerSeasoned / peerExpected : 1;
   const expected = perShare ? (peerObserved * step) / (100 - step) : own.expected * everyone;
@@ -158,7 +159,7 @@ function judgeBusiness(s: SeriesState, peers: readonly SeriesState[], input: Gat
   const observed = perShare ? own.observed : own.seasonedObserved;
   const ratio = observed / expected;
   // Counting noise on both sides: the new version's own, and the old version's sum it is scaled from.
-  const counted = followsTrafficShare(s.metric) ? expected * (1 + (perShare ? step / (100 - step) : 0)) : 0;
+  const counted = volume ? expected * (1 + (perShare ? step / (100 - step) : 0)) : 0;
   const variance = Math.max(own.variance * (perShare ? 1 : everyone * everyone), counted);
   const z = variance > 0 ? (observed - expected) / Math.sqrt(variance) : 0;
   const basis = perShare
