@@ -13,10 +13,12 @@ import type { SeriesState } from './series-state.js';
 /** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
 export interface SeriesRuntime {
   state: SeriesState;
+  /** The metric group the series is compared in. */
+  group: MetricGroup;
   health: StackHealthAcc;
   signalIndex: number;
-  /** The minute this series last counted as reporting (completeness counts series, not samples). */
-  reportedMinute: number;
+  /** The step this series last counted as reporting in (completeness counts series, not samples). */
+  reportedStep: number;
   /** A business volume, judged per 100 % of traffic (see followsTrafficShare); derived from the name, not checkpointed. */
   perShare: boolean;
   /** The series' deviation as a fraction of its expected value (checkpointed with the group). */

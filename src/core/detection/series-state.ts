@@ -58,3 +58,13 @@ export interface Tally {
 export function emptyTally(): Tally {
   return { observed: 0, seasonedObserved: 0, expected: 0, variance: 0 };
 }
+
+/** Add one business point to its series' running sums (see SeriesState.tally); NaN expected: not seasoned. */
+export function tallyPoint(series: SeriesState, observed: number, expected: number, sigma: number): void {
+  const t = (series.tally ??= emptyTally());
+  t.observed += observed;
+  if (!(expected === expected && sigma === sigma)) return;
+  t.seasonedObserved += observed;
+  t.expected += expected;
+  t.variance += sigma * sigma;
+}

@@ -16,7 +16,7 @@ export interface GroupSnapshot {
   candidateMinutes: number;
   lastCloseTs: number;
   series: SeriesState[];
-  /** Each series' reporting minute, in `series` order (absent in checkpoints written before streaming). */
+  /** Each series' reporting step, in `series` order (absent in checkpoints written before streaming). */
   reported?: number[];
   /** Each series' relative deviation, in `series` order (absent in older checkpoints). */
   relative?: RelativeDeviation[];
@@ -36,7 +36,7 @@ export function groupSnapshot(g: MetricGroup): GroupSnapshot {
   const relative: RelativeDeviation[] = [];
   for (const r of g.stacks.values()) {
     series.push(r.state);
-    reported.push(r.reportedMinute);
+    reported.push(r.reportedStep);
     relative.push({ ...r.relative });
   }
   return {

@@ -1,0 +1,47 @@
+import type { ContextEvent } from '../../domain/types.js';
+import { ExplainedWindows } from '../context/explained-windows.js';
+import { RecentChanges } from '../context/recent-changes.js';
+import { gained, TrafficShares } from '../context/traffic-shares.js';
+
+export interface ContextSnapshot {
+  shares: ReturnType<TrafficShares['toJSON']>;
+  explained: ReturnType<ExplainedWindows['toJSON']>;
+  changes?: ReturnType<RecentChanges['toJSON']>;
+}
+
+/**
+ * What the context events have said so far, as the detection stages read it: each stack's traffic
+ * share, the windows a campaign, test or cold cache explains, and the changes still being watched.
+ * One object that the scorer and the cross-stack comparison hold: a restore replaces its parts,
+ * never the holder, so no stage keeps a stale reference.
+ */
+export class ContextState {
+  shares = new TrafficShares();
+  explained = new ExplainedWindows();
+  changes: RecentChanges;
+
+  constructor(private readonly changeWatchMs: number) {
+    this.changes = new RecentChanges(changeWatchMs);
+  }
+
+  apply(event: ContextEvent): void {
+    if (event.kind === 'traffic_shift') {
+      // Only stacks that gained traffic warm their caches; the first split is no shift at all.
+      const up = gained(this.shares.apply(event)).map((c) => c.stack);
+      if (up.length > 0) this.explained.add(event, up);
+    } else {
+      this.explained.add(event);
+      this.changes.add(event);
+    }
+  }
+
+  toJSON(): ContextSnapshot {
+    return { shares: this.shares.toJSON(), explained: this.explained.toJSON(), changes: this.changes.toJSON() };
+  }
+
+  restore(snap: ContextSnapshot): void {
+    this.shares = TrafficShares.fromJSON(snap.shares);
+    this.explained = ExplainedWindows.fromJSON(snap.explained);
+    this.changes = RecentChanges.fromJSON(this.changeWatchMs, snap.changes);
+  }
+}

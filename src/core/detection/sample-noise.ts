@@ -1,0 +1,59 @@
+import type { SeriesState } from './series-state.js';
+
+/**
+ * How much noise a point carries beyond what the baseline's spread learned: the least sigma it can
+ * be judged by, from what the input says about the data behind it.
+ */
+
+/**
+ * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
+ * traffic: its sd grows as 1/sqrt(volume). A stack whose share fell since its spread was learned
+ * (the colour that went idle, a drained stack) is judged with the spread widened by
+ * sqrt(learned share / share now), never narrowed: a stack that gained traffic keeps the wider
+ * spread it learned until it relearns it (narrowing would page on every warm-up).
+ */
+export function noiseScale(series: SeriesState, share: number | undefined): number {
+  const learned = series.noiseShare;
+  if (share === undefined || !(share > 0) || learned === undefined || !(learned > share)) return 1;
+  return Math.sqrt(learned / share);
+}
+
+/**
+ * The sampling noise of an error ratio over `count` requests (binomial, at the rate the baseline
+ * expects, never below one error: a rate over fewer is all sampling noise), in the series' unit.
+ * Zero for other series: counts say how much data a ratio rests on, nothing about a latency or a
+ * business rate.
+ */
+export function countNoise(series: SeriesState, count: number): number {
+  const gate = series.gate;
+  if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;
+  const scale = gate.unit === 'percent' ? 100 : 1;
+  const expected = series.lastExpected / scale;
+  const p = Math.min(0.5, Math.max(expected === expected ? expected : 0, 1 / count));
+  return Math.sqrt((p * (1 - p)) / count) * scale;
+}
+
+/**
+ * A series that has only ever sent non-negative integers over a range of at least 0..2 counts
+ * events (restarts, orders, queued jobs): its noise is at least Poisson's, sqrt(expected count),
+ * and never below one event. A series of zeros whose learned spread is nil would otherwise read
+ * two restarts as thousands of sigma. The range excludes flags and ratios that sit at 0 or 1.
+ * Errors and business only: a quantile in whole milliseconds, a CPU in whole percent or a speed in
+ * whole miles per hour is no count, and a floor of sqrt(45) on a CPU at 45 % would hide a rise to
+ * 55 %. (Queue depths and pools in use are counts too, but capacity keeps its own spread.) `scale`
+ * is the business per-share factor: the count is the raw one, the floor is in the scaled unit.
+ */
+export function eventCountNoise(series: SeriesState, raw: number, scale: number): number {
+  let low = series.countLow;
+  if (low === undefined || low !== low || (series.signal !== 'reliability' && series.signal !== 'business')) return 0;
+  if (raw < 0 || raw !== Math.floor(raw)) {
+    series.countLow = Number.NaN;
+    return 0;
+  }
+  let high = series.countHigh!;
+  if (raw < low) series.countLow = low = raw;
+  if (raw > high) series.countHigh = high = raw;
+  if (high - low < 2) return 0;
+  const expected = series.lastExpected; // raw units (see lastExpected)
+  return Math.sqrt(expected > 1 ? expected : 1) * scale;
+}

@@ -1,0 +1,179 @@
+import { BAD_DIRECTION, type DetectionEvent, type Sample } from '../../domain/types.js';
+import type { DetectionConfig } from '../../config/detection.js';
+import { baselineDecays, type BaselineDecays } from '../baseline/seasonal-baseline.js';
+import { watchedAfterChange } from '../context/recent-changes.js';
+import { Decay } from '../math/decay.js';
+import { round4 } from '../math/round.js';
+import { persistence, type ThresholdParams } from '../threshold/two-stage.js';
+import { MS_PER_MIN } from '../time-units.js';
+import { BreachWatch, type ScoredPoint } from './breach-watch.js';
+import type { ContextState } from './context-state.js';
+import type { SeriesRuntime } from './metric-group.js';
+import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
+import type { RecentPoints } from './recent-points.js';
+import { trackRelative } from './relative-deviation.js';
+import { countNoise, eventCountNoise, noiseScale } from './sample-noise.js';
+import { tallyPoint } from './series-state.js';
+import { adaptGateToValue } from './slo-gates.js';
+
+/**
+ * The per-sample hot path: judge a point against its series' seasonal baseline and two-stage
+ * threshold, say when an episode warns, confirms or clears, let the baseline learn from it,
+ * account it in the stack's health, and hand it to the breach watch. Allocates nothing unless
+ * something is emitted.
+ */
+export class SampleScorer {
+  /**
+   * The thresholds a recently changed stack's series are judged by (see afterChangeWarnScore):
+   * latency at the lower bound; errors also confirm on two points in a row, since a good version
+   * does not raise errors, while a cold cache or JIT warm-up after any deploy does raise latency.
+   */
+  private readonly changeThreshold: ThresholdParams;
+  private readonly changeErrorThreshold: ThresholdParams;
+  private readonly decays: BaselineDecays;
+  private readonly smoothing: Decay;
+  private readonly breaches: BreachWatch;
+  /** Reused for every point. */
+  private readonly assessment = newAssessment();
+  private readonly point: ScoredPoint = { value: 0, expected: 0, scale: 1, ready: false, prevTs: 0, prevValue: 0 };
+
+  constructor(
+    private readonly config: DetectionConfig,
+    private readonly context: ContextState,
+    private readonly recent: RecentPoints,
+    private readonly emit: (event: DetectionEvent) => void,
+  ) {
+    const afterChange = Math.min(config.threshold.warnScore, config.threshold.afterChangeWarnScore);
+    this.changeThreshold = { ...config.threshold, warnScore: afterChange };
+    this.changeErrorThreshold = { ...this.changeThreshold, confirmRun: 2 };
+    this.decays = baselineDecays(config.baseline);
+    this.smoothing = new Decay(config.delta.windowMinutes / 2);
+    this.breaches = new BreachWatch(config, emit);
+  }
+
+  /** Scores `s` on its series; `step` is the step it falls in (for the stack's health). */
+  score(runtime: SeriesRuntime, s: Sample, step: number): void {
+    const series = runtime.state;
+    const cfg = this.config;
+    const ts = s.ts;
+    const b = series.baseline;
+    const shares = this.context.shares;
+    // Business volumes are judged per 100 % of traffic, so a traffic shift is not an anomaly
+    // (ratios such as a success rate are not: they do not follow the share).
+    const share = s.signal === 'business' ? shares.shareOf(s.stack) : undefined;
+    if (share === 0) {
+      // A stack that takes no traffic (the idle colour of a blue/green pair, a drained stack) has no
+      // business to judge: its zeros are neither a drop nor a normal to learn, or the day it takes
+      // traffic again would be judged against a baseline of nothing.
+      series.lastTs = ts;
+      series.lastValue = s.value;
+      return;
+    }
+    const scale = share !== undefined && runtime.perShare && s.count === undefined ? 100 / share : 1;
+    const value = s.value * scale;
+    const gate = series.gate;
+    if (gate !== null && (gate.unitFromValues === true || gate.unitWatch === true)) adaptGateToValue(gate, s.value);
+
+    const threshold = this.thresholdFor(s);
+    const trafficShare = s.count === undefined && s.signal !== 'capacity' ? (share ?? shares.shareOf(s.stack)) : undefined;
+    const a = assessPoint(
+      b,
+      series.threshold,
+      ts,
+      value,
+      BAD_DIRECTION[s.signal],
+      cfg,
+      this.assessment,
+      threshold,
+      s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
+      noiseScale(series, trafficShare),
+    );
+    const { expected, score, transition } = a;
+    const ready = b.points >= cfg.baseline.minHistoryPoints;
+
+    const th = series.threshold;
+    if (th.episodeStartTs === ts) {
+      series.episodePoints = 0;
+      series.episodeVolume = NaN;
+    }
+    if (th.phase !== 'normal') {
+      series.episodePoints++;
+      // A business volume (orders) is its own sample size; a business ratio (a success or agreement
+      // ratio) is not one: without a count it has no minimum sample to wait for.
+      const volume = s.count ?? (runtime.perShare ? s.value : NaN);
+      if (volume === volume) series.episodeVolume = (series.episodeVolume === series.episodeVolume ? series.episodeVolume : 0) + volume;
+    }
+    const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
+    const gain = this.smoothing.gain(dtMin);
+    series.smoothedScore += gain * (score - series.smoothedScore);
+    trackRelative(runtime.relative, value, expected, a.sigma, a.cold ? Number.NaN : b.level, BAD_DIRECTION[s.signal], gain, ready);
+    series.lastScore = score;
+    const p = this.point;
+    p.prevTs = series.lastTs;
+    p.prevValue = series.lastValue;
+    series.lastTs = ts;
+    series.lastValue = s.value;
+    series.lastExpected = expected / scale;
+    this.recent.record(series, ts, s.value, series.lastExpected, ready ? (threshold.warnScore * a.sigma) / scale : NaN);
+    if (s.signal === 'business') tallyPoint(series, s.value, ready && !a.cold ? series.lastExpected : NaN, a.sigma / scale);
+
+    const h = runtime.health;
+    if (runtime.reportedStep !== step) {
+      runtime.reportedStep = step;
+      h.reporting++;
+    }
+    if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
+    if (gate !== null && gate.kind === 'saturation' && s.value / gate.limit > h.saturation) h.saturation = s.value / gate.limit;
+
+    if (transition === 'warn' || transition === 'confirmed') {
+      h.episodes.add(s.metric);
+      this.emit({
+        type: 'anomaly',
+        ts,
+        stack: s.stack,
+        service: s.service,
+        signal: s.signal,
+        metric: s.metric,
+        stage: transition,
+        value: s.value,
+        expected: round4(expected / scale),
+        score: round4(score),
+        persistence: persistence(th, cfg.threshold, series.episodePoints),
+        coldStart: a.cold,
+        gate: gate === null ? null : gate.kind,
+      });
+    } else if (transition === 'cleared') {
+      h.episodes.delete(s.metric);
+      this.emit({
+        type: 'recovery',
+        ts,
+        stack: s.stack,
+        service: s.service,
+        signal: s.signal,
+        metric: s.metric,
+        episodeStartTs: th.episodeStartTs,
+        peakScore: round4(th.peakScore),
+      });
+    }
+
+    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.context.explained.explaining(s.stack, s.service, ts) !== undefined);
+    if (learned && trafficShare !== undefined && trafficShare > 0) {
+      const known = series.noiseShare;
+      series.noiseShare = known === undefined || !(known > 0) ? trafficShare : known + this.decays.spread.gain(dtMin) * (trafficShare - known);
+    }
+
+    if (series.trend !== null) {
+      p.value = value;
+      p.expected = expected;
+      p.scale = scale;
+      p.ready = ready;
+      this.breaches.watch(series, s, p);
+    }
+  }
+
+  /** Canary analysis: a changed stack's errors and latency are judged more sensitively (see changeThreshold). */
+  private thresholdFor(s: Sample): ThresholdParams {
+    if (!watchedAfterChange(s.signal) || !this.context.changes.changed(s.stack, s.service, s.ts)) return this.config.threshold;
+    return s.signal === 'reliability' ? this.changeErrorThreshold : this.changeThreshold;
+  }
+}

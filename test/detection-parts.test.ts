@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { defaultDetectionConfig } from '../src/config/detection.js';
+import { SeriesRegistry } from '../src/core/detection/series-registry.js';
+import { SloGates } from '../src/core/detection/slo-gates.js';
+import { StepClock, type Item } from '../src/core/detection/step-clock.js';
+import type { Sample } from '../src/domain/types.js';
+
+const MIN = 60_000;
+const sample = (ts: number, over: Partial<Sample> = {}): Sample => ({
+  ts,
+  stack: 'eu',
+  service: 'checkout',
+  metric: 'http_5xx_rate',
+  signal: 'reliability',
+  value: 0.001,
+  ...over,
+});
+
+describe('StepClock: event time in steps', () => {
+  function clock(latenessMs: number) {
+    const log: string[] = [];
+    const c = new StepClock(MIN, latenessMs, false, {
+      item: (i: Item) => log.push(`item ${i.ts / 1000}`),
+      close: (step) => log.push(`close ${step}`),
+    });
+    return { c, log };
+  }
+
+  it('releases in event-time order and closes a step once event time has left it, without waiting for its next item', () => {
+    const { c, log } = clock(30_000);
+    expect(c.offer(sample(10_000))).toBe(true);
+    expect(c.offer(sample(5_000, { stack: 'us' }))).toBe(true);
+    expect(log).toEqual([]);
+    // 100 s: the watermark (70 s) passes both items and leaves step 0.
+    c.offer(sample(100_000));
+    expect(log).toEqual(['item 5', 'item 10', 'close 0']);
+    expect(c.step).toBeNaN();
+    c.flush();
+    expect(log).toEqual(['item 5', 'item 10', 'close 0', 'item 100', 'close 1']);
+  });
+
+  it('refuses an item behind the watermark and leaves the open step alone', () => {
+    const { c, log } = clock(0);
+    c.offer(sample(61_000));
+    expect(c.offer(sample(60_500))).toBe(false);
+    expect(log).toEqual(['item 61']);
+    expect(c.step).toBe(1);
+  });
+
+  it('resumes from its snapshot in the same step, and closes it as before', () => {
+    const { c } = clock(30_000);
+    c.offer(sample(61_000));
+    c.offer(sample(95_000));
+    const { c: resumed, log } = clock(30_000);
+    resumed.restore(c.toJSON(), c.step);
+    expect(resumed.step).toBe(1);
+    resumed.offer(sample(200_000));
+    expect(log).toEqual(['item 95', 'close 1']);
+  });
+});
+
+describe('SeriesRegistry: which series a sample goes to', () => {
+  const config = defaultDetectionConfig();
+  const registry = (max = Number.POSITIVE_INFINITY) => new SeriesRegistry(new SloGates(config.slo.gates), config.baseline, max);
+
+  it('creates a series once, in its metric group, judged by the gate its name matches, and opens the group for the step', () => {
+    const r = registry();
+    const a = r.admit(sample(0), 0);
+    expect('kind' in a).toBe(false);
+    if ('kind' in a) return;
+    a.state.lastTs = 0;
+    const b = r.admit(sample(0, { stack: 'us' }), 0);
+    if ('kind' in b) throw new Error(b.reason);
+    expect(b.group).toBe(a.group);
+    expect(r.size).toBe(2);
+    expect(a.state.gate?.kind).toBe('error_rate');
+    expect(r.open).toHaveLength(1);
+    const closed: string[] = [];
+    r.closeStep((g) => closed.push(`${g.metric}@${g.step}`));
+    expect(closed).toEqual(['http_5xx_rate@0']);
+    expect(r.open).toHaveLength(0);
+  });
+
+  it('refuses a repeated point, a signal that contradicts the metric, and new series past the limit, with reasons', () => {
+    const r = registry(2);
+    const a = r.admit(sample(MIN), 1);
+    if ('kind' in a) throw new Error(a.reason);
+    a.state.lastTs = MIN;
+    expect(r.admit(sample(MIN), 1)).toMatchObject({ kind: 'duplicate' });
+    expect(r.admit(sample(2 * MIN, { signal: 'latency' }), 2)).toMatchObject({
+      kind: 'conflict',
+      reason: expect.stringContaining("conflicts with 'reliability'"),
+    });
+    expect('kind' in r.admit(sample(MIN, { stack: 'us' }), 1)).toBe(false);
+    expect(r.admit(sample(MIN, { stack: 'ap' }), 1)).toMatchObject({ kind: 'limit', reason: expect.stringContaining('limits.maxSeries') });
+    expect(r.size).toBe(2);
+    const batch = [sample(3 * MIN), sample(3 * MIN, { stack: 'ap' }), sample(3 * MIN, { stack: 'sa' })];
+    expect(r.withinLimit(batch)).toEqual({ kept: [batch[0]], refused: 2 });
+  });
+});
