@@ -37,7 +37,17 @@ describe('IncidentBoard: incident assembly on its own', () => {
   it('recognises a duplicate alert delivery, and resolves an incident only once all is recovered and quiet', () => {
     const out: DecisionEvent[] = [];
     const board = new IncidentBoard(10, (e) => void out.push(e));
-    const alert: AlertTrigger = { groupKey: 'g', fingerprint: 'f1', status: 'firing', name: 'HighErrors', startsAt: 0, endsAt: null, service: 'checkout', stack: 'a', labels: {} };
+    const alert: AlertTrigger = {
+      groupKey: 'g',
+      fingerprint: 'f1',
+      status: 'firing',
+      name: 'HighErrors',
+      startsAt: 0,
+      endsAt: null,
+      service: 'checkout',
+      stack: 'a',
+      labels: {},
+    };
     const first = board.recordAlert(alert, 0);
     expect(typeof first).toBe('object');
     expect(board.recordAlert(alert, MIN)).toBe('duplicate');

@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gateCoverage, type GateCoverage } from '../core/detection/gate-coverage.js';
 import { withActionsReachingData } from '../config/decision.js';
 import type { HarbingerConfig } from '../config/load.js';
@@ -11,18 +9,19 @@ import type { DecisionEvent, DecisionResult, Recommendation } from '../domain/de
 import type { IncidentView } from '../core/incident/incident-trail.js';
 import { HttpError } from '../adapters/http/http-error.js';
 import { ServiceMetrics } from '../adapters/http/metrics.js';
-import { createHttpServer, type HttpPort, type RolloutAnswer } from '../adapters/http/server.js';
-import type { ApiToken, Role } from '../adapters/http/auth.js';
+import type { HttpPort, RolloutAnswer } from '../adapters/http/server.js';
+import type { ApiToken } from '../adapters/http/auth.js';
+import { apiTokens, listenHttp } from './http-listener.js';
 import { reasonCode } from '../adapters/http/reason-code.js';
-import { FileAuditLog } from '../adapters/file/audit-log.js';
-import { FileStateStore } from '../adapters/state/file-state-store.js';
+import type { FileAuditLog } from '../adapters/file/audit-log.js';
+import { AuditJournal } from './audit-journal.js';
 import { harbingerVersion } from './version.js';
-import type { ChainHead } from '../core/audit/hash-chain.js';
 import { LabelMapper } from '../adapters/mapping/label-mapper.js';
-import { PrometheusPoller } from '../adapters/prometheus/poller.js';
-import { HealthProber } from '../adapters/health-checks/prober.js';
-import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
-import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
+import { PullSources } from './pull-sources.js';
+import { DecisionGauges } from './decision-gauges.js';
+import type { AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
+import type { WriteRequest } from '../adapters/remote-write/write-request.js';
+import { EdgeIntake, type AlertResult } from './edge-intake.js';
 import type { RoutingController } from '../adapters/routing/routing-controller.js';
 import type { SlackFeed } from '../adapters/slack/slack-feed.js';
 import type { Logger } from '../adapters/log/logger.js';
@@ -34,19 +33,14 @@ import { warmStart } from './warm-start.js';
 import { SlackApprovers } from '../adapters/slack/approvers.js';
 import { userGroupMembers } from '../adapters/slack/slack-client.js';
 import { RolloutGatePort } from './rollout-gate-port.js';
-import type { IngestResult, Kept, Runtime } from './runtime/runtime.js';
+import { slackInteraction } from './slack-decisions.js';
+import type { IngestResult, Runtime } from './runtime/runtime.js';
 import { EmbeddedRuntime } from './runtime/embedded-runtime.js';
 import { KafkaRuntime } from './runtime/kafka-runtime.js';
-import type { DecisionSink } from './sinks/decision-sink.js';
 import { DecisionDelivery } from './decision-delivery.js';
 import { PersistenceHealth } from './persistence-health.js';
-import { auditSink } from './sinks/audit-sink.js';
-import { feedSink } from './sinks/feed-sink.js';
-import { metricsSink } from './sinks/metrics-sink.js';
 import { routingSink } from './sinks/routing-sink.js';
-import { trainingLogSink } from './sinks/training-log-sink.js';
-
-type AlertResult = { accepted: number; duplicates: number; unmapped: { fingerprint: string; reason: string }[] };
+import { decisionSinks } from './sinks/decision-sinks.js';
 
 export interface ServiceOptions {
   config: HarbingerConfig;
@@ -70,9 +64,6 @@ export interface ServiceOptions {
   /** HARBINGER_GITHUB_WEBHOOK_SECRET: turns on POST /v1/hooks/github (deliveries signed with it). */
   githubWebhookSecret?: string;
 }
-
-/** The audit head as a checkpoint holds it, and the oldest executed action whose controller had not answered then. */
-type CheckpointedHead = ChainHead & { unansweredFrom?: number };
 
 /** New metrics are checked against the SLO gates this often (warned about once each). */
 const GATE_REPORT_INTERVAL_MS = 60_000;
@@ -101,19 +92,17 @@ export class HarbingerService implements HttpPort {
   /** Who may click Approve/Reject in Slack (slack.approvers), or undefined: anyone in the channel. */
   private readonly approvers: SlackApprovers | undefined;
   private readonly delivery: DecisionDelivery;
+  private readonly intake: EdgeIntake;
   private readonly routingSink: ReturnType<typeof routingSink>;
   private readonly gateWarnings = new Set<string>();
   private readonly gate: RolloutGatePort;
-  private readonly auditHead: FileStateStore<CheckpointedHead>;
+  private readonly journal: AuditJournal;
   /** Why state or the audit log cannot be written now (undefined: they can). Ingest and readiness fail closed on it. */
   private readonly health: PersistenceHealth;
-  private lastAnnouncedHead = -1;
-  private refusedSeen = 0;
-  private evictedSeen = 0;
+  private readonly gauges = new DecisionGauges();
   private modelWatcher: ModelWatcher | undefined;
   private server: Server | undefined;
-  private poller: PrometheusPoller | undefined;
-  private prober: HealthProber | undefined;
+  private readonly sources = new PullSources();
   private timers: NodeJS.Timeout[] = [];
   private started = false;
 
@@ -125,35 +114,13 @@ export class HarbingerService implements HttpPort {
     this.onReload = opts.onReload;
     this.githubWebhookSecret = opts.githubWebhookSecret;
     this.metrics.buildInfo.set({ version: harbingerVersion(), nodejs_version: process.version }, 1);
-    this.tokens = [
-      ...(opts.apiToken !== undefined ? [{ token: opts.apiToken, roles: ['ingest', 'read', 'approve', 'admin'] as Role[] }] : []),
-      ...(opts.roleTokens?.ingest !== undefined ? [{ token: opts.roleTokens.ingest, roles: ['ingest'] as Role[] }] : []),
-      ...(opts.roleTokens?.read !== undefined ? [{ token: opts.roleTokens.read, roles: ['read'] as Role[] }] : []),
-      ...(opts.roleTokens?.approve !== undefined ? [{ token: opts.roleTokens.approve, roles: ['approve', 'read'] as Role[] }] : []),
-    ];
+    this.tokens = apiTokens(opts.apiToken, opts.roleTokens);
     const dir = this.cfg.server.dataDir;
     mkdirSync(dir, { recursive: true });
     this.mapper = new LabelMapper(this.cfg.mapping);
-    // The audit log is verified against its checkpointed head before anything is appended: an
-    // edited, rewritten or truncated log stops the service (fail closed); a torn tail is repaired.
     this.health = new PersistenceHealth(this.metrics, this.log);
-    this.auditHead = new FileStateStore<CheckpointedHead>(join(dir, 'audit.head.json'));
-    const saved = this.auditHead.load();
-    const anchor = saved === undefined ? undefined : { seq: saved.seq, hash: saved.hash };
-    this.audit = new FileAuditLog(join(dir, 'audit.jsonl'), {
-      ...(opts.auditKey !== undefined ? { key: opts.auditKey } : {}),
-      ...(anchor !== undefined ? { anchor } : {}),
-      // An action executed before that checkpoint whose controller had not answered: from its entry on.
-      ...(saved?.unansweredFrom !== undefined ? { sinceSeq: saved.unansweredFrom - 1 } : {}),
-      now: this.now,
-      rotation: this.cfg.server.logs.audit,
-    });
-    if (this.audit.opened.repaired !== undefined) this.log.warn(this.audit.opened.repaired, 'audit log: a torn last line was cut off (recorded in the log)');
-    if (this.audit.opened.unauthenticated !== undefined)
-      this.log.warn(
-        { entries: this.audit.opened.unauthenticated },
-        'audit log has keyed entries but HARBINGER_AUDIT_KEY is not set: their authenticity was not checked',
-      );
+    this.journal = new AuditJournal(dir, opts.auditKey, this.cfg, this.log, this.now);
+    this.audit = this.journal.log;
     this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir, this.metrics.delivery);
     this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
     const botToken = opts.slack?.botToken;
@@ -174,6 +141,7 @@ export class HarbingerService implements HttpPort {
       kafka !== undefined
         ? new KafkaRuntime({ ...this.cfg, kafka } as HarbingerConfig & { kafka: KafkaConfig }, this.log, hooks, this.now)
         : new EmbeddedRuntime(this.cfg, this.log, hooks, this.now);
+    this.intake = new EdgeIntake(this.cfg, this.runtime, this.health, this.metrics, this.log, this.now);
     this.gate = new RolloutGatePort(this.cfg, () => this.runtime, this.audit, this.log, this.now);
     this.routingSink = routingSink(
       this.routing,
@@ -182,15 +150,15 @@ export class HarbingerService implements HttpPort {
       () => this.clock(),
       this.log,
     );
-    // In order: the audit entry is on disk before anything acts on the decision.
-    const sinks: DecisionSink[] = [
-      auditSink(this.audit),
-      feedSink(join(dir, 'recommendations.jsonl'), this.cfg.server.logs.feed),
-      ...(this.slack !== undefined ? [{ name: 'slack', decision: (e: DecisionEvent) => this.slack!.onDecision(e) }] : []),
-      metricsSink(this.metrics, this.log, this.cfg.server.consoleFeed),
-      this.routingSink,
-      trainingLogSink(dir, (id) => this.runtime.decision.getRecommendation(id), this.log, this.cfg.server.logs.trainingLog),
-    ];
+    const sinks = decisionSinks({
+      cfg: this.cfg,
+      audit: this.audit,
+      slack: this.slack,
+      routing: this.routingSink,
+      recommendation: (id) => this.runtime.decision.getRecommendation(id),
+      metrics: this.metrics,
+      log: this.log,
+    });
     this.delivery = new DecisionDelivery(sinks, this.audit.opened.since, this.health, this.log, (id, reason) =>
       this.runtime.executionFailed(id, reason, this.clock()),
     );
@@ -227,59 +195,9 @@ export class HarbingerService implements HttpPort {
     });
     // History first: nothing live (HTTP, the poller) may move event time past it while it is learned.
     if (this.runtime instanceof EmbeddedRuntime && (await warmStart(this.cfg, this.runtime, this.now(), this.metrics, this.log))) await this.checkpoint();
-    const host = this.cfg.server.host ?? (this.tokens.length === 0 ? '127.0.0.1' : '0.0.0.0');
-    if (this.tokens.length === 0) {
-      const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
-      if (!loopback && !this.cfg.server.allowUnauthenticated)
-        throw new Error(`refusing to listen on ${host} without HARBINGER_API_TOKEN (set the token, or server.allowUnauthenticated: true)`);
-      this.log.warn(
-        { host },
-        loopback
-          ? 'no HARBINGER_API_TOKEN: authentication is off, listening on loopback only'
-          : 'no HARBINGER_API_TOKEN and server.allowUnauthenticated: authentication is OFF on a non-loopback address',
-      );
-    }
-    this.server = createHttpServer(
-      this,
-      {
-        tokens: this.tokens,
-        bodyLimitBytes: this.cfg.server.bodyLimitBytes,
-        maxDecompressedBytes: this.cfg.server.maxDecompressedBytes,
-        headersTimeoutSeconds: this.cfg.server.headersTimeoutSeconds,
-        requestTimeoutSeconds: this.cfg.server.requestTimeoutSeconds,
-        keepAliveTimeoutSeconds: this.cfg.server.keepAliveTimeoutSeconds,
-        maxConnections: this.cfg.server.maxConnections,
-        remoteWriteMaxSeries: this.cfg.limits.remoteWriteMaxSeries,
-        remoteWriteMaxSamples: this.cfg.limits.remoteWriteMaxSamples,
-        deployHooks: { config: this.cfg.deployHooks, githubSecret: this.githubWebhookSecret },
-      },
-      this.metrics,
-      this.log,
-    );
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.cfg.server.port, host, () => resolve());
-    });
-    const addr = this.server.address() as AddressInfo;
-    if (this.cfg.prometheus !== undefined) {
-      this.poller = new PrometheusPoller(
-        this.cfg.prometheus,
-        (samples) => void Promise.resolve(this.ingest(samples, [], 'prometheus')).catch(() => undefined /* logged and counted in ingest() */),
-        this.log,
-        (secs, failed) => {
-          this.metrics.pollDuration.observe(secs);
-          if (failed > 0) this.metrics.pollErrors.inc(failed);
-        },
-        this.now,
-      );
-      this.poller.start();
-    }
-    if (this.cfg.healthChecks !== undefined) {
-      const emit = (samples: Sample[]): void =>
-        void Promise.resolve(this.ingest(samples, [], 'health-check')).catch(() => undefined /* logged and counted in ingest() */);
-      this.prober = new HealthProber(this.cfg.healthChecks, emit, this.log, { now: this.now, env: process.env });
-      this.prober.start();
-    }
+    const { server, address: addr } = await listenHttp(this, this.cfg, this.tokens, this.githubWebhookSecret, this.metrics, this.log);
+    this.server = server;
+    this.sources.start(this.cfg, (samples, source) => this.ingest(samples, [], source), this.metrics, this.log, this.now);
     this.slack?.start();
     if (this.slack !== undefined && this.cfg.slack.approvers === undefined)
       this.log.warn('slack.approvers is not set: anyone in the Slack channel can approve or reject a recommendation');
@@ -312,8 +230,7 @@ export class HarbingerService implements HttpPort {
     this.started = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.poller?.stop();
-    await this.prober?.stop();
+    await this.sources.stop();
     this.modelWatcher?.close();
     await this.runtime.stop();
     if (this.server !== undefined) {
@@ -330,117 +247,18 @@ export class HarbingerService implements HttpPort {
 
   // ---- HttpPort -------------------------------------------------------------------------------
 
-  async ingest(samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
-    // What cannot be kept is not acknowledged: the sender keeps it and retries.
-    const problem = this.health.problem;
-    if (problem !== undefined) {
-      this.metrics.rejected.inc({ source, reason: 'unpersisted' }, samples.length + events.length);
-      throw new HttpError(503, `not accepting data: ${problem}`);
-    }
-    // One sample from the future would move the watermark there and make all real data late: at
-    // the edge, where the wall clock is known, anything further ahead than the skew allowance (at
-    // most half the allowed lateness, so it can never push on-time data behind the watermark) is refused.
-    let future: IngestResult['future'];
-    if (this.cfg.server.wallClockWatermark) {
-      const skewMs = Math.min(this.cfg.server.maxClockSkewSeconds, this.cfg.detection.eventTime.allowedLatenessSeconds / 2) * 1000;
-      const limit = this.now() + skewMs;
-      const count = samples.filter((s) => s.ts > limit).length + events.filter((e) => e.ts > limit).length;
-      if (count > 0) {
-        this.metrics.rejected.inc({ source, reason: 'future' }, count);
-        samples = samples.filter((s) => s.ts <= limit);
-        events = events.filter((e) => e.ts <= limit);
-        future = { count, limit: new Date(limit).toISOString() };
-      }
-    }
-    // Samples of series past limits.maxSeries are refused here, where the answer can say so, and
-    // not logged: what is not kept is not acknowledged.
-    let limited: IngestResult['limited'];
-    const room = this.runtime.withinSeriesLimit?.(samples);
-    if (room !== undefined && room.refused > 0) {
-      this.metrics.rejected.inc({ source, reason: 'limit' }, room.refused);
-      samples = room.kept;
-      limited = { count: room.refused, limit: room.limit, reason: `${room.limit} series are kept (limits.maxSeries): samples of new series are refused` };
-    }
-    let kept: Kept;
-    try {
-      kept = await this.runtime.ingest(samples, events);
-    } catch (err) {
-      // What is not kept is not acknowledged: a 503 makes the sender retry. On Kafka the data must
-      // reach the broker; embedded, the write-ahead log (a full disk stops it).
-      const message = (err as Error).message;
-      const kafka = this.runtime.kind === 'kafka';
-      this.metrics.rejected.inc({ source, reason: kafka ? 'kafka' : 'unpersisted' }, samples.length + events.length);
-      if (kafka) {
-        this.log.error({ err: message, samples: samples.length, events: events.length }, 'kafka: forwarding to the input topics failed');
-        throw new HttpError(503, `could not forward to Kafka: ${message}`);
-      }
-      this.health.failed('wal', `the write-ahead log cannot be written: ${message}`);
-      this.log.error({ err: message }, 'write-ahead log append failed; not accepting data until the data directory is writable again');
-      throw new HttpError(503, `not accepting data: the write-ahead log cannot be written: ${message}`);
-    }
-    if (kept.samples > 0) this.metrics.samplesReceived.inc({ source }, kept.samples);
-    if (kept.events > 0) this.metrics.eventsReceived.inc({ source }, kept.events);
-    if (kept.late > 0) this.metrics.rejected.inc({ source, reason: 'late' }, kept.late);
-    return {
-      accepted: kept.samples + kept.events,
-      late: kept.late,
-      ...(future !== undefined ? { future } : {}),
-      ...(limited !== undefined ? { limited } : {}),
-    };
+  ingest(samples: Sample[], events: ContextEvent[], source: string): Promise<IngestResult> {
+    return this.intake.ingest(samples, events, source);
   }
 
-  async remoteWrite(req: WriteRequest): Promise<{ accepted: number; skipped: Record<string, number> }> {
-    const samples: Sample[] = [];
-    const skipped: Record<string, number> = {};
-    const skip = (reason: string, n: number): void => {
-      skipped[reason] = (skipped[reason] ?? 0) + n;
-      this.metrics.rejected.inc({ source: 'remote_write', reason }, n);
-    };
-    for (const ts of req.timeseries) {
-      const labels: Record<string, string> = {};
-      for (const l of ts.labels) labels[l.name] = l.value;
-      const m = this.mapper.map(labels);
-      if (!m.ok) {
-        // Series the mapping does not ask for are expected (Prometheus sends everything): not an error.
-        skipped['unmapped'] = (skipped['unmapped'] ?? 0) + ts.samples.length;
-        continue;
-      }
-      for (const s of ts.samples) {
-        // A stale marker ends a series in Prometheus: here it is simply no data (a gap).
-        if (isStaleMarker(s.value)) skip('stale_marker', 1);
-        else if (!Number.isFinite(s.value)) skip('non_finite', 1);
-        else samples.push({ ts: s.timestamp, signal: m.signal, metric: m.metric, stack: m.stack, service: m.service, value: s.value });
-      }
-    }
-    samples.sort((a, b) => a.ts - b.ts);
-    const { accepted } = await this.ingest(samples, [], 'remote_write');
-    return { accepted, skipped };
+  remoteWrite(req: WriteRequest): Promise<{ accepted: number; skipped: Record<string, number> }> {
+    return this.intake.remoteWrite(req, this.mapper);
   }
 
   alertmanager(p: AlertmanagerPayload): AlertResult | Promise<AlertResult> {
     // Only the decider holds incidents; a 503 makes Alertmanager retry (through the Service, another replica).
     if (!this.runtime.decides()) throw new HttpError(503, 'this instance does not hold the decider right now; Alertmanager will retry');
-    return this.unpersistedIs503(() => this.runtime.exclusive(() => this.applyAlerts(p)));
-  }
-
-  private applyAlerts(p: AlertmanagerPayload): AlertResult {
-    const { triggers, unmapped } = toTriggers(p, this.cfg.mapping);
-    let accepted = 0;
-    let duplicates = 0;
-    const now = this.clock();
-    for (const t of triggers) {
-      const r = this.runtime.alert(t, Math.max(now, t.status === 'resolved' ? (t.endsAt ?? now) : t.startsAt));
-      this.metrics.alerts.inc({ status: t.status, result: r });
-      if (r === 'duplicate') duplicates++;
-      else if (r === 'limited')
-        unmapped.push({
-          fingerprint: t.fingerprint,
-          reason: `limit: ${this.cfg.limits.maxOpenIncidents} incidents open (limits.maxOpenIncidents): no new incident opened`,
-        });
-      else accepted++;
-    }
-    if (unmapped.length > 0) this.metrics.alerts.inc({ status: 'unknown', result: 'unmapped' }, unmapped.length);
-    return { accepted, duplicates, unmapped };
+    return this.unpersistedIs503(() => this.runtime.exclusive(() => this.intake.alerts(p, this.clock())));
   }
 
   rolloutGate(q: { service: string; stack: string; step: number | undefined; caller: string }): RolloutAnswer {
@@ -504,10 +322,7 @@ export class HarbingerService implements HttpPort {
     }
   }
 
-  /**
-   * Slack's interactivity endpoint: verify the signature on the raw body, acknowledge at once
-   * (Slack wants an answer within 3 seconds), and apply the decision right after.
-   */
+  /** POST /-/reload: serve's SIGHUP reload, after the answer is written. */
   reload(): boolean {
     if (this.onReload === undefined) return false;
     this.log.info('POST /-/reload: reloading the configuration');
@@ -516,34 +331,9 @@ export class HarbingerService implements HttpPort {
     return true;
   }
 
-  async slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
-    if (this.slack === undefined)
-      return { status: 404, body: { error: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL, and SLACK_SIGNING_SECRET)' } };
-    const r = this.slack.handleInteraction({ headers: req.headers, rawBody: body, nowSeconds: Math.floor(this.now() / 1000) });
-    // Only the listed people (or members of the listed user groups) may approve or reject; a click
-    // from anyone else in the channel changes nothing.
-    const allowed = r.decision !== undefined && this.approvers !== undefined ? await this.approvers.allows(r.decision.userId) : undefined;
-    if (r.decision !== undefined && allowed?.allowed === false) {
-      this.log.warn(
-        { recommendation: r.decision.recommendationId, user: r.decision.userId, verdict: r.decision.verdict, why: allowed.reason },
-        'Slack decision from a user not in slack.approvers: ignored',
-      );
-      this.metrics.slackMessages.inc({ kind: 'decision', result: 'refused' });
-      return {
-        status: 200,
-        body: { response_type: 'ephemeral', replace_original: false, text: 'You are not in the approvers for Harbinger recommendations: nothing was changed.' },
-      };
-    }
-    if (r.decision !== undefined) {
-      const d = r.decision;
-      setImmediate(() => {
-        new Promise<DecisionResult>((resolve) => resolve(this.decide(d.recommendationId, d.verdict, d.userId))).then(
-          (res) => this.log.info({ recommendation: d.recommendationId, verdict: d.verdict, user: d.userId, result: res.reason }, 'decision from Slack'),
-          (err: Error) => this.log.error({ recommendation: d.recommendationId, err: err.message }, 'decision from Slack failed'),
-        );
-      });
-    }
-    return { status: r.status, body: r.body };
+  slackInteraction(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
+    const decide = (id: string, verdict: 'approve' | 'reject', by: string) => this.decide(id, verdict, by);
+    return slackInteraction(this.slack, this.approvers, req, body, this.now(), decide, this.metrics, this.log);
   }
 
   /** Liveness: false only when this process cannot recover by itself and should be restarted. */
@@ -557,7 +347,7 @@ export class HarbingerService implements HttpPort {
     const l = this.live();
     if (!l.live) return { ready: false, reason: l.reason };
     if (this.health.problem !== undefined) return { ready: false, reason: this.health.problem };
-    if (this.poller !== undefined && this.poller.lastSuccess === 0) return { ready: false, reason: 'no successful Prometheus poll yet' };
+    if (this.sources.waitingForFirstPoll) return { ready: false, reason: 'no successful Prometheus poll yet' };
     return { ready: true, reason: `state restored from ${this.runtime.restoredFrom}` };
   }
 
@@ -576,16 +366,7 @@ export class HarbingerService implements HttpPort {
   private tick(): void {
     const now = this.now();
     this.runtime.tick(now, this.metrics);
-    this.metrics.incidentsOpen.set(this.runtime.decision.incidents().filter((i) => i.status !== 'resolved').length);
-    this.metrics.awaitingApproval.set(this.runtime.decision.allRecommendations().filter((r) => r.status === 'awaiting_approval').length);
-    const refused = this.runtime.decision.refusedIncidents;
-    if (refused > this.refusedSeen) this.metrics.incidentsRefused.inc(refused - this.refusedSeen);
-    this.refusedSeen = refused;
-    // A counter fed from a count that restarts with the engine (a reload or restore): only growth is added.
-    const evicted = this.runtime.decision.evictedContextEvents;
-    if (evicted > this.evictedSeen) this.metrics.contextEventsEvicted.inc(evicted - this.evictedSeen);
-    this.evictedSeen = evicted;
-    if (this.slack !== undefined) this.metrics.slackOutbox.set(this.slack.queueDepth());
+    this.gauges.update(this.runtime, this.metrics, this.slack?.queueDepth());
   }
 
   /** Checkpoint state and the audit head; a failure makes ingest answer 503 and /readyz fail until one succeeds. */
@@ -601,12 +382,7 @@ export class HarbingerService implements HttpPort {
         unansweredFrom = this.routingSink.oldestUnanswered();
       });
       if (!written) return;
-      this.auditHead.save({ ...head, ...(unansweredFrom !== undefined ? { unansweredFrom } : {}) });
-      if (head.seq !== this.lastAnnouncedHead) {
-        this.lastAnnouncedHead = head.seq;
-        this.log.info({ auditEntries: head.seq, auditHead: head.hash }, 'audit head checkpointed');
-      }
-      this.metrics.auditEntries.set(head.seq);
+      this.journal.saveHead(head, unansweredFrom, this.metrics);
       this.health.succeeded('checkpoint');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'checkpoint failed; the previous one is intact; not accepting data until one succeeds');
