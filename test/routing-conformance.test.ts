@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Recommendation } from '../src/domain/decision.js';
-import { DryRunController, type RoutingController } from '../src/adapters/routing/routing-controller.js';
+import type { RoutingController } from '../src/adapters/routing/routing-controller.js';
 import { WebhookController } from '../src/adapters/routing/webhook-controller.js';
 import { HaproxyController } from '../src/adapters/routing/haproxy-controller.js';
+import { ROUTING_CONTROLLERS, type ControllerName } from '../src/adapters/routing/registry.js';
 import { startRecorder, type Recorder } from './support/webhook-recorder.js';
 import { startHaproxy, startStackServers, type HaproxyHandle, type StackServers } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
@@ -47,7 +48,11 @@ interface Subject {
   changes: boolean;
 }
 
-function conformance(name: string, subject: () => Subject, skip = false, hasBackend = true): void {
+const covered = new Set<string>();
+
+/** Every controller the configuration can select must have a subject here. */
+function conformance(name: ControllerName, subject: () => Subject, skip = false, hasBackend = true): void {
+  covered.add(name);
   describe.skipIf(skip)(`routing controller contract: ${name}`, () => {
     it('applies a shift, and the same recommendation again changes nothing more', async () => {
       const s = subject();
@@ -73,7 +78,12 @@ function conformance(name: string, subject: () => Subject, skip = false, hasBack
   });
 }
 
-conformance('dry-run', () => ({ controller: () => new DryRunController(log), world: async () => 'nothing moves', changes: false }), false, false);
+conformance(
+  'dry-run',
+  () => ({ controller: () => ROUTING_CONTROLLERS['dry-run'].create(undefined, { log }), world: async () => 'nothing moves', changes: false }),
+  false,
+  false,
+);
 
 let recorder: Recorder;
 beforeAll(async () => {
@@ -83,7 +93,8 @@ afterAll(async () => {
   await recorder?.stop();
 });
 conformance('webhook', () => ({
-  controller: () => new WebhookController({ url: `${recorder.url}/routing`, timeoutMs: 2000, maxAttempts: 1, log }),
+  // Built as `serve` builds it: from its config section, through the registry.
+  controller: () => ROUTING_CONTROLLERS.webhook.create({ url: `${recorder.url}/routing`, timeoutSeconds: 2, retries: 0 }, { log }),
   // The receiving traffic manager applies each Idempotency-Key once: the world is the set of keys it applied.
   world: async () => [...new Set(recorder.requests.map((r) => r.headers['idempotency-key']))].sort(),
   unreachable: async () => new WebhookController({ url: `http://127.0.0.1:${await freePort()}/routing`, timeoutMs: 500, maxAttempts: 1, log }),
@@ -106,7 +117,7 @@ conformance(
   'haproxy',
   () => {
     const servers = { 'us-east-1': 'us-east-1', 'us-west-2': 'us-west-2' };
-    const ctl = new HaproxyController({ socketPath: hap!.socketPath, backend: hap!.backend, servers });
+    const ctl = ROUTING_CONTROLLERS.haproxy.create({ socketPath: hap!.socketPath, backend: hap!.backend, servers }, { log });
     return {
       controller: () => ctl,
       world: () => ctl.readWeights(),
@@ -116,3 +127,9 @@ conformance(
   },
   noHaproxy,
 );
+
+describe('routing controller registry', () => {
+  it('has a conformance subject for every controller routing.controller can select', () => {
+    expect([...covered].sort()).toEqual(Object.keys(ROUTING_CONTROLLERS).sort());
+  });
+});

@@ -1,31 +1,18 @@
 import { z } from 'zod';
+import { controllerSections, ROUTING_CONTROLLERS, type ControllerName } from './registry.js';
 
-/** Which routing controller executes approved actions, and how to reach it. */
+const NAMES = Object.keys(ROUTING_CONTROLLERS) as [ControllerName, ...ControllerName[]];
+
+/** Which routing controller executes approved actions, and how to reach it (built from the registry). */
 export const routingConfigSchema = z
   .strictObject({
-    controller: z.enum(['dry-run', 'webhook', 'haproxy']).default('dry-run'),
-    webhook: z
-      .strictObject({
-        url: z.string().url(),
-        timeoutSeconds: z.number().positive().default(5),
-        retries: z.number().int().min(0).default(3),
-      })
-      .optional(),
-    haproxy: z
-      .strictObject({
-        /** HAProxy's stats socket with `level admin`. */
-        socketPath: z.string().min(1),
-        backend: z.string().min(1),
-        /** Harbinger stack → HAProxy server name in that backend. */
-        servers: z.record(z.string(), z.string()),
-      })
-      .optional(),
+    controller: z.enum(NAMES).default('dry-run'),
+    ...controllerSections(),
   })
   .superRefine((r, ctx) => {
-    if (r.controller === 'webhook' && r.webhook === undefined)
-      ctx.addIssue({ code: 'custom', path: ['webhook'], message: "required when controller is 'webhook'" });
-    if (r.controller === 'haproxy' && r.haproxy === undefined)
-      ctx.addIssue({ code: 'custom', path: ['haproxy'], message: "required when controller is 'haproxy'" });
+    // A controller with a section of its own needs it when selected.
+    if ('section' in ROUTING_CONTROLLERS[r.controller] && (r as Record<string, unknown>)[r.controller] === undefined)
+      ctx.addIssue({ code: 'custom', path: [r.controller], message: `required when controller is '${r.controller}'` });
   });
 
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;

@@ -1,4 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ControllerContext } from './controller-context.js';
 import { writeFileAtomic } from '../file/durable-file.js';
 import type { Recommendation } from '../../domain/decision.js';
 import type { Logger } from '../log/logger.js';
@@ -148,4 +151,24 @@ function fmt(w: Record<string, number>): string {
   return Object.entries(w)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+}
+
+/** `routing.haproxy`: the runtime API socket, and which server of which backend each stack is. */
+export const haproxySection = z.strictObject({
+  /** HAProxy's stats socket with `level admin`. */
+  socketPath: z.string().min(1),
+  backend: z.string().min(1),
+  /** Harbinger stack → HAProxy server name in that backend. */
+  servers: z.record(z.string(), z.string()),
+});
+
+/** The HAProxy controller from its config section; what it applied is remembered in <dataDir>/haproxy-applied.json. */
+export function haproxyFromConfig(section: z.infer<typeof haproxySection>, ctx: ControllerContext): HaproxyController {
+  return new HaproxyController({
+    socketPath: section.socketPath,
+    backend: section.backend,
+    servers: section.servers,
+    log: ctx.log,
+    ...(ctx.dataDir !== undefined ? { appliedPath: join(ctx.dataDir, 'haproxy-applied.json') } : {}),
+  });
 }

@@ -7,6 +7,9 @@ import { classifyHttp, type DeliveryResult } from '../delivery/delivery-result.j
 import { DeliveryStage, type DeliveryObserver, type Settlement } from '../delivery/delivery-stage.js';
 import { SqliteOutbox } from '../delivery/sqlite-outbox.js';
 import type { RoutingController } from './routing-controller.js';
+import type { ControllerContext } from './controller-context.js';
+import { readSecret } from '../../config/secrets.js';
+import { join } from 'node:path';
 
 /**
  * Hands an executed recommendation to whatever carries it out (a deploy tool, a traffic manager,
@@ -273,4 +276,28 @@ function snippet(data: unknown): string {
 
 function redact(s: string, token: string | undefined): string {
   return token ? s.split(token).join('[redacted]') : s;
+}
+
+/** `routing.webhook`: where the action hook is and how hard to try. */
+export const webhookSection = z.strictObject({
+  url: z.string().url(),
+  timeoutSeconds: z.number().positive().default(5),
+  retries: z.number().int().min(0).default(3),
+});
+
+/**
+ * The webhook controller from its config section; the bearer token comes from
+ * HARBINGER_ROUTING_WEBHOOK_TOKEN(_FILE), the outbox lives at <dataDir>/outbox/routing-webhook.sqlite.
+ */
+export function webhookFromConfig(section: z.infer<typeof webhookSection>, ctx: ControllerContext): WebhookController {
+  const token = readSecret('HARBINGER_ROUTING_WEBHOOK_TOKEN');
+  return new WebhookController({
+    url: section.url,
+    timeoutMs: section.timeoutSeconds * 1000,
+    maxAttempts: section.retries + 1,
+    log: ctx.log,
+    ...(ctx.dataDir !== undefined ? { outboxPath: join(ctx.dataDir, 'outbox', 'routing-webhook.sqlite') } : {}),
+    ...(ctx.delivery !== undefined ? { observer: ctx.delivery } : {}),
+    ...(token !== undefined ? { token: token.value } : {}),
+  });
 }
