@@ -4,11 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   MAX_TP,
-  NAB_DEV_DIR,
   NAB_PROFILES,
-  loadNabCorpus,
-  nabCategory,
-  normalizedByCategory,
   optimizeThreshold,
   oracleScores,
   probationLength,
@@ -17,6 +13,7 @@ import {
   scoreFileAtThreshold,
   type NabFile,
 } from '../src/eval/nab.js';
+import { NAB_DEV_DIR, loadNabCorpus, nabCategory, normalizedByCategory } from '../src/eval/nab-corpus.js';
 
 const STD = NAB_PROFILES.standard;
 const T0 = Date.UTC(2020, 0, 1);

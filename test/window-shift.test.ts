@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
 import { sharedData } from './support/shared-data.js';
 import { evaluateNabLoco, locoFromScored, scoreGrid } from '../src/eval/nab-loco.js';
-import { loadNabCorpus } from '../src/eval/nab.js';
+import { loadNabCorpus } from '../src/eval/nab-corpus.js';
 import { WindowShift } from '../src/core/score/window-shift.js';
 import { scoreSeries } from '../src/core/score/series-scorer.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateFixtures } from '../app/evaluate.js';
 import { defaultKitDir, evaluateKit, kitAvailable, type KitOverall } from '../eval/kit-eval.js';
-import { NAB_DEV_DIR } from '../eval/nab.js';
+import { NAB_DEV_DIR } from '../eval/nab-corpus.js';
 import { evaluateNabLoco } from '../eval/nab-loco.js';
 import { complain, EXIT, loadConfigOrReport, loadModelOption, type Command } from './command.js';
 import { unwritableDir } from './paths.js';

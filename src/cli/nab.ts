@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, loadConfigOrReport, type Command } from './command.js';
-import { NAB_DEV_DIR, NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
+import { NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
+import { NAB_DEV_DIR } from '../eval/nab-corpus.js';
 import { evaluateNab } from '../eval/nab-eval.js';
 import { evaluateNabLoco, LOCO_GRID } from '../eval/nab-loco.js';
 import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, type SeriesScorerOptions } from '../core/score/series-scorer.js';

@@ -1,6 +1,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import { scoreSeries, type SeriesScorerOptions } from '../core/score/series-scorer.js';
-import { loadNabCorpus, NAB_DEV_DIR, NAB_PROFILES, normalizedByCategory, optimizeThreshold, type NabCategoryScore, type NabProfileName } from './nab.js';
+import { NAB_PROFILES, optimizeThreshold, type NabProfileName } from './nab.js';
+import { loadNabCorpus, NAB_DEV_DIR, normalizedByCategory, type NabCategoryScore } from './nab-corpus.js';
 
 export interface NabEvaluation {
   files: number;

@@ -15,17 +15,8 @@ import {
   SHIFT_WEIGHT,
   type SeriesScorerOptions,
 } from '../core/score/series-scorer.js';
-import {
-  loadNabCorpus,
-  NAB_DEV_DIR,
-  NAB_PROFILES,
-  normalize,
-  optimizeThreshold,
-  scoreCorpusAtThreshold,
-  type NabCorpusFile,
-  type NabProfileName,
-  type NabScoredFile,
-} from './nab.js';
+import { NAB_PROFILES, normalize, optimizeThreshold, scoreCorpusAtThreshold, type NabProfileName, type NabScoredFile } from './nab.js';
+import { loadNabCorpus, NAB_DEV_DIR, type NabCorpusFile } from './nab-corpus.js';
 
 /**
  * Candidate constants for the leave-one-category-out selection: every combination of the

@@ -7,7 +7,7 @@
  * optimizeThreshold}) as a sanity check that finds failure modes. It is NOT a tuning target: the
  * shapes are guesses, and a constant chosen on them would be fitted to the guesses.
  */
-import type { NabCorpusFile } from './nab.js';
+import type { NabCorpusFile } from './nab-corpus.js';
 import { seededUniform } from '../core/math/seeded-uniform.js';
 import { MS_PER_MIN as MIN } from '../core/time-units.js';
 
