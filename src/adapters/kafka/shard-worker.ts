@@ -4,58 +4,14 @@ import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, typ
 import type { KafkaConfig } from './config.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
-import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/detection-engine.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
-import { deadLetterMessage, decodeMessage, type ShardMessage } from './message-codec.js';
-import type { ShardOutput } from '../../core/merge/detection-merge.js';
+import { deadLetterMessage, decodeMessage } from './message-codec.js';
+import { checkpointOf, createShardTask, offerEvents, outputMessages, type Progress, type ShardCheckpoint, type Task } from './shard-task.js';
 
-/** Items per detections-topic message: well under the broker's 1 MiB default per record. */
-const ITEMS_PER_MESSAGE = 1000;
+export type { ShardCheckpoint } from './shard-task.js';
+
 import { endOffsets, readLatest, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
-
-/** One samples partition's detection state, with the input positions it reflects. */
-export interface ShardCheckpoint {
-  version: 1;
-  partition: number;
-  /** Next samples offset to read. */
-  nextOffset: string;
-  /** Number of the last output item (the decider drops numbers it has seen). */
-  seq: number;
-  /** Per events partition: the next event offset to hand to this shard's engine. */
-  eventsNext: Record<string, string>;
-  time: number | null;
-  floor: number | null;
-  detection: DetectionSnapshot;
-}
-
-interface Progress {
-  /** Newest event time read. */
-  time: number;
-  /** Read up to the log end (as of the last fetch). */
-  caughtUp: boolean;
-}
-
-/** One assigned samples partition: its own detection engine, restored from its own checkpoint. */
-interface Task {
-  partition: number;
-  shard: string;
-  engine: DetectionEngine;
-  seq: number;
-  nextOffset: bigint;
-  eventsNext: Map<number, bigint>;
-  progress: Progress;
-  /** From watermark records: the producer promised nothing older. */
-  floor: number;
-  /** Wall clock of the last message from the partition (idleness). */
-  lastRecordAt: number;
-  /** Output not yet published; the first has number `sentSeq + 1`. */
-  out: ShardOutput[];
-  sentSeq: number;
-  /** The offset this task last asked the consumer to go back to (a gap is accepted after one try). */
-  soughtTo: bigint;
-  sent: { watermark: number; idle: boolean };
-}
 
 export interface ShardStats {
   messages: number;
@@ -176,7 +132,13 @@ export class ShardWorker {
       for (const p of fresh) {
         const cp = saved.get(this.stateKey(p));
         const logStart = ends.get(p)?.low ?? 0n;
-        const task = this.newTask(p, cp === undefined ? undefined : decodeState<ShardCheckpoint>(cp), logStart);
+        const deps = {
+          detection: this.detection,
+          now: this.now(),
+          maxSeries: this.maxSeries,
+          ...(this.onRejected !== undefined ? { onRejected: this.onRejected } : {}),
+        };
+        const task = createShardTask(p, cp === undefined ? undefined : decodeState<ShardCheckpoint>(cp), logStart, deps);
         if (task.nextOffset < logStart) {
           this.log.error(
             { partition: p, checkpoint: task.nextOffset.toString(), logStart: logStart.toString() },
@@ -186,7 +148,7 @@ export class ShardWorker {
         }
         task.progress.caughtUp = task.nextOffset >= (ends.get(p)?.high ?? 0n);
         this.tasks.set(p, task);
-        this.offerEvents(task);
+        offerEvents(task, this.events);
         // Resume exactly where the checkpoint was, whatever offset the group had committed.
         try {
           this.consumer?.seek({ topic: this.cfg.topics.samples, partition: p, offset: task.nextOffset.toString() });
@@ -197,52 +159,6 @@ export class ShardWorker {
       }
     }
     this.stats.assigned = this.tasks.size;
-  }
-
-  private newTask(partition: number, cp: ShardCheckpoint | undefined, logStart: bigint): Task {
-    const shard = String(partition);
-    const task: Task = {
-      partition,
-      shard,
-      engine: undefined as unknown as DetectionEngine,
-      seq: cp?.seq ?? 0,
-      nextOffset: cp !== undefined ? BigInt(cp.nextOffset) : logStart,
-      eventsNext: new Map(Object.entries(cp?.eventsNext ?? {}).map(([p, o]) => [Number(p), BigInt(o)])),
-      progress: { time: cp?.time ?? -Infinity, caughtUp: false },
-      floor: cp?.floor ?? -Infinity,
-      lastRecordAt: this.now(),
-      out: [],
-      sentSeq: cp?.seq ?? 0,
-      soughtTo: -1n,
-      sent: { watermark: -Infinity, idle: false },
-    };
-    task.engine = new DetectionEngine(
-      this.detection,
-      {
-        detection: (e) => {
-          task.seq++;
-          task.out.push(e);
-        },
-        context: (e) => {
-          task.seq++;
-          task.out.push(e);
-        },
-        ...(this.onRejected !== undefined ? { rejected: this.onRejected } : {}),
-      },
-      true,
-      this.maxSeries,
-    );
-    if (cp !== undefined) task.engine.restore(cp.detection);
-    return task;
-  }
-
-  /** Hands a task every context event it has not had yet, in offset order per events partition. */
-  private offerEvents(task: Task): void {
-    for (const [p, list] of this.events) {
-      const next = task.eventsNext.get(p) ?? 0n;
-      for (let i = lowerBound(list, next); i < list.length; i++) task.engine.offerEvent(list[i]!.event);
-      if (list.length > 0 && list[list.length - 1]!.offset >= next) task.eventsNext.set(p, list[list.length - 1]!.offset + 1n);
-    }
   }
 
   private async onEvents({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
@@ -271,7 +187,7 @@ export class ShardWorker {
     }
     await this.deadLetters(dead);
     for (const task of this.tasks.values()) {
-      this.offerEvents(task);
+      offerEvents(task, this.events);
       await this.publish(task, false);
     }
     await heartbeat();
@@ -364,18 +280,7 @@ export class ShardWorker {
     // Output leaves the task only once the broker has it: a failed send is retried with the
     // same numbers (the decider drops any part that did arrive), never skipped.
     const items = task.out.slice();
-    const messages: ShardMessage[] = [];
-    // A big backlog batch is split; only the last part carries the new watermark.
-    for (let i = 0; i < items.length || messages.length === 0; i += ITEMS_PER_MESSAGE) {
-      const last = i + ITEMS_PER_MESSAGE >= items.length;
-      messages.push({
-        shard: task.shard,
-        seq: task.sentSeq + 1 + i,
-        items: items.slice(i, i + ITEMS_PER_MESSAGE),
-        watermark: last ? watermark : task.sent.watermark,
-        idle: last ? idle : task.sent.idle,
-      });
-    }
+    const messages = outputMessages(task, items, watermark, idle);
     // The state codec keeps NaN and infinities: the decider must see exactly what replay sees.
     await sendChunked(
       this.producer,
@@ -417,16 +322,7 @@ export class ShardWorker {
     const records = [];
     for (const task of this.tasks.values()) {
       await this.publish(task, false);
-      const cp: ShardCheckpoint = {
-        version: 1,
-        partition: task.partition,
-        nextOffset: task.nextOffset.toString(),
-        seq: task.seq,
-        eventsNext: Object.fromEntries([...task.eventsNext].map(([p, o]) => [String(p), o.toString()])),
-        time: Number.isFinite(task.progress.time) ? task.progress.time : null,
-        floor: Number.isFinite(task.floor) ? task.floor : null,
-        detection: task.engine.snapshot(),
-      };
+      const cp = checkpointOf(task);
       records.push({ key: this.stateKey(task.partition), value: encodeState(cp) });
     }
     // One request per record: each may be large (a partition's every series), and the broker
@@ -455,16 +351,4 @@ export class ShardWorker {
   private stateKey(partition: number): string {
     return `${this.cfg.groupId}/shard/${partition}`;
   }
-}
-
-/** First index whose offset is at or after `offset`. */
-function lowerBound(list: { offset: bigint }[], offset: bigint): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]!.offset < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
