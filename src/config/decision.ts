@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DecisionParams } from '../core/decide/decision-params.js';
 
 /**
  * Decision configuration: correlation windows, guardrails (defaults from seed 004 section 12),
@@ -137,6 +138,9 @@ export const decisionConfigSchema = z.strictObject({
 });
 
 export type DecisionConfig = z.infer<typeof decisionConfigSchema>;
+
+/** The core declares what it is parameterized by (core/decide/decision-params.ts): this stops compiling when the schema no longer gives it. */
+export const asDecisionParams = (config: DecisionConfig): DecisionParams => config;
 
 /** The same configuration with `execution.actionsReachData` set (config objects are frozen). */
 export function withActionsReachingData<C extends { decision: DecisionConfig }>(config: C, reach: boolean): C {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SIGNALS } from '../domain/types.js';
+import type { DetectionParams } from '../core/detection/detection-params.js';
 
 /**
  * Detection configuration. Every number carries its unit in its name; defaults are the seed's
@@ -198,6 +199,9 @@ export const detectionConfigSchema = z.strictObject({
 
 export type DetectionConfig = z.infer<typeof detectionConfigSchema>;
 export type SloGateConfig = z.infer<typeof sloGate>;
+
+/** The core declares what it is parameterized by (core/detection/detection-params.ts): this stops compiling when the schema no longer gives it. */
+export const asDetectionParams = (config: DetectionConfig): DetectionParams => config;
 
 /** Defaults, fully populated and frozen. */
 export function defaultDetectionConfig(): DetectionConfig {

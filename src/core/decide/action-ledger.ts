@@ -1,4 +1,4 @@
-import type { DecisionConfig } from '../../config/decision.js';
+import type { DecisionParams } from './decision-params.js';
 import type { DecisionEvent, DecisionResult, OutcomeEvent, Recommendation } from '../../domain/decision.js';
 import type { IncidentBoard, IncidentRuntime } from '../incident/incident-board.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
@@ -26,7 +26,7 @@ export class ActionLedger {
   guardrails: GuardrailState = newGuardrailState();
 
   constructor(
-    private readonly config: DecisionConfig,
+    private readonly config: DecisionParams,
     private readonly incidents: IncidentBoard,
     private readonly warnScore: number,
     private readonly emit: (e: DecisionEvent) => void,

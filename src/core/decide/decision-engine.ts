@@ -8,7 +8,7 @@ import {
   type Recommendation,
   type RecommendationStatus,
 } from '../../domain/decision.js';
-import type { DecisionConfig } from '../../config/decision.js';
+import type { DecisionParams } from './decision-params.js';
 import { ContextIndex } from '../correlate/context-index.js';
 import { firstSignalTs, liveOnsets } from '../incident/assembly.js';
 import { IncidentBoard, type IncidentBoardSnapshot, type IncidentRuntime } from '../incident/incident-board.js';
@@ -46,7 +46,7 @@ export class DecisionEngine {
   private readonly emit = (e: DecisionEvent): void => this.sink.decision(e);
 
   constructor(
-    private readonly config: DecisionConfig,
+    private readonly config: DecisionParams,
     /** `baseline` and `gates`: what the look-ahead learns load profiles with (without them it makes no forecast). */
     private readonly detection: { warnScore: number; horizonMinutes: number } & Partial<LookaheadParams>,
     private readonly sink: DecisionSink,

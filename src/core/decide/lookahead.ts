@@ -1,6 +1,6 @@
 import type { Recommendation } from '../../domain/decision.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
-import type { DecisionConfig } from '../../config/decision.js';
+import type { DecisionParams } from './decision-params.js';
 import { ExplainedWindows, type Window } from '../context/explained-windows.js';
 import { LoadProfiles, type LoadProfileParams, type StackProfile } from '../predict/load-profiles.js';
 import { outlookOf, type StackOutlook } from '../predict/saturation-forecast.js';
@@ -23,7 +23,7 @@ export interface LookaheadSnapshot {
 }
 
 export interface LookaheadContext {
-  config: DecisionConfig;
+  config: DecisionParams;
   guardrails: GuardrailState;
   shareOf: (stack: string) => number | undefined;
   isPrimary: (stack: string) => boolean;

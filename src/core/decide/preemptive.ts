@@ -1,5 +1,5 @@
 import type { ActionKind, ForecastRecord, PhaseRecord, Recommendation, RecommendationStatus } from '../../domain/decision.js';
-import type { DecisionConfig } from '../../config/decision.js';
+import type { DecisionParams } from './decision-params.js';
 import { hhmm } from '../clock-text.js';
 import type { StackOutlook } from '../predict/saturation-forecast.js';
 import type { ScheduledEvent } from '../predict/scheduled-events.js';
@@ -27,7 +27,7 @@ export interface PreemptiveInput {
   unfitPeer: (stack: string) => string | undefined;
   isPrimary: (stack: string) => boolean;
   guardrails: GuardrailState;
-  config: DecisionConfig;
+  config: DecisionParams;
   nextId: (scope: string) => string;
 }
 

@@ -1,5 +1,5 @@
 import type { DetectionEvent, Sample, SloKind } from '../../domain/types.js';
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from './detection-params.js';
 import { isBreached, isPastGate, minutesToBreach, rawMinutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { round4 } from '../math/round.js';
 import { recheckPoints } from '../threshold/two-stage.js';
@@ -30,7 +30,7 @@ export class BreachWatch {
   private readonly relativeTrend: TrendParams;
 
   constructor(
-    private readonly config: DetectionConfig,
+    private readonly config: DetectionParams,
     private readonly emit: (event: DetectionEvent) => void,
   ) {
     const p = config.prediction;

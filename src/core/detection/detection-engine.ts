@@ -1,5 +1,5 @@
 import type { ContextEvent, DetectionEvent, Sample } from '../../domain/types.js';
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from './detection-params.js';
 import { MS_PER_MIN } from '../time-units.js';
 import { ContextState, type ContextSnapshot } from './context-state.js';
 import type { HealthAccJSON } from './health-board.js';
@@ -74,7 +74,7 @@ export class DetectionEngine {
   private readonly emitBound = (event: DetectionEvent): void => this.emit(event);
 
   constructor(
-    config: DetectionConfig,
+    config: DetectionParams,
     private readonly sink: DetectionSink,
     /** A partitioned source sets the watermark itself (see ReorderBuffer). */
     externalWatermark = false,

@@ -1,5 +1,5 @@
 import { BAD_DIRECTION, type DetectionEvent, type EventKind, type Signal, type StackDeviation } from '../../domain/types.js';
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from './detection-params.js';
 import type { ExplainedWindows } from '../context/explained-windows.js';
 import { watchedAfterChange, type RecentChanges } from '../context/recent-changes.js';
 import type { TrafficShares } from '../context/traffic-shares.js';
@@ -84,7 +84,7 @@ export interface Anchor {
 
 /** What the comparison reads besides the group: configuration, traffic shares, recent changes, explained windows. */
 export interface ComparisonContext {
-  config: DetectionConfig;
+  config: DetectionParams;
   stepMs: number;
   shares: TrafficShares;
   changes: RecentChanges;

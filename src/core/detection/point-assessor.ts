@@ -1,4 +1,4 @@
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from './detection-params.js';
 import { forecast, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { observe, type ThresholdParams, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
@@ -42,7 +42,7 @@ export function assessPoint(
   ts: number,
   value: number,
   direction: Direction,
-  cfg: DetectionConfig,
+  cfg: DetectionParams,
   out: Assessment,
   threshold: ThresholdParams = cfg.threshold,
   noiseFloor = 0,
@@ -79,7 +79,7 @@ export function learnPoint(
   ts: number,
   value: number,
   a: Assessment,
-  cfg: DetectionConfig,
+  cfg: DetectionParams,
   decays: BaselineDecays,
   explained: boolean,
 ): boolean {

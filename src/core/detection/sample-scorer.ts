@@ -1,5 +1,5 @@
 import { BAD_DIRECTION, type DetectionEvent, type Sample } from '../../domain/types.js';
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from './detection-params.js';
 import { baselineDecays, type BaselineDecays } from '../baseline/seasonal-baseline.js';
 import { watchedAfterChange } from '../context/recent-changes.js';
 import { Decay } from '../math/decay.js';
@@ -38,7 +38,7 @@ export class SampleScorer {
   private readonly point: ScoredPoint = { value: 0, expected: 0, scale: 1, ready: false, prevTs: 0, prevValue: 0 };
 
   constructor(
-    private readonly config: DetectionConfig,
+    private readonly config: DetectionParams,
     private readonly context: ContextState,
     private readonly recent: RecentPoints,
     private readonly emit: (event: DetectionEvent) => void,

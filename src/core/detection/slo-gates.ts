@@ -1,5 +1,5 @@
 import type { Signal } from '../../domain/types.js';
-import type { SloGateConfig } from '../../config/detection.js';
+import type { SloGateParams } from './detection-params.js';
 import type { SloGate } from '../predict/breach-predictor.js';
 
 /**
@@ -15,9 +15,9 @@ import type { SloGate } from '../predict/breach-predictor.js';
  * ({@link adaptGateToValue}).
  */
 export class SloGates {
-  private readonly compiled: { re: RegExp; signal: Signal | undefined; config: SloGateConfig }[];
+  private readonly compiled: { re: RegExp; signal: Signal | undefined; config: SloGateParams }[];
 
-  constructor(gates: readonly SloGateConfig[]) {
+  constructor(gates: readonly SloGateParams[]) {
     this.compiled = gates.map((g) => ({ re: new RegExp(g.metric), signal: g.signal, config: g }));
   }
 
@@ -40,7 +40,7 @@ export const UNIT_DECISION_POINTS = 30;
 /** No fraction (an error ratio, a utilisation, even an over-committed one) goes above this. */
 const FRACTION_CEILING = 1.5;
 
-function gateFor(g: SloGateConfig, metric: string): SloGate {
+function gateFor(g: SloGateParams, metric: string): SloGate {
   const gate: SloGate = { kind: g.kind, limit: g.limit, comparator: g.comparator, relative: g.relative };
   if (g.limitUnit === 'fraction') {
     if (PERCENT_NAME.test(metric)) {

@@ -1,4 +1,4 @@
-import type { SloGateConfig } from '../../config/detection.js';
+import type { SloGateParams } from '../detection/detection-params.js';
 import type { Sample } from '../../domain/types.js';
 import {
   baselineDecays,
@@ -33,7 +33,7 @@ import type { SloGate } from './breach-predictor.js';
 
 export interface LoadProfileParams {
   baseline: BaselineParams;
-  gates: readonly SloGateConfig[];
+  gates: readonly SloGateParams[];
 }
 
 interface Line {

@@ -1,4 +1,4 @@
-import type { DetectionConfig } from '../../config/detection.js';
+import type { DetectionParams } from '../detection/detection-params.js';
 import { baselineDecays, createBaseline, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { createThreshold, type ThresholdState } from '../threshold/two-stage.js';
 import { assessPoint, learnPoint, newAssessment, type Direction } from '../detection/point-assessor.js';
@@ -169,10 +169,10 @@ export class SeriesScorer {
   private readonly shiftWeight: number;
   private readonly seen: SeenPeaks | undefined;
 
-  private readonly config: DetectionConfig;
+  private readonly config: DetectionParams;
 
   constructor(
-    config: DetectionConfig,
+    config: DetectionParams,
     private readonly direction: Direction = 0,
     options: Partial<SeriesScorerOptions> = {},
   ) {
@@ -221,7 +221,7 @@ export class SeriesScorer {
 /** Scores a whole series (rows must be in time order; out-of-order rows score 0 and are skipped). */
 export function scoreSeries(
   rows: readonly { ts: number; value: number }[],
-  config: DetectionConfig,
+  config: DetectionParams,
   direction: Direction = 0,
   options: Partial<SeriesScorerOptions> = {},
 ): Float64Array {

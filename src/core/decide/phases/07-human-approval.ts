@@ -1,5 +1,5 @@
 import type { PhaseResult } from '../../../domain/decision.js';
-import type { DecisionConfig } from '../../../config/decision.js';
+import type { DecisionParams } from '../decision-params.js';
 import { checkGuardrails, type GuardrailVerdict } from '../guardrails.js';
 import type { Phase } from './context.js';
 import { scopeOf } from './workflow-input.js';
@@ -47,7 +47,7 @@ export interface ApprovalVerdict {
  * person must approve (said in the evidence). Shared by the ITR workflow and the look-ahead, so a
  * pre-emptive action is approved exactly as a mitigation is.
  */
-export function approvalOf(g: GuardrailVerdict, mode: DecisionConfig['execution']['approval'], mustAsk?: string): ApprovalVerdict {
+export function approvalOf(g: GuardrailVerdict, mode: DecisionParams['execution']['approval'], mustAsk?: string): ApprovalVerdict {
   const notes = mustAsk !== undefined ? [...g.notes, mustAsk] : [...g.notes];
   if (mode === 'human') notes.push('every mitigation waits for a human (execution.approval: human)');
   const requiresApproval = mode === 'human' || g.requiresApproval || mustAsk !== undefined;

@@ -1,6 +1,6 @@
 import type { ActionKind, Incident, IncidentDelta, Recommendation } from '../../../domain/decision.js';
 import type { ContextEvent, StackHealthEvent } from '../../../domain/types.js';
-import type { DecisionConfig } from '../../../config/decision.js';
+import type { DecisionParams } from '../decision-params.js';
 import type { Correlation } from '../../correlate/context-index.js';
 import type { ConfidenceModel } from '../confidence.js';
 import type { GuardrailState } from '../guardrails.js';
@@ -18,7 +18,7 @@ export interface WorkflowInput {
   /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
   outOfService: (stack: string) => ContextEvent | undefined;
   guardrails: GuardrailState;
-  config: DecisionConfig;
+  config: DecisionParams;
   warnScore: number;
   horizonMinutes: number;
   confidence: ConfidenceModel;
