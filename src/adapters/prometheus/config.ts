@@ -9,7 +9,7 @@ export const prometheusConfigSchema = z.strictObject({
   stepSeconds: z.number().positive().default(15),
   timeoutSeconds: z.number().positive().default(5),
   retries: z.number().int().min(0).default(3),
-  /** First retry after this long, doubling each time. */
+  /** First retry after this long, doubling each time, never longer than half of `stepSeconds`. */
   backoffMillis: z.number().int().positive().default(250),
   /**
    * At a fresh start (no checkpoint), learn the baselines from this much of Prometheus' history

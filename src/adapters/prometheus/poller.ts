@@ -1,3 +1,4 @@
+import { backoffDelayMs, backoffPolicy, type BackoffPolicy } from '../delivery/backoff.js';
 import axios, { type AxiosInstance } from 'axios';
 import type { PrometheusConfig } from './config.js';
 import type { Sample } from '../../domain/types.js';
@@ -30,6 +31,7 @@ class QueryError extends Error {
  */
 export class PrometheusPoller {
   private readonly http: AxiosInstance;
+  private readonly backoff: BackoffPolicy;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   lastSuccess = 0;
@@ -43,6 +45,10 @@ export class PrometheusPoller {
     private readonly now: () => number = Date.now,
   ) {
     this.http = axios.create({ baseURL: cfg.url.replace(/\/$/, ''), timeout: cfg.timeoutSeconds * 1000, validateStatus: () => true });
+    // The delivery stage's policy: doubling from backoffMillis, and never a wait past half a step
+    // (a query still retrying when the next poll is due only delays that one). No jitter: one
+    // poller, one Prometheus.
+    this.backoff = backoffPolicy({ baseMs: cfg.backoffMillis, capMs: Math.max(cfg.backoffMillis, (cfg.stepSeconds * 1000) / 2), jitter: 0 });
   }
 
   start(): void {
@@ -159,14 +165,12 @@ export class PrometheusPoller {
   }
 
   private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
-    let delay = this.cfg.backoffMillis;
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
         if (!(e instanceof QueryError) || !e.retriable || attempt >= this.cfg.retries) throw e;
-        await new Promise((r) => setTimeout(r, delay));
-        delay *= 2;
+        await new Promise((r) => setTimeout(r, backoffDelayMs(this.backoff, attempt + 1, Math.random)));
       }
     }
   }
