@@ -152,7 +152,7 @@ describe.skipIf(missing('prometheus'))('Prometheus poller against a real Prometh
         queries: [{ query: 'up', signal: 'capacity', metric: 'up' }],
       },
     });
-    await waitFor(async () => (await service.metrics.pollErrors.get()).values[0]?.value === 1, 10_000, { description: 'one poll error counted' });
+    await waitFor(async () => (await service.metrics.prometheus.errors.get()).values[0]?.value === 1, 10_000, { description: 'one poll error counted' });
     expect((service.runtime as EmbeddedRuntime).pipeline.stats().samples).toBe(0);
     expect(service.ready()).toEqual({ ready: false, reason: 'no successful Prometheus poll yet' });
   });

@@ -19,6 +19,6 @@ export class DecisionGauges {
     const evicted = decision.evictedContextEvents;
     if (evicted > this.evictedSeen) metrics.contextEventsEvicted.inc(evicted - this.evictedSeen);
     this.evictedSeen = evicted;
-    if (slackQueueDepth !== undefined) metrics.slackOutbox.set(slackQueueDepth);
+    if (slackQueueDepth !== undefined) metrics.slack.outbox.set(slackQueueDepth);
   }
 }

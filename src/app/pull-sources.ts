@@ -22,8 +22,8 @@ export class PullSources {
         feed('prometheus'),
         log,
         (secs, failed) => {
-          metrics.pollDuration.observe(secs);
-          if (failed > 0) metrics.pollErrors.inc(failed);
+          metrics.prometheus.duration.observe(secs);
+          if (failed > 0) metrics.prometheus.errors.inc(failed);
         },
         now,
       );

@@ -33,7 +33,7 @@ export async function slackInteraction(
       { recommendation: r.decision.recommendationId, user: r.decision.userId, verdict: r.decision.verdict, why: allowed.reason },
       'Slack decision from a user not in slack.approvers: ignored',
     );
-    metrics.slackMessages.inc({ kind: 'decision', result: 'refused' });
+    metrics.slack.messages.inc({ kind: 'decision', result: 'refused' });
     return {
       status: 200,
       body: { response_type: 'ephemeral', replace_original: false, text: 'You are not in the approvers for Harbinger recommendations: nothing was changed.' },

@@ -26,8 +26,8 @@ export function createSlackFeed(
     secrets,
     logger: log,
     observer: metrics.delivery,
-    onSent: (i) => metrics.slackMessages.inc({ kind: i.kind, result: 'sent' }),
-    onFailed: (i) => metrics.slackMessages.inc({ kind: i.kind, result: 'failed' }),
-    onRetry: (i) => metrics.slackMessages.inc({ kind: i.kind, result: 'retried' }),
+    onSent: (i) => metrics.slack.messages.inc({ kind: i.kind, result: 'sent' }),
+    onFailed: (i) => metrics.slack.messages.inc({ kind: i.kind, result: 'failed' }),
+    onRetry: (i) => metrics.slack.messages.inc({ kind: i.kind, result: 'retried' }),
   });
 }

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DeliveryMetrics } from '../delivery/delivery-metrics.js';
+import { kafkaMetrics } from '../kafka/kafka-metrics.js';
+import { pollMetrics } from '../prometheus/poll-metrics.js';
+import { slackMetrics } from '../slack/slack-metrics.js';
 
 /** Harbinger's own metrics, Prometheus naming: `harbinger_` prefix, units and `_total` suffixes. */
 const NON_COUNTERS_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -92,17 +95,6 @@ export class ServiceMetrics {
     labelNames: ['status', 'result'],
     registers: [this.registry],
   });
-  readonly pollErrors = new Counter({
-    name: 'harbinger_prometheus_poll_errors_total',
-    help: 'Failed Prometheus queries after retries.',
-    registers: [this.registry],
-  });
-  readonly pollDuration = new Histogram({
-    name: 'harbinger_prometheus_poll_duration_seconds',
-    help: 'Duration of one Prometheus poll of all queries.',
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
   readonly checkpointDuration = new Histogram({
     name: 'harbinger_checkpoint_duration_seconds',
     help: 'Time to write the state checkpoint, start to rename (ingest goes on meanwhile: it is streamed).',
@@ -120,54 +112,6 @@ export class ServiceMetrics {
     help: 'Size of the last state checkpoint written.',
     registers: [this.registry],
   });
-  readonly slackMessages = new Counter({
-    name: 'harbinger_slack_messages_total',
-    help: 'Slack deliveries (post, update, reply) by result.',
-    labelNames: ['kind', 'result'],
-    registers: [this.registry],
-  });
-  readonly slackOutbox = new Gauge({ name: 'harbinger_slack_outbox_depth', help: 'Slack messages waiting in the outbox.', registers: [this.registry] });
-  readonly kafkaLag = new Gauge({
-    name: 'harbinger_kafka_consumer_lag_messages',
-    help: 'Messages not yet committed by the consumer group, per input partition.',
-    labelNames: ['topic', 'partition'],
-    registers: [this.registry],
-  });
-  readonly kafkaRebalances = new Counter({
-    name: 'harbinger_kafka_rebalances_total',
-    help: 'Consumer group joins (rebalances) seen by this instance.',
-    registers: [this.registry],
-  });
-  readonly kafkaDeadLetters = new Counter({
-    name: 'harbinger_kafka_dead_letters_total',
-    help: 'Messages sent to the dead-letter topic.',
-    registers: [this.registry],
-  });
-  readonly kafkaMessages = new Counter({
-    name: 'harbinger_kafka_messages_total',
-    help: 'Samples-topic messages processed by this instance.',
-    registers: [this.registry],
-  });
-  readonly kafkaAssigned = new Gauge({
-    name: 'harbinger_kafka_assigned_partitions',
-    help: 'Samples partitions this instance owns (one detection engine each).',
-    registers: [this.registry],
-  });
-  readonly kafkaDecider = new Gauge({
-    name: 'harbinger_kafka_decider_active',
-    help: '1 while this instance runs the decision workflow (owns the detections partition).',
-    registers: [this.registry],
-  });
-  readonly kafkaDeciderWatermark = new Gauge({
-    name: 'harbinger_kafka_decider_watermark_seconds',
-    help: "Event time up to which every partition's detections have been decided on (decider only; unix seconds).",
-    registers: [this.registry],
-  });
-  readonly kafkaSuppressed = new Counter({
-    name: 'harbinger_kafka_recommendations_suppressed_total',
-    help: 'Recommendations re-made after a decider take-over and found already published.',
-    registers: [this.registry],
-  });
   readonly confidenceModel = new Gauge({
     name: 'harbinger_confidence_model_info',
     help: 'The confidence model in use (1 for the current one).',
@@ -181,8 +125,11 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
-  /** The delivery stage's families (harbinger_delivery_*), registered by its own module. */
+  /** Each integration's families, registered by its own module. */
   readonly delivery = new DeliveryMetrics(this.registry);
+  readonly prometheus = pollMetrics(this.registry);
+  readonly slack = slackMetrics(this.registry);
+  readonly kafka = kafkaMetrics(this.registry);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -96,7 +96,9 @@ export class HaproxyController implements RoutingController {
         failed.push(s);
       }
     }
-    return failed.length === 0 ? `restored ${stacks.join(', ')} to ${weightsText(before)}` : `could not restore ${failed.join(', ')}: check the backend by hand`;
+    return failed.length === 0
+      ? `restored ${stacks.join(', ')} to ${weightsText(before)}`
+      : `could not restore ${failed.join(', ')}: check the backend by hand`;
   }
 
   private async applyNow(rec: Recommendation): Promise<HaproxyApplyResult> {
@@ -107,7 +109,8 @@ export class HaproxyController implements RoutingController {
         return { ok: false, detail: `haproxy controller: "${rec.action}" is not an action, nothing to apply` };
       }
       const previous = this.applied.get(rec.id);
-      if (previous !== undefined) return { ok: true, detail: `haproxy: ${rec.id} already applied (${weightsText(previous)}); not applied twice`, weights: previous };
+      if (previous !== undefined)
+        return { ok: true, detail: `haproxy: ${rec.id} already applied (${weightsText(previous)}); not applied twice`, weights: previous };
 
       const known = Object.keys(this.opts.servers);
       const unknown = [rec.stack, ...rec.targets].filter((s) => !known.includes(s));
@@ -133,7 +136,11 @@ export class HaproxyController implements RoutingController {
       const readBack = await this.readWeights();
       const mismatch = known.filter((s) => readBack[s] !== after[s]);
       if (mismatch.length > 0) {
-        return { ok: false, detail: `haproxy: weights did not take: wanted ${weightsText(after)}, HAProxy reports ${weightsText(readBack)}`, weights: readBack };
+        return {
+          ok: false,
+          detail: `haproxy: weights did not take: wanted ${weightsText(after)}, HAProxy reports ${weightsText(readBack)}`,
+          weights: readBack,
+        };
       }
       this.remember(rec.id, readBack);
       const detail = `haproxy ${this.opts.backend}: ${rec.reverts !== undefined ? `revert of ${rec.reverts}, ` : ''}moved ${rec.percent} % from ${rec.stack} to ${rec.targets.join(', ')}: ${weightsText(before)} → ${weightsText(readBack)}`;

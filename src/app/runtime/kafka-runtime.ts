@@ -120,17 +120,17 @@ export class KafkaRuntime implements Runtime {
     for (const _ of this.runner.series()) n++;
     metrics.series.set(n);
     const st = this.runner.stats;
-    metrics.kafkaRebalances.inc(st.rebalances - this.seen.rebalances);
-    metrics.kafkaDeadLetters.inc(st.deadLetters - this.seen.deadLetters);
-    metrics.kafkaMessages.inc(st.messages - this.seen.messages);
-    metrics.kafkaSuppressed.inc(st.suppressed - this.seen.suppressed);
+    metrics.kafka.rebalances.inc(st.rebalances - this.seen.rebalances);
+    metrics.kafka.deadLetters.inc(st.deadLetters - this.seen.deadLetters);
+    metrics.kafka.messages.inc(st.messages - this.seen.messages);
+    metrics.kafka.suppressed.inc(st.suppressed - this.seen.suppressed);
     this.seen = { rebalances: st.rebalances, deadLetters: st.deadLetters, messages: st.messages, suppressed: st.suppressed };
-    metrics.kafkaAssigned.set(st.assignedPartitions);
-    metrics.kafkaDecider.set(st.deciderActive ? 1 : 0);
-    if (st.deciderWatermark !== null) metrics.kafkaDeciderWatermark.set(st.deciderWatermark / 1000);
+    metrics.kafka.assigned.set(st.assignedPartitions);
+    metrics.kafka.decider.set(st.deciderActive ? 1 : 0);
+    if (st.deciderWatermark !== null) metrics.kafka.deciderWatermark.set(st.deciderWatermark / 1000);
     this.runner.lag().then(
       (lags) => {
-        for (const l of lags) metrics.kafkaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+        for (const l of lags) metrics.kafka.lag.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
       },
       (e: Error) => this.log.debug({ err: e.message }, 'kafka lag not available'),
     );
