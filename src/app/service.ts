@@ -26,9 +26,9 @@ import type { RoutingController } from '../adapters/routing/routing-controller.j
 import type { SlackFeed } from '../adapters/slack/slack-feed.js';
 import type { Logger } from '../adapters/log/logger.js';
 import type { ModelWatcher } from '../model/load.js';
-import { createRoutingController } from './routing-factory.js';
+import { controllerFromConfig } from '../adapters/routing/registry.js';
 import { loadConfidenceModel } from './confidence-model.js';
-import { createSlackFeed } from './slack-factory.js';
+import { slackFeedFromConfig } from '../adapters/slack/slack-factory.js';
 import { warmStart } from './warm-start.js';
 import { SlackApprovers } from '../adapters/slack/approvers.js';
 import { userGroupMembers } from '../adapters/slack/slack-client.js';
@@ -121,8 +121,8 @@ export class HarbingerService implements HttpPort {
     this.health = new PersistenceHealth(this.metrics, this.log);
     this.journal = new AuditJournal(dir, opts.auditKey, this.cfg, this.log, this.now);
     this.audit = this.journal.log;
-    this.routing = opts.routing ?? createRoutingController(this.cfg.routing, this.log, dir, this.metrics.delivery);
-    this.slack = createSlackFeed(this.cfg, opts.slack ?? {}, this.metrics, this.log);
+    this.routing = opts.routing ?? controllerFromConfig(this.cfg.routing, { log: this.log, dataDir: dir, delivery: this.metrics.delivery });
+    this.slack = slackFeedFromConfig(this.cfg.slack, dir, opts.slack ?? {}, this.metrics, this.log);
     const botToken = opts.slack?.botToken;
     this.approvers =
       this.cfg.slack.approvers === undefined

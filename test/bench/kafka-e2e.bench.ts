@@ -7,7 +7,7 @@ import { describe, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startKafka } from '../support/kafka/broker.js';
 import { createHarbingerTopics } from '../support/kafka/topics.js';
 import { HarbingerService } from '../../src/app/service.js';
@@ -17,9 +17,76 @@ import { createLogger } from '../../src/adapters/log/logger.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { syntheticSamples } from '../../src/bench/synthetic.js';
 import { sampleKey } from '../../src/adapters/kafka/message-codec.js';
+import type { Sample } from '../../src/domain/types.js';
 
 const SERIES = 50;
 const MINUTES = 7 * 1440;
+/** The batched run: more series per service (as real services have), one message per partition per minute. */
+const BATCH_SERIES = 1000;
+const BATCH_MINUTES = 1440;
+const PARTITIONS = 6;
+
+/**
+ * Samples as a batching producer sends them (a remote-write-to-Kafka adapter, an agent flushing a
+ * scrape): per minute, one message per partition holding every sample whose key hashes there, so
+ * all stacks of a metric still meet in one partition (kafkajs' default partitioner on the key).
+ */
+function batchedMessages(samples: readonly Sample[]): { partition: number; key: string; value: string }[] {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 0, replicas: [0], isr: [0] }));
+  const partitionOf = new Map<string, number>();
+  const out: { partition: number; key: string; value: string }[] = [];
+  let minute = Number.NaN;
+  let open: Sample[][] = [];
+  const flush = (): void => {
+    open.forEach((list, partition) => {
+      if (list.length > 0) out.push({ partition, key: `batch-${partition}`, value: JSON.stringify(list.map((x) => ({ type: 'sample', ...x }))) });
+    });
+    open = Array.from({ length: PARTITIONS }, () => []);
+  };
+  for (const x of samples) {
+    if (x.ts !== minute) {
+      if (minute === minute) flush();
+      else open = Array.from({ length: PARTITIONS }, () => []);
+      minute = x.ts;
+    }
+    const key = sampleKey(x);
+    let p = partitionOf.get(key);
+    if (p === undefined) partitionOf.set(key, (p = partitioner({ topic: 'samples', partitionMetadata, message: { key, value: null } })));
+    open[p]!.push(x);
+  }
+  flush();
+  return out;
+}
+
+/** A bare kafkajs consumer reading `topic` from the start: messages/s and values parsed/s, the ceiling beside Harbinger. */
+async function rawConsumeRate(kafka: Kafka, topic: string, total: number, parse: boolean): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `raw-${topic}-${parse}`, sessionTimeout: 6000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let items = 0;
+  let t0 = 0;
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (t0 === 0) t0 = performance.now();
+        for (const m of batch.messages) {
+          if (parse && m.value !== null) {
+            const v = JSON.parse(m.value.toString('utf8')) as unknown;
+            items += Array.isArray(v) ? v.length : 1;
+          }
+          seen++;
+        }
+        if (seen >= total) resolve();
+      },
+    });
+  });
+  await done;
+  const secs = (performance.now() - t0) / 1000;
+  await consumer.disconnect();
+  return (parse ? items : seen) / secs;
+}
 
 describe('Kafka end to end', () => {
   it('prints throughput and lag', async () => {
@@ -27,6 +94,7 @@ describe('Kafka end to end', () => {
     try {
       const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING });
       const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+      const figures: Record<string, unknown> = {};
       const t = await createHarbingerTopics(broker, 'b', 6);
       const samples = syntheticSamples(SERIES, MINUTES);
 
@@ -84,6 +152,67 @@ describe('Kafka end to end', () => {
         ].join('\n'),
       );
 
+      figures.backlog = {
+        series: SERIES,
+        samples: messages.length,
+        samplesPerSec: messages.length / secs,
+        producerMsgsPerSec: produceRate,
+        inProcessSamplesPerSec: inProcRate,
+      };
+
+      // The same path with batched messages and more series per service.
+      const bigSamples = syntheticSamples(BATCH_SERIES, BATCH_MINUTES, 7, 50);
+      const tb = await createHarbingerTopics(broker, 'c', PARTITIONS);
+      const batched = batchedMessages(bigSamples);
+      const endB = bigSamples[bigSamples.length - 1]!.ts + 3_600_000;
+      const producerB = kafka.producer();
+      await producerB.connect();
+      for (let i = 0; i < batched.length; i += 200) await producerB.send({ topic: tb.samples, messages: batched.slice(i, i + 200) });
+      await producerB.send({
+        topic: tb.samples,
+        messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: endB }) })),
+      });
+      await producerB.disconnect();
+      const rawMsgs = await rawConsumeRate(kafka, tb.samples, batched.length, false);
+      const rawParsed = await rawConsumeRate(kafka, tb.samples, batched.length, true);
+      const inProcB = new Pipeline(parseConfig({}), { output: () => {} });
+      t0 = performance.now();
+      for (const x of bigSamples) inProcB.offerSample(x);
+      inProcB.flush();
+      const inProcRateB = bigSamples.length / ((performance.now() - t0) / 1000);
+      const configB = parseConfig({
+        server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-bench-')), wallClockWatermark: false },
+        kafka: { brokers: broker.brokers, groupId: 'bench-batched', topics: tb, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 },
+      });
+      const serviceB = new HarbingerService({ config: configB, log: createLogger(process.env['BENCH_LOG'] ?? 'silent'), apiToken: undefined });
+      t0 = performance.now();
+      await serviceB.start();
+      for (;;) {
+        if ((serviceB.kafkaStats()?.messages ?? 0) >= batched.length && (serviceB.kafkaStats()?.deciderWatermark ?? -Infinity) >= endB) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const secsB = (performance.now() - t0) / 1000;
+      await serviceB.stop();
+      const batchedRate = bigSamples.length / secsB;
+      console.log(
+        [
+          `Batched: ${BATCH_SERIES} series (10 services) × ${BATCH_MINUTES / 1440} day = ${fmt(bigSamples.length)} samples in ${fmt(batched.length)} messages (one per partition per minute), ${PARTITIONS} partitions, one instance`,
+          `  broker → shards → decider → recommendations ${fmt(batchedRate).padStart(8)} samples/s  (${secsB.toFixed(1)} s, incl. group joins)`,
+          `  bare kafkajs consumer, same topic         ${fmt(rawMsgs).padStart(10)} msgs/s; with JSON.parse of each value ${fmt(rawParsed)} samples/s (the ceiling)`,
+          `  in-process pipeline, same data            ${fmt(inProcRateB).padStart(10)} samples/s`,
+          `  Harbinger on Kafka at ${((100 * batchedRate) / rawParsed).toFixed(0)} % of the parse ceiling, ${((100 * batchedRate) / inProcRateB).toFixed(0)} % of in-process`,
+        ].join('\n'),
+      );
+      figures.batched = {
+        series: BATCH_SERIES,
+        samples: bigSamples.length,
+        messages: batched.length,
+        samplesPerSec: batchedRate,
+        rawConsumeMsgsPerSec: rawMsgs,
+        rawConsumeParseSamplesPerSec: rawParsed,
+        inProcessSamplesPerSec: inProcRateB,
+      };
+
       // Sustained load: a producer at a fixed rate while Harbinger consumes; lag sampled every second.
       const RATE = 20_000;
       const SECONDS = 20;
@@ -127,6 +256,14 @@ describe('Kafka end to end', () => {
           `  lag series: ${liveLags.map(fmt).join(' ')}`,
         ].join('\n'),
       );
+      figures.sustained = {
+        offeredSamplesPerSec: achieved,
+        medianLag: sorted[Math.floor(sorted.length / 2)] ?? 0,
+        maxLag: sorted[sorted.length - 1] ?? 0,
+        settledLag,
+      };
+      // The last line: every figure as JSON (field names in the README's performance section).
+      console.log(JSON.stringify({ kafka: figures }));
     } finally {
       await broker.cleanup();
     }

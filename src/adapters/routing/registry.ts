@@ -40,3 +40,9 @@ export function controllerSections(): ControllerSections {
   for (const [name, m] of Object.entries(ROUTING_CONTROLLERS)) if ('section' in m) shape[name] = m.section.optional();
   return shape as ControllerSections;
 }
+
+/** The controller `routing.controller` selects, built from its section. */
+export function controllerFromConfig(cfg: { controller: ControllerName } & Record<string, unknown>, ctx: ControllerContext): RoutingController {
+  const m = ROUTING_CONTROLLERS[cfg.controller] as { create(section: unknown, ctx: ControllerContext): RoutingController };
+  return m.create(cfg[cfg.controller], ctx);
+}
