@@ -30,6 +30,16 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     ['capacity', 'memory_utilisation', 'saturation', 0.9],
     ['capacity', 'disk_utilization_percent', 'saturation', 90],
     ['capacity', 'db_pool_saturation', 'saturation', 0.9],
+    // Spellings exporters and dashboards use beside those.
+    ['reliability', 'http_err_rate', 'error_rate', 0.001],
+    ['reliability', 'errorrate', 'error_rate', 0.001],
+    ['reliability', 'checkout_error_percentage', 'error_rate', 0.1],
+    ['latency', 'api_latency_99th_ms', 'latency_p99', 500],
+    ['latency', 'response_time_95th_percentile_seconds', 'latency_p99', 0.5],
+    ['capacity', 'cpu_usage_percent', 'saturation', 90],
+    ['capacity', 'memory_used_ratio', 'saturation', 0.9],
+    ['capacity', 'conn_pool_in_use_pct', 'saturation', 90],
+    ['capacity', 'worker_busy_fraction', 'saturation', 0.9],
   ] as [Signal, string, string, number][])('%s %s → %s at %s', (signal, metric, kind, limit) => {
     const g = gates.match(signal, metric);
     expect(g?.kind).toBe(kind);
@@ -53,6 +63,11 @@ describe("default SLO gates meet a newcomer's metric names", () => {
       expect(gates.match('reliability', name)).toBeUndefined();
     }
     expect(gates.match('latency', 'latency_quantile_0.5')).toBeUndefined();
+    // A usage in bytes, cores or seconds is not a share of anything; neither is a mean.
+    for (const name of ['memory_usage_bytes', 'cpu_usage_seconds_total', 'disk_used_bytes', 'cpu_usage_cores'])
+      expect(gates.match('capacity', name)).toBeUndefined();
+    expect(gates.match('latency', 'latency_mean_ms')).toBeUndefined();
+    expect(gates.match('reliability', 'error_budget_burn_rate')).toBeUndefined();
     expect(gates.match('latency', 'latency_quantile_0.99')?.kind).toBe('latency_p99');
   });
 

@@ -129,13 +129,14 @@ export const detectionConfigSchema = z.strictObject({
     .strictObject({
       /**
        * First match wins. The defaults are the seed's gates, written for the spellings exporters
-       * use: error rates as 5xx / errors / failure(s) / failed (rate or ratio, fraction or percent),
-       * p95/p99 (or quantile) latency in milliseconds or seconds, any business metric relative to
-       * its baseline, utilisation or saturation as a fraction or in percent.
+       * use: error rates as 5xx / error(s) / err(s) / failure(s) / failed (rate or ratio, fraction or
+       * percent), p95/p99 (95th/99th, or a quantile) latency in milliseconds or seconds, any business
+       * metric relative to its baseline, utilisation, saturation or usage/used/busy/in-use as a
+       * fraction or in percent (a usage in bytes or cores is not a share of anything: no gate).
        */
       gates: z.array(sloGate).default([
         {
-          metric: '(^|[_.])(5xx|errors?|fail(ed|ures?)?)[_.](rate|ratio|fraction|percent|pct)$',
+          metric: '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?)[_.]?(rate|ratio|fraction|percent(age)?|pct)$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.001,
@@ -144,7 +145,7 @@ export const detectionConfigSchema = z.strictObject({
           limitUnit: 'fraction',
         },
         {
-          metric: '(^|[_.-])p(95|99)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
+          metric: '(^|[_.-])(p(95|99)|9[59]th)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
           signal: 'latency',
           kind: 'latency_p99',
           limit: 500,
@@ -154,7 +155,7 @@ export const detectionConfigSchema = z.strictObject({
         },
         { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
         {
-          metric: 'utili[sz]ation|saturation|util(_|$)|usage_ratio',
+          metric: 'utili[sz]ation|saturation|util(_|$)|(usage|used|busy|in_use)[_.]?(ratio|fraction|percent(age)?|pct)$',
           signal: 'capacity',
           kind: 'saturation',
           limit: 0.9,
