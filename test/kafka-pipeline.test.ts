@@ -220,6 +220,42 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
       await service.stop();
     }
   }, 240_000);
+  it('forwards what is posted over HTTP one message per partition, and decides as replay does', async () => {
+    const expected: Recommendation[] = [];
+    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const t = await topics('http');
+    const service = new HarbingerService({ config: parseConfig(serveConfig(t)), log: createLogger('silent'), apiToken: undefined });
+    const { port } = await service.start();
+    try {
+      // Events first (see eventsFirst), then the samples in requests of 2,000 lines, as an agent would post them.
+      const eventLines = lines.filter((l) => l.includes('"type":"event"'));
+      const sampleLines = lines.filter((l) => !l.includes('"type":"event"'));
+      const post = async (body: string[]): Promise<void> => {
+        const r = await fetch(`http://127.0.0.1:${port}/v1/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body: body.join('\n'),
+        });
+        expect(r.status).toBe(200);
+      };
+      await post(eventLines);
+      const requests = Math.ceil(sampleLines.length / 2000);
+      for (let i = 0; i < sampleLines.length; i += 2000) await post(sampleLines.slice(i, i + 2000));
+      const producer = kafka.producer();
+      await producer.connect();
+      await endOfInput(producer, t, lines);
+      await producer.disconnect();
+      const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
+      expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
+      // At most one record per partition and request (3 partitions), not one per sample; plus the 3 end-of-input records.
+      const records = await readAll(t.samples, requests + 3);
+      expect(records.length).toBeLessThanOrEqual(3 * requests + 3);
+      expect(sampleLines.length).toBeGreaterThan(20 * records.length);
+    } finally {
+      await service.stop();
+    }
+  }, 240_000);
+
   it('scales out: two instances share the partitions, one is SIGKILLed mid-stream, and the result equals replay with nothing lost or doubled', async () => {
     const expected: Recommendation[] = [];
     await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });

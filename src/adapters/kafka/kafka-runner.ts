@@ -1,3 +1,4 @@
+import { SampleBatcher } from './sample-batches.js';
 import type { Kafka, Producer } from 'kafkajs';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { KafkaConfig } from './config.js';
@@ -9,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { ShardWorker } from './shard-worker.js';
 import { DecisionWorker } from './decision-worker.js';
 import { sampleKey } from './message-codec.js';
-import { createKafka } from './topic-io.js';
+import { createKafka, endOffsets } from './topic-io.js';
 
 export interface KafkaRunnerStats {
   /** Samples-topic messages processed by this instance's shards. */
@@ -57,6 +58,7 @@ export class KafkaRunner {
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private shards: ShardWorker | undefined;
+  private batcher: SampleBatcher | undefined;
 
   /** The series this instance's shards hold (a partition's series live on its owner only). */
   *series(): IterableIterator<SeriesState> {
@@ -84,6 +86,7 @@ export class KafkaRunner {
   async start(): Promise<void> {
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
+    this.batcher = new SampleBatcher(this.cfg.topics.samples, (await endOffsets(this.kafka, this.cfg.topics.samples)).size);
     const fatal = (reason: string): void => {
       this.failure ??= reason;
       this.log.error({ reason }, 'kafka: a consumer stopped for good; /healthz now fails so the orchestrator restarts this instance');
@@ -143,8 +146,15 @@ export class KafkaRunner {
     const value = (r: Sample | ContextEvent, type: 'sample' | 'event'): string => JSON.stringify({ type, ...r });
     if (events.length > 0)
       await this.producer.send({ topic: this.cfg.topics.events, messages: events.map((e) => ({ key: e.service ?? null, value: value(e, 'event') })) });
+    // One message per partition (see SampleBatcher); keyed one by one only before the partition count is known.
     if (samples.length > 0)
-      await this.producer.send({ topic: this.cfg.topics.samples, messages: samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') })) });
+      await this.producer.send({
+        topic: this.cfg.topics.samples,
+        messages:
+          this.batcher !== undefined && this.batcher.partitions > 0
+            ? this.batcher.messages(samples)
+            : samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') })),
+      });
   }
 
   get stats(): KafkaRunnerStats {
