@@ -18,6 +18,8 @@ import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { replayFile } from '../src/app/replay.js';
 import { sampleKey } from '../src/adapters/kafka/message-codec.js';
+import { snappyCompress } from '../src/adapters/remote-write/snappy.js';
+import { encodeWriteRequest, type WriteRequest } from '../src/adapters/remote-write/write-request.js';
 import type { Recommendation } from '../src/domain/decision.js';
 import { missing } from './support/requires.js';
 
@@ -251,6 +253,67 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
       const records = await readAll(t.samples, requests + 3);
       expect(records.length).toBeLessThanOrEqual(3 * requests + 3);
       expect(sampleLines.length).toBeGreaterThan(20 * records.length);
+    } finally {
+      await service.stop();
+    }
+  }, 240_000);
+
+  it('reads Prometheus remote-write payloads from a Kafka topic, re-keys them, dead-letters a bad one, and decides as replay does', async () => {
+    const expected: Recommendation[] = [];
+    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const t = await topics('rw');
+    const ingress = `${t.samples}.remote-write`;
+    await broker.createTopics([{ topic: ingress, numPartitions: 2 }]);
+    // One payload per minute with every series, as a remote-write-to-Kafka adapter writes them.
+    const payloads = new Map<string, WriteRequest>();
+    let samples = 0;
+    for (const l of lines) {
+      const o = JSON.parse(l) as { type: string; ts: string; signal: string; metric: string; stack: string; service: string; value: number };
+      if (o.type !== 'sample') continue;
+      samples++;
+      let w = payloads.get(o.ts);
+      if (w === undefined) payloads.set(o.ts, (w = { timeseries: [] }));
+      const labels = [
+        { name: '__name__', value: o.metric },
+        { name: 'service', value: o.service },
+        { name: 'signal', value: o.signal },
+        { name: 'stack', value: o.stack },
+      ];
+      w.timeseries.push({ labels, samples: [{ value: o.value, timestamp: Date.parse(o.ts) }] });
+    }
+    const producer = kafka.producer();
+    await producer.connect();
+    await produce(
+      producer,
+      t,
+      msgs.filter((m) => m.topic === 'events'),
+    );
+    const values = [...payloads.values()].map((w) => ({ key: null, value: Buffer.from(snappyCompress(encodeWriteRequest(w))) }));
+    await producer.send({ topic: ingress, messages: [{ key: null, value: Buffer.from('not snappy at all') }] });
+    // One partition of the ingress topic, so the payloads stay in time order (an adapter keys by something stable).
+    for (let i = 0; i < values.length; i += 500)
+      await producer.send({ topic: ingress, messages: values.slice(i, i + 500).map((v) => ({ ...v, partition: 0 })) });
+    await producer.disconnect();
+    const service = new HarbingerService({
+      config: parseConfig({ ...serveConfig(t), kafka: { ...(serveConfig(t).kafka as object), topics: { ...t, remoteWrite: ingress } } }),
+      log: createLogger('silent'),
+      apiToken: undefined,
+    });
+    await service.start();
+    try {
+      await waitFor(() => (service.kafkaStats()?.remoteWrite?.samples ?? 0) >= samples, 120_000, {
+        description: 'every remote-write sample re-published',
+        context: () => JSON.stringify(service.kafkaStats()?.remoteWrite),
+      });
+      const p2 = kafka.producer();
+      await p2.connect();
+      await endOfInput(p2, t, lines);
+      await p2.disconnect();
+      const recs = (await readAll(t.recommendations, expected.length)).map((m) => JSON.parse(m.value) as Recommendation);
+      expect(recs.map(key).sort()).toEqual(expected.map(key).sort());
+      expect(service.kafkaStats()?.remoteWrite).toMatchObject({ messages: payloads.size + 1, samples, deadLetters: 1 });
+      const dead = (await readAll(t.deadLetter, 1)).map((m) => JSON.parse(m.value) as { reason: string; topic: string });
+      expect(dead).toEqual([expect.objectContaining({ topic: ingress, reason: expect.stringContaining('invalid remote-write payload') })]);
     } finally {
       await service.stop();
     }

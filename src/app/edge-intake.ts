@@ -6,7 +6,8 @@ import type { ServiceMetrics } from '../adapters/http/metrics.js';
 import type { Logger } from '../adapters/log/logger.js';
 import type { LabelMapper } from '../adapters/mapping/label-mapper.js';
 import { toTriggers, type AlertmanagerPayload } from '../adapters/alertmanager/webhook.js';
-import { isStaleMarker, type WriteRequest } from '../adapters/remote-write/write-request.js';
+import type { WriteRequest } from '../adapters/remote-write/write-request.js';
+import { samplesOfWriteRequest } from '../adapters/remote-write/write-request-samples.js';
 import type { IngestResult, Kept, Runtime } from './runtime/runtime.js';
 import type { PersistenceHealth } from './persistence-health.js';
 
@@ -87,29 +88,9 @@ export class EdgeIntake {
 
   /** A remote-write request: the series the mapping asks for, as samples in time order; the rest counted by reason. */
   async remoteWrite(req: WriteRequest, mapper: LabelMapper): Promise<{ accepted: number; skipped: Record<string, number> }> {
-    const samples: Sample[] = [];
-    const skipped: Record<string, number> = {};
-    const skip = (reason: string, n: number): void => {
-      skipped[reason] = (skipped[reason] ?? 0) + n;
-      this.metrics.rejected.inc({ source: 'remote_write', reason }, n);
-    };
-    for (const ts of req.timeseries) {
-      const labels: Record<string, string> = {};
-      for (const l of ts.labels) labels[l.name] = l.value;
-      const m = mapper.map(labels);
-      if (!m.ok) {
-        // Series the mapping does not ask for are expected (Prometheus sends everything): not an error.
-        skipped['unmapped'] = (skipped['unmapped'] ?? 0) + ts.samples.length;
-        continue;
-      }
-      for (const s of ts.samples) {
-        // A stale marker ends a series in Prometheus: here it is simply no data (a gap).
-        if (isStaleMarker(s.value)) skip('stale_marker', 1);
-        else if (!Number.isFinite(s.value)) skip('non_finite', 1);
-        else samples.push({ ts: s.timestamp, signal: m.signal, metric: m.metric, stack: m.stack, service: m.service, value: s.value });
-      }
-    }
-    samples.sort((a, b) => a.ts - b.ts);
+    const { samples, skipped } = samplesOfWriteRequest(req, mapper);
+    // Unmapped series are expected (Prometheus sends everything): answered, not counted as rejected.
+    for (const [reason, n] of Object.entries(skipped)) if (reason !== 'unmapped') this.metrics.rejected.inc({ source: 'remote_write', reason }, n);
     const { accepted } = await this.ingest(samples, [], 'remote_write');
     return { accepted, skipped };
   }

@@ -19,6 +19,12 @@ export const kafkaConfigSchema = z.strictObject({
       deadLetter: z.string().default('harbinger.dlq'),
       /** Compacted: one checkpoint per samples partition and one for the decider, so work resumes exactly where it moved. */
       state: z.string().default('harbinger.state'),
+      /**
+       * Optional: Prometheus remote-write payloads (snappy protobuf, as a remote-write-to-Kafka
+       * adapter writes them), mapped with the `mapping` section and re-published to `samples`
+       * one message per partition (see RemoteWriteIngress). Absent: not read.
+       */
+      remoteWrite: z.string().min(1).optional(),
     })
     .prefault({}),
   /** State is checkpointed and offsets committed this often (and on shutdown). */

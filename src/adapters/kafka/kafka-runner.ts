@@ -1,4 +1,6 @@
 import { SampleBatcher } from './sample-batches.js';
+import { RemoteWriteIngress, type RemoteWriteIngressStats } from './remote-write-ingress.js';
+import type { LabelMapper } from '../mapping/label-mapper.js';
 import type { Kafka, Producer } from 'kafkajs';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { KafkaConfig } from './config.js';
@@ -10,7 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { ShardWorker } from './shard-worker.js';
 import { DecisionWorker } from './decision-worker.js';
 import { sampleKey } from './message-codec.js';
-import { createKafka, endOffsets } from './topic-io.js';
+import { createKafka, endOffsets, sendChunked } from './topic-io.js';
 
 export interface KafkaRunnerStats {
   /** Samples-topic messages processed by this instance's shards. */
@@ -28,6 +30,8 @@ export interface KafkaRunnerStats {
   /** Shard output delivered twice (a shard restored from an older checkpoint) and dropped. */
   duplicates: number;
   outOfOrder: number;
+  /** The remote-write ingress's counts, when kafka.topics.remoteWrite is read. */
+  remoteWrite?: RemoteWriteIngressStats;
   /** Decider only: the merged watermark (ms), null before all shards have reported. */
   deciderWatermark: number | null;
 }
@@ -40,6 +44,8 @@ export interface KafkaRunnerHooks {
   now?: () => number;
   /** limits.maxSeries for each partition's detection engine. */
   maxSeries?: number;
+  /** What the remote-write ingress (kafka.topics.remoteWrite) maps and bounds payloads with. */
+  remoteWrite?: { mapper: LabelMapper; limits: { maxDecompressedBytes: number; maxSeries: number; maxSamples: number } };
 }
 
 /**
@@ -59,6 +65,7 @@ export class KafkaRunner {
   private producer: Producer | undefined;
   private shards: ShardWorker | undefined;
   private batcher: SampleBatcher | undefined;
+  private ingress: RemoteWriteIngress | undefined;
 
   /** The series this instance's shards hold (a partition's series live on its owner only). */
   *series(): IterableIterator<SeriesState> {
@@ -105,10 +112,18 @@ export class KafkaRunner {
       this.hooks.maxSeries,
     );
     await this.shards.start();
+    const remoteWrite = this.cfg.topics.remoteWrite;
+    if (remoteWrite !== undefined && this.hooks.remoteWrite !== undefined) {
+      const cfg = { ...this.cfg, topics: { ...this.cfg.topics, remoteWrite } };
+      const { mapper, limits } = this.hooks.remoteWrite;
+      this.ingress = new RemoteWriteIngress(this.kafka, this.producer, cfg, this.batcher!, mapper, limits, this.log, fatal);
+      await this.ingress.start();
+    }
   }
 
   /** Clean stop (SIGTERM): each worker finishes its batch, checkpoints, commits and leaves its group. */
   async stop(): Promise<void> {
+    await this.ingress?.stop();
     await this.shards?.stop();
     await this.decider?.stop();
     await this.producer?.disconnect();
@@ -146,15 +161,15 @@ export class KafkaRunner {
     const value = (r: Sample | ContextEvent, type: 'sample' | 'event'): string => JSON.stringify({ type, ...r });
     if (events.length > 0)
       await this.producer.send({ topic: this.cfg.topics.events, messages: events.map((e) => ({ key: e.service ?? null, value: value(e, 'event') })) });
-    // One message per partition (see SampleBatcher); keyed one by one only before the partition count is known.
-    if (samples.length > 0)
-      await this.producer.send({
-        topic: this.cfg.topics.samples,
-        messages:
-          this.batcher !== undefined && this.batcher.partitions > 0
-            ? this.batcher.messages(samples)
-            : samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') })),
-      });
+    // One message per partition (see SampleBatcher), in requests the broker takes (a big remote-write
+    // request is megabytes); keyed one by one only before the partition count is known.
+    if (samples.length > 0) {
+      const messages =
+        this.batcher !== undefined && this.batcher.partitions > 0
+          ? this.batcher.messages(samples)
+          : samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') }));
+      await sendChunked(this.producer, this.cfg.topics.samples, messages);
+    }
   }
 
   get stats(): KafkaRunnerStats {
@@ -173,6 +188,7 @@ export class KafkaRunner {
       duplicates: d?.duplicates ?? 0,
       outOfOrder: d?.outOfOrder ?? 0,
       deciderWatermark: d?.active === true ? d.watermark : null,
+      ...(this.ingress !== undefined ? { remoteWrite: this.ingress.stats } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import { LabelMapper } from '../../adapters/mapping/label-mapper.js';
 import type { HarbingerConfig } from '../../config/load.js';
 import { DecisionEngine } from '../../core/decide/decision-engine.js';
 import type { SeriesState } from '../../core/detection/series-state.js';
@@ -40,6 +41,14 @@ export class KafkaRuntime implements Runtime {
       onRejected: (_r, reason) => hooks.onRejected(reason),
       now,
       maxSeries: cfg.limits.maxSeries,
+      remoteWrite: {
+        mapper: new LabelMapper(cfg.mapping),
+        limits: {
+          maxDecompressedBytes: cfg.server.maxDecompressedBytes,
+          maxSeries: cfg.limits.remoteWriteMaxSeries,
+          maxSamples: cfg.limits.remoteWriteMaxSamples,
+        },
+      },
     });
   }
 
