@@ -4,11 +4,12 @@
  * in test/support) but is a benchmark: it prints figures and asserts only that the run completed.
  */
 import { describe, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startKafka } from '../support/kafka/broker.js';
+import { spawnListening, type ManagedProcess } from '../support/process.js';
 import { createHarbingerTopics } from '../support/kafka/topics.js';
 import { HarbingerService } from '../../src/app/service.js';
 import type { KafkaRuntime } from '../../src/app/runtime/kafka-runtime.js';
@@ -212,6 +213,76 @@ describe('Kafka end to end', () => {
         rawConsumeParseSamplesPerSec: rawParsed,
         inProcessSamplesPerSec: inProcRateB,
       };
+
+      // Scale-out: the same batched backlog for 1, 2 and 3 instances, each a separate `harbinger serve`
+      // process of one consumer group (group joins and rebalances included: that is what adding an
+      // instance costs). On this machine they share 2 cores with the broker.
+      const scale: { instances: number; seconds: number; samplesPerSec: number }[] = [];
+      for (const n of [1, 2, 3]) {
+        const tn = await createHarbingerTopics(broker, `x${n}`, PARTITIONS);
+        const p = kafka.producer();
+        await p.connect();
+        for (let i = 0; i < batched.length; i += 200) await p.send({ topic: tn.samples, messages: batched.slice(i, i + 200) });
+        await p.send({
+          topic: tn.samples,
+          messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: endB }) })),
+        });
+        await p.disconnect();
+        const dir = mkdtempSync(join(tmpdir(), 'hb-bench-scale-'));
+        const cfgFile = join(dir, 'harbinger.json');
+        writeFileSync(
+          cfgFile,
+          JSON.stringify({
+            server: { wallClockWatermark: false, tickSeconds: 0.2 },
+            kafka: { brokers: broker.brokers, groupId: `scale-${n}`, topics: tn, checkpointIntervalMs: 1000, sessionTimeoutMs: 6000 },
+          }),
+        );
+        const metric = async (port: number, name: string): Promise<number> => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+          return m === null ? 0 : Number(m[1]);
+        };
+        const procs: { proc: ManagedProcess; port: number }[] = [];
+        const started = performance.now();
+        try {
+          procs.push(
+            ...(await Promise.all(
+              Array.from({ length: n }, (_, k) =>
+                spawnListening(
+                  `scale-${n}-${k}`,
+                  (port) => ({
+                    command: process.execPath,
+                    args: ['dist/src/cli/main.js', 'serve', '--port', String(port), '--config', cfgFile, '--data-dir', join(dir, String(k))],
+                  }),
+                  (port) => `http://127.0.0.1:${port}/healthz`,
+                  60_000,
+                ),
+              ),
+            )),
+          );
+          for (;;) {
+            const consumed = (await Promise.all(procs.map((x) => metric(x.port, 'harbinger_kafka_messages_total')))).reduce((a, v) => a + v, 0);
+            const wm = Math.max(...(await Promise.all(procs.map((x) => metric(x.port, 'harbinger_kafka_decider_watermark_seconds')))));
+            if (consumed >= batched.length && wm * 1000 >= endB) break;
+            if (performance.now() - started > 300_000) throw new Error(`scale-out with ${n} instances did not finish in 300 s`);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        } finally {
+          await Promise.all(procs.map((x) => x.proc.stop()));
+        }
+        const seconds = (performance.now() - started) / 1000;
+        scale.push({ instances: n, seconds, samplesPerSec: bigSamples.length / seconds });
+      }
+      console.log(
+        [
+          `Scale-out, the batched backlog again, each instance a separate process (process start, group joins and rebalances included):`,
+          ...scale.map(
+            (x) =>
+              `  ${x.instances} instance${x.instances > 1 ? 's' : ' '}                               ${fmt(x.samplesPerSec).padStart(10)} samples/s  (${x.seconds.toFixed(1)} s)`,
+          ),
+        ].join('\n'),
+      );
+      figures.scaleOut = scale;
 
       // Sustained load: a producer at a fixed rate while Harbinger consumes; lag sampled every second.
       const RATE = 20_000;
