@@ -26,7 +26,28 @@ export interface ParsedBatch {
 
 /** The parsing side: lines in, batches out. Keys are remembered across batches. */
 export class ParsedBatchBuilder {
-  private readonly keys = new Map<string, number>();
+  /**
+   * Key ids by service, metric, stack and signal index: nested lookups of the strings the parser
+   * already has, rather than a joined string per sample (an allocation and a hash of the whole).
+   */
+  private readonly keys = new Map<string, Map<string, Map<string, number[]>>>();
+  private nextKey = 0;
+
+  private keyOf(s: Sample, newKeys: ParsedBatch['newKeys']): number {
+    let metrics = this.keys.get(s.service);
+    if (metrics === undefined) this.keys.set(s.service, (metrics = new Map()));
+    let stacks = metrics.get(s.metric);
+    if (stacks === undefined) metrics.set(s.metric, (stacks = new Map()));
+    let bySignal = stacks.get(s.stack);
+    if (bySignal === undefined) stacks.set(s.stack, (bySignal = [-1, -1, -1, -1]));
+    const signal = SIGNALS.indexOf(s.signal);
+    let id = bySignal[signal]!;
+    if (id < 0) {
+      id = bySignal[signal] = this.nextKey++;
+      newKeys.push([signal, s.service, s.metric, s.stack]);
+    }
+    return id;
+  }
 
   build(lines: readonly string[], firstLineNo: number, bytesRead: number, totalBytes: number): ParsedBatch {
     const n = lines.length;
@@ -51,13 +72,7 @@ export class ParsedBatchBuilder {
       else if (p.kind === 'event') b.others.push({ at: b.samples, event: p.event });
       else {
         const s = p.sample;
-        const k = `${s.signal}\u0000${s.service}\u0000${s.metric}\u0000${s.stack}`;
-        let id = this.keys.get(k);
-        if (id === undefined) {
-          id = this.keys.size;
-          this.keys.set(k, id);
-          b.newKeys.push([SIGNALS.indexOf(s.signal), s.service, s.metric, s.stack]);
-        }
+        const id = this.keyOf(s, b.newKeys);
         const j = b.samples++;
         b.ts[j] = s.ts;
         b.value[j] = s.value;
