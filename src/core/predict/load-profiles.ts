@@ -74,6 +74,8 @@ const MIN_TRAFFIC_VARIATION = 0.1;
 
 export class LoadProfiles {
   private stacks = new Map<string, StackProfile>();
+  /** The same profiles by service, then stack: the per-sample lookup, without a joined key per sample. */
+  private lookup = new Map<string, Map<string, StackProfile>>();
   private readonly gates: SloGates;
   private readonly lineDecay: Decay;
 
@@ -85,13 +87,22 @@ export class LoadProfiles {
     this.lineDecay = new Decay(params.baseline.seasonalHalfLifeSeasons * season.minutes);
   }
 
+  private index(p: StackProfile): void {
+    let byStack = this.lookup.get(p.service);
+    if (byStack === undefined) this.lookup.set(p.service, (byStack = new Map()));
+    byStack.set(p.stack, p);
+  }
+
   /** `share`: the stack's traffic share in percent now, when known. `explained`: a test or campaign covers it. */
   learn(s: Sample, share: number | undefined, explained: boolean): void {
     if (s.signal !== 'capacity' && s.signal !== 'business') return;
     if (explained || !Number.isFinite(s.value)) return;
-    const key = `${s.service}\u0000${s.stack}`;
-    let p = this.stacks.get(key);
-    if (p === undefined) this.stacks.set(key, (p = { service: s.service, stack: s.stack, traffic: null, saturation: {} }));
+    let p = this.lookup.get(s.service)?.get(s.stack);
+    if (p === undefined) {
+      p = { service: s.service, stack: s.stack, traffic: null, saturation: {} };
+      this.stacks.set(`${s.service}\u0000${s.stack}`, p);
+      this.index(p);
+    }
     if (s.signal === 'business') {
       if (p.traffic === null && followsTrafficShare(s.metric))
         p.traffic = { metric: s.metric, baseline: createBaseline(this.params.baseline), lastTs: NaN, lastValue: NaN };
@@ -146,6 +157,8 @@ export class LoadProfiles {
 
   restore(list: readonly StackProfile[]): void {
     this.stacks = new Map(list.map((p) => [`${p.service}\u0000${p.stack}`, revived(structuredClone(p))]));
+    this.lookup = new Map();
+    for (const p of this.stacks.values()) this.index(p);
   }
 }
 
@@ -156,8 +169,11 @@ function revived(p: StackProfile): StackProfile {
   return p;
 }
 
+/** Reused by every learnPoint (single-threaded, never held across calls): no allocation per sample. */
+const scratch = { expected: 0, cold: true };
+
 function learnPoint(b: BaselineState, ts: number, value: number, params: BaselineParams): void {
-  const f = { expected: 0, cold: true };
+  const f = scratch;
   forecast(b, ts, f);
   learn(b, ts, value, f.expected, sigmaAt(b, f.expected, params, ts), f.cold, params, decaysFor(params));
 }
