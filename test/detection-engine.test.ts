@@ -259,3 +259,34 @@ describe('detection engine', () => {
     expect(engine.getStats()).toMatchObject({ samples: 1, conflicts: 1 });
   });
 });
+
+describe('flapping errors: bursts that recur past the gate', () => {
+  const T1 = 1800;
+  const bursts = (at: number[]): Scenario => ({
+    minutes: T1 + 40,
+    stacks: ['us-east-1', 'us-west-2'],
+    metric: 'http_5xx_rate',
+    signal: 'reliability',
+    value: (stack, m) => 0.0004 * (1 + 0.3 * noise(m * 3 + stack.length)) + (stack === 'us-west-2' && at.includes(m) ? 0.007 : 0),
+  });
+  const west = (events: DetectionEvent[], type: DetectionEvent['type']) => events.filter((e) => e.type === type && e.stack === 'us-west-2');
+
+  it('confirms the episode at the second 1-minute burst within 15 minutes, as a breach happening now', () => {
+    const { events } = run(bursts([T1, T1 + 12]));
+    const anomalies = west(events, 'anomaly') as Extract<DetectionEvent, { type: 'anomaly' }>[];
+    // The first burst only warns; the second, 12 minutes later, is confirmed by the recurrence.
+    expect(anomalies.filter((e) => e.ts === T0 + T1 * MIN).map((e) => e.stage)).toEqual(['warn']);
+    expect(anomalies.filter((e) => e.ts === T0 + (T1 + 12) * MIN).map((e) => e.stage)).toEqual(['confirmed']);
+    const predictions = west(events, 'prediction') as Extract<DetectionEvent, { type: 'prediction' }>[];
+    expect(predictions.some((p) => p.ts === T0 + (T1 + 12) * MIN && p.breachAt <= p.ts)).toBe(true);
+  });
+
+  it('leaves a lone burst, and two bursts further apart than the window, at a warning', () => {
+    for (const at of [[T1], [T1, T1 + 20]]) {
+      const { events } = run(bursts(at));
+      const stages = (west(events, 'anomaly') as Extract<DetectionEvent, { type: 'anomaly' }>[]).map((e) => e.stage);
+      expect(stages.length).toBe(at.length);
+      expect(stages.every((s) => s === 'warn')).toBe(true);
+    }
+  });
+});

@@ -93,6 +93,25 @@ class Ring {
     return r;
   }
 
+  /**
+   * Points at or after `sinceTs`: how many, their sum, and how many are above `above` (no allocation).
+   * Written into `out`.
+   */
+  since(sinceTs: number, above: number, out: { n: number; sum: number; above: number }): void {
+    out.n = 0;
+    out.sum = 0;
+    out.above = 0;
+    const since = Math.floor(sinceTs / 1000) - this.base;
+    for (let k = this.size - 1; k >= 0; k--) {
+      const i = this.index(k);
+      if (this.v[i * 4]! < since) break;
+      const v = this.v[i * 4 + 1]!;
+      out.n++;
+      out.sum += v;
+      if (v > above) out.above++;
+    }
+  }
+
   private index(k: number): number {
     return (this.next - this.size + k + this.capacity) % this.capacity;
   }
@@ -160,6 +179,18 @@ export class RecentPoints implements RecentPointsReader {
     // A restored engine has new state objects under the same names: plots follow the live one.
     ring.series = series;
     ring.push(ts, value, expected, band);
+  }
+
+  /** The series' recorded points since `sinceTs` (see Ring.since); zeros when it has none. */
+  since(series: SeriesState, sinceTs: number, above: number, out: { n: number; sum: number; above: number }): void {
+    const ring = this.services.get(series.service)?.metrics.get(series.metric)?.get(series.stack);
+    if (ring === undefined) {
+      out.n = 0;
+      out.sum = 0;
+      out.above = 0;
+      return;
+    }
+    ring.since(sinceTs, above, out);
   }
 
   /** An incident opened on the service: its series (all stacks: the peers are the control) keep more points. */
