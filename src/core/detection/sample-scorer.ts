@@ -4,7 +4,7 @@ import { baselineDecays, type BaselineDecays } from '../baseline/seasonal-baseli
 import { watchedAfterChange } from '../context/recent-changes.js';
 import { Decay } from '../math/decay.js';
 import { round4 } from '../math/round.js';
-import { persistence, type ThresholdParams } from '../threshold/two-stage.js';
+import { confirmEpisode, persistence, type ThresholdParams } from '../threshold/two-stage.js';
 import { MS_PER_MIN } from '../time-units.js';
 import { BreachWatch, type ScoredPoint } from './breach-watch.js';
 import type { ContextState } from './context-state.js';
@@ -136,8 +136,7 @@ export class SampleScorer {
       this.recurring(series, ts, s.value, gate.limit)
     ) {
       // An error rate that keeps bursting far past its gate is confirmed by its recurrence (see recurring).
-      series.threshold.phase = 'confirmed';
-      series.threshold.confirmedTs = ts;
+      confirmEpisode(series.threshold, ts);
       transition = 'confirmed';
     }
     if (s.signal === 'business') tallyPoint(series, s.value, ready && !a.cold ? series.lastExpected : NaN, a.sigma / scale);

@@ -153,7 +153,15 @@ function confirmIfPersistent(state: ThresholdState, ts: number, params: Threshol
   if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
   if (of === 1 && ts === state.episodeStartTs && !byRun) return false;
+  confirmEpisode(state, ts);
+  return true;
+}
+
+/**
+ * Confirms the episode at `ts`. Besides the m-of-n re-check above, the caller may confirm on
+ * evidence the window cannot see: error bursts that recur past their gate (see SampleScorer).
+ */
+export function confirmEpisode(state: ThresholdState, ts: number): void {
   state.phase = 'confirmed';
   state.confirmedTs = ts;
-  return true;
 }
