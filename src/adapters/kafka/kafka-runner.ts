@@ -11,7 +11,6 @@ import type { DecisionEngine } from '../../core/decide/decision-engine.js';
 import type { Logger } from '../log/logger.js';
 import { ShardWorker } from './shard-worker.js';
 import { DecisionWorker } from './decision-worker.js';
-import { sampleKey } from './message-codec.js';
 import { createKafka, endOffsets, sendChunked } from './topic-io.js';
 
 export interface KafkaRunnerStats {
@@ -91,9 +90,10 @@ export class KafkaRunner {
   }
 
   async start(): Promise<void> {
+    // The partition count first: produce() refuses until both are set, and then always batches.
+    this.batcher = new SampleBatcher(this.cfg.topics.samples, (await endOffsets(this.kafka, this.cfg.topics.samples)).size);
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    this.batcher = new SampleBatcher(this.cfg.topics.samples, (await endOffsets(this.kafka, this.cfg.topics.samples)).size);
     const fatal = (reason: string): void => {
       this.failure ??= reason;
       this.log.error({ reason }, 'kafka: a consumer stopped for good; /healthz now fails so the orchestrator restarts this instance');
@@ -116,7 +116,7 @@ export class KafkaRunner {
     if (remoteWrite !== undefined && this.hooks.remoteWrite !== undefined) {
       const cfg = { ...this.cfg, topics: { ...this.cfg.topics, remoteWrite } };
       const { mapper, limits } = this.hooks.remoteWrite;
-      this.ingress = new RemoteWriteIngress(this.kafka, this.producer, cfg, this.batcher!, mapper, limits, this.log, fatal);
+      this.ingress = new RemoteWriteIngress(this.kafka, this.producer, cfg, this.batcher, mapper, limits, this.log, fatal);
       await this.ingress.start();
     }
   }
@@ -157,19 +157,15 @@ export class KafkaRunner {
 
   /** Samples and events from the HTTP endpoints, forwarded to the input topics (samples keyed). */
   async produce(samples: Sample[], events: ContextEvent[]): Promise<void> {
-    if (this.producer === undefined) throw new Error('kafka: not started');
-    const value = (r: Sample | ContextEvent, type: 'sample' | 'event'): string => JSON.stringify({ type, ...r });
+    if (this.producer === undefined || this.batcher === undefined) throw new Error('kafka: not started');
     if (events.length > 0)
-      await this.producer.send({ topic: this.cfg.topics.events, messages: events.map((e) => ({ key: e.service ?? null, value: value(e, 'event') })) });
+      await this.producer.send({
+        topic: this.cfg.topics.events,
+        messages: events.map((e) => ({ key: e.service ?? null, value: JSON.stringify({ type: 'event', ...e }) })),
+      });
     // One message per partition (see SampleBatcher), in requests the broker takes (a big remote-write
-    // request is megabytes); keyed one by one only before the partition count is known.
-    if (samples.length > 0) {
-      const messages =
-        this.batcher !== undefined && this.batcher.partitions > 0
-          ? this.batcher.messages(samples)
-          : samples.map((s) => ({ key: sampleKey(s), value: value(s, 'sample') }));
-      await sendChunked(this.producer, this.cfg.topics.samples, messages);
-    }
+    // request is megabytes).
+    if (samples.length > 0) await sendChunked(this.producer, this.cfg.topics.samples, this.batcher.messages(samples));
   }
 
   get stats(): KafkaRunnerStats {
