@@ -7,7 +7,7 @@ import { describe, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startKafka } from '../support/kafka/broker.js';
 import { spawnListening, type ManagedProcess } from '../support/process.js';
 import { createHarbingerTopics } from '../support/kafka/topics.js';
@@ -18,6 +18,7 @@ import { createLogger } from '../../src/adapters/log/logger.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { syntheticSamples } from '../../src/bench/synthetic.js';
 import { sampleKey } from '../../src/adapters/kafka/message-codec.js';
+import { SampleBatcher } from '../../src/adapters/kafka/sample-batches.js';
 import type { Sample } from '../../src/domain/types.js';
 
 const SERIES = 50;
@@ -33,31 +34,25 @@ const PARTITIONS = 6;
  * all stacks of a metric still meet in one partition (kafkajs' default partitioner on the key).
  */
 function batchedMessages(samples: readonly Sample[]): { partition: number; key: string; value: string }[] {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 0, replicas: [0], isr: [0] }));
-  const partitionOf = new Map<string, number>();
+  // What Harbinger's own HTTP forwarding sends (SampleBatcher), one minute at a time.
+  const batcher = new SampleBatcher('samples', PARTITIONS);
   const out: { partition: number; key: string; value: string }[] = [];
-  let minute = Number.NaN;
-  let open: Sample[][] = [];
-  const flush = (): void => {
-    open.forEach((list, partition) => {
-      if (list.length > 0) out.push({ partition, key: `batch-${partition}`, value: JSON.stringify(list.map((x) => ({ type: 'sample', ...x }))) });
-    });
-    open = Array.from({ length: PARTITIONS }, () => []);
-  };
-  for (const x of samples) {
-    if (x.ts !== minute) {
-      if (minute === minute) flush();
-      else open = Array.from({ length: PARTITIONS }, () => []);
-      minute = x.ts;
-    }
-    const key = sampleKey(x);
-    let p = partitionOf.get(key);
-    if (p === undefined) partitionOf.set(key, (p = partitioner({ topic: 'samples', partitionMetadata, message: { key, value: null } })));
-    open[p]!.push(x);
+  for (let i = 0; i < samples.length; ) {
+    let j = i;
+    while (j < samples.length && samples[j]!.ts === samples[i]!.ts) j++;
+    out.push(...batcher.messages(samples.slice(i, j)));
+    i = j;
   }
-  flush();
   return out;
+}
+
+/** The batched backlog onto `topic`, then an end-of-input watermark on every partition. */
+async function produceBacklog(producer: Producer, topic: string, messages: { partition: number; key: string; value: string }[], end: number): Promise<void> {
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 200) await producer.send({ topic, messages: messages.slice(i, i + 200) });
+  const value = JSON.stringify({ type: 'watermark', ts: end });
+  await producer.send({ topic, messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, key: 'end', value })) });
+  await producer.disconnect();
 }
 
 /** A bare kafkajs consumer reading `topic` from the start: messages/s and values parsed/s, the ceiling beside Harbinger. */
@@ -166,14 +161,7 @@ describe('Kafka end to end', () => {
       const tb = await createHarbingerTopics(broker, 'c', PARTITIONS);
       const batched = batchedMessages(bigSamples);
       const endB = bigSamples[bigSamples.length - 1]!.ts + 3_600_000;
-      const producerB = kafka.producer();
-      await producerB.connect();
-      for (let i = 0; i < batched.length; i += 200) await producerB.send({ topic: tb.samples, messages: batched.slice(i, i + 200) });
-      await producerB.send({
-        topic: tb.samples,
-        messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: endB }) })),
-      });
-      await producerB.disconnect();
+      await produceBacklog(kafka.producer(), tb.samples, batched, endB);
       const rawMsgs = await rawConsumeRate(kafka, tb.samples, batched.length, false);
       const rawParsed = await rawConsumeRate(kafka, tb.samples, batched.length, true);
       const inProcB = new Pipeline(parseConfig({}), { output: () => {} });
@@ -220,14 +208,7 @@ describe('Kafka end to end', () => {
       const scale: { instances: number; seconds: number; samplesPerSec: number }[] = [];
       for (const n of [1, 2, 3]) {
         const tn = await createHarbingerTopics(broker, `x${n}`, PARTITIONS);
-        const p = kafka.producer();
-        await p.connect();
-        for (let i = 0; i < batched.length; i += 200) await p.send({ topic: tn.samples, messages: batched.slice(i, i + 200) });
-        await p.send({
-          topic: tn.samples,
-          messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, key: 'end', value: JSON.stringify({ type: 'watermark', ts: endB }) })),
-        });
-        await p.disconnect();
+        await produceBacklog(kafka.producer(), tn.samples, batched, endB);
         const dir = mkdtempSync(join(tmpdir(), 'hb-bench-scale-'));
         const cfgFile = join(dir, 'harbinger.json');
         writeFileSync(
