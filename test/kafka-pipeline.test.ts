@@ -119,6 +119,17 @@ async function totalLag(service: HarbingerService): Promise<number> {
   return (await (service.runtime as KafkaRuntime).lag()).reduce((a, l) => a + l.lag, 0);
 }
 
+/** What `harbinger replay` recommends on the fixture: every run below is compared with it (replayed once). */
+let replayed: Promise<Recommendation[]> | undefined;
+function replayRecommendations(): Promise<Recommendation[]> {
+  replayed ??= (async () => {
+    const out: Recommendation[] = [];
+    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && out.push(e) });
+    return out;
+  })();
+  return replayed;
+}
+
 const key = (r: Recommendation): string => `${r.id} ${r.action} ${r.status} ${r.ts} ${r.percent} ${r.targets.join(',')}`;
 
 describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
@@ -135,8 +146,7 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
   const eventsFirst = [...msgs.filter((m) => m.topic === 'events'), ...msgs.filter((m) => m.topic === 'samples')];
 
   it('emits the same recommendations as harbinger replay, and dead-letters garbage without stopping', async () => {
-    const expected: Recommendation[] = [];
-    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const expected = await replayRecommendations();
     const t = await topics('eq');
     const producer = kafka.producer();
     await producer.connect();
@@ -193,8 +203,7 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
   }, 240_000);
 
   it('keeps going through a broker restart in the middle of the stream, with the same result', async () => {
-    const expected: Recommendation[] = [];
-    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const expected = await replayRecommendations();
     const t = await topics('rs');
     const producer = kafka.producer();
     await producer.connect();
@@ -223,8 +232,7 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
     }
   }, 240_000);
   it('forwards what is posted over HTTP one message per partition, and decides as replay does', async () => {
-    const expected: Recommendation[] = [];
-    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const expected = await replayRecommendations();
     const t = await topics('http');
     const service = new HarbingerService({ config: parseConfig(serveConfig(t)), log: createLogger('silent'), apiToken: undefined });
     const { port } = await service.start();
@@ -259,8 +267,7 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
   }, 240_000);
 
   it('reads Prometheus remote-write payloads from a Kafka topic, re-keys them, dead-letters a bad one, and decides as replay does', async () => {
-    const expected: Recommendation[] = [];
-    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const expected = await replayRecommendations();
     const t = await topics('rw');
     const ingress = `${t.samples}.remote-write`;
     await broker.createTopics([{ topic: ingress, numPartitions: 2 }]);
@@ -320,8 +327,7 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
   }, 240_000);
 
   it('scales out: two instances share the partitions, one is SIGKILLed mid-stream, and the result equals replay with nothing lost or doubled', async () => {
-    const expected: Recommendation[] = [];
-    await replayFile(FIXTURE, { config: parseConfig({}), onEvent: (e) => e.type === 'recommendation' && expected.push(e) });
+    const expected = await replayRecommendations();
     const t = await topics('so');
     const dir = mkdtempSync(join(tmpdir(), 'hb-scale-'));
     const cleanup = trackTempDir(dir);
