@@ -73,8 +73,9 @@ export interface LoadLine {
 const MIN_TRAFFIC_VARIATION = 0.1;
 
 export class LoadProfiles {
-  private stacks = new Map<string, StackProfile>();
-  /** The same profiles by service, then stack: the per-sample lookup, without a joined key per sample. */
+  /** Every profile in the order it was first seen (what a checkpoint holds). */
+  private inOrder: StackProfile[] = [];
+  /** The same profiles by service, then stack: the per-sample lookup. */
   private lookup = new Map<string, Map<string, StackProfile>>();
   private readonly gates: SloGates;
   private readonly lineDecay: Decay;
@@ -87,7 +88,8 @@ export class LoadProfiles {
     this.lineDecay = new Decay(params.baseline.seasonalHalfLifeSeasons * season.minutes);
   }
 
-  private index(p: StackProfile): void {
+  private add(p: StackProfile): void {
+    this.inOrder.push(p);
     let byStack = this.lookup.get(p.service);
     if (byStack === undefined) this.lookup.set(p.service, (byStack = new Map()));
     byStack.set(p.stack, p);
@@ -100,8 +102,7 @@ export class LoadProfiles {
     let p = this.lookup.get(s.service)?.get(s.stack);
     if (p === undefined) {
       p = { service: s.service, stack: s.stack, traffic: null, saturation: {} };
-      this.stacks.set(`${s.service}\u0000${s.stack}`, p);
-      this.index(p);
+      this.add(p);
     }
     if (s.signal === 'business') {
       if (p.traffic === null && followsTrafficShare(s.metric))
@@ -144,21 +145,21 @@ export class LoadProfiles {
   }
 
   profiles(service: string): StackProfile[] {
-    return [...this.stacks.values()].filter((p) => p.service === service).sort((a, b) => (a.stack < b.stack ? -1 : 1));
+    return this.inOrder.filter((p) => p.service === service).sort((a, b) => (a.stack < b.stack ? -1 : 1));
   }
 
   services(): string[] {
-    return [...new Set([...this.stacks.values()].map((p) => p.service))].sort();
+    return [...this.lookup.keys()].sort();
   }
 
   toJSON(): StackProfile[] {
-    return [...this.stacks.values()];
+    return [...this.inOrder];
   }
 
   restore(list: readonly StackProfile[]): void {
-    this.stacks = new Map(list.map((p) => [`${p.service}\u0000${p.stack}`, revived(structuredClone(p))]));
+    this.inOrder = [];
     this.lookup = new Map();
-    for (const p of this.stacks.values()) this.index(p);
+    for (const p of list) this.add(revived(structuredClone(p)));
   }
 }
 
