@@ -179,6 +179,63 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ events: [{ ...campaign, stack: 'us-west-2' }] }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
   });
 
+  it('a global campaign does not explain one stack running its pool dry while its peers do not', () => {
+    const campaign: ContextEvent = { ts: T - 40 * MIN, endTs: T + 60 * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
+    const pool = {
+      metric: 'db_pool_utilization',
+      signal: 'capacity' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 30 * MIN,
+      lastTs: T,
+      score: 16,
+      peakScore: 16,
+      value: 76,
+      expected: 25,
+      persistence: { hits: 5, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const filling = (breachInMin: number | null, scope: IncidentDelta['scope']): WorkflowInput => {
+      const inc = incident({
+        signals: { db_pool_utilization: pool },
+        predictions:
+          breachInMin === null
+            ? {}
+            : {
+                db_pool_utilization: {
+                  metric: 'db_pool_utilization',
+                  ts: T,
+                  breachAt: T + breachInMin * MIN,
+                  slo: { kind: 'saturation', limit: 90, comparator: '>' },
+                },
+              },
+      });
+      const base = input({ events: [campaign], incident: inc });
+      const deltas = new Map<string, IncidentDelta>([
+        [
+          'db_pool_utilization',
+          {
+            metric: 'db_pool_utilization',
+            ts: T - 2 * MIN,
+            scope,
+            stack: scope === 'local' ? 'us-west-2' : null,
+            reason: `${scope} verdict`,
+            separation: scope === 'local' ? 11 : 0,
+          },
+        ],
+      ]);
+      return { ...base, deltas };
+    };
+    // Heading for its saturation gate in 15 minutes, singled out against peers under the same campaign: shift.
+    const d = runWorkflow(filling(15, 'local'));
+    expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
+    expect(d.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('db_pool_utilization single out us-west-2');
+    // The same pool rising with no breach in sight is the campaign's load.
+    expect(runWorkflow(filling(null, 'local'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Every stack's pool filling alike is the campaign too, breach or not.
+    expect(runWorkflow(filling(15, 'global'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
   it('does not blame a deployment that came well after the episode began', () => {
     const late: ContextEvent = { ts: T - 2 * MIN, kind: 'deployment', id: 'deploy-43', stack: 'us-west-2', attributes: {} };
     const early = incident({ openedAt: T - 30 * MIN });

@@ -34,10 +34,14 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   // one stack going bad while its peers, under the same event, do not: an incident can happen
   // during a campaign. A stack-scoped event explains its stack, whatever the peers do.
   // Singled out on errors or business, that is: latency and capacity rising with the load is what
-  // a campaign or a load test does.
+  // a campaign or a load test does. Or on a capacity series heading for its saturation gate: a
+  // campaign fills every stack's pools alike, and the one it singles out (its peers did not move by
+  // a like fraction, see the delta verdict) runs dry on its own, which is the stack's problem.
   const harmed = new Set([
     ...confirmed.filter(threatensSlo).map((s) => s.metric),
     ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!)),
+    ...ctx.firm.filter((p) => p.slo.kind === 'saturation' && inc.signals[p.metric]?.stage === 'confirmed').map((p) => p.metric),
+    ...breached.filter((m) => inc.signals[m]?.signal === 'capacity'),
   ]);
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
