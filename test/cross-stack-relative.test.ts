@@ -109,6 +109,16 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(capped!.separation).toBeCloseTo(20 * (1 - 0.7 / 1.9), 5);
   });
 
+  it('is not singled out by the echo of one spike in its average as a global episode ends', () => {
+    // Every stack's latency recovering from an upstream fault; one late spike on us-east-1 keeps
+    // its smoothed score at 4.9 (26 %) while its own latest point is back at 1.2, its peer at 2.3 (3 %).
+    const echo = [stack('us-east-1', 4.9, 0.26, { latest: 1.2 }), stack('eu-central-1', 2.3, 0.033, { latest: 2.3 })];
+    expect(judgeStacks(echo, p)?.scope).not.toBe('local');
+    // The same average with its latest point still beyond the bound: it stands apart now.
+    const now = [stack('us-east-1', 4.9, 0.26, { latest: 5.5 }), stack('eu-central-1', 2.3, 0.033, { latest: 2.3 })];
+    expect(judgeStacks(now, p)).toMatchObject({ scope: 'local', stack: 'us-east-1', amidGlobal: true });
+  });
+
   it('is singled out too when only one peer deviates with it, by a fraction far below its own', () => {
     // Traffic moved onto us-east-1 (+44 % on its pool, 12 sigma against the old share's baseline);
     // eu-central-1's pool fills up: +300 %. Two of four deviate: "partial" by scores alone.

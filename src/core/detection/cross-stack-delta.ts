@@ -200,6 +200,11 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
  */
 function standsApart(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed) return undefined;
+  // Apart now, not by the echo of one spike in its average: as a global episode ends, one late
+  // spike on one stack (16.7 sigma, then back to 1) holds its smoothed score at 5 for minutes
+  // while its recovering peers read 2, and the tail of the platform's fault looked like its own.
+  // Its peers are read at their latest point (peerNow); so is it.
+  if (top.latest !== undefined && top.latest < p.warnScore) return undefined;
   const moves = relativeMoves(top, peers, p, true);
   if (moves === undefined || !(moves.ref > 0) || moves.ref >= p.peerMaxRatio * moves.top) return undefined;
   // The part of its deviation its peers do not share must be an anomaly in its own right (the warn
