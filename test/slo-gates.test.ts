@@ -40,6 +40,15 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     ['capacity', 'memory_used_ratio', 'saturation', 0.9],
     ['capacity', 'conn_pool_in_use_pct', 'saturation', 90],
     ['capacity', 'worker_busy_fraction', 'saturation', 0.9],
+    ['reliability', 'failed_requests_ratio', 'error_rate', 0.001],
+    ['reliability', 'upstream_timeout_rate', 'error_rate', 0.001],
+    ['latency', 'api_tp99_ms', 'latency_p99', 500],
+    ['capacity', 'cpu_percent', 'saturation', 90],
+    ['capacity', 'heap_pct', 'saturation', 90],
+    // A success rate or availability is the error gate's complement: below 99.9 %.
+    ['reliability', 'http_success_rate', 'error_rate', 0.999],
+    ['reliability', 'successful_requests_ratio', 'error_rate', 0.999],
+    ['reliability', 'availability_percent', 'error_rate', 99.9],
   ] as [Signal, string, string, number][])('%s %s → %s at %s', (signal, metric, kind, limit) => {
     const g = gates.match(signal, metric);
     expect(g?.kind).toBe(kind);
@@ -69,6 +78,11 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     expect(gates.match('latency', 'latency_mean_ms')).toBeUndefined();
     expect(gates.match('reliability', 'error_budget_burn_rate')).toBeUndefined();
     expect(gates.match('latency', 'latency_quantile_0.99')?.kind).toBe('latency_p99');
+    // Which side of the limit is bad follows the name: errors above, successes below.
+    expect(gates.match('reliability', 'http_success_rate')).toMatchObject({ comparator: '<', limit: 0.999 });
+    expect(gates.match('reliability', 'http_5xx_rate')).toMatchObject({ comparator: '>', limit: 0.001 });
+    for (const name of ['unsuccessful_logins_total', 'service_unavailable_total', 'availability_zone_count'])
+      expect(gates.match('reliability', name)).toBeUndefined();
   });
 
   it("a fraction gate decides from its series' first 30 values whether they are in percent, per series, and a value no fraction reaches revises it once", () => {
@@ -127,6 +141,28 @@ function series(metric: string, signal: Signal, stacks: string[], minutes: numbe
 }
 
 describe('gates and the series they judge', () => {
+  it('a success rate or availability going down is the fault, and free capacity running out too', () => {
+    // Two stacks at 99.95 % success; b falls to 99.5 % for its last 20 minutes.
+    const success = (s: string, m: number): number => 0.9995 + 0.0001 * noise(m * 7 + s.length) - (s === 'b' && m >= 1400 ? 0.0045 : 0);
+    const { events } = run(series('http_success_rate', 'reliability', ['a', 'b'], 1420, success));
+    const confirmed = events.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed');
+    expect(confirmed.map((e) => e.stack)).toEqual(['b']);
+    expect((confirmed[0]!.ts - T0) / MIN).toBeLessThanOrEqual(1403);
+    const breach = events.find((e) => e.type === 'breach');
+    expect(breach).toMatchObject({ stack: 'b', slo: { kind: 'error_rate', limit: 0.999, comparator: '<' } });
+    // The same rise read up-is-bad (its old reading) would have seen nothing: a success rate going
+    // up is good news, so an improving stack raises no anomaly either.
+    const better = run(
+      series('http_success_rate', 'reliability', ['a', 'b'], 1420, (s, m) => Math.min(1, success('a', m) + (s === 'b' && m >= 1400 ? 0.0004 : 0))),
+    );
+    expect(better.events.filter((e) => e.type === 'anomaly')).toEqual([]);
+    // Available memory falling away on one stack is a capacity fault.
+    const free = run(
+      series('memory_available_ratio', 'capacity', ['a', 'b'], 1420, (s, m) => 0.55 + 0.02 * noise(m * 3 + s.length) - (s === 'b' && m >= 1400 ? 0.4 : 0)),
+    );
+    expect(free.events.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed').map((e) => e.stack)).toEqual(['b']);
+  });
+
   it('utilisation in percent is not read as always saturated', () => {
     const { events, engine } = run(series('cpu_utilization', 'capacity', ['a', 'b'], 600, (s, m) => 40 + 3 * noise(m * 3 + s.length)));
     expect(events.filter((e) => e.type === 'breach')).toEqual([]);

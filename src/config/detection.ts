@@ -129,14 +129,17 @@ export const detectionConfigSchema = z.strictObject({
     .strictObject({
       /**
        * First match wins. The defaults are the seed's gates, written for the spellings exporters
-       * use: error rates as 5xx / error(s) / err(s) / failure(s) / failed (rate or ratio, fraction or
-       * percent), p95/p99 (95th/99th, or a quantile) latency in milliseconds or seconds, any business
-       * metric relative to its baseline, utilisation, saturation or usage/used/busy/in-use as a
-       * fraction or in percent (a usage in bytes or cores is not a share of anything: no gate).
+       * use: error rates as 5xx / error(s) / err(s) / failure(s) / failed (of requests, calls or
+       * responses; rate or ratio, fraction or percent), success rates and availability as their
+       * complement (below 99.9 %), p95/p99 (95th/99th, tp99, or a quantile) latency in milliseconds
+       * or seconds, any business metric relative to its baseline, utilisation, saturation,
+       * usage/used/busy/in-use or a CPU/memory/heap/disk percentage as a fraction or in percent (a
+       * usage in bytes or cores is not a share of anything: no gate).
        */
       gates: z.array(sloGate).default([
         {
-          metric: '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?)[_.]?(rate|ratio|fraction|percent(age)?|pct)$',
+          metric:
+            '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?|timeouts?)([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.001,
@@ -145,7 +148,17 @@ export const detectionConfigSchema = z.strictObject({
           limitUnit: 'fraction',
         },
         {
-          metric: '(^|[_.-])(p(95|99)|9[59]th)([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
+          // The same SLO read from its complement: 99.9 % of requests succeed.
+          metric: '(^|[_.])(success(ful)?|availability)([_.](requests?|reqs?|calls?|responses?))?([_.]?(rate|ratio|fraction|percent(age)?|pct))?$',
+          signal: 'reliability',
+          kind: 'error_rate',
+          limit: 0.999,
+          comparator: '<',
+          relative: false,
+          limitUnit: 'fraction',
+        },
+        {
+          metric: '(^|[_.-])(t?p(95|99)|9[59]th|pct9[59])([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
           signal: 'latency',
           kind: 'latency_p99',
           limit: 500,
@@ -155,7 +168,8 @@ export const detectionConfigSchema = z.strictObject({
         },
         { metric: '.', signal: 'business', kind: 'business_drop', limit: 0.95, comparator: '<', relative: true },
         {
-          metric: 'utili[sz]ation|saturation|util(_|$)|(usage|used|busy|in_use)[_.]?(ratio|fraction|percent(age)?|pct)$',
+          metric:
+            'utili[sz]ation|saturation|util(_|$)|(usage|used|busy|in_use)[_.]?(ratio|fraction|percent(age)?|pct)$|(^|[_.])(cpu|mem(ory)?|heap|disk)[_.]?(percent(age)?|pct)$',
           signal: 'capacity',
           kind: 'saturation',
           limit: 0.9,

@@ -182,9 +182,14 @@ function spreadAt(state: BaselineState, ts: number, params: BaselineParams): num
   return (c * v[h]! + HOUR_PRIOR_POINTS * state.spread) / (c + HOUR_PRIOR_POINTS);
 }
 
-/** Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay sane. */
-export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number): number {
-  const floor = params.relativeScaleFloor * Math.abs(expected);
+/**
+ * Robust sigma of the residuals at `ts`, floored relative to the expected value so flat series stay
+ * sane. `ceiling`: for a series whose bad side is the distance below a ceiling (a success rate
+ * under 1, an availability under 100 %), the floor is relative to that distance, the failure
+ * fraction: 1 % of a 99.95 % success rate would hide its fall to 99.5 %.
+ */
+export function sigmaAt(state: BaselineState, expected: number, params: BaselineParams, ts: number, ceiling = Number.NaN): number {
+  const floor = params.relativeScaleFloor * Math.abs(ceiling === ceiling ? ceiling - expected : expected);
   const sigma = spreadAt(state, ts, params) * MAD_TO_SIGMA * (state.tailQ / NORMAL_Q99);
   return sigma > floor ? sigma : floor > 1e-12 ? floor : 1e-12;
 }

@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, type DetectionEvent, type EventKind, type Signal, type StackDeviation } from '../../domain/types.js';
+import type { DetectionEvent, EventKind, Signal, StackDeviation } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
 import type { ExplainedWindows } from '../context/explained-windows.js';
 import { watchedAfterChange, type RecentChanges } from '../context/recent-changes.js';
@@ -8,6 +8,7 @@ import { MS_PER_MIN } from '../time-units.js';
 import { judgeStacks, type StackInput } from './cross-stack-delta.js';
 import type { StackHealthAcc } from './health-board.js';
 import type { RelativeDeviation } from './relative-deviation.js';
+import { badDirection } from './series-direction.js';
 import type { SeriesState } from './series-state.js';
 
 /** A series' plain state plus the engine-side references that are rebuilt, not checkpointed. */
@@ -30,6 +31,8 @@ export interface MetricGroup {
   service: string;
   metric: string;
   signal: Signal;
+  /** Which way is bad for this metric (see badDirection); derived from the name, not checkpointed. */
+  direction: 1 | -1;
   stacks: Map<string, SeriesRuntime>;
   /** The step index (event time / step length) the group last had data in. */
   step: number;
@@ -63,6 +66,7 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
     service,
     metric,
     signal,
+    direction: badDirection(signal, metric),
     stacks: new Map(),
     step: Number.NaN,
     open: false,
@@ -160,7 +164,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
               dev: relative.dev,
               noise: relative.noise,
               expected: relative.expected,
-              direction: BAD_DIRECTION[group.signal],
+              direction: group.direction,
               level: relative.level,
               ...(group.anchors[series.stack] !== undefined ? { anchor: group.anchors[series.stack]!.level } : {}),
             },

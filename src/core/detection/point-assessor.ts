@@ -35,6 +35,7 @@ export function newAssessment(): Assessment {
  * `noiseFloor`: the least sigma the point can be judged by, when the input says how much data is
  * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
  * `noiseScale`: how much wider the noise is now than when the spread was learned (less traffic).
+ * `ceiling`: the value a complement series (a success rate) is bad below (see sigmaAt); NaN for others.
  */
 export function assessPoint(
   b: BaselineState,
@@ -47,10 +48,11 @@ export function assessPoint(
   threshold: ThresholdParams = cfg.threshold,
   noiseFloor = 0,
   noiseScale = 1,
+  ceiling = Number.NaN,
 ): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
-  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts) * noiseScale;
+  out.sigma = sigmaAt(b, out.expected, cfg.baseline, ts, ceiling) * noiseScale;
   if (noiseFloor > out.sigma) out.sigma = noiseFloor;
   let point = 0;
   if (b.points < cfg.baseline.minHistoryPoints) out.score = 0;

@@ -29,7 +29,9 @@ export function countNoise(series: SeriesState, count: number): number {
   if (gate === null || gate.kind !== 'error_rate' || gate.relative || !(count > 0)) return 0;
   const scale = gate.unit === 'percent' ? 100 : 1;
   const expected = series.lastExpected / scale;
-  const p = Math.min(0.5, Math.max(expected === expected ? expected : 0, 1 / count));
+  // A success rate's sampling noise is its error rate's: p(1 − p) is the same for p and 1 − p.
+  const errors = gate.comparator === '<' ? 1 - expected : expected;
+  const p = Math.min(0.5, Math.max(errors === errors ? errors : 0, 1 / count));
   return Math.sqrt((p * (1 - p)) / count) * scale;
 }
 

@@ -1,4 +1,4 @@
-import { BAD_DIRECTION, type DetectionEvent, type Sample } from '../../domain/types.js';
+import type { DetectionEvent, Sample } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
 import { baselineDecays, type BaselineDecays } from '../baseline/seasonal-baseline.js';
 import { watchedAfterChange } from '../context/recent-changes.js';
@@ -90,12 +90,13 @@ export class SampleScorer {
       series.threshold,
       ts,
       value,
-      BAD_DIRECTION[s.signal],
+      runtime.group.direction,
       cfg,
       this.assessment,
       threshold,
       s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
+      gate !== null && gate.kind === 'error_rate' && gate.comparator === '<' ? (gate.unit === 'percent' ? 100 : 1) : Number.NaN,
     );
     const { expected, score } = a;
     let transition = a.transition;
@@ -116,7 +117,7 @@ export class SampleScorer {
     const dtMin = series.lastTs === series.lastTs ? (ts - series.lastTs) / MS_PER_MIN : 1;
     const gain = this.smoothing.gain(dtMin);
     series.smoothedScore += gain * (score - series.smoothedScore);
-    trackRelative(runtime.relative, value, expected, a.sigma, a.cold ? Number.NaN : b.level, BAD_DIRECTION[s.signal], gain, ready);
+    trackRelative(runtime.relative, value, expected, a.sigma, a.cold ? Number.NaN : b.level, runtime.group.direction, gain, ready);
     series.lastScore = score;
     const p = this.point;
     p.prevTs = series.lastTs;
@@ -129,6 +130,7 @@ export class SampleScorer {
       series.threshold.phase === 'warn' &&
       gate !== null &&
       gate.kind === 'error_rate' &&
+      gate.comparator === '>' &&
       !gate.relative &&
       gate.unitFromValues !== true &&
       series.lastExpected < gate.limit &&

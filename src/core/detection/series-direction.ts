@@ -1,0 +1,21 @@
+import { BAD_DIRECTION, type Signal } from '../../domain/types.js';
+
+/**
+ * Which way is bad for a metric: its signal's direction (errors, latency and utilisation up,
+ * business down), except where the name says the series is the complement of what the signal
+ * usually measures. A reliability series can be a success rate, an availability or an Apdex score
+ * (the SLI many teams export instead of an error rate), an error budget remaining; a capacity
+ * series can count what is left
+ * (free memory, idle CPU, available connections). Judged up-is-bad, those would read their own
+ * outage as an improvement. Decided once per metric, from its name (see followsTrafficShare).
+ * `unavailable`/`unsuccessful` keep the signal's direction: a 503 rate is an error rate.
+ */
+const GOOD_WHEN_HIGH: Partial<Record<Signal, RegExp>> = {
+  reliability: /(?<!un)success|(?<!un)availab|apdex|uptime|goodput|remaining|(^|[_.-])ok([_.-]|$)/i,
+  capacity: /free|idle|(?<!un)avail|remaining|headroom|spare/i,
+};
+
+export function badDirection(signal: Signal, metric: string): 1 | -1 {
+  const good = GOOD_WHEN_HIGH[signal];
+  return good?.test(metric) === true ? -1 : BAD_DIRECTION[signal];
+}
