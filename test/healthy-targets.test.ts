@@ -85,6 +85,7 @@ function input(o: {
     horizonMinutes: 90,
     confidence: formulaConfidence({ warnScore: 4, horizonMinutes: 90 }),
     isPrimary: () => false,
+    siblings: [],
   };
 }
 

@@ -87,6 +87,7 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
     horizonMinutes: 90,
     confidence: formulaConfidence({ warnScore: 4, horizonMinutes: 90 }),
     isPrimary: (s) => s === 'us-east-1',
+    siblings: [],
     ...over,
   };
 }
@@ -234,6 +235,47 @@ describe('ITR workflow', () => {
     expect(runWorkflow(filling(null, 'local'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
     // Every stack's pool filling alike is the campaign too, breach or not.
     expect(runWorkflow(filling(15, 'global'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
+  it("a business drop that follows another service's own fault on the stack is that incident's impact, not a second mitigation", () => {
+    // The cart's errors on us-west-2 confirmed since T-30; checkout's orders there singled out since T-10.
+    const orders = {
+      metric: 'orders_per_min',
+      signal: 'business' as const,
+      stage: 'confirmed' as const,
+      firstTs: T - 10 * MIN,
+      lastTs: T,
+      score: 6,
+      peakScore: 6,
+      value: 820,
+      expected: 960,
+      persistence: { hits: 5, of: 5 },
+      recovered: false,
+      coldStart: false,
+    };
+    const checkout = incident({ signals: { orders_per_min: orders }, predictions: {}, breaches: { orders_per_min: T - 2 * MIN } });
+    const cartErrors = { ...incident().signals['http_error_ratio']!, firstTs: T - 30 * MIN };
+    const cart = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: cartErrors } });
+    const ordersDelta = new Map<string, IncidentDelta>([
+      ['orders_per_min', { metric: 'orders_per_min', ts: T - 2 * MIN, scope: 'local', stack: 'us-west-2', reason: 'local verdict', separation: 5 }],
+    ]);
+    const downstream = (siblings: Incident[], signals = checkout.signals) =>
+      runWorkflow({ ...input({ incident: { ...checkout, signals } }), deltas: ordersDelta, siblings });
+    const d = downstream([cart]);
+    expect(d).toMatchObject({ action: 'observe', reason: "downstream of cart's incident inc-cart", cause: { kind: 'explained' } });
+    expect(d.phases.find((p) => p.name === 'event_correlation')).toMatchObject({
+      code: 'downstream',
+      evidence:
+        "checkout's orders_per_min on us-west-2 began after cart's incident inc-cart on us-west-2 (http_error_ratio since 09:30): its impact here, mitigated there",
+    });
+    // Without the cart's incident the same drop is checkout's own: shift.
+    expect(downstream([]).action).toBe('shift_traffic');
+    // Nor when the drop came first (the cart failing after checkout's orders fell is no cause of them).
+    const later = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: { ...cartErrors, firstTs: T - 5 * MIN } } });
+    expect(downstream([later]).action).toBe('shift_traffic');
+    // Nor once the cart's errors recovered.
+    const recovered = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: { ...cartErrors, recovered: true } } });
+    expect(downstream([recovered]).action).toBe('shift_traffic');
   });
 
   it('does not blame a deployment that came well after the episode began', () => {

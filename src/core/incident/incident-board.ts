@@ -61,6 +61,13 @@ export class IncidentBoard {
     return this.open.values();
   }
 
+  /** The other services' open incidents on `inc`'s stack. */
+  siblingsOf(inc: Pick<Incident, 'service' | 'stack'>): Incident[] {
+    const out: Incident[] = [];
+    for (const rt of this.open.values()) if (rt.incident.stack === inc.stack && rt.incident.service !== inc.service) out.push(rt.incident);
+    return out;
+  }
+
   /** The open incident `incidentId` (a revert names the stack the traffic went to, not the incident's). */
   byId(incidentId: string): IncidentRuntime | undefined {
     for (const rt of this.open.values()) if (rt.incident.id === incidentId) return rt;

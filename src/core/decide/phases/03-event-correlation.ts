@@ -20,6 +20,28 @@ function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEven
   return ctx.confirmed.filter((s) => threatensSlo(s) && s.firstTs - start > allowance);
 }
 
+/**
+ * A business drop singled out on this stack after another service there began failing on its own
+ * (errors or latency confirmed: the cart on eu-west-1, then checkout's orders on eu-west-1) is that
+ * incident's impact: the orders come back when the cart is mitigated, and moving checkout's
+ * traffic as well would be a second action for one fault. Only when the harm singled out here is
+ * business alone and began after the sibling's fault: this service's own errors or latency
+ * singled out on this stack, or a drop that came first, are its own.
+ */
+function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { service: string; id: string; why: string } | undefined {
+  const { inc, local, active } = ctx;
+  if (local.length === 0 || local.some((d) => inc.signals[d.metric]?.signal !== 'business')) return undefined;
+  let since = Infinity;
+  for (const s of active) if (s.signal === 'business' && s.firstTs < since) since = s.firstTs;
+  for (const o of ctx.w.siblings) {
+    for (const s of Object.values(o.signals)) {
+      if ((s.signal === 'reliability' || s.signal === 'latency') && s.stage === 'confirmed' && !s.recovered && !s.coldStart && s.firstTs <= since)
+        return { service: o.service, id: o.id, why: `${s.metric} since ${hhmm(s.firstTs)}` };
+    }
+  }
+  return undefined;
+}
+
 /** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
 const SHIFT_ONSET_SLACK_MIN = 2;
 
@@ -154,6 +176,20 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   }
   const cause = c.cause;
   ctx.cause = cause;
+  const upstream = cause === undefined ? upstreamIncident(ctx) : undefined;
+  if (upstream !== undefined) {
+    const first = `${upstream.service}'s incident ${upstream.id} on ${inc.stack} (${upstream.why})`;
+    return {
+      result: 'stop',
+      code: 'downstream',
+      evidence: `${inc.service}'s ${ctx.local.map((d) => d.metric).join(', ')} on ${inc.stack} began after ${first}: its impact here, mitigated there`,
+      end: {
+        action: 'observe',
+        reason: `downstream of ${upstream.service}'s incident ${upstream.id}`,
+        cause: { kind: 'explained', reason: `${first} came first` },
+      },
+    };
+  }
   if (cause === undefined)
     return {
       result: 'skip',

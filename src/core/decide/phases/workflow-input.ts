@@ -14,6 +14,8 @@ export interface WorkflowInput {
   deltas: ReadonlyMap<string, IncidentDelta>;
   /** Latest health of every stack of this service. */
   health: ReadonlyMap<string, StackHealthEvent>;
+  /** The other services' open incidents on this incident's stack. */
+  siblings: readonly Incident[];
   shareOf: (stack: string) => number | undefined;
   /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
   outOfService: (stack: string) => ContextEvent | undefined;
