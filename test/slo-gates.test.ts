@@ -3,6 +3,7 @@ import { defaultDetectionConfig } from '../src/config/detection.js';
 import { adaptGateToValue, SloGates, UNIT_DECISION_POINTS } from '../src/core/detection/slo-gates.js';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { gateCoverage } from '../src/core/detection/gate-coverage.js';
+import { badDirection } from '../src/core/detection/series-direction.js';
 import type { DetectionEvent, Sample, Signal } from '../src/domain/types.js';
 
 const cfg = defaultDetectionConfig();
@@ -139,6 +140,26 @@ function series(metric: string, signal: Signal, stacks: string[], minutes: numbe
     for (const stack of stacks) out.push({ ts: T0 + m * MIN, signal, metric, stack, service: 'checkout', value: value(stack, m) });
   return out;
 }
+
+describe('which way is bad, from the signal and the name', () => {
+  it.each([
+    ['reliability', 'http_5xx_rate', 1],
+    ['reliability', 'http_success_rate', -1],
+    ['reliability', 'availability', -1],
+    ['reliability', 'error_budget_remaining', -1],
+    ['reliability', 'service_unavailable_rate', 1],
+    ['reliability', 'unsuccessful_logins_per_min', 1],
+    ['capacity', 'cpu_utilization', 1],
+    ['capacity', 'cpu_idle_percent', -1],
+    ['capacity', 'disk_free_bytes', -1],
+    ['capacity', 'node_memory_MemAvailable_bytes', -1],
+    ['capacity', 'gc_freezes_per_min', 1],
+    ['latency', 'http_p99_ms', 1],
+    ['business', 'orders_per_min', -1],
+  ] as [Signal, string, 1 | -1][])('%s %s: %i', (signal, metric, direction) => {
+    expect(badDirection(signal, metric)).toBe(direction);
+  });
+});
 
 describe('gates and the series they judge', () => {
   it('a success rate or availability going down is the fault, and free capacity running out too', () => {

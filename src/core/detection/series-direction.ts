@@ -11,8 +11,9 @@ import { BAD_DIRECTION, type Signal } from '../../domain/types.js';
  * `unavailable`/`unsuccessful` keep the signal's direction: a 503 rate is an error rate.
  */
 const GOOD_WHEN_HIGH: Partial<Record<Signal, RegExp>> = {
-  reliability: /(?<!un)success|(?<!un)availab|apdex|uptime|goodput|remaining|(^|[_.-])ok([_.-]|$)/i,
-  capacity: /free|idle|(?<!un)avail|remaining|headroom|spare/i,
+  reliability: /(?<!un)success|(?<!un)availab|apdex|uptime|goodput|(^|[_.-])(remaining|ok)([_.-]|$)/i,
+  // Whole words (a `gc_freezes` count is no free memory), and node_exporter's MemAvailable/MemFree.
+  capacity: /(^|[_.-])(free|idle|avail(able)?|remaining|headroom|spare)([_.-]|$)|Mem(Available|Free)/i,
 };
 
 export function badDirection(signal: Signal, metric: string): 1 | -1 {
