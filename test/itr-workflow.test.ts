@@ -353,6 +353,48 @@ describe('ITR workflow', () => {
     expect(after.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('deploy-10 came after perf_test k6-soak began');
   });
 
+  it('reads a latency forecast during a rollout and its warm-up as a hint, unless the breach would come first', () => {
+    // p99 30 % over its baseline, 6 sigma, forecast to cross 500 ms; the rollout ended 2 minutes ago.
+    const latencyOnly = (breachInMin: number) =>
+      incident({
+        signals: {
+          http_p99_ms: {
+            metric: 'http_p99_ms',
+            signal: 'latency',
+            stage: 'confirmed',
+            firstTs: T - 6 * MIN,
+            lastTs: T,
+            score: 6,
+            peakScore: 6,
+            value: 345,
+            expected: 265,
+            persistence: { hits: 5, of: 5 },
+            recovered: false,
+            coldStart: false,
+          },
+        },
+        predictions: {
+          http_p99_ms: { metric: 'http_p99_ms', ts: T, breachAt: T + breachInMin * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' } },
+        },
+      });
+    const rollout = (endedMinAgo: number): ContextEvent => ({
+      ...deployment('deploy-767', { version: 'v2.5', previousVersion: 'v2.4' }, T - (endedMinAgo + 8) * MIN),
+      endTs: T - endedMinAgo * MIN,
+    });
+    const deltas = new Map<string, IncidentDelta>([
+      ['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 6 }],
+    ]);
+    const run = (breachInMin: number, endedMinAgo: number) =>
+      runWorkflow(input({ incident: latencyOnly(breachInMin), events: [rollout(endedMinAgo)], deltas }));
+    // Breach forecast in 45 minutes, warm-up over in 18: watch, the forecast is no SLO at risk yet.
+    const d = run(45, 2);
+    expect(d).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
+    // The same forecast once the warm-up allowance (20 minutes after the rollout) has passed: roll back.
+    expect(run(45, 21).action).toBe('rollback');
+    // A breach forecast before the warm-up would end cannot wait for it.
+    expect(run(12, 2).action).toBe('rollback');
+  });
+
   it('treats latency right after traffic moved onto the stack as cold caches, until the allowance runs out', () => {
     const latencyOnly = incident({
       signals: {

@@ -33,7 +33,7 @@ export function situate(w: WorkflowInput): Situation {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined);
+  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined, warmsUntil(w));
   const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
@@ -155,6 +155,21 @@ function bumpsBenignly(s: IncidentSignal, gainedTraffic: boolean): boolean {
   return s.signal === 'latency' || (s.signal === 'capacity' && gainedTraffic);
 }
 
+/**
+ * Until when the change this incident is correlated with still warms up: the end of its rollout
+ * (its start, when it names no end) plus the warm-up allowance a traffic shift gets. A rollout
+ * replaces pods, and new pods warm their caches and JIT: latency bumps through it and for minutes
+ * after, on a good version too (half the false rollbacks on the imitation seeds were latency
+ * forecasts 0-5 minutes after a healthy rollout ended). A latency forecast inside that window is
+ * evidence, not an SLO at risk, unless the breach it forecasts comes before the window ends:
+ * waiting out the warm-up must not cost the SLO. Errors, business and breaches are always at risk
+ * (a good version raises none).
+ */
+function warmsUntil(w: WorkflowInput): number {
+  const c = w.correlation.cause;
+  return c === undefined ? -Infinity : (c.endTs ?? c.ts) + w.config.correlation.warmUpAllowanceMinutes * MIN;
+}
+
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;
 
@@ -169,10 +184,17 @@ export function livePredictions(inc: Incident, now: number): Incident['predictio
  * count is a hint for the evidence, not a reason to move traffic; nor is one spike beside a memory
  * or CPU that has sat a few sigma high for hours (it would borrow their confirmation).
  */
-function firmPredictions(inc: Incident, now: number, confirmed: readonly IncidentSignal[], gainedTraffic: boolean): Incident['predictions'][string][] {
+function firmPredictions(
+  inc: Incident,
+  now: number,
+  confirmed: readonly IncidentSignal[],
+  gainedTraffic: boolean,
+  warmingUntil: number,
+): Incident['predictions'][string][] {
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
     const own = inc.signals[p.metric];
+    if (own?.signal === 'latency' && now < warmingUntil && p.breachAt > warmingUntil) return false;
     if (own !== undefined && bumpsBenignly(own, gainedTraffic) && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
     if (confirmed.some((s) => s.metric === p.metric)) return true;
     if (!gatedConfirmed || own === undefined) return gatedConfirmed;
