@@ -33,7 +33,11 @@ export const decisionConfigSchema = z.strictObject({
       causeWindowMinutes: z.number().positive().default(60),
       /** Explaining events (perf test, campaign, chaos, maintenance) count this long around the episode. */
       explainMarginMinutes: z.number().nonnegative().default(10),
-      /** Latency on a stack that just gained traffic is cold-cache warm-up for this long. */
+      /**
+       * Latency on a stack that just gained traffic is cold-cache warm-up for this long; so is a
+       * latency forecast for this long after a correlated change's rollout ended, unless the breach
+       * it forecasts comes sooner (new pods warm their caches and JIT too).
+       */
       warmUpAllowanceMinutes: z.number().positive().default(20),
       /** A local verdict this soon after the same metric was global is the tail of the global episode. */
       globalTailMinutes: z.number().nonnegative().default(30),
