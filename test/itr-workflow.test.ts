@@ -255,12 +255,24 @@ describe('ITR workflow', () => {
     };
     const checkout = incident({ signals: { orders_per_min: orders }, predictions: {}, breaches: { orders_per_min: T - 2 * MIN } });
     const cartErrors = { ...incident().signals['http_error_ratio']!, firstTs: T - 30 * MIN };
-    const cart = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: cartErrors } });
+    const singled: IncidentDelta = { metric: 'http_error_ratio', ts: T - 25 * MIN, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 };
+    const cartIncident = (over: Partial<Incident> = {}): Incident =>
+      incident({
+        id: 'inc-cart',
+        service: 'cart',
+        status: 'mitigated',
+        signals: { http_error_ratio: cartErrors },
+        deltas: { http_error_ratio: singled },
+        ...over,
+      });
+    const cart = cartIncident();
     const ordersDelta = new Map<string, IncidentDelta>([
       ['orders_per_min', { metric: 'orders_per_min', ts: T - 2 * MIN, scope: 'local', stack: 'us-west-2', reason: 'local verdict', separation: 5 }],
     ]);
-    const downstream = (siblings: Incident[], signals = checkout.signals) =>
-      runWorkflow({ ...input({ incident: { ...checkout, signals } }), deltas: ordersDelta, siblings });
+    // The cart's latest health on us-west-2: errors still 9 sigma.
+    const cartHealth = { ...health('us-west-2', { reliability: 9 }), service: 'cart' };
+    const downstream = (siblings: Incident[], signals = checkout.signals, h: StackHealthEvent | undefined = cartHealth) =>
+      runWorkflow({ ...input({ incident: { ...checkout, signals } }), deltas: ordersDelta, siblings: siblings.map((o) => ({ incident: o, health: h })) });
     const d = downstream([cart]);
     expect(d).toMatchObject({ action: 'observe', reason: "downstream of cart's incident inc-cart", cause: { kind: 'explained' } });
     expect(d.phases.find((p) => p.name === 'event_correlation')).toMatchObject({
@@ -271,11 +283,16 @@ describe('ITR workflow', () => {
     // Without the cart's incident the same drop is checkout's own: shift.
     expect(downstream([]).action).toBe('shift_traffic');
     // Nor when the drop came first (the cart failing after checkout's orders fell is no cause of them).
-    const later = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: { ...cartErrors, firstTs: T - 5 * MIN } } });
-    expect(downstream([later]).action).toBe('shift_traffic');
-    // Nor once the cart's errors recovered.
-    const recovered = incident({ id: 'inc-cart', service: 'cart', signals: { http_error_ratio: { ...cartErrors, recovered: true } } });
-    expect(downstream([recovered]).action).toBe('shift_traffic');
+    expect(downstream([cartIncident({ signals: { http_error_ratio: { ...cartErrors, firstTs: T - 5 * MIN } } })]).action).toBe('shift_traffic');
+    // Nor once the cart's errors recovered, or stopped reporting.
+    expect(downstream([cartIncident({ signals: { http_error_ratio: { ...cartErrors, recovered: true } } })]).action).toBe('shift_traffic');
+    expect(downstream([cart], checkout.signals, { ...cartHealth, ts: T - 30 * MIN }).action).toBe('shift_traffic');
+    expect(downstream([cart], checkout.signals, { ...cartHealth, scores: { reliability: 0.4 } }).action).toBe('shift_traffic');
+    // Nor when nothing was done about the cart: "mitigated there" must be true.
+    expect(downstream([cartIncident({ status: 'open' })]).action).toBe('shift_traffic');
+    // Nor when the cart fails on every stack (no drop on one stack follows from it), or on an ungated signal (restarts).
+    expect(downstream([cartIncident({ deltas: { http_error_ratio: { ...singled, scope: 'global', stack: null } } })]).action).toBe('shift_traffic');
+    expect(downstream([cartIncident({ signals: { http_error_ratio: { ...cartErrors, gate: null } } })]).action).toBe('shift_traffic');
   });
 
   it('does not blame a deployment that came well after the episode began', () => {

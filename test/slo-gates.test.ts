@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultDetectionConfig } from '../src/config/detection.js';
+import { defaultDetectionConfig, detectionConfigSchema } from '../src/config/detection.js';
 import { adaptGateToValue, SloGates, UNIT_DECISION_POINTS } from '../src/core/detection/slo-gates.js';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { gateCoverage } from '../src/core/detection/gate-coverage.js';
@@ -82,7 +82,7 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     // Which side of the limit is bad follows the name: errors above, successes below.
     expect(gates.match('reliability', 'http_success_rate')).toMatchObject({ comparator: '<', limit: 0.999 });
     expect(gates.match('reliability', 'http_5xx_rate')).toMatchObject({ comparator: '>', limit: 0.001 });
-    for (const name of ['unsuccessful_logins_total', 'service_unavailable_total', 'availability_zone_count'])
+    for (const name of ['unsuccessful_logins_total', 'service_unavailable_total', 'availability_zone_count', 'non_success_rate', 'login_success'])
       expect(gates.match('reliability', name)).toBeUndefined();
   });
 
@@ -149,6 +149,8 @@ describe('which way is bad, from the signal and the name', () => {
     ['reliability', 'error_budget_remaining', -1],
     ['reliability', 'service_unavailable_rate', 1],
     ['reliability', 'unsuccessful_logins_per_min', 1],
+    ['reliability', 'non_success_rate', 1],
+    ['reliability', 'grpc_not_ok_ratio', 1],
     ['capacity', 'cpu_utilization', 1],
     ['capacity', 'cpu_idle_percent', -1],
     ['capacity', 'disk_free_bytes', -1],
@@ -177,6 +179,15 @@ describe('gates and the series they judge', () => {
       series('http_success_rate', 'reliability', ['a', 'b'], 1420, (s, m) => Math.min(1, success('a', m) + (s === 'b' && m >= 1400 ? 0.0004 : 0))),
     );
     expect(better.events.filter((e) => e.type === 'anomaly')).toEqual([]);
+    // An operator's absolute gate says which side is bad, whatever the name: a 2xx ratio below 99 %.
+    const custom = detectionConfigSchema.parse({
+      slo: { gates: [{ metric: '2xx_ratio$', signal: 'reliability', kind: 'error_rate', limit: 0.99, comparator: '<', relative: false }] },
+    });
+    const seen: DetectionEvent[] = [];
+    const engine = new DetectionEngine(custom, { detection: (e) => seen.push(e) });
+    for (const x of series('http_2xx_ratio', 'reliability', ['a', 'b'], 1420, success)) engine.offerSample(x);
+    engine.flush();
+    expect(seen.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed').map((e) => e.stack)).toEqual(['b']);
     // Available memory falling away on one stack is a capacity fault.
     const free = run(
       series('memory_available_ratio', 'capacity', ['a', 'b'], 1420, (s, m) => 0.55 + 0.02 * noise(m * 3 + s.length) - (s === 'b' && m >= 1400 ? 0.4 : 0)),

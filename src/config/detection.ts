@@ -149,7 +149,8 @@ export const detectionConfigSchema = z.strictObject({
         },
         {
           // The same SLO read from its complement: 99.9 % of requests succeed.
-          metric: '(^|[_.])(success(ful)?|availability)([_.](requests?|reqs?|calls?|responses?))?([_.]?(rate|ratio|fraction|percent(age)?|pct))?$',
+          metric:
+            '(^|[_.])(?<!(non|not)[_.])(success(ful)?([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)|availability([_.]?(ratio|fraction|percent(age)?|pct))?)$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.999,

@@ -249,7 +249,7 @@ export class DecisionEngine {
       correlation: this.context.correlate(inc.service, inc.stack, firstSignalTs(inc), ts, this.config.correlation, liveOnsets(inc)),
       deltas: this.board.deltasFor(inc.service),
       health: this.board.healthFor(inc.service),
-      siblings: this.board.siblingsOf(inc),
+      siblings: this.board.siblingsOf(inc).map((o) => ({ incident: o, health: this.board.healthOf(o.service, o.stack) })),
       shareOf: (s) => this.context.shareOf(s),
       outOfService: (s) => this.context.takenOutOfService(s, inc.service, ts),
       guardrails: this.ledger.guardrails,

@@ -8,10 +8,11 @@ import { BAD_DIRECTION, type Signal } from '../../domain/types.js';
  * series can count what is left
  * (free memory, idle CPU, available connections). Judged up-is-bad, those would read their own
  * outage as an improvement. Decided once per metric, from its name (see followsTrafficShare).
- * `unavailable`/`unsuccessful` keep the signal's direction: a 503 rate is an error rate.
+ * `unavailable`, `unsuccessful`, `non_success`, `not_ok` keep the signal's direction: a 503 rate
+ * is an error rate. An absolute SLO gate, when one matches, decides instead (see SeriesRegistry).
  */
 const GOOD_WHEN_HIGH: Partial<Record<Signal, RegExp>> = {
-  reliability: /(?<!un)success|(?<!un)availab|apdex|uptime|goodput|(^|[_.-])(remaining|ok)([_.-]|$)/i,
+  reliability: /(?<!un|non[_.-]?|not[_.-]?)(success|availab)|apdex|uptime|goodput|(^|[_.-])(remaining|(?<!(non|not)[_.-])ok)([_.-]|$)/i,
   // Whole words (a `gc_freezes` count is no free memory), and node_exporter's MemAvailable/MemFree.
   capacity: /(^|[_.-])(free|idle|avail(able)?|remaining|headroom|spare)([_.-]|$)|Mem(Available|Free)/i,
 };

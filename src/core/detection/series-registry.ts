@@ -167,6 +167,9 @@ export class SeriesRegistry {
   }
 
   private runtimeOf(group: MetricGroup, state: SeriesState, reportedStep: number, relative: SeriesRuntime['relative']): SeriesRuntime {
+    // An absolute gate says which side of its limit is bad; the name decides only without one.
+    const gate = state.gate;
+    if (gate !== null && !gate.relative) group.direction = gate.comparator === '<' ? -1 : 1;
     const runtime: SeriesRuntime = {
       state,
       group,

@@ -22,20 +22,39 @@ function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEven
 
 /**
  * A business drop singled out on this stack after another service there began failing on its own
- * (errors or latency confirmed: the cart on eu-west-1, then checkout's orders on eu-west-1) is that
- * incident's impact: the orders come back when the cart is mitigated, and moving checkout's
- * traffic as well would be a second action for one fault. Only when the harm singled out here is
- * business alone and began after the sibling's fault: this service's own errors or latency
- * singled out on this stack, or a drop that came first, are its own.
+ * (the cart on eu-west-1, then checkout's orders on eu-west-1) is that incident's impact: the
+ * orders come back when the cart is mitigated, and moving checkout's traffic as well would be a
+ * second action for one fault. Only when all of it holds:
+ * - the harm singled out here is business alone (this service's own errors or latency singled out
+ *   on this stack are its own);
+ * - the sibling's fault is an SLO-gated error rate or latency, confirmed, that began before the
+ *   drop and is still bad in its service's latest health on this stack (a fault long over, or no
+ *   longer reported, explains nothing now);
+ * - the sibling is singled out on this stack (a cart failing on every stack explains no drop on one);
+ * - the sibling was mitigated: "mitigated there" must be true, or the drop is judged on its own.
  */
 function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { service: string; id: string; why: string } | undefined {
-  const { inc, local, active } = ctx;
+  const { inc, local, w } = ctx;
   if (local.length === 0 || local.some((d) => inc.signals[d.metric]?.signal !== 'business')) return undefined;
   let since = Infinity;
-  for (const s of active) if (s.signal === 'business' && s.firstTs < since) since = s.firstTs;
-  for (const o of ctx.w.siblings) {
+  for (const d of local) {
+    const t = inc.signals[d.metric]?.firstTs;
+    if (t !== undefined && t < since) since = t;
+  }
+  for (const { incident: o, health } of w.siblings) {
+    if (o.status !== 'mitigated' || !Object.values(o.deltas).some((d) => d.scope === 'local' && d.stack === inc.stack)) continue;
+    // Still failing now: its service reports fresh health on this stack, and that signal is still bad.
+    if (health === undefined || w.now - health.ts > w.config.incident.staleAfterMinutes * MIN) continue;
     for (const s of Object.values(o.signals)) {
-      if ((s.signal === 'reliability' || s.signal === 'latency') && s.stage === 'confirmed' && !s.recovered && !s.coldStart && s.firstTs <= since)
+      if (
+        (s.signal === 'reliability' || s.signal === 'latency') &&
+        s.gate !== null &&
+        s.stage === 'confirmed' &&
+        !s.recovered &&
+        !s.coldStart &&
+        (health.scores[s.signal] ?? 0) >= w.config.guardrails.healthyScore &&
+        s.firstTs <= since
+      )
         return { service: o.service, id: o.id, why: `${s.metric} since ${hhmm(s.firstTs)}` };
     }
   }
@@ -62,7 +81,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   const harmed = new Set([
     ...confirmed.filter(threatensSlo).map((s) => s.metric),
     ...breached.filter((m) => inc.signals[m] !== undefined && threatensSlo(inc.signals[m]!)),
-    ...ctx.firm.filter((p) => p.slo.kind === 'saturation' && inc.signals[p.metric]?.stage === 'confirmed').map((p) => p.metric),
+    ...ctx.firm.filter((p) => p.slo.kind === 'saturation' && confirmed.some((s) => s.metric === p.metric)).map((p) => p.metric),
     ...breached.filter((m) => inc.signals[m]?.signal === 'capacity'),
   ]);
   const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];

@@ -194,7 +194,7 @@ function firmPredictions(
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
     const own = inc.signals[p.metric];
-    if (own?.signal === 'latency' && now < warmingUntil && p.breachAt > warmingUntil) return false;
+    if ((own?.signal === 'latency' || p.slo.kind === 'latency_p99') && now < warmingUntil && p.breachAt > warmingUntil) return false;
     if (own !== undefined && bumpsBenignly(own, gainedTraffic) && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
     if (confirmed.some((s) => s.metric === p.metric)) return true;
     if (!gatedConfirmed || own === undefined) return gatedConfirmed;

@@ -14,8 +14,8 @@ export interface WorkflowInput {
   deltas: ReadonlyMap<string, IncidentDelta>;
   /** Latest health of every stack of this service. */
   health: ReadonlyMap<string, StackHealthEvent>;
-  /** The other services' open incidents on this incident's stack. */
-  siblings: readonly Incident[];
+  /** The other services' open incidents on this incident's stack, with their service's latest health there. */
+  siblings: readonly Sibling[];
   shareOf: (stack: string) => number | undefined;
   /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
   outOfService: (stack: string) => ContextEvent | undefined;
@@ -25,6 +25,12 @@ export interface WorkflowInput {
   horizonMinutes: number;
   confidence: ConfidenceModel;
   isPrimary: (stack: string) => boolean;
+}
+
+/** Another service's open incident on the same stack. */
+export interface Sibling {
+  incident: Incident;
+  health: StackHealthEvent | undefined;
 }
 
 /** What the workflow concludes: the recommendation's decision fields, plus whether it may run now. */
