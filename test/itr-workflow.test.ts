@@ -56,20 +56,7 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
   ctx.add({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } });
   for (const e of over.events ?? []) ctx.add(e);
   const inc = over.incident ?? incident();
-  const scope = over.delta ?? 'local';
-  const deltas = new Map<string, IncidentDelta>([
-    [
-      'http_error_ratio',
-      {
-        metric: 'http_error_ratio',
-        ts: T - 2 * MIN,
-        scope,
-        stack: scope === 'local' ? 'us-west-2' : null,
-        reason: `${scope} verdict`,
-        separation: scope === 'local' ? 8 : 0,
-      },
-    ],
-  ]);
+  const deltas = verdicts(['http_error_ratio', over.delta ?? 'local', 8]);
   return {
     incident: inc,
     now: T,
@@ -90,6 +77,23 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
     siblings: [],
     ...over,
   };
+}
+
+/** Cross-stack verdicts two minutes old, one per metric: `local` singles out us-west-2 by `separation`. */
+function verdicts(...of: [metric: string, scope: IncidentDelta['scope'], separation: number][]): Map<string, IncidentDelta> {
+  return new Map(
+    of.map(([metric, scope, separation]) => [
+      metric,
+      {
+        metric,
+        ts: T - 2 * MIN,
+        scope,
+        stack: scope === 'local' ? 'us-west-2' : null,
+        reason: `${scope} verdict`,
+        separation: scope === 'local' ? separation : 0,
+      },
+    ]),
+  );
 }
 
 /** A deployment of checkout on us-west-2, by default 20 minutes before the episode. */
@@ -211,21 +215,7 @@ describe('ITR workflow', () => {
                 },
               },
       });
-      const base = input({ events: [campaign], incident: inc });
-      const deltas = new Map<string, IncidentDelta>([
-        [
-          'db_pool_utilization',
-          {
-            metric: 'db_pool_utilization',
-            ts: T - 2 * MIN,
-            scope,
-            stack: scope === 'local' ? 'us-west-2' : null,
-            reason: `${scope} verdict`,
-            separation: scope === 'local' ? 11 : 0,
-          },
-        ],
-      ]);
-      return { ...base, deltas };
+      return input({ events: [campaign], incident: inc, deltas: verdicts(['db_pool_utilization', scope, 11]) });
     };
     // Heading for its saturation gate in 15 minutes, singled out against peers under the same campaign: shift.
     const d = runWorkflow(filling(15, 'local'));
@@ -266,9 +256,7 @@ describe('ITR workflow', () => {
         ...over,
       });
     const cart = cartIncident();
-    const ordersDelta = new Map<string, IncidentDelta>([
-      ['orders_per_min', { metric: 'orders_per_min', ts: T - 2 * MIN, scope: 'local', stack: 'us-west-2', reason: 'local verdict', separation: 5 }],
-    ]);
+    const ordersDelta = verdicts(['orders_per_min', 'local', 5]);
     // The cart's latest health on us-west-2: errors still 9 sigma.
     const cartHealth = { ...health('us-west-2', { reliability: 9 }), service: 'cart' };
     const downstream = (siblings: Incident[], signals = checkout.signals, h: StackHealthEvent | undefined = cartHealth) =>
@@ -398,9 +386,7 @@ describe('ITR workflow', () => {
       ...deployment('deploy-767', { version: 'v2.5', previousVersion: 'v2.4' }, T - (endedMinAgo + 8) * MIN),
       endTs: T - endedMinAgo * MIN,
     });
-    const deltas = new Map<string, IncidentDelta>([
-      ['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 6 }],
-    ]);
+    const deltas = verdicts(['http_p99_ms', 'local', 6]);
     const run = (breachInMin: number, endedMinAgo: number) =>
       runWorkflow(input({ incident: latencyOnly(breachInMin), events: [rollout(endedMinAgo)], deltas }));
     // Breach forecast in 45 minutes, warm-up over in 18: watch, the forecast is no SLO at risk yet.

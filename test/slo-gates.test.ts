@@ -126,9 +126,9 @@ function noise(i: number): number {
   return (x - Math.floor(x) - 0.5) * 2;
 }
 
-function run(samples: Sample[]): { events: DetectionEvent[]; engine: DetectionEngine } {
+function run(samples: Sample[], config = cfg): { events: DetectionEvent[]; engine: DetectionEngine } {
   const events: DetectionEvent[] = [];
-  const engine = new DetectionEngine(cfg, { detection: (e) => events.push(e) });
+  const engine = new DetectionEngine(config, { detection: (e) => events.push(e) });
   for (const s of samples) engine.offerSample(s);
   engine.flush();
   return { events, engine };
@@ -183,11 +183,8 @@ describe('gates and the series they judge', () => {
     const custom = detectionConfigSchema.parse({
       slo: { gates: [{ metric: '2xx_ratio$', signal: 'reliability', kind: 'error_rate', limit: 0.99, comparator: '<', relative: false }] },
     });
-    const seen: DetectionEvent[] = [];
-    const engine = new DetectionEngine(custom, { detection: (e) => seen.push(e) });
-    for (const x of series('http_2xx_ratio', 'reliability', ['a', 'b'], 1420, success)) engine.offerSample(x);
-    engine.flush();
-    expect(seen.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed').map((e) => e.stack)).toEqual(['b']);
+    const operator = run(series('http_2xx_ratio', 'reliability', ['a', 'b'], 1420, success), custom);
+    expect(operator.events.filter((e) => e.type === 'anomaly' && e.stage === 'confirmed').map((e) => e.stack)).toEqual(['b']);
     // Available memory falling away on one stack is a capacity fault.
     const free = run(
       series('memory_available_ratio', 'capacity', ['a', 'b'], 1420, (s, m) => 0.55 + 0.02 * noise(m * 3 + s.length) - (s === 'b' && m >= 1400 ? 0.4 : 0)),

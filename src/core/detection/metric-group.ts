@@ -31,7 +31,7 @@ export interface MetricGroup {
   service: string;
   metric: string;
   signal: Signal;
-  /** Which way is bad for this metric (see badDirection); derived from the name, not checkpointed. */
+  /** Which way is bad for this metric (see badDirection): from its gate or name, not checkpointed. */
   direction: 1 | -1;
   stacks: Map<string, SeriesRuntime>;
   /** The step index (event time / step length) the group last had data in. */

@@ -184,13 +184,8 @@ export class RecentPoints implements RecentPointsReader {
   /** The series' recorded points since `sinceTs` (see Ring.since); zeros when it has none. */
   since(series: SeriesState, sinceTs: number, above: number, out: { n: number; sum: number; above: number }): void {
     const ring = this.services.get(series.service)?.metrics.get(series.metric)?.get(series.stack);
-    if (ring === undefined) {
-      out.n = 0;
-      out.sum = 0;
-      out.above = 0;
-      return;
-    }
-    ring.since(sinceTs, above, out);
+    if (ring !== undefined) ring.since(sinceTs, above, out);
+    else out.n = out.sum = out.above = 0;
   }
 
   /** An incident opened on the service: its series (all stacks: the peers are the control) keep more points. */

@@ -1,4 +1,5 @@
 import type { SeriesState } from './series-state.js';
+import { complementCeiling } from './slo-gates.js';
 
 /**
  * How much noise a point carries beyond what the baseline's spread learned: the least sigma it can
@@ -30,7 +31,7 @@ export function countNoise(series: SeriesState, count: number): number {
   const scale = gate.unit === 'percent' ? 100 : 1;
   const expected = series.lastExpected / scale;
   // A success rate's sampling noise is its error rate's: p(1 − p) is the same for p and 1 − p.
-  const errors = gate.comparator === '<' ? 1 - expected : expected;
+  const errors = Number.isNaN(complementCeiling(gate)) ? expected : 1 - expected;
   const p = Math.min(0.5, Math.max(errors === errors ? errors : 0, 1 / count));
   return Math.sqrt((p * (1 - p)) / count) * scale;
 }

@@ -14,7 +14,7 @@ import type { RecentPoints } from './recent-points.js';
 import { trackRelative } from './relative-deviation.js';
 import { countNoise, eventCountNoise, noiseScale } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
-import { adaptGateToValue } from './slo-gates.js';
+import { adaptGateToValue, complementCeiling } from './slo-gates.js';
 
 /** The window a recurrence of error bursts is judged over, and how far past the gate a burst is. */
 const RECUR_WINDOW_MS = 15 * MS_PER_MIN;
@@ -96,7 +96,7 @@ export class SampleScorer {
       threshold,
       s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
-      gate !== null && gate.kind === 'error_rate' && gate.comparator === '<' ? (gate.unit === 'percent' ? 100 : 1) : Number.NaN,
+      complementCeiling(gate),
     );
     const { expected, score } = a;
     let transition = a.transition;

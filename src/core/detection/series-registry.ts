@@ -6,6 +6,7 @@ import { createThreshold } from '../threshold/two-stage.js';
 import { HealthBoard, type HealthAccJSON } from './health-board.js';
 import { newMetricGroup, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { newRelativeDeviation } from './relative-deviation.js';
+import { badDirection } from './series-direction.js';
 import { emptyTally, type SeriesState } from './series-state.js';
 import type { SloGates } from './slo-gates.js';
 import { GroupSnapshotter, restoredRelative, type GroupSnapshot } from './snapshot-stream.js';
@@ -167,9 +168,7 @@ export class SeriesRegistry {
   }
 
   private runtimeOf(group: MetricGroup, state: SeriesState, reportedStep: number, relative: SeriesRuntime['relative']): SeriesRuntime {
-    // An absolute gate says which side of its limit is bad; the name decides only without one.
-    const gate = state.gate;
-    if (gate !== null && !gate.relative) group.direction = gate.comparator === '<' ? -1 : 1;
+    group.direction = badDirection(state.signal, state.metric, state.gate);
     const runtime: SeriesRuntime = {
       state,
       group,

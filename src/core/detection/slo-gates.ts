@@ -70,6 +70,15 @@ function gateFor(g: SloGateParams, metric: string): SloGate {
  * A fraction gate whose unit was not in the name learns it from its series' first values (see the
  * class comment). Returns true when it switched to percent.
  */
+/**
+ * The ceiling a complement error gate (a success rate or availability, bad below its limit) counts
+ * failures from: 1 for a fraction, 100 in percent; NaN for every other gate and for none.
+ */
+export function complementCeiling(gate: SloGate | null): number {
+  if (gate === null || gate.kind !== 'error_rate' || gate.comparator !== '<' || gate.relative) return Number.NaN;
+  return gate.unit === 'percent' ? 100 : 1;
+}
+
 export function adaptGateToValue(gate: SloGate, value: number): boolean {
   if (value !== value) return false;
   if (gate.unitWatch === true) {
