@@ -119,6 +119,36 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(judgeStacks(now, p)).toMatchObject({ scope: 'local', stack: 'us-east-1', amidGlobal: true });
   });
 
+  it('is singled out by its move since a change that landed amid the episode, its unchanged peers the control', () => {
+    // An upstream fault lifts every stack's 5xx (+300 to +500 %, the quiet baselines most); a bad
+    // version deployed on eu-central-1 mid-incident takes its own to +700 %. Against the baselines
+    // the peers moved by more than peerMaxRatio of its move: the platform moved.
+    const up = (name: string, score: number, dev: number, extra: Partial<StackInput> = {}): StackInput => {
+      const s = stack(name, score, dev, extra);
+      s.relative!.direction = 1;
+      return s;
+    };
+    const peers = [up('us-east-1', 14, 3.1), up('us-west-2', 15, 5.2)];
+    expect(judgeStacks([up('eu-central-1', 33, 7), ...peers], p)).toMatchObject({ scope: 'global' });
+    // Since the deployment at 12:23 (every stack then ~3-5x its baseline) only eu-central-1 moved.
+    const mark = { from: Date.UTC(2026, 3, 2, 12, 23), dev: { 'eu-central-1': 3.4, 'us-east-1': 3.0, 'us-west-2': 5.3 } };
+    const v = judgeStacks([up('eu-central-1', 33, 7, { sinceChange: mark }), ...peers], p);
+    expect(v).toMatchObject({ scope: 'local', stack: 'eu-central-1', amidGlobal: true });
+    expect(v!.reason).toContain('since its change at 12:23 it moved by 360 %');
+    // The part of its score its peers do not share (16.5), or its gap to the worst peer when wider.
+    expect(v!.separation).toBeCloseTo(Math.max(33 - 15, (33 * (3.6 - 0.1)) / 7), 5);
+    // Peers that rose with it since the change (the upstream fault still growing) moved too.
+    const growing = [up('us-east-1', 14, 5.0), up('us-west-2', 15, 7.0)];
+    expect(judgeStacks([up('eu-central-1', 33, 7, { sinceChange: mark }), ...growing], p)).toMatchObject({ scope: 'global' });
+    // A move since the change too small to be an anomaly of its own (its unshared part under the warn bound) is none.
+    expect(judgeStacks([up('eu-central-1', 16, 3.9, { sinceChange: mark }), ...peers], p)?.stack).not.toBe('eu-central-1');
+    // Nor before its own episode is confirmed, or once its latest point is back under the bound.
+    expect(judgeStacks([up('eu-central-1', 33, 7, { sinceChange: mark, confirmed: false, episodeMinutes: 1 }), ...peers], p)).toMatchObject({
+      scope: 'global',
+    });
+    expect(judgeStacks([up('eu-central-1', 33, 7, { sinceChange: mark, latest: 2 }), ...peers], p)).toMatchObject({ scope: 'global' });
+  });
+
   it('is singled out too when only one peer deviates with it, by a fraction far below its own', () => {
     // Traffic moved onto us-east-1 (+44 % on its pool, 12 sigma against the old share's baseline);
     // eu-central-1's pool fills up: +300 %. Two of four deviate: "partial" by scores alone.
@@ -269,6 +299,43 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
       [sale],
     );
     expect(calm.events.filter((e) => e.type === 'delta' && e.scope === 'local')).toHaveLength(0);
+  });
+
+  it('rolls back nothing on a deployment amid an upstream fault, and singles out the one whose version adds its own errors', () => {
+    // 5xx at 0.04 % (us-west-2 0.027 %); an upstream fault adds 0.12 % to every stack from DIP; a
+    // deployment lands on eu-central-1 15 minutes in.
+    const base: Record<string, number> = { 'eu-west-1': 0.0004, 'eu-central-1': 0.0004, 'us-east-1': 0.00027 };
+    const deploy: ContextEvent = {
+      ts: T0 + (DIP + 15) * MIN,
+      endTs: T0 + (DIP + 20) * MIN,
+      kind: 'deployment',
+      stack: 'eu-central-1',
+      service: 'checkout',
+      id: 'deploy-9',
+      attributes: {},
+    };
+    const rate =
+      (bad: boolean) =>
+      (s: string, m: number): number =>
+        base[s]! * (1 + 0.15 * noise(m * 7 + s.length)) + (m >= DIP && m < DIP + 90 ? 0.0012 : 0) + (bad && s === 'eu-central-1' && m >= DIP + 22 ? 0.002 : 0);
+    const locals = (bad: boolean) =>
+      run(DIP + 60, stacks, 'http_5xx_rate', 'reliability', rate(bad), [deploy]).events.filter((e) => e.type === 'delta' && e.scope === 'local');
+    const bad = locals(true);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toMatchObject({ stack: 'eu-central-1' });
+    expect(bad[0]!.type === 'delta' && bad[0]!.reason).toContain('since its change at 06:15');
+    expect((bad[0]!.ts - T0) / MIN - (DIP + 22)).toBeLessThanOrEqual(5);
+    // The same deployment bringing no errors of its own: the upstream fault names no stack.
+    expect(locals(false)).toHaveLength(0);
+    // The mark is checkpointed with its group and restored as it was.
+    const { engine } = run(DIP + 30, stacks, 'http_5xx_rate', 'reliability', rate(true), [deploy]);
+    const snap = engine.snapshot();
+    const marks = snap.groups.find((g) => g.metric === 'http_5xx_rate')!.changeMarks!;
+    expect(marks['eu-central-1']).toMatchObject({ from: deploy.ts });
+    expect(marks['eu-central-1']!.dev['us-east-1']).toBeGreaterThan(2);
+    const restored = new DetectionEngine(cfg, { detection: () => {} });
+    restored.restore(decodeState(encodeState(snap)));
+    expect(restored.snapshot().groups.find((g) => g.metric === 'http_5xx_rate')!.changeMarks).toEqual(marks);
   });
 
   it('checkpoints the relative deviations and the anchors with their groups', () => {

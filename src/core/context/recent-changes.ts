@@ -48,6 +48,21 @@ export class RecentChanges {
     if (until > this.latestUntil) this.latestUntil = until;
   }
 
+  /**
+   * When the latest change whose window covers `stack`/`service` at `ts` began (NaN when none).
+   * Read-only: windows that ended are pruned by `changed`.
+   */
+  latestChange(stack: string, service: string, ts: number): number {
+    if (ts > this.latestUntil) return Number.NaN;
+    const list = this.byStack.get(stack);
+    let from = Number.NaN;
+    if (list === undefined) return from;
+    for (const w of list) {
+      if (ts >= w.from && w.until >= ts && (w.service === service || w.service === '') && !(w.from <= from)) from = w.from;
+    }
+    return from;
+  }
+
   /** Whether `stack`/`service` is inside a change window at `ts` (called with non-decreasing ts per engine). */
   changed(stack: string, service: string, ts: number): boolean {
     if (ts > this.latestUntil) return false;

@@ -1,4 +1,5 @@
 import type { DeltaScope, StackDeviation } from '../../domain/types.js';
+import { hhmm } from '../clock-text.js';
 
 /**
  * Cross-stack comparison for one metric of one service at one step: which stack, if any, deviates
@@ -59,6 +60,11 @@ export interface StackInput extends StackDeviation {
    * experiment or maintenance on it), as `kind id`: it is no control for its peers.
    */
   aside?: string;
+  /**
+   * When the stack's latest change began amid an episode of this metric (`from`) and every stack's
+   * relative deviation then (see MetricGroup.changeMarks). Absent when none.
+   */
+  sinceChange?: { from: number; dev: Readonly<Record<string, number>> };
 }
 
 /**
@@ -134,7 +140,7 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
   const separation = top.score - Math.max(0, maxPeer);
 
   if (moving >= 2 && moving / n >= p.globalFraction) {
-    const apart = standsApart(top, peers, separation, p);
+    const apart = standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);
     if (apart !== undefined) return apart;
     return {
       scope: 'global',
@@ -180,7 +186,8 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
     };
   }
   return (
-    standsApart(top, peers, separation, p) ?? {
+    standsApart(top, peers, separation, p) ??
+    apartSinceChange(top, peers, separation, p) ?? {
       scope: 'partial',
       stack: null,
       separation,
@@ -219,6 +226,51 @@ function standsApart(top: StackInput, peers: readonly StackInput[], separation: 
     separation: apart,
     amidGlobal: true,
     reason: `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while its peers moved too; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
+  };
+}
+
+/**
+ * The canary comparison inside a platform-wide episode: a change landed on the top stack while
+ * every stack was already off (an upstream fault lifting every stack's errors), and since that
+ * change the top stack moved by a fraction its unchanged peers do not come near. Against their
+ * baselines all of them are many sigma off and the top only somewhat more, so standsApart cannot
+ * tell a bad version deployed mid-incident from the incident; measured from the moment of the
+ * change, the peers are the control and stand still. The same bars as standsApart: the peers'
+ * move below `peerMaxRatio` of the top's, the part of its score they do not share at the warn
+ * bound, and the top beyond it at its latest point.
+ */
+function apartSinceChange(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
+  const mark = top.sinceChange;
+  const t = top.relative;
+  if (mark === undefined || t === undefined || !top.confirmed) return undefined;
+  if (top.latest !== undefined && top.latest < p.warnScore) return undefined;
+  const before = mark.dev[top.stack];
+  if (before === undefined || !(t.dev > 0)) return undefined;
+  const own = t.dev - before;
+  if (!(own > 0)) return undefined;
+  const moved: { stack: string; m: number }[] = [];
+  for (const s of peers) {
+    const b = mark.dev[s.stack];
+    const r = s.relative;
+    if (b === undefined || r === undefined || r.dev !== r.dev) continue;
+    // A peer read at its latest point, as in relativeMoves: one that has just followed the top moved too.
+    let m = r.dev - b;
+    if (s.score > 0 && m > 0) m *= peerNow(s) / s.score;
+    moved.push({ stack: s.stack, m });
+  }
+  if (moved.length === 0) return undefined;
+  moved.sort((a, b) => b.m - a.m);
+  const ref = peers.length <= 2 ? moved[0]! : moved[Math.min(moved.length - 1, Math.floor(peers.length * 0.25))]!;
+  if (ref.m >= p.peerMaxRatio * own) return undefined;
+  const unshared = (top.score * (own - Math.max(0, ref.m))) / t.dev;
+  if (unshared < p.warnScore) return undefined;
+  const apart = Math.max(separation, unshared);
+  return {
+    scope: 'local',
+    stack: top.stack,
+    separation: apart,
+    amidGlobal: true,
+    reason: `${top.stack} deviates by ${fmt(top.score)} sigma while its peers deviate too, but since its change at ${hhmm(mark.from)} it moved by ${pct(own)} and ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${ref.stack} by ${pct(ref.m)}: ${top.stack} stands apart (separation ${fmt(apart)})`,
   };
 }
 

@@ -57,6 +57,13 @@ export interface MetricGroup {
    * against the levels of the anchor, each peer's move is what it was, not what its baseline left of it.
    */
   anchors: Record<string, Anchor>;
+  /**
+   * Per stack that changed (deployment, rollback, config change) while the group was in an
+   * episode: every stack's relative deviation when the change began. A fault the change brings
+   * on top of a platform-wide episode shows as the changed stack's move since then against its
+   * unchanged peers' (see apartSinceChange).
+   */
+  changeMarks: Record<string, ChangeMark>;
   /** The streamed snapshot this group was last written to (see GroupSnapshotter); not checkpointed. */
   savedEpoch: number;
 }
@@ -76,8 +83,15 @@ export function newMetricGroup(service: string, metric: string, signal: Signal):
     candidateMinutes: 0,
     lastCloseTs: Number.NaN,
     anchors: {},
+    changeMarks: {},
     savedEpoch: 0,
   };
+}
+
+/** Every stack's relative deviation (see RelativeDeviation.dev) when one stack's change began at `from`. */
+export interface ChangeMark {
+  from: number;
+  dev: Record<string, number>;
 }
 
 /** Every stack's baseline level (see RelativeDeviation.level) when one stack's episode began at `start`. */
@@ -126,10 +140,12 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
     if (!any) {
       group.anchors = {};
+      group.changeMarks = {};
       return undefined;
     }
   }
   anchorEpisodes(group);
+  if (watchedAfterChange(group.signal)) markChanges(group, ctx.changes, stepEnd, stepMs);
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
   let anyEpisode = false;
@@ -170,12 +186,14 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
             },
           }
         : {}),
+      ...(group.changeMarks[series.stack] !== undefined ? { sinceChange: group.changeMarks[series.stack]! } : {}),
       ...(aside !== undefined ? { aside: `${aside.kind} ${aside.id}` } : {}),
     });
   }
   if (!anyEpisode) {
     group.verdict = '';
     group.anchors = {};
+    group.changeMarks = {};
     return undefined;
   }
   // A local verdict ends with its stack's episode, even while another stack keeps the group in
@@ -251,8 +269,29 @@ export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'],
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, sinceChange: _s, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
+}
+
+/**
+ * Marks each change that began in this step or the one before with every stack's relative
+ * deviation now, and drops the marks of changes whose window has passed. A change first seen
+ * later than that (the group was calm when it landed) gets none: what it moved is then measured
+ * from the baseline, as every move is.
+ */
+function markChanges(group: MetricGroup, changes: RecentChanges, stepEnd: number, stepMs: number): void {
+  for (const stack of group.stacks.keys()) {
+    const from = changes.latestChange(stack, group.service, stepEnd);
+    const known = group.changeMarks[stack];
+    if (known !== undefined && known.from === from) continue;
+    if (!(stepEnd - from <= 2 * stepMs)) {
+      if (known !== undefined) delete group.changeMarks[stack];
+      continue;
+    }
+    const dev: Record<string, number> = {};
+    for (const [other, o] of group.stacks) if (o.relative.dev === o.relative.dev) dev[other] = o.relative.dev;
+    group.changeMarks[stack] = { from, dev };
+  }
 }
 
 /**

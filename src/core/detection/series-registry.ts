@@ -150,6 +150,7 @@ export class SeriesRegistry {
         candidateMinutes: g.candidateMinutes,
         lastCloseTs: g.lastCloseTs ?? Number.NaN,
         anchors: g.anchors ?? {},
+        changeMarks: g.changeMarks ?? {},
       };
       for (let i = 0; i < g.series.length; i++) {
         const state = g.series[i]!;

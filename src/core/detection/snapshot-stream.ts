@@ -1,5 +1,5 @@
 import type { SeriesState } from './series-state.js';
-import type { Anchor, MetricGroup } from './metric-group.js';
+import type { Anchor, ChangeMark, MetricGroup } from './metric-group.js';
 import type { Signal } from '../../domain/types.js';
 import { encodeState } from '../state/json-codec.js';
 import { newRelativeDeviation, type RelativeDeviation } from './relative-deviation.js';
@@ -22,6 +22,8 @@ export interface GroupSnapshot {
   relative?: RelativeDeviation[];
   /** Baseline levels at the start of each stack's episode (see MetricGroup.anchors; absent in older checkpoints). */
   anchors?: Record<string, Anchor>;
+  /** Deviations when a stack's change began amid an episode (see MetricGroup.changeMarks; absent in older checkpoints). */
+  changeMarks?: Record<string, ChangeMark>;
 }
 
 /** Series `i`'s relative deviation from a group snapshot; unknown (NaN) in a checkpoint without one. */
@@ -53,6 +55,7 @@ export function groupSnapshot(g: MetricGroup): GroupSnapshot {
     reported,
     relative,
     anchors: structuredClone(g.anchors),
+    changeMarks: structuredClone(g.changeMarks),
   };
 }
 
