@@ -301,6 +301,29 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
     expect(calm.events.filter((e) => e.type === 'delta' && e.scope === 'local')).toHaveLength(0);
   });
 
+  it('does not withdraw a stack standing apart amid a platform-wide episode on one point back among its peers', () => {
+    const sale: ContextEvent = { ts: T0 + DIP * MIN, endTs: T0 + (DIP + 240) * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
+    const FILL = DIP + 20;
+    const pool = (s: string, m: number): number => {
+      const base = (s === 'eu-west-1' ? 28 : 25) * daily(m) * (m >= DIP ? 1.6 : 1) * (1 + 0.03 * noise(m * 7 + s.length));
+      return s === 'eu-west-1' && m >= FILL ? Math.min(100, base + 4 * (m - FILL)) : base;
+    };
+    const all = [...stacks, 'us-west-2'];
+    const first = run(DIP + 60, all, 'db_pool_utilization', 'capacity', pool, [sale]).events.find((e) => e.type === 'delta' && e.scope === 'local')!;
+    expect(first).toMatchObject({ stack: 'eu-west-1' });
+    // One minute, four minutes after the verdict, eu-west-1's pool reads like its peers' again.
+    const at = (first.ts - T0) / MIN + 4;
+    const dips = (len: number) => (s: string, m: number) => (s === 'eu-west-1' && m >= at && m < at + len ? pool('eu-central-1', m) * (28 / 25) : pool(s, m));
+    const deltasAfter = (len: number) =>
+      run(DIP + 60, all, 'db_pool_utilization', 'capacity', dips(len), [sale]).events.filter((e) => e.type === 'delta' && e.ts > first.ts);
+    // A single point: the culprit is not withdrawn and announced anew a minute later.
+    expect(deltasAfter(1).filter((e) => e.type === 'delta' && e.ts <= T0 + (at + 6) * MIN)).toHaveLength(0);
+    // Back among its peers for good: withdrawn once the new verdict has held its debounce.
+    const back = deltasAfter(60).find((e) => e.type === 'delta' && e.scope !== 'local');
+    expect(back).toBeDefined();
+    expect((back!.ts - T0) / MIN - at).toBeGreaterThanOrEqual(cfg.delta.stableMinutes - 1);
+  });
+
   it('rolls back nothing on a deployment amid an upstream fault, and singles out the one whose version adds its own errors', () => {
     // 5xx at 0.04 % (us-west-2 0.027 %); an upstream fault adds 0.12 % to every stack from DIP; a
     // deployment lands on eu-central-1 15 minutes in.

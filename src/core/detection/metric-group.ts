@@ -46,6 +46,11 @@ export interface MetricGroup {
   reported: number;
   /** The verdict last announced, and a candidate that must hold `stableMinutes` to replace it. */
   verdict: string;
+  /**
+   * The announced local verdict is one of a stack standing apart amid a platform-wide episode
+   * (DeltaVerdict.amidGlobal). Not checkpointed: a restored one is withdrawn as any other.
+   */
+  verdictAmidGlobal?: boolean;
   candidate: string;
   /** Minutes of data the candidate has held (a step of hourly data counts 60). */
   candidateMinutes: number;
@@ -225,12 +230,17 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   // Except when only their fractions moved (their scores call them healthy): a peer's fraction near
   // the bar crosses it and back minute to minute, and each return would announce the culprit
   // anew, so that verdict holds like any other before it is news.
-  const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local' && verdict.movedAlike !== true;
+  // Nor when the culprit stood apart amid a platform-wide episode: every stack is many sigma off
+  // there, and one point of the culprit under the warn bound, or of a peer catching up, reads
+  // global again (on the imitation seeds, 33 of 84 such withdrawals were announced anew within
+  // five minutes).
+  const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local' && verdict.movedAlike !== true && group.verdictAmidGlobal !== true;
   if (group.candidateMinutes < config.delta.stableMinutes && !canary && !withdraws) return undefined;
   // The verdict is reset when no stack is in an episode, so a global one here is from this run.
   // A stack that stands apart while every stack still moves is no straggler of that run.
   const afterGlobal = group.verdict.startsWith('global:') && verdict.amidGlobal !== true;
   group.verdict = key;
+  group.verdictAmidGlobal = verdict.amidGlobal === true;
   group.candidate = '';
   inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
   // Stamped with the point that completed the step, or else with the end of the step, like
