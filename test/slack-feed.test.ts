@@ -151,9 +151,21 @@ describe('SlackFeed, bot mode', () => {
     info.start();
     info.onDecision(makeRec({ id: 'r-none', action: 'none', status: 'informational', cause: { kind: 'explained', reason: 'load test lt-7 on us-west-2' } }));
     info.onDecision(makeRec({ id: 'r-none-2', action: 'none', status: 'informational', cause: { kind: 'unknown', reason: '?' } }));
+    // A drop that is another service's incident's impact here: watched, and said so.
+    info.onDecision(
+      makeRec({
+        id: 'r-downstream',
+        action: 'observe',
+        status: 'informational',
+        cause: { kind: 'explained', reason: "cart's incident inc-3 on us-west-2 came first" },
+      }),
+    );
+    info.onDecision(makeRec({ id: 'r-observe', action: 'observe', status: 'informational', cause: { kind: 'unknown', reason: 'not yet sustained' } }));
     expect(await info.flush()).toBe(true);
-    expect(posts(slack.messages).map((p) => p.body.blocks[0].text.text)).toContain('No action needed: checkout on us-west-2');
-    expect(posts(slack.messages)).toHaveLength(2);
+    const texts = posts(slack.messages).map((p) => p.body.blocks[0].text.text);
+    expect(texts).toContain('No action needed: checkout on us-west-2');
+    expect(texts).toContain('Watching checkout on us-west-2');
+    expect(posts(slack.messages)).toHaveLength(3);
   });
 
   it('429 with Retry-After: 1 waits at least 1 s, then delivers', async () => {

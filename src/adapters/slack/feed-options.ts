@@ -11,7 +11,7 @@ export interface SlackConfig {
   channel?: string;
   /** Bot mode: Web API base URL (default https://slack.com). */
   baseUrl?: string;
-  /** Also post `none` recommendations whose cause is 'explained' or 'global' (default false). */
+  /** Also post `none` and `observe` recommendations whose cause is 'explained' or 'global' (a downstream impact of another service's incident; default false). */
   includeInformational?: boolean;
   /** The outbox, an SQLite file (created with its directory if missing). */
   outboxPath: string;

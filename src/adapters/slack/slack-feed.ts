@@ -191,7 +191,13 @@ export class SlackFeed {
 
   private relevant(rec: Recommendation): boolean {
     if (MITIGATIONS.has(rec.action)) return true;
-    return this.cfg.includeInformational === true && rec.action === 'none' && (rec.cause.kind === 'explained' || rec.cause.kind === 'global');
+    // Decisions not to act that name why: explained by an event, global, or (observe) another
+    // service's incident on the stack. A bare observe (not yet sustained, no SLO risk) is noise here.
+    return (
+      this.cfg.includeInformational === true &&
+      (rec.action === 'none' || rec.action === 'observe') &&
+      (rec.cause.kind === 'explained' || rec.cause.kind === 'global')
+    );
   }
 
   private onRecommendation(rec: Recommendation): void {
