@@ -41,6 +41,10 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     ['capacity', 'memory_used_ratio', 'saturation', 0.9],
     ['capacity', 'conn_pool_in_use_pct', 'saturation', 90],
     ['capacity', 'worker_busy_fraction', 'saturation', 0.9],
+    ['reliability', 'error_rate_5xx', 'error_rate', 0.001],
+    ['reliability', 'errors_per_request', 'error_rate', 0.001],
+    ['reliability', 'http_5xx_ratio_pct', 'error_rate', 0.1],
+    ['latency', 'latency_99p_ms', 'latency_p99', 500],
     ['reliability', 'failed_requests_ratio', 'error_rate', 0.001],
     ['reliability', 'upstream_timeout_rate', 'error_rate', 0.001],
     ['latency', 'api_tp99_ms', 'latency_p99', 500],
@@ -69,6 +73,8 @@ describe("default SLO gates meet a newcomer's metric names", () => {
       'error_budget_burn_rate',
       'failover_count',
       'terror_index',
+      'errors_per_min',
+      'errors_per_second',
     ]) {
       expect(gates.match('reliability', name)).toBeUndefined();
     }

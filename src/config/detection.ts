@@ -130,8 +130,8 @@ export const detectionConfigSchema = z.strictObject({
       /**
        * First match wins. The defaults are the seed's gates, written for the spellings exporters
        * use: error rates as 5xx / error(s) / err(s) / failure(s) / failed (of requests, calls or
-       * responses; rate or ratio, fraction or percent), success rates and availability as their
-       * complement (below 99.9 %), p95/p99 (95th/99th, tp99, or a quantile) latency in milliseconds
+       * responses; rate or ratio, fraction or percent, or per request), success rates and availability as their
+       * complement (below 99.9 %), p95/p99 (95th/99th/99p, tp99, or a quantile) latency in milliseconds
        * or seconds, any business metric relative to its baseline, utilisation, saturation,
        * usage/used/busy/in-use or a CPU/memory/heap/disk percentage as a fraction or in percent (a
        * usage in bytes or cores is not a share of anything: no gate).
@@ -139,7 +139,7 @@ export const detectionConfigSchema = z.strictObject({
       gates: z.array(sloGate).default([
         {
           metric:
-            '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?|timeouts?)([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)$',
+            '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?|timeouts?)(([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)([_.](5xx|pct|percent))?|[_.]per[_.](requests?|reqs?|calls?|responses?))$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.001,
@@ -159,7 +159,7 @@ export const detectionConfigSchema = z.strictObject({
           limitUnit: 'fraction',
         },
         {
-          metric: '(^|[_.-])(t?p(95|99)|9[59]th|pct9[59])([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
+          metric: '(^|[_.-])(t?p(95|99)|9[59](th|p)|pct9[59])([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
           signal: 'latency',
           kind: 'latency_p99',
           limit: 500,
