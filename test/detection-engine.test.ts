@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DetectionEngine } from '../src/core/detection/detection-engine.js';
 import { defaultDetectionConfig } from '../src/config/detection.js';
-import { followsTrafficShare } from '../src/core/context/traffic-shares.js';
+import { followsTrafficShare, rateNamedOnly } from '../src/core/context/traffic-shares.js';
 import type { ContextEvent, DetectionEvent, Sample, Signal } from '../src/domain/types.js';
 
 const cfg = defaultDetectionConfig();
@@ -199,6 +199,40 @@ describe('detection engine', () => {
     expect(blind.some((e) => e.type === 'anomaly' && e.stack === 'us-east-1' && e.signal === 'business')).toBe(true);
   });
 
+  it('judges a business `_rate` whose values exceed 100 as a volume: orders_rate follows the share like orders_per_min', () => {
+    const shift = T0 + 1900 * MIN;
+    const events: ContextEvent[] = [
+      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } },
+      { ts: shift, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } },
+    ];
+    const share = (stack: string, m: number): number => (T0 + m * MIN < shift ? 0.5 : stack === 'us-east-1' ? 0.2 : 0.8);
+    const orders: Scenario = {
+      minutes: 2160,
+      stacks: ['us-east-1', 'us-west-2'],
+      metric: 'checkout_orders_rate',
+      signal: 'business',
+      value: (stack, m) => 1000 * daily(m) * share(stack, m) * (1 + 0.03 * noise(m * 3 + stack.length)),
+      events,
+    };
+    const engine = new DetectionEngine(cfg, { detection: () => {} });
+    const out = run(orders).events;
+    expect(out.filter((e) => e.type === 'anomaly')).toHaveLength(0);
+    // It says so in its state, so a restart judges it the same way.
+    feed(engine, orders, samplesOf({ ...orders, minutes: 40 }));
+    expect([...engine.series()].every((s) => s.volume === true)).toBe(true);
+    // The whole metric is, on every stack: an idle colour's 30 orders a minute are a volume too.
+    const idle = new DetectionEngine(cfg, { detection: () => {} });
+    const colours = { ...orders, value: (stack: string, m: number) => (stack === 'us-east-1' ? 30 : 970) * daily(m) };
+    feed(idle, colours, samplesOf({ ...colours, minutes: 40 }));
+    expect([...idle.series()].map((s) => [s.stack, s.volume])).toEqual([
+      ['us-east-1', true],
+      ['us-west-2', true],
+    ]);
+    // A rate-named ratio (values at most 1) stays a ratio: the drain is no drop for it either.
+    const ratio = run({ ...orders, metric: 'checkout_rate', value: (stack, m) => 0.4 + 0.01 * noise(m * 3 + stack.length) });
+    expect(ratio.events.filter((e) => e.type === 'anomaly')).toHaveLength(0);
+  });
+
   it('does not scale a business ratio by traffic share: a success rate is the same after the peer is drained', () => {
     const shift = T0 + 1900 * MIN;
     const events: ContextEvent[] = [
@@ -230,6 +264,12 @@ describe('detection engine', () => {
     const ratios = ['payment_success_rate', 'checkout_conversion_ratio', 'cart_success_percent', 'login_availability'];
     expect(follows.filter((m) => !followsTrafficShare(m))).toEqual([]);
     expect(ratios.filter((m) => followsTrafficShare(m))).toEqual([]);
+    // `orders_rate` is ambiguous by name (Prometheus' rate() of a counter is a volume): values decide.
+    expect(['orders_rate', 'checkout_rate'].map((m) => [followsTrafficShare(m), rateNamedOnly(m)])).toEqual([
+      [false, true],
+      [false, true],
+    ]);
+    expect(['payment_success_rate', 'orders_per_min', 'conversion_rate'].filter(rateNamedOnly)).toEqual([]);
   });
   it('does not learn from a performance test on that stack', () => {
     const perf: ContextEvent = { ts: T0 + 1500 * MIN, endTs: T0 + 1560 * MIN, kind: 'perf_test', id: 'load-1', stack: 'us-west-2', attributes: {} };

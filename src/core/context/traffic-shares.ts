@@ -76,3 +76,16 @@ const VOLUME_NAME = /per[_.-]?(s|sec|seconds?|m|mins?|minutes?|h|hours?)([_.-]|$
 export function followsTrafficShare(metric: string): boolean {
   return !RATIO_NAME.test(metric) || VOLUME_NAME.test(metric);
 }
+
+/** Ratio words other than `rate`. */
+const STRICT_RATIO_NAME = /ratio|percent|pct|fraction|success|conversion|availability/i;
+const RATE_NAME = /rate([_.-]|$)/i;
+
+/**
+ * A business name read as a ratio by its `rate` alone (`orders_rate`, `checkout_rate`): in
+ * Prometheus' idiom that is as often a counter's rate(), a volume. Its values decide (see
+ * SampleScorer): a ratio never exceeds 100.
+ */
+export function rateNamedOnly(metric: string): boolean {
+  return RATE_NAME.test(metric) && !STRICT_RATIO_NAME.test(metric) && !VOLUME_NAME.test(metric);
+}

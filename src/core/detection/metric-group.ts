@@ -20,7 +20,7 @@ export interface SeriesRuntime {
   signalIndex: number;
   /** The step this series last counted as reporting in (completeness counts series, not samples). */
   reportedStep: number;
-  /** A business volume, judged per 100 % of traffic (see followsTrafficShare); derived from the name, not checkpointed. */
+  /** A business volume, judged per 100 % of traffic (see followsTrafficShare): from the name, or the values of a rate-named one (SeriesState.volume); not checkpointed. */
   perShare: boolean;
   /** The series' deviation as a fraction of its expected value (checkpointed with the group). */
   relative: RelativeDeviation;

@@ -1,6 +1,7 @@
 import type { DetectionEvent, Sample } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
-import { baselineDecays, type BaselineDecays } from '../baseline/seasonal-baseline.js';
+import { baselineDecays, createBaseline, type BaselineDecays } from '../baseline/seasonal-baseline.js';
+import { rateNamedOnly } from '../context/traffic-shares.js';
 import { watchedAfterChange } from '../context/recent-changes.js';
 import { Decay } from '../math/decay.js';
 import { round4 } from '../math/round.js';
@@ -65,6 +66,17 @@ export class SampleScorer {
     const series = runtime.state;
     const cfg = this.config;
     const ts = s.ts;
+    if (!runtime.perShare && s.signal === 'business' && s.value > 100 && series.baseline.points < cfg.baseline.minHistoryPoints && rateNamedOnly(s.metric)) {
+      // `orders_rate` at 1,200 is no ratio: a volume, judged per share from here on, on every stack
+      // (the idle colour's 30 orders a minute say nothing). Baselines not ready yet (fewer than
+      // minHistoryPoints points) start again in the new unit.
+      for (const r of runtime.group.stacks.values()) {
+        if (r.perShare || r.state.baseline.points >= cfg.baseline.minHistoryPoints) continue;
+        r.state.volume = true;
+        r.perShare = true;
+        r.state.baseline = createBaseline(cfg.baseline);
+      }
+    }
     const b = series.baseline;
     const shares = this.context.shares;
     // Business volumes are judged per 100 % of traffic, so a traffic shift is not an anomaly

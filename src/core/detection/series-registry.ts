@@ -170,13 +170,17 @@ export class SeriesRegistry {
 
   private runtimeOf(group: MetricGroup, state: SeriesState, reportedStep: number, relative: SeriesRuntime['relative']): SeriesRuntime {
     group.direction = badDirection(state.signal, state.metric, state.gate);
+    // A stack joining a group its values made a volume (see SampleScorer) is one too.
+    if (state.signal === 'business' && state.volume !== true && state.baseline.points === 0) {
+      for (const r of group.stacks.values()) if (r.state.volume === true) state.volume = true;
+    }
     const runtime: SeriesRuntime = {
       state,
       group,
       health: this.health.acc(state.service, state.stack),
       signalIndex: SIGNALS.indexOf(state.signal),
       reportedStep,
-      perShare: state.signal === 'business' && followsTrafficShare(state.metric),
+      perShare: state.signal === 'business' && (followsTrafficShare(state.metric) || state.volume === true),
       relative,
     };
     runtime.health.known++;

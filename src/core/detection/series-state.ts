@@ -46,6 +46,11 @@ export interface SeriesState {
    * difference: how the step did, however long it has run. Absent in older checkpoints.
    */
   tally?: Tally;
+  /**
+   * A business series named like a ratio (`orders_rate`) whose values said volume: judged per 100 %
+   * of traffic like `orders_per_min` (see rateNamedOnly). Absent otherwise and in older checkpoints.
+   */
+  volume?: true;
 }
 
 export interface Tally {
