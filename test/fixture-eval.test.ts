@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateFixtures } from '../src/app/evaluate.js';
+import { evaluateFixtures, type FixtureEvaluation } from '../src/app/evaluate.js';
 import { parseConfig } from '../src/config/load.js';
 import { generateScenario, SCENARIO_NAMES } from '../fixtures/generate.js';
 
@@ -55,6 +55,46 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
       expect(g.checks.some((c) => c.verdict === 'rollback')).toBe(false);
       expect(g.checks.some((c) => c.verdict === 'promote')).toBe(true);
     }
+  });
+
+  it("decides the same when the metrics carry other names and units, as a newcomer's exporters send them", async () => {
+    // Same data, other spellings: the error ratio in percent, p99 in seconds, utilisation in
+    // percent or as a saturation, orders as a Prometheus-style rate. Only the default gates.
+    const renamed: Record<string, [string, number]> = {
+      http_error_ratio: ['http_requests_failed_percent', 100],
+      http_p99_ms: ['http_request_duration_seconds_p99', 0.001],
+      cpu_utilization: ['cpu_usage_percent', 100],
+      db_pool_utilization: ['db_pool_saturation', 1],
+      memory_utilization: ['memory_used_ratio', 1],
+      orders_per_min: ['checkout_orders_rate', 1],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'harbinger-renamed-'));
+    for (const f of readdirSync('fixtures/scenarios')) {
+      const text = readFileSync(join('fixtures/scenarios', f), 'utf8');
+      if (!f.endsWith('.jsonl')) {
+        writeFileSync(join(dir, f), text);
+        continue;
+      }
+      const out = text.split('\n').map((line) => {
+        if (!line.includes('"type":"sample"')) return line;
+        const r = JSON.parse(line) as { metric: string; value: number };
+        const to = renamed[r.metric];
+        if (to === undefined) return line;
+        return JSON.stringify({ ...r, metric: to[0], value: Math.round(r.value * to[1] * 1e9) / 1e9 });
+      });
+      writeFileSync(join(dir, f), out.join('\n'));
+    }
+    const decided = (e: FixtureEvaluation) =>
+      e.scenarios.map((s) => ({
+        scenario: s.scenario,
+        incidents: s.incidents,
+        falseMitigations: s.falseMitigations,
+        preemptive: s.preemptive.map(({ eventId, stack, saturates, leadMinutes, action }) => ({ eventId, stack, saturates, leadMinutes, action })),
+        rollouts: s.rollouts.map((r) => ({ deployId: r.deployId, bad: r.bad, rollbackMinutes: r.rollbackMinutes })),
+      }));
+    const [original, other] = [await evaluateFixtures('fixtures/scenarios', config), await evaluateFixtures(dir, config)];
+    expect(decided(other)).toEqual(decided(original));
+    expect(other.summary.beforeBreach).toBe(6);
   });
 
   it('holds up on scenarios generated with a seed it was never run on (held out)', async () => {

@@ -145,7 +145,7 @@ function judgeBusiness(s: SeriesState, peers: readonly SeriesState[], input: Gat
     peerExpected += t.expected;
   }
   const step = input.step;
-  const volume = followsTrafficShare(s.metric);
+  const volume = followsTrafficShare(s.metric) || s.volume === true;
   const perShare = volume && step !== undefined && step > 0 && step < 100 && peerObserved > 0;
   // The old version's ratio to its baseline is what the hour brought everyone; without peers, 1.
   const everyone = peerExpected > 0 ? peerSeasoned / peerExpected : 1;
