@@ -47,7 +47,10 @@ export const decisionConfigSchema = z.strictObject({
     .strictObject({
       /** An incident resolves after this long with every one of its series recovered. */
       resolveAfterMinutes: z.number().positive().default(15),
-      /** Health older than this is stale: it cannot clear a target and it lowers confidence. */
+      /**
+       * Health older than this is stale: it cannot clear a target and it lowers confidence. A stack
+       * that reports more slowly (a five-minute scrape) is stale after two of its own intervals.
+       */
       staleAfterMinutes: z.number().positive().default(3),
     })
     .prefault({}),

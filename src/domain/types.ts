@@ -171,6 +171,11 @@ export interface StackHealthEvent {
   /** Series that reported during the minute, out of those known for this stack. */
   reporting: number;
   known: number;
+  /**
+   * Typical minutes between the steps this stack reports in (1 for one-minute data, 5 for a
+   * five-minute scrape): how old its health may grow before it is stale. Absent from older producers.
+   */
+  intervalMinutes?: number;
 }
 
 export type DetectionEvent = AnomalyEvent | PredictionEvent | DeltaEvent | RecoveryEvent | BreachEvent | StackHealthEvent;

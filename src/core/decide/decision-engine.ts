@@ -1,4 +1,5 @@
 import type { ContextEvent, DetectionEvent, Sample } from '../../domain/types.js';
+import { healthIsFresh } from './health-freshness.js';
 import {
   MITIGATIONS,
   type AlertTrigger,
@@ -231,7 +232,7 @@ export class DecisionEngine {
   /** Why a peer cannot take traffic ahead of an event now: the dependency check's conditions, briefly. */
   private unfitPeer(service: string, stack: string, ts: number): string | undefined {
     const h = this.board.healthOf(service, stack);
-    if (h === undefined || ts - h.ts > this.config.incident.staleAfterMinutes * MIN) return `${stack} has no fresh data`;
+    if (!healthIsFresh(h, ts, this.config.incident.staleAfterMinutes)) return `${stack} has no fresh data`;
     if (h.known === 0 || h.reporting / h.known < 0.5) return `${stack} not reporting (${h.reporting} of ${h.known} series)`;
     for (const [sig, v] of Object.entries(h.scores)) {
       if (sig !== 'capacity' && v !== undefined && v >= this.config.guardrails.healthyScore) return `${stack} degraded (${sig} ${v.toFixed(1)}σ)`;

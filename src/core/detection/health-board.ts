@@ -1,5 +1,6 @@
 import { SIGNALS, type Signal, type StackHealthEvent } from '../../domain/types.js';
 import { round4 } from '../math/round.js';
+import { MS_PER_MIN } from '../time-units.js';
 
 /** Per (service, stack), accumulated over the current step for the `health` event. */
 export interface StackHealthAcc {
@@ -13,9 +14,30 @@ export interface StackHealthAcc {
   known: number;
   /** Metrics of the stack in an anomaly episode. */
   episodes: Set<string>;
+  /** End of the last step the stack reported in (NaN before any), and the typical minutes between such steps. */
+  lastReportTs: number;
+  intervalMinutes: number;
 }
 
-export type HealthAccJSON = { service: string; stack: string; worst: number[]; saturation: number; reporting: number; episodes: string[] }[];
+export type HealthAccJSON = {
+  service: string;
+  stack: string;
+  worst: number[];
+  saturation: number;
+  reporting: number;
+  episodes: string[];
+  /** Absent in older checkpoints. */
+  lastReportTs?: number;
+  intervalMinutes?: number;
+}[];
+
+/**
+ * Weight of one new gap in the learned reporting interval: a scrape interval changed from 1 to 5
+ * minutes is learned within a few reports, one late scrape barely moves it.
+ */
+const INTERVAL_GAIN = 0.2;
+/** A gap longer than this is an outage, not the stack's pace. */
+const MAX_INTERVAL_MINUTES = 60;
 
 /**
  * The health of every stack, accumulated step by step: the worst score per signal, the highest
@@ -33,7 +55,17 @@ export class HealthBoard {
     if (byStack === undefined) this.byService.set(service, (byStack = new Map()));
     let acc = byStack.get(stack);
     if (acc === undefined) {
-      acc = { service, stack, worst: new Float64Array(SIGNALS.length).fill(-Infinity), saturation: -Infinity, reporting: 0, known: 0, episodes: new Set() };
+      acc = {
+        service,
+        stack,
+        worst: new Float64Array(SIGNALS.length).fill(-Infinity),
+        saturation: -Infinity,
+        reporting: 0,
+        known: 0,
+        episodes: new Set(),
+        lastReportTs: Number.NaN,
+        intervalMinutes: 1,
+      };
       byStack.set(stack, acc);
       this.order.push(acc);
       this.order.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
@@ -48,6 +80,13 @@ export class HealthBoard {
       SIGNALS.forEach((sig, i) => {
         if (acc.worst[i]! > -Infinity) scores[sig] = round4(acc.worst[i]!);
       });
+      if (acc.reporting > 0) {
+        if (acc.lastReportTs === acc.lastReportTs && ts > acc.lastReportTs) {
+          const gap = Math.min(MAX_INTERVAL_MINUTES, (ts - acc.lastReportTs) / MS_PER_MIN);
+          acc.intervalMinutes += INTERVAL_GAIN * (gap - acc.intervalMinutes);
+        }
+        acc.lastReportTs = ts;
+      }
       emit({
         type: 'health',
         ts,
@@ -58,6 +97,7 @@ export class HealthBoard {
         inEpisode: [...acc.episodes].sort(),
         reporting: acc.reporting,
         known: acc.known,
+        intervalMinutes: Math.round(acc.intervalMinutes * 10) / 10,
       });
       acc.worst.fill(-Infinity);
       acc.saturation = -Infinity;
@@ -79,6 +119,8 @@ export class HealthBoard {
       saturation: a.saturation,
       reporting: a.reporting,
       episodes: [...a.episodes],
+      lastReportTs: a.lastReportTs,
+      intervalMinutes: a.intervalMinutes,
     }));
   }
 
@@ -89,6 +131,8 @@ export class HealthBoard {
       acc.saturation = h.saturation;
       acc.reporting = h.reporting;
       acc.episodes = new Set(h.episodes);
+      acc.lastReportTs = h.lastReportTs ?? Number.NaN;
+      acc.intervalMinutes = h.intervalMinutes ?? 1;
     }
   }
 }

@@ -42,6 +42,8 @@ interface PartialHealth {
   stack: string;
   known: number;
   episodes: string[];
+  /** The shard's reporting interval for the stack (absent from older shards and checkpoints). */
+  intervalMinutes?: number;
 }
 
 export interface MergeStats {
@@ -250,7 +252,13 @@ export class DetectionMerge {
       const k = `${h.service}\u0000${h.stack}`;
       let byStack = this.partials.get(p.shard);
       if (byStack === undefined) this.partials.set(p.shard, (byStack = new Map()));
-      byStack.set(k, { service: h.service, stack: h.stack, known: h.known, episodes: h.inEpisode });
+      byStack.set(k, {
+        service: h.service,
+        stack: h.stack,
+        known: h.known,
+        episodes: h.inEpisode,
+        ...(h.intervalMinutes !== undefined ? { intervalMinutes: h.intervalMinutes } : {}),
+      });
       const list = fresh.get(k);
       if (list === undefined) fresh.set(k, [h]);
       else list.push(h);
@@ -279,15 +287,28 @@ export class DetectionMerge {
       }
       // Known series and episodes: every shard's latest word, whether it spoke this minute or not.
       let known = 0;
+      let interval: number | undefined;
       const episodes = new Set<string>();
       for (const byStack of this.partials.values()) {
         const part = byStack.get(k);
         if (part === undefined) continue;
         known += part.known;
         for (const m of part.episodes) episodes.add(m);
+        if (part.intervalMinutes !== undefined && !(interval !== undefined && interval >= part.intervalMinutes)) interval = part.intervalMinutes;
       }
       this.stats.released++;
-      this.sink.detection({ type: 'health', ts, service, stack, scores, saturation, inEpisode: [...episodes].sort(), reporting, known });
+      this.sink.detection({
+        type: 'health',
+        ts,
+        service,
+        stack,
+        scores,
+        saturation,
+        inEpisode: [...episodes].sort(),
+        reporting,
+        known,
+        ...(interval !== undefined ? { intervalMinutes: interval } : {}),
+      });
     }
   }
 }

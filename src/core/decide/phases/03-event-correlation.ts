@@ -1,4 +1,5 @@
 import { eventStart } from '../../context/explained-windows.js';
+import { healthIsFresh } from '../health-freshness.js';
 import { hhmm } from '../../clock-text.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { IncidentSignal } from '../../../domain/decision.js';
@@ -44,7 +45,7 @@ function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { ser
   for (const { incident: o, health } of w.siblings) {
     if (o.status !== 'mitigated' || !Object.values(o.deltas).some((d) => d.scope === 'local' && d.stack === inc.stack)) continue;
     // Still failing now: its service reports fresh health on this stack, and that signal is still bad.
-    if (health === undefined || w.now - health.ts > w.config.incident.staleAfterMinutes * MIN) continue;
+    if (!healthIsFresh(health, w.now, w.config.incident.staleAfterMinutes)) continue;
     for (const s of Object.values(o.signals)) {
       if (
         (s.signal === 'reliability' || s.signal === 'latency') &&

@@ -1,4 +1,5 @@
 import type { Signal, StackHealthEvent } from '../../../domain/types.js';
+import { healthIsFresh } from '../health-freshness.js';
 import { hhmm } from '../../clock-text.js';
 import { explainEnd } from '../../context/explained-windows.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
@@ -29,7 +30,7 @@ interface Candidate {
 export function healthyTargets(w: WorkflowInput, percent: number): HealthyTargets {
   const notes: string[] = [];
   const g = w.config.guardrails;
-  const fresh = (h: StackHealthEvent): boolean => w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
+  const fresh = (h: StackHealthEvent): boolean => healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes);
   const own = w.health.get(w.incident.stack);
   const candidates = [...w.health.values()].filter((h) => h.stack !== w.incident.stack).sort((a, b) => (a.stack < b.stack ? -1 : 1));
   // First pass: who is fresh, reporting and healthy. A stack that sends nothing is not healthy,

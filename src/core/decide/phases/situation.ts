@@ -1,4 +1,5 @@
 import type { ConfidenceEvidence, Incident, IncidentAlert, IncidentDelta, IncidentSignal } from '../../../domain/decision.js';
+import { healthIsFresh } from '../health-freshness.js';
 import type { Signal } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
 import { persistenceFraction } from '../../threshold/two-stage.js';
@@ -74,8 +75,7 @@ function gatherEvidence(w: WorkflowInput, signals: Incident['signals'][string][]
   const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
   const correlation = w.correlation.explaining !== undefined ? 0 : w.correlation.cause !== undefined ? 1 : 0.5;
   const h = w.health.get(inc.stack);
-  const fresh = h !== undefined && w.now - h.ts <= w.config.incident.staleAfterMinutes * MIN;
-  const dataCompleteness = !fresh ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
+  const dataCompleteness = !healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes) ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
   const minutesToBreach = Object.keys(inc.breaches).length > 0 ? 0 : breachAt === null ? null : Math.max(0, (breachAt - w.now) / MIN);
   // Context for learned models only; the formula reads the seven fields above.
   const magnitudes: Partial<Record<Signal, number>> = {};
