@@ -329,4 +329,18 @@ describe('flapping errors: bursts that recur past the gate', () => {
       expect(stages.every((s) => s === 'warn')).toBe(true);
     }
   });
+
+  it('reads a success rate by its failures: recurring dips below it are confirmed the same way', () => {
+    const dips = (at: number[]): Scenario => {
+      const b = bursts(at);
+      return { ...b, metric: 'http_success_ratio', value: (stack, m) => 1 - b.value(stack, m) };
+    };
+    const stagesAt = (events: DetectionEvent[], m: number) =>
+      (west(events, 'anomaly') as Extract<DetectionEvent, { type: 'anomaly' }>[]).filter((e) => e.ts === T0 + m * MIN).map((e) => e.stage);
+    const twice = run(dips([T1, T1 + 12])).events;
+    expect(stagesAt(twice, T1)).toEqual(['warn']);
+    expect(stagesAt(twice, T1 + 12)).toEqual(['confirmed']);
+    const apart = run(dips([T1, T1 + 20])).events;
+    expect((west(apart, 'anomaly') as Extract<DetectionEvent, { type: 'anomaly' }>[]).every((e) => e.stage === 'warn')).toBe(true);
+  });
 });

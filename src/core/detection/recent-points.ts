@@ -94,10 +94,10 @@ class Ring {
   }
 
   /**
-   * Points at or after `sinceTs`: how many, their sum, and how many are above `above` (no allocation).
-   * Written into `out`.
+   * Points at or after `sinceTs`: how many, their sum, and how many are beyond `above`: above it, or
+   * with `below` under it (a success rate's dips). No allocation; written into `out`.
    */
-  since(sinceTs: number, above: number, out: { n: number; sum: number; above: number }): void {
+  since(sinceTs: number, above: number, out: { n: number; sum: number; above: number }, below = false): void {
     out.n = 0;
     out.sum = 0;
     out.above = 0;
@@ -108,7 +108,7 @@ class Ring {
       const v = this.v[i * 4 + 1]!;
       out.n++;
       out.sum += v;
-      if (v > above) out.above++;
+      if (below ? v < above : v > above) out.above++;
     }
   }
 
@@ -182,9 +182,9 @@ export class RecentPoints implements RecentPointsReader {
   }
 
   /** The series' recorded points since `sinceTs` (see Ring.since); zeros when it has none. */
-  since(series: SeriesState, sinceTs: number, above: number, out: { n: number; sum: number; above: number }): void {
+  since(series: SeriesState, sinceTs: number, above: number, out: { n: number; sum: number; above: number }, below = false): void {
     const ring = this.services.get(series.service)?.metrics.get(series.metric)?.get(series.stack);
-    if (ring !== undefined) ring.since(sinceTs, above, out);
+    if (ring !== undefined) ring.since(sinceTs, above, out, below);
     else out.n = out.sum = out.above = 0;
   }
 

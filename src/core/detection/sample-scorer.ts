@@ -142,12 +142,11 @@ export class SampleScorer {
       series.threshold.phase === 'warn' &&
       gate !== null &&
       gate.kind === 'error_rate' &&
-      gate.comparator === '>' &&
       !gate.relative &&
       gate.unitFromValues !== true &&
-      series.lastExpected < gate.limit &&
+      (gate.comparator === '>' ? series.lastExpected < gate.limit : series.lastExpected > gate.limit) &&
       !(trafficShare !== undefined && trafficShare < MIN_RECUR_SHARE) &&
-      this.recurring(series, ts, s.value, gate.limit)
+      this.recurring(series, ts, s.value, gate.limit, complementCeiling(gate))
     ) {
       // An error rate that keeps bursting far past its gate is confirmed by its recurrence (see recurring).
       confirmEpisode(series.threshold, ts);
@@ -215,14 +214,22 @@ export class SampleScorer {
    * in the last RECUR_WINDOW_MS are above RECUR_FACTOR times the gate, and the window's mean is past
    * the gate: a burn rate over the window, not one spike. Read from the plot ring (no state of its own).
    * Offline, on the imitation and kit seeds: 14 of 16 flapping incidents before their breach, 0.002
-   * firings per stack-day outside incidents.
+   * firings per stack-day outside incidents. A success rate (`ceiling`: 1 or 100, NaN for an error
+   * rate) is judged on its failures: dips below its ceiling less RECUR_FACTOR times what the gate allows.
    */
-  private recurring(series: SeriesState, ts: number, value: number, limit: number): boolean {
-    const big = RECUR_FACTOR * limit;
-    if (!(value > big)) return false;
+  private recurring(series: SeriesState, ts: number, value: number, limit: number, ceiling: number): boolean {
     const w = this.window;
-    this.recent.since(series, ts - RECUR_WINDOW_MS + 1, big, w);
-    return w.above >= 2 && w.n > 0 && w.sum / w.n > limit;
+    const from = ts - RECUR_WINDOW_MS + 1;
+    if (ceiling !== ceiling) {
+      const big = RECUR_FACTOR * limit;
+      if (!(value > big)) return false;
+      this.recent.since(series, from, big, w);
+      return w.above >= 2 && w.n > 0 && w.sum / w.n > limit;
+    }
+    const deep = ceiling - RECUR_FACTOR * (ceiling - limit);
+    if (!(value < deep)) return false;
+    this.recent.since(series, from, deep, w, true);
+    return w.above >= 2 && w.n > 0 && w.sum / w.n < limit;
   }
 
   private readonly window = { n: 0, sum: 0, above: 0 };
