@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HealthBoard } from '../src/core/detection/health-board.js';
+import { DetectionEngine } from '../src/core/detection/detection-engine.js';
+import { followsLoad } from '../src/core/detection/load-following.js';
+import { defaultDetectionConfig } from '../src/config/detection.js';
 import type { StackHealthEvent } from '../src/domain/types.js';
 
 describe('health board', () => {
@@ -41,5 +44,25 @@ describe('health board', () => {
     board.close(1, (e) => a.push(e));
     copy.close(1, (e) => b.push(e));
     expect(b).toEqual(a);
+  });
+
+  it('says apart what follows the load (CPU, pools) from what is held whatever the load (memory, disk)', () => {
+    const out: StackHealthEvent[] = [];
+    const engine = new DetectionEngine(defaultDetectionConfig(), { detection: (e) => e.type === 'health' && out.push(e) });
+    const T = Date.UTC(2026, 2, 1);
+    for (let m = 0; m < 3; m++) {
+      for (const [metric, value] of [
+        ['cpu_utilization', 0.08],
+        ['db_pool_utilization', 0.05],
+        ['memory_utilization', 0.56],
+      ] as const)
+        engine.offerSample({ ts: T + m * 60_000, signal: 'capacity', metric, stack: 'blue', service: 'checkout', value });
+    }
+    engine.flush();
+    const h = out.find((e) => e.stack === 'blue')!;
+    expect(h.saturation).toBeCloseTo(0.56 / 0.9, 4);
+    expect(h.loadSaturation).toBeCloseTo(0.08 / 0.9, 4);
+    expect(['cpu_utilization', 'db_pool_saturation', 'worker_busy_ratio'].every(followsLoad)).toBe(true);
+    expect(['memory_utilization', 'heap_used_ratio', 'disk_utilization_percent', 'jvm_mem_pct'].some(followsLoad)).toBe(false);
   });
 });

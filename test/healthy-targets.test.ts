@@ -229,6 +229,22 @@ describe('healthyTargets', () => {
     });
   });
 
+  it('projects only what grows with the load: a standby full of memory but idle on CPU and pools can take the shift', () => {
+    // Blue/green standby at 4 %: memory at 0.62 of its gate, CPU and pool at 0.09 (what follows the traffic).
+    const bg = [shift(T - 600 * MIN, { 'us-east-1': 4, 'us-west-2': 96 }, 'init')];
+    const standby = { ...health('us-east-1', { latency: 0.3 }, 0.62), loadSaturation: 0.09 };
+    const t = healthyTargets(input({ events: bg, health: [standby, sickHealth({ reliability: 9 }, 0.65)] }), 20);
+    expect(t).toMatchObject({ ok: ['us-east-1'], percent: 20 });
+    expect(t.notes[0]).toBe('us-east-1 healthy (worst latency 0.30σ, saturation 0.09 → 0.54; memory/disk 0.62 held)');
+    // Its CPU busier: 0.2 at 4 % reads 1.2 after 20 points; it takes what keeps it under 0.9 (14 points).
+    const busy = healthyTargets(input({ events: bg, health: [{ ...standby, loadSaturation: 0.2 }, sickHealth({ reliability: 9 }, 0.65)] }), 20);
+    expect(busy).toMatchObject({ ok: ['us-east-1'], percent: 14 });
+    // Memory past the limit already: no room, whatever the CPU.
+    const full = healthyTargets(input({ events: bg, health: [{ ...standby, saturation: 0.93 }, sickHealth({ reliability: 9 }, 0.65)] }), 20);
+    expect(full).toMatchObject({ ok: [], percent: 0 });
+    expect(full.notes[0]).toBe('us-east-1 lacks headroom (memory/disk saturation 0.93 already)');
+  });
+
   it('moves traffic onto a standby the operator says is provisioned for all of it, up to that share, under the saturation limit', () => {
     // Blue/green: us-east-1 is the standby at 4 %, idle at saturation 0.62, provisioned for 100 %.
     const bg = [shift(T - 600 * MIN, { 'us-east-1': 4, 'us-west-2': 96 }, 'init')];
@@ -239,7 +255,8 @@ describe('healthyTargets', () => {
     );
     expect(t).toMatchObject({ ok: ['us-east-1'], percent: 20 });
     expect(t.notes[0]).toBe('us-east-1 healthy (worst latency 0.30σ, provisioned for 100 % at saturation 0.62)');
-    // Without the setting, the projection reads its idle saturation at 4 % as all load: no room.
+    // Without the setting (and a health that does not say which part follows the load), the
+    // projection reads its idle saturation at 4 % as all load: no room.
     expect(healthyTargets(input({ events: bg, health: [health('us-east-1', { latency: 0.3 }, 0.62), sickHealth({ reliability: 9 }, 0.65)] }), 20).percent).toBe(
       0,
     );

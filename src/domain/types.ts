@@ -166,6 +166,11 @@ export interface StackHealthEvent {
   scores: Partial<Record<Signal, number>>;
   /** Highest value/limit over the stack's saturation gates (1 = at the gate), or null if none. */
   saturation: number | null;
+  /**
+   * The same over the resources that follow the load (CPU, pools, connections, workers), not memory
+   * or disk: what grows when the stack takes more traffic. Absent when none reported, and from older producers.
+   */
+  loadSaturation?: number;
   /** Metrics of this stack currently in an anomaly episode. */
   inEpisode: string[];
   /** Series that reported during the minute, out of those known for this stack. */

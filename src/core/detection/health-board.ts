@@ -9,6 +9,8 @@ export interface StackHealthAcc {
   /** Worst score per signal (in SIGNALS order) this step. */
   worst: Float64Array;
   saturation: number;
+  /** The same over the gates of resources that follow the load (see followsLoad). */
+  loadSaturation: number;
   /** Series that reported this step, of the `known` ones. */
   reporting: number;
   known: number;
@@ -24,6 +26,8 @@ export type HealthAccJSON = {
   stack: string;
   worst: number[];
   saturation: number;
+  /** Absent in older checkpoints. */
+  loadSaturation?: number;
   reporting: number;
   episodes: string[];
   /** Absent in older checkpoints. */
@@ -60,6 +64,7 @@ export class HealthBoard {
         stack,
         worst: new Float64Array(SIGNALS.length).fill(-Infinity),
         saturation: -Infinity,
+        loadSaturation: -Infinity,
         reporting: 0,
         known: 0,
         episodes: new Set(),
@@ -94,6 +99,7 @@ export class HealthBoard {
         stack: acc.stack,
         scores,
         saturation: acc.saturation > -Infinity ? round4(acc.saturation) : null,
+        ...(acc.loadSaturation > -Infinity ? { loadSaturation: round4(acc.loadSaturation) } : {}),
         inEpisode: [...acc.episodes].sort(),
         reporting: acc.reporting,
         known: acc.known,
@@ -101,6 +107,7 @@ export class HealthBoard {
       });
       acc.worst.fill(-Infinity);
       acc.saturation = -Infinity;
+      acc.loadSaturation = -Infinity;
       acc.reporting = 0;
     }
   }
@@ -117,6 +124,7 @@ export class HealthBoard {
       stack: a.stack,
       worst: Array.from(a.worst),
       saturation: a.saturation,
+      loadSaturation: a.loadSaturation,
       reporting: a.reporting,
       episodes: [...a.episodes],
       lastReportTs: a.lastReportTs,
@@ -129,6 +137,7 @@ export class HealthBoard {
       const acc = this.acc(h.service, h.stack);
       acc.worst.set(h.worst);
       acc.saturation = h.saturation;
+      acc.loadSaturation = h.loadSaturation ?? -Infinity;
       acc.reporting = h.reporting;
       acc.episodes = new Set(h.episodes);
       acc.lastReportTs = h.lastReportTs ?? Number.NaN;

@@ -24,6 +24,8 @@ export interface SeriesRuntime {
   perShare: boolean;
   /** The series' deviation as a fraction of its expected value (checkpointed with the group). */
   relative: RelativeDeviation;
+  /** A capacity series whose use grows with the traffic (see followsLoad); derived from the name. */
+  followsLoad: boolean;
 }
 
 /** One metric of one service across its stacks: what the cross-stack comparison judges each step. */

@@ -160,7 +160,11 @@ export class SampleScorer {
       h.reporting++;
     }
     if (score > h.worst[runtime.signalIndex]!) h.worst[runtime.signalIndex] = score;
-    if (gate !== null && gate.kind === 'saturation' && s.value / gate.limit > h.saturation) h.saturation = s.value / gate.limit;
+    if (gate !== null && gate.kind === 'saturation') {
+      const used = s.value / gate.limit;
+      if (used > h.saturation) h.saturation = used;
+      if (runtime.followsLoad && used > h.loadSaturation) h.loadSaturation = used;
+    }
 
     if (transition === 'warn' || transition === 'confirmed') {
       h.episodes.add(s.metric);

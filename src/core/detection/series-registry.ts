@@ -6,6 +6,7 @@ import { createThreshold } from '../threshold/two-stage.js';
 import { HealthBoard, type HealthAccJSON } from './health-board.js';
 import { newMetricGroup, type MetricGroup, type SeriesRuntime } from './metric-group.js';
 import { newRelativeDeviation } from './relative-deviation.js';
+import { followsLoad } from './load-following.js';
 import { badDirection } from './series-direction.js';
 import { emptyTally, type SeriesState } from './series-state.js';
 import type { SloGates } from './slo-gates.js';
@@ -181,6 +182,7 @@ export class SeriesRegistry {
       signalIndex: SIGNALS.indexOf(state.signal),
       reportedStep,
       perShare: state.signal === 'business' && (followsTrafficShare(state.metric) || state.volume === true),
+      followsLoad: state.signal === 'capacity' && followsLoad(state.metric),
       relative,
     };
     runtime.health.known++;

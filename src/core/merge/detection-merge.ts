@@ -280,9 +280,11 @@ export class DetectionMerge {
         if (worst > -Infinity) scores[sig] = worst;
       }
       let saturation: number | null = null;
+      let loadSaturation: number | undefined;
       let reporting = 0;
       for (const h of emitted) {
         if (h.saturation !== null && (saturation === null || h.saturation > saturation)) saturation = h.saturation;
+        if (h.loadSaturation !== undefined && !(loadSaturation !== undefined && loadSaturation >= h.loadSaturation)) loadSaturation = h.loadSaturation;
         reporting += h.reporting;
       }
       // Known series and episodes: every shard's latest word, whether it spoke this minute or not.
@@ -304,6 +306,7 @@ export class DetectionMerge {
         stack,
         scores,
         saturation,
+        ...(loadSaturation !== undefined ? { loadSaturation } : {}),
         inEpisode: [...episodes].sort(),
         reporting,
         known,

@@ -97,23 +97,25 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   // another step once this one is validated), but not below the plan's first step unless the full
   // shift was that small to begin with (a stack with 3 % of the traffic can give away 3 %).
   //
-  // The projection scales saturation with the share, floor included, even for a stack with a few
-  // percent of the traffic. For a blue/green standby provisioned for all of it that is far too
-  // high (0.58 at 2 % reads 6.4 after 20 points), but a canary stack at 5 % is sized for its 5 %,
-  // and its health looks the same (saturation 0.59 beside prod's 0.60 in fixtures/scenarios/
-  // canary-bad-deploy: charging it prod's cost per point shifts prod onto the canary). Telling them
-  // apart needs what the health event does not carry: which resource is floor and which is load,
-  // or how much of the traffic each stack is provisioned for. A stack at 0 % has no share to scale.
-  // The operator can say the second (`decision.stacks.<stack>.provisionedPercent`): then the stack
-  // takes up to that share while its saturation is under the limit.
+  // The projection scales what grows with the traffic (CPU, pools: `loadSaturation`) with the
+  // share, floor included. Memory and disk, held whatever the load, must be under the limit as they
+  // are: projecting them too read a blue/green standby at 4 % (56 % memory, 8 % CPU) as 0.62 → 3.7
+  // after a 20-point shift, and a pool exhausting on the live colour had nowhere to go. A CPU floor
+  // still scales: a standby provisioned for all of the traffic reads too high, while a canary stack
+  // at 5 % is sized for its 5 % and looks the same (CPU 0.31 beside prod's 0.31 in fixtures/scenarios/
+  // canary-bad-deploy: charging it prod's cost per point would shift prod onto the canary). The
+  // operator can say how much each stack is provisioned for (`decision.stacks.<stack>.provisionedPercent`):
+  // then it takes up to that share while its saturation is under the limit. A stack at 0 % has no share to scale.
   const provisioned = (stack: string): number | undefined => w.config.stacks[stack]?.provisionedPercent;
+  const loadOf = (h: StackHealthEvent): number | null => h.loadSaturation ?? h.saturation;
   const headroom = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
     const sized = provisioned(h.stack);
     if (sized !== undefined && share !== undefined) return h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized - share) : 0;
-    if (h.saturation === null || h.saturation <= 0) return Infinity;
-    if (share === undefined || share <= 0) return h.saturation < g.maxTargetSaturation ? Infinity : 0;
-    return Math.max(0, (g.maxTargetSaturation / h.saturation - 1) * share);
+    if (h.saturation !== null && h.saturation >= g.maxTargetSaturation) return 0;
+    const load = loadOf(h);
+    if (load === null || load <= 0 || share === undefined || share <= 0) return Infinity;
+    return Math.max(0, (g.maxTargetSaturation / load - 1) * share);
   };
   const byRoom = healthy.map((t) => ({ ...t, headroom: headroom(t.h), room: Math.min(headroom(t.h), t.cap) })).sort((a, b) => b.room - a.room);
   let fit = 0;
@@ -133,8 +135,10 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     const share = w.shareOf(h.stack);
     const points = taking ? shift / able.length : percent / healthy.length;
     const sized = provisioned(h.stack);
-    const projected =
-      h.saturation === null || sized !== undefined ? null : share !== undefined && share > 0 ? (h.saturation * (share + points)) / share : h.saturation;
+    const load = loadOf(h);
+    const projected = load === null || sized !== undefined ? null : share !== undefined && share > 0 ? (load * (share + points)) / share : load;
+    const heldNote =
+      h.loadSaturation !== undefined && h.saturation !== null && h.saturation > h.loadSaturation ? `; memory/disk ${fmt(h.saturation)} held` : '';
     const provision = sized !== undefined ? `, provisioned for ${sized} %${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
     const who = drained !== undefined ? `${drained}:` : h.stack;
     if (!taking) {
@@ -142,13 +146,15 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
       else if (shift > 0 && t.room >= 1) notes.push(`${who} not needed (room for ${Math.floor(t.room)} %; the others take the ${shift} %)`);
       else if (t.cap < t.headroom) notes.push(`${who} takes back at most ${Math.floor(t.cap)} %, less than a ${MIN_SHIFT_PERCENT} % shift`);
       else if (sized !== undefined) notes.push(`${who} lacks headroom (provisioned for ${sized} %, saturation ${fmt(h.saturation ?? NaN)})`);
-      else notes.push(`${who} lacks headroom (saturation ${fmt(h.saturation ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift)`);
+      else if (h.saturation !== null && h.saturation >= g.maxTargetSaturation && (load === null || load < h.saturation))
+        notes.push(`${who} lacks headroom (memory/disk saturation ${fmt(h.saturation)} already)`);
+      else notes.push(`${who} lacks headroom (saturation ${fmt(load ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift${heldNote})`);
       continue;
     }
     ok.push(h.stack);
     const sharedNote = shared.length > 0 ? `; ${shared.map((s) => `${s} ${fmt(h.scores[s]!)}σ`).join(', ')} shared with ${w.incident.stack}` : '';
     notes.push(
-      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(h.saturation!)} → ${fmt(projected)}` : provision})`,
+      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(load!)} → ${fmt(projected)}${heldNote}` : provision})`,
     );
   }
   if (shift > 0 && shift < percent) {
