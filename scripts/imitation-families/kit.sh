@@ -13,6 +13,9 @@
 # upstream_incident (incident + trap); bg_incident bg_cutover_bad_deploy bg_trap_incident bg_cutover_trap
 # (blue/green); wk_bad_deploy wk_pool_exhaustion wk_memory_leak wk_saturday_incident wk_quiet (a week);
 # latency_step error_creep flapping_errors canary_regression partial_service (shapes).
+#
+# COUNTS=1 also applies counts.patch: every http_5xx_rate sample carries its request count
+# ("count", the Poisson draw behind the rate), all else byte-identical, to measure what counts buy.
 set -e
 dir=${1:?usage: kit.sh DIR}
 kit=${SHARED_DIR:-$(dirname "$0")/../../../shared}/eval
@@ -20,4 +23,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir"
 cp "$kit/gen.mjs" "$kit/score.mjs" "$dir/"
 (cd "$dir" && patch -s -p0 < "$here/gen.patch")
+if [ "${COUNTS:-}" = 1 ]; then (cd "$dir" && patch -s -p0 < "$here/counts.patch"); fi
 echo "patched kit in $dir"
