@@ -133,14 +133,14 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
   // The peer the delta stack is measured against: the worst peer with two or three stacks; with
   // more, the 75th percentile of peers, so one other noisy stack among twenty cannot veto a verdict.
   peers.sort((a, b) => peerNow(b) - peerNow(a));
-  const ref = peers.length <= 2 ? peers[0]! : peers[Math.floor(peers.length * 0.25)]!;
+  const ref = referenceOf(peers, peers.length);
   const maxPeer = peerNow(ref);
   const maxPeerStack = ref.stack;
   // A peer doing better than usual (negative score) is healthy, not extra evidence against the top.
   const separation = top.score - Math.max(0, maxPeer);
 
   if (moving >= 2 && moving / n >= p.globalFraction) {
-    const apart = standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);
+    const apart = apartAmidGlobal(top, peers, separation, p);
     if (apart !== undefined) return apart;
     return {
       scope: 'global',
@@ -182,12 +182,11 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
       scope: 'local',
       stack: top.stack,
       separation,
-      reason: `${top.stack} deviates by ${fmt(top.score)} sigma${moves !== undefined ? ` (${pct(moves.top)})` : ''} while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})${moves !== undefined ? `; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} moved by ${pct(moves.ref)}` : ''}`,
+      reason: `${top.stack} deviates by ${fmt(top.score)} sigma${moves !== undefined ? ` (${pct(moves.top)})` : ''} while ${peers.length <= 2 ? 'its worst peer' : `the 75th-percentile peer of ${peers.length}`} ${maxPeerStack} is at ${fmt(maxPeer)} (separation ${fmt(separation)})${moves !== undefined ? `; ${refName(peers)} moved by ${pct(moves.ref)}` : ''}`,
     };
   }
   return (
-    standsApart(top, peers, separation, p) ??
-    apartSinceChange(top, peers, separation, p) ?? {
+    apartAmidGlobal(top, peers, separation, p) ?? {
       scope: 'partial',
       stack: null,
       separation,
@@ -206,27 +205,16 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
  * peers' move does not share, and that part must reach the warn bound. Undefined when the fractions are unknown or it does not stand apart.
  */
 function standsApart(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
-  if (!top.confirmed) return undefined;
-  // Apart now, not by the echo of one spike in its average: as a global episode ends, one late
-  // spike on one stack (16.7 sigma, then back to 1) holds its smoothed score at 5 for minutes
-  // while its recovering peers read 2, and the tail of the platform's fault looked like its own.
-  // Its peers are read at their latest point (peerNow); so is it.
-  if (top.latest !== undefined && top.latest < p.warnScore) return undefined;
   const moves = relativeMoves(top, peers, p, true);
   if (moves === undefined || !(moves.ref > 0) || moves.ref >= p.peerMaxRatio * moves.top) return undefined;
-  // The part of its deviation its peers do not share must be an anomaly in its own right (the warn
-  // bound): a shared upstream fault that cost one stack 8 % of its orders (3.8 sigma) and the other
-  // 3 % leaves 2.4 sigma of difference, no culprit.
-  const unshared = top.score * (1 - moves.ref / moves.top);
-  if (unshared < p.warnScore) return undefined;
-  const apart = Math.max(separation, unshared);
-  return {
-    scope: 'local',
-    stack: top.stack,
-    separation: apart,
-    amidGlobal: true,
-    reason: `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while its peers moved too; ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
-  };
+  return apartVerdict(
+    top,
+    separation,
+    top.score * (1 - moves.ref / moves.top),
+    p,
+    (apart) =>
+      `${top.stack} deviates by ${fmt(top.score)} sigma (${pct(moves.top)}) while its peers moved too; ${refName(peers)} ${moves.refStack} moved by ${pct(moves.ref)} (${fmt(moves.refScore)} sigma): ${top.stack} stands apart (separation ${fmt(apart)})`,
+  );
 }
 
 /**
@@ -242,8 +230,7 @@ function standsApart(top: StackInput, peers: readonly StackInput[], separation: 
 function apartSinceChange(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   const mark = top.sinceChange;
   const t = top.relative;
-  if (mark === undefined || t === undefined || !top.confirmed) return undefined;
-  if (top.latest !== undefined && top.latest < p.warnScore) return undefined;
+  if (mark === undefined || t === undefined) return undefined;
   const before = mark.dev[top.stack];
   if (before === undefined || !(t.dev > 0)) return undefined;
   const own = t.dev - before;
@@ -253,25 +240,58 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
     const b = mark.dev[s.stack];
     const r = s.relative;
     if (b === undefined || r === undefined || r.dev !== r.dev) continue;
-    // A peer read at its latest point, as in relativeMoves: one that has just followed the top moved too.
-    let m = r.dev - b;
-    if (s.score > 0 && m > 0) m *= peerNow(s) / s.score;
-    moved.push({ stack: s.stack, m });
+    moved.push({ stack: s.stack, m: movedNow(s, r.dev - b) });
   }
   if (moved.length === 0) return undefined;
   moved.sort((a, b) => b.m - a.m);
-  const ref = peers.length <= 2 ? moved[0]! : moved[Math.min(moved.length - 1, Math.floor(peers.length * 0.25))]!;
+  const ref = referenceOf(moved, peers.length);
   if (ref.m >= p.peerMaxRatio * own) return undefined;
-  const unshared = (top.score * (own - Math.max(0, ref.m))) / t.dev;
+  return apartVerdict(
+    top,
+    separation,
+    (top.score * (own - Math.max(0, ref.m))) / t.dev,
+    p,
+    (apart) =>
+      `${top.stack} deviates by ${fmt(top.score)} sigma while its peers deviate too, but since its change at ${hhmm(mark.from)} it moved by ${pct(own)} and ${refName(peers)} ${ref.stack} by ${pct(ref.m)}: ${top.stack} stands apart (separation ${fmt(apart)})`,
+  );
+}
+
+/**
+ * A stack that stands apart while its peers deviate too, by the fractions they moved (standsApart)
+ * or, when a change landed on it amid the episode, by what moved since (apartSinceChange). Either
+ * way it must be confirmed and beyond the warn bound at its latest point: apart now, not by the
+ * echo of one spike in its average (as a global episode ends, one late spike on one stack, 16.7
+ * sigma then back to 1, holds its smoothed score at 5 for minutes while its recovering peers read
+ * 2, and the tail of the platform's fault looked like its own). Its peers are read at their latest
+ * point (peerNow); so is it.
+ */
+function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
+  if (!top.confirmed || (top.latest !== undefined && top.latest < p.warnScore)) return undefined;
+  return standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);
+}
+
+/**
+ * The local verdict of a stack standing apart. The part of its deviation its peers do not share
+ * (`unshared`, in sigma) must be an anomaly in its own right, at the warn bound: a shared upstream
+ * fault that cost one stack 8 % of its orders (3.8 sigma) and the other 3 % leaves 2.4 sigma of
+ * difference, no culprit.
+ */
+function apartVerdict(top: StackInput, separation: number, unshared: number, p: DeltaParams, reason: (apart: number) => string): DeltaVerdict | undefined {
   if (unshared < p.warnScore) return undefined;
   const apart = Math.max(separation, unshared);
-  return {
-    scope: 'local',
-    stack: top.stack,
-    separation: apart,
-    amidGlobal: true,
-    reason: `${top.stack} deviates by ${fmt(top.score)} sigma while its peers deviate too, but since its change at ${hhmm(mark.from)} it moved by ${pct(own)} and ${peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer'} ${ref.stack} by ${pct(ref.m)}: ${top.stack} stands apart (separation ${fmt(apart)})`,
-  };
+  return { scope: 'local', stack: top.stack, separation: apart, amidGlobal: true, reason: reason(apart) };
+}
+
+/** The peer a stack is measured against: the first of `ranked` with two or three stacks, the 75th percentile with more. */
+function referenceOf<T>(ranked: readonly T[], peerCount: number): T {
+  return peerCount <= 2 ? ranked[0]! : ranked[Math.min(ranked.length - 1, Math.floor(peerCount * 0.25))]!;
+}
+
+const refName = (peers: readonly StackInput[]): string => (peers.length <= 2 ? 'the peer that moved most' : 'the 75th-percentile peer');
+
+/** A peer's move read at its latest point, as its score is (peerNow): one that has just followed the top moved too. */
+function movedNow(s: StackInput, move: number): number {
+  return s.score > 0 && move > 0 ? move * (peerNow(s) / s.score) : move;
 }
 
 /**
@@ -302,12 +322,12 @@ function relativeMoves(
   for (const s of peers) {
     let m = moveSince(t, s);
     if (m !== m) continue;
-    if (now && s.score > 0 && m > 0) m *= peerNow(s) / s.score;
+    if (now) m = movedNow(s, m);
     moved.push({ s, m: own >= p.peerHealthyScore * s.relative!.noise ? m : Math.min(m, 0) });
   }
   if (moved.length === 0) return undefined;
   moved.sort((a, b) => b.m - a.m);
-  const ref = peers.length <= 2 ? moved[0]! : moved[Math.min(moved.length - 1, Math.floor(peers.length * 0.25))]!;
+  const ref = referenceOf(moved, peers.length);
   return { top: own, ref: ref.m, refStack: ref.s.stack, refScore: peerNow(ref.s), all: moved.map((x) => x.m) };
 }
 
