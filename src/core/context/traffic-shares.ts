@@ -89,3 +89,16 @@ const RATE_NAME = /rate([_.-]|$)/i;
 export function rateNamedOnly(metric: string): boolean {
   return RATE_NAME.test(metric) && !STRICT_RATIO_NAME.test(metric) && !VOLUME_NAME.test(metric);
 }
+
+/** No ratio or percentage goes above this. */
+const RATIO_MAX = 100;
+
+/** Whether this value shows a rate-named business metric to be a volume (`orders_rate` at 1,200). */
+export function revealsVolume(metric: string, value: number): boolean {
+  return value > RATIO_MAX && rateNamedOnly(metric);
+}
+
+/** Whether a business series is judged per share: a volume by name, or by what its values revealed (SeriesState.volume). */
+export function judgedPerShare(metric: string, revealed: boolean | undefined): boolean {
+  return followsTrafficShare(metric) || revealed === true;
+}

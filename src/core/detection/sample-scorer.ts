@@ -1,7 +1,7 @@
 import type { DetectionEvent, Sample } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
 import { baselineDecays, createBaseline, type BaselineDecays } from '../baseline/seasonal-baseline.js';
-import { rateNamedOnly } from '../context/traffic-shares.js';
+import { revealsVolume } from '../context/traffic-shares.js';
 import { watchedAfterChange } from '../context/recent-changes.js';
 import { Decay } from '../math/decay.js';
 import { round4 } from '../math/round.js';
@@ -66,7 +66,7 @@ export class SampleScorer {
     const series = runtime.state;
     const cfg = this.config;
     const ts = s.ts;
-    if (!runtime.perShare && s.signal === 'business' && s.value > 100 && series.baseline.points < cfg.baseline.minHistoryPoints && rateNamedOnly(s.metric)) {
+    if (!runtime.perShare && s.signal === 'business' && series.baseline.points < cfg.baseline.minHistoryPoints && revealsVolume(s.metric, s.value)) {
       // `orders_rate` at 1,200 is no ratio: a volume, judged per share from here on, on every stack
       // (the idle colour's 30 orders a minute say nothing). Baselines not ready yet (fewer than
       // minHistoryPoints points) start again in the new unit.

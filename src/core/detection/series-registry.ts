@@ -1,6 +1,6 @@
 import { SIGNALS, type Sample } from '../../domain/types.js';
 import { createBaseline, reviveBaseline, type BaselineParams } from '../baseline/seasonal-baseline.js';
-import { followsTrafficShare } from '../context/traffic-shares.js';
+import { judgedPerShare } from '../context/traffic-shares.js';
 import { createTrend } from '../predict/breach-predictor.js';
 import { createThreshold } from '../threshold/two-stage.js';
 import { HealthBoard, type HealthAccJSON } from './health-board.js';
@@ -181,7 +181,7 @@ export class SeriesRegistry {
       health: this.health.acc(state.service, state.stack),
       signalIndex: SIGNALS.indexOf(state.signal),
       reportedStep,
-      perShare: state.signal === 'business' && (followsTrafficShare(state.metric) || state.volume === true),
+      perShare: state.signal === 'business' && judgedPerShare(state.metric, state.volume),
       followsLoad: state.signal === 'capacity' && followsLoad(state.metric),
       relative,
     };

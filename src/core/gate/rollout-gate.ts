@@ -1,6 +1,6 @@
 import { emptyTally, type SeriesState, type Tally } from '../detection/series-state.js';
 import { formatMeasure as fmt } from '../math/format.js';
-import { followsTrafficShare } from '../context/traffic-shares.js';
+import { judgedPerShare } from '../context/traffic-shares.js';
 
 /**
  * The progressive-delivery gate (seed §7, §12): is this step of a canary or blue/green rollout
@@ -145,7 +145,7 @@ function judgeBusiness(s: SeriesState, peers: readonly SeriesState[], input: Gat
     peerExpected += t.expected;
   }
   const step = input.step;
-  const volume = followsTrafficShare(s.metric) || s.volume === true;
+  const volume = judgedPerShare(s.metric, s.volume);
   const perShare = volume && step !== undefined && step > 0 && step < 100 && peerObserved > 0;
   // The old version's ratio to its baseline is what the hour brought everyone; without peers, 1.
   const everyone = peerExpected > 0 ? peerSeasoned / peerExpected : 1;

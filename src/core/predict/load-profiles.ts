@@ -13,7 +13,7 @@ import {
   type BaselineParams,
   type BaselineState,
 } from '../baseline/seasonal-baseline.js';
-import { followsTrafficShare, rateNamedOnly } from '../context/traffic-shares.js';
+import { followsTrafficShare, revealsVolume } from '../context/traffic-shares.js';
 import { adaptGateToValue, SloGates } from '../detection/slo-gates.js';
 import { Decay } from '../math/decay.js';
 import type { SloGate } from './breach-predictor.js';
@@ -105,8 +105,8 @@ export class LoadProfiles {
       this.add(p);
     }
     if (s.signal === 'business') {
-      // A volume by name, or a rate-named one whose value no ratio reaches (see rateNamedOnly).
-      if (p.traffic === null && (followsTrafficShare(s.metric) || (s.value > 100 && rateNamedOnly(s.metric))))
+      // A volume by name, or a rate-named one whose value no ratio reaches.
+      if (p.traffic === null && (followsTrafficShare(s.metric) || revealsVolume(s.metric, s.value)))
         p.traffic = { metric: s.metric, baseline: createBaseline(this.params.baseline), lastTs: NaN, lastValue: NaN };
       if (p.traffic?.metric !== s.metric) return;
       learnPoint(p.traffic.baseline, s.ts, (s.value * 100) / (share ?? 100), this.params.baseline);
