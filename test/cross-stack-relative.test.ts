@@ -271,14 +271,15 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
     expect(without.filter((e) => e.type === 'delta' && e.scope === 'local' && e.stack === 'eu-west-1')).toHaveLength(0);
   });
 
+  // A sale from DIP for four hours: pools at 25-28 %, x1.6 during it; eu-west-1's climbs 4 points a minute from FILL to 100 %.
+  const sale: ContextEvent = { ts: T0 + DIP * MIN, endTs: T0 + (DIP + 240) * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
+  const FILL = DIP + 20;
+  const pool = (s: string, m: number): number => {
+    const base = (s === 'eu-west-1' ? 28 : 25) * daily(m) * (m >= DIP ? 1.6 : 1) * (1 + 0.03 * noise(m * 7 + s.length));
+    return s === 'eu-west-1' && m >= FILL ? Math.min(100, base + 4 * (m - FILL)) : base;
+  };
+
   it('singles out the stack whose pool fills up during a campaign that lifts every pool, as soon as it stands apart', () => {
-    const sale: ContextEvent = { ts: T0 + DIP * MIN, endTs: T0 + (DIP + 240) * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
-    const FILL = DIP + 20;
-    // Pools at 25-28 %, x1.6 during the sale; eu-west-1's climbs 4 points a minute from FILL to 100 %.
-    const pool = (s: string, m: number): number => {
-      const base = (s === 'eu-west-1' ? 28 : 25) * daily(m) * (m >= DIP ? 1.6 : 1) * (1 + 0.03 * noise(m * 7 + s.length));
-      return s === 'eu-west-1' && m >= FILL ? Math.min(100, base + 4 * (m - FILL)) : base;
-    };
     const out = run(DIP + 60, [...stacks, 'us-west-2'], 'db_pool_utilization', 'capacity', pool, [sale]).events;
     const deltas = out.filter((e) => e.type === 'delta' && e.metric === 'db_pool_utilization');
     expect(deltas.some((e) => e.type === 'delta' && e.scope === 'global' && e.ts < T0 + FILL * MIN)).toBe(true);
@@ -302,12 +303,6 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
   });
 
   it('does not withdraw a stack standing apart amid a platform-wide episode on one point back among its peers', () => {
-    const sale: ContextEvent = { ts: T0 + DIP * MIN, endTs: T0 + (DIP + 240) * MIN, kind: 'campaign', id: 'spring-sale', attributes: {} };
-    const FILL = DIP + 20;
-    const pool = (s: string, m: number): number => {
-      const base = (s === 'eu-west-1' ? 28 : 25) * daily(m) * (m >= DIP ? 1.6 : 1) * (1 + 0.03 * noise(m * 7 + s.length));
-      return s === 'eu-west-1' && m >= FILL ? Math.min(100, base + 4 * (m - FILL)) : base;
-    };
     const all = [...stacks, 'us-west-2'];
     const first = run(DIP + 60, all, 'db_pool_utilization', 'capacity', pool, [sale]).events.find((e) => e.type === 'delta' && e.scope === 'local')!;
     expect(first).toMatchObject({ stack: 'eu-west-1' });

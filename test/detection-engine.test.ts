@@ -176,13 +176,19 @@ describe('detection engine', () => {
     expect(rejected[0]).toMatch(/^late: 2026-03-01T00:50:00.000Z is behind the watermark/);
   });
 
-  it('judges business metrics per traffic share: a 50/50 → 20/80 shift is not an anomaly', () => {
+  /** us-east-1 drained from 50 % to 20 % of the traffic at minute 1900; `share` is the fraction each stack takes. */
+  const drainEast = (() => {
     const shift = T0 + 1900 * MIN;
     const events: ContextEvent[] = [
       { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } },
       { ts: shift, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } },
     ];
     const share = (stack: string, m: number): number => (T0 + m * MIN < shift ? 0.5 : stack === 'us-east-1' ? 0.2 : 0.8);
+    return { events, share };
+  })();
+
+  it('judges business metrics per traffic share: a 50/50 → 20/80 shift is not an anomaly', () => {
+    const { events, share } = drainEast;
     const business: Scenario = {
       minutes: 2160,
       stacks: ['us-east-1', 'us-west-2'],
@@ -200,12 +206,7 @@ describe('detection engine', () => {
   });
 
   it('judges a business `_rate` whose values exceed 100 as a volume: orders_rate follows the share like orders_per_min', () => {
-    const shift = T0 + 1900 * MIN;
-    const events: ContextEvent[] = [
-      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } },
-      { ts: shift, kind: 'traffic_shift', id: 'drain-east', attributes: { weights: { 'us-east-1': 20, 'us-west-2': 80 } } },
-    ];
-    const share = (stack: string, m: number): number => (T0 + m * MIN < shift ? 0.5 : stack === 'us-east-1' ? 0.2 : 0.8);
+    const { events, share } = drainEast;
     const orders: Scenario = {
       minutes: 2160,
       stacks: ['us-east-1', 'us-west-2'],

@@ -4,8 +4,8 @@ import { formulaConfidence } from '../src/core/decide/confidence.js';
 import { newGuardrailState, recordExecution } from '../src/core/decide/guardrails.js';
 import { ContextIndex } from '../src/core/correlate/context-index.js';
 import { decisionConfigSchema } from '../src/config/decision.js';
-import { PHASE_NAMES, type Incident, type IncidentDelta } from '../src/domain/decision.js';
-import type { ContextEvent, StackHealthEvent } from '../src/domain/types.js';
+import { PHASE_NAMES, type Incident, type IncidentDelta, type IncidentSignal } from '../src/domain/decision.js';
+import type { ContextEvent, Signal, StackHealthEvent } from '../src/domain/types.js';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 2, 2, 10, 0);
@@ -44,6 +44,25 @@ function incident(overrides: Partial<Incident> = {}): Incident {
     alerts: {},
     recommendationIds: [],
     ...overrides,
+  };
+}
+
+/** A confirmed signal, seen until T, at its peak, every point of its window beyond the bound unless `over` says otherwise. */
+function confirmed(
+  metric: string,
+  signal: Signal,
+  over: Pick<IncidentSignal, 'firstTs' | 'score' | 'value' | 'expected'> & Partial<IncidentSignal>,
+): IncidentSignal {
+  return {
+    metric,
+    signal,
+    stage: 'confirmed',
+    lastTs: T,
+    peakScore: over.score,
+    persistence: { hits: 5, of: 5 },
+    recovered: false,
+    coldStart: false,
+    ...over,
   };
 }
 
@@ -229,20 +248,7 @@ describe('ITR workflow', () => {
 
   it("a business drop that follows another service's own fault on the stack is that incident's impact, not a second mitigation", () => {
     // The cart's errors on us-west-2 confirmed since T-30; checkout's orders there singled out since T-10.
-    const orders = {
-      metric: 'orders_per_min',
-      signal: 'business' as const,
-      stage: 'confirmed' as const,
-      firstTs: T - 10 * MIN,
-      lastTs: T,
-      score: 6,
-      peakScore: 6,
-      value: 820,
-      expected: 960,
-      persistence: { hits: 5, of: 5 },
-      recovered: false,
-      coldStart: false,
-    };
+    const orders = confirmed('orders_per_min', 'business', { firstTs: T - 10 * MIN, score: 6, value: 820, expected: 960 });
     const checkout = incident({ signals: { orders_per_min: orders }, predictions: {}, breaches: { orders_per_min: T - 2 * MIN } });
     const cartErrors = { ...incident().signals['http_error_ratio']!, firstTs: T - 30 * MIN };
     const singled: IncidentDelta = { metric: 'http_error_ratio', ts: T - 25 * MIN, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 8 };
@@ -605,21 +611,14 @@ describe('ITR workflow', () => {
   });
 
   it('trusts a capacity forecast at once, unless traffic was just moved onto the stack and the climb is young', () => {
-    const pool = {
-      metric: 'db_pool_utilization',
-      signal: 'capacity' as const,
-      stage: 'confirmed' as const,
+    const pool = confirmed('db_pool_utilization', 'capacity', {
       firstTs: T - 4 * MIN,
-      lastTs: T,
       score: 5.5,
-      peakScore: 5.5,
       value: 62,
       expected: 40,
       persistence: { hits: 4, of: 5, seen: 4 },
-      recovered: false,
-      coldStart: false,
-      gate: 'saturation' as const,
-    };
+      gate: 'saturation',
+    });
     const filling = incident({
       openedAt: T - 4 * MIN,
       signals: { db_pool_utilization: pool },
