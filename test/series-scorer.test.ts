@@ -88,9 +88,15 @@ describe('series scorer', () => {
     expect(max(scoreSeries(rows, cfg, 1), at, at + 3).value).toBeLessThan(0.5);
   });
 
-  it('alarms once for a burst of similar spikes, and again for the next burst after the refractory period', () => {
+  it('alarms once for a burst of similar spikes, and again for a larger burst after the refractory period', () => {
+    // Six spikes of +100 (20 sigma), one every 5 points; 300 points later six of +150. The second
+    // burst is larger than any spike seen (an identical one would be a seen spike: see the next test).
     const bursts = [4 * DAY, 4 * DAY + 3 * REFRACTORY_POINTS];
-    const rows = seasonal(6 * DAY, 5, (i) => (bursts.some((b) => i >= b && i < b + 30 && (i - b) % 5 === 0) ? 100 : 0));
+    const size = [100, 150];
+    const rows = seasonal(6 * DAY, 5, (i) => {
+      const k = bursts.findIndex((b) => i >= b && i < b + 30 && (i - b) % 5 === 0);
+      return k < 0 ? 0 : size[k]!;
+    });
     const s = scoreSeries(rows, cfg);
     for (const b of bursts) {
       let alarms = 0;
@@ -98,6 +104,14 @@ describe('series scorer', () => {
       expect(alarms).toBe(1);
       expect(s[b]!).toBeGreaterThanOrEqual(0.5);
     }
+  });
+
+  it('does not alarm again for a burst of spikes no larger than the ones it has seen', () => {
+    const bursts = [4 * DAY, 4 * DAY + 3 * REFRACTORY_POINTS];
+    const rows = seasonal(6 * DAY, 5, (i) => (bursts.some((b) => i >= b && i < b + 30 && (i - b) % 5 === 0) ? 100 : 0));
+    const s = scoreSeries(rows, cfg);
+    expect(s[bursts[0]!]!).toBeGreaterThanOrEqual(0.5);
+    expect(max(s, bursts[1]!, bursts[1]! + 30).value).toBeLessThan(0.5);
   });
 });
 
