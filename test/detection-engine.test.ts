@@ -272,6 +272,34 @@ describe('detection engine', () => {
     ]);
     expect(['payment_success_rate', 'orders_per_min', 'conversion_rate'].filter(rateNamedOnly)).toEqual([]);
   });
+  it('after a blue/green cutover, the standby days weigh by the traffic they saw: a bucket biased by its few orders is not the live normal', () => {
+    // green is the standby at 1 % for two days (ten orders a minute: every per-share point is a
+    // handful of orders), and its 08:00-09:00 ran 40 % high both days; on day 3 it takes 99 %.
+    // Weighed by their traffic, the standby days are worth a fifth of a point per bucket: day 3's
+    // 08:00 is judged against the cold-start level and learned, not against 1.4x (a 29 % "drop"
+    // at 10σ of the live noise, every morning for days, as the live days slowly outweigh them).
+    const cutover = 2 * 1440;
+    const events: ContextEvent[] = [
+      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { blue: 99, green: 1 } } },
+      { ts: T0 + cutover * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { blue: 1, green: 99 } } },
+    ];
+    const standbyBias = (m: number): number => (m < cutover && m % 1440 >= 480 && m % 1440 < 540 ? 1.4 : 1);
+    const scenario: Scenario = {
+      minutes: 4 * 1440,
+      stacks: ['blue', 'green'],
+      metric: 'orders_per_min',
+      signal: 'business',
+      value: (stack, m) => {
+        const share = (stack === 'green') === m >= cutover ? 0.99 : 0.01;
+        return Math.round(1000 * daily(m) * share * (stack === 'green' ? standbyBias(m) : 1) * (1 + 0.03 * noise(m * 3 + stack.length)));
+      },
+      events,
+    };
+    const { events: out } = run(scenario);
+    const live = out.filter((e) => e.type === 'anomaly' && e.stack === 'green' && e.ts >= T0 + cutover * MIN);
+    expect(live).toEqual([]);
+  });
+
   it('does not learn from a performance test on that stack', () => {
     const perf: ContextEvent = { ts: T0 + 1500 * MIN, endTs: T0 + 1560 * MIN, kind: 'perf_test', id: 'load-1', stack: 'us-west-2', attributes: {} };
     const loaded: Scenario = {

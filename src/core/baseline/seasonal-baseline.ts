@@ -274,6 +274,17 @@ export function learn(
   state.lastTs = ts;
 }
 
+/**
+ * Keep `factor` (0..1) of the weight of what the season buckets have learned: each bucket's count
+ * (how many points its running mean stands for) is scaled, so the points to come move it by more.
+ * A bucket left worth less than half a point is not learned any more: its next point is judged
+ * against the cold-start level, as on a new series, and replaces it.
+ */
+export function discountSeasons(state: BaselineState, factor: number): void {
+  const c = state.counts;
+  for (let i = 0; i < c.length; i++) c[i] = Math.round(c[i]! * factor);
+}
+
 /** Advance the clock without learning (a suppressed point still moves time forward). */
 export function skip(state: BaselineState, ts: number): void {
   if (state.points > 0 && ts > state.lastTs) state.lastTs = ts;

@@ -1,3 +1,4 @@
+import { discountSeasons } from '../baseline/seasonal-baseline.js';
 import type { SeriesState } from './series-state.js';
 import { complementCeiling } from './slo-gates.js';
 
@@ -17,6 +18,29 @@ export function noiseScale(series: SeriesState, share: number | undefined): numb
   const learned = series.noiseShare;
   if (share === undefined || !(share > 0) || learned === undefined || !(learned > share)) return 1;
   return Math.sqrt(learned / share);
+}
+
+/** A share at least this many times the one the season buckets were learned at discounts them. */
+const SHARE_RISE = 2;
+
+/**
+ * Weigh what the season buckets learned by the traffic it was learned on. A statistic over a
+ * stack's requests (a rate, a quantile, orders per share) carries information in proportion to
+ * its volume: a standby colour's buckets, learned at 1 % of the traffic, hold per-share orders
+ * and error rates that are each a handful of requests, and after a cutover to 99 % their day of
+ * running means counted as much as the first day at 99 % (a standby's 17:15 bucket 15 % high
+ * from its sampling noise read every morning's orders as 12 % short, for three days). When the
+ * share at least doubles over `seasonShare` (the share the buckets were learned at, averaged as
+ * the spread is), the buckets keep `seasonShare / share` of their weight; small shifts between
+ * active stacks change nothing. Call before the point is learned.
+ */
+export function weighSeasonsByShare(series: SeriesState, share: number, gain: number): void {
+  const learned = series.seasonShare;
+  if (learned === undefined || !(learned > 0)) series.seasonShare = share;
+  else if (share >= SHARE_RISE * learned) {
+    discountSeasons(series.baseline, learned / share);
+    series.seasonShare = share;
+  } else series.seasonShare = learned + gain * (share - learned);
 }
 
 /**

@@ -229,6 +229,7 @@ export class SeriesRegistry {
       episodePoints: 0,
       episodeVolume: Number.NaN,
       noiseShare: Number.NaN,
+      seasonShare: Number.NaN,
       countLow: Number.POSITIVE_INFINITY,
       countHigh: Number.NEGATIVE_INFINITY,
       ...(s.signal === 'business' ? { tally: emptyTally() } : {}),

@@ -33,6 +33,11 @@ export interface SeriesState {
    */
   noiseShare?: number;
   /**
+   * The traffic share the season buckets were learned at (see weighSeasonsByShare). Absent in
+   * older checkpoints and for series that do not follow the traffic.
+   */
+  seasonShare?: number;
+  /**
    * Lowest and highest value seen while every value was a non-negative integer (NaN once one was
    * not): a series of event counts (restarts, orders per minute), judged with counting noise.
    * Absent in older checkpoints.
