@@ -63,6 +63,21 @@ describe('cross-stack comparison in fractions of the expected value', () => {
     expect(judgeStacks([stack('outbound-18', 8.5, 0.4), stack('outbound-09', 1.2, 0.4)], p)).toMatchObject({ scope: 'global' });
   });
 
+  it('has no control for a business volume when every peer is too noisy to show its move', () => {
+    // The live colour (95 %) is 10 % short on orders per share; the standby at 5 % wobbles ±8 % a
+    // minute smoothed, so its staying put proves nothing: no verdict, not a shift onto it.
+    const live = stack('green', 4.4, 0.1, { trafficShare: 95 });
+    const standby = stack('blue', 0.4, 0.01, { trafficShare: 5 });
+    standby.relative!.noise = 0.08;
+    const v = judgeStacks([live, standby], p);
+    expect(v).toMatchObject({ scope: 'insufficient', stack: null });
+    expect(v!.reason).toContain('no peer could show a move that size in its own noise (blue ±8.0 %)');
+    // A peer steady enough to show it is a control: local.
+    expect(judgeStacks([live, stack('blue', 0.4, 0.01, { trafficShare: 45 })], p)).toMatchObject({ scope: 'local', stack: 'green' });
+    // A move the noisy peer could show (30 % against its ±8 %) is singled out as before.
+    expect(judgeStacks([stack('green', 9, 0.3, { trafficShare: 95 }), standby], p)).toMatchObject({ scope: 'local', stack: 'green' });
+  });
+
   it('calls one peer moving alike among several partial, not global', () => {
     // Two of four moved by a like fraction: no single culprit, and not the platform either.
     expect(judgeStacks([stack('a', 6, 0.2), stack('b', 1.5, 0.18), stack('c', 0.1, 0), stack('d', 0.2, 0.01)], p)).toMatchObject({ scope: 'partial' });

@@ -97,7 +97,8 @@ export type SloKind = 'error_rate' | 'latency_p99' | 'business_drop' | 'saturati
  * `local`: one stack deviates and its peers are healthy (the delta stack is named).
  * `global`: most stacks move together: not a routing problem.
  * `partial`: several but not most stacks deviate: no single culprit.
- * `insufficient`: too little data behind the deviating stack (a small canary) to conclude yet.
+ * `insufficient`: too little data behind the deviating stack (a small canary) to conclude yet, or,
+ * for a business volume, behind every peer (each too noisy to show a move that size: no control).
  */
 export type DeltaScope = 'local' | 'global' | 'partial' | 'insufficient';
 

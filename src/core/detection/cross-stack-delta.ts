@@ -178,6 +178,14 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
         };
       }
     }
+    if (moves !== undefined && top.trafficShare !== undefined && peers.every((s) => blindTo(s, moves.top, p))) {
+      return {
+        scope: 'insufficient',
+        stack: null,
+        separation,
+        reason: `${top.stack} is ${pct(moves.top)} off its baseline, but no peer could show a move that size in its own noise (${peers.map((s) => `${s.stack} ±${pct(s.relative!.noise)}`).join(', ')}): no control to single it out against`,
+      };
+    }
     return {
       scope: 'local',
       stack: top.stack,
@@ -323,12 +331,22 @@ function relativeMoves(
     let m = moveSince(t, s);
     if (m !== m) continue;
     if (now) m = movedNow(s, m);
-    moved.push({ s, m: own >= p.peerHealthyScore * s.relative!.noise ? m : Math.min(m, 0) });
+    moved.push({ s, m: blindTo(s, own, p) ? Math.min(m, 0) : m });
   }
   if (moved.length === 0) return undefined;
   moved.sort((a, b) => b.m - a.m);
   const ref = referenceOf(moved, peers.length);
   return { top: own, ref: ref.m, refStack: ref.s.stack, refScore: peerNow(ref.s), all: moved.map((x) => x.m) };
+}
+
+/**
+ * A peer whose own noise would hide a move of `move` (a fraction): the same move on it would not
+ * stand `peerHealthyScore` sigmas out (a standby colour's orders per share at 5 % of the traffic,
+ * ±10 % a minute). Its staying put proves nothing, so it is no control for a business volume.
+ */
+function blindTo(s: StackInput, move: number, p: DeltaParams): boolean {
+  const r = s.relative;
+  return r !== undefined && !(move >= p.peerHealthyScore * r.noise);
 }
 
 /**

@@ -52,7 +52,7 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ 
       evidence: other !== undefined ? `${other.scope}: ${other.reason}` : 'no cross-stack verdict yet for these metrics',
       end: {
         action: 'observe',
-        reason: insufficient ? 'too little data behind the deviating stack to single it out' : 'no stack singled out yet',
+        reason: insufficient ? 'too little data behind the deviating stack or its peers to single it out' : 'no stack singled out yet',
         cause: causeRecord,
       },
     };
