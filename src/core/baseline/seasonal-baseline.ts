@@ -277,8 +277,8 @@ export function learn(
 /**
  * Keep `factor` (0..1) of the weight of what the season buckets have learned: each bucket's count
  * (how many points its running mean stands for) is scaled, so the points to come move it by more.
- * A bucket left worth less than half a point is not learned any more: its next point is judged
- * against the cold-start level, as on a new series, and replaces it.
+ * A bucket left worth less than half a point counts as never learned: its next point is judged
+ * against the cold-start level, as on a new series, and replaces its value.
  */
 export function discountSeasons(state: BaselineState, factor: number): void {
   const c = state.counts;

@@ -178,6 +178,7 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
         };
       }
     }
+    // `trafficShare` is set for a business volume judged per share (see metric-group.ts).
     if (moves !== undefined && top.trafficShare !== undefined && peers.every((s) => blindTo(s, moves.top, p))) {
       return {
         scope: 'insufficient',
@@ -342,7 +343,8 @@ function relativeMoves(
 /**
  * A peer whose own noise would hide a move of `move` (a fraction): the same move on it would not
  * stand `peerHealthyScore` sigmas out (a standby colour's orders per share at 5 % of the traffic,
- * ±10 % a minute). Its staying put proves nothing, so it is no control for a business volume.
+ * ±10 % a minute). What it moved says nothing of whether it moved alike (relativeMoves), and for
+ * a business volume its staying put is no control either (judge).
  */
 function blindTo(s: StackInput, move: number, p: DeltaParams): boolean {
   const r = s.relative;

@@ -4,8 +4,15 @@ import { complementCeiling } from './slo-gates.js';
 
 /**
  * How much noise a point carries beyond what the baseline's spread learned: the least sigma it can
- * be judged by, from what the input says about the data behind it.
+ * be judged by, from what the input says about the data behind it (its count, its stack's traffic
+ * share); and, the other way, how much what the baseline learned is worth when the share it was
+ * learned at was small.
  */
+
+/** An exponentially weighted average of a stack's traffic share, started at the first share seen. */
+export function followShare(known: number | undefined, share: number, gain: number): number {
+  return known === undefined || !(known > 0) ? share : known + gain * (share - known);
+}
 
 /**
  * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
@@ -36,11 +43,10 @@ const SHARE_RISE = 2;
  */
 export function weighSeasonsByShare(series: SeriesState, share: number, gain: number): void {
   const learned = series.seasonShare;
-  if (learned === undefined || !(learned > 0)) series.seasonShare = share;
-  else if (share >= SHARE_RISE * learned) {
+  if (learned !== undefined && learned > 0 && share >= SHARE_RISE * learned) {
     discountSeasons(series.baseline, learned / share);
     series.seasonShare = share;
-  } else series.seasonShare = learned + gain * (share - learned);
+  } else series.seasonShare = followShare(learned, share, gain);
 }
 
 /**

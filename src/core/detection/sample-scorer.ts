@@ -13,7 +13,7 @@ import type { SeriesRuntime } from './metric-group.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
 import type { RecentPoints } from './recent-points.js';
 import { trackRelative } from './relative-deviation.js';
-import { countNoise, eventCountNoise, noiseScale, weighSeasonsByShare } from './sample-noise.js';
+import { countNoise, eventCountNoise, followShare, noiseScale, weighSeasonsByShare } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
 import { adaptGateToValue, complementCeiling } from './slo-gates.js';
 
@@ -197,13 +197,11 @@ export class SampleScorer {
       });
     }
 
-    const shareGain = this.decays.spread.gain(dtMin);
-    if (runtime.perShare && share !== undefined && share > 0) weighSeasonsByShare(series, share, shareGain);
+    // Both shares are averaged as the spread is (see noiseScale, weighSeasonsByShare).
+    if (runtime.perShare && share !== undefined && share > 0) weighSeasonsByShare(series, share, this.decays.spread.gain(dtMin));
     const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.context.explained.explaining(s.stack, s.service, ts) !== undefined);
-    if (learned && trafficShare !== undefined && trafficShare > 0) {
-      const known = series.noiseShare;
-      series.noiseShare = known === undefined || !(known > 0) ? trafficShare : known + shareGain * (trafficShare - known);
-    }
+    if (learned && trafficShare !== undefined && trafficShare > 0)
+      series.noiseShare = followShare(series.noiseShare, trafficShare, this.decays.spread.gain(dtMin));
 
     if (series.trend !== null) {
       p.value = value;

@@ -284,7 +284,7 @@ export class DetectionMerge {
       let reporting = 0;
       for (const h of emitted) {
         if (h.saturation !== null && (saturation === null || h.saturation > saturation)) saturation = h.saturation;
-        if (h.loadSaturation !== undefined && !(loadSaturation !== undefined && loadSaturation >= h.loadSaturation)) loadSaturation = h.loadSaturation;
+        if (h.loadSaturation !== undefined && (loadSaturation === undefined || h.loadSaturation > loadSaturation)) loadSaturation = h.loadSaturation;
         reporting += h.reporting;
       }
       // Known series and episodes: every shard's latest word, whether it spoke this minute or not.
