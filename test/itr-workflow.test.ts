@@ -698,6 +698,34 @@ describe('ITR workflow', () => {
     expect(trend.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('breach in 45 min');
   });
 
+  it('lets a forecast made back inside the bound count only while the stack still deviates on that signal', () => {
+    // A confirmed p99 excursion; the forecast made at T is on a point back inside its bound, so it
+    // extrapolates what the excursion left in the smoothed trend.
+    const p99 = confirmed('http_p99_ms', 'latency', { firstTs: T - 20 * MIN, score: 40, value: 420, expected: 190, gate: 'latency_p99' });
+    const echo = incident({
+      openedAt: T - 20 * MIN,
+      signals: { http_p99_ms: p99 },
+      predictions: {
+        http_p99_ms: { metric: 'http_p99_ms', ts: T, breachAt: T + 45 * MIN, slo: { kind: 'latency_p99', limit: 500, comparator: '>' }, beyondBound: false },
+      },
+    });
+    const deltas = verdicts(['http_p99_ms', 'local', 6]);
+    const stackLatency = (latency: number): WorkflowInput['health'] =>
+      new Map([
+        ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.1, business: 0.2, capacity: 0.5 })],
+        ['us-west-2', health('us-west-2', { latency, reliability: 0.2, business: 0.3, capacity: 1 })],
+      ]);
+    // Latency back to normal on the stack (health 1.5 < warn 4): the echo is no SLO at risk.
+    expect(runWorkflow(input({ incident: echo, deltas, health: stackLatency(1.5) }))).toMatchObject({
+      action: 'observe',
+      reason: 'deviation without SLO risk',
+    });
+    // Still deviating (health 7): the same forecast is the SLO at risk.
+    const rising = runWorkflow(input({ incident: echo, deltas, health: stackLatency(7) }));
+    expect(rising.reason).not.toBe('deviation without SLO risk');
+    expect(rising.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('http_p99_ms breach predicted');
+  });
+
   it('never shifts traffic for a global episode', () => {
     const d = runWorkflow(input({ delta: 'global' }));
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'global' } });

@@ -34,7 +34,7 @@ export function situate(w: WorkflowInput): Situation {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined, warmsUntil(w));
+  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined, warmsUntil(w), deviatesNow(w));
   const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
@@ -170,6 +170,20 @@ function warmsUntil(w: WorkflowInput): number {
   return c === undefined ? -Infinity : (c.endTs ?? c.ts) + w.config.correlation.warmUpAllowanceMinutes * MIN;
 }
 
+/**
+ * Whether the stack's latest health still puts a signal beyond the warn bound. A forecast made on a
+ * point back inside its bound extrapolates the echo a deviation left in the smoothed trend; it
+ * stays an SLO at risk only while the stack still deviates on that signal. A two-minute p99 spike,
+ * back to normal a minute later, kept a breach forecast 77 minutes out alive (and its episode
+ * open) until traffic was shifted eight minutes after the spike had passed; a ramp that keeps
+ * rising stays beyond its bound, so its forecast keeps counting.
+ */
+function deviatesNow(w: WorkflowInput): (signal: Signal) => boolean {
+  const own = w.health.get(w.incident.stack);
+  const fresh = healthIsFresh(own, w.now, w.config.incident.staleAfterMinutes);
+  return (signal) => !fresh || (own.scores[signal] ?? Infinity) >= w.warnScore;
+}
+
 /** A prediction whose breach time passed without a breach was wrong: it no longer counts. */
 const PREDICTION_GRACE_MS = 10 * MIN;
 
@@ -190,10 +204,12 @@ function firmPredictions(
   confirmed: readonly IncidentSignal[],
   gainedTraffic: boolean,
   warmingUntil: number,
+  deviating: (signal: Signal) => boolean,
 ): Incident['predictions'][string][] {
   const gatedConfirmed = confirmed.some((s) => s.gate !== null);
   return livePredictions(inc, now).filter((p) => {
     const own = inc.signals[p.metric];
+    if (p.beyondBound === false && own !== undefined && !deviating(own.signal)) return false;
     if ((own?.signal === 'latency' || p.slo.kind === 'latency_p99') && now < warmingUntil && p.breachAt > warmingUntil) return false;
     if (own !== undefined && bumpsBenignly(own, gainedTraffic) && p.breachAt - now > EXTRAPOLATION_RATIO * Math.max(now - own.firstTs, MIN)) return false;
     if (confirmed.some((s) => s.metric === p.metric)) return true;
