@@ -316,6 +316,12 @@ describe('ITR workflow', () => {
     // The same errors 15 minutes into the test came with its load: explained.
     const early = runWorkflow(input({ events: [{ ...perf, ts: T - 25 * MIN }] }));
     expect(early).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Unless they are past their SLO gate: the stack under test still serves users.
+    const hurting = runWorkflow(input({ events: [{ ...perf, ts: T - 25 * MIN }], incident: incident({ breaches: { http_error_ratio: T - MIN } }) }));
+    expect(hurting.action).toBe('shift_traffic');
+    expect(hurting.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'http_error_ratio past the SLO gate during perf_test k6-peak: users are hurt, whatever the test',
+    );
     // A chaos experiment's errors come whenever it injects them: still explained.
     expect(runWorkflow(input({ events: [{ ...perf, kind: 'chaos', id: 'pod-kill' }] }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
   });

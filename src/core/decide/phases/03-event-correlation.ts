@@ -9,16 +9,19 @@ import { pick, versionNote } from './evidence-text.js';
 import { threatensSlo } from './situation.js';
 
 /**
- * Errors or business a load test on this very stack did not bring with it: they began past the
- * warm-up allowance after the test began (the allowance a traffic shift's effects get to appear).
- * A load test's errors come with its load; a dependency failing 43 minutes into a steady test,
- * or a release's errors 28 minutes in, are the stack's own, and were explained away.
+ * Errors or business a load test on this very stack does not excuse: they began past the warm-up
+ * allowance after the test began (the allowance a traffic shift's effects get to appear), or they
+ * are past their SLO gate. A load test's errors come with its load; a dependency failing 43
+ * minutes into a steady test, or a release's errors 28 minutes in, are the stack's own, and were
+ * explained away. And a stack under test still serves users: a dependency failure rate at ten
+ * times its normal, past its gate 19 minutes into a test, was the test's until the 5xx followed
+ * it past the allowance, four minutes later, one after the SLO broke.
  */
 function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): IncidentSignal[] {
   if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return [];
   const allowance = ctx.w.config.correlation.warmUpAllowanceMinutes * MIN;
   const start = eventStart(e);
-  return ctx.confirmed.filter((s) => threatensSlo(s) && s.firstTs - start > allowance);
+  return ctx.confirmed.filter((s) => threatensSlo(s) && (s.firstTs - start > allowance || ctx.breached.includes(s.metric)));
 }
 
 /**
@@ -108,11 +111,16 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     );
   } else if (late.length > 0) {
     const e = c.explaining!;
-    c.notes.push(
-      `${late
-        .map((s) => `${s.metric} began ${Math.round((s.firstTs - eventStart(e)) / MIN)} min into ${e.kind} ${e.id}`)
-        .join(', ')}: past the ${w.config.correlation.warmUpAllowanceMinutes}-minute warm-up allowance, not the test's load`,
-    );
+    const allowance = w.config.correlation.warmUpAllowanceMinutes;
+    const into = (s: IncidentSignal): number => Math.round((s.firstTs - eventStart(e)) / MIN);
+    const pastAllowance = late.filter((s) => s.firstTs - eventStart(e) > allowance * MIN);
+    const overGate = late.filter((s) => !pastAllowance.includes(s));
+    if (pastAllowance.length > 0)
+      c.notes.push(
+        `${pastAllowance.map((s) => `${s.metric} began ${into(s)} min into ${e.kind} ${e.id}`).join(', ')}: past the ${allowance}-minute warm-up allowance, not the test's load`,
+      );
+    if (overGate.length > 0)
+      c.notes.push(`${overGate.map((s) => s.metric).join(', ')} past the SLO gate during ${e.kind} ${e.id}: users are hurt, whatever the test's load`);
   } else if (c.explaining !== undefined) {
     const e = c.explaining;
     return {
