@@ -88,6 +88,31 @@ describe('detection engine', () => {
     expect(deltas.filter((d) => d.type === 'delta' && d.scope === 'local')).toHaveLength(0);
   });
 
+  it('announces a global verdict again when a stack begins a new episode while it holds', () => {
+    // Three stacks slow down together at T_FAULT; us-west-2 eases back to 12 ms over its normal for
+    // 20 minutes (its episode clears, the platform's goes on: still global) and slows down again.
+    const { events } = run({
+      ...latencyRamp,
+      stacks: ['eu-west-1', 'us-east-1', 'us-west-2'],
+      minutes: T_FAULT + 90,
+      value: (stack, m) => {
+        const easing = stack === 'us-west-2' && m >= T_FAULT + 40 && m < T_FAULT + 60;
+        return 200 * daily(m) + 8 * noise(m * 7 + stack.length) + (m < T_FAULT ? 0 : easing ? 12 : 150);
+      },
+    });
+    const after = events.filter((e) => e.ts >= T0 + T_FAULT * MIN);
+    const minute = (e: DetectionEvent): number => Math.floor((e.ts - T0) / MIN) - T_FAULT;
+    const deltas = after.filter((e) => e.type === 'delta');
+    expect(deltas.every((d) => d.type === 'delta' && d.scope === 'global')).toBe(true);
+    const recovered = after.find((e) => e.type === 'recovery' && e.stack === 'us-west-2')!;
+    const again = after.find((e) => e.type === 'anomaly' && e.stack === 'us-west-2' && e.ts > recovered.ts)!;
+    expect(minute(recovered)).toBeGreaterThan(40);
+    expect(minute(again)).toBe(60);
+    // The decision reads a verdict older than the stack's episode as one from an earlier run: the
+    // verdict is stamped again in the step the new episode began.
+    expect(deltas.map(minute)).toEqual([2, 60]);
+  });
+
   it('withdraws a local verdict the minute the peers follow, without the debounce that guards new culprits', () => {
     const lag = 10;
     const { events } = run({

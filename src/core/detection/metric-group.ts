@@ -156,10 +156,12 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
   let anyEpisode = false;
+  let episodeBegan = false;
   for (const { state: series, perShare, relative } of group.stacks.values()) {
     if (stepEnd - series.lastTs > staleMs) continue;
     const inEpisode = series.threshold.phase !== 'normal';
     anyEpisode ||= inEpisode;
+    episodeBegan ||= inEpisode && series.threshold.episodeStartTs > stepEnd - stepMs;
     const share = perShare ? ctx.shares.shareOf(series.stack) : undefined;
     // A stack confirmed in its change window is compared on its latest point, not on an average
     // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
@@ -210,10 +212,50 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   if (verdict === undefined) return undefined;
   const key = `${verdict.scope}:${verdict.stack ?? ''}`;
   // Debounce: near the bounds a verdict can flip minute to minute; only a stable one is news.
+  // A global verdict that holds as a stack begins a new episode is news for that episode: the
+  // decision reads a verdict older than an episode as one from an earlier run (it cannot see the
+  // run go on), and a Saturday's orders dip, global since 05:03 while the stacks' episodes came
+  // and went, left the peer of a pool exhausting at 14:00 "degraded" and nowhere to shift to.
   if (key === group.verdict) {
     group.candidate = '';
-    return undefined;
-  }
+    if (!(episodeBegan && verdict.scope === 'global')) return undefined;
+  } else if (!settled(group, ctx, verdict, key, inputs, stepEnd, stepMinutes)) return undefined;
+  // The verdict is reset when no stack is in an episode, so a global one here is from this run.
+  // A stack that stands apart while every stack still moves is no straggler of that run.
+  const afterGlobal = key !== group.verdict && group.verdict.startsWith('global:') && verdict.amidGlobal !== true;
+  group.verdict = key;
+  group.verdictAmidGlobal = verdict.amidGlobal === true;
+  group.candidate = '';
+  inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+  // Stamped with the point that completed the step, or else with the end of the step, like
+  // health: either way it is emitted in the call that released that time, so nothing the engine
+  // emits later is older than its watermark.
+  return {
+    type: 'delta',
+    ts: at ?? stepEnd,
+    service: group.service,
+    metric: group.metric,
+    signal: group.signal,
+    scope: verdict.scope,
+    stack: verdict.stack,
+    reason: verdict.reason,
+    separation: round4(verdict.separation),
+    stacks: inputs.map(toDeviation),
+    ...(afterGlobal ? { afterGlobal: true } : {}),
+  };
+}
+
+/** Whether a verdict other than the group's has held long enough to be news (the debounce). */
+function settled(
+  group: MetricGroup,
+  ctx: ComparisonContext,
+  verdict: NonNullable<ReturnType<typeof judgeStacks>>,
+  key: string,
+  inputs: readonly StackInput[],
+  stepEnd: number,
+  stepMinutes: number,
+): boolean {
+  const { config } = ctx;
   if (key !== group.candidate) {
     group.candidate = key;
     group.candidateMinutes = 0;
@@ -237,30 +279,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   // global again (on the imitation seeds, 33 of 84 such withdrawals were announced anew within
   // five minutes).
   const withdraws = group.verdict.startsWith('local:') && verdict.scope !== 'local' && verdict.movedAlike !== true && group.verdictAmidGlobal !== true;
-  if (group.candidateMinutes < config.delta.stableMinutes && !canary && !withdraws) return undefined;
-  // The verdict is reset when no stack is in an episode, so a global one here is from this run.
-  // A stack that stands apart while every stack still moves is no straggler of that run.
-  const afterGlobal = group.verdict.startsWith('global:') && verdict.amidGlobal !== true;
-  group.verdict = key;
-  group.verdictAmidGlobal = verdict.amidGlobal === true;
-  group.candidate = '';
-  inputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
-  // Stamped with the point that completed the step, or else with the end of the step, like
-  // health: either way it is emitted in the call that released that time, so nothing the engine
-  // emits later is older than its watermark.
-  return {
-    type: 'delta',
-    ts: at ?? stepEnd,
-    service: group.service,
-    metric: group.metric,
-    signal: group.signal,
-    scope: verdict.scope,
-    stack: verdict.stack,
-    reason: verdict.reason,
-    separation: round4(verdict.separation),
-    stacks: inputs.map(toDeviation),
-    ...(afterGlobal ? { afterGlobal: true } : {}),
-  };
+  return group.candidateMinutes >= config.delta.stableMinutes || canary || withdraws;
 }
 
 /**
