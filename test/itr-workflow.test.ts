@@ -244,6 +244,31 @@ describe('ITR workflow', () => {
     expect(runWorkflow(filling(null, 'local'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
     // Every stack's pool filling alike is the campaign too, breach or not.
     expect(runWorkflow(filling(15, 'global'))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Unless this one is out of pool while its peers, filling alike as fractions, still have room.
+    const full = (peerSaturation: number): WorkflowInput => {
+      const w = filling(15, 'global');
+      w.incident.breaches = { db_pool_utilization: T - 2 * MIN };
+      w.incident.signals['db_pool_utilization'] = { ...pool, value: 100, gate: 'saturation' };
+      return {
+        ...w,
+        health: new Map([
+          ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.1, business: 0.2, capacity: 4 }, peerSaturation)],
+          ['us-west-2', health('us-west-2', { latency: 2, reliability: 0.4, business: 1, capacity: 16 }, 1)],
+        ]),
+      };
+    };
+    const shifted = runWorkflow(full(0.4));
+    expect(shifted).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'] });
+    expect(shifted.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'db_pool_utilization past the saturation gate on us-west-2 while its peers under the same campaign have room',
+    );
+    expect(shifted.phases.find((p) => p.name === 'delta_stack_identification')).toMatchObject({
+      result: 'pass',
+      code: 'saturated_alone',
+      evidence: 'db_pool_utilization past the saturation gate on us-west-2 while its peers have room (us-east-1 at 40 %)',
+    });
+    // A peer nearly as full has no room to offer: the campaign's load, on every stack.
+    expect(runWorkflow(full(0.93))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
   });
 
   it("a business drop that follows another service's own fault on the stack is that incident's impact, not a second mitigation", () => {

@@ -88,7 +88,10 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     ...ctx.firm.filter((p) => p.slo.kind === 'saturation' && confirmed.some((s) => s.metric === p.metric)).map((p) => p.metric),
     ...breached.filter((m) => inc.signals[m]?.signal === 'capacity'),
   ]);
-  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
+  const global = c.explaining !== undefined && c.explaining.stack === undefined;
+  const singledOut = global ? local.filter((d) => harmed.has(d.metric)) : [];
+  // Or out of capacity while its peers, under the same event, have room (see saturatedAlone).
+  const fullAlone = global ? ctx.saturatedAlone : [];
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
   // cause of what followed it: a bad deploy during a load test is still a bad deploy. Of what
   // followed it only: a deviation that began before the change (the load test's CPU and latency,
@@ -108,6 +111,10 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
+    );
+  } else if (c.explaining !== undefined && fullAlone.length > 0) {
+    c.notes.push(
+      `${c.explaining.kind} ${c.explaining.id} is global, but ${fullAlone.join(', ')} past the saturation gate on ${inc.stack} while its peers under the same ${c.explaining.kind} have room`,
     );
   } else if (late.length > 0) {
     const e = c.explaining!;

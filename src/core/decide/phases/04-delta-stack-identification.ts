@@ -4,10 +4,20 @@ import type { Phase } from './context.js';
  * 4. Delta stack identification: this stack singled out against its peers on a metric at risk.
  * A metric at risk moving on every stack is global, even when a side metric singles this one out.
  */
-export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ w, inc, verdicts, local, riskMetrics, causeRecord, cause, breached }) => {
+export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({
+  w,
+  inc,
+  verdicts,
+  local,
+  riskMetrics,
+  causeRecord,
+  cause,
+  breached,
+  saturatedAlone,
+}) => {
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
-  if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric))) {
+  if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric)) && saturatedAlone.length === 0) {
     return {
       result: 'stop',
       code: 'global_at_risk',
@@ -34,6 +44,17 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({ 
         code: 'sole_stack_changed',
         evidence: `${alone.join(', ')} past the SLO on ${inc.stack}, the only stack reporting ${alone.length > 1 ? 'them' : 'it'} (no peer to compare with), after ${cause.kind} ${cause.id} on it`,
       };
+  }
+  if (local.length === 0 && saturatedAlone.length > 0) {
+    // Out of capacity beside peers with room: singled out by the gate, not by a fraction.
+    const peers = [...w.health.values()].filter((h) => h.stack !== inc.stack && h.saturation !== null);
+    return {
+      result: 'pass',
+      code: 'saturated_alone',
+      evidence: `${saturatedAlone.join(', ')} past the saturation gate on ${inc.stack} while its peers have room (${peers
+        .map((h) => `${h.stack} at ${Math.round(h.saturation! * 100)} %`)
+        .join(', ')})`,
+    };
   }
   if (local.length === 0) {
     if (global.length > 0) {

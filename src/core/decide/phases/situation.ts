@@ -25,6 +25,8 @@ export interface Situation {
   verdicts: IncidentDelta[];
   local: IncidentDelta[];
   riskMetrics: Set<string>;
+  /** Capacity metrics past their saturation gate here while every peer has headroom (see saturatedAlone). */
+  saturatedAlone: string[];
 }
 
 export function situate(w: WorkflowInput): Situation {
@@ -38,7 +40,38 @@ export function situate(w: WorkflowInput): Situation {
   const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt);
   const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
-  return { active, confirmed, firing, breached, firm, predictedBreachAt, evidence, confidence: w.confidence(evidence), verdicts, local, riskMetrics };
+  return {
+    active,
+    confirmed,
+    firing,
+    breached,
+    firm,
+    predictedBreachAt,
+    evidence,
+    confidence: w.confidence(evidence),
+    verdicts,
+    local,
+    riskMetrics,
+    saturatedAlone: saturatedAlone(w, breached),
+  };
+}
+
+/**
+ * Capacity series past their saturation gate on this stack, now, while every peer reporting fresh
+ * health has headroom (its highest saturation under `guardrails.maxTargetSaturation`). Out of
+ * capacity beside peers with room is a routing problem whatever fraction the load moved by: under
+ * a campaign a pool went 27 → 100 % on one stack while its peer's went 15 → 40 %, alike as
+ * fractions (no local verdict), so the campaign explained it until the errors came, nine minutes
+ * after the SLO broke. A peer's saturation is what decides where traffic can go (dependency checks).
+ */
+function saturatedAlone(w: WorkflowInput, breached: readonly string[]): string[] {
+  const inc = w.incident;
+  const stale = w.config.incident.staleAfterMinutes;
+  const own = w.health.get(inc.stack);
+  if (!healthIsFresh(own, w.now, stale) || own.saturation === null || own.saturation < 1) return [];
+  const peers = [...w.health.values()].filter((h) => h.stack !== inc.stack && healthIsFresh(h, w.now, stale));
+  if (peers.length === 0 || !peers.every((h) => h.saturation !== null && h.saturation < w.config.guardrails.maxTargetSaturation)) return [];
+  return breached.filter((m) => inc.signals[m]?.signal === 'capacity' && inc.signals[m]!.gate === 'saturation');
 }
 
 /**
