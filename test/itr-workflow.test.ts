@@ -269,6 +269,11 @@ describe('ITR workflow', () => {
     });
     // A peer nearly as full has no room to offer: the campaign's load, on every stack.
     expect(runWorkflow(full(0.93))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    // Without a global event nothing is to be told apart from it: pools filling alike on every stack are global.
+    const { incident: inc, deltas, health: byStack } = full(0.4);
+    const alike = runWorkflow(input({ incident: inc, deltas, health: byStack }));
+    expect(alike).toMatchObject({ action: 'none', cause: { kind: 'global' } });
+    expect(alike.phases.find((p) => p.name === 'delta_stack_identification')!.code).toBe('global_at_risk');
   });
 
   it("a business drop that follows another service's own fault on the stack is that incident's impact, not a second mitigation", () => {

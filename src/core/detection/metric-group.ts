@@ -133,8 +133,8 @@ export function stepCompared(group: MetricGroup, stepMs: number): boolean {
 /**
  * Compare the stacks of one metric in its step: as soon as every stack has reported (`at`: the
  * time of the point that completed it), or else when event time leaves the step. Returns the
- * `delta` event when the verdict changes (after its debounce), undefined otherwise; updates the
- * group's verdict state.
+ * `delta` event when the verdict changes (after its debounce), or when a global one holds as a
+ * stack begins a new episode; undefined otherwise; updates the group's verdict state.
  */
 export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: number): DeltaEvent | undefined {
   const { config, stepMs } = ctx;
@@ -151,17 +151,16 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       return undefined;
     }
   }
-  anchorEpisodes(group);
+  // An episode begun since the last comparison (anchors are checkpointed, so a restored run sees the same).
+  const episodeBegan = anchorEpisodes(group);
   if (watchedAfterChange(group.signal)) markChanges(group, ctx.changes, stepEnd, stepMs);
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
   let anyEpisode = false;
-  let episodeBegan = false;
   for (const { state: series, perShare, relative } of group.stacks.values()) {
     if (stepEnd - series.lastTs > staleMs) continue;
     const inEpisode = series.threshold.phase !== 'normal';
     anyEpisode ||= inEpisode;
-    episodeBegan ||= inEpisode && series.threshold.episodeStartTs > stepEnd - stepMs;
     const share = perShare ? ctx.shares.shareOf(series.stack) : undefined;
     // A stack confirmed in its change window is compared on its latest point, not on an average
     // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
@@ -329,7 +328,8 @@ function markChanges(group: MetricGroup, changes: RecentChanges, stepEnd: number
  * Anchors each episode that has none yet (or a newer one) with every stack's baseline level now,
  * its first comparison, and drops the anchors of stacks back to normal.
  */
-function anchorEpisodes(group: MetricGroup): void {
+function anchorEpisodes(group: MetricGroup): boolean {
+  let began = false;
   for (const [stack, r] of group.stacks) {
     const th = r.state.threshold;
     if (th.phase === 'normal') {
@@ -340,5 +340,7 @@ function anchorEpisodes(group: MetricGroup): void {
     const level: Record<string, number> = {};
     for (const [other, o] of group.stacks) if (Number.isFinite(o.relative.level)) level[other] = o.relative.level;
     group.anchors[stack] = { start: th.episodeStartTs, level };
+    began = true;
   }
+  return began;
 }

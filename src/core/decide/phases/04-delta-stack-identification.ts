@@ -1,3 +1,4 @@
+import { healthIsFresh } from '../health-freshness.js';
 import type { Phase } from './context.js';
 
 /**
@@ -47,7 +48,9 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({
   }
   if (local.length === 0 && saturatedAlone.length > 0) {
     // Out of capacity beside peers with room: singled out by the gate, not by a fraction.
-    const peers = [...w.health.values()].filter((h) => h.stack !== inc.stack && h.saturation !== null);
+    const peers = [...w.health.values()].filter(
+      (h) => h.stack !== inc.stack && h.saturation !== null && healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes),
+    );
     return {
       result: 'pass',
       code: 'saturated_alone',

@@ -25,7 +25,7 @@ export interface Situation {
   verdicts: IncidentDelta[];
   local: IncidentDelta[];
   riskMetrics: Set<string>;
-  /** Capacity metrics past their saturation gate here while every peer has headroom (see saturatedAlone). */
+  /** Under a global event: capacity metrics past their saturation gate here while every peer has headroom (see saturatedAlone). */
   saturatedAlone: string[];
 }
 
@@ -52,7 +52,7 @@ export function situate(w: WorkflowInput): Situation {
     verdicts,
     local,
     riskMetrics,
-    saturatedAlone: saturatedAlone(w, breached),
+    saturatedAlone: w.correlation.explaining !== undefined && w.correlation.explaining.stack === undefined ? saturatedAlone(w, breached) : [],
   };
 }
 
