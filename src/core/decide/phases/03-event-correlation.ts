@@ -17,11 +17,17 @@ import { threatensSlo } from './situation.js';
  * times its normal, past its gate 19 minutes into a test, was the test's until the 5xx followed
  * it past the allowance, four minutes later, one after the SLO broke.
  */
-function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): IncidentSignal[] {
-  if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return [];
+function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): { pastAllowance: IncidentSignal[]; overGate: IncidentSignal[] } {
+  const late = { pastAllowance: [] as IncidentSignal[], overGate: [] as IncidentSignal[] };
+  if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return late;
   const allowance = ctx.w.config.correlation.warmUpAllowanceMinutes * MIN;
   const start = eventStart(e);
-  return ctx.confirmed.filter((s) => threatensSlo(s) && (s.firstTs - start > allowance || ctx.breached.includes(s.metric)));
+  for (const s of ctx.confirmed) {
+    if (!threatensSlo(s)) continue;
+    if (s.firstTs - start > allowance) late.pastAllowance.push(s);
+    else if (ctx.breached.includes(s.metric)) late.overGate.push(s);
+  }
+  return late;
 }
 
 /**
@@ -88,10 +94,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     ...ctx.firm.filter((p) => p.slo.kind === 'saturation' && confirmed.some((s) => s.metric === p.metric)).map((p) => p.metric),
     ...breached.filter((m) => inc.signals[m]?.signal === 'capacity'),
   ]);
-  const global = c.explaining !== undefined && c.explaining.stack === undefined;
-  const singledOut = global ? local.filter((d) => harmed.has(d.metric)) : [];
-  // Or out of capacity while its peers, under the same event, have room (see saturatedAlone).
-  const fullAlone = global ? ctx.saturatedAlone : [];
+  const singledOut = c.explaining !== undefined && c.explaining.stack === undefined ? local.filter((d) => harmed.has(d.metric)) : [];
   // A change made on the stack after the test (or campaign, or maintenance) began is the likelier
   // cause of what followed it: a bad deploy during a load test is still a bad deploy. Of what
   // followed it only: a deviation that began before the change (the load test's CPU and latency,
@@ -103,7 +106,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   const followed = (ts: number): boolean => sustained.some((s) => s.firstTs > ts - MIN);
   const changedSince =
     c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && followed(c.cause.ts) ? c.cause : undefined;
-  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : [];
+  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : { pastAllowance: [], overGate: [] };
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
@@ -112,16 +115,16 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
     );
-  } else if (c.explaining !== undefined && fullAlone.length > 0) {
+  } else if (c.explaining !== undefined && ctx.saturatedAlone !== null) {
+    // Or out of capacity while its peers, under the same event, have room (see saturatedAlone).
     c.notes.push(
-      `${c.explaining.kind} ${c.explaining.id} is global, but ${fullAlone.join(', ')} past the saturation gate on ${inc.stack} while its peers under the same ${c.explaining.kind} have room`,
+      `${c.explaining.kind} ${c.explaining.id} is global, but ${ctx.saturatedAlone.metrics.join(', ')} past the saturation gate on ${inc.stack} while its peers under the same ${c.explaining.kind} have room`,
     );
-  } else if (late.length > 0) {
+  } else if (late.pastAllowance.length + late.overGate.length > 0) {
     const e = c.explaining!;
     const allowance = w.config.correlation.warmUpAllowanceMinutes;
     const into = (s: IncidentSignal): number => Math.round((s.firstTs - eventStart(e)) / MIN);
-    const pastAllowance = late.filter((s) => s.firstTs - eventStart(e) > allowance * MIN);
-    const overGate = late.filter((s) => !pastAllowance.includes(s));
+    const { pastAllowance, overGate } = late;
     if (pastAllowance.length > 0)
       c.notes.push(
         `${pastAllowance.map((s) => `${s.metric} began ${into(s)} min into ${e.kind} ${e.id}`).join(', ')}: past the ${allowance}-minute warm-up allowance, not the test's load`,

@@ -1,4 +1,3 @@
-import { healthIsFresh } from '../health-freshness.js';
 import type { Phase } from './context.js';
 
 /**
@@ -18,7 +17,7 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({
 }) => {
   const global = verdicts.filter((d) => d.scope === 'global');
   const globalRisk = global.filter((d) => riskMetrics.has(d.metric));
-  if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric)) && saturatedAlone.length === 0) {
+  if (globalRisk.length > 0 && !local.some((d) => riskMetrics.has(d.metric)) && saturatedAlone === null) {
     return {
       result: 'stop',
       code: 'global_at_risk',
@@ -46,15 +45,12 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({
         evidence: `${alone.join(', ')} past the SLO on ${inc.stack}, the only stack reporting ${alone.length > 1 ? 'them' : 'it'} (no peer to compare with), after ${cause.kind} ${cause.id} on it`,
       };
   }
-  if (local.length === 0 && saturatedAlone.length > 0) {
+  if (local.length === 0 && saturatedAlone !== null) {
     // Out of capacity beside peers with room: singled out by the gate, not by a fraction.
-    const peers = [...w.health.values()].filter(
-      (h) => h.stack !== inc.stack && h.saturation !== null && healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes),
-    );
     return {
       result: 'pass',
       code: 'saturated_alone',
-      evidence: `${saturatedAlone.join(', ')} past the saturation gate on ${inc.stack} while its peers have room (${peers
+      evidence: `${saturatedAlone.metrics.join(', ')} past the saturation gate on ${inc.stack} while its peers have room (${saturatedAlone.peers
         .map((h) => `${h.stack} at ${Math.round(h.saturation! * 100)} %`)
         .join(', ')})`,
     };

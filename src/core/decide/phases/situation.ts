@@ -1,6 +1,6 @@
 import type { ConfidenceEvidence, Incident, IncidentAlert, IncidentDelta, IncidentSignal } from '../../../domain/decision.js';
 import { healthIsFresh } from '../health-freshness.js';
-import type { Signal } from '../../../domain/types.js';
+import type { Signal, StackHealthEvent } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
 import { persistenceFraction } from '../../threshold/two-stage.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
@@ -26,7 +26,13 @@ export interface Situation {
   local: IncidentDelta[];
   riskMetrics: Set<string>;
   /** Under a global event: capacity metrics past their saturation gate here while every peer has headroom (see saturatedAlone). */
-  saturatedAlone: string[];
+  saturatedAlone: SaturatedAlone | null;
+}
+
+export interface SaturatedAlone {
+  metrics: string[];
+  /** The peers judged, all fresh and under the target saturation limit. */
+  peers: StackHealthEvent[];
 }
 
 export function situate(w: WorkflowInput): Situation {
@@ -52,26 +58,29 @@ export function situate(w: WorkflowInput): Situation {
     verdicts,
     local,
     riskMetrics,
-    saturatedAlone: w.correlation.explaining !== undefined && w.correlation.explaining.stack === undefined ? saturatedAlone(w, breached) : [],
+    saturatedAlone: saturatedAlone(w, breached),
   };
 }
 
 /**
- * Capacity series past their saturation gate on this stack, now, while every peer reporting fresh
- * health has headroom (its highest saturation under `guardrails.maxTargetSaturation`). Out of
+ * Under a global explaining event (a campaign), capacity series past their saturation gate on this
+ * stack, now, while every peer reporting fresh health has headroom (its highest saturation under
+ * `guardrails.maxTargetSaturation`). Out of
  * capacity beside peers with room is a routing problem whatever fraction the load moved by: under
  * a campaign a pool went 27 → 100 % on one stack while its peer's went 15 → 40 %, alike as
  * fractions (no local verdict), so the campaign explained it until the errors came, nine minutes
  * after the SLO broke. A peer's saturation is what decides where traffic can go (dependency checks).
  */
-function saturatedAlone(w: WorkflowInput, breached: readonly string[]): string[] {
+function saturatedAlone(w: WorkflowInput, breached: readonly string[]): SaturatedAlone | null {
   const inc = w.incident;
+  if (w.correlation.explaining === undefined || w.correlation.explaining.stack !== undefined) return null;
   const stale = w.config.incident.staleAfterMinutes;
   const own = w.health.get(inc.stack);
-  if (!healthIsFresh(own, w.now, stale) || own.saturation === null || own.saturation < 1) return [];
+  if (!healthIsFresh(own, w.now, stale) || own.saturation === null || own.saturation < 1) return null;
   const peers = [...w.health.values()].filter((h) => h.stack !== inc.stack && healthIsFresh(h, w.now, stale));
-  if (peers.length === 0 || !peers.every((h) => h.saturation !== null && h.saturation < w.config.guardrails.maxTargetSaturation)) return [];
-  return breached.filter((m) => inc.signals[m]?.signal === 'capacity' && inc.signals[m]!.gate === 'saturation');
+  if (peers.length === 0 || !peers.every((h) => h.saturation !== null && h.saturation < w.config.guardrails.maxTargetSaturation)) return null;
+  const metrics = breached.filter((m) => inc.signals[m]?.signal === 'capacity' && inc.signals[m]!.gate === 'saturation');
+  return metrics.length > 0 ? { metrics, peers } : null;
 }
 
 /**
@@ -214,6 +223,7 @@ function warmsUntil(w: WorkflowInput): number {
 function deviatesNow(w: WorkflowInput): (signal: Signal) => boolean {
   const own = w.health.get(w.incident.stack);
   const fresh = healthIsFresh(own, w.now, w.config.incident.staleAfterMinutes);
+  // No fresh health, or none for that signal this minute (series on slower scrapes): keep the forecast.
   return (signal) => !fresh || (own.scores[signal] ?? Infinity) >= w.warnScore;
 }
 
