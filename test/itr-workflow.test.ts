@@ -139,6 +139,48 @@ describe('ITR workflow', () => {
     expect(d.reason).toBe('roll back deploy-42 on us-west-2 (v2 → v1)');
   });
 
+  it('counts how much of the room under the gate an error rate has used, when its breach is near', () => {
+    // Independent kit, bad deploy: a 5xx rate gone 0.03 → 0.08 % against a 0.1 % gate is 4.4σ on a
+    // noisy series, 3 of 5 points, 3.5σ from its peers, breach forecast two minutes out. Judged by
+    // sigmas alone it waited at 0.47 until after the breach.
+    const deploy = deployment('deploy-545', { version: 'v2.3.3', previousVersion: 'v2.3.2' }, T - 14 * MIN);
+    const errors = confirmed('http_error_ratio', 'reliability', {
+      firstTs: T - 5 * MIN,
+      score: 4.4,
+      value: 0.0008,
+      expected: 0.0003,
+      persistence: { hits: 3, of: 5 },
+    });
+    const at = (minutes: number, slo: Incident['predictions'][string]['slo']) =>
+      runWorkflow(
+        input({
+          events: [deploy],
+          incident: incident({
+            openedAt: T - 5 * MIN,
+            signals: { http_error_ratio: errors },
+            predictions: { http_error_ratio: { metric: 'http_error_ratio', ts: T, breachAt: T + minutes * MIN, slo } },
+          }),
+          deltas: verdicts(['http_error_ratio', 'local', 3.5]),
+          health: new Map([
+            ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.9, business: 0.2, capacity: 0.5 })],
+            ['us-west-2', health('us-west-2', { latency: 0.5, reliability: 4.4, business: 0.2, capacity: 1 })],
+          ]),
+        }),
+      );
+    const gate = { kind: 'error_rate', limit: 0.001, comparator: '>' } as const;
+    const soon = at(2, gate);
+    expect(soon.evidence.gateReach).toBeCloseTo(5 / 7, 3);
+    expect(soon.action).toBe('rollback');
+    expect(soon.confidence).toBeGreaterThan(0.55);
+    // The same level with its breach forecast 80 minutes out is not urgent: no reach is counted.
+    const far = at(80, gate);
+    expect(far).toMatchObject({ action: 'observe', reason: `confidence ${far.confidence.toFixed(2)} below 0.55` });
+    // A relative gate's limit is a fraction of normal, not a level: the business term judges it.
+    expect(at(2, { ...gate, relative: true }).evidence.gateReach).toBe(0);
+    // A series already normally past its gate has no room to measure.
+    expect(at(2, { ...gate, limit: 0.0002 }).evidence.gateReach).toBe(0);
+  });
+
   it('pauses a progressive rollout that is still running instead of rolling back', () => {
     const rolling = deployment('deploy-44', { version: 'v3', strategy: 'progressive' });
     expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });

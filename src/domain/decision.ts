@@ -1,4 +1,4 @@
-import type { ContextEvent, DeltaScope, Signal, SloKind } from './types.js';
+import type { ContextEvent, DeltaScope, Signal, SloKind, SloRef } from './types.js';
 
 /** Decision-side vocabulary: incidents, ITR phases, recommendations. Types only. */
 
@@ -101,7 +101,7 @@ export interface IncidentPrediction {
   metric: string;
   ts: number;
   breachAt: number;
-  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+  slo: SloRef;
   /** See PredictionEvent.beyondBound (absent in records written before it existed). */
   beyondBound?: boolean;
 }
@@ -171,6 +171,8 @@ export interface ConfidenceEvidence {
   dataCompleteness: number;
   /** Minutes to the earliest predicted breach; 0 if breached; null if none predicted. */
   minutesToBreach: number | null;
+  /** How far the forecast metrics have come from normal (0) toward their SLO gate (1); absent in older records. */
+  gateReach?: number;
   // Optional context for learned confidence models (src/model/features.ts); the formula ignores it.
   /** Largest deviation per signal type among the evidence signals, in robust sigmas. */
   magnitudes?: Partial<Record<Signal, number>>;

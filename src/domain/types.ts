@@ -80,7 +80,7 @@ export interface PredictionEvent {
   metric: string;
   breachAt: number;
   /** The gate being approached, and the value it is compared against. */
-  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+  slo: SloRef;
   value: number;
   /** Units per minute, in the metric's own units. */
   slopePerMin: number;
@@ -92,6 +92,14 @@ export interface PredictionEvent {
 }
 
 export type SloKind = 'error_rate' | 'latency_p99' | 'business_drop' | 'saturation';
+
+/** A gate as events report it. `relative`: the limit is a fraction of the series' expected value, not a level. */
+export interface SloRef {
+  kind: SloKind;
+  limit: number;
+  comparator: '>' | '<';
+  relative?: true;
+}
 
 /**
  * `local`: one stack deviates and its peers are healthy (the delta stack is named).
@@ -151,7 +159,7 @@ export interface BreachEvent {
   signal: Signal;
   metric: string;
   value: number;
-  slo: { kind: SloKind; limit: number; comparator: '>' | '<' };
+  slo: SloRef;
 }
 
 /**

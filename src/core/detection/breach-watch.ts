@@ -1,4 +1,4 @@
-import type { DetectionEvent, Sample, SloKind } from '../../domain/types.js';
+import type { DetectionEvent, Sample, SloKind, SloRef } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
 import { isBreached, isPastGate, minutesToBreach, rawMinutesToBreach, trendParams, updateTrend, type TrendParams } from '../predict/breach-predictor.js';
 import { round4 } from '../math/round.js';
@@ -117,6 +117,8 @@ export class BreachWatch {
 }
 
 /** The gate as events report it; built only when something is emitted. */
-function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<' }): { kind: SloKind; limit: number; comparator: '>' | '<' } {
-  return { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
+function sloOf(gate: { kind: SloKind; limit: number; comparator: '>' | '<'; relative?: boolean }): SloRef {
+  return gate.relative === true
+    ? { kind: gate.kind, limit: gate.limit, comparator: gate.comparator, relative: true }
+    : { kind: gate.kind, limit: gate.limit, comparator: gate.comparator };
 }

@@ -15,7 +15,7 @@ export const confidenceScoring: Phase<'confidence_scoring'> = (ctx) => {
     ...confirmed.filter(threatensSlo).map((s) => `${s.signal} ${s.metric} degraded`),
     ...firing.map((a) => `alert ${a.name}`),
   ];
-  const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;
+  const bundle = `persistence ${fmt(evidence.persistence)}, magnitude ${fmt(evidence.magnitude)}σ${evidence.gateReach ? ` (${Math.round(evidence.gateReach * 100)} % of the way to its gate)` : ''}, separation ${fmt(evidence.separation)}σ, business ${evidence.businessImpact}, correlation ${evidence.correlation}, completeness ${fmt(evidence.dataCompleteness)}, breach ${evidence.minutesToBreach === null ? 'not predicted' : `in ${Math.round(evidence.minutesToBreach)} min`}`;
   if (ctx.sloRisk.length === 0) {
     return {
       result: 'fail',
