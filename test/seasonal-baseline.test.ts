@@ -66,6 +66,21 @@ describe('seasonal baseline', () => {
     expect(worst).toBeLessThan(3);
   });
 
+  it('a spike that is the first point a bucket sees does not become what the bucket expects', () => {
+    // A 5xx rate near 0.04 %, one 1.4 % spike on day one at 14:00 sharp, the first minute of its
+    // 15-minute bucket. Learned as that bucket's value, with every later point clipped against it,
+    // the bucket expected 1.2 % two days later.
+    const at1400 = 14 * 60;
+    const rate = (m: number) => (m === at1400 ? 0.014 : 0.0004 + 0.00008 * noise(m));
+    const st = train(3 * 1440, rate);
+    const expected = expectedAt(st, (2 * 1440 + at1400 + 5) * MIN);
+    expect(isCold(st, (2 * 1440 + at1400) * MIN)).toBe(false);
+    expect(expected).toBeGreaterThan(0.0003);
+    expect(expected).toBeLessThan(0.0006);
+    // The bucket next to it, never spiked, expects the same.
+    expect(Math.abs(expected - expectedAt(st, (2 * 1440 + at1400 + 20) * MIN))).toBeLessThan(0.0001);
+  });
+
   it('state is plain data that survives a checkpoint round trip unchanged', () => {
     const st = train(1500, (m) => daily(m) + noise(m));
     const copy = reviveBaseline(decodeState<BaselineState>(encodeState(st)));
