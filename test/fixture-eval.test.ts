@@ -45,7 +45,7 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     // Held while the step has too few points, then rolled back on p99 set apart from the old version.
     expect(r.checks[0]).toMatchObject({ minutes: 5, verdict: 'hold' });
     expect(r.checks.at(-1)).toMatchObject({ minutes: 30, verdict: 'rollback' });
-    expect(r.checks.at(-1)!.reason).toMatch(/^http_p99_ms: 5\.10σ from its baseline, 4\.38σ worse than the old version/);
+    expect(r.checks.at(-1)!.reason).toMatch(/^http_p99_ms: 5\.11σ from its baseline, 4\.33σ worse than the old version/);
     expect(r.checks.slice(0, -1).every((c) => c.verdict !== 'rollback')).toBe(true);
     // The blue/green bad deploy (50 %) too, 15 min before its breach.
     const bg = scenarios.find((s) => s.scenario === 'bad-deploy')!.rollouts.find((x) => x.bad)!;
