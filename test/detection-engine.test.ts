@@ -128,6 +128,30 @@ describe('detection engine', () => {
     expect(withdrawn.ts).toBe(T0 + (T_FAULT + lag) * MIN);
   });
 
+  it('lets a local verdict lapse once its stack is back within its bounds, so a later jump must stand apart anew', () => {
+    // us-west-2 blips for 5 minutes (a local verdict), is calm for 7 (its episode not yet cleared),
+    // then a platform-wide fault reaches it a minute before its peer. Held, the blip's verdict
+    // named us-west-2 the culprit of the fault.
+    const blip = (m: number) => m >= T_FAULT - 12 && m < T_FAULT - 7;
+    const { events } = run({
+      ...latencyRamp,
+      minutes: T_FAULT + 20,
+      value: (stack, m) =>
+        200 * daily(m) +
+        8 * noise(m * 7 + stack.length) +
+        (stack === 'us-west-2' && blip(m) ? 80 : 0) +
+        (m >= T_FAULT + (stack === 'us-east-1' ? 1 : 0) ? 150 : 0),
+    });
+    const deltas = events.filter((e): e is Extract<DetectionEvent, { type: 'delta' }> => e.type === 'delta' && e.ts > T0 + (T_FAULT - 12) * MIN);
+    expect(deltas[0]).toMatchObject({ scope: 'local', stack: 'us-west-2' });
+    const lapsed = deltas.find((d) => d.scope === 'insufficient');
+    expect(lapsed?.reason).toMatch(/^us-west-2 is back within its bounds .*: its local verdict lapses/);
+    expect(lapsed!.ts).toBeLessThan(T0 + T_FAULT * MIN);
+    const afterFault = deltas.filter((d) => d.ts >= T0 + T_FAULT * MIN);
+    expect(afterFault.some((d) => d.scope === 'local')).toBe(false);
+    expect(afterFault[0]).toMatchObject({ scope: 'global' });
+  });
+
   const errorScenario = (jump: (m: number) => number, events: ContextEvent[] = []): Scenario => ({
     minutes: T_FAULT + 30,
     stacks: ['eu-west-1', 'us-east-1', 'us-west-2'],

@@ -5,7 +5,7 @@ import { watchedAfterChange, type RecentChanges } from '../context/recent-change
 import type { TrafficShares } from '../context/traffic-shares.js';
 import { round4 } from '../math/round.js';
 import { MS_PER_MIN } from '../time-units.js';
-import { judgeStacks, type StackInput } from './cross-stack-delta.js';
+import { judgeStacks, type DeltaVerdict, type StackInput } from './cross-stack-delta.js';
 import type { StackHealthAcc } from './health-board.js';
 import type { RelativeDeviation } from './relative-deviation.js';
 import { badDirection } from './series-direction.js';
@@ -133,8 +133,9 @@ export function stepCompared(group: MetricGroup, stepMs: number): boolean {
 /**
  * Compare the stacks of one metric in its step: as soon as every stack has reported (`at`: the
  * time of the point that completed it), or else when event time leaves the step. Returns the
- * `delta` event when the verdict changes (after its debounce), or when a global one holds as a
- * stack begins a new episode; undefined otherwise; updates the group's verdict state.
+ * `delta` event when the verdict changes (after its debounce), when a global one holds as a
+ * stack begins a new episode, or when a held local one lapses (see lapse); undefined otherwise;
+ * updates the group's verdict state.
  */
 export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: number): DeltaEvent | undefined {
   const { config, stepMs } = ctx;
@@ -207,7 +208,9 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   // A local verdict ends with its stack's episode, even while another stack keeps the group in
   // one: when that stack deviates again, its verdict is news again.
   if (group.verdict.startsWith('local:') && !inputs.some((i) => i.inEpisode && group.verdict === `local:${i.stack}`)) group.verdict = '';
-  const verdict = judgeStacks(inputs, { ...config.delta, warnScore: config.threshold.warnScore });
+  const verdict =
+    judgeStacks(inputs, { ...config.delta, warnScore: config.threshold.warnScore }) ??
+    lapse(group, inputs, config.threshold.warnScore, config.delta.globalScore);
   if (verdict === undefined) return undefined;
   const key = `${verdict.scope}:${verdict.stack ?? ''}`;
   // Debounce: near the bounds a verdict can flip minute to minute; only a stable one is news.
@@ -241,6 +244,26 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     separation: round4(verdict.separation),
     stacks: inputs.map(toDeviation),
     ...(afterGlobal ? { afterGlobal: true } : {}),
+  };
+}
+
+/**
+ * A held local verdict lapses once its stack is back within its bounds (its latest point under the
+ * warn bound, its smoothed score under the global one) though its episode has not cleared yet:
+ * what the verdict said is over, and when the stack moves again it must stand apart anew. Held, a
+ * verdict formed at 10:07 on a noise blip was still the stack's at 10:12, when a platform-wide fault
+ * reached that stack two minutes before its peer, and the decision shifted traffic onto the peer.
+ */
+function lapse(group: MetricGroup, inputs: readonly StackInput[], warnScore: number, globalScore: number): DeltaVerdict | undefined {
+  if (!group.verdict.startsWith('local:')) return undefined;
+  const stack = group.verdict.slice('local:'.length);
+  const s = inputs.find((i) => i.stack === stack);
+  if (s === undefined || (s.latest ?? s.score) >= warnScore || s.score >= globalScore) return undefined;
+  return {
+    scope: 'insufficient',
+    stack: null,
+    separation: 0,
+    reason: `${stack} is back within its bounds (${s.score.toFixed(1)} sigma, latest ${(s.latest ?? s.score).toFixed(1)}): its local verdict lapses until it stands apart again`,
   };
 }
 
