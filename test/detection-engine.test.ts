@@ -145,6 +145,7 @@ describe('detection engine', () => {
     const deltas = events.filter((e): e is Extract<DetectionEvent, { type: 'delta' }> => e.type === 'delta' && e.ts > T0 + (T_FAULT - 12) * MIN);
     expect(deltas[0]).toMatchObject({ scope: 'local', stack: 'us-west-2' });
     const lapsed = deltas.find((d) => d.scope === 'insufficient');
+    expect(lapsed).toMatchObject({ stack: null, lapsed: true });
     expect(lapsed?.reason).toMatch(/^us-west-2 is back within its bounds .*: its local verdict lapses/);
     expect(lapsed!.ts).toBeLessThan(T0 + T_FAULT * MIN);
     const afterFault = deltas.filter((d) => d.ts >= T0 + T_FAULT * MIN);

@@ -181,6 +181,43 @@ describe('ITR workflow', () => {
     expect(at(2, { ...gate, limit: 0.0002 }).evidence.gateReach).toBe(0);
   });
 
+  it('acts on a local verdict only while its stack still deviates now, unless a change on it is the suspect', () => {
+    // A stack straggling out of a platform-wide fault: singled out by its smoothed score two minutes
+    // ago, its latest reliability point back under the warn bound.
+    const recovering = new Map([
+      ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 1.1, business: 0.2, capacity: 0.5 })],
+      ['us-west-2', health('us-west-2', { latency: 0.5, reliability: 3.1, business: 0.2, capacity: 1 })],
+    ]);
+    const d = runWorkflow(input({ health: recovering }));
+    expect(d).toMatchObject({ action: 'observe', reason: 'no stack singled out yet' });
+    expect(d.phases.find((p) => p.name === 'delta_stack_identification')!.evidence).toBe('local: local verdict');
+    // After a deployment on it, the canary verdict stands: a ramp's point under the bound is no recovery.
+    const deploy = deployment('deploy-42', { version: 'v2', previousVersion: 'v1' });
+    expect(runWorkflow(input({ health: recovering, events: [deploy] })).action).toBe('rollback');
+    // Still deviating now: the verdict stands without a change too.
+    expect(runWorkflow(input()).action).toBe('shift_traffic');
+  });
+
+  it('reads a lapsed local verdict as no culprit now, not as too little data', () => {
+    const lapsed: IncidentDelta = {
+      metric: 'http_error_ratio',
+      ts: T - MIN,
+      scope: 'insufficient',
+      stack: null,
+      reason: 'us-west-2 is back within its bounds (1.2 sigma, latest 0.4): its local verdict lapses until it stands apart again',
+      separation: 0,
+      lapsed: true,
+    };
+    const d = runWorkflow(input({ deltas: new Map([['http_error_ratio', lapsed]]) }));
+    expect(d).toMatchObject({ action: 'observe', reason: 'no stack singled out yet' });
+    expect(d.phases.find((p) => p.name === 'delta_stack_identification')).toMatchObject({ code: 'no_verdict' });
+    // A real shortage of data is still named as one.
+    const { lapsed: _, ...shortOfData } = lapsed;
+    expect(runWorkflow(input({ deltas: new Map([['http_error_ratio', shortOfData]]) })).reason).toBe(
+      'too little data behind the deviating stack or its peers to single it out',
+    );
+  });
+
   it('pauses a progressive rollout that is still running instead of rolling back', () => {
     const rolling = deployment('deploy-44', { version: 'v3', strategy: 'progressive' });
     expect(runWorkflow(input({ events: [rolling] }))).toMatchObject({ action: 'pause_rollout', reason: 'pause the rollout of deploy-44 on us-west-2' });
@@ -763,15 +800,18 @@ describe('ITR workflow', () => {
       ['http_p99_ms', { metric: 'http_p99_ms', ts: T, scope: 'local', stack: 'us-west-2', reason: 'local', separation: 5.5 }],
     ]);
     const noRisk = { action: 'observe', reason: 'deviation without SLO risk' };
+    // A release on the stack is the suspect, so the verdict stands with the latency back under its
+    // bound (without one, phase 4 would stop first: not singled out now) and the SLO risk is judged.
+    const events = [deployment('deploy-7', { version: 'v2', previousVersion: 'v1' }, T - 125 * MIN)];
     // The forecast made on the spike itself, and its echo once the latency is back inside its bound.
-    expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas }))).toMatchObject(noRisk);
-    expect(runWorkflow(input({ incident: forecast(T, false), deltas }))).toMatchObject(noRisk);
+    expect(runWorkflow(input({ incident: forecast(T - 3 * MIN, true), deltas, events }))).toMatchObject(noRisk);
+    expect(runWorkflow(input({ incident: forecast(T, false), deltas, events }))).toMatchObject(noRisk);
     // Still beyond the bound points later, it is a trend, not a spike; but a trend three minutes old
     // is not extrapolated 45 minutes ahead (no further than eight times its span)...
-    expect(runWorkflow(input({ incident: forecast(T, true), deltas }))).toMatchObject(noRisk);
+    expect(runWorkflow(input({ incident: forecast(T, true), deltas, events }))).toMatchObject(noRisk);
     // ...one that has lasted 15 minutes is: the forecast counts (and the confidence formula weighs
     // its 45-minute horizon).
-    const trend = runWorkflow(input({ incident: forecast(T, true, 15), deltas }));
+    const trend = runWorkflow(input({ incident: forecast(T, true, 15), deltas, events }));
     expect(trend.reason).not.toBe('deviation without SLO risk');
     expect(trend.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('breach in 45 min');
   });
@@ -788,18 +828,19 @@ describe('ITR workflow', () => {
       },
     });
     const deltas = verdicts(['http_p99_ms', 'local', 6]);
+    const events = [deployment('deploy-7', { version: 'v2', previousVersion: 'v1' })];
     const stackLatency = (latency: number): WorkflowInput['health'] =>
       new Map([
         ['us-east-1', health('us-east-1', { latency: 0.3, reliability: 0.1, business: 0.2, capacity: 0.5 })],
         ['us-west-2', health('us-west-2', { latency, reliability: 0.2, business: 0.3, capacity: 1 })],
       ]);
     // Latency back to normal on the stack (health 1.5 < warn 4): the echo is no SLO at risk.
-    expect(runWorkflow(input({ incident: echo, deltas, health: stackLatency(1.5) }))).toMatchObject({
+    expect(runWorkflow(input({ incident: echo, deltas, events, health: stackLatency(1.5) }))).toMatchObject({
       action: 'observe',
       reason: 'deviation without SLO risk',
     });
     // Still deviating (health 7): the same forecast is the SLO at risk.
-    const rising = runWorkflow(input({ incident: echo, deltas, health: stackLatency(7) }));
+    const rising = runWorkflow(input({ incident: echo, deltas, events, health: stackLatency(7) }));
     expect(rising.reason).not.toBe('deviation without SLO risk');
     expect(rising.phases.find((p) => p.name === 'confidence_scoring')!.evidence).toContain('http_p99_ms breach predicted');
   });

@@ -115,6 +115,8 @@ export interface IncidentDelta {
   separation: number;
   /** Set when this local verdict replaced a global one for the same metric (at that time). */
   afterGlobalAt?: number;
+  /** See DeltaEvent.lapsed. */
+  lapsed?: true;
 }
 
 /** An external trigger (an Alertmanager alert) attached to the incident. */

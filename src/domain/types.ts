@@ -106,7 +106,8 @@ export interface SloRef {
  * `global`: most stacks move together: not a routing problem.
  * `partial`: several but not most stacks deviate: no single culprit.
  * `insufficient`: too little data behind the deviating stack (a small canary) to conclude yet, or,
- * for a business volume, behind every peer (each too noisy to show a move that size: no control).
+ * for a business volume, behind every peer (each too noisy to show a move that size: no control);
+ * or, with `lapsed`, a local verdict whose stack is back within its bounds.
  */
 export type DeltaScope = 'local' | 'global' | 'partial' | 'insufficient';
 
@@ -136,6 +137,8 @@ export interface DeltaEvent {
   separation: number;
   /** The verdict before this one, in the same unbroken run of episodes, was global. */
   afterGlobal?: boolean;
+  /** An `insufficient` verdict saying the local one before it lapsed: its stack is back within its bounds. */
+  lapsed?: true;
 }
 
 /** A series' anomaly episode ended (no point beyond the warn bound for the clear window). */

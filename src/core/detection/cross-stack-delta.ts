@@ -85,6 +85,8 @@ export interface DeltaVerdict {
   movedAlike?: true;
   /** Local while its peers deviate too: the stack moved by a fraction they do not come near. */
   amidGlobal?: true;
+  /** See DeltaEvent.lapsed. */
+  lapsed?: true;
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));

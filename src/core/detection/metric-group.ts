@@ -244,6 +244,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     separation: round4(verdict.separation),
     stacks: inputs.map(toDeviation),
     ...(afterGlobal ? { afterGlobal: true } : {}),
+    ...(verdict.lapsed === true ? { lapsed: true as const } : {}),
   };
 }
 
@@ -263,6 +264,7 @@ function lapse(group: MetricGroup, inputs: readonly StackInput[], warnScore: num
     scope: 'insufficient',
     stack: null,
     separation: 0,
+    lapsed: true,
     reason: `${stack} is back within its bounds (${s.score.toFixed(1)} sigma, latest ${(s.latest ?? s.score).toFixed(1)}): its local verdict lapses until it stands apart again`,
   };
 }

@@ -102,6 +102,7 @@ export class IncidentBoard {
     // Only the detector knows whether that global verdict is from the same run of episodes (a
     // verdict stands, unannounced, long after its episode ended): it says so on the event.
     if (e.scope === 'local' && e.afterGlobal === true) d.afterGlobalAt = e.ts;
+    if (e.lapsed === true) d.lapsed = true;
     byMetric.set(e.metric, d);
     const touched: IncidentRuntime[] = [];
     for (const rt of this.open.values()) {

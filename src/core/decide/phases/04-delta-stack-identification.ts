@@ -65,7 +65,7 @@ export const deltaStackIdentification: Phase<'delta_stack_identification'> = ({
       };
     }
     const other = verdicts.find((d) => d.scope !== 'local') ?? verdicts.find((d) => d.scope === 'local');
-    const insufficient = other?.scope === 'insufficient';
+    const insufficient = other?.scope === 'insufficient' && other.lapsed !== true;
     return {
       result: 'fail',
       code: insufficient ? 'insufficient_volume' : 'no_verdict',

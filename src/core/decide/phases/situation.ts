@@ -202,7 +202,17 @@ function stackVerdicts(
           }
         : d,
     );
-  const local = verdicts.filter((d) => d.scope === 'local' && d.stack === inc.stack).sort((a, b) => b.separation - a.separation);
+  // Singled out now, not only when the verdict was made: a stack straggling out of a platform-wide
+  // fault stood apart by its smoothed score while its own latest point was back under the bound.
+  // After a change on the stack the change is the prior, and a point of a ramp under the bound
+  // (judged at the lower after-change bound by the detector) does not withdraw the canary verdict.
+  // Errors and latency only: what a shared fault moves on every stack (a pool or a business volume
+  // is judged on its own terms).
+  const now = deviatesNow(w);
+  const stillDeviates = (signal: Signal): boolean => w.correlation.cause !== undefined || (signal !== 'reliability' && signal !== 'latency') || now(signal);
+  const local = verdicts
+    .filter((d) => d.scope === 'local' && d.stack === inc.stack && (inc.signals[d.metric] === undefined || stillDeviates(inc.signals[d.metric]!.signal)))
+    .sort((a, b) => b.separation - a.separation);
   const riskMetrics = new Set([...breached, ...firm.map((p) => p.metric), ...confirmed.filter(threatensSlo).map((s) => s.metric)]);
   return { verdicts, local, riskMetrics };
 }
