@@ -198,13 +198,13 @@ function clip(x: number, bound: number): number {
   return x > bound ? bound : x < -bound ? -bound : x;
 }
 
+/** Points a bucket's first visit must hold to be learned against the forecast, clipped (see learn). */
+const MEAN_VISIT_POINTS = 10;
+
 /**
  * Learn one point. `expected` and `sigma` are the values the caller just scored the point against,
  * so the clipping bound is the one the point was judged by.
  */
-/** Points a bucket's first visit must hold to be learned against the forecast, clipped (see learn). */
-const MEAN_VISIT_POINTS = 10;
-
 export function learn(
   state: BaselineState,
   ts: number,
@@ -269,7 +269,8 @@ export function learn(
     const c = counts[b]!;
     const target = value - (warm ? state.level : 0);
     // Half-life of `seasonalHalfLifeSeasons` visits, each visit being one bucket's worth of points.
-    const g = Math.max(1 / (c + 1), decays.season[i]!.gain(dtMin < s.bucketMinutes ? dtMin : s.bucketMinutes));
+    const step = dtMin < s.bucketMinutes ? dtMin : s.bucketMinutes;
+    const g = Math.max(1 / (c + 1), decays.season[i]!.gain(step));
     // A bucket's first visit, when it holds many points, is the running mean of its points, each
     // clipped against the point's forecast; later points are clipped against the bucket. Taken as
     // the bucket's value, a lone spike at a bucket's first point stayed its value (a 1.4 % 5xx spike
@@ -278,7 +279,6 @@ export function learn(
     // (5-minute data in 15-minute buckets: three) the forecast lags the season too far to clip
     // against, and the first point stands as before. Only in the season's first turn: a bucket
     // emptied by a cutover relearns as discountSeasons says.
-    const step = dtMin < s.bucketMinutes ? dtMin : s.bucketMinutes;
     const firstVisit = s.bucketMinutes >= MEAN_VISIT_POINTS * step && c * step < s.bucketMinutes && ts - state.firstTs < s.minutes * MS_PER_MIN;
     if (firstVisit) {
       const forecastHere = expected - (warm ? state.level : 0);

@@ -259,13 +259,14 @@ function lapse(group: MetricGroup, inputs: readonly StackInput[], warnScore: num
   if (!group.verdict.startsWith('local:')) return undefined;
   const stack = group.verdict.slice('local:'.length);
   const s = inputs.find((i) => i.stack === stack);
-  if (s === undefined || (s.latest ?? s.score) >= warnScore || s.score >= globalScore) return undefined;
+  const latest = s === undefined ? Number.NaN : (s.latest ?? s.score);
+  if (s === undefined || !(latest < warnScore) || s.score >= globalScore) return undefined;
   return {
     scope: 'insufficient',
     stack: null,
     separation: 0,
     lapsed: true,
-    reason: `${stack} is back within its bounds (${s.score.toFixed(1)} sigma, latest ${(s.latest ?? s.score).toFixed(1)}): its local verdict lapses until it stands apart again`,
+    reason: `${stack} is back within its bounds (${s.score.toFixed(1)} sigma, latest ${latest.toFixed(1)}): its local verdict lapses until it stands apart again`,
   };
 }
 
