@@ -181,6 +181,28 @@ describe('ITR workflow', () => {
     expect(at(2, { ...gate, limit: 0.0002 }).evidence.gateReach).toBe(0);
   });
 
+  it('counts the room used by the square of the time term: an hour out it adds next to nothing', () => {
+    // Held-out kit seed 729610, a campaign: a 2-point 5xx blip on one stack right after a deploy,
+    // 4.7σ, 45 % of the way to its gate, breach forecast 69 minutes out. With the reach counted by
+    // the time term alone it scored 0.551 and was rolled back; no fault followed.
+    const formula = formulaConfidence({ warnScore: 4, horizonMinutes: 90 });
+    const blip = (minutesToBreach: number, gateReach: number) =>
+      formula({
+        persistence: 1,
+        magnitude: 4.698,
+        separation: 4.698,
+        businessImpact: 0,
+        correlation: 1,
+        dataCompleteness: 1,
+        minutesToBreach,
+        gateReach,
+      });
+    expect(blip(69, 0.451)).toBeLessThan(0.55);
+    expect(blip(69, 0.451) - blip(69, 0)).toBeLessThan(0.001);
+    // Two minutes out, the same reach is most of the magnitude term.
+    expect(blip(2, 0.451) - blip(2, 0)).toBeGreaterThan(0.06);
+  });
+
   it('acts on a local verdict only while its stack still deviates now, unless a change on it is the suspect', () => {
     // A stack straggling out of a platform-wide fault: singled out by its smoothed score two minutes
     // ago, its latest reliability point back under the warn bound.

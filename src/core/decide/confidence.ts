@@ -7,11 +7,12 @@ import type { ConfidenceEvidence } from '../../domain/decision.js';
  *
  *   P  persistence: fraction of the re-check window beyond the warn bound (best confirmed metric)
  *   M  magnitude:   (peak − warn) / (2·warn), clipped to [0, 1]: 4σ → 0, 12σ → 1; or, when larger,
- *                   R·T, R the reach toward its SLO gate of a metric forecast to cross it (0 normal,
+ *                   R·T², R the reach toward its SLO gate of a metric forecast to cross it (0 normal,
  *                   1 at the gate): a modest σ on a noisy series can have used most of the room under
- *                   the gate, and that is urgent when the breach is near (T), not when it is an hour
- *                   out (five false rollbacks on the kits were 2-point error blips after a change at
- *                   46-75 % of the room, their breach forecast 60-90 minutes away)
+ *                   the gate, and that is urgent when the breach is near, not when it is an hour out
+ *                   (2-point error blips after a change at 45-75 % of the room, their breach forecast
+ *                   60-90 minutes away, were rolled back: five on the kits with R alone, one on a
+ *                   held-out seed with R·T). Squared, T is ~1 two minutes out and ~0.05 at 70 minutes.
  *   S  separation:  gap to the worst peer / 6σ, clipped to [0, 1]; 0 for global episodes
  *   B  business:    1 if this stack's business metric is a confirmed drop, 0.5 if warning, else 0
  *   C  correlation: 1 if a change on this stack precedes it, 0.5 if nothing is known, 0 if explained
@@ -34,7 +35,7 @@ export function formulaConfidence(p: ConfidenceParams): ConfidenceModel {
     const clip = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
     const s = clip(e.separation / 6);
     const t = e.minutesToBreach === null ? 0 : clip(1 - e.minutesToBreach / p.horizonMinutes);
-    const m = Math.max(clip((e.magnitude - p.warnScore) / (2 * p.warnScore)), clip(e.gateReach ?? 0) * t);
+    const m = Math.max(clip((e.magnitude - p.warnScore) / (2 * p.warnScore)), clip(e.gateReach ?? 0) * t * t);
     const raw = 0.25 * clip(e.persistence) + 0.2 * m + 0.2 * s + 0.15 * clip(e.businessImpact) + 0.1 * clip(e.correlation) + 0.1 * t;
     return Math.round(clip(e.dataCompleteness) * raw * 1000) / 1000;
   };
