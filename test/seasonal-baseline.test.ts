@@ -81,6 +81,42 @@ describe('seasonal baseline', () => {
     expect(Math.abs(expected - expectedAt(st, (2 * 1440 + at1400 + 20) * MIN))).toBeLessThan(0.0001);
   });
 
+  it('a counter that sits at 0 is never forecast below 0, so its zeros stay unremarkable', () => {
+    // Restarts per minute: 0, a lone restart every 997 minutes, and a 20-minute restart loop on day
+    // three at 08:00. While the loop holds the level up, the buckets visited learn 0 minus the level;
+    // once it decays they forecast below 0 (-0.003 here), and against the sigma of a constant series
+    // each later 0 scored 3 sigma.
+    const restarts = (m: number) => (m % 997 === 500 || (m >= 2 * 1440 + 480 && m < 2 * 1440 + 500) ? 1 : 0);
+    const st = createBaseline(params);
+    let lowest = Infinity;
+    let worstZ = 0; // the most a 0 reads as more restarts than expected
+    for (let m = 0; m < 4 * 1440; m++) {
+      const ts = m * MIN;
+      const expected = st.points === 0 ? 0 : expectedAt(st, ts);
+      const sigma = sigmaAt(st, expected, params, ts);
+      if (m >= 3 * 1440 && restarts(m) === 0) {
+        lowest = Math.min(lowest, expected);
+        worstZ = Math.max(worstZ, (restarts(m) - expected) / sigma);
+      }
+      learn(st, ts, restarts(m), expected, sigma, isCold(st, ts), params, decays);
+    }
+    expect(lowest).toBe(0);
+    expect(worstZ).toBe(0);
+    expect([st.low, st.high]).toEqual([0, 1]);
+    // A restart still stands out: the range holds the forecast in, not the point.
+    expect(1 / sigmaAt(st, expectedAt(st, 4 * 1440 * MIN), params, 4 * 1440 * MIN)).toBeGreaterThan(100);
+  });
+
+  it('a checkpoint from before the range reads back without one and gains it from the next point', () => {
+    const st = train(1500, (m) => daily(m) + noise(m));
+    const { low: _low, high: _high, ...older } = JSON.parse(JSON.stringify(st));
+    const revived = reviveBaseline(older);
+    expect(revived.low).toBeNaN();
+    expect(expectedAt(revived, 1500 * MIN)).toBe(expectedAt(st, 1500 * MIN));
+    learn(revived, 1500 * MIN, 150, 150, 3, false, params, decays);
+    expect([revived.low, revived.high]).toEqual([150, 150]);
+  });
+
   it('state is plain data that survives a checkpoint round trip unchanged', () => {
     const st = train(1500, (m) => daily(m) + noise(m));
     const copy = reviveBaseline(decodeState<BaselineState>(encodeState(st)));

@@ -54,6 +54,8 @@ function numberArrayLayout(b: BaselineState): unknown {
     spread: b.spread,
     tailQ: b.tailQ,
     recentZ: b.recentZ,
+    low: b.low,
+    high: b.high,
     ...(hours ? { hourSpread: plainArray(b.values, n, 24), hourCount: plainArray(b.values, n + 24, 24) } : {}),
     seasons: b.seasons.map((s) => ({
       minutes: s.minutes,

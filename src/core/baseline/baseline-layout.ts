@@ -99,6 +99,9 @@ export function reviveBaseline(raw: BaselineState): BaselineState {
     spread: raw.spread,
     tailQ: raw.tailQ,
     recentZ: raw.recentZ,
+    // JSON writes NaN as null; a checkpoint from before the range has neither.
+    low: (raw as Partial<BaselineState>).low ?? Number.NaN,
+    high: (raw as Partial<BaselineState>).high ?? Number.NaN,
     seasons,
     values: fresh.values,
     counts: fresh.counts,

@@ -47,6 +47,12 @@ export interface BaselineState {
   tailQ: number;
   /** Recent |z|, smoothed over a few points: tells an isolated spike from a sustained shift. */
   recentZ: number;
+  /**
+   * The lowest and highest values learned (NaN before any, and in checkpoints that predate them).
+   * The forecast is held inside them: see expectedFrom.
+   */
+  low: number;
+  high: number;
   /** The seasons, shortest first, and where each one's buckets are. */
   seasons: readonly SeasonShape[];
   /**
@@ -120,6 +126,8 @@ export function createBaseline(params: BaselineParams): BaselineState {
     spread: 0,
     tailQ: NORMAL_Q99,
     recentZ: 0,
+    low: Number.NaN,
+    high: Number.NaN,
     seasons,
     values,
     counts,
@@ -161,8 +169,17 @@ export function forecast(state: BaselineState, ts: number, out: { expected: numb
   out.expected = expectedFrom(state, season, ts);
 }
 
+/**
+ * The season's bucket plus the level, held inside the range the series has shown. Buckets learn the
+ * point minus the level, so while the level stands raised by an excursion the buckets visited learn
+ * low, and once it decays back their forecast sits below anything ever seen: a restart counter at
+ * 0 all week was forecast -0.002 and its every 0 scored 3.6 sigma (the sigma of a constant series
+ * is its floor), which read as a reliability fault during a blue/green cutover. No series is
+ * expected where it has never been.
+ */
 function expectedFrom(state: BaselineState, season: SeasonShape | undefined, ts: number): number {
-  return season === undefined ? state.coldLevel : state.values[bucketOf(season, ts)]! + state.level;
+  const e = season === undefined ? state.coldLevel : state.values[bucketOf(season, ts)]! + state.level;
+  return e < state.low ? state.low : e > state.high ? state.high : e;
 }
 
 function hourOf(ts: number): number {
@@ -220,6 +237,9 @@ export function learn(
     state.lastTs = ts;
     state.coldLevel = value;
   }
+  // Negated tests so that a NaN bound (none yet, or an older checkpoint) takes the value.
+  if (!(value >= state.low)) state.low = value;
+  if (!(value <= state.high)) state.high = value;
   const dtMin = state.points === 0 ? 1 : Math.max((ts - state.lastTs) / MS_PER_MIN, 1e-3);
   const n = ++state.points;
   const bound = state.points > 2 && state.spread > 0 ? params.huberK * sigma : Infinity;
