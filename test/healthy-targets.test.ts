@@ -79,6 +79,7 @@ function input(o: {
     health: new Map(o.health.map((h) => [h.stack, h])),
     shareOf: (s) => ctx.shareOf(s),
     outOfService: (s) => ctx.takenOutOfService(s, 'checkout', T),
+    underTest: (s) => ctx.underTest(s, 'checkout', T),
     guardrails: newGuardrailState(),
     config: o.config ?? config,
     warnScore: 4,
@@ -272,5 +273,27 @@ describe('healthyTargets', () => {
     const hot = healthyTargets(input({ events: bg, config: standby, health: [health('us-east-1', {}, 0.95), sickHealth({ reliability: 9 }, 0.65)] }), 20);
     expect(hot).toMatchObject({ ok: [], percent: 0 });
     expect(hot.notes[0]).toBe('us-east-1 lacks headroom (provisioned for 100 %, saturation 0.95)');
+  });
+
+  it('lets a peer slowed only by a performance test on it relieve a stack failing worse, and says the test is worth stopping', () => {
+    // Held-out imitation seed 31337: a pool exhausting on eu-central-1 (p99 17σ) while its only peer
+    // ran a k6 test (p99 7σ, 54 % up) had nowhere to go until the test ended, 20 minutes past the breach.
+    const test: ContextEvent = { ts: T - 50 * MIN, endTs: T + 30 * MIN, kind: 'perf_test', id: 'perf-814', stack: 'us-east-1', attributes: { tool: 'k6' } };
+    const events = [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init'), test];
+    const loaded = (scores: StackHealthEvent['scores'], saturation = 0.5) => health('us-east-1', scores, saturation, ['http_p99_ms']);
+    const sick = sickHealth({ latency: 17.4, reliability: 2 }, 0.6, ['http_p99_ms', 'db_pool_utilization']);
+    const t = healthyTargets(input({ events, health: [loaded({ latency: 7.2, reliability: 0.2 }), sick] }), 20);
+    expect(t).toMatchObject({ ok: ['us-east-1'], percent: 20 });
+    expect(t.notes[0]).toBe('us-east-1 slowed only by perf test perf-814, worth stopping (latency 7.20σ, less than here, saturation 0.50 → 0.70)');
+    // Not without the test, not when the test stack errors too or is slower than the stack it would relieve.
+    const plain = [shift(T - 600 * MIN, { 'us-east-1': 50, 'us-west-2': 50 }, 'init')];
+    expect(healthyTargets(input({ events: plain, health: [loaded({ latency: 7.2 }), sick] }), 20).notes[0]).toMatch(/^us-east-1 degraded \(latency 7.20σ/);
+    expect(healthyTargets(input({ events, health: [loaded({ latency: 7.2, reliability: 5 }), sick] }), 20).percent).toBe(0);
+    expect(healthyTargets(input({ events, health: [loaded({ latency: 18 }), sick] }), 20).percent).toBe(0);
+    // The headroom check counts the test's load like any other: a peer it keeps at 0.85 takes 1 point, too few.
+    expect(healthyTargets(input({ events, health: [loaded({ latency: 7.2 }, 0.85), sick] }), 20).percent).toBe(0);
+    // Once the test is over (its end passed), a peer still slow is degraded again.
+    const ended = [events[0]!, { ...test, endTs: T - 5 * MIN }];
+    expect(healthyTargets(input({ events: ended, health: [loaded({ latency: 7.2 }), sick] }), 20).percent).toBe(0);
   });
 });

@@ -87,6 +87,7 @@ function input(over: Partial<WorkflowInput> & { events?: ContextEvent[]; delta?:
     ]),
     shareOf: (s) => ctx.shareOf(s),
     outOfService: (s) => ctx.takenOutOfService(s, inc.service, T),
+    underTest: (s) => ctx.underTest(s, inc.service, T),
     guardrails: newGuardrailState(),
     config,
     warnScore: 4,

