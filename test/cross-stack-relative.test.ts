@@ -124,6 +124,19 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(capped!.separation).toBeCloseTo(20 * (1 - 0.7 / 1.9), 5);
   });
 
+  it('is not singled out for receding slowest while every stack recedes from a shared fault', () => {
+    // Kit seed 11111, the end of an upstream fault: us-west-2's 5xx 250 % off (9.1σ, latest 8.2)
+    // against its peers' 67 % and 50 %, every stack falling. It recovers last, nothing of its own.
+    const peers = [stack('eu-central-1', 6.1, 0.67, { latest: 2.9 }), stack('us-east-1', 5, 0.5, { latest: 3.1 })];
+    const straggler = judgeStacks([stack('us-west-2', 9.1, 2.5, { latest: 8.2 }), ...peers], p);
+    expect(straggler).toMatchObject({ scope: 'global' });
+    // Climbing again while the others recede: a fault of its own amid the platform's.
+    expect(judgeStacks([stack('us-west-2', 9.1, 2.5, { latest: 11 }), ...peers], p)).toMatchObject({ scope: 'local', stack: 'us-west-2', amidGlobal: true });
+    // Receding while a peer still climbs is not the platform's recovery: it still stands apart.
+    const climbing = [stack('eu-central-1', 6.1, 0.67, { latest: 7 }), peers[1]!];
+    expect(judgeStacks([stack('us-west-2', 9.1, 2.5, { latest: 8.2 }), ...climbing], p)).toMatchObject({ scope: 'local', stack: 'us-west-2' });
+  });
+
   it('is not singled out by the echo of one spike in its average as a global episode ends', () => {
     // Every stack's latency recovering from an upstream fault; one late spike on us-east-1 keeps
     // its smoothed score at 4.9 (26 %) while its own latest point is back at 1.2, its peer at 2.3 (3 %).

@@ -278,7 +278,19 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
  */
 function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed || (top.latest !== undefined && top.latest < p.warnScore)) return undefined;
+  if (recedes(top) && peers.every((s) => !s.inEpisode || recedes(s))) return undefined;
   return standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);
+}
+
+/**
+ * On its way back: its latest point under its smoothed score. Stacks recover from a shared fault
+ * at their own pace, and while every one of them recedes the slowest stands apart by the fraction
+ * it is still off (kit seed 11111: 5xx 250 % off against its peer's 67 % two minutes before the
+ * upstream fault ended, every stack falling) without anything of its own: a straggler, not a culprit.
+ * A fault of its own amid the platform's holds or climbs.
+ */
+function recedes(s: StackInput): boolean {
+  return s.latest !== undefined && s.latest < s.score;
 }
 
 /**
