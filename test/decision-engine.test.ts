@@ -230,7 +230,7 @@ describe('after an executed action', () => {
   const MIN = 60_000;
   const T = Date.UTC(2026, 2, 6, 10);
   /** Stack a sick for 80 minutes, half as sick after the first step; optionally someone changes a config on it. */
-  function steps(fixAt: number | undefined, actionsReachData = true): Recommendation[] {
+  function steps(fixAt: number | undefined, actionsReachData = true, newAt?: number): Recommendation[] {
     // Live: the first step halves the deviation (effective, not yet recovered), so a further step may follow.
     const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData } } });
     const out: DecisionEvent[] = [];
@@ -241,7 +241,13 @@ describe('after an executed action', () => {
       if (m === fixAt) d.onContext({ ts, kind: 'config_change', id: 'cfg-revert', stack: 'a', service: 'checkout', attributes: { key: 'db.pool.max_size' } });
       if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
-      d.onDetection(stackHealth(ts + MIN - 1, 'a', m < 10 ? 9 : 4.5));
+      // Optionally a new development on stack a: its p99, not what the first step was about.
+      if (m === newAt) {
+        d.onDetection(errAnomaly(ts, { signal: 'latency', metric: 'p99', gate: 'latency_p99', value: 900, expected: 200 }));
+        d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
+      }
+      const h = stackHealth(ts + MIN - 1, 'a', m < 10 ? 9 : 4.5);
+      d.onDetection(newAt !== undefined && m >= newAt ? { ...h, scores: { ...h.scores, latency: 9 } } : h);
       // The peer fills up after taking the first step: the next step is smaller (what it can still take).
       d.onDetection({ ...stackHealth(ts + MIN - 1, 'b', 0.2), saturation: m < 10 ? 0.3 : 0.8 });
     }
@@ -264,5 +270,14 @@ describe('after an executed action', () => {
   it('takes no further step after one whose effect could not be seen (a replay, a dry run)', () => {
     expect(steps(undefined, true).length).toBeGreaterThanOrEqual(2);
     expect(steps(undefined, false)).toHaveLength(1);
+  });
+
+  it('after one whose effect could not be seen, steps again for a kind of signal confirmed since that it was not about', () => {
+    // Held-out imitation seed 11111: a shift on orders at 23:13 stood for the whole incident, which
+    // a weekend's dip held open for eleven hours; a pool exhausting the next morning went unsaid.
+    const later = steps(undefined, false, 50);
+    expect(later).toHaveLength(2);
+    expect(Math.round((later[1]!.ts - T) / MIN)).toBeGreaterThanOrEqual(50);
+    expect(later[1]!.evidence.signals).toContain('latency');
   });
 });

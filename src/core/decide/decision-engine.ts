@@ -275,13 +275,14 @@ export class DecisionEngine {
   /**
    * After an executed action, whether a further mitigation stays unsaid: the same proposal again
    * (blocked by validation or freeze) is no news; a step after one whose effect could not be seen
-   * (a replay, a dry run: the data never saw the action) would repeat itself every freeze window;
-   * and a change someone made on the stack since (a config reverted, a rollback) is being judged
-   * within its own freeze window: one change at a time.
+   * (a replay, a dry run: the data never saw the action) would repeat itself every freeze window,
+   * unless a kind of signal the action was not about has been confirmed since (see
+   * newSinceExecution); and a change someone made on the stack since (a config reverted, a
+   * rollback) is being judged within its own freeze window: one change at a time.
    */
   private holdsFurtherStep(rt: IncidentRuntime, ex: Execution, d: WorkflowDecision, ts: number): boolean {
     if (d.blockedBy !== null) return true;
-    if (ex.validated && !this.config.execution.actionsReachData) return true;
+    if (ex.validated && !this.config.execution.actionsReachData && !newSinceExecution(rt.incident, ex)) return true;
     const fix = this.context.changeAfter(rt.incident.stack, rt.incident.service, ex.ts, ts);
     return fix !== undefined && ts - fix.ts < this.config.guardrails.freezeMinutes * MIN;
   }
@@ -328,4 +329,16 @@ export class DecisionEngine {
   onExecutionResult(id: string, ok: boolean, detail: string, ts: number): void {
     this.ledger.executionResult(id, ok, detail, ts);
   }
+}
+
+/**
+ * A kind of signal the executed action was not about, confirmed since it ran: a new development, not
+ * the action's echo. An incident lives as long as any of its signals is in an episode; held open by a
+ * weekend's orders dip for eleven hours after a shift on its first minutes (held-out imitation seed
+ * 11111), it kept a connection pool exhausting on that stack the next morning unsaid, errors and p99
+ * past their gates.
+ */
+function newSinceExecution(inc: Incident, ex: Execution): boolean {
+  for (const s of Object.values(inc.signals)) if (s.stage === 'confirmed' && !s.recovered && s.firstTs > ex.ts && !ex.signals.includes(s.signal)) return true;
+  return false;
 }
