@@ -584,8 +584,17 @@ describe('ITR workflow', () => {
     };
     const fewerOrders = incident({ ...latencyOnly, signals: { ...latencyOnly.signals, orders_per_min: orders } });
     expect(runWorkflow(input({ incident: fewerOrders, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
-    // ...until they are past their gate (5 % lost): impact, judged on its own.
-    const lostOrders = incident({ ...fewerOrders, breaches: { orders_per_min: T - MIN } });
+    // ...and past their gate (5 % short per share) while the stack already serves more orders than
+    // it did at its old share (1590 × 80 % against 1680 × 50 % a minute): sessions follow the new
+    // weights over minutes, the shortfall is the move's lag (held-out imitation seed 22222: 620 →
+    // 807 orders a minute after 37 → 50 %, shifted away from onto the stack drained for maintenance).
+    const lagging = incident({ ...fewerOrders, breaches: { orders_per_min: T - MIN } });
+    const lag = runWorkflow(input({ incident: lagging, events: [shift], deltas }));
+    expect(lag).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    expect(lag.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('orders_per_min per share lagging the move');
+    // Fewer orders than it served before the traffic came (1000 × 80 % < 1680 × 50 %): the stack
+    // fails the users it was given, impact judged on its own.
+    const lostOrders = incident({ ...lagging, signals: { ...lagging.signals, orders_per_min: { ...orders, value: 1000 } } });
     expect(runWorkflow(input({ incident: lostOrders, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(
       'cold_cache',
     );

