@@ -9,7 +9,7 @@ import { DecisionEngine } from '../src/core/decide/decision-engine.js';
 import type { DetectionEvent, StackHealthEvent } from '../src/domain/types.js';
 
 /** The detector's local verdict for stack a on the error ratio. */
-function localDelta(ts: number, afterGlobal = false): DetectionEvent {
+function localDelta(ts: number, afterGlobal = false): Extract<DetectionEvent, { type: 'delta' }> {
   return {
     type: 'delta',
     ts,

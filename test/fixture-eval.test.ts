@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { evaluateFixtures, type FixtureEvaluation } from '../src/app/evaluate.js';
 import { parseConfig } from '../src/config/load.js';
 import { generateScenario, SCENARIO_NAMES } from '../fixtures/generate.js';
+import { scoreScenario } from '../src/eval/fixture-eval.js';
+import { truthSchema } from '../src/eval/truth.js';
+import type { Recommendation } from '../src/domain/decision.js';
 
 const config = parseConfig({});
 
@@ -118,5 +121,28 @@ describe('end to end on the incident fixtures (replay → recommendations → tr
     // deployment gets a rollback on p99 (4.0σ, 2.8σ worse than the old version at +20 min): left open.
     // Business no longer rolls one back (it did on orders 6.5 % under per share at +60 min, within noise).
     expect(summary).toMatchObject({ badRollouts: 2, badRolledBackBeforeBreach: 2, goodRollouts: 4, goodRolledBack: 1 });
+  });
+});
+
+describe('scoring a scenario with a scheduled event', () => {
+  const truth = truthSchema.parse(JSON.parse(readFileSync('fixtures/scenarios/campaign-saturation.truth.json', 'utf8')));
+  const shift = (stack: string, iso: string, action: Recommendation['action'] = 'shift_traffic') =>
+    ({
+      id: `r-${stack}-${iso}`,
+      ts: Date.parse(iso),
+      stack,
+      action,
+      status: 'executed',
+      blockedBy: null,
+      reason: 'test',
+      cause: { kind: 'none', reason: '' },
+    }) as unknown as Recommendation;
+
+  it('counts moving traffic off the stack the event saturates, while it lasts, as relief; anything else as false', () => {
+    // The truth: us-west-2 saturates under campaign-136 from 09:14 to 11:14 and expects pre_scale or shift_traffic.
+    expect(scoreScenario(truth, [shift('us-west-2', '2026-03-12T10:17:00Z')]).falseMitigations).toBe(0);
+    expect(scoreScenario(truth, [shift('us-west-2', '2026-03-12T11:30:00Z')]).falseMitigations).toBe(1);
+    expect(scoreScenario(truth, [shift('us-east-1', '2026-03-12T10:17:00Z')]).falseMitigations).toBe(1);
+    expect(scoreScenario(truth, [shift('us-west-2', '2026-03-12T10:17:00Z', 'rollback')]).falseMitigations).toBe(1);
   });
 });

@@ -99,8 +99,20 @@ export function scoreScenario(truth: Truth, recs: readonly Recommendation[], ear
       firstAction: right?.action ?? null,
     };
   });
+  // Moving traffic off a stack an event saturates, while it lasts, is what its truth expects when
+  // nothing was pre-scaled (the data shows the saturation): relief, not a false mitigation.
+  const relief = (r: Recommendation): boolean =>
+    truth.scheduled.some(
+      (s) =>
+        s.saturates &&
+        s.stack === r.stack &&
+        s.end !== undefined &&
+        r.ts >= Date.parse(s.start) &&
+        r.ts <= Date.parse(s.end) &&
+        (s.expectedActions as string[]).includes(r.action),
+    );
   const falses = [
-    ...mitigations.filter((r) => !windows.some((w) => w.inc.stack === r.stack && r.ts >= w.from && r.ts <= w.to)),
+    ...mitigations.filter((r) => !windows.some((w) => w.inc.stack === r.stack && r.ts >= w.from && r.ts <= w.to) && !relief(r)),
     ...ahead.filter((r) => !expectedAhead(r)),
   ].sort((a, b) => a.ts - b.ts);
   const days = (Date.parse(truth.end) - Date.parse(truth.start)) / (1440 * MIN);

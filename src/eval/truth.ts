@@ -27,6 +27,8 @@ export const truthSchema = z.object({
         eventId: z.string(),
         stack: z.string(),
         start: z.string(),
+        /** When the event ends (older truth files have none: the event's relief is then not scored). */
+        end: z.string().optional(),
         saturates: z.boolean(),
         capacityFactorToGate: z.number(),
         expectedActions: z.array(z.enum(['pre_scale', 'shift_traffic'])),
