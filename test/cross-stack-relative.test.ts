@@ -137,6 +137,17 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(judgeStacks([stack('us-west-2', 9.1, 2.5, { latest: 8.2 }), ...climbing], p)).toMatchObject({ scope: 'local', stack: 'us-west-2' });
   });
 
+  it('is not singled out against a peer whose episode is only beginning: its move is still arriving', () => {
+    // Kit seed 7777: a shared fault reaches eu-west-1 first (5xx 422 % off); us-east-1 is one minute
+    // into its episode, 126 % off and climbing (5.8σ latest; here 90 %, a move the fraction rule
+    // would call far below the first's). A minute later both read 25σ.
+    const first = stack('eu-west-1', 12, 4.22, { latest: 28.8 });
+    const v = judgeStacks([first, stack('us-east-1', 4.2, 0.9, { latest: 5.8, episodeMinutes: 1 })], p);
+    expect(v?.scope).not.toBe('local');
+    // The same peer three minutes into its episode has shown its move: the first stack stands apart.
+    expect(judgeStacks([first, stack('us-east-1', 4.2, 0.9, { latest: 5.8, episodeMinutes: 3 })], p)).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
+  });
+
   it('is not singled out by the echo of one spike in its average as a global episode ends', () => {
     // Every stack's latency recovering from an upstream fault; one late spike on us-east-1 keeps
     // its smoothed score at 4.9 (26 %) while its own latest point is back at 1.2, its peer at 2.3 (3 %).

@@ -279,6 +279,7 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
 function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed || (top.latest !== undefined && top.latest < p.warnScore)) return undefined;
   if (recedes(top) && peers.every((s) => !s.inEpisode || recedes(s))) return undefined;
+  if (peers.some(arriving(p))) return undefined;
   return standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);
 }
 
@@ -291,6 +292,17 @@ function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separati
  */
 function recedes(s: StackInput): boolean {
   return s.latest !== undefined && s.latest < s.score;
+}
+
+/**
+ * A peer whose episode began less than `minEpisodeMinutes` ago: its move is still arriving, and the
+ * fraction it has moved so far says nothing yet. A shared fault reaches stacks minutes apart (kit
+ * seed 7777: eu-west-1's 5xx 422 % off, us-east-1's 126 % in its first minute and climbing, 5.8σ
+ * on its latest point; the first stack was singled out and shifted away from a minute before the
+ * second caught up).
+ */
+function arriving(p: DeltaParams): (s: StackInput) => boolean {
+  return (s) => s.inEpisode && s.episodeMinutes < p.minEpisodeMinutes;
 }
 
 /**
