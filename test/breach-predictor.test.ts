@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { rawMinutesToBreach, type SloGate } from '../src/core/predict/breach-predictor.js';
+import {
+  createTrend,
+  isBreached,
+  minutesToBreach,
+  rawMinutesToBreach,
+  trendParams,
+  updateTrend,
+  type SloGate,
+  type TrendState,
+} from '../src/core/predict/breach-predictor.js';
 
 const MIN = 60_000;
 const errors: SloGate = { kind: 'error_rate', limit: 0.001, comparator: '>', relative: false };
@@ -30,5 +39,36 @@ describe('breach prediction from the raw points of an episode', () => {
     expect(rawMinutesToBreach(errors, 0.0008, 5 * MIN, 0.0005, 4 * MIN, false, 1, 5)).toBeNaN();
     expect(rawMinutesToBreach(errors, 0.0008, 5 * MIN, 0.0009, 4 * MIN, true, 3, 5)).toBeNaN();
     expect(rawMinutesToBreach(errors, 0.0008, 5 * MIN, Number.NaN, Number.NaN, true, 3, 5)).toBeNaN();
+  });
+});
+
+describe('the smoothed trend and a lone point past the gate', () => {
+  const p99: SloGate = { kind: 'latency_p99', limit: 500, comparator: '>', relative: false };
+  const params = trendParams(4, 15, 90);
+  /** A p99 around 200 ms for 55 minutes, a bump to 295 and 242, back to 205, then `tail`; with the gate, as the breach watch passes it, or without. */
+  function feed(tail: number[], withGate = true): TrendState {
+    const t = createTrend();
+    const history = Array.from({ length: 55 }, (_, m) => 200 + 15 * Math.sin(m * 1.7));
+    for (const [m, v] of [...history, 295, 242, 205, ...tail].entries()) updateTrend(t, m * MIN, v, params, withGate ? p99 : undefined);
+    return t;
+  }
+
+  it('forecasts no breach from one spike: a lone point past the gate waits for the next point to back it', () => {
+    // Kit seed 101010: a lone p99 of 1,811 ms forecast the 500 ms gate two minutes out; traffic moved.
+    const spike = feed([1811]);
+    const eta = minutesToBreach(spike, p99, params);
+    expect(eta === eta ? eta : Infinity).toBeGreaterThan(60);
+    expect(spike.level).toBeLessThan(250);
+    // Taken in (a trend fed without its gate), the same spike lifts the level past 400 ms and the
+    // forecast is minutes away.
+    const takenIn = feed([1811], false);
+    expect(takenIn.level).toBeGreaterThan(400);
+    expect(minutesToBreach(takenIn, p99, params)).toBeLessThan(5);
+  });
+
+  it('counts a breach in full once a second point past the gate backs the first', () => {
+    const breach = feed([900, 950, 980, 990]);
+    expect(breach.pastRun).toBe(4);
+    expect(isBreached(breach, p99)).toBe(true);
   });
 });

@@ -84,6 +84,13 @@ export function updateTrend(state: TrendState, ts: number, gateValue: number, pa
   }
   const dt = (ts - state.lastTs) / 60_000;
   if (dt <= 0) return;
+  // A point past an absolute gate alone so far is a spike or a breach beginning; the next point says
+  // which (see BREACH_POINTS), and until then it stays out of the level and the slope. Taken in, a
+  // lone p99 of 1.8 s among 200 ms points turned the slope steep enough to forecast the gate two
+  // minutes out, and traffic was moved for a spike (kit seed 101010); counted as reaching the gate
+  // and no further, a lone 5xx spike at night still lifted the slope into an 80-minute forecast
+  // (seed 3). A breach's next point past the gate is taken in, a minute behind.
+  if (gate !== undefined && !gate.relative && state.pastRun === 1) return;
   const predicted = state.level + state.trendPerMin * dt;
   const level = predicted + params.level.gain(dt) * (gateValue - predicted);
   const observedSlope = (level - state.level) / dt;
