@@ -274,7 +274,8 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
  * echo of one spike in its average (as a global episode ends, one late spike on one stack, 16.7
  * sigma then back to 1, holds its smoothed score at 5 for minutes while its recovering peers read
  * 2, and the tail of the platform's fault looked like its own). Its peers are read at their latest
- * point (peerNow); so is it.
+ * point (peerNow); so is it. Not while it recedes with every peer (the slowest to recover is no
+ * culprit: recedes), nor against a peer whose episode is only beginning (arriving).
  */
 function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed || (top.latest !== undefined && top.latest < p.warnScore)) return undefined;
