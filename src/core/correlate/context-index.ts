@@ -39,6 +39,9 @@ export interface Correlation {
 
 const CAUSE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'config_change']);
 const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 'chaos', 'maintenance']);
+/** Events that take a stack out of service (see takenOutOfService), and a load test on it (underTest). */
+const OUT_OF_SERVICE: ReadonlySet<EventKind> = new Set(['maintenance', 'chaos']);
+const UNDER_TEST: ReadonlySet<EventKind> = new Set(['perf_test']);
 const RETENTION_MS = 24 * 3600_000;
 /** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
 const IDLE_SHARE_PERCENT = 5;
@@ -132,8 +135,13 @@ export class ContextIndex {
    * what it does to the stack's latency is load someone asked for, not a fault.
    */
   underTest(stack: string, service: string, now: number): ContextEvent | undefined {
+    return this.runningOn(stack, service, now, UNDER_TEST);
+  }
+
+  /** The first event of one of `kinds` running on `stack` now, for `service` or for the whole stack. */
+  private runningOn(stack: string, service: string, now: number, kinds: ReadonlySet<EventKind>): ContextEvent | undefined {
     return this.events.find(
-      (e) => e.kind === 'perf_test' && e.stack === stack && (e.service === undefined || e.service === service) && eventStart(e) <= now && now <= explainEnd(e),
+      (e) => e.stack === stack && kinds.has(e.kind) && (e.service === undefined || e.service === service) && eventStart(e) <= now && now <= explainEnd(e),
     );
   }
 
@@ -146,41 +154,36 @@ export class ContextIndex {
    * chaos experiment, which takes no traffic at all; any value the event came with is dropped.
    */
   takenOutOfService(stack: string, service: string, now: number): ContextEvent | undefined {
-    for (const e of this.events) {
-      if (e.stack !== stack || (e.kind !== 'maintenance' && e.kind !== 'chaos')) continue;
-      if (e.service !== undefined && e.service !== service) continue;
-      if (!(eventStart(e) <= now && now <= explainEnd(e))) continue;
-      if (e.kind !== 'maintenance') return e;
-      const { shareBeforeDrain: _claimed, ...attributes } = e.attributes;
-      // A drain announced this long before the work began is still its drain (drains come first).
-      const DRAIN_LEAD_MS = 30 * MIN;
-      // The stack's share before the first shift that lowered it, walking the splits in event
-      // time: read from the split announced before, while the index still holds it; else from
-      // what the stacks gained in that shift (the points the others gained came from the stacks
-      // that lost them: exact when this was the one stack drained, as maintenance goes one stack
-      // at a time).
-      let share: number | undefined;
-      let before: number | undefined;
-      const shifts = this.events.filter((x) => x.kind === 'traffic_shift' && x.ts <= now).sort((a, b) => a.ts - b.ts);
-      for (const x of shifts) {
-        const after = new TrafficShares().apply(x).find((c) => c.stack === stack)?.to;
-        if (after === undefined) continue;
-        if (x.ts < e.ts - DRAIN_LEAD_MS) {
-          share = after;
-          continue;
-        }
-        const gains = this.gains.filter((g) => g.event.id === x.id && g.event.ts === x.ts);
-        const own = gains.find((g) => g.stack === stack);
-        const prior = share ?? own?.from ?? after + gains.reduce((sum, g) => sum + g.to - g.from, 0);
-        if (after < prior) {
-          before = prior;
-          break;
-        }
+    const e = this.runningOn(stack, service, now, OUT_OF_SERVICE);
+    if (e === undefined || e.kind !== 'maintenance') return e;
+    const { shareBeforeDrain: _claimed, ...attributes } = e.attributes;
+    // A drain announced this long before the work began is still its drain (drains come first).
+    const DRAIN_LEAD_MS = 30 * MIN;
+    // The stack's share before the first shift that lowered it, walking the splits in event
+    // time: read from the split announced before, while the index still holds it; else from
+    // what the stacks gained in that shift (the points the others gained came from the stacks
+    // that lost them: exact when this was the one stack drained, as maintenance goes one stack
+    // at a time).
+    let share: number | undefined;
+    let before: number | undefined;
+    const shifts = this.events.filter((x) => x.kind === 'traffic_shift' && x.ts <= now).sort((a, b) => a.ts - b.ts);
+    for (const x of shifts) {
+      const after = new TrafficShares().apply(x).find((c) => c.stack === stack)?.to;
+      if (after === undefined) continue;
+      if (x.ts < e.ts - DRAIN_LEAD_MS) {
         share = after;
+        continue;
       }
-      return { ...e, attributes: before === undefined ? attributes : { ...attributes, shareBeforeDrain: before } };
+      const gains = this.gains.filter((g) => g.event.id === x.id && g.event.ts === x.ts);
+      const own = gains.find((g) => g.stack === stack);
+      const prior = share ?? own?.from ?? after + gains.reduce((sum, g) => sum + g.to - g.from, 0);
+      if (after < prior) {
+        before = prior;
+        break;
+      }
+      share = after;
     }
-    return undefined;
+    return { ...e, attributes: before === undefined ? attributes : { ...attributes, shareBeforeDrain: before } };
   }
 
   /**

@@ -259,8 +259,9 @@ function lapse(group: MetricGroup, inputs: readonly StackInput[], warnScore: num
   if (!group.verdict.startsWith('local:')) return undefined;
   const stack = group.verdict.slice('local:'.length);
   const s = inputs.find((i) => i.stack === stack);
-  const latest = s === undefined ? Number.NaN : (s.latest ?? s.score);
-  if (s === undefined || !(latest < warnScore) || s.score >= globalScore) return undefined;
+  if (s === undefined) return undefined;
+  const latest = s.latest ?? s.score;
+  if (!(latest < warnScore) || s.score >= globalScore) return undefined;
   return {
     scope: 'insufficient',
     stack: null,

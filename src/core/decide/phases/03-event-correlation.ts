@@ -269,7 +269,7 @@ function movingOver(gain: ShareGain | undefined, allowanceMinutes: number): (s: 
 }
 
 function movedOver(active: readonly IncidentSignal[], lagging: (s: IncidentSignal) => boolean): string {
-  const lag = active.filter((s) => s.signal === 'business' && lagging(s)).map((s) => s.metric);
+  const lag = active.filter(lagging).map((s) => s.metric);
   return lag.length === 0
     ? 'latency/capacity only, errors and business normal'
     : `errors normal, ${lag.join(', ')} per share lagging the move (the stack serves at least what it did before it)`;

@@ -42,10 +42,11 @@ export function situate(w: WorkflowInput): Situation {
   const firing = Object.values(inc.alerts).filter((a) => a.status === 'firing');
   // A relative (business) gate is only as good as its baseline; an absolute gate is proof on its own.
   const breached = Object.keys(inc.breaches).filter((m) => inc.signals[m] === undefined || !inc.signals[m]!.coldStart || inc.signals[m]!.signal !== 'business');
-  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined, warmsUntil(w), deviatesNow(w));
+  const deviating = deviatesNow(w);
+  const firm = firmPredictions(inc, w.now, confirmed, w.correlation.recentGain !== undefined, warmsUntil(w), deviating);
   const predictedBreachAt = earliestBreach(firm);
   const evidence = gatherEvidence(w, confirmed.length > 0 ? confirmed : active, predictedBreachAt, firm);
-  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm);
+  const { verdicts, local, riskMetrics } = stackVerdicts(w, active, confirmed, breached, firm, deviating);
   return {
     active,
     confirmed,
@@ -186,6 +187,7 @@ function stackVerdicts(
   confirmed: IncidentSignal[],
   breached: string[],
   firm: readonly Incident['predictions'][string][],
+  deviating: (signal: Signal) => boolean,
 ): { verdicts: IncidentDelta[]; local: IncidentDelta[]; riskMetrics: Set<string> } {
   const inc = w.incident;
   const metrics = new Set([...confirmed.map((s) => s.metric), ...breached, ...active.map((s) => s.metric)]);
@@ -208,8 +210,8 @@ function stackVerdicts(
   // (judged at the lower after-change bound by the detector) does not withdraw the canary verdict.
   // Errors and latency only: what a shared fault moves on every stack (a pool or a business volume
   // is judged on its own terms).
-  const now = deviatesNow(w);
-  const stillDeviates = (signal: Signal): boolean => w.correlation.cause !== undefined || (signal !== 'reliability' && signal !== 'latency') || now(signal);
+  const stillDeviates = (signal: Signal): boolean =>
+    w.correlation.cause !== undefined || (signal !== 'reliability' && signal !== 'latency') || deviating(signal);
   const local = verdicts
     .filter((d) => d.scope === 'local' && d.stack === inc.stack && (inc.signals[d.metric] === undefined || stillDeviates(inc.signals[d.metric]!.signal)))
     .sort((a, b) => b.separation - a.separation);
