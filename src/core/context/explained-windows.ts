@@ -1,4 +1,4 @@
-import type { ContextEvent, EventKind } from '../../domain/types.js';
+import type { ContextEvent, EventKind, Signal } from '../../domain/types.js';
 
 /**
  * Periods whose behaviour is explained by a known context event (performance test, campaign,
@@ -24,6 +24,16 @@ export function eventStart(event: ContextEvent): number {
 export function explainEnd(event: ContextEvent, minutes: Readonly<Partial<Record<EventKind, number>>> = DEFAULT_EXPLAIN_MINUTES): number {
   return event.endTs ?? eventStart(event) + (minutes[event.kind] ?? 60) * 60_000;
 }
+
+/**
+ * Signals an event kind does not explain: a load test's synthetic requests load the stack (latency,
+ * capacity, the errors load brings) but buy nothing, so what real users order goes on as the day
+ * goes. Held out of learning for the length of a test, a business baseline stays where the day was
+ * when the test began: kit seed 4242, a 90-minute test on a morning 7 % below the day before on
+ * every stack, left the tested stack's orders 4σ under an expectation its peers had long since
+ * lowered, and traffic was moved off it as the test ended.
+ */
+const UNEXPLAINED: Readonly<Partial<Record<EventKind, Signal>>> = { perf_test: 'business' };
 
 export interface Window {
   kind: EventKind;
@@ -72,8 +82,11 @@ export class ExplainedWindows {
     return undefined;
   }
 
-  /** The first event explaining (stack, service) at `ts`, or undefined. Expired windows are dropped. */
-  explaining(stack: string, service: string, ts: number): Window | undefined {
+  /**
+   * The first event explaining (stack, service) at `ts` (for `signal`, when given: see UNEXPLAINED),
+   * or undefined. Expired windows are dropped.
+   */
+  explaining(stack: string, service: string, ts: number, signal?: Signal): Window | undefined {
     if (this.windows.length === 0) return undefined;
     let found: Window | undefined;
     let expired = false;
@@ -82,7 +95,14 @@ export class ExplainedWindows {
         expired = true;
         continue;
       }
-      if (found === undefined && w.start <= ts && (w.stack === undefined || w.stack === stack) && (w.service === undefined || w.service === service)) found = w;
+      if (
+        found === undefined &&
+        w.start <= ts &&
+        (w.stack === undefined || w.stack === stack) &&
+        (w.service === undefined || w.service === service) &&
+        (signal === undefined || UNEXPLAINED[w.kind] !== signal)
+      )
+        found = w;
     }
     // Windows only expire as event time moves forward, so pruning here is safe.
     if (expired) this.windows = this.windows.filter((w) => w.end >= ts);

@@ -199,7 +199,7 @@ export class SampleScorer {
 
     // Both shares are averaged as the spread is (see noiseScale, weighSeasonsByShare).
     if (runtime.perShare && share !== undefined && share > 0) weighSeasonsByShare(series, share, this.decays.spread.gain(dtMin));
-    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.context.explained.explaining(s.stack, s.service, ts) !== undefined);
+    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.context.explained.explaining(s.stack, s.service, ts, s.signal) !== undefined);
     if (learned && trafficShare !== undefined && trafficShare > 0)
       series.noiseShare = followShare(series.noiseShare, trafficShare, this.decays.spread.gain(dtMin));
 
