@@ -502,6 +502,45 @@ describe('ITR workflow', () => {
     expect(after.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('deploy-10 came after perf_test k6-soak began');
   });
 
+  it("leaves a performance test's own load out of the SLO a change made during it puts at risk", () => {
+    // The test began 40 minutes ago and its stepped CPU has been confirmed since, forecast to reach
+    // its saturation gate in 80 minutes; a deploy 8 minutes ago, its rollout's p99 bump confirmed since.
+    const perf: ContextEvent = { ts: T - 40 * MIN, endTs: T + 20 * MIN, kind: 'perf_test', id: 'k6-steps', stack: 'us-west-2', attributes: {} };
+    const deploy = deployment('deploy-907', { version: 'v2.10', previousVersion: 'v2.9' }, T - 8 * MIN);
+    const cpu = confirmed('cpu_utilization', 'capacity', { firstTs: T - 37 * MIN, score: 6, value: 55, expected: 38 });
+    const p99 = confirmed('http_p99_ms', 'latency', { firstTs: T - 4 * MIN, score: 4.1, value: 288, expected: 228, persistence: { hits: 4, of: 5 } });
+    const saturation = { metric: 'cpu_utilization', ts: T, breachAt: T + 80 * MIN, slo: { kind: 'saturation' as const, limit: 90, comparator: '>' as const } };
+    const under = (signals: Incident['signals'], predictions: Incident['predictions'], events = [perf, deploy]) => {
+      const inc = incident({ openedAt: T - 37 * MIN, signals, predictions });
+      const ctx = new ContextIndex();
+      for (const e of events) ctx.add(e);
+      // As the pipeline asks: every live signal's onset, so a change can cause one that began after it.
+      const onsets = Object.values(signals).map((s) => s.firstTs);
+      return runWorkflow({
+        ...input({ incident: inc, events }),
+        correlation: ctx.correlate(inc.service, inc.stack, inc.openedAt, T, config.correlation, onsets),
+        deltas: verdicts(['cpu_utilization', 'local', 5], ['http_p99_ms', 'local', 4]),
+      });
+    };
+    const bump = under({ cpu_utilization: cpu, http_p99_ms: p99 }, { cpu_utilization: saturation });
+    expect(bump).toMatchObject({ action: 'observe', reason: 'deviation without SLO risk' });
+    expect(bump.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      "cpu_utilization began before deploy-907: the perf_test's, no SLO at risk of the change",
+    );
+    // Errors that follow the deploy put an SLO at risk of its own: roll back.
+    const errors = confirmed('http_error_ratio', 'reliability', {
+      firstTs: T - 3 * MIN,
+      score: 7,
+      value: 0.0009,
+      expected: 0.0003,
+      gate: incident().signals['http_error_ratio']!.gate,
+    });
+    expect(under({ cpu_utilization: cpu, http_p99_ms: p99, http_error_ratio: errors }, { cpu_utilization: saturation }).action).toBe('rollback');
+    // The same CPU with no test running is the deploy's to answer for (it began before it, within the cause window's slack).
+    const noTest = under({ cpu_utilization: cpu, http_p99_ms: p99 }, { cpu_utilization: saturation }, [deploy]);
+    expect(noTest.action).toBe('rollback');
+  });
+
   it('reads a latency forecast during a rollout and its warm-up as a hint, unless the breach would come first', () => {
     // p99 30 % over its baseline, 6 sigma, forecast to cross 500 ms; the rollout ended 2 minutes ago.
     const latencyOnly = (breachInMin: number) =>

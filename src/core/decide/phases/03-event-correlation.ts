@@ -104,14 +104,29 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
   // would not have done, and a healthy deploy 45 minutes into a load test would otherwise take
   // the test's confirmed CPU with it and roll back inside the test.
   const sustained = [...confirmed, ...breached.map((m) => inc.signals[m]).filter((s) => s !== undefined)];
-  const followed = (ts: number): boolean => sustained.some((s) => s.firstTs > ts - MIN);
+  const followed = (firstTs: number, ts: number): boolean => firstTs > ts - MIN;
   const changedSince =
-    c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && followed(c.cause.ts) ? c.cause : undefined;
+    c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && sustained.some((s) => followed(s.firstTs, c.cause!.ts))
+      ? c.cause
+      : undefined;
   const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : { pastAllowance: [], overGate: [] };
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
     );
+    // Of what followed it only: the load the event brought before the change (latency, capacity
+    // and their forecasts) stays the event's and puts no SLO at risk for the change. Imitation seed
+    // 13: a load test's stepped CPU, forecast to saturate 82 minutes out, became the SLO a deploy
+    // 32 minutes into the test put at risk, and the deploy was rolled back on its rollout's
+    // latency bump, six minutes before its own errors began.
+    const eventLoad = ctx.active
+      .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && !followed(s.firstTs, changedSince.ts))
+      .map((s) => s.metric);
+    if (eventLoad.length > 0) {
+      ctx.firm = ctx.firm.filter((p) => !eventLoad.includes(p.metric));
+      ctx.breached = ctx.breached.filter((m) => !eventLoad.includes(m));
+      c.notes.push(`${eventLoad.join(', ')} began before ${changedSince.id}: the ${c.explaining.kind}'s, no SLO at risk of the change`);
+    }
   } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
