@@ -516,10 +516,19 @@ describe('ITR workflow', () => {
       for (const e of events) ctx.add(e);
       // As the pipeline asks: every live signal's onset, so a change can cause one that began after it.
       const onsets = Object.values(signals).map((s) => s.firstTs);
+      const base = input({ incident: inc, events });
       return runWorkflow({
-        ...input({ incident: inc, events }),
+        ...base,
         correlation: ctx.correlate(inc.service, inc.stack, inc.openedAt, T, config.correlation, onsets),
         deltas: verdicts(['cpu_utilization', 'local', 5], ['http_p99_ms', 'local', 4]),
+        // The stack's latest health as the signals say: CPU 6σ, p99 4.1σ (errors 9σ when they are there).
+        health: new Map([
+          ...base.health,
+          [
+            'us-west-2',
+            health('us-west-2', { latency: 4.1, reliability: signals['http_error_ratio'] === undefined ? 0.3 : 9, business: 0.2, capacity: 6 }, 0.62),
+          ],
+        ]),
       });
     };
     const bump = under({ cpu_utilization: cpu, http_p99_ms: p99 }, { cpu_utilization: saturation });
@@ -530,7 +539,7 @@ describe('ITR workflow', () => {
     // Errors that follow the deploy put an SLO at risk of its own: roll back.
     const errors = confirmed('http_error_ratio', 'reliability', {
       firstTs: T - 3 * MIN,
-      score: 7,
+      score: 9,
       value: 0.0009,
       expected: 0.0003,
       gate: incident().signals['http_error_ratio']!.gate,
@@ -539,6 +548,35 @@ describe('ITR workflow', () => {
     // The same CPU with no test running is the deploy's to answer for (it began before it, within the cause window's slack).
     const noTest = under({ cpu_utilization: cpu, http_p99_ms: p99 }, { cpu_utilization: saturation }, [deploy]);
     expect(noTest.action).toBe('rollback');
+  });
+
+  it('does not take the magnitude of a change it blames from a point that came before the change', () => {
+    // Kit seed 5353: a lone 5xx at 200σ, then a deploy four minutes later, then the rollout's two
+    // points at 4σ. The cause window's slack lets the deploy own the episode; not the spike's 200σ.
+    const spiked = incident({
+      openedAt: T - 8 * MIN,
+      signals: {
+        http_error_ratio: { ...incident().signals['http_error_ratio']!, firstTs: T - 8 * MIN, score: 4, peakScore: 200, persistence: { hits: 2, of: 5 } },
+      },
+      predictions: {},
+    });
+    const deploy = deployment('deploy-690', { version: 'v2.8.0', previousVersion: 'v2.7.6' }, T - 4 * MIN);
+    const decide = (events: ContextEvent[]) => {
+      const ctx = new ContextIndex();
+      for (const e of events) ctx.add(e);
+      const base = input({ incident: spiked, events });
+      return runWorkflow({
+        ...base,
+        correlation: ctx.correlate('checkout', 'us-west-2', spiked.openedAt, T, config.correlation, [T - 8 * MIN]),
+        health: new Map([...base.health, ['us-west-2', health('us-west-2', { latency: 0.5, reliability: 4, business: 0.2, capacity: 0.5 })]]),
+      });
+    };
+    const blamed = decide([deploy]);
+    expect(blamed.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain('deploy-690 on us-west-2 4 min into the episode');
+    expect(blamed.evidence.magnitude).toBe(4);
+    expect(blamed.action).toBe('observe');
+    // With no change to blame, the episode's peak is its magnitude, as before.
+    expect(decide([]).evidence.magnitude).toBe(200);
   });
 
   it('reads a latency forecast during a rollout and its warm-up as a hint, unless the breach would come first', () => {

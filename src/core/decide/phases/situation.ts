@@ -106,11 +106,20 @@ function gatherEvidence(
   let persistence = 0;
   let magnitude = 0;
   let separation = 0;
+  // A change may own an episode whose first point came before it (the cause window's slack reads
+  // that point as noise that happened to come first); what it owns is what followed it, so such a
+  // signal's peak, reached before the change, is not its magnitude. Kit seed 5353: a lone 5xx of
+  // 200σ four minutes before a deploy, then the rollout's two points at 4σ, was rolled back at 0.60.
+  const changedAt = w.correlation.cause?.ts ?? -Infinity;
+  const magnitudeOf = (s: Incident['signals'][string]): number => {
+    const now = own?.scores[s.signal] ?? -Infinity;
+    return s.firstTs < changedAt ? now : Math.max(s.peakScore, now);
+  };
   for (const s of signals) {
     const p = s.stage === 'confirmed' ? persistenceFraction(s.persistence) : 0;
     if (p > persistence) persistence = p;
     const now = own?.scores[s.signal] ?? -Infinity;
-    const mag = Math.max(s.peakScore, now);
+    const mag = magnitudeOf(s);
     if (mag > magnitude) magnitude = mag;
     let peer = 0;
     for (const h of w.health.values()) if (h.stack !== inc.stack && (h.scores[s.signal] ?? 0) > peer) peer = h.scores[s.signal]!;
@@ -128,7 +137,7 @@ function gatherEvidence(
   // Context for learned models only; the formula reads the seven fields above.
   const magnitudes: Partial<Record<Signal, number>> = {};
   for (const s of signals) {
-    const mag = Math.max(s.peakScore, own?.scores[s.signal] ?? -Infinity);
+    const mag = magnitudeOf(s);
     if (mag > (magnitudes[s.signal] ?? -Infinity)) magnitudes[s.signal] = mag;
   }
   const gain = w.correlation.shareGain;
