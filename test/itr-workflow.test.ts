@@ -699,6 +699,11 @@ describe('ITR workflow', () => {
     // One noise warning five minutes before the traffic moved, confirmed only after it arrived.
     const warnedBefore = incident({ openedAt: T - 8 * MIN, signals: { cpu_utilization: { ...cpu, confirmedTs: T - 2 * MIN } }, predictions: {} });
     expect(runWorkflow(input({ incident: warnedBefore, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
+    // Nor one still a warning, past its gate with the cold caches (imitation seed 61: a lone p99
+    // spike on the idle colour three minutes before its cutover).
+    const { confirmedTs: _unconfirmed, ...warning } = { ...cpu, stage: 'warn' as const, confirmedTs: undefined };
+    const stillWarning = incident({ openedAt: T - 8 * MIN, signals: { cpu_utilization: warning }, predictions: {}, breaches: { cpu_utilization: T - MIN } });
+    expect(runWorkflow(input({ incident: stillWarning, events: [shift], deltas }))).toMatchObject({ action: 'none', cause: { kind: 'cold_cache' } });
     // Established before the shift (confirmed eight minutes ago): not the shift's.
     const established = incident({ openedAt: T - 8 * MIN, signals: { cpu_utilization: { ...cpu, confirmedTs: T - 8 * MIN } }, predictions: {} });
     expect(runWorkflow(input({ incident: established, events: [shift], deltas })).phases.find((p) => p.name === 'event_correlation')!.code).not.toBe(

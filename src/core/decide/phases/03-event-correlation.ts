@@ -187,10 +187,13 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // took more than it can serve (a pool filling up an hour after the cutover, on a baseline that
     // still knows the old share, would otherwise be the shift's until it ran dry).
     const saturated = breached.filter((m) => inc.signals[m]?.signal === 'capacity' && (inc.breaches[m]! - g.event.ts) / MIN > allowance);
-    // Began before the shift means established before it: one point a noise warning raised five
-    // minutes earlier, confirmed only once the traffic arrived, is the shift's like the rest.
+    // Began before the shift means established before it, that is confirmed before it: one point a
+    // noise warning raised five minutes earlier, confirmed only once the traffic arrived, is the
+    // shift's like the rest; so is one not confirmed yet (imitation seed 61: a lone p99 spike on the
+    // idle colour three minutes before its cutover, still a warning when the cold caches took p99
+    // past its gate, made the cutover's warm-up "the incident's own" and traffic was moved back).
     const before = (s: IncidentSignal): boolean =>
-      minutesAfter(s) < -SHIFT_ONSET_SLACK_MIN && (s.confirmedTs === undefined || s.confirmedTs < g.event.ts - SHIFT_ONSET_SLACK_MIN * MIN);
+      minutesAfter(s) < -SHIFT_ONSET_SLACK_MIN && s.confirmedTs !== undefined && s.confirmedTs < g.event.ts - SHIFT_ONSET_SLACK_MIN * MIN;
     if (saturated.length === 0) {
       // What began later, or was established before the shift, is the incident's own; what began
       // within the allowance after it is the shift's, whatever else the stack has going on (an
