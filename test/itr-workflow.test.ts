@@ -248,14 +248,23 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ events: [finished] })).action).toBe('rollback');
   });
 
-  it('shifts traffic instead of rolling back when the deployment names no previous version, and observes if no peer can take it', () => {
+  it('shifts traffic instead of rolling back when the deployment names no previous version, and asks a person to roll back if no peer can take it', () => {
     const unknown = deployment('deploy-46', { version: 'v9' });
     const d = runWorkflow(input({ events: [unknown] }));
     expect(d).toMatchObject({ action: 'shift_traffic', targets: ['us-east-1'], cause: { kind: 'deployment', event: { id: 'deploy-46' } } });
     expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('names no previousVersion; shift to us-east-1 instead');
     const sick = input({ events: [unknown] });
     (sick.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
-    expect(runWorkflow(sick)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
+    const ask = runWorkflow(sick);
+    expect(ask).toMatchObject({ action: 'rollback', requiresApproval: true, cause: { kind: 'deployment', event: { id: 'deploy-46' } } });
+    expect(ask.phases.find((p) => p.name === 'dependency_checks')).toMatchObject({
+      code: 'rollback_unnamed',
+      evidence: expect.stringContaining('roll back deploy-46 to what ran before it'),
+    });
+    expect(ask.phases.find((p) => p.name === 'human_approval')!.evidence).toContain('rollback target not named by deploy-46: human approval required');
+    // With a person approving what the rules ask, it waits for one.
+    const guarded = runWorkflow({ ...sick, config: { ...sick.config, execution: { ...sick.config.execution, approval: 'guardrails' } } });
+    expect(guarded).toMatchObject({ action: 'rollback', awaitingApproval: true, executable: false });
   });
 
   it('rolls a config change back to the value it says it changed from', () => {
@@ -275,10 +284,12 @@ describe('ITR workflow', () => {
     expect(d.phases.find((p) => p.name === 'dependency_checks')!.evidence).toContain('roll back cfg-186 to db.pool.max_size=50');
     // Nothing inferred: no extra approval for the target.
     expect(d.phases.find((p) => p.name === 'human_approval')!.evidence).not.toContain('inferred');
-    // Without `from` it is a change with no way back named, as before.
+    // Without `from` no way back is named: a person confirms the rollback.
     const bare = input({ events: [{ ...cfg, attributes: { key: 'db.pool.max_size' } }] });
     (bare.health as Map<string, StackHealthEvent>).set('us-east-1', health('us-east-1', { latency: 6, reliability: 0.2 }));
-    expect(runWorkflow(bare)).toMatchObject({ action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic' });
+    const unnamed = runWorkflow(bare);
+    expect(unnamed).toMatchObject({ action: 'rollback', requiresApproval: true });
+    expect(unnamed.phases.find((p) => p.name === 'human_approval')!.evidence).toContain('rollback target not named by cfg-186');
   });
 
   it('rolls back to the version it saw deployed before when the deployment does not name it', () => {

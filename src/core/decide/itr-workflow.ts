@@ -51,6 +51,7 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     requiresApproval: false,
     awaitingApproval: false,
     executable: false,
+    rollbackUnnamed: false,
   };
   const phases: PhaseRecord[] = [];
   for (const [name, run] of ITR_PHASES) {

@@ -2,7 +2,7 @@ import type { Phase } from './context.js';
 import { isRollingOut } from './evidence-text.js';
 import { healthyTargets } from './healthy-targets.js';
 
-/** 5. Dependency checks: a rollback needs the previous version; a shift needs healthy targets with headroom. */
+/** 5. Dependency checks: a rollback needs the previous version (or a person who knows it); a shift needs healthy targets with headroom. */
 export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   const { w, inc, cause, causeRecord } = ctx;
   ctx.action = cause === undefined ? 'shift_traffic' : isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
@@ -23,13 +23,17 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   const prev = cause!.attributes['previousVersion'];
   if (ctx.action === 'rollback' && (typeof prev !== 'string' || prev === '')) {
     // A rollback needs a version to return to; the event does not name one. Moving traffic
-    // away is still safe when a peer can take it; otherwise only a human can decide.
+    // away is still safe when a peer can take it; otherwise the rollback is proposed for a person
+    // to confirm (phase 7), who knows what ran before. Observing instead said nothing: a release
+    // failing on the live colour of a blue/green pair, its standby at 1 % with no headroom, was
+    // watched past its breach (imitation seed 63), and the recommendation feed, which reports a
+    // change of action, never showed why.
     if (targets.ok.length === 0) {
+      ctx.rollbackUnnamed = true;
       return {
-        result: 'fail',
-        code: 'rollback_no_target',
-        evidence: `roll back ${cause!.id}: its event names no previousVersion, and no healthy target with headroom for a shift: ${peers}`,
-        end: { action: 'observe', reason: 'rollback target unknown and nowhere safe to move traffic', cause: causeRecord },
+        result: 'pass',
+        code: 'rollback_unnamed',
+        evidence: `roll back ${cause!.id} to what ran before it: its event names no previousVersion, and no peer can take traffic (${peers})`,
       };
     }
     ctx.action = 'shift_traffic';

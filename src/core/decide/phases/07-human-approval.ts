@@ -20,12 +20,14 @@ export const humanApproval: Phase<'human_approval'> = (ctx) => {
     w.isPrimary,
   );
   ctx.guard = g;
-  // A rollback to a version Harbinger inferred (the deployment event did not name it) is a human's call.
+  // A rollback to a version Harbinger inferred, or to one nobody named, is a human's call.
   const inferredFrom = action === 'rollback' ? cause?.attributes['previousVersionFrom'] : undefined;
   const inferred =
     typeof inferredFrom === 'string'
       ? `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`
-      : undefined;
+      : ctx.rollbackUnnamed
+        ? `rollback target not named by ${cause!.id}: human approval required`
+        : undefined;
   const a = approvalOf(g, w.config.execution.approval, inferred);
   ctx.requiresApproval = a.requiresApproval;
   ctx.awaitingApproval = a.awaitingApproval;
