@@ -172,7 +172,8 @@ describe('a stack that stands apart while every stack moves', () => {
     // Since the deployment at 12:23 (every stack then ~3-5x its baseline) only eu-central-1 moved.
     const mark = { from: Date.UTC(2026, 3, 2, 12, 23), dev: { 'eu-central-1': 3.4, 'us-east-1': 3.0, 'us-west-2': 5.3 } };
     const v = judgeStacks([up('eu-central-1', 33, 7, { sinceChange: mark }), ...peers], p);
-    expect(v).toMatchObject({ scope: 'local', stack: 'eu-central-1', amidGlobal: true });
+    // The verdict names the change it dates from, for the decision to blame.
+    expect(v).toMatchObject({ scope: 'local', stack: 'eu-central-1', amidGlobal: true, sinceChange: mark.from });
     expect(v!.reason).toContain('since its change at 12:23 it moved by 360 %');
     // The part of its score its peers do not share (16.5), or its gap to the worst peer when wider.
     expect(v!.separation).toBeCloseTo(Math.max(33 - 15, (33 * (3.6 - 0.1)) / 7), 5);
@@ -379,7 +380,7 @@ describe('the engine compares stacks in fractions too, and leaves tested stacks 
       run(DIP + 60, stacks, 'http_5xx_rate', 'reliability', rate(bad), [deploy]).events.filter((e) => e.type === 'delta' && e.scope === 'local');
     const bad = locals(true);
     expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatchObject({ stack: 'eu-central-1' });
+    expect(bad[0]).toMatchObject({ stack: 'eu-central-1', sinceChange: deploy.ts });
     expect(bad[0]!.type === 'delta' && bad[0]!.reason).toContain('since its change at 06:15');
     expect((bad[0]!.ts - T0) / MIN - (DIP + 22)).toBeLessThanOrEqual(5);
     // The same deployment bringing no errors of its own: the upstream fault names no stack.

@@ -226,6 +226,47 @@ describe('a stack singled out after the metric moved everywhere', () => {
   });
 });
 
+describe('a change that lands amid a platform-wide episode', () => {
+  const MIN = 60_000;
+  const T = Date.UTC(2026, 2, 19, 21, 30);
+  /** Both stacks' errors up with an upstream fault from T; a release on a at T+32; the detector's verdict at T+46. */
+  function decide(sinceChange: number | undefined): Recommendation[] {
+    const config = parseConfig({ decision: { execution: { autoApprove: true } } });
+    const out: DecisionEvent[] = [];
+    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    for (let m = 0; m < 60; m++) {
+      const ts = T + m * MIN;
+      if (m === 32)
+        d.onContext({
+          ts,
+          kind: 'deployment',
+          id: 'deploy-233',
+          stack: 'a',
+          service: 'checkout',
+          attributes: { version: 'v2.5.2', previousVersion: 'v2.5.1' },
+        });
+      if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+      if (m === 3) d.onDetection({ ...localDelta(ts), scope: 'global', stack: null, reason: '2 of 2 stacks deviate together', separation: 0 });
+      if (m === 46) d.onDetection({ ...localDelta(ts), reason: 'a stands apart since its change', ...(sinceChange !== undefined ? { sinceChange } : {}) });
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', 12));
+      d.onDetection(stackHealth(ts + MIN - 1, 'b', 9));
+    }
+    return out.filter((e): e is Recommendation => e.type === 'recommendation');
+  }
+
+  it('blames the change a local verdict says the stack stands apart since (imitation seed 62)', () => {
+    // The errors began with the platform's fault 30 minutes before the release: no onset follows
+    // the change, so only the verdict's own date ties it to the change.
+    const blamed = decide(T + 32 * MIN);
+    expect(blamed.find((r) => r.action === 'rollback')).toMatchObject({ stack: 'a', ts: T + 46 * MIN, reason: 'roll back deploy-233 on a (v2.5.2 → v2.5.1)' });
+    // The same verdict without the change it dates from: a stack apart, its peer as sick, nowhere to move traffic.
+    const unblamed = decide(undefined);
+    expect(unblamed.some((r) => r.action === 'rollback')).toBe(false);
+    expect(unblamed.at(-1)).toMatchObject({ action: 'observe', reason: 'nowhere safe to move traffic' });
+  });
+});
+
 describe('after an executed action', () => {
   const MIN = 60_000;
   const T = Date.UTC(2026, 2, 6, 10);

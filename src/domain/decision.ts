@@ -117,6 +117,8 @@ export interface IncidentDelta {
   afterGlobalAt?: number;
   /** See DeltaEvent.lapsed. */
   lapsed?: true;
+  /** See DeltaEvent.sinceChange. */
+  sinceChange?: number;
 }
 
 /** An external trigger (an Alertmanager alert) attached to the incident. */

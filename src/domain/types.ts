@@ -139,6 +139,11 @@ export interface DeltaEvent {
   afterGlobal?: boolean;
   /** An `insufficient` verdict saying the local one before it lapsed: its stack is back within its bounds. */
   lapsed?: true;
+  /**
+   * A local verdict amid a platform-wide episode, read from what the delta stack moved since a
+   * change on it began (epoch ms of that change's start): the change the verdict accuses.
+   */
+  sinceChange?: number;
 }
 
 /** A series' anomaly episode ended (no point beyond the warn bound for the clear window). */

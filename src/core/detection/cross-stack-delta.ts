@@ -87,6 +87,8 @@ export interface DeltaVerdict {
   amidGlobal?: true;
   /** See DeltaEvent.lapsed. */
   lapsed?: true;
+  /** See DeltaEvent.sinceChange. */
+  sinceChange?: number;
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
@@ -257,7 +259,7 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
   moved.sort((a, b) => b.m - a.m);
   const ref = referenceOf(moved, peers.length);
   if (ref.m >= p.peerMaxRatio * own) return undefined;
-  return apartVerdict(
+  const verdict = apartVerdict(
     top,
     separation,
     (top.score * (own - Math.max(0, ref.m))) / t.dev,
@@ -265,6 +267,7 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
     (apart) =>
       `${top.stack} deviates by ${fmt(top.score)} sigma while its peers deviate too, but since its change at ${hhmm(mark.from)} it moved by ${pct(own)} and ${refName(peers)} ${ref.stack} by ${pct(ref.m)}: ${top.stack} stands apart (separation ${fmt(apart)})`,
   );
+  return verdict === undefined ? undefined : { ...verdict, sinceChange: mark.from };
 }
 
 /**

@@ -245,6 +245,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     stacks: inputs.map(toDeviation),
     ...(afterGlobal ? { afterGlobal: true } : {}),
     ...(verdict.lapsed === true ? { lapsed: true as const } : {}),
+    ...(verdict.sinceChange !== undefined ? { sinceChange: verdict.sinceChange } : {}),
   };
 }
 

@@ -56,6 +56,14 @@ export function firstSignalTs(inc: Incident): number {
 export function liveOnsets(inc: Incident): number[] {
   const out: number[] = [];
   for (const s of Object.values(inc.signals)) if (!s.recovered) out.push(s.firstTs);
+  // A stack singled out amid a platform-wide episode by what it moved since a change on it began
+  // stands apart from that moment: an onset of its own, which that change can have caused. Its
+  // signals began with the platform's fault, long before the change (imitation seed 62: a release
+  // deployed 32 minutes into an upstream fault, its errors 66 % up since against a peer's −36 %,
+  // was found apart but not found guilty, and traffic had nowhere to go).
+  for (const d of Object.values(inc.deltas)) {
+    if (d.scope === 'local' && d.stack === inc.stack && d.sinceChange !== undefined && inc.signals[d.metric]?.recovered === false) out.push(d.sinceChange);
+  }
   return out;
 }
 

@@ -103,6 +103,7 @@ export class IncidentBoard {
     // verdict stands, unannounced, long after its episode ended): it says so on the event.
     if (e.scope === 'local' && e.afterGlobal === true) d.afterGlobalAt = e.ts;
     if (e.lapsed === true) d.lapsed = true;
+    if (e.sinceChange !== undefined) d.sinceChange = e.sinceChange;
     byMetric.set(e.metric, d);
     const touched: IncidentRuntime[] = [];
     for (const rt of this.open.values()) {
