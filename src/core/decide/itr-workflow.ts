@@ -51,7 +51,6 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
     requiresApproval: false,
     awaitingApproval: false,
     executable: false,
-    rollbackUnnamed: false,
   };
   const phases: PhaseRecord[] = [];
   for (const [name, run] of ITR_PHASES) {

@@ -1,5 +1,5 @@
 import type { Phase } from './context.js';
-import { isRollingOut } from './evidence-text.js';
+import { isRollingOut, namedPrevious } from './evidence-text.js';
 import { healthyTargets } from './healthy-targets.js';
 
 /** 5. Dependency checks: a rollback needs the previous version (or a person who knows it); a shift needs healthy targets with headroom. */
@@ -20,8 +20,8 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
       };
     return { result: 'pass', code: 'targets_ok', evidence: `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}` };
   }
-  const prev = cause!.attributes['previousVersion'];
-  if (ctx.action === 'rollback' && (typeof prev !== 'string' || prev === '')) {
+  const prev = namedPrevious(cause!);
+  if (ctx.action === 'rollback' && prev === undefined) {
     // A rollback needs a version to return to; the event does not name one. Moving traffic
     // away is still safe when a peer can take it; otherwise the rollback is proposed for a person
     // to confirm (phase 7), who knows what ran before. Observing instead said nothing: a release
@@ -29,7 +29,6 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
     // watched past its breach (imitation seed 63), and the recommendation feed, which reports a
     // change of action, never showed why.
     if (targets.ok.length === 0) {
-      ctx.rollbackUnnamed = true;
       return {
         result: 'pass',
         code: 'rollback_unnamed',
@@ -46,6 +45,6 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   return {
     result: 'pass',
     code: ctx.action === 'rollback' ? 'rollback_ready' : 'pause_ready',
-    evidence: `${ctx.action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${typeof prev === 'string' ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`,
+    evidence: `${ctx.action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${prev !== undefined ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`,
   };
 };

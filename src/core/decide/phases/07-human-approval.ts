@@ -2,6 +2,7 @@ import type { PhaseResult } from '../../../domain/decision.js';
 import type { DecisionParams } from '../decision-params.js';
 import { checkGuardrails, type GuardrailVerdict } from '../guardrails.js';
 import type { Phase } from './context.js';
+import { namedPrevious } from './evidence-text.js';
 import { scopeOf } from './workflow-input.js';
 
 /**
@@ -20,12 +21,12 @@ export const humanApproval: Phase<'human_approval'> = (ctx) => {
     w.isPrimary,
   );
   ctx.guard = g;
-  // A rollback to a version Harbinger inferred, or to one nobody named, is a human's call.
+  // A rollback to a version Harbinger inferred, or to one nobody named (phase 5's rollback_unnamed), is a human's call.
   const inferredFrom = action === 'rollback' ? cause?.attributes['previousVersionFrom'] : undefined;
   const inferred =
     typeof inferredFrom === 'string'
-      ? `rollback target ${String(cause!.attributes['previousVersion'])} inferred from ${inferredFrom}: human approval required`
-      : ctx.rollbackUnnamed
+      ? `rollback target ${String(namedPrevious(cause!))} inferred from ${inferredFrom}: human approval required`
+      : action === 'rollback' && namedPrevious(cause!) === undefined
         ? `rollback target not named by ${cause!.id}: human approval required`
         : undefined;
   const a = approvalOf(g, w.config.execution.approval, inferred);

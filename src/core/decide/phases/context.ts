@@ -18,8 +18,6 @@ export interface WorkflowContext extends Situation {
   /** The mitigation chosen (phase 5) and the peers that can take a shift. */
   action: ActionKind;
   targets: HealthyTargets;
-  /** A rollback to a version nobody named (phase 5): a person confirms it (phase 7). */
-  rollbackUnnamed: boolean;
   /** What puts an SLO at risk, one entry each (phase 6). */
   sloRisk: string[];
   /** The guardrails' verdict and who must approve (phase 7). */

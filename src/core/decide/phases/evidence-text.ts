@@ -6,6 +6,12 @@ export function fmt(x: number): string {
   return Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1)) : 'n/a';
 }
 
+/** What a change says ran before it (a deployment's previousVersion, a config change's `from`), or undefined when it names nothing. */
+export function namedPrevious(e: ContextEvent): string | undefined {
+  const prev = e.attributes['previousVersion'];
+  return typeof prev === 'string' && prev !== '' ? prev : undefined;
+}
+
 /** A deployment still rolling out (canary or progressive strategy, not finished) is paused, not rolled back. */
 export function isRollingOut(e: ContextEvent, now: number): boolean {
   const strategy = e.attributes['strategy'];
@@ -32,9 +38,9 @@ export function describeAction(action: ActionKind, stack: string, percent: numbe
 export function versionNote(e: ContextEvent | undefined, reverse = false): string {
   if (e === undefined) return '';
   const v = e.attributes['version'];
-  const prev = e.attributes['previousVersion'];
+  const prev = namedPrevious(e);
   if (typeof v !== 'string') return '';
-  if (typeof prev !== 'string') return ` (${v})`;
+  if (prev === undefined) return ` (${v})`;
   return reverse ? ` (${v} → ${prev})` : ` (${prev} → ${v})`;
 }
 
