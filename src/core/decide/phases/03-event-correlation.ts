@@ -72,6 +72,16 @@ function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { ser
   return undefined;
 }
 
+/**
+ * Metrics an explaining event (a load test, a traffic shift's warm-up) accounts for: their forecasts
+ * and breaches put no SLO at risk for this incident. Noted with `why`.
+ */
+function setAside(ctx: Parameters<Phase<'event_correlation'>>[0], metrics: readonly string[], why: string): void {
+  ctx.firm = ctx.firm.filter((p) => !metrics.includes(p.metric));
+  ctx.breached = ctx.breached.filter((m) => !metrics.includes(m));
+  ctx.w.correlation.notes.push(`${metrics.join(', ')} ${why}`);
+}
+
 /** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
 const SHIFT_ONSET_SLACK_MIN = 2;
 
@@ -122,11 +132,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     const eventLoad = ctx.active
       .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && !followed(s.firstTs, changedSince.ts))
       .map((s) => s.metric);
-    if (eventLoad.length > 0) {
-      ctx.firm = ctx.firm.filter((p) => !eventLoad.includes(p.metric));
-      ctx.breached = ctx.breached.filter((m) => !eventLoad.includes(m));
-      c.notes.push(`${eventLoad.join(', ')} began before ${changedSince.id}: the ${c.explaining.kind}'s, no SLO at risk of the change`);
-    }
+    if (eventLoad.length > 0) setAside(ctx, eventLoad, `began before ${changedSince.id}: the ${c.explaining.kind}'s, no SLO at risk of the change`);
   } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${singledOut.map((d) => d.metric).join(', ')} single out ${inc.stack} against peers under the same ${c.explaining.kind}`,
@@ -226,11 +232,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
         };
       }
       const shifted = active.filter((s) => !own.includes(s)).map((s) => s.metric);
-      if (shifted.length > 0) {
-        ctx.firm = ctx.firm.filter((p) => !shifted.includes(p.metric));
-        ctx.breached = breached.filter((m) => !shifted.includes(m));
-        c.notes.push(`${shifted.join(', ')} began within ${allowance} min of ${g.event.id}: the warm-up's, no SLO risk of this incident`);
-      }
+      if (shifted.length > 0) setAside(ctx, shifted, `began within ${allowance} min of ${g.event.id}: the warm-up's, no SLO risk of this incident`);
     }
   }
   const cause = c.cause;
