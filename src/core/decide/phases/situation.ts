@@ -111,16 +111,15 @@ function gatherEvidence(
   // signal's peak, reached before the change, is not its magnitude. Kit seed 5353: a lone 5xx of
   // 200σ four minutes before a deploy, then the rollout's two points at 4σ, was rolled back at 0.60.
   const changedAt = w.correlation.cause?.ts ?? -Infinity;
-  const magnitudeOf = (s: Incident['signals'][string]): number => {
-    const now = own?.scores[s.signal] ?? -Infinity;
-    return s.firstTs < changedAt ? now : Math.max(s.peakScore, now);
-  };
+  // Per signal kind, for learned models only (the formula reads the seven fields returned first).
+  const magnitudes: Partial<Record<Signal, number>> = {};
   for (const s of signals) {
     const p = s.stage === 'confirmed' ? persistenceFraction(s.persistence) : 0;
     if (p > persistence) persistence = p;
     const now = own?.scores[s.signal] ?? -Infinity;
-    const mag = magnitudeOf(s);
+    const mag = s.firstTs < changedAt ? now : Math.max(s.peakScore, now);
     if (mag > magnitude) magnitude = mag;
+    if (mag > (magnitudes[s.signal] ?? -Infinity)) magnitudes[s.signal] = mag;
     let peer = 0;
     for (const h of w.health.values()) if (h.stack !== inc.stack && (h.scores[s.signal] ?? 0) > peer) peer = h.scores[s.signal]!;
     if (w.deltas.get(s.metric)?.scope === 'local' && w.deltas.get(s.metric)?.stack === inc.stack && now - peer > separation) separation = now - peer;
@@ -131,15 +130,8 @@ function gatherEvidence(
   const business = Object.values(inc.signals).filter((s) => s.signal === 'business' && !s.recovered);
   const businessImpact = business.some((s) => s.stage === 'confirmed') ? 1 : business.length > 0 ? 0.5 : 0;
   const correlation = w.correlation.explaining !== undefined ? 0 : w.correlation.cause !== undefined ? 1 : 0.5;
-  const h = w.health.get(inc.stack);
-  const dataCompleteness = !healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes) ? 0 : h.known > 0 ? Math.min(1, h.reporting / h.known) : 0;
+  const dataCompleteness = !healthIsFresh(own, w.now, w.config.incident.staleAfterMinutes) ? 0 : own.known > 0 ? Math.min(1, own.reporting / own.known) : 0;
   const minutesToBreach = Object.keys(inc.breaches).length > 0 ? 0 : breachAt === null ? null : Math.max(0, (breachAt - w.now) / MIN);
-  // Context for learned models only; the formula reads the seven fields above.
-  const magnitudes: Partial<Record<Signal, number>> = {};
-  for (const s of signals) {
-    const mag = magnitudeOf(s);
-    if (mag > (magnitudes[s.signal] ?? -Infinity)) magnitudes[s.signal] = mag;
-  }
   const gain = w.correlation.shareGain;
   const share = w.shareOf(inc.stack);
   return {
