@@ -42,6 +42,8 @@ export interface Window {
   service: string | undefined;
   start: number;
   end: number;
+  /** The one signal this window explains, when it is not all of them (see ContextState.apply). */
+  only?: Signal;
 }
 
 export class ExplainedWindows {
@@ -49,15 +51,26 @@ export class ExplainedWindows {
 
   constructor(private readonly explainMinutes: Readonly<Partial<Record<EventKind, number>>> = DEFAULT_EXPLAIN_MINUTES) {}
 
-  /** `stacks` narrows a traffic shift to the stacks whose share rose (only they warm up). */
-  add(event: ContextEvent, stacks?: readonly string[]): void {
+  /**
+   * `stacks` narrows a traffic shift to the stacks it touched; `only` narrows the window to one
+   * signal.
+   */
+  add(event: ContextEvent, stacks?: readonly string[], only?: Signal): void {
     const minutes = this.explainMinutes[event.kind];
     if (minutes === undefined) return;
     const end = explainEnd(event, this.explainMinutes);
     const targets = stacks ?? [event.stack];
     for (const stack of targets) {
       // A campaign announced hours ahead explains nothing until it begins.
-      this.windows.push({ kind: event.kind, id: event.id, stack, service: event.service, start: eventStart(event), end });
+      this.windows.push({
+        kind: event.kind,
+        id: event.id,
+        stack,
+        service: event.service,
+        start: eventStart(event),
+        end,
+        ...(only !== undefined ? { only } : {}),
+      });
     }
   }
 
@@ -100,7 +113,7 @@ export class ExplainedWindows {
         w.start <= ts &&
         (w.stack === undefined || w.stack === stack) &&
         (w.service === undefined || w.service === service) &&
-        (signal === undefined || UNEXPLAINED[w.kind] !== signal)
+        (signal === undefined ? w.only === undefined : UNEXPLAINED[w.kind] !== signal && (w.only === undefined || w.only === signal))
       )
         found = w;
     }

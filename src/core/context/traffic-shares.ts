@@ -52,6 +52,11 @@ export function gained(changes: readonly ShareChange[]): ShareChange[] {
   return changes.filter((c) => c.from !== undefined && c.to > c.from);
 }
 
+/** Stacks that lost traffic (the first announcement of a split is no loss). */
+export function lost(changes: readonly ShareChange[]): ShareChange[] {
+  return changes.filter((c) => c.from !== undefined && c.to < c.from);
+}
+
 export function readWeights(attributes: Record<string, unknown>): Map<string, number> | undefined {
   const w = attributes['weights'];
   if (w === null || typeof w !== 'object') return undefined;
