@@ -430,6 +430,30 @@ describe('ITR workflow', () => {
     // Nor when the cart fails on every stack (no drop on one stack follows from it), or on an ungated signal (restarts).
     expect(downstream([cartIncident({ deltas: { http_error_ratio: { ...singled, scope: 'global', stack: null } } })]).action).toBe('shift_traffic');
     expect(downstream([cartIncident({ signals: { http_error_ratio: { ...cartErrors, gate: null } } })]).action).toBe('shift_traffic');
+
+    // A load test on checkout there since T-70: its CPU, singled out since the test's first
+    // minute, is the test's load; the harm singled out is still the drop alone (imitation seed 68).
+    const loadTest: ContextEvent = {
+      ts: T - 70 * MIN,
+      endTs: T + 10 * MIN,
+      kind: 'perf_test',
+      id: 'load-7',
+      stack: 'us-west-2',
+      service: 'checkout',
+      attributes: {},
+    };
+    const cpu = confirmed('cpu_utilization', 'capacity', { firstTs: T - 69 * MIN, score: 5, value: 72, expected: 50 });
+    const underTest = (events: ContextEvent[]) =>
+      runWorkflow({
+        ...input({ incident: { ...checkout, signals: { ...checkout.signals, cpu_utilization: cpu } }, events }),
+        deltas: verdicts(['orders_per_min', 'local', 5], ['cpu_utilization', 'local', 3]),
+        siblings: [{ incident: cart, health: cartHealth }],
+      });
+    const tested = underTest([loadTest]);
+    expect(tested).toMatchObject({ action: 'observe', reason: "downstream of cart's incident inc-cart" });
+    expect(tested.phases.find((p) => p.name === 'event_correlation')!.code).toBe('downstream');
+    // With no test to account for it, the CPU singling the stack out is checkout's own: shift.
+    expect(underTest([]).action).toBe('shift_traffic');
   });
 
   it('does not blame a deployment that came well after the episode began', () => {

@@ -73,6 +73,24 @@ function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { ser
 }
 
 /**
+ * The load a test on this very stack brings: its latency and capacity deviations that began while
+ * it ran (a stepped test raises them at every step, not only in its first minutes) and are under
+ * their SLO gates. They single the stack out against its peers, but they are the test's, not the
+ * service's own harm. Imitation seed 68: a pool exhausting on catalog, a
+ * load test on payments on the same stack; as the test ended payments' orders dipped with
+ * catalog's, and the test's CPU and p99 (its first minutes, and a step 38 minutes in) made the
+ * dip payments' own: its traffic was moved in the test's trap window.
+ */
+function testLoad(ctx: Parameters<Phase<'event_correlation'>>[0]): string[] {
+  const e = ctx.w.correlation.explaining;
+  if (e === undefined || e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return [];
+  const ran = (t: number): boolean => t >= eventStart(e) - ONSET_SLACK_MIN * MIN && (e.endTs === undefined || t <= e.endTs);
+  return ctx.active
+    .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && ran(s.firstTs) && !ctx.breached.includes(s.metric))
+    .map((s) => s.metric);
+}
+
+/**
  * Metrics an explaining event (a load test, a traffic shift's warm-up) accounts for: their forecasts
  * and breaches put no SLO at risk for this incident. Noted with `why`.
  */
@@ -82,8 +100,8 @@ function setAside(ctx: Parameters<Phase<'event_correlation'>>[0], metrics: reado
   ctx.w.correlation.notes.push(`${metrics.join(', ')} ${why}`);
 }
 
-/** A deviation stamped up to this much before a shift's event still follows it (minute buckets). */
-const SHIFT_ONSET_SLACK_MIN = 2;
+/** A deviation stamped up to this much before an event (a shift, a test) still follows it (minute buckets). */
+const ONSET_SLACK_MIN = 2;
 
 /**
  * 3. Event correlation: an event that explains the episode (a test, a campaign, maintenance, cold
@@ -153,6 +171,12 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
       );
     if (overGate.length > 0)
       c.notes.push(`${overGate.map((s) => s.metric).join(', ')} past the SLO gate during ${e.kind} ${e.id}: users are hurt, whatever the test's load`);
+    // The harm is judged; the load the test put on this stack does not single it out.
+    const load = testLoad(ctx);
+    if (ctx.local.some((d) => load.includes(d.metric))) {
+      ctx.local = ctx.local.filter((d) => !load.includes(d.metric));
+      c.notes.push(`${load.join(', ')} rose with ${e.kind} ${e.id}: its load, not what singles ${inc.stack} out`);
+    }
   } else if (c.explaining !== undefined) {
     const e = c.explaining;
     return {
@@ -199,7 +223,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // idle colour three minutes before its cutover, still a warning when the cold caches took p99
     // past its gate, made the cutover's warm-up "the incident's own" and traffic was moved back).
     const before = (s: IncidentSignal): boolean =>
-      minutesAfter(s) < -SHIFT_ONSET_SLACK_MIN && s.confirmedTs !== undefined && s.confirmedTs < g.event.ts - SHIFT_ONSET_SLACK_MIN * MIN;
+      minutesAfter(s) < -ONSET_SLACK_MIN && s.confirmedTs !== undefined && s.confirmedTs < g.event.ts - ONSET_SLACK_MIN * MIN;
     if (saturated.length === 0) {
       // What began later, or was established before the shift, is the incident's own; what began
       // within the allowance after it is the shift's, whatever else the stack has going on (an
