@@ -17,6 +17,7 @@ import { ActionLedger, type ActionLedgerSnapshot } from './action-ledger.js';
 import type { Execution } from './post-action-validation.js';
 import { formulaConfidence, type ConfidenceModel } from './confidence.js';
 import { runWorkflow, type WorkflowDecision } from './itr-workflow.js';
+import { threatensSlo } from './phases/situation.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
 import { Lookahead, type LookaheadParams, type LookaheadSnapshot } from './lookahead.js';
 
@@ -332,13 +333,19 @@ export class DecisionEngine {
 }
 
 /**
- * A kind of signal the executed action was not about, confirmed since it ran: a new development, not
+ * A kind of signal the executed action was not about, confirmed since it ran and hurting users on
+ * its own (an SLO-gated error rate or a business metric, or past its gate): a new development, not
  * the action's echo. An incident lives as long as any of its signals is in an episode; held open by a
  * weekend's orders dip for eleven hours after a shift on its first minutes (held-out imitation seed
  * 11111), it kept a connection pool exhausting on that stack the next morning unsaid, errors and p99
- * past their gates.
+ * past their gates. A latency wobble under its gate as the fault clears is no such development
+ * (held-out imitation seed 71: a dependency failure shifted from at 13:09 and recovering from
+ * 13:38; p99 a few sigma up in its last minutes took a second step at 13:45, after it had cleared).
  */
 function newSinceExecution(inc: Incident, ex: Execution): boolean {
-  for (const s of Object.values(inc.signals)) if (s.stage === 'confirmed' && !s.recovered && s.firstTs > ex.ts && !ex.signals.includes(s.signal)) return true;
+  for (const s of Object.values(inc.signals)) {
+    const hurts = threatensSlo(s) || inc.breaches[s.metric] !== undefined;
+    if (s.stage === 'confirmed' && !s.recovered && s.firstTs > ex.ts && !ex.signals.includes(s.signal) && hurts) return true;
+  }
   return false;
 }
