@@ -420,6 +420,39 @@ describe('detection engine', () => {
     else expect(Math.abs(underTest - before) / Math.abs(shift)).toBeLessThan(0.05);
   });
 
+  // Held-out imitation seed 77 (a Saturday): one stack's orders in an episode from 10:32 to 18:56
+  // learned nothing of the weekend dip while its peer's baseline followed it; its next episode, four
+  // minutes later, was anchored afresh, so the peer read 4.5 % down and the stack 20 %: singled out
+  // for a dip both shared. An episode that begins again soon after one cleared resumes its anchor.
+  it('an episode that resumes soon after clearing keeps the anchor: the peer that learned a shared dip is not the control', () => {
+    const day3 = 2 * 1440 + 600; // 10:00 on day three
+    // From 10:00 both stacks lose 15 % over two hours and stay there; `a` also dips 20 % on its own
+    // for 40 minutes at 10:00. `b` is noisier, so it learns the shared dip without an episode.
+    const platform = (m: number): number => (m < day3 ? 1 : 1 - 0.15 * Math.min(1, (m - day3) / 120));
+    const own = (stack: string, m: number): number => (stack === 'us-east-1' && m >= day3 && m < day3 + 40 ? 0.8 : 1);
+    const scenario: Scenario = {
+      minutes: 3 * 1440,
+      stacks: ['us-east-1', 'us-west-2'],
+      metric: 'orders_per_min',
+      signal: 'business',
+      value: (stack, m) =>
+        Math.round(1000 * daily(m) * platform(m) * own(stack, m) * (1 + (stack === 'us-east-1' ? 0.03 : 0.08) * noise(m * 3 + stack.length))),
+      events: [{ ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { 'us-east-1': 50, 'us-west-2': 50 } } }],
+    };
+    const { events } = run(scenario);
+    const east = events.filter((e) => e.stack === 'us-east-1' && e.ts >= T0 + day3 * MIN);
+    // Its own dip is singled out at once...
+    const local = (e: DetectionEvent): boolean => e.type === 'delta' && e.scope === 'local';
+    expect(east.find(local)!.ts).toBeLessThan(T0 + (day3 + 10) * MIN);
+    // ...its episode outlives it (the shared dip against a baseline that stopped learning), clears
+    // in the afternoon, and begins again within the quarter hour, still below the dip's start.
+    const cleared = east.find((e) => e.type === 'recovery')!;
+    const again = east.find((e) => e.type === 'anomaly' && e.ts > cleared.ts)!;
+    expect((again.ts - cleared.ts) / MIN).toBeLessThan(45);
+    // Measured from where every baseline stood when it began, the peer moved as much: not apart.
+    expect(events.filter((e) => local(e) && e.ts > cleared.ts)).toEqual([]);
+  });
+
   it('rejects a metric reported under two signals, keeping the first', () => {
     const engine = new DetectionEngine(cfg, { detection: () => {}, rejected: () => {} });
     engine.offerSample({ ts: T0, signal: 'latency', metric: 'm', stack: 'a', service: 's', value: 1 });
