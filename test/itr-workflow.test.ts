@@ -493,6 +493,25 @@ describe('ITR workflow', () => {
     expect(runWorkflow(input({ events: [{ ...perf, kind: 'chaos', id: 'pod-kill' }] }))).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
   });
 
+  it('judges latency or capacity still past its gate after a performance test ended on its own', () => {
+    // A pool past its saturation gate since T-3; the test that loaded it since T-40 ended at T-5.
+    const perf: ContextEvent = { ts: T - 40 * MIN, endTs: T - 5 * MIN, kind: 'perf_test', id: 'k6-peak', stack: 'us-west-2', attributes: {} };
+    const pool = confirmed('db_pool_utilization', 'capacity', { firstTs: T - 37 * MIN, score: 8, value: 97, expected: 45 });
+    const saturated = (events: ContextEvent[]) =>
+      runWorkflow({
+        ...input({ incident: incident({ signals: { db_pool_utilization: pool }, predictions: {}, breaches: { db_pool_utilization: T - 3 * MIN } }), events }),
+        deltas: verdicts(['db_pool_utilization', 'local', 6]),
+      });
+    const over = saturated([perf]);
+    expect(over.action).toBe('shift_traffic');
+    expect(over.phases.find((p) => p.name === 'event_correlation')!.evidence).toContain(
+      'db_pool_utilization still past the gate after perf_test k6-peak ended at 09:55: not its load',
+    );
+    // While the test runs, or in the minutes its load takes to drain, it is the test's.
+    expect(saturated([{ ...perf, endTs: T + 10 * MIN }])).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+    expect(saturated([{ ...perf, endTs: T - MIN }])).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
+  });
+
   it('blames a change made on the stack after its performance test began, not the test', () => {
     const perf: ContextEvent = { ts: T - 30 * MIN, endTs: T + 10 * MIN, kind: 'perf_test', id: 'k6-soak', stack: 'us-west-2', attributes: {} };
     // Deployed ten minutes into the test, ten minutes before the episode: the change is the likelier cause.

@@ -18,18 +18,36 @@ import { threatensSlo } from './situation.js';
  * times its normal, past its gate 19 minutes into a test, was the test's until the 5xx followed
  * it past the allowance, four minutes later, one after the SLO broke.
  */
-function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): { pastAllowance: IncidentSignal[]; overGate: IncidentSignal[] } {
-  const late = { pastAllowance: [] as IncidentSignal[], overGate: [] as IncidentSignal[] };
+function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): LateHarm {
+  const late: LateHarm = { pastAllowance: [], overGate: [], afterEnd: [] };
   if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return late;
   const allowance = ctx.w.config.correlation.warmUpAllowanceMinutes * MIN;
   const start = eventStart(e);
+  const over = e.endTs !== undefined && ctx.w.now - e.endTs > TEST_DRAIN_MIN * MIN;
   for (const s of ctx.confirmed) {
-    if (!threatensSlo(s)) continue;
-    if (s.firstTs - start > allowance) late.pastAllowance.push(s);
+    if (!threatensSlo(s)) {
+      // Latency and capacity are what a test loads; past their gate once it is over, they are not.
+      if (over && ctx.breached.includes(s.metric)) late.afterEnd.push(s);
+    } else if (s.firstTs - start > allowance) late.pastAllowance.push(s);
     else if (ctx.breached.includes(s.metric)) late.overGate.push(s);
   }
   return late;
 }
+
+interface LateHarm {
+  pastAllowance: IncidentSignal[];
+  overGate: IncidentSignal[];
+  /**
+   * Latency or capacity still past its gate minutes after the test ended: its load is gone. Imitation
+   * seed 76: a pool cut from 50 to 30 connections twelve minutes into a load test was still past its
+   * saturation gate five minutes after the test, and stayed "the test's" until the 5xx came, eleven
+   * minutes later, at the SLO breach.
+   */
+  afterEnd: IncidentSignal[];
+}
+
+/** Minutes a test's load takes to leave the stack once it ends (queues drain, connections close). */
+const TEST_DRAIN_MIN = 2;
 
 /**
  * A business drop singled out on this stack after another service there began failing on its own
@@ -137,7 +155,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && sustained.some((s) => followed(s.firstTs, c.cause!.ts))
       ? c.cause
       : undefined;
-  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : { pastAllowance: [], overGate: [] };
+  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : { pastAllowance: [], overGate: [], afterEnd: [] };
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
@@ -148,7 +166,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // 32 minutes into the test put at risk, and the deploy was rolled back on its rollout's
     // latency bump, six minutes before its own errors began.
     const eventLoad = ctx.active
-      .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && !followed(s.firstTs, changedSince.ts))
+      .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && !followed(s.firstTs, changedSince.ts) && !late.afterEnd.includes(s))
       .map((s) => s.metric);
     if (eventLoad.length > 0) setAside(ctx, eventLoad, `began before ${changedSince.id}: the ${c.explaining.kind}'s, no SLO at risk of the change`);
   } else if (c.explaining !== undefined && singledOut.length > 0) {
@@ -160,17 +178,19 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     c.notes.push(
       `${c.explaining.kind} ${c.explaining.id} is global, but ${ctx.saturatedAlone.metrics.join(', ')} past the saturation gate on ${inc.stack} while its peers under the same ${c.explaining.kind} have room`,
     );
-  } else if (late.pastAllowance.length + late.overGate.length > 0) {
+  } else if (late.pastAllowance.length + late.overGate.length + late.afterEnd.length > 0) {
     const e = c.explaining!;
     const allowance = w.config.correlation.warmUpAllowanceMinutes;
     const into = (s: IncidentSignal): number => Math.round((s.firstTs - eventStart(e)) / MIN);
-    const { pastAllowance, overGate } = late;
+    const { pastAllowance, overGate, afterEnd } = late;
     if (pastAllowance.length > 0)
       c.notes.push(
         `${pastAllowance.map((s) => `${s.metric} began ${into(s)} min into ${e.kind} ${e.id}`).join(', ')}: past the ${allowance}-minute warm-up allowance, not the test's load`,
       );
     if (overGate.length > 0)
       c.notes.push(`${overGate.map((s) => s.metric).join(', ')} past the SLO gate during ${e.kind} ${e.id}: users are hurt, whatever the test's load`);
+    if (afterEnd.length > 0)
+      c.notes.push(`${afterEnd.map((s) => s.metric).join(', ')} still past the gate after ${e.kind} ${e.id} ended at ${hhmm(e.endTs!)}: not its load`);
     // The harm is judged; the load the test put on this stack does not single it out.
     const load = testLoad(ctx);
     if (ctx.local.some((d) => load.includes(d.metric))) {
