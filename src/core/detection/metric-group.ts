@@ -387,8 +387,10 @@ function anchorEpisodes(group: MetricGroup, now: number, resumeMs: number): bool
     }
     if (anchor?.start === th.episodeStartTs) continue;
     if (anchor?.cleared !== undefined && th.episodeStartTs - anchor.cleared <= resumeMs) {
+      // A new episode all the same: its verdict is announced again (see compareStep).
       anchor.start = th.episodeStartTs;
       delete anchor.cleared;
+      began = true;
       continue;
     }
     const level: Record<string, number> = {};
