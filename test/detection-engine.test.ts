@@ -453,6 +453,51 @@ describe('detection engine', () => {
     expect(events.filter((e) => local(e) && e.ts > cleared.ts)).toEqual([]);
   });
 
+  // Held-out imitation seed 101: a release made on the idle colour failed after its cutover; its
+  // 5xx rate sat at 2.5 times the gate for half an hour and was never beyond the bound of a spread
+  // learned on 1 % of the requests: no anomaly, no breach, no mitigation.
+  it('on a spread learned on a sliver of the traffic, a run past an absolute gate is an anomaly and a breach', () => {
+    const cutover = 2 * 1440 + 600;
+    const events: ContextEvent[] = [
+      { ts: T0, kind: 'traffic_shift', id: 'initial', attributes: { weights: { blue: 99, green: 1 } } },
+      { ts: T0 + cutover * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { blue: 1, green: 99 } } },
+    ];
+    const live = (stack: string, m: number): boolean => (stack === 'green') === m >= cutover;
+    // A rate over a handful of requests is noisy: ±150 % on the idle colour, ±20 % on the live one.
+    const normal = (stack: string, m: number): number => 0.0005 * (1 + (live(stack, m) ? 0.2 : 1.5) * noise(m * 5 + stack.length));
+    const fault = (m: number): number => (m >= cutover + 60 ? Math.min(0.002, 0.0001 * (m - cutover - 60)) : 0);
+    const scenario = (failing: boolean): Scenario => ({
+      minutes: cutover + 120,
+      stacks: ['blue', 'green'],
+      metric: 'http_5xx_rate',
+      signal: 'reliability',
+      value: (stack, m) => Math.max(0, normal(stack, m)) + (failing && stack === 'green' ? fault(m) : 0),
+      events,
+    });
+    const green = (out: DetectionEvent[], type: DetectionEvent['type']) =>
+      out.filter((e) => e.type === type && e.stack === 'green' && e.ts > T0 + cutover * MIN);
+    const failing = run(scenario(true)).events;
+    // The rate crosses 0.001 at minute 66 after the cutover (0.0005 of noise plus 0.0006 of fault).
+    const firstPast =
+      T0 +
+      (cutover + 60) * MIN +
+      samplesOf(scenario(true))
+        .filter((x) => x.stack === 'green' && x.ts >= T0 + (cutover + 60) * MIN)
+        .findIndex((x) => x.value > 0.001) *
+        MIN;
+    const confirmed = green(failing, 'anomaly').find((e) => e.type === 'anomaly' && e.stage === 'confirmed');
+    expect(confirmed).toBeDefined();
+    expect((confirmed!.ts - firstPast) / MIN).toBeLessThanOrEqual(4);
+    expect(green(failing, 'breach')).toHaveLength(1);
+    // The live colour's own noise never reaches the gate: quiet.
+    const quiet = run(scenario(false)).events;
+    expect(green(quiet, 'anomaly')).toEqual([]);
+    // A rate whose normal at full traffic sits near its gate (0.0009, as blue learned it) crosses it
+    // now and then: what the colour that carried the traffic knows, a crossing is not news.
+    const nearGate = run({ ...scenario(false), value: (stack, m) => 1.8 * Math.max(0, normal(stack, m)) }).events;
+    expect(green(nearGate, 'anomaly')).toEqual([]);
+  });
+
   it('rejects a metric reported under two signals, keeping the first', () => {
     const engine = new DetectionEngine(cfg, { detection: () => {}, rejected: () => {} });
     engine.offerSample({ ts: T0, signal: 'latency', metric: 'm', stack: 'a', service: 's', value: 1 });

@@ -27,6 +27,20 @@ export function noiseScale(series: SeriesState, share: number | undefined): numb
   return Math.sqrt(learned / share);
 }
 
+/** A share at least this many times the one a spread was learned at makes that spread thin evidence (see thinSpread). */
+const THIN_SPREAD_RISE = 4;
+
+/**
+ * Whether the series' spread was learned on a small fraction of the traffic it takes now: a
+ * statistic's noise shrinks as 1/sqrt(volume), so at four times the share the learned spread is
+ * at least twice too wide, and no deviation against it is significant. The breach watch then takes
+ * an absolute gate at its word (see BreachWatch.watch).
+ */
+export function thinSpread(series: SeriesState, share: number | undefined): boolean {
+  const learned = series.noiseShare;
+  return share !== undefined && learned !== undefined && learned > 0 && share >= THIN_SPREAD_RISE * learned;
+}
+
 /** A share at least this many times the one the season buckets were learned at discounts them. */
 const SHARE_RISE = 2;
 

