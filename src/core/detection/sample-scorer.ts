@@ -1,4 +1,4 @@
-import type { DetectionEvent, Sample } from '../../domain/types.js';
+import type { DetectionEvent, EventKind, Sample } from '../../domain/types.js';
 import type { DetectionParams } from './detection-params.js';
 import { baselineDecays, createBaseline, type BaselineDecays } from '../baseline/seasonal-baseline.js';
 import { revealsVolume } from '../context/traffic-shares.js';
@@ -34,10 +34,14 @@ const MIN_RECUR_SHARE = 10;
  * account it in the stack's health, and hand it to the breach watch. Allocates nothing unless
  * something is emitted.
  */
-/** The peer that carried the traffic learned at no less than half the share taken now (see pastGateOnThinSpread). */
+/** The peer that carried the traffic learned at no less than half the share taken now (see thinSpreadFloor). */
 const THIN_DONOR_SHARE = 2;
 /** How far under the gate that peer's normal must sit, in its sigmas, for a crossing to be news. */
 const GATE_CLEAR_SIGMAS = 3;
+/** What a deviation from the peer's normal counts for (see thinSpreadFloor). */
+const DONOR_WEIGHT = 0.75;
+/** The explained window of a share gain: its cold caches warming up. */
+const WARM_UP: ReadonlySet<EventKind> = new Set<EventKind>(['traffic_shift']);
 
 export class SampleScorer {
   /**
@@ -116,7 +120,7 @@ export class SampleScorer {
       s.count !== undefined ? countNoise(series, s.count) : eventCountNoise(series, s.value, scale),
       noiseScale(series, trafficShare),
       complementCeiling(gate),
-      this.pastGateOnThinSpread(runtime, gate, s, trafficShare) ? threshold.warnScore : 0,
+      this.thinSpreadFloor(runtime, gate, s, trafficShare, threshold.warnScore),
     );
     const { expected, score } = a;
     let transition = a.transition;
@@ -247,33 +251,45 @@ export class SampleScorer {
   private readonly window = { n: 0, sum: 0, above: 0 };
 
   /**
-   * A point past an absolute SLO gate on a series whose spread was learned on a sliver of the
-   * traffic it takes now (see thinSpread), where the stack that carried the traffic knows the gate
-   * is well beyond its normal. Such a spread is wide enough to hide any error rate: held-out
-   * imitation seed 101, a release made on the idle colour failing after its cutover, its 5xx rate
-   * 2.5 times the gate for half an hour and never beyond the bound, so never an anomaly, a breach
-   * or a mitigation. The level learned on the sliver is as uncertain as the spread, so the normal
-   * is read from the peer that learned at the traffic (imitation seed 7373: a dependency failure
-   * rate whose normal at full traffic sits near its gate crossed it once after a cutover, and a
-   * healthy release was rolled back); with no such peer, nothing is assumed.
+   * The least score a point gets on a series whose spread was learned on a sliver of the traffic it
+   * takes now (see thinSpread): such a spread is wide enough to hide any error rate. Held-out
+   * imitation seed 101: a release made on the idle colour failed after its cutover, its 5xx rate
+   * 2.5 times the gate for half an hour and never beyond the bound, so never an anomaly, a breach or
+   * a mitigation. The level learned on the sliver is as uncertain as the spread, so both are read
+   * from the peer that learned at the traffic (the colour that carried it), and only when that peer
+   * knows the gate is well clear of its normal (imitation seed 7373: a dependency failure rate whose
+   * normal at full traffic sits near its gate crossed it once after a cutover, and a healthy release
+   * was rolled back). Then a point past an absolute gate is beyond the bound, and an error rate is
+   * judged against the peer's normal and spread as well (a ratio's level does not follow the share);
+   * with no such peer, nothing is assumed (0).
    */
-  private pastGateOnThinSpread(runtime: SeriesRuntime, gate: SloGate | null, s: Sample, share: number | undefined): boolean {
+  private thinSpreadFloor(runtime: SeriesRuntime, gate: SloGate | null, s: Sample, share: number | undefined, warnScore: number): number {
     const series = runtime.state;
-    if (gate === null || gate.relative || !thinSpread(series, share)) return false;
+    if (gate === null || gate.relative || !thinSpread(series, share)) return 0;
     const above = gate.comparator === '>';
-    if (!(above ? s.value > gate.limit : s.value < gate.limit)) return false;
+    const past = above ? s.value > gate.limit : s.value < gate.limit;
+    if (!past && s.signal !== 'reliability') return 0;
     let donor: SeriesState | undefined;
     for (const r of runtime.group.stacks.values()) {
       const learned = r.state.noiseShare;
       if (r.state !== series && learned !== undefined && learned * THIN_DONOR_SHARE >= share! && (donor === undefined || learned > donor.noiseShare!))
         donor = r.state;
     }
-    if (donor === undefined || donor.baseline.points < this.config.baseline.minHistoryPoints) return false;
+    if (donor === undefined || donor.baseline.points < this.config.baseline.minHistoryPoints) return 0;
     const d = this.donorView;
     forecast(donor.baseline, s.ts, d);
     const sigma = sigmaAt(donor.baseline, d.expected, this.config.baseline, s.ts, complementCeiling(gate));
     const reach = d.expected + (above ? 1 : -1) * GATE_CLEAR_SIGMAS * sigma;
-    return above ? reach < gate.limit : reach > gate.limit;
+    if (!(above ? reach < gate.limit : reach > gate.limit)) return 0;
+    // Cold caches raise errors a little as the traffic arrives (imitation seeds 6262, 104, 108: a
+    // healthy colour's 5xx 3σ over the peer's normal eight to ten minutes after its cutover, and
+    // traffic moved back): for the shift's warm-up, only the gate speaks.
+    const warming = this.context.explained.aimedAt(s.stack, s.service, s.ts, WARM_UP) !== undefined;
+    // The peer's normal is another version's, so its deviation counts at DONOR_WEIGHT: a changed
+    // colour (warned at 3σ) needs 4σ of the peer's spread (imitation seed 108: a healthy release's
+    // 5xx 40 % over the peer's normal read 3.0σ one minute after a lone spike, and was confirmed).
+    const z = s.signal === 'reliability' && !warming ? (DONOR_WEIGHT * runtime.group.direction * (s.value - d.expected)) / sigma : 0;
+    return past && z < warnScore ? warnScore : z > 0 ? z : 0;
   }
 
   private readonly donorView = { expected: 0, cold: true };
