@@ -335,4 +335,47 @@ describe('after an executed action', () => {
     // minutes of a dependency failure shifted from half an hour before took a second step.
     expect(steps(undefined, false, 50, false)).toHaveLength(1);
   });
+
+  it('does not roll back the change it already rolled back', () => {
+    // Imitation seed 83: a pool cut rolled back in replay (its effect unseen) was rolled back again
+    // 75 minutes later, after a campaign had explained the episode for a while and its load took
+    // p99 past its gate.
+    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData: false } } });
+    const out: DecisionEvent[] = [];
+    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    for (let m = 0; m < 80; m++) {
+      const ts = T + m * MIN;
+      if (m === 1)
+        d.onContext({ ts, kind: 'deployment', id: 'deploy-7', stack: 'a', service: 'checkout', attributes: { version: 'v8', previousVersion: 'v7' } });
+      if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+      if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
+      // The peer's errors follow for a while: all stacks move together, nothing to do.
+      if (m === 20) d.onDetection({ ...localDelta(ts), scope: 'global', stack: null, reason: '2 of 2 stacks deviate together', separation: 0 });
+      if (m === 40) d.onDetection(localDelta(ts));
+      // Then p99 past its gate on a alone: harm of a new kind.
+      if (m === 50) {
+        d.onDetection(errAnomaly(ts, { signal: 'latency', metric: 'p99', gate: 'latency_p99', value: 900, expected: 200 }));
+        d.onDetection({
+          type: 'breach',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'latency',
+          metric: 'p99',
+          value: 900,
+          slo: { kind: 'latency_p99', limit: 500, comparator: '>' },
+        });
+        d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
+      }
+      const h = stackHealth(ts + MIN - 1, 'a', 9);
+      d.onDetection(m >= 50 ? { ...h, scores: { ...h.scores, latency: 9 } } : h);
+      d.onDetection(stackHealth(ts + MIN - 1, 'b', m >= 20 && m < 40 ? 9 : 0.2));
+    }
+    const recs = out.filter((e): e is Recommendation => e.type === 'recommendation');
+    const executed = recs.filter((r) => r.status === 'executed' && r.reverts === undefined);
+    expect(executed.map((r) => [r.action, r.cause.event?.id])).toEqual([['rollback', 'deploy-7']]);
+    // In between, the decision did change (the global stretch), so the repeat was not just the same proposal held back.
+    expect(recs.some((r) => r.ts > executed[0]!.ts && r.action === 'none')).toBe(true);
+  });
 });
