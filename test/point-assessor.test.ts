@@ -65,6 +65,14 @@ describe('one point through baseline and threshold: the averaged (EWMA) channel'
     expect(confirmed).toBe(false);
   });
 
+  it('scores a point in the good direction below zero: the smoothed scores stacks are compared on read it so', () => {
+    // A point floor (assessPoint's atLeast) of 0, the default, must leave these alone: clamped to
+    // zero once, every health and smoothed score moved (the canary fixture's old version 0.78σ → 0.86σ).
+    const { scores } = run([-3, -2, -1], cfg.threshold);
+    expect(scores.every((x) => x < 0)).toBe(true);
+    expect(scores[0]).toBeLessThan(-1);
+  });
+
   it('still confirms a sustained shift the point test cannot see: 2.2σ for fifteen minutes', () => {
     const { scores, confirmed } = run(new Array(15).fill(2.2), cfg.threshold);
     expect(scores[0]).toBeLessThan(cfg.threshold.warnScore);

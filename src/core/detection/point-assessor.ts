@@ -35,7 +35,7 @@ export function newAssessment(): Assessment {
  * behind it (one error in 300 requests is a rate of 0.33 %, and not five sigma of anything).
  * `noiseScale`: how much wider the noise is now than when the spread was learned (less traffic).
  * `ceiling`: the value a complement series (a success rate) is bad below (see sigmaAt); NaN for others.
- * `atLeast`: the least score the point gets (0: none).
+ * `atLeast`: the least score the point gets, when positive (0: none; a good-direction score stays negative).
  */
 export function assessPoint(
   b: BaselineState,
@@ -76,8 +76,10 @@ export function assessPoint(
   }
   // A point known to be bad whatever the spread says (see SampleScorer: past an absolute gate on a
   // spread learned on a sliver of the traffic) is at least `atLeast`, for the threshold and its runs.
-  if (atLeast > out.score) out.score = atLeast;
-  if (atLeast > point) point = atLeast;
+  if (atLeast > 0) {
+    if (atLeast > out.score) out.score = atLeast;
+    if (atLeast > point) point = atLeast;
+  }
   out.transition = observe(th, ts, out.score, threshold, point);
   return out;
 }
