@@ -270,6 +270,23 @@ describe('a change that lands amid a platform-wide episode', () => {
 describe('after an executed action', () => {
   const MIN = 60_000;
   const T = Date.UTC(2026, 2, 6, 10);
+  /** A new development on stack a: its p99 confirmed and singled out, past its 500 ms gate or (`pastGate` false) at 260 ms. */
+  function newP99(d: DecisionEngine, ts: number, pastGate: boolean): void {
+    d.onDetection(errAnomaly(ts, { signal: 'latency', metric: 'p99', gate: 'latency_p99', value: pastGate ? 900 : 260, expected: 200 }));
+    if (pastGate)
+      d.onDetection({
+        type: 'breach',
+        ts,
+        stack: 'a',
+        service: 'checkout',
+        signal: 'latency',
+        metric: 'p99',
+        value: 900,
+        slo: { kind: 'latency_p99', limit: 500, comparator: '>' },
+      });
+    d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
+  }
+
   /** Stack a sick for 80 minutes, half as sick after the first step; optionally someone changes a config on it. */
   function steps(fixAt: number | undefined, actionsReachData = true, newAt?: number, newPastGate = true): Recommendation[] {
     // Live: the first step halves the deviation (effective, not yet recovered), so a further step may follow.
@@ -283,21 +300,7 @@ describe('after an executed action', () => {
       if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
       // Optionally a new development on stack a: its p99, not what the first step was about.
-      if (m === newAt) {
-        d.onDetection(errAnomaly(ts, { signal: 'latency', metric: 'p99', gate: 'latency_p99', value: newPastGate ? 900 : 260, expected: 200 }));
-        if (newPastGate)
-          d.onDetection({
-            type: 'breach',
-            ts,
-            stack: 'a',
-            service: 'checkout',
-            signal: 'latency',
-            metric: 'p99',
-            value: 900,
-            slo: { kind: 'latency_p99', limit: 500, comparator: '>' },
-          });
-        d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
-      }
+      if (m === newAt) newP99(d, ts, newPastGate);
       const h = stackHealth(ts + MIN - 1, 'a', m < 10 ? 9 : 4.5);
       d.onDetection(newAt !== undefined && m >= newAt ? { ...h, scores: { ...h.scores, latency: 9 } } : h);
       // The peer fills up after taking the first step: the next step is smaller (what it can still take).
@@ -354,20 +357,7 @@ describe('after an executed action', () => {
       if (m === 20) d.onDetection({ ...localDelta(ts), scope: 'global', stack: null, reason: '2 of 2 stacks deviate together', separation: 0 });
       if (m === 40) d.onDetection(localDelta(ts));
       // Then p99 past its gate on a alone: harm of a new kind.
-      if (m === 50) {
-        d.onDetection(errAnomaly(ts, { signal: 'latency', metric: 'p99', gate: 'latency_p99', value: 900, expected: 200 }));
-        d.onDetection({
-          type: 'breach',
-          ts,
-          stack: 'a',
-          service: 'checkout',
-          signal: 'latency',
-          metric: 'p99',
-          value: 900,
-          slo: { kind: 'latency_p99', limit: 500, comparator: '>' },
-        });
-        d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
-      }
+      if (m === 50) newP99(d, ts, true);
       const h = stackHealth(ts + MIN - 1, 'a', 9);
       d.onDetection(m >= 50 ? { ...h, scores: { ...h.scores, latency: 9 } } : h);
       d.onDetection(stackHealth(ts + MIN - 1, 'b', m >= 20 && m < 40 ? 9 : 0.2));
