@@ -30,6 +30,15 @@ function stackHealth(ts: number, stack: string, reliability: number, inEpisode: 
   return { type: 'health', ts, service: 'checkout', stack, scores: { reliability, latency: 0 }, saturation: 0.3, inEpisode, reporting: 1, known: 1 };
 }
 
+/** An auto-approving decision engine (with `execution` on top) and what it emits; stacks a and b at 50 % each since `since`. */
+function engineOnTwoStacks(since: number, execution: Record<string, unknown> = {}): { d: DecisionEngine; out: DecisionEvent[] } {
+  const config = parseConfig({ decision: { execution: { autoApprove: true, ...execution } } });
+  const out: DecisionEvent[] = [];
+  const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
+  d.onContext({ ts: since, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+  return { d, out };
+}
+
 /** A confirmed anomaly of the error ratio on stack a, as the detector emits it. */
 function errAnomaly(ts: number, over: Partial<Extract<DetectionEvent, { type: 'anomaly' }>> = {}): DetectionEvent {
   return {
@@ -231,10 +240,7 @@ describe('a change that lands amid a platform-wide episode', () => {
   const T = Date.UTC(2026, 2, 19, 21, 30);
   /** Both stacks' errors up with an upstream fault from T; a release on a at T+32; the detector's verdict at T+46. */
   function decide(sinceChange: number | undefined): Recommendation[] {
-    const config = parseConfig({ decision: { execution: { autoApprove: true } } });
-    const out: DecisionEvent[] = [];
-    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
-    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    const { d, out } = engineOnTwoStacks(T - 1440 * MIN);
     for (let m = 0; m < 60; m++) {
       const ts = T + m * MIN;
       if (m === 32)
@@ -290,10 +296,7 @@ describe('after an executed action', () => {
   /** Stack a sick for 80 minutes, half as sick after the first step; optionally someone changes a config on it. */
   function steps(fixAt: number | undefined, actionsReachData = true, newAt?: number, newPastGate = true): Recommendation[] {
     // Live: the first step halves the deviation (effective, not yet recovered), so a further step may follow.
-    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData } } });
-    const out: DecisionEvent[] = [];
-    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
-    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData });
     for (let m = 0; m < 80; m++) {
       const ts = T + m * MIN;
       if (m === fixAt) d.onContext({ ts, kind: 'config_change', id: 'cfg-revert', stack: 'a', service: 'checkout', attributes: { key: 'db.pool.max_size' } });
@@ -343,10 +346,7 @@ describe('after an executed action', () => {
     // Imitation seed 83: a pool cut rolled back in replay (its effect unseen) was rolled back again
     // 75 minutes later, after a campaign had explained the episode for a while and its load took
     // p99 past its gate.
-    const config = parseConfig({ decision: { execution: { autoApprove: true, actionsReachData: false } } });
-    const out: DecisionEvent[] = [];
-    const d = new DecisionEngine(config.decision, { warnScore: 4, horizonMinutes: 90 }, { decision: (e) => void out.push(e) });
-    d.onContext({ ts: T - 1440 * MIN, kind: 'traffic_shift', id: 'init', attributes: { weights: { a: 50, b: 50 } } });
+    const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: false });
     for (let m = 0; m < 80; m++) {
       const ts = T + m * MIN;
       if (m === 1)

@@ -1,5 +1,5 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
-import { gained, TrafficShares } from '../context/traffic-shares.js';
+import { gained, lost, TrafficShares } from '../context/traffic-shares.js';
 import { eventStart, explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
@@ -89,9 +89,9 @@ export class ContextIndex {
     }
     const changes = this.shares.apply(event);
     for (const c of gained(changes)) this.gains.push({ event, stack: c.stack, from: c.from!, to: c.to });
-    for (const c of changes) {
-      const before = this.carriedShare(c.stack, event.ts);
-      if (c.from !== undefined && c.to < c.from && !(before !== undefined && before > c.from)) this.carried[c.stack] = { share: c.from, ts: event.ts };
+    for (const c of lost(changes)) {
+      // The larger of what it just gave up and what it gave up earlier this week.
+      if (!((this.carriedShare(c.stack, event.ts) ?? 0) > c.from!)) this.carried[c.stack] = { share: c.from!, ts: event.ts };
     }
     const horizon = event.ts - RETENTION_MS;
     if (this.events.length > 0 && this.events[0]!.ts < horizon) {

@@ -145,17 +145,18 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
   const stepMinutes =
     group.lastCloseTs === group.lastCloseTs ? Math.min(60, Math.max(stepMs / MS_PER_MIN, (stepEnd - group.lastCloseTs) / MS_PER_MIN)) : stepMs / MS_PER_MIN;
   group.lastCloseTs = stepEnd;
+  const resumeMs = resumeWindowMs(ctx.config);
   if (group.verdict === '') {
     let any = false;
     for (const r of group.stacks.values()) if (r.state.threshold.phase !== 'normal') any = true;
     if (!any) {
-      anchorEpisodes(group, stepEnd, resumeWindowMs(ctx.config));
+      anchorEpisodes(group, stepEnd, resumeMs);
       group.changeMarks = {};
       return undefined;
     }
   }
   // An episode begun since the last comparison (anchors are checkpointed, so a restored run sees the same).
-  const episodeBegan = anchorEpisodes(group, stepEnd, resumeWindowMs(ctx.config));
+  const episodeBegan = anchorEpisodes(group, stepEnd, resumeMs);
   if (watchedAfterChange(group.signal)) markChanges(group, ctx.changes, stepEnd, stepMs);
   const staleMs = Math.max(2 * config.delta.windowMinutes * MS_PER_MIN, 3 * stepMs);
   const inputs: StackInput[] = [];
@@ -173,6 +174,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       watchedAfterChange(group.signal) &&
       ctx.changes.changed(series.stack, group.service, stepEnd);
     const aside = ctx.explained?.aimedAt(series.stack, group.service, stepEnd, ASIDE_KINDS);
+    const anchor = liveAnchor(group, series.stack);
     inputs.push({
       stack: series.stack,
       score: round4(canaryNow ? series.lastScore! : series.smoothedScore),
@@ -193,9 +195,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
               expected: relative.expected,
               direction: group.direction,
               level: relative.level,
-              ...(group.anchors[series.stack] !== undefined && group.anchors[series.stack]!.cleared === undefined
-                ? { anchor: group.anchors[series.stack]!.level }
-                : {}),
+              ...(anchor !== undefined ? { anchor } : {}),
             },
           }
         : {}),
@@ -353,6 +353,12 @@ function markChanges(group: MetricGroup, changes: RecentChanges, stepEnd: number
     for (const [other, o] of group.stacks) if (o.relative.dev === o.relative.dev) dev[other] = o.relative.dev;
     group.changeMarks[stack] = { from, dev };
   }
+}
+
+/** The levels anchored at the stack's episode, unless that episode has cleared (kept only for one that resumes it). */
+function liveAnchor(group: MetricGroup, stack: string): Record<string, number> | undefined {
+  const a = group.anchors[stack];
+  return a !== undefined && a.cleared === undefined ? a.level : undefined;
 }
 
 /**

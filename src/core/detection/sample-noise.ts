@@ -33,8 +33,8 @@ const THIN_SPREAD_RISE = 4;
 /**
  * Whether the series' spread was learned on a small fraction of the traffic it takes now: a
  * statistic's noise shrinks as 1/sqrt(volume), so at four times the share the learned spread is
- * at least twice too wide, and no deviation against it is significant. The breach watch then takes
- * an absolute gate at its word (see BreachWatch.watch).
+ * at least twice too wide, and no deviation against it is significant (see SampleScorer's
+ * thinSpreadFloor for what is judged instead).
  */
 export function thinSpread(series: SeriesState, share: number | undefined): boolean {
   const learned = series.noiseShare;

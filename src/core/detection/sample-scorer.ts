@@ -28,12 +28,6 @@ const RECUR_FACTOR = 3;
  */
 const MIN_RECUR_SHARE = 10;
 
-/**
- * The per-sample hot path: judge a point against its series' seasonal baseline and two-stage
- * threshold, say when an episode warns, confirms or clears, let the baseline learn from it,
- * account it in the stack's health, and hand it to the breach watch. Allocates nothing unless
- * something is emitted.
- */
 /** The peer that carried the traffic learned at no less than half the share taken now (see thinSpreadFloor). */
 const THIN_DONOR_SHARE = 2;
 /** How far under the gate that peer's normal must sit, in its sigmas, for a crossing to be news. */
@@ -43,6 +37,12 @@ const DONOR_WEIGHT = 0.75;
 /** The explained window of a share gain: its cold caches warming up. */
 const WARM_UP: ReadonlySet<EventKind> = new Set<EventKind>(['traffic_shift']);
 
+/**
+ * The per-sample hot path: judge a point against its series' seasonal baseline and two-stage
+ * threshold, say when an episode warns, confirms or clears, let the baseline learn from it,
+ * account it in the stack's health, and hand it to the breach watch. Allocates nothing unless
+ * something is emitted.
+ */
 export class SampleScorer {
   /**
    * The thresholds a recently changed stack's series are judged by (see afterChangeWarnScore):
@@ -265,14 +265,14 @@ export class SampleScorer {
    */
   private thinSpreadFloor(runtime: SeriesRuntime, gate: SloGate | null, s: Sample, share: number | undefined, warnScore: number): number {
     const series = runtime.state;
-    if (gate === null || gate.relative || !thinSpread(series, share)) return 0;
+    if (gate === null || gate.relative || share === undefined || !thinSpread(series, share)) return 0;
     const above = gate.comparator === '>';
     const past = above ? s.value > gate.limit : s.value < gate.limit;
     if (!past && s.signal !== 'reliability') return 0;
     let donor: SeriesState | undefined;
     for (const r of runtime.group.stacks.values()) {
       const learned = r.state.noiseShare;
-      if (r.state !== series && learned !== undefined && learned * THIN_DONOR_SHARE >= share! && (donor === undefined || learned > donor.noiseShare!))
+      if (r.state !== series && learned !== undefined && learned * THIN_DONOR_SHARE >= share && (donor === undefined || learned > donor.noiseShare!))
         donor = r.state;
     }
     if (donor === undefined || donor.baseline.points < this.config.baseline.minHistoryPoints) return 0;

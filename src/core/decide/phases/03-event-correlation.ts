@@ -18,9 +18,9 @@ import { threatensSlo } from './situation.js';
  * times its normal, past its gate 19 minutes into a test, was the test's until the 5xx followed
  * it past the allowance, four minutes later, one after the SLO broke.
  */
-function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent): LateHarm {
+function lateHarm(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent | undefined): LateHarm {
   const late: LateHarm = { pastAllowance: [], overGate: [], afterEnd: [] };
-  if (e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return late;
+  if (!testOnStack(ctx, e)) return late;
   const allowance = ctx.w.config.correlation.warmUpAllowanceMinutes * MIN;
   const start = eventStart(e);
   const over = e.endTs !== undefined && ctx.w.now - e.endTs > TEST_DRAIN_MIN * MIN;
@@ -48,6 +48,16 @@ interface LateHarm {
 
 /** Minutes a test's load takes to leave the stack once it ends (queues drain, connections close). */
 const TEST_DRAIN_MIN = 2;
+
+/** A load test aimed at this very stack. */
+function testOnStack(ctx: Parameters<Phase<'event_correlation'>>[0], e: ContextEvent | undefined): e is ContextEvent {
+  return e !== undefined && e.kind === 'perf_test' && e.stack === ctx.inc.stack;
+}
+
+/** What a load brings: latency and capacity (errors and business are harm a test does not excuse). */
+function isLoad(s: IncidentSignal): boolean {
+  return s.signal === 'latency' || s.signal === 'capacity';
+}
 
 /**
  * A business drop singled out on this stack after another service there began failing on its own
@@ -101,11 +111,9 @@ function upstreamIncident(ctx: Parameters<Phase<'event_correlation'>>[0]): { ser
  */
 function testLoad(ctx: Parameters<Phase<'event_correlation'>>[0]): string[] {
   const e = ctx.w.correlation.explaining;
-  if (e === undefined || e.kind !== 'perf_test' || e.stack !== ctx.inc.stack) return [];
+  if (!testOnStack(ctx, e)) return [];
   const ran = (t: number): boolean => t >= eventStart(e) - ONSET_SLACK_MIN * MIN && (e.endTs === undefined || t <= e.endTs);
-  return ctx.active
-    .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && ran(s.firstTs) && !ctx.breached.includes(s.metric))
-    .map((s) => s.metric);
+  return ctx.active.filter((s) => isLoad(s) && ran(s.firstTs) && !ctx.breached.includes(s.metric)).map((s) => s.metric);
 }
 
 /**
@@ -155,7 +163,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     c.explaining !== undefined && c.cause !== undefined && c.cause.ts > eventStart(c.explaining) && sustained.some((s) => followed(s.firstTs, c.cause!.ts))
       ? c.cause
       : undefined;
-  const late = c.explaining !== undefined ? lateHarm(ctx, c.explaining) : { pastAllowance: [], overGate: [], afterEnd: [] };
+  const late = lateHarm(ctx, c.explaining);
   if (c.explaining !== undefined && changedSince !== undefined) {
     c.notes.push(
       `${changedSince.kind} ${changedSince.id} came after ${c.explaining.kind} ${c.explaining.id} began: the change, not the ${c.explaining.kind}, is the likelier cause`,
@@ -165,9 +173,7 @@ export const eventCorrelation: Phase<'event_correlation'> = (ctx) => {
     // 13: a load test's stepped CPU, forecast to saturate 82 minutes out, became the SLO a deploy
     // 32 minutes into the test put at risk, and the deploy was rolled back on its rollout's
     // latency bump, six minutes before its own errors began.
-    const eventLoad = ctx.active
-      .filter((s) => (s.signal === 'latency' || s.signal === 'capacity') && !followed(s.firstTs, changedSince.ts) && !late.afterEnd.includes(s))
-      .map((s) => s.metric);
+    const eventLoad = ctx.active.filter((s) => isLoad(s) && !followed(s.firstTs, changedSince.ts) && !late.afterEnd.includes(s)).map((s) => s.metric);
     if (eventLoad.length > 0) setAside(ctx, eventLoad, `began before ${changedSince.id}: the ${c.explaining.kind}'s, no SLO at risk of the change`);
   } else if (c.explaining !== undefined && singledOut.length > 0) {
     c.notes.push(

@@ -28,10 +28,10 @@ interface Candidate {
   tested?: ContextEvent;
 }
 
-/** Which peers can take `percent` of this stack's traffic: fresh, reporting, healthy, in service, with headroom. */
-/** A stack at this many times less than a share it carried is its standby (see carried in healthyTargets). */
+/** A stack at this many times less than a share it carried is its standby (see sizing in healthyTargets). */
 const STANDBY_RATIO = 4;
 
+/** Which peers can take `percent` of this stack's traffic: fresh, reporting, healthy, in service, with headroom. */
 export function healthyTargets(w: WorkflowInput, percent: number): HealthyTargets {
   const notes: string[] = [];
   const g = w.config.guardrails;
@@ -119,12 +119,13 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   // Only a standby (now at a quarter of that share or less), whose idle saturation is mostly floor:
   // at a share that is a real part of what it carried, the projection says more, and a stack back at
   // the share it carried has shown nothing beyond it. Never less than what the projection allows.
-  const carried = (stack: string): number | undefined => {
+  const sizing = (stack: string): { percent: number; configured: boolean } | undefined => {
+    const set = w.config.stacks[stack]?.provisionedPercent;
+    if (set !== undefined) return { percent: set, configured: true };
     const c = w.carriedShare?.(stack);
     const share = w.shareOf(stack);
-    return c !== undefined && share !== undefined && share * STANDBY_RATIO <= c ? c : undefined;
+    return c !== undefined && share !== undefined && share * STANDBY_RATIO <= c ? { percent: c, configured: false } : undefined;
   };
-  const provisioned = (stack: string): number | undefined => w.config.stacks[stack]?.provisionedPercent ?? carried(stack);
   const loadOf = (h: StackHealthEvent): number | null => h.loadSaturation ?? h.saturation;
   const projectedRoom = (h: StackHealthEvent, share: number | undefined): number => {
     if (h.saturation !== null && h.saturation >= g.maxTargetSaturation) return 0;
@@ -134,10 +135,10 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
   };
   const headroom = (h: StackHealthEvent): number => {
     const share = w.shareOf(h.stack);
-    const sized = provisioned(h.stack);
+    const sized = sizing(h.stack);
     if (sized === undefined || share === undefined) return projectedRoom(h, share);
-    const room = h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized - share) : 0;
-    return w.config.stacks[h.stack]?.provisionedPercent !== undefined ? room : Math.max(room, projectedRoom(h, share));
+    const room = h.saturation === null || h.saturation < g.maxTargetSaturation ? Math.max(0, sized.percent - share) : 0;
+    return sized.configured ? room : Math.max(room, projectedRoom(h, share));
   };
   const byRoom = healthy.map((t) => ({ ...t, headroom: headroom(t.h), room: Math.min(headroom(t.h), t.cap) })).sort((a, b) => b.room - a.room);
   let fit = 0;
@@ -156,19 +157,19 @@ export function healthyTargets(w: WorkflowInput, percent: number): HealthyTarget
     const t = byRoom.find((x) => x.h === h)!;
     const share = w.shareOf(h.stack);
     const points = taking ? shift / able.length : percent / healthy.length;
-    const sized = provisioned(h.stack);
+    const sized = sizing(h.stack);
     const load = loadOf(h);
     const projected = load === null || sized !== undefined ? null : share !== undefined && share > 0 ? (load * (share + points)) / share : load;
     const heldNote =
       h.loadSaturation !== undefined && h.saturation !== null && h.saturation > h.loadSaturation ? `; memory/disk ${fmt(h.saturation)} held` : '';
-    const sizedBy = w.config.stacks[h.stack]?.provisionedPercent !== undefined ? 'provisioned for' : 'carried';
-    const provision = sized !== undefined ? `, ${sizedBy} ${sized} %${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
+    const sizedAs = sized === undefined ? '' : `${sized.configured ? 'provisioned for' : 'carried'} ${sized.percent} %`;
+    const provision = sized !== undefined ? `, ${sizedAs}${h.saturation !== null ? ` at saturation ${fmt(h.saturation)}` : ''}` : '';
     const who = drained !== undefined ? `${drained}:` : h.stack;
     if (!taking) {
       if (percent <= 0) notes.push(`${who} healthy, but ${w.incident.stack} carries no traffic to move`);
       else if (shift > 0 && t.room >= 1) notes.push(`${who} not needed (room for ${Math.floor(t.room)} %; the others take the ${shift} %)`);
       else if (t.cap < t.headroom) notes.push(`${who} takes back at most ${Math.floor(t.cap)} %, less than a ${MIN_SHIFT_PERCENT} % shift`);
-      else if (sized !== undefined) notes.push(`${who} lacks headroom (${sizedBy} ${sized} %, saturation ${fmt(h.saturation ?? NaN)})`);
+      else if (sized !== undefined) notes.push(`${who} lacks headroom (${sizedAs}, saturation ${fmt(h.saturation ?? NaN)})`);
       else if (h.saturation !== null && h.saturation >= g.maxTargetSaturation && (load === null || load < h.saturation))
         notes.push(`${who} lacks headroom (memory/disk saturation ${fmt(h.saturation)} already)`);
       else notes.push(`${who} lacks headroom (saturation ${fmt(load ?? NaN)} → ${fmt(projected ?? NaN)} after a ${percent} % shift${heldNote})`);
