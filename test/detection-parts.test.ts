@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDetectionConfig } from '../src/config/detection.js';
+import { ContextState } from '../src/core/detection/context-state.js';
 import { SeriesRegistry } from '../src/core/detection/series-registry.js';
 import { SloGates } from '../src/core/detection/slo-gates.js';
 import { StepClock, type Item } from '../src/core/detection/step-clock.js';
@@ -96,5 +97,26 @@ describe('SeriesRegistry: which series a sample goes to', () => {
     expect(r.size).toBe(2);
     const batch = [sample(3 * MIN), sample(3 * MIN, { stack: 'ap' }), sample(3 * MIN, { stack: 'sa' })];
     expect(r.withinLimit(batch)).toEqual({ kept: [batch[0]], refused: 2 });
+  });
+});
+
+describe('ContextState: the windows a traffic shift explains', () => {
+  const T = Date.UTC(2026, 2, 1);
+  const SHIFT = new Set(['traffic_shift'] as const);
+  const state = new ContextState(60);
+  state.apply({ ts: T, kind: 'traffic_shift', id: 'init', attributes: { weights: { blue: 97, green: 3 } } });
+  state.apply({ ts: T + 60 * MIN, kind: 'traffic_shift', id: 'cutover', attributes: { weights: { blue: 3, green: 97 } } });
+  const at = T + 65 * MIN;
+
+  it('warms the stack that gained traffic, every signal of it', () => {
+    expect(state.explained.aimedAt('green', 'checkout', at, SHIFT)).toMatchObject({ id: 'cutover', stack: 'green' });
+    expect(state.explained.explaining('green', 'checkout', at, 'latency')).toMatchObject({ id: 'cutover' });
+  });
+
+  it('holds only the business of the stack that lost it: no warm-up there, and its errors and latency still learn', () => {
+    expect(state.explained.explaining('blue', 'checkout', at, 'business')).toMatchObject({ id: 'cutover', only: 'business' });
+    expect(state.explained.explaining('blue', 'checkout', at, 'reliability')).toBeUndefined();
+    // An event aimed at the stack means one that explains all of it: the loser is not warming up.
+    expect(state.explained.aimedAt('blue', 'checkout', at, SHIFT)).toBeUndefined();
   });
 });

@@ -86,11 +86,15 @@ export class ExplainedWindows {
 
   /**
    * The event of one of `kinds` aimed at this very stack (not a global one) that covers (stack,
-   * service) at `ts`, or undefined. Read-only.
+   * service) at `ts`, every signal of it, or undefined. A window narrowed to one signal (the business
+   * of a stack that lost traffic) is no such event: read as one, a stack that gave up some of a
+   * share it had just taken counted as warming up, and the thin-spread scorer set its error rates'
+   * peer comparison aside for the window. Read-only.
    */
   aimedAt(stack: string, service: string, ts: number, kinds: ReadonlySet<EventKind>): Window | undefined {
     for (const w of this.windows) {
-      if (w.stack === stack && kinds.has(w.kind) && w.start <= ts && ts <= w.end && (w.service === undefined || w.service === service)) return w;
+      if (w.stack === stack && w.only === undefined && kinds.has(w.kind) && w.start <= ts && ts <= w.end && (w.service === undefined || w.service === service))
+        return w;
     }
     return undefined;
   }
