@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, loadConfigOrReport, type Command } from './command.js';
 import { NAB_PROFILES, type NabProfileName } from '../eval/nab.js';
-import { NAB_DEV_DIR } from '../eval/nab-corpus.js';
+import { loadNabCorpus, NAB_DEV_DIR } from '../eval/nab-corpus.js';
+import { loadMsCloudAsNab } from '../eval/ms-cloud-nab.js';
+import { MS_CLOUD_DIR } from '../eval/ms-cloud.js';
+import { evaluateTransfer } from '../eval/nab-transfer.js';
+import { transferReport } from '../report/transfer-report.js';
 import { evaluateNab } from '../eval/nab-eval.js';
 import { evaluateNabLoco, LOCO_GRID } from '../eval/nab-loco.js';
 import { DEFAULT_SCORER_OPTIONS, DRIFT_OPTIONS, type SeriesScorerOptions } from '../core/score/series-scorer.js';
@@ -28,12 +32,15 @@ Options:
   --loco        also run leave-one-category-out: for each category, the scorer's constants (from a
                 grid of ${LOCO_GRID.length} candidates) and the threshold are chosen on the other categories and
                 the left-out one is scored with them
+  --transfer    also score the Microsoft cloud monitoring set (${MS_CLOUD_DIR}) at the
+                threshold chosen on this corpus, beside NAB's windowed-Gaussian baseline taken
+                through the same steps (windows from the experts' labels by NAB's rule)
   --drift       score with the slow-drift mode (as \`harbinger score --drift\`); the LOCO grid's
                 entries apply on top of it
   --config <f>  YAML or JSON configuration (the 'detection' section applies)
   --json        print the results as JSON
   -h, --help    show this help`,
-  options: { loco: { type: 'boolean' }, drift: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
+  options: { loco: { type: 'boolean' }, transfer: { type: 'boolean' }, drift: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } },
   maxPositionals: 1,
   async run(values, positionals) {
     const dir = positionals[0] ?? NAB_DEV_DIR;
@@ -46,8 +53,18 @@ Options:
     const base: Partial<SeriesScorerOptions> = values['drift'] === true ? DRIFT_OPTIONS : {};
     const plain = evaluateNab(config.detection, dir, base);
     const loco = values['loco'] === true ? evaluateNabLoco(config.detection, dir, LOCO_GRID, undefined, base) : undefined;
+    let transfer: ReturnType<typeof evaluateTransfer> | undefined;
+    if (values['transfer'] === true) {
+      if (!existsSync(MS_CLOUD_DIR)) {
+        process.stderr.write(`harbinger nab: --transfer needs the Microsoft cloud monitoring set in ${MS_CLOUD_DIR}\n`);
+        return EXIT.usage;
+      }
+      transfer = evaluateTransfer(config.detection, loadNabCorpus(dir), loadMsCloudAsNab(MS_CLOUD_DIR), base);
+    }
     if (values['json'] === true) {
-      process.stdout.write(`${JSON.stringify({ plain, loco }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ plain, loco, transfer }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+      );
       return EXIT.ok;
     }
     const out: string[] = [];
@@ -97,6 +114,7 @@ Options:
             );
         }
     }
+    if (transfer !== undefined) out.push('', ...transferReport(transfer));
     process.stdout.write(`${out.join('\n')}\n`);
     return EXIT.ok;
   },

@@ -31,7 +31,7 @@ export const LOCO_GRID: readonly Partial<SeriesScorerOptions>[] = [
     .filter((o) => !(o.shiftWeight === SHIFT_WEIGHT && o.shiftRecentPoints === SHIFT_RECENT_POINTS)),
   { shiftHistoryPoints: 200 },
   { shiftHistoryPoints: 800 },
-  { refractoryPoints: 50 },
+  { refractoryPoints: 100 },
   { refractoryPoints: 200 },
   { shiftRarityStep: 0.02 },
   { onsetFromLast: true },
