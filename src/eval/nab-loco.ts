@@ -15,7 +15,7 @@ import {
   SHIFT_WEIGHT,
   type SeriesScorerOptions,
 } from '../core/score/series-scorer.js';
-import { NAB_PROFILES, normalize, optimizeThreshold, scoreCorpusAtThreshold, type NabProfileName, type NabScoredFile } from './nab.js';
+import { corpusCounts, NAB_PROFILES, normalize, optimizeThreshold, scoreCorpusAtThreshold, type NabProfileName, type NabScoredFile } from './nab.js';
 import { loadNabCorpus, NAB_DEV_DIR, type NabCorpusFile } from './nab-corpus.js';
 
 /**
@@ -116,9 +116,7 @@ export function locoFromScored(
       score: r.score,
       nullScore: r.nullScore,
       perfectScore: r.perfectScore,
-      fp: r.perFile.reduce((n, f) => n + f.fp, 0),
-      detectedWindows: r.perFile.reduce((n, f) => n + f.detectedWindows, 0),
-      missedWindows: r.perFile.reduce((n, f) => n + f.missedWindows, 0),
+      ...corpusCounts(r),
     });
   }
   const sum = (k: 'score' | 'nullScore' | 'perfectScore'): number => folds.reduce((n, f) => n + f[k], 0);

@@ -1,6 +1,6 @@
 import type { DetectionConfig } from '../config/detection.js';
 import { scoreSeries, type SeriesScorerOptions } from '../core/score/series-scorer.js';
-import { NAB_PROFILES, optimizeThreshold, scoreCorpusAtThreshold, type NabProfileName } from './nab.js';
+import { corpusCounts, NAB_PROFILES, optimizeThreshold, scoreCorpusAtThreshold, type NabProfileName } from './nab.js';
 import { normalizedByCategory, type NabCategoryScore, type NabCorpusFile } from './nab-corpus.js';
 import { windowedGaussianScores } from './windowed-gaussian.js';
 
@@ -48,9 +48,7 @@ function atSourceThreshold(source: Scored, target: Scored, p: NabProfileName): T
     threshold: chosen.threshold,
     source: chosen.normalized,
     target: r.normalized,
-    detectedWindows: r.perFile.reduce((n, f) => n + f.detectedWindows, 0),
-    missedWindows: r.perFile.reduce((n, f) => n + f.missedWindows, 0),
-    fp: r.perFile.reduce((n, f) => n + f.fp, 0),
+    ...corpusCounts(r),
   };
 }
 

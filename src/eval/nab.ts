@@ -340,6 +340,19 @@ export function optimizeThreshold(files: readonly NabScoredFile[], profile: NabP
 }
 
 /** Score a corpus at a given threshold (no optimisation). */
+/** A corpus result's detected and missed windows and false-positive rows, summed over its files. */
+export function corpusCounts(r: NabOptimizeResult): { detectedWindows: number; missedWindows: number; fp: number } {
+  let detectedWindows = 0;
+  let missedWindows = 0;
+  let fp = 0;
+  for (const f of r.perFile) {
+    detectedWindows += f.detectedWindows;
+    missedWindows += f.missedWindows;
+    fp += f.fp;
+  }
+  return { detectedWindows, missedWindows, fp };
+}
+
 export function scoreCorpusAtThreshold(files: readonly NabScoredFile[], threshold: number, profile: NabProfile): NabOptimizeResult {
   const perFile = files.map(({ file, scores }) => ({ name: file.name, ...scoreFileAtThreshold(file, scores, threshold, profile) }));
   const score = perFile.reduce((acc, r) => acc + r.score, 0);
