@@ -293,8 +293,18 @@ describe('after an executed action', () => {
     d.onDetection({ ...localDelta(ts + MIN - 1), metric: 'p99', signal: 'latency' });
   }
 
+  interface StepsOptions {
+    /** Minute someone reverts a config on stack a. */
+    fixAt?: number;
+    /** Whether an action's effect reaches the data (live) or not (a replay, a dry run). */
+    actionsReachData?: boolean;
+    /** Minute a new development (stack a's p99) begins, and whether its p99 is past its gate. */
+    newAt?: number;
+    newPastGate?: boolean;
+  }
+
   /** Stack a sick for 80 minutes, half as sick after the first step; optionally someone changes a config on it. */
-  function steps(fixAt: number | undefined, actionsReachData = true, newAt?: number, newPastGate = true): Recommendation[] {
+  function steps({ fixAt, actionsReachData = true, newAt, newPastGate = true }: StepsOptions = {}): Recommendation[] {
     // Live: the first step halves the deviation (effective, not yet recovered), so a further step may follow.
     const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData });
     for (let m = 0; m < 80; m++) {
@@ -315,31 +325,31 @@ describe('after an executed action', () => {
   }
 
   it('takes no further step while a change someone made on the stack since is within its freeze window', () => {
-    const alone = steps(undefined).map((r) => Math.round((r.ts - T) / MIN));
+    const alone = steps().map((r) => Math.round((r.ts - T) / MIN));
     expect(alone.length).toBeGreaterThanOrEqual(2); // the freeze ends and the next step follows
     const second = alone[1]!;
     // Someone reverted a config on the stack before that second step: nothing more until 30 minutes after it.
     const fixAt = second - 5;
-    const withFix = steps(fixAt).map((r) => Math.round((r.ts - T) / MIN));
+    const withFix = steps({ fixAt }).map((r) => Math.round((r.ts - T) / MIN));
     expect(withFix[0]).toBe(alone[0]);
     expect(withFix.slice(1).every((m) => m >= fixAt + 30)).toBe(true);
   });
 
   it('takes no further step after one whose effect could not be seen (a replay, a dry run)', () => {
-    expect(steps(undefined, true).length).toBeGreaterThanOrEqual(2);
-    expect(steps(undefined, false)).toHaveLength(1);
+    expect(steps({ actionsReachData: true }).length).toBeGreaterThanOrEqual(2);
+    expect(steps({ actionsReachData: false })).toHaveLength(1);
   });
 
   it('after one whose effect could not be seen, steps again for a kind of signal confirmed since that it was not about', () => {
     // Held-out imitation seed 11111: a shift on orders at 23:13 stood for the whole incident, which
     // a weekend's dip held open for eleven hours; a pool exhausting the next morning went unsaid.
-    const later = steps(undefined, false, 50);
+    const later = steps({ actionsReachData: false, newAt: 50 });
     expect(later).toHaveLength(2);
     expect(Math.round((later[1]!.ts - T) / MIN)).toBeGreaterThanOrEqual(50);
     expect(later[1]!.evidence.signals).toContain('latency');
     // A p99 a few sigma up under its gate is no new harm: held-out imitation seed 71, the last
     // minutes of a dependency failure shifted from half an hour before took a second step.
-    expect(steps(undefined, false, 50, false)).toHaveLength(1);
+    expect(steps({ actionsReachData: false, newAt: 50, newPastGate: false })).toHaveLength(1);
   });
 
   it('does not roll back the change it already rolled back', () => {
