@@ -98,6 +98,17 @@ describe('decision engine over a replay', () => {
     expect(snap.guardrails.frozenUntil['checkout/us-west-2']).toBeUndefined();
   });
 
+  it('says how far past its stamp the input had gone when each recommendation came out: lateness + one step', async () => {
+    // What a live feed adds to every lead: the minute closes only once the watermark (newest input
+    // less the allowed lateness) has left it.
+    const delay = async (allowedLatenessSeconds: number) =>
+      (await replayFile('fixtures/scenarios/bad-deploy.jsonl', { config: parseConfig({ detection: { eventTime: { allowedLatenessSeconds } } }) }))
+        .decisionDelay;
+    expect(await delay(120)).toMatchObject({ medianMs: 180_000, maxMs: 180_000 });
+    expect(await delay(30)).toMatchObject({ medianMs: 60_000, maxMs: 60_000 });
+    expect((await delay(120))!.recommendations).toBeGreaterThan(10);
+  });
+
   it('emits deterministic ids and identical decisions for two replays', async () => {
     const run = async (): Promise<string[]> => {
       const out: string[] = [];

@@ -22,6 +22,12 @@ export interface ReplaySummary {
   samplesPerSec: number;
   /** Which SLO gate each metric met, and which met none. */
   gates: GateCoverage;
+  /**
+   * How far past its own stamp the newest input had gone when each recommendation first came out
+   * (recommendations released only by the end of input left out): what a live feed, which cannot see
+   * ahead, adds to every lead. Absent without such a recommendation.
+   */
+  decisionDelay?: { recommendations: number; medianMs: number; maxMs: number };
 }
 
 export interface ReplayOptions {
@@ -61,9 +67,18 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     if (line !== undefined) opts.onInvalid?.(line, reason);
     rejects?.write(`${JSON.stringify({ source: path, line, reason, raw })}\n`);
   };
+  const delays: number[] = [];
+  const delayed = new Set<string>();
+  let flushing = false;
   // Recorded data never sees what the replay decides: actions do not reach it.
   const engine = new Pipeline(withActionsReachingData(opts.config, false), {
-    output: (e) => opts.onEvent?.(e),
+    output: (e) => {
+      if (e.type === 'recommendation' && !flushing && !delayed.has(e.id)) {
+        delayed.add(e.id);
+        delays.push(engine.detection.maxEventTime() - e.ts);
+      }
+      opts.onEvent?.(e);
+    },
     rejected: (r: Sample | ContextEvent, reason) => reject(reason, JSON.stringify(r)),
   });
   if (opts.confidence !== undefined) engine.decision.setConfidenceModel(opts.confidence);
@@ -103,6 +118,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
       }
     }
   }
+  flushing = true;
   engine.flush();
   if (rejects !== undefined) {
     rejects.end();
@@ -110,7 +126,20 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   }
   const wallMs = performance.now() - started;
   const stats = { ...engine.stats() };
-  return { lines, invalid, rejectsByReason, stats, wallMs, samplesPerSec: stats.samples / (wallMs / 1000), gates: gateCoverage(engine.detection.series()) };
+  const summary: ReplaySummary = {
+    lines,
+    invalid,
+    rejectsByReason,
+    stats,
+    wallMs,
+    samplesPerSec: stats.samples / (wallMs / 1000),
+    gates: gateCoverage(engine.detection.series()),
+  };
+  if (delays.length > 0) {
+    delays.sort((a, b) => a - b);
+    summary.decisionDelay = { recommendations: delays.length, medianMs: delays[(delays.length - 1) >> 1]!, maxMs: delays[delays.length - 1]! };
+  }
+  return summary;
 }
 
 /**

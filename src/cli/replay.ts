@@ -148,6 +148,11 @@ Options:
       ...(report !== undefined ? [`  report: ${values['report'] as string} (open it in a browser; no network needed)`] : []),
       `  ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s (${(summary.wallMs / 1000).toFixed(2)} s wall)`,
     ];
+    const d = summary.decisionDelay;
+    if (d !== undefined)
+      lines.push(
+        `  decision delay: recommendations came out once the input had reached ${d.medianMs / 1000} s past their stamp (median of ${d.recommendations}, max ${d.maxMs / 1000} s); a live feed's leads are that much shorter (detection.eventTime.allowedLatenessSeconds plus up to one step)`,
+      );
     lines.push('  SLO gates (what each metric is judged by):', ...formatGateCoverage(summary.gates));
     process.stdout.write(`${lines.join('\n')}\n`);
     for (const w of summary.gates.warnings) if (!earlyWarned.has(w.message)) process.stderr.write(`warning: ${w.message}\n`);
