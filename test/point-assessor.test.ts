@@ -87,3 +87,65 @@ describe('one point through baseline and threshold: the averaged (EWMA) channel'
     expect(confirmed).toBe(true);
   });
 });
+
+/**
+ * `days` of 100 + `noise(m)` at one-minute points, learned, with `ramp(k)` sigmas added from
+ * minute `from` on (k = minutes since `from`), scored with the slow (drift) channel on or off.
+ * Returns the warnings raised, the minute of the ramp at which it was confirmed (-1: never), and
+ * the slow channel's learned spread.
+ */
+function creep(drift: boolean, days: number, wander: (m: number) => number, from = Infinity, ramp: (k: number) => number = () => 0) {
+  const b = createBaseline(cfg.baseline);
+  const decays = baselineDecays(cfg.baseline);
+  const th = createThreshold();
+  const a = newAssessment();
+  let sigma = 1;
+  let warns = 0;
+  let confirmedAt = -1;
+  for (let m = 0; m < days * 1440; m++) {
+    const value = 100 + wander(m) + (m >= from ? ramp(m - from) * sigma : 0);
+    assessPoint(b, th, T0 + m * MIN, value, 1, cfg, a, cfg.threshold, 0, 1, Number.NaN, 0, drift ? 'judge' : 'off');
+    if (m < from) sigma = a.sigma;
+    learnPoint(b, th, T0 + m * MIN, value, a, cfg, decays, false);
+    if (a.transition === 'warn') warns++;
+    if (a.transition === 'confirmed' && m >= from && confirmedAt < 0) confirmedAt = m - from;
+  }
+  return { warns, confirmedAt, slowAbs: th.slowAbs };
+}
+
+/** Noise correlated from one minute to the next (AR(1), 0.9), of unit variance: how real residuals wander. */
+const wandering = ((): ((m: number) => number) => {
+  const x: number[] = [];
+  let v = 0;
+  for (let m = 0; m < 15 * 1440; m++) x.push((v = 0.9 * v + Math.sqrt(1 - 0.81) * noise(m + 7)));
+  return (m) => x[m]!;
+})();
+
+describe('the slow (drift) channel: a creep towards a hard limit', () => {
+  it('confirms an hour-long creep to 2σ twenty minutes before the point test and the short average do', () => {
+    // Imitation error_creep, seed 2102: an error rate rising for an hour, one or two sigmas a
+    // point, confirmed only 33 minutes after its breach without this channel.
+    const ramp = (k: number): number => Math.min(k / 30, 4);
+    const on = creep(true, 3, noise, 2 * 1440, ramp);
+    const off = creep(false, 3, noise, 2 * 1440, ramp);
+    expect(on.confirmedAt).toBeGreaterThan(30);
+    expect(on.confirmedAt).toBeLessThan(62);
+    expect(off.confirmedAt).toBeGreaterThan(on.confirmedAt + 15);
+  });
+
+  it('stays quiet through two weeks of independent noise, its spread at what theory gives', () => {
+    const r = creep(true, 14, noise);
+    expect(r.warns).toBe(0);
+    // Mean |EWMA| of unit noise at gain 0.05: sqrt(0.05 / 1.95) * sqrt(2 / pi) = 0.128.
+    expect(r.slowAbs).toBeGreaterThan(0.12);
+    expect(r.slowAbs).toBeLessThan(0.15);
+  });
+
+  it('learns how far a wandering series strays and adds no warning of its own there', () => {
+    const on = creep(true, 14, wandering);
+    const off = creep(false, 14, wandering);
+    // The short channels warn on the wander as they did; the slow one widened to it (3x and more).
+    expect(on.warns).toBe(off.warns);
+    expect(on.slowAbs).toBeGreaterThan(0.4);
+  });
+});

@@ -10,11 +10,21 @@ import { observe, type ThresholdParams, type ThresholdState, type ThresholdTrans
 /** 1: up is bad, -1: down is bad, 0: both ways are (a series of unknown meaning). */
 export type Direction = 1 | -1 | 0;
 
+/** What the slow (drift) channel does with a point: see assessPoint. */
+export type DriftUse = 'off' | 'track' | 'judge';
+
 /** EWMA gain per point and its stationary sd for unit-variance input. */
 const EW_GAIN = 0.25;
 const EW_SD = Math.sqrt(EW_GAIN / (2 - EW_GAIN));
 /** The averaged channel counts at 80 % of its standardized value: it fires on sustained shifts, not on noise. */
 const EW_WEIGHT = 0.8;
+/** The slow channel's gain: about forty points of memory, for a creep that no few points show. */
+const SLOW_GAIN = 0.05;
+/** Mean |average| of the slow channel over unit-variance independent input: the least spread it learns. */
+const SLOW_IID_ABS = Math.sqrt(SLOW_GAIN / (2 - SLOW_GAIN)) * Math.sqrt(2 / Math.PI);
+/** Gain of the slow channel's own spread: it learns over some thousands of calm points. */
+const SLOW_SCALE_GAIN = 0.0005;
+const MAD_TO_SIGMA = 1.2533;
 
 export interface Assessment {
   expected: number;
@@ -36,6 +46,8 @@ export function newAssessment(): Assessment {
  * `noiseScale`: how much wider the noise is now than when the spread was learned (less traffic).
  * `ceiling`: the value a complement series (a success rate) is bad below (see sigmaAt); NaN for others.
  * `atLeast`: the least score the point gets, when positive (0: none; a good-direction score stays negative).
+ * `drift`: the slow channel, for a creep towards a hard limit (see driftScore): 'track' keeps its
+ * average and learns its spread, 'judge' also scores the point by it; 'off' for other series.
  */
 export function assessPoint(
   b: BaselineState,
@@ -50,6 +62,7 @@ export function assessPoint(
   noiseScale = 1,
   ceiling = Number.NaN,
   atLeast = 0,
+  drift: DriftUse = 'off',
 ): Assessment {
   forecast(b, ts, out);
   if (b.points === 0) out.expected = value;
@@ -73,6 +86,8 @@ export function assessPoint(
     th.ewScore += EW_GAIN * ((point < clip ? point : clip) - th.ewScore);
     const averaged = (th.ewScore / EW_SD) * EW_WEIGHT;
     out.score = averaged > point ? averaged : point;
+    // Not while cold: the cold-start level lags every daily swing, and its lag is sustained too.
+    if (drift !== 'off' && !out.cold) driftScore(th, point, clip, drift === 'judge', out);
   }
   // A point known to be bad whatever the spread says (see SampleScorer: past an absolute gate on a
   // spread learned on a sliver of the traffic) is at least `atLeast`, for the threshold and its runs.
@@ -82,6 +97,30 @@ export function assessPoint(
   }
   out.transition = observe(th, ts, out.score, threshold, point);
   return out;
+}
+
+/**
+ * The slow channel: an average over about forty points, for a creep (an error rate rising over an
+ * hour sits at one or two sigmas a point until it breaches its gate; error_creep on the imitation
+ * families was mitigated 37 minutes after its breach). Residuals of real telemetry are not
+ * independent, so such an average wanders more than theory says: it is judged against its own
+ * spread, learned while the series is calm and never below the spread of independent noise. Kept
+ * for series with an absolute gate, and judged only on points well on their way to it (the
+ * caller's choice, see SampleScorer): a creep matters when it heads for a hard limit. Everywhere, it cost NAB dev 79.3 -> 73.7 (seasonal misfits are sustained too) and woke
+ * night-time business series on the kit.
+ */
+function driftScore(th: ThresholdState, point: number, clip: number, judge: boolean, out: Assessment): void {
+  const slowAbs = th.slowAbs ?? SLOW_IID_ABS;
+  const prev = th.slowScore ?? 0;
+  const slow = prev + SLOW_GAIN * ((point < clip ? point : clip) - prev);
+  th.slowScore = slow;
+  if (th.phase === 'normal') {
+    const a = slowAbs + SLOW_SCALE_GAIN * ((slow < 0 ? -slow : slow) - slowAbs);
+    th.slowAbs = a > SLOW_IID_ABS ? a : SLOW_IID_ABS;
+  }
+  if (!judge) return;
+  const drift = (slow / (slowAbs * MAD_TO_SIGMA)) * EW_WEIGHT;
+  if (drift > out.score) out.score = drift;
 }
 
 /**

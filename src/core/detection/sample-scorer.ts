@@ -10,7 +10,7 @@ import { MS_PER_MIN } from '../time-units.js';
 import { BreachWatch, type ScoredPoint } from './breach-watch.js';
 import type { ContextState } from './context-state.js';
 import type { SeriesRuntime } from './metric-group.js';
-import { assessPoint, learnPoint, newAssessment } from './point-assessor.js';
+import { assessPoint, learnPoint, newAssessment, type DriftUse } from './point-assessor.js';
 import type { RecentPoints } from './recent-points.js';
 import type { SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
@@ -35,6 +35,24 @@ const GATE_CLEAR_SIGMAS = 3;
 /** What a deviation from the peer's normal counts for (see thinSpreadFloor). */
 const DONOR_WEIGHT = 0.75;
 /** The explained window of a share gain: its cold caches warming up. */
+/** How far from its normal towards its gate a value must be before a creep counts (see driftUse). */
+const DRIFT_REACH = 0.5;
+
+/**
+ * What the slow (drift) channel does with this point: kept for a series with an absolute gate (not
+ * business, judged relative to its normal), and judged once the value has come at least half the
+ * way from its normal to the gate. A creep matters when it heads for a hard limit; a sustained 2σ
+ * far below one (latency 12 ms over a normal of 200, against a 500 ms gate) is not one, and once a
+ * fault is over and the value is back, the slow average's memory of it must not hold the episode open.
+ */
+function driftUse(series: SeriesState, gate: SloGate | null, value: number): DriftUse {
+  if (gate === null || gate.relative) return 'off';
+  const normal = series.lastExpected;
+  const room = gate.comparator === '>' ? gate.limit - normal : normal - gate.limit;
+  if (!(room > 0)) return 'track';
+  return (gate.comparator === '>' ? value - normal : normal - value) >= DRIFT_REACH * room ? 'judge' : 'track';
+}
+
 const WARM_UP: ReadonlySet<EventKind> = new Set<EventKind>(['traffic_shift']);
 
 /**
@@ -121,6 +139,7 @@ export class SampleScorer {
       noiseScale(series, trafficShare),
       complementCeiling(gate),
       this.thinSpreadFloor(runtime, gate, s, trafficShare, threshold.warnScore),
+      driftUse(series, gate, value),
     );
     const { expected, score } = a;
     let transition = a.transition;

@@ -26,6 +26,9 @@ export interface ThresholdState {
   peakScore: number;
   /** Exponentially weighted mean of recent scores (the EWMA control chart's statistic). */
   ewScore: number;
+  /** The same over about forty points, and its mean absolute value while calm (see assessPoint). Absent in older checkpoints. */
+  slowScore?: number;
+  slowAbs?: number;
   /**
    * The current run of consecutive *point* hits (the point itself beyond the bound, not the EWMA
    * channel, which carries a spike into the next points): its length and summed strength. Absent
