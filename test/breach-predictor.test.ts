@@ -4,6 +4,7 @@ import {
   isBreached,
   minutesToBreach,
   rawMinutesToBreach,
+  reachTowardGate,
   trendParams,
   updateTrend,
   type SloGate,
@@ -70,5 +71,20 @@ describe('the smoothed trend and a lone point past the gate', () => {
     const breach = feed([900, 950, 980, 990]);
     expect(breach.pastRun).toBe(4);
     expect(isBreached(breach, p99)).toBe(true);
+  });
+});
+
+describe('reachTowardGate: how much of the room under its gate a value has used', () => {
+  it('measures from the normal (0) to the gate (1), either way round, and has nothing to measure without room', () => {
+    // A 5xx rate gone 0.03 → 0.08 % against a 0.1 % gate: 5/7 of the way.
+    expect(reachTowardGate({ limit: 0.001, comparator: '>' }, 0.0003, 0.0008)).toBeCloseTo(5 / 7, 10);
+    // A success rate falling towards its floor: 99.9 → 99.5 % against 99 %.
+    expect(reachTowardGate({ limit: 0.99, comparator: '<' }, 0.999, 0.995)).toBeCloseTo(4 / 9, 10);
+    // The good side is negative; past the gate is above 1.
+    expect(reachTowardGate({ limit: 500, comparator: '>' }, 200, 170)).toBeCloseTo(-0.1, 10);
+    expect(reachTowardGate({ limit: 500, comparator: '>' }, 200, 650)).toBeCloseTo(1.5, 10);
+    // A normal at or past the gate, or none yet: NaN.
+    expect(reachTowardGate({ limit: 90, comparator: '>' }, 92, 95)).toBeNaN();
+    expect(reachTowardGate({ limit: 90, comparator: '>' }, Number.NaN, 95)).toBeNaN();
   });
 });

@@ -15,6 +15,7 @@ import { parseConfig } from '../config/load.js';
 import { replayFile } from '../app/replay.js';
 import { syntheticSamples } from './synthetic.js';
 import { NaiveWindowDetector } from './naive-detector.js';
+import { option } from './bench-options.js';
 import { benchCheckpoint } from './checkpoint-bench.js';
 import { benchLongRunMemory, DAILY_AND_WEEKLY, type LongRunMemory } from './memory-bench.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -92,12 +93,6 @@ function parseCeiling(path: string): number {
     start = nl + 1;
   }
   return n / ((performance.now() - t0) / 1000);
-}
-
-/** `--name value` from the command line. */
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { positiveOption } from './bench-options.js';
 
 const HELP = `Usage: npm run bench:serve -- [--series N] [--days D] [--old-space-mb MB] [--json]
 
@@ -52,8 +54,6 @@ export interface ServeMemoryFigures {
   samples: number;
   /** Samples/s over HTTP, client and server on the same machine. */
   samplesPerSec: number;
-  /** False when the process died (out of memory or otherwise) before the end. */
-  survived: boolean;
   /** Before any sample, and after the feed and one more checkpoint. */
   before: ProcessMemory;
   after: ProcessMemory;
@@ -65,18 +65,6 @@ export interface ServeMemoryFigures {
   checkpointBytesPerSeries: number;
   /** wal.sqlite at the end: its high-water mark, set by the samples between two checkpoints. */
   walBytes: number;
-}
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function positive(name: string, fallback: number): number {
-  const raw = option(name);
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got ${raw}`);
-  return n;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -113,8 +101,6 @@ async function memoryOf(port: number): Promise<ProcessMemory> {
     series: gauge(text, 'harbinger_series'),
   };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface FedSeries {
   prefix: string;
@@ -194,6 +180,7 @@ export async function benchServeMemory(series: number, days: number, oldSpaceMb:
     while (exit === undefined && (statSync(join(dir, 'state.json'), { throwIfNoEntry: false })?.mtimeMs ?? 0) < fedAt) await sleep(500);
     // And a tick (every 5 s by default), which sets harbinger_series.
     await sleep(6_000);
+    if (exit !== undefined) throw new Error(`serve exited after the feed (${exit}):\n${stderrTail}`);
     const after = await memoryOf(port);
     peakRss = Math.max(peakRss, after.rssBytes);
     const per = (a: number, b: number): number => (a - b) / series;
@@ -203,7 +190,6 @@ export async function benchServeMemory(series: number, days: number, oldSpaceMb:
       oldSpaceMb,
       samples,
       samplesPerSec,
-      survived: exit === undefined,
       before,
       after,
       peakRssBytes: peakRss,
@@ -250,16 +236,16 @@ async function mainCli(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const series = positive('--series', 20_000);
-  const days = positive('--days', 8);
-  const oldSpaceMb = positive('--old-space-mb', 256);
+  const series = positiveOption('--series', 20_000);
+  const days = positiveOption('--days', 8);
+  const oldSpaceMb = positiveOption('--old-space-mb', 256);
   console.log(
     `harbinger serve, old space capped at ${oldSpaceMb} MB: ${series.toLocaleString('en-US')} series × ${days} days of 15-minute data over POST /v1/ingest`,
   );
   const f = await benchServeMemory(series, days, oldSpaceMb, (l) => console.log(l));
   const b = (x: number): string => `${Math.round(x).toLocaleString('en-US')} B`;
   console.log(
-    `${f.survived ? 'held' : 'DIED'}: ${f.samples.toLocaleString('en-US')} samples at ${Math.round(f.samplesPerSec).toLocaleString('en-US')}/s; RSS ${mib(f.before.rssBytes)} → ${mib(f.after.rssBytes)} (peak ${mib(f.peakRssBytes)})\n` +
+    `held: ${f.samples.toLocaleString('en-US')} samples at ${Math.round(f.samplesPerSec).toLocaleString('en-US')}/s; RSS ${mib(f.before.rssBytes)} → ${mib(f.after.rssBytes)} (peak ${mib(f.peakRssBytes)})\n` +
       `per series: RSS ${b(f.rssBytesPerSeries)}, heap in use ${b(f.heapBytesPerSeries)}, array buffers ${b(f.arrayBufferBytesPerSeries)}; checkpoint ${b(f.checkpointBytesPerSeries)}; write-ahead log on disk ${mib(f.walBytes)}`,
   );
   if (process.argv.includes('--json')) console.log(JSON.stringify({ serveMemory: f }));

@@ -99,7 +99,7 @@ export function baselineDecays(params: BaselineParams): BaselineDecays {
 }
 
 /** Mean absolute deviation of a normal variable is sigma * sqrt(2/pi). */
-const MAD_TO_SIGMA = 1.2533;
+export const MAD_TO_SIGMA = 1.2533;
 const MS_PER_HOUR = 3_600_000;
 const SPREAD_PRIOR_POINTS = 30;
 /** Weight of the whole day's spread in an hour's own, in points (see spreadAt). */

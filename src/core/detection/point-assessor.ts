@@ -1,5 +1,5 @@
 import type { DetectionParams } from './detection-params.js';
-import { forecast, learn, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { forecast, learn, MAD_TO_SIGMA, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { observe, type ThresholdParams, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
 /**
@@ -24,7 +24,6 @@ const SLOW_GAIN = 0.05;
 const SLOW_IID_ABS = Math.sqrt(SLOW_GAIN / (2 - SLOW_GAIN)) * Math.sqrt(2 / Math.PI);
 /** Gain of the slow channel's own spread: it learns over some thousands of calm points. */
 const SLOW_SCALE_GAIN = 0.0005;
-const MAD_TO_SIGMA = 1.2533;
 
 export interface Assessment {
   expected: number;
@@ -106,8 +105,9 @@ export function assessPoint(
  * independent, so such an average wanders more than theory says: it is judged against its own
  * spread, learned while the series is calm and never below the spread of independent noise. Kept
  * for series with an absolute gate, and judged only on points well on their way to it (the
- * caller's choice, see SampleScorer): a creep matters when it heads for a hard limit. Everywhere, it cost NAB dev 79.3 -> 73.7 (seasonal misfits are sustained too) and woke
- * night-time business series on the kit.
+ * caller's choice, see SampleScorer): a creep matters when it heads for a hard limit. Everywhere,
+ * it cost NAB dev 79.3 -> 73.7 (seasonal misfits are sustained too) and woke night-time business
+ * series on the kit.
  */
 function driftScore(th: ThresholdState, point: number, clip: number, judge: boolean, out: Assessment): void {
   const slowAbs = th.slowAbs ?? SLOW_IID_ABS;

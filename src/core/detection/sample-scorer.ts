@@ -12,7 +12,7 @@ import type { ContextState } from './context-state.js';
 import type { SeriesRuntime } from './metric-group.js';
 import { assessPoint, learnPoint, newAssessment, type DriftUse } from './point-assessor.js';
 import type { RecentPoints } from './recent-points.js';
-import type { SloGate } from '../predict/breach-predictor.js';
+import { reachTowardGate, type SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
 import { countNoise, eventCountNoise, followShare, noiseScale, thinSpread, weighSeasonsByShare } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
@@ -35,6 +35,8 @@ const GATE_CLEAR_SIGMAS = 3;
 /** What a deviation from the peer's normal counts for (see thinSpreadFloor). */
 const DONOR_WEIGHT = 0.75;
 /** The explained window of a share gain: its cold caches warming up. */
+const WARM_UP: ReadonlySet<EventKind> = new Set<EventKind>(['traffic_shift']);
+
 /** How far from its normal towards its gate a value must be before a creep counts (see driftUse). */
 const DRIFT_REACH = 0.5;
 
@@ -47,13 +49,8 @@ const DRIFT_REACH = 0.5;
  */
 function driftUse(series: SeriesState, gate: SloGate | null, value: number): DriftUse {
   if (gate === null || gate.relative) return 'off';
-  const normal = series.lastExpected;
-  const room = gate.comparator === '>' ? gate.limit - normal : normal - gate.limit;
-  if (!(room > 0)) return 'track';
-  return (gate.comparator === '>' ? value - normal : normal - value) >= DRIFT_REACH * room ? 'judge' : 'track';
+  return reachTowardGate(gate, series.lastExpected, value) >= DRIFT_REACH ? 'judge' : 'track';
 }
-
-const WARM_UP: ReadonlySet<EventKind> = new Set<EventKind>(['traffic_shift']);
 
 /**
  * The per-sample hot path: judge a point against its series' seasonal baseline and two-stage

@@ -100,6 +100,17 @@ export function updateTrend(state: TrendState, ts: number, gateValue: number, pa
   state.points++;
 }
 
+/**
+ * How far `value` has come from `normal` toward an absolute gate: 0 at the normal, 1 at the gate,
+ * above 1 past it, negative on the good side. NaN when the normal leaves no room (it sits at or
+ * past the gate, or is unknown): such a series has no way to the gate to measure.
+ */
+export function reachTowardGate(gate: { limit: number; comparator: '>' | '<' }, normal: number, value: number): number {
+  const room = gate.comparator === '>' ? gate.limit - normal : normal - gate.limit;
+  if (!(room > 0)) return Number.NaN;
+  return (gate.comparator === '>' ? value - normal : normal - value) / room;
+}
+
 /** True when the smoothed value is on the wrong side of the gate. */
 export function isPastGate(state: TrendState, gate: SloGate): boolean {
   return gate.comparator === '>' ? state.level > gate.limit : state.level < gate.limit;

@@ -2,6 +2,7 @@ import type { ConfidenceEvidence, Incident, IncidentAlert, IncidentDelta, Incide
 import { healthIsFresh } from '../health-freshness.js';
 import type { Signal, StackHealthEvent } from '../../../domain/types.js';
 import { hhmm } from '../../clock-text.js';
+import { reachTowardGate } from '../../predict/breach-predictor.js';
 import { persistenceFraction } from '../../threshold/two-stage.js';
 import { MS_PER_MIN as MIN } from '../../time-units.js';
 import type { WorkflowInput } from './workflow-input.js';
@@ -167,9 +168,8 @@ function gateReach(signals: readonly IncidentSignal[], firm: readonly Incident['
     if (p.slo.relative === true) continue;
     const s = signals.find((x) => x.metric === p.metric);
     if (s === undefined) continue;
-    const room = p.slo.comparator === '>' ? p.slo.limit - s.expected : s.expected - p.slo.limit;
-    const used = p.slo.comparator === '>' ? s.value - s.expected : s.expected - s.value;
-    if (room > 0 && used / room > reach) reach = Math.min(1, used / room);
+    const r = reachTowardGate(p.slo, s.expected, s.value);
+    if (r > reach) reach = Math.min(1, r);
   }
   return reach;
 }
