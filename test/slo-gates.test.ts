@@ -54,6 +54,15 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     ['reliability', 'http_success_rate', 'error_rate', 0.999],
     ['reliability', 'successful_requests_ratio', 'error_rate', 0.999],
     ['reliability', 'availability_percent', 'error_rate', 99.9],
+    // Prometheus recording rules (level:metric:operations) and a trailing window, as a sidecar polls them.
+    ['reliability', 'job:http_errors:ratio_rate5m', 'error_rate', 0.001],
+    ['reliability', 'slo:sli_error:ratio_rate5m', 'error_rate', 0.001],
+    ['reliability', 'http_error_rate_5m', 'error_rate', 0.001],
+    ['reliability', 'job:error_rate:1h', 'error_rate', 0.001],
+    ['reliability', 'job:availability:ratio_rate5m', 'error_rate', 0.999],
+    ['reliability', 'http_success_rate_5m', 'error_rate', 0.999],
+    ['latency', 'job:latency_p99:5m', 'latency_p99', 500],
+    ['capacity', 'instance:cpu_utilisation:rate5m', 'saturation', 0.9],
   ] as [Signal, string, string, number][])('%s %s → %s at %s', (signal, metric, kind, limit) => {
     const g = gates.match(signal, metric);
     expect(g?.kind).toBe(kind);
@@ -75,6 +84,9 @@ describe("default SLO gates meet a newcomer's metric names", () => {
       'terror_index',
       'errors_per_min',
       'errors_per_second',
+      // A recording rule's rate5m alone is per second: errors a second are a count, not a ratio.
+      'job:http_errors:rate5m',
+      'error_count_5m',
     ]) {
       expect(gates.match('reliability', name)).toBeUndefined();
     }

@@ -134,12 +134,16 @@ export const detectionConfigSchema = z.strictObject({
        * complement (below 99.9 %), p95/p99 (95th/99th/99p, tp99, or a quantile) latency in milliseconds
        * or seconds, any business metric relative to its baseline, utilisation, saturation,
        * usage/used/busy/in-use or a CPU/memory/heap/disk percentage as a fraction or in percent (a
-       * usage in bytes or cores is not a share of anything: no gate).
+       * usage in bytes or cores is not a share of anything: no gate). Prometheus recording rules
+       * (`level:metric:operations`) are read too: `job:http_errors:ratio_rate5m` and Sloth's
+       * `slo:sli_error:ratio_rate5m` are error ratios, `job:latency_p99:5m` a p99, and a trailing
+       * window (`error_rate_5m`) is no part of the name's meaning; `job:http_errors:rate5m` is errors
+       * per second, a count, and meets no gate.
        */
       gates: z.array(sloGate).default([
         {
           metric:
-            '(^|[_.])(5xx|errors?|errs?|fail(ed|ures?)?|timeouts?)(([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)([_.](5xx|pct|percent))?|[_.]per[_.](requests?|reqs?|calls?|responses?))$',
+            '(^|[_.:])(5xx|errors?|errs?|fail(ed|ures?)?|timeouts?)((([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)([_.](5xx|pct|percent))?|[_.]per[_.](requests?|reqs?|calls?|responses?))([_.:]?[0-9]+[smhdw])?|([_.](requests?|reqs?|calls?|responses?))?:(ratio|fraction|percent(age)?|pct)(_rate[0-9]+[smhdw])?)$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.001,
@@ -150,7 +154,7 @@ export const detectionConfigSchema = z.strictObject({
         {
           // The same SLO read from its complement: 99.9 % of requests succeed.
           metric:
-            '(^|[_.])(?<!(non|not)[_.])(success(ful)?([_.](requests?|reqs?|calls?|responses?))?[_.]?(rate|ratio|fraction|percent(age)?|pct)|availability([_.]?(ratio|fraction|percent(age)?|pct))?)$',
+            '(^|[_.:])(?<!(non|not)[_.])(success(ful)?([_.](requests?|reqs?|calls?|responses?))?[_.:]?(rate|ratio|fraction|percent(age)?|pct)|availability([_.:]?(ratio|fraction|percent(age)?|pct))?)([_.:]?(rate)?[0-9]+[smhdw])?$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.999,
@@ -159,7 +163,7 @@ export const detectionConfigSchema = z.strictObject({
           limitUnit: 'fraction',
         },
         {
-          metric: '(^|[_.-])(t?p(95|99)|9[59](th|p)|pct9[59])([_.-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
+          metric: '(^|[_.:-])(t?p(95|99)|9[59](th|p)|pct9[59])([_.:-]|$)|(quantile|percentile)[_.-]?0?[._]?9[59]',
           signal: 'latency',
           kind: 'latency_p99',
           limit: 500,
