@@ -137,6 +137,24 @@ describe('a stack that stands apart while every stack moves', () => {
     expect(judgeStacks([stack('us-west-2', 9.1, 2.5, { latest: 8.2 }), ...climbing], p)).toMatchObject({ scope: 'local', stack: 'us-west-2' });
   });
 
+  it('does not stand apart amid a platform-wide episode on its latest point alone', () => {
+    // Imitation seed 3104, the end of an upstream fault: one p99 point of 70σ on us-west-2 (its
+    // smoothed score 22.5, 199 % off) while its peers were still 3-7σ and 36 % off; back to 2.8 a minute later.
+    const peers = [
+      stack('us-east-1', 6.9, 0.36, { latest: 3.7 }),
+      stack('eu-west-1', 5, 0.3, { latest: 3.1 }),
+      stack('eu-central-1', 4.5, 0.25, { latest: 2.4 }),
+    ];
+    const spike = judgeStacks([stack('us-west-2', 22.5, 1.99, { latest: 70, latestRun: 1 }), ...peers], p);
+    expect(spike).toMatchObject({ scope: 'global', stack: null });
+    // The same move on two points in a row stands apart.
+    expect(judgeStacks([stack('us-west-2', 22.5, 1.99, { latest: 70, latestRun: 2 }), ...peers], p)).toMatchObject({
+      scope: 'local',
+      stack: 'us-west-2',
+      amidGlobal: true,
+    });
+  });
+
   it('is not singled out against a peer whose episode is only beginning: its move is still arriving', () => {
     // Kit seed 7777: a shared fault reaches eu-west-1 first (5xx 422 % off); us-east-1 is one minute
     // into its episode, 126 % off and climbing (5.8σ latest; here 90 %, a move the fraction rule

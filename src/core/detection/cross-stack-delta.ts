@@ -50,6 +50,8 @@ export interface StackInput extends StackDeviation {
   confirmed: boolean;
   /** The score of the stack's latest point, before smoothing (absent when unknown). */
   latest?: number;
+  /** How many of its latest points in a row are beyond the bound (absent when unknown). */
+  latestRun?: number;
   /**
    * The stack's smoothed deviation as a fraction of its expected value (see relative-deviation.ts).
    * Absent when unknown: the sigma scores alone decide.
@@ -277,11 +279,16 @@ function apartSinceChange(top: StackInput, peers: readonly StackInput[], separat
  * echo of one spike in its average (as a global episode ends, one late spike on one stack, 16.7
  * sigma then back to 1, holds its smoothed score at 5 for minutes while its recovering peers read
  * 2, and the tail of the platform's fault looked like its own). Its peers are read at their latest
- * point (peerNow); so is it. Not while it recedes with every peer (the slowest to recover is no
- * culprit: recedes), nor against a peer whose episode is only beginning (arriving).
+ * point (peerNow); so is it. Nor on its latest point alone: the two latest must both be beyond the
+ * bound (a single point never confirms anything, and amid a platform-wide episode it can stand
+ * apart at once: imitation seed 3104, as an upstream fault ended, one p99 point of 70 sigma on one
+ * stack, back to 2.8 a minute later, stood apart from peers still 3-7 sigma off, and that stack's
+ * traffic was shifted in the fault's trap window). Not while it recedes with every peer (the
+ * slowest to recover is no culprit: recedes), nor against a peer whose episode is only beginning (arriving).
  */
 function apartAmidGlobal(top: StackInput, peers: readonly StackInput[], separation: number, p: DeltaParams): DeltaVerdict | undefined {
   if (!top.confirmed || (top.latest !== undefined && top.latest < p.warnScore)) return undefined;
+  if (top.latestRun !== undefined && top.latestRun < 2) return undefined;
   if (recedes(top) && peers.every((s) => !s.inEpisode || recedes(s))) return undefined;
   if (peers.some(arriving(p))) return undefined;
   return standsApart(top, peers, separation, p) ?? apartSinceChange(top, peers, separation, p);

@@ -185,7 +185,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
       volume: series.episodeVolume,
       episodeMinutes: inEpisode ? series.episodePoints * series.threshold.intervalMinutes : 0,
       confirmed: series.threshold.phase === 'confirmed',
-      ...(series.lastScore !== undefined ? { latest: round4(series.lastScore) } : {}),
+      ...(series.lastScore !== undefined ? { latest: round4(series.lastScore), latestRun: series.threshold.pointRun ?? 0 } : {}),
       ...(share !== undefined ? { trafficShare: share } : {}),
       ...(relative.dev === relative.dev
         ? {
@@ -330,7 +330,7 @@ export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'],
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, sinceChange: _s, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, sinceChange: _s, latestRun: _l, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
 }
 
