@@ -363,10 +363,10 @@ describe('after an executed action', () => {
     expect(steps({ actionsReachData: false, newAt: 50, newPastGate: false })).toHaveLength(1);
   });
 
-  it('does not roll back the change it already rolled back', () => {
+  it('does not roll back the change it already rolled back: new harm after it moves traffic instead', () => {
     // Imitation seed 83: a pool cut rolled back in replay (its effect unseen) was rolled back again
     // 75 minutes later, after a campaign had explained the episode for a while and its load took
-    // p99 past its gate.
+    // p99 past its gate. Rolling back an undone change changes nothing; the next step is a shift.
     const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: false });
     for (let m = 0; m < 80; m++) {
       const ts = T + m * MIN;
@@ -385,8 +385,47 @@ describe('after an executed action', () => {
     }
     const recs = out.filter((e): e is Recommendation => e.type === 'recommendation');
     const executed = recs.filter((r) => r.status === 'executed' && r.reverts === undefined);
-    expect(executed.map((r) => [r.action, r.cause.event?.id])).toEqual([['rollback', 'deploy-7']]);
+    expect(executed.map((r) => [r.action, r.cause.event?.id, Math.round((r.ts - T) / MIN)])).toEqual([
+      ['rollback', 'deploy-7', 3],
+      ['shift_traffic', 'deploy-7', 50],
+    ]);
+    expect(executed[1]!.phases.find((p) => p.name === 'dependency_checks')?.evidence).toMatch(
+      /^deploy-7 was rolled back at \d\d:\d\d and the fault is still here; targets b/,
+    );
     // In between, the decision did change (the global stretch), so the repeat was not just the same proposal held back.
     expect(recs.some((r) => r.ts > executed[0]!.ts && r.action === 'none')).toBe(true);
+  });
+
+  it('moves traffic when the errors a rollback cleared come back (live: the action reached the data)', () => {
+    // A release's errors rolled back at minute 2, gone by minute 12 (validated effective), back at
+    // minute 40 on the same stack: the rollback is done, and rolling it back again would change
+    // nothing. Held as "the same rollback again", such errors went unmitigated for hours.
+    const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: true });
+    for (let m = 0; m < 80; m++) {
+      const ts = T + m * MIN;
+      if (m === 1)
+        d.onContext({ ts, kind: 'deployment', id: 'deploy-7', stack: 'a', service: 'checkout', attributes: { version: 'v8', previousVersion: 'v7' } });
+      if (m === 2 || m === 40) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+      if (m === 2 || m === 40) d.onDetection(localDelta(ts + MIN - 1));
+      // The detector clears the episode ten minutes after its last point beyond the bound.
+      if (m === 17)
+        d.onDetection({
+          type: 'recovery',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'reliability',
+          metric: 'err',
+          episodeStartTs: T + 2 * MIN,
+          peakScore: 9,
+        });
+      const bad = (m >= 2 && m < 8) || m >= 40;
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', bad ? 9 : 0.5));
+      d.onDetection(stackHealth(ts + MIN - 1, 'b', 0.2));
+    }
+    const executed = out.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.reverts === undefined);
+    expect(executed.map((r) => r.action)).toEqual(['rollback', 'shift_traffic']);
+    expect(Math.round((executed[1]!.ts - T) / MIN)).toBeGreaterThanOrEqual(40);
+    expect(Math.round((executed[1]!.ts - T) / MIN)).toBeLessThan(45);
   });
 });

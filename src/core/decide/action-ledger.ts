@@ -40,6 +40,15 @@ export class ActionLedger {
     return [...this.recommendations.values()];
   }
 
+  /** When the latest executed rollback of change `changeId` ran, in any incident; undefined if none did. */
+  rolledBackAt(changeId: string): number | undefined {
+    let at: number | undefined;
+    for (const r of this.recommendations.values())
+      if (r.action === 'rollback' && r.status === 'executed' && r.reverts === undefined && r.cause.event?.id === changeId && !(at !== undefined && at >= r.ts))
+        at = r.ts;
+    return at;
+  }
+
   /** How many recommendations incident (or look-ahead scope) `incidentId` has had. */
   countFor(incidentId: string): number {
     let n = 0;

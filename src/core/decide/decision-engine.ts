@@ -262,6 +262,7 @@ export class DecisionEngine {
       horizonMinutes: this.detection.horizonMinutes,
       confidence: this.confidence,
       isPrimary: (s) => this.config.stacks[s]?.primary === true,
+      rolledBack: (id) => this.ledger.rolledBackAt(id),
     });
     if (rt.execution !== null && MITIGATIONS.has(d.action) && this.holdsFurtherStep(rt, rt.execution, d, ts)) return;
     const key = `${d.action}|${d.percent}|${d.targets.join(',')}|${d.blockedBy ?? ''}|${d.awaitingApproval}`;

@@ -1,24 +1,33 @@
+import { hhmm } from '../../clock-text.js';
 import type { Phase } from './context.js';
 import { isRollingOut, namedPrevious } from './evidence-text.js';
 import { healthyTargets } from './healthy-targets.js';
 
-/** 5. Dependency checks: a rollback needs the previous version (or a person who knows it); a shift needs healthy targets with headroom. */
+/**
+ * 5. Dependency checks: a rollback needs the previous version (or a person who knows it); a shift
+ * needs healthy targets with headroom. A change this incident already rolled back is undone: the
+ * fault that is back (or never left) is not that version's, and rolling it back again changes
+ * nothing, so the next step is moving traffic. Held as "the same rollback again", a release's
+ * errors back twenty minutes after its rollback stayed unmitigated for hours.
+ */
 export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   const { w, inc, cause, causeRecord } = ctx;
-  ctx.action = cause === undefined ? 'shift_traffic' : isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
+  const undoneAt = cause === undefined ? undefined : w.rolledBack?.(cause.id);
+  ctx.action = cause === undefined || undoneAt !== undefined ? 'shift_traffic' : isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
   const share = w.shareOf(inc.stack);
   const targets = healthyTargets(w, Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent));
   ctx.targets = targets;
   const peers = targets.notes.join('; ') || 'no other stack reports';
   if (ctx.action === 'shift_traffic') {
+    const undone = undoneAt !== undefined ? `${cause!.id} was rolled back at ${hhmm(undoneAt)} and the fault is still here; ` : '';
     if (targets.ok.length === 0)
       return {
         result: 'fail',
         code: 'no_target',
-        evidence: `no healthy target with headroom: ${peers}`,
+        evidence: `${undone}no healthy target with headroom: ${peers}`,
         end: { action: 'observe', reason: 'nowhere safe to move traffic', cause: causeRecord },
       };
-    return { result: 'pass', code: 'targets_ok', evidence: `targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}` };
+    return { result: 'pass', code: 'targets_ok', evidence: `${undone}targets ${targets.ok.join(', ')}: ${targets.notes.join('; ')}` };
   }
   const prev = namedPrevious(cause!);
   if (ctx.action === 'rollback' && prev === undefined) {

@@ -29,6 +29,8 @@ export interface WorkflowInput {
   horizonMinutes: number;
   confidence: ConfidenceModel;
   isPrimary: (stack: string) => boolean;
+  /** When a rollback of that change was executed (undefined: never; absent: not known). */
+  rolledBack?: (changeId: string) => number | undefined;
 }
 
 /** Another service's open incident on the same stack. */
