@@ -363,6 +363,11 @@ describe('after an executed action', () => {
     expect(steps({ actionsReachData: false, newAt: 50, newPastGate: false })).toHaveLength(1);
   });
 
+  /** A release on stack a that names the version to roll back to. */
+  function deploySeven(d: DecisionEngine, ts: number): void {
+    d.onContext({ ts, kind: 'deployment', id: 'deploy-7', stack: 'a', service: 'checkout', attributes: { version: 'v8', previousVersion: 'v7' } });
+  }
+
   it('does not roll back the change it already rolled back: new harm after it moves traffic instead', () => {
     // Imitation seed 83: a pool cut rolled back in replay (its effect unseen) was rolled back again
     // 75 minutes later, after a campaign had explained the episode for a while and its load took
@@ -370,8 +375,7 @@ describe('after an executed action', () => {
     const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: false });
     for (let m = 0; m < 80; m++) {
       const ts = T + m * MIN;
-      if (m === 1)
-        d.onContext({ ts, kind: 'deployment', id: 'deploy-7', stack: 'a', service: 'checkout', attributes: { version: 'v8', previousVersion: 'v7' } });
+      if (m === 1) deploySeven(d, ts);
       if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
       // The peer's errors follow for a while: all stacks move together, nothing to do.
@@ -403,8 +407,7 @@ describe('after an executed action', () => {
     const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: true });
     for (let m = 0; m < 80; m++) {
       const ts = T + m * MIN;
-      if (m === 1)
-        d.onContext({ ts, kind: 'deployment', id: 'deploy-7', stack: 'a', service: 'checkout', attributes: { version: 'v8', previousVersion: 'v7' } });
+      if (m === 1) deploySeven(d, ts);
       if (m === 2 || m === 40) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
       if (m === 2 || m === 40) d.onDetection(localDelta(ts + MIN - 1));
       // The detector clears the episode ten minutes after its last point beyond the bound.
