@@ -31,7 +31,8 @@ describe('recent points kept for plots', () => {
   });
 
   it('plots a replayed incident: its metrics on both stacks, from before it opened, with the deploy that caused it', () => {
-    const p = new Pipeline(parseConfig({}), { output: () => undefined });
+    const config = parseConfig({});
+    const p = new Pipeline(config, { output: () => undefined });
     const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
     for (const line of lines) {
       const r = parseLine(line);
@@ -50,7 +51,11 @@ describe('recent points kept for plots', () => {
     }
     expect(view.series.find((s) => s.metric === 'http_error_ratio')?.gate).toMatchObject({ kind: 'error_rate', limit: 0.001 });
     expect(view.events.map((e) => e.id)).toContain('deploy-618');
-    // Auto-approved, executed at once; validated afterwards (the replayed data never saw the rollback).
-    expect(view.outcomes.map((o) => o.outcome)).toEqual(['ineffective']);
+    // Auto-approved, executed at once; validated afterwards (the replayed data never saw the rollback),
+    // so the fault was still there when the freeze ended: the next step moved traffic, and the data
+    // recovered after it.
+    expect(view.outcomes.map((o) => o.outcome)).toEqual(['ineffective', 'effective']);
+    const shift = view.recommendations.find((r) => r.action === 'shift_traffic' && r.status === 'executed');
+    expect(shift?.ts).toBe(rollback.ts + config.decision.guardrails.freezeMinutes * 60_000);
   });
 });
