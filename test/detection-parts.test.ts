@@ -120,3 +120,45 @@ describe('ContextState: the windows a traffic shift explains', () => {
     expect(state.explained.aimedAt('blue', 'checkout', at, SHIFT)).toBeUndefined();
   });
 });
+
+describe('ContextState: a release on an idle stack is watched from its cutover', () => {
+  const T = Date.UTC(2026, 2, 1);
+  const WATCH = 60 * MIN;
+  const split = (blue: number, id: string, m: number) =>
+    ({ ts: T + m * MIN, kind: 'traffic_shift', id, attributes: { weights: { blue, green: 100 - blue } } }) as const;
+  const deploy = (stack: string, id: string, m: number) =>
+    ({ ts: T + m * MIN, endTs: T + (m + 5) * MIN, kind: 'deployment', id, stack, service: 'checkout', attributes: { version: id } }) as const;
+
+  function idleReleaseThenCutover(restart: boolean): ContextState {
+    let state = new ContextState(WATCH);
+    state.apply(split(1, 'init', 0));
+    state.apply(deploy('blue', 'on-idle', 10));
+    state.apply(deploy('green', 'on-live', 12));
+    if (restart) {
+      // A restart between the release and its cutover: the checkpoint keeps what is not exposed yet.
+      const snap = JSON.parse(JSON.stringify(state.toJSON()));
+      state = new ContextState(WATCH);
+      state.restore(snap);
+    }
+    state.apply(split(99, 'cutover', 100));
+    return state;
+  }
+
+  it.each([false, true])('the change window reopens when traffic reaches it (restart in between: %s)', (restart) => {
+    const state = idleReleaseThenCutover(restart);
+    // Its own window (10 → 75) has passed when traffic arrives at 100; the cutover opens 100 → 160.
+    expect(state.changes.changed('blue', 'checkout', T + 80 * MIN)).toBe(false);
+    expect(state.changes.changed('blue', 'checkout', T + 101 * MIN)).toBe(true);
+    expect(state.changes.changed('blue', 'checkout', T + 159 * MIN)).toBe(true);
+    expect(state.changes.changed('blue', 'checkout', T + 161 * MIN)).toBe(false);
+    // A release on the live colour met its users when it was made: the cutover does not reopen it.
+    expect(state.changes.changed('green', 'checkout', T + 101 * MIN)).toBe(false);
+  });
+
+  it('reopens a change once: a second cutover to the same stack is no new exposure', () => {
+    const state = idleReleaseThenCutover(false);
+    state.apply(split(1, 'back', 200));
+    state.apply(split(99, 'again', 300));
+    expect(state.changes.changed('blue', 'checkout', T + 301 * MIN)).toBe(false);
+  });
+});

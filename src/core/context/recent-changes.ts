@@ -21,6 +21,11 @@ export function watchedAfterChange(signal: Signal): boolean {
 
 const CHANGE_KINDS: ReadonlySet<EventKind> = new Set(['deployment', 'rollback', 'config_change']);
 
+/** A deployment, rollback or config change: what canary analysis watches a stack after. */
+export function isChange(e: ContextEvent): boolean {
+  return CHANGE_KINDS.has(e.kind);
+}
+
 /** [stack, service ('' for the whole stack), from, until], in ms: the serialized form. */
 type ChangeWindow = [string, string, number, number];
 
@@ -37,8 +42,13 @@ export class RecentChanges {
   constructor(private readonly watchMs: number) {}
 
   add(e: ContextEvent): void {
-    if (!CHANGE_KINDS.has(e.kind) || e.stack === undefined || this.watchMs <= 0) return;
+    if (!isChange(e) || e.stack === undefined || this.watchMs <= 0) return;
     this.put(e.stack, e.service ?? '', e.ts, (e.endTs ?? e.ts) + this.watchMs);
+  }
+
+  /** Watches a change again from `ts`, when it first meets users (see ContextState: an idle stack's release at its cutover). */
+  watchFrom(stack: string, service: string, ts: number): void {
+    if (this.watchMs > 0) this.put(stack, service, ts, ts + this.watchMs);
   }
 
   private put(stack: string, service: string, from: number, until: number): void {

@@ -1,5 +1,8 @@
 import type { ContextEvent } from '../../domain/types.js';
 
+/** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
+export const IDLE_SHARE_PERCENT = 5;
+
 /** A stack whose traffic share changed with one `traffic_shift`. */
 export interface ShareChange {
   stack: string;

@@ -1,5 +1,5 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
-import { gained, lost, TrafficShares } from '../context/traffic-shares.js';
+import { gained, IDLE_SHARE_PERCENT, lost, TrafficShares } from '../context/traffic-shares.js';
 import { eventStart, explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
@@ -45,8 +45,6 @@ const UNDER_TEST: ReadonlySet<EventKind> = new Set(['perf_test']);
 const RETENTION_MS = 24 * 3600_000;
 /** How long a share a stack carried stands for what it is sized for: a week of blue/green releases. */
 const CARRIED_MS = 7 * 24 * 3600_000;
-/** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
-const IDLE_SHARE_PERCENT = 5;
 const CAUSE_SLACK_MS = 10 * 60_000;
 /** Deployed versions remembered per stack/service (the current one and the ones before it). */
 const VERSIONS_KEPT = 4;

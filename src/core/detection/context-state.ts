@@ -1,13 +1,18 @@
 import type { ContextEvent } from '../../domain/types.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
-import { RecentChanges } from '../context/recent-changes.js';
-import { gained, lost, TrafficShares } from '../context/traffic-shares.js';
+import { isChange, RecentChanges } from '../context/recent-changes.js';
+import { gained, IDLE_SHARE_PERCENT, lost, TrafficShares } from '../context/traffic-shares.js';
 
 export interface ContextSnapshot {
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
   changes?: ReturnType<RecentChanges['toJSON']>;
+  /** Changes made on idle stacks, [stack, service], not yet exposed to traffic (absent in older checkpoints). */
+  idleChanges?: [string, string][];
 }
+
+/** Changes remembered per idle stack until its cutover: a few releases, not a history. */
+const IDLE_CHANGES_KEPT = 8;
 
 /**
  * What the context events have said so far, as the detection stages read it: each stack's traffic
@@ -19,6 +24,16 @@ export class ContextState {
   shares = new TrafficShares();
   explained = new ExplainedWindows();
   changes: RecentChanges;
+  /**
+   * Changes made on a stack that carried (almost) no traffic, kept until a traffic shift gives it
+   * some: a blue/green release goes to the idle colour and meets users at its cutover, maybe an
+   * hour later, when its change window had ended. The decision's correlation already counts such a
+   * change from its exposure; detection watches the stack from then too, with the after-change
+   * sensitivity. Imitation seed 7373: a release on the idle colour, cut over 76 minutes later, its
+   * 5xx climbing to the gate at 3-4σ a point under the normal bound, was mitigated four minutes
+   * after its breach.
+   */
+  private idleChanges: [string, string][] = [];
 
   constructor(private readonly changeWatchMs: number) {
     this.changes = new RecentChanges(changeWatchMs);
@@ -37,19 +52,36 @@ export class ContextState {
       // per 100 % and lifted a level its 3 % then fell 5σ under; 3 % was "shifted off" the idle colour.
       const down = lost(changes).map((c) => c.stack);
       if (down.length > 0) this.explained.add(event, down, 'business');
+      for (const c of gained(changes)) if (c.from! < IDLE_SHARE_PERCENT) this.expose(c.stack, event.ts);
     } else {
       this.explained.add(event);
       this.changes.add(event);
+      const share = event.stack === undefined ? undefined : this.shares.shareOf(event.stack);
+      if (isChange(event) && share !== undefined && share < IDLE_SHARE_PERCENT) {
+        this.idleChanges.push([event.stack!, event.service ?? '']);
+        if (this.idleChanges.length > IDLE_CHANGES_KEPT) this.idleChanges.shift();
+      }
     }
   }
 
+  private expose(stack: string, ts: number): void {
+    for (const [s, service] of this.idleChanges) if (s === stack) this.changes.watchFrom(stack, service, ts);
+    this.idleChanges = this.idleChanges.filter(([s]) => s !== stack);
+  }
+
   toJSON(): ContextSnapshot {
-    return { shares: this.shares.toJSON(), explained: this.explained.toJSON(), changes: this.changes.toJSON() };
+    return {
+      shares: this.shares.toJSON(),
+      explained: this.explained.toJSON(),
+      changes: this.changes.toJSON(),
+      idleChanges: this.idleChanges.map((c) => [...c]),
+    };
   }
 
   restore(snap: ContextSnapshot): void {
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
     this.changes = RecentChanges.fromJSON(this.changeWatchMs, snap.changes);
+    this.idleChanges = (snap.idleChanges ?? []).map(([stack, service]) => [stack, service]);
   }
 }
