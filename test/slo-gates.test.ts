@@ -100,6 +100,9 @@ describe("default SLO gates meet a newcomer's metric names", () => {
     // Which side of the limit is bad follows the name: errors above, successes below.
     expect(gates.match('reliability', 'http_success_rate')).toMatchObject({ comparator: '<', limit: 0.999 });
     expect(gates.match('reliability', 'http_5xx_rate')).toMatchObject({ comparator: '>', limit: 0.001 });
+    // Successes per second (a recording rule's rate5m alone) are a count, not a ratio.
+    for (const name of ['job:success:rate5m', 'availability:rate5m', 'job:requests_success:rate5m', 'not:success_rate'])
+      expect(gates.match('reliability', name)).toBeUndefined();
     for (const name of ['unsuccessful_logins_total', 'service_unavailable_total', 'availability_zone_count', 'non_success_rate', 'login_success'])
       expect(gates.match('reliability', name)).toBeUndefined();
   });

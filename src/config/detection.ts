@@ -154,7 +154,7 @@ export const detectionConfigSchema = z.strictObject({
         {
           // The same SLO read from its complement: 99.9 % of requests succeed.
           metric:
-            '(^|[_.:])(?<!(non|not)[_.])(success(ful)?([_.](requests?|reqs?|calls?|responses?))?[_.:]?(rate|ratio|fraction|percent(age)?|pct)|availability([_.:]?(ratio|fraction|percent(age)?|pct))?)([_.:]?(rate)?[0-9]+[smhdw])?$',
+            '(^|[_.:])(?<!(non|not)[_.:])(success(ful)?([_.](requests?|reqs?|calls?|responses?))?([_.]?(rate|ratio|fraction|percent(age)?|pct)([_.:]?[0-9]+[smhdw])?|:(ratio|fraction|percent(age)?|pct)(_rate[0-9]+[smhdw])?)|availability([_.]?(ratio|fraction|percent(age)?|pct)([_.:]?[0-9]+[smhdw])?|:(ratio|fraction|percent(age)?|pct)(_rate[0-9]+[smhdw])?)?)$',
           signal: 'reliability',
           kind: 'error_rate',
           limit: 0.999,
