@@ -285,7 +285,6 @@ export class DecisionEngine {
    */
   private holdsFurtherStep(rt: IncidentRuntime, ex: Execution, d: WorkflowDecision, ts: number): boolean {
     if (d.blockedBy !== null) return true;
-    if (rollsBackAgain(this.ledger.get(ex.recommendationId), d)) return true;
     if (ex.validated && !this.config.execution.actionsReachData && !newSinceExecution(rt.incident, ex)) return true;
     const fix = this.context.changeAfter(rt.incident.stack, rt.incident.service, ex.ts, ts);
     return fix !== undefined && ts - fix.ts < this.config.guardrails.freezeMinutes * MIN;
@@ -333,17 +332,6 @@ export class DecisionEngine {
   onExecutionResult(id: string, ok: boolean, detail: string, ts: number): void {
     this.ledger.executionResult(id, ok, detail, ts);
   }
-}
-
-/**
- * The decision rolls back the very change the executed action already rolled back. A change is
- * undone once: a further step is another action, not the same one again. Imitation seed 83: a
- * config change's pool cut rolled back at 18:48 (in replay, its effect unseen) was rolled back
- * again at 20:03 when the campaign's load took p99 past its gate, inside the campaign's window.
- */
-function rollsBackAgain(done: Recommendation | undefined, d: WorkflowDecision): boolean {
-  const undone = done?.action === 'rollback' ? done.cause.event?.id : undefined;
-  return undone !== undefined && d.action === 'rollback' && d.cause.event?.id === undone;
 }
 
 /**

@@ -8,7 +8,9 @@ import { healthyTargets } from './healthy-targets.js';
  * needs healthy targets with headroom. A change this incident already rolled back is undone: the
  * fault that is back (or never left) is not that version's, and rolling it back again changes
  * nothing, so the next step is moving traffic. Held as "the same rollback again", a release's
- * errors back twenty minutes after its rollback stayed unmitigated for hours.
+ * errors back twenty minutes after its rollback stayed unmitigated for hours; proposed again, a
+ * config change's pool cut rolled back at 18:48 (imitation seed 83, in replay) was rolled back a
+ * second time at 20:03.
  */
 export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   const { w, inc, cause, causeRecord } = ctx;
