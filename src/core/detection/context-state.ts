@@ -11,8 +11,8 @@ export interface ContextSnapshot {
   idleChanges?: [string, string][];
 }
 
-/** Changes remembered per idle stack until its cutover: a few releases, not a history. */
-const IDLE_CHANGES_KEPT = 8;
+/** Services remembered per idle stack until its cutover: a few releases, not a history. */
+const IDLE_SERVICES_KEPT = 8;
 
 /**
  * What the context events have said so far, as the detection stages read it: each stack's traffic
@@ -33,7 +33,7 @@ export class ContextState {
    * 5xx climbing to the gate at 3-4σ a point under the normal bound, was mitigated four minutes
    * after its breach.
    */
-  private idleChanges: [string, string][] = [];
+  private idleChanges = new Map<string, Set<string>>();
 
   constructor(private readonly changeWatchMs: number) {
     this.changes = new RecentChanges(changeWatchMs);
@@ -57,16 +57,21 @@ export class ContextState {
       this.explained.add(event);
       this.changes.add(event);
       const share = event.stack === undefined ? undefined : this.shares.shareOf(event.stack);
-      if (isChange(event) && share !== undefined && share < IDLE_SHARE_PERCENT) {
-        this.idleChanges.push([event.stack!, event.service ?? '']);
-        if (this.idleChanges.length > IDLE_CHANGES_KEPT) this.idleChanges.shift();
-      }
+      if (isChange(event) && share !== undefined && share < IDLE_SHARE_PERCENT) this.keepIdle(event.stack!, event.service ?? '');
     }
   }
 
+  private keepIdle(stack: string, service: string): void {
+    let services = this.idleChanges.get(stack);
+    if (services === undefined) this.idleChanges.set(stack, (services = new Set()));
+    services.delete(service);
+    services.add(service);
+    if (services.size > IDLE_SERVICES_KEPT) services.delete(services.values().next().value!);
+  }
+
   private expose(stack: string, ts: number): void {
-    for (const [s, service] of this.idleChanges) if (s === stack) this.changes.watchFrom(stack, service, ts);
-    this.idleChanges = this.idleChanges.filter(([s]) => s !== stack);
+    for (const service of this.idleChanges.get(stack) ?? []) this.changes.watchFrom(stack, service, ts);
+    this.idleChanges.delete(stack);
   }
 
   toJSON(): ContextSnapshot {
@@ -74,7 +79,7 @@ export class ContextState {
       shares: this.shares.toJSON(),
       explained: this.explained.toJSON(),
       changes: this.changes.toJSON(),
-      idleChanges: this.idleChanges.map((c) => [...c]),
+      idleChanges: [...this.idleChanges].flatMap(([stack, services]) => [...services].map((service): [string, string] => [stack, service])),
     };
   }
 
@@ -82,6 +87,7 @@ export class ContextState {
     this.shares = TrafficShares.fromJSON(snap.shares);
     this.explained = ExplainedWindows.fromJSON(snap.explained);
     this.changes = RecentChanges.fromJSON(this.changeWatchMs, snap.changes);
-    this.idleChanges = (snap.idleChanges ?? []).map(([stack, service]) => [stack, service]);
+    this.idleChanges = new Map();
+    for (const [stack, service] of snap.idleChanges ?? []) this.keepIdle(stack, service);
   }
 }
