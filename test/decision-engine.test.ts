@@ -431,4 +431,32 @@ describe('after an executed action', () => {
     expect(Math.round((executed[1]!.ts - T) / MIN)).toBeGreaterThanOrEqual(40);
     expect(Math.round((executed[1]!.ts - T) / MIN)).toBeLessThan(45);
   });
+
+  it('moves no traffic after a rollback that worked, however late its episode closes', () => {
+    // The rollback at minute 2 cleared the errors by minute 8; the detector closes the episode only
+    // at minute 35 (a slow recovery rule). The freeze ends at minute 33 with the incident still open:
+    // the stack is back inside its bounds, so the rollback is not undone and nothing moves.
+    const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: true });
+    for (let m = 0; m < 60; m++) {
+      const ts = T + m * MIN;
+      if (m === 1) deploySeven(d, ts);
+      if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+      if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
+      if (m === 35)
+        d.onDetection({
+          type: 'recovery',
+          ts,
+          stack: 'a',
+          service: 'checkout',
+          signal: 'reliability',
+          metric: 'err',
+          episodeStartTs: T + 2 * MIN,
+          peakScore: 9,
+        });
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', m >= 2 && m < 8 ? 9 : 0.5));
+      d.onDetection(stackHealth(ts + MIN - 1, 'b', 0.2));
+    }
+    const executed = out.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.reverts === undefined);
+    expect(executed.map((r) => [r.action, Math.round((r.ts - T) / MIN)])).toEqual([['rollback', 3]]);
+  });
 });

@@ -39,7 +39,17 @@ export const PHASE_CODES = {
   event_correlation: ['cause_found', 'no_cause', 'explained', 'cold_cache', 'downstream'],
   delta_stack_identification: ['singled_out', 'sole_stack_changed', 'saturated_alone', 'global_at_risk', 'global', 'insufficient_volume', 'no_verdict'],
   // rollback_no_target: older records only (a rollback nobody could name was observed; now rollback_unnamed asks a person).
-  dependency_checks: ['targets_ok', 'no_target', 'rollback_ready', 'pause_ready', 'rollback_as_shift', 'rollback_unnamed', 'rollback_no_target', 'scale_ready'],
+  dependency_checks: [
+    'targets_ok',
+    'no_target',
+    'rollback_ready',
+    'pause_ready',
+    'rollback_as_shift',
+    'rollback_unnamed',
+    'rollback_holding',
+    'rollback_no_target',
+    'scale_ready',
+  ],
   confidence_scoring: ['confident', 'no_slo_risk', 'low_confidence'],
   human_approval: ['not_required', 'auto_approved', 'awaiting_human', 'approved', 'rejected'],
   execution: ['ready', 'awaiting_approval', 'blocked', 'executed', 'controller_failed'],

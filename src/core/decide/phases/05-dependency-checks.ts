@@ -1,4 +1,5 @@
 import { hhmm } from '../../clock-text.js';
+import { healthIsFresh } from '../health-freshness.js';
 import type { Phase } from './context.js';
 import { isRollingOut, namedPrevious } from './evidence-text.js';
 import { healthyTargets } from './healthy-targets.js';
@@ -11,10 +12,23 @@ import { healthyTargets } from './healthy-targets.js';
  * errors back twenty minutes after its rollback stayed unmitigated for hours; proposed again, a
  * config change's pool cut rolled back at 18:48 (imitation seed 83, in replay) was rolled back a
  * second time at 20:03.
+ *
+ * Undone means the fault is still here: a rollback that cleared the stack is holding, however long
+ * the detector takes to close its episode. Counted as undone on the rollback alone, an incident
+ * whose errors had stopped five minutes after its rollback, its episode closed 30 minutes later by
+ * a slow recovery rule, moved traffic the minute its freeze ended.
  */
 export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
   const { w, inc, cause, causeRecord } = ctx;
-  const undoneAt = cause === undefined ? undefined : w.rolledBack?.(cause.id);
+  const rolledBackAt = cause === undefined ? undefined : w.rolledBack?.(cause.id);
+  if (rolledBackAt !== undefined && !stillDeviates(ctx))
+    return {
+      result: 'fail',
+      code: 'rollback_holding',
+      evidence: `${cause!.id} was rolled back at ${hhmm(rolledBackAt)} and ${inc.stack} is back inside its bounds`,
+      end: { action: 'observe', reason: 'the rollback is holding', cause: causeRecord },
+    };
+  const undoneAt = rolledBackAt;
   ctx.action = cause === undefined || undoneAt !== undefined ? 'shift_traffic' : isRollingOut(cause, w.now) ? 'pause_rollout' : 'rollback';
   const share = w.shareOf(inc.stack);
   const targets = healthyTargets(w, Math.min(w.config.guardrails.maxShiftPercent, share ?? w.config.guardrails.maxShiftPercent));
@@ -59,3 +73,11 @@ export const dependencyChecks: Phase<'dependency_checks'> = (ctx) => {
     evidence: `${ctx.action === 'rollback' ? 'roll back' : 'pause'} ${cause!.id}${prev !== undefined ? ` to ${prev}` : ''}; peers: ${targets.notes.join('; ') || 'none reporting'}`,
   };
 };
+
+/** Whether the stack's latest health (fresh, any signal but capacity) is still beyond the warn bound; no fresh health: assume so. */
+function stillDeviates({ w, inc }: Parameters<Phase<'dependency_checks'>>[0]): boolean {
+  const h = w.health.get(inc.stack);
+  if (!healthIsFresh(h, w.now, w.config.incident.staleAfterMinutes)) return true;
+  for (const [signal, score] of Object.entries(h.scores)) if (signal !== 'capacity' && score !== undefined && score >= w.warnScore) return true;
+  return false;
+}
