@@ -53,6 +53,24 @@ describe('cross-stack comparison in fractions of the expected value', () => {
     expect(judgeStacks([stack('eu-west-1', 9, 0.3), stack('eu-central-1', 1.1, 0.08)], p)).toMatchObject({ scope: 'local', stack: 'eu-west-1' });
   });
 
+  it("keeps a changed stack's errors local against unchanged peers inside their own noise, however far their fractions moved", () => {
+    // Kit seed 111: a release's 5xx 52 % over its normal (4.5 sigma), a peer 21 % over its own
+    // (1.6 sigma). Fractions alone call that moved alike (21 % >= 0.4 x 52 %); the peer's own
+    // baseline calls it noise, and the change is the prior.
+    const err = (name: string, score: number, dev: number, extra: Partial<StackInput> = {}) =>
+      stack(name, score, dev, { relative: { dev, noise: 0.12, expected: 0.0004, level: 0, direction: 1 }, ...extra });
+    const release = err('us-east-1', 4.5, 0.52, { errorCanary: true });
+    const peers = [err('us-west-2', 1.6, 0.21), err('eu-west-1', -0.1, -0.01), err('eu-central-1', 0.2, 0.02)];
+    expect(judgeStacks([release, ...peers], p)).toMatchObject({ scope: 'local', stack: 'us-east-1' });
+    // Without the change it is the fractions' call, as before.
+    expect(judgeStacks([err('us-east-1', 4.5, 0.52), ...peers], p)).toMatchObject({ scope: 'partial', movedAlike: true });
+    // A peer that changed too is no control; one beyond its own healthy bound has moved.
+    expect(judgeStacks([release, err('us-west-2', 1.6, 0.21, { errorCanary: true }), ...peers.slice(1)], p)).toMatchObject({ movedAlike: true });
+    expect(judgeStacks([release, err('us-west-2', 2.1, 0.21), ...peers.slice(1)], p)?.scope).not.toBe('local');
+    // Nor before the release's own errors are confirmed.
+    expect(judgeStacks([{ ...release, confirmed: false }, ...peers], p)).toMatchObject({ movedAlike: true });
+  });
+
   it('gives no say to a peer too noisy to show such a move', () => {
     // Hourly latency of a noisy dependency: 40 % off from one hour to the next is its wobble
     // (noise 0.33 in fractions), so its 40 % now says nothing about whether it moved with the top.

@@ -62,6 +62,14 @@ describe('two-stage threshold', () => {
     expect(feedWith(canary, [0, 3.3, 4.7, 0])).toEqual(['none', 'warn', 'confirmed', 'none']);
     // A lone spike of any size is still one point.
     expect(feedWith(canary, [0, 120, 0, 0, 2.9, 0])).not.toContain('confirmed');
+    // With confirmWithin (after the rollout), two of three points past the bound confirm too, the
+    // second on a hit (kit seed 44: a release's 5xx at 3.4σ, 2.0σ, then 4.1σ at its breach); two
+    // hits further apart do not.
+    const settled: ThresholdParams = { ...canary, confirmWithin: 3 };
+    expect(feedWith(settled, [0, 3.4, 2.0, 4.1])).toEqual(['none', 'warn', 'none', 'confirmed']);
+    expect(feedWith(settled, [0, 3.4, 2.0, 2.0, 4.1])).toEqual(['none', 'warn', 'none', 'none', 'none']);
+    expect(feedWith(canary, [0, 3.4, 2.0, 4.1])).not.toContain('confirmed');
+    expect(feedWith({ ...params, warnScore: 3 }, [0, 3.4, 2.0, 4.1])).not.toContain('confirmed');
   });
 
   it('reports how much of the window a young episode has lived, and weighs persistence over that', () => {

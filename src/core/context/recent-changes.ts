@@ -73,6 +73,18 @@ export class RecentChanges {
     return from;
   }
 
+  /**
+   * Whether a change covering `stack`/`service` at `ts` is still rolling out (before its end; a
+   * window watched from a cutover has none). Read-only, like latestChange.
+   */
+  rollingOut(stack: string, service: string, ts: number): boolean {
+    if (ts > this.latestUntil) return false;
+    const list = this.byStack.get(stack);
+    if (list === undefined) return false;
+    for (const w of list) if (ts >= w.from && ts < w.until - this.watchMs && (w.service === service || w.service === '')) return true;
+    return false;
+  }
+
   /** Whether `stack`/`service` is inside a change window at `ts` (called with non-decreasing ts per engine). */
   changed(stack: string, service: string, ts: number): boolean {
     if (ts > this.latestUntil) return false;

@@ -67,6 +67,8 @@ export interface StackInput extends StackDeviation {
    * relative deviation then (see MetricGroup.changeMarks). Absent when none.
    */
   sinceChange?: { from: number; dev: Readonly<Record<string, number>> };
+  /** Errors of a stack inside its change window (canary analysis): a good version raises none. */
+  errorCanary?: true;
 }
 
 /**
@@ -172,7 +174,7 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
     const moves = relativeMoves(top, peers, p);
     if (moves !== undefined) {
       const bar = p.peerMaxRatio * moves.top;
-      if (moves.ref >= bar) {
+      if (moves.ref >= bar && !canaryAgainstCalmPeers(top, peers, p)) {
         const count = 1 + moves.all.filter((m) => m >= bar).length;
         const scope = count >= 2 && count / n >= p.globalFraction ? 'global' : 'partial';
         return {
@@ -208,6 +210,18 @@ function judge(stacks: readonly StackInput[], p: DeltaParams): DeltaVerdict | un
       reason: `${top.stack} deviates by ${fmt(top.score)} but peer ${maxPeerStack} is also at ${fmt(maxPeer)}: no single culprit`,
     }
   );
+}
+
+/**
+ * A changed stack's confirmed errors against unchanged peers that each call themselves healthy:
+ * the canary verdict, which fractions do not overrule. "Moved alike" reads fractions because one
+ * platform-wide move is 4.5 sigma on a quiet stack and 1.6 on a noisy one; here the change is the
+ * prior, the peers are the control, and a control inside its own noise has not moved. A release's
+ * 5xx 52 % over its normal (4.5 sigma) was held a minute, past its breach, as "moved alike" with a
+ * peer 21 % over its own (1.6 sigma, kit seed 111).
+ */
+function canaryAgainstCalmPeers(top: StackInput, peers: readonly StackInput[], p: DeltaParams): boolean {
+  return top.errorCanary === true && top.confirmed && peers.every((s) => s.errorCanary !== true && peerNow(s) < p.peerHealthyScore);
 }
 
 /**

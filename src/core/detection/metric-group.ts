@@ -168,11 +168,8 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     const share = perShare ? ctx.shares.shareOf(series.stack) : undefined;
     // A stack confirmed in its change window is compared on its latest point, not on an average
     // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
-    const canaryNow =
-      series.threshold.phase === 'confirmed' &&
-      (series.lastScore ?? 0) > series.smoothedScore &&
-      watchedAfterChange(group.signal) &&
-      ctx.changes.changed(series.stack, group.service, stepEnd);
+    const changed = watchedAfterChange(group.signal) && ctx.changes.changed(series.stack, group.service, stepEnd);
+    const canaryNow = changed && series.threshold.phase === 'confirmed' && (series.lastScore ?? 0) > series.smoothedScore;
     const aside = ctx.explained?.aimedAt(series.stack, group.service, stepEnd, ASIDE_KINDS);
     const anchor = liveAnchor(group, series.stack);
     inputs.push({
@@ -201,6 +198,7 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
         : {}),
       ...(group.changeMarks[series.stack] !== undefined ? { sinceChange: group.changeMarks[series.stack]! } : {}),
       ...(aside !== undefined ? { aside: `${aside.kind} ${aside.id}` } : {}),
+      ...(changed && group.signal === 'reliability' ? { errorCanary: true as const } : {}),
     });
   }
   if (!anyEpisode) {
@@ -330,7 +328,7 @@ export function stableMinutesOf(stepMinutes: number, scope: DeltaEvent['scope'],
 }
 
 function toDeviation(s: StackInput): StackDeviation {
-  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, sinceChange: _s, latestRun: _l, ...rest } = s;
+  const { inEpisode: _e, volume, episodeMinutes: _m, confirmed: _c, relative: _r, aside: _a, sinceChange: _s, latestRun: _l, errorCanary: _k, ...rest } = s;
   return volume === volume ? { ...rest, samplesInWindow: s.samplesInWindow } : rest;
 }
 

@@ -66,6 +66,13 @@ export class SampleScorer {
    */
   private readonly changeThreshold: ThresholdParams;
   private readonly changeErrorThreshold: ThresholdParams;
+  /**
+   * Once the rollout has ended, two of three points past the bound confirm errors too: the whole
+   * fleet runs the new version, and a ramp of error counts dips under the bound for a point as it
+   * rises. Not while pods restart: their connection resets come and go (imitation seed 88: a
+   * healthy rollout's 5xx at 3.5σ, 2.2σ, 3.8σ, gone when it ended).
+   */
+  private readonly settledErrorThreshold: ThresholdParams;
   private readonly decays: BaselineDecays;
   private readonly smoothing: Decay;
   private readonly breaches: BreachWatch;
@@ -82,6 +89,7 @@ export class SampleScorer {
     const afterChange = Math.min(config.threshold.warnScore, config.threshold.afterChangeWarnScore);
     this.changeThreshold = { ...config.threshold, warnScore: afterChange };
     this.changeErrorThreshold = { ...this.changeThreshold, confirmRun: 2 };
+    this.settledErrorThreshold = { ...this.changeErrorThreshold, confirmWithin: 3 };
     this.decays = baselineDecays(config.baseline);
     this.smoothing = new Decay(config.delta.windowMinutes / 2);
     this.breaches = new BreachWatch(config, emit);
@@ -313,6 +321,7 @@ export class SampleScorer {
   /** Canary analysis: a changed stack's errors and latency are judged more sensitively (see changeThreshold). */
   private thresholdFor(s: Sample): ThresholdParams {
     if (!watchedAfterChange(s.signal) || !this.context.changes.changed(s.stack, s.service, s.ts)) return this.config.threshold;
-    return s.signal === 'reliability' ? this.changeErrorThreshold : this.changeThreshold;
+    if (s.signal !== 'reliability') return this.changeThreshold;
+    return this.context.changes.rollingOut(s.stack, s.service, s.ts) ? this.changeErrorThreshold : this.settledErrorThreshold;
   }
 }

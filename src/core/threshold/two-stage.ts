@@ -53,6 +53,12 @@ export interface ThresholdParams {
    * minutes. Never one: after a deploy, lone spikes of any size are common.
    */
   confirmRun?: number;
+  /**
+   * The `confirmRun` hits may be spread over this many points, the latest a point hit (absent:
+   * in a row). A ramp of error counts dips under the bound for a point as it rises (kit seed 44:
+   * 3.4σ, 2.0σ, then 4.1σ at its breach).
+   */
+  confirmWithin?: number;
 }
 
 /** What changed with this point; `none` for the common case. */
@@ -151,7 +157,9 @@ function confirmIfPersistent(state: ThresholdState, ts: number, params: Threshol
   const { hits, of } = persistence(state, params);
   const needed = Math.max(1, Math.ceil(params.confirmFraction * of));
   const run = state.pointRun ?? 0;
-  const byRun = params.confirmRun !== undefined && params.confirmRun > 0 && run >= params.confirmRun;
+  const k = params.confirmRun ?? 0;
+  const within = params.confirmWithin ?? k;
+  const byRun = k > 0 && (run >= k || (run >= 1 && within > k && popcount(state.hits & ((1 << within) - 1)) >= k));
   const strongRun = byRun || (run >= 2 && (state.runStrength ?? 0) >= needed);
   if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
