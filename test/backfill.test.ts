@@ -2,6 +2,7 @@
  * `harbinger backfill` against a real Prometheus 2.42 on loopback, holding 2.5 days of history
  * written into its TSDB beforehand with `promtool tsdb create-blocks-from openmetrics`.
  */
+import { CheckpointFile } from '../src/adapters/state/checkpoint-file.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -160,7 +161,10 @@ function harbingerChild(
 }
 
 /** The metric groups of a checkpoint (the baselines), without its head. */
-const groups = (dir: string): string[] => readFileSync(join(dir, 'state.json'), 'utf8').trim().split('\n').slice(1);
+const groups = (dir: string): string[] => checkpointLines(dir).slice(1);
+
+/** A checkpoint's lines, head first, whichever form it was written in. */
+const checkpointLines = (dir: string): string[] => [...new CheckpointFile(join(dir, 'state.json')).lines()];
 
 describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a real Prometheus', () => {
   beforeAll(async () => {
@@ -246,8 +250,8 @@ describe.skipIf(missing('prometheus', 'promtool'))('harbinger backfill from a re
     // The same checkpoint, byte for byte, as the run that was never interrupted.
     // Every metric group (the baselines) byte for byte; the head too, but for the merge stage's
     // diagnostic outOfOrder counter (a restored merge counts a chunk's first samples differently).
-    const [headA, ...groupsA] = readFileSync(join(dir, 'state.json'), 'utf8').trim().split('\n');
-    const [headB, ...groupsB] = readFileSync(join(whole, 'state.json'), 'utf8').trim().split('\n');
+    const [headA, ...groupsA] = checkpointLines(dir);
+    const [headB, ...groupsB] = checkpointLines(whole);
     expect(groupsA.length).toBeGreaterThan(0);
     expect(groupsA).toEqual(groupsB);
     const noStats = (h: string | undefined) => h!.replace(/"outOfOrder":\d+/, '');

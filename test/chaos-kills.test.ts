@@ -1,3 +1,4 @@
+import { CheckpointFile } from '../src/adapters/state/checkpoint-file.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -168,7 +169,7 @@ async function finish(proc: ManagedProcess, port: number, dir: string, calls: Co
   await proc.stop();
   expect(proc.exitInfo()?.code).toBe(0);
   const head = decodeState<{ pipeline: { detection: { stats: DetectionStats; buffer: { items: [number, { kind?: string }][] } } } }>(
-    readFileSync(join(dir, 'state.json'), 'utf8').split('\n')[0]!,
+    new CheckpointFile(join(dir, 'state.json')).lines().next().value!,
   );
   const { stats, buffer } = head.pipeline.detection;
   const auditLines = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n');

@@ -6,6 +6,7 @@ import { ServiceMetrics } from '../adapters/http/metrics.js';
 import type { Logger } from '../adapters/log/logger.js';
 import { writeFileAtomic, fsyncDir } from '../adapters/file/durable-file.js';
 import { linesSync, readLineBatches } from '../adapters/file/line-reader.js';
+import { CheckpointFile } from '../adapters/state/checkpoint-file.js';
 import { parseLine } from '../ingest/record-parser.js';
 import type { Sample } from '../domain/types.js';
 import { EmbeddedRuntime } from './runtime/embedded-runtime.js';
@@ -290,13 +291,13 @@ function writeProgress(dataDir: string, p: BackfillProgress): void {
 
 /** The checkpoint's head line (its savedAt), without reading the groups. */
 function checkpointHead(path: string): { savedAt: number } | undefined {
-  for (const { line } of linesSync(path)) {
-    if (line.length === 0) continue;
-    // The head line may be long (the decision snapshot); savedAt comes right after the version.
-    const m = /^\{"version":\d+,"savedAt":(\d+)/.exec(line);
-    return { savedAt: m !== null ? Number(m[1]) : Number.POSITIVE_INFINITY };
-  }
-  return undefined;
+  const lines = new CheckpointFile(path).lines();
+  const head = lines.next();
+  lines.return(undefined);
+  if (head.done === true) return undefined;
+  // The head line may be long (the decision snapshot); savedAt comes right after the version.
+  const m = /^\{"version":\d+,"savedAt":(\d+)/.exec(head.value);
+  return { savedAt: m !== null ? Number(m[1]) : Number.POSITIVE_INFINITY };
 }
 
 /** --force: the state there is kept, renamed, rather than deleted. */

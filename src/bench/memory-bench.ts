@@ -2,6 +2,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import type { BaselineState } from '../core/baseline/seasonal-baseline.js';
 import { DetectionEngine } from '../core/detection/detection-engine.js';
 import { encodeState } from '../core/state/json-codec.js';
+import { gzipSync } from 'node:zlib';
 import { forEachSyntheticSample } from './synthetic.js';
 
 /** What issue 14 sizes a deployment by: a daily and a weekly season (the README's example). */
@@ -22,6 +23,11 @@ export interface LongRunMemory {
   /** Every metric group encoded as a streamed checkpoint writes it (one line each), per series. */
   checkpointBytesPerSeries: number;
   numberArrayCheckpointBytesPerSeries: number;
+  /** The same lines as `serve` writes them by default: gzip level 1, one member per 64 groups. */
+  checkpointGzipBytesPerSeries: number;
+  /** CPU per series to encode the lines, and to gzip them. */
+  checkpointEncodeMicrosPerSeries: number;
+  checkpointGzipMicrosPerSeries: number;
 }
 
 function liveBytes(gc: () => void): number {
@@ -31,10 +37,32 @@ function liveBytes(gc: () => void): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
+/** Groups per gzip member, as CheckpointFile compresses one take of the snapshot. */
+const GROUPS_PER_MEMBER = 64;
+
 function checkpointBytes(engine: DetectionEngine): number {
-  let bytes = 0;
-  for (const g of engine.snapshot().groups) bytes += Buffer.byteLength(encodeState(g)) + 1;
-  return bytes;
+  return checkpointSizes(engine).plain;
+}
+
+function checkpointSizes(engine: DetectionEngine): { plain: number; gzip: number; encodeMs: number; gzipMs: number } {
+  const groups = engine.snapshot().groups;
+  let plain = 0;
+  let gzip = 0;
+  let encodeMs = 0;
+  let gzipMs = 0;
+  for (let i = 0; i < groups.length; i += GROUPS_PER_MEMBER) {
+    const t0 = performance.now();
+    const text = `${groups
+      .slice(i, i + GROUPS_PER_MEMBER)
+      .map((g) => encodeState(g))
+      .join('\n')}\n`;
+    const t1 = performance.now();
+    gzip += gzipSync(text, { level: 1 }).length;
+    gzipMs += performance.now() - t1;
+    encodeMs += t1 - t0;
+    plain += Buffer.byteLength(text);
+  }
+  return { plain, gzip, encodeMs, gzipMs };
 }
 
 /**
@@ -86,7 +114,7 @@ export function benchLongRunMemory(config: DetectionConfig, seriesCount: number,
   const samplesPerSec = (seriesCount * days * 1440) / ((performance.now() - t0) / 1000);
   if (engine.getStats().series !== seriesCount) throw new Error('series count mismatch');
   const typed = liveBytes(gc) - before;
-  const typedCheckpoint = checkpointBytes(engine);
+  const typedCheckpoint = checkpointSizes(engine);
   for (const s of engine.series()) s.baseline = numberArrayLayout(s.baseline) as BaselineState;
   const plain = liveBytes(gc) - before;
   const plainCheckpoint = checkpointBytes(engine);
@@ -96,7 +124,10 @@ export function benchLongRunMemory(config: DetectionConfig, seriesCount: number,
     samplesPerSec,
     heapBytesPerSeries: typed / seriesCount,
     numberArrayHeapBytesPerSeries: plain / seriesCount,
-    checkpointBytesPerSeries: typedCheckpoint / seriesCount,
+    checkpointBytesPerSeries: typedCheckpoint.plain / seriesCount,
     numberArrayCheckpointBytesPerSeries: plainCheckpoint / seriesCount,
+    checkpointGzipBytesPerSeries: typedCheckpoint.gzip / seriesCount,
+    checkpointEncodeMicrosPerSeries: (typedCheckpoint.encodeMs * 1000) / seriesCount,
+    checkpointGzipMicrosPerSeries: (typedCheckpoint.gzipMs * 1000) / seriesCount,
   };
 }

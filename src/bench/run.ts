@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const c = await benchCheckpoint(fullConfig, n);
     checkpoints.push(c);
     console.log(
-      `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs === c.oneShotMs ? `${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped` : 'impossible (past the maximum string length)'}; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk`,
+      `  ${n.toLocaleString('en-US').padStart(7)} series: one-shot ${c.oneShotMs === c.oneShotMs ? `${c.oneShotMs.toFixed(0).padStart(5)} ms with ingest stopped` : 'impossible (past the maximum string length)'}; streamed ${c.streamedTotalMs.toFixed(0).padStart(5)} ms, longest pause ${c.streamedLongestSliceMs.toFixed(1)} ms; ${Math.round(c.bytesPerSeries).toLocaleString('en-US')} B/series on disk gzipped${c.plainBytesPerSeries === c.plainBytesPerSeries ? ` (${Math.round(c.plainBytesPerSeries).toLocaleString('en-US')} B as one plain document)` : ''}`,
     );
   }
   console.log('');
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
       long.push(m);
       const b = (x: number): string => `${Math.round(x).toLocaleString('en-US')} B`;
       console.log(
-        `  ${n.toLocaleString('en-US').padStart(7)} series (fed at ${fmtRate(m.samplesPerSec)} samples/s): heap ${b(m.heapBytesPerSeries)}/series (number[] ${b(m.numberArrayHeapBytesPerSeries)}); checkpoint ${b(m.checkpointBytesPerSeries)}/series (number[] ${b(m.numberArrayCheckpointBytesPerSeries)})`,
+        `  ${n.toLocaleString('en-US').padStart(7)} series (fed at ${fmtRate(m.samplesPerSec)} samples/s): heap ${b(m.heapBytesPerSeries)}/series (number[] ${b(m.numberArrayHeapBytesPerSeries)}); checkpoint ${b(m.checkpointBytesPerSeries)}/series (number[] ${b(m.numberArrayCheckpointBytesPerSeries)}), gzipped as serve writes it ${b(m.checkpointGzipBytesPerSeries)}/series (encode ${m.checkpointEncodeMicrosPerSeries.toFixed(0)} µs + gzip ${m.checkpointGzipMicrosPerSeries.toFixed(0)} µs a series)`,
       );
     }
   }

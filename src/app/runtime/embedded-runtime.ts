@@ -79,7 +79,7 @@ export class EmbeddedRuntime implements Runtime {
       },
       rejected: (_r, reason) => hooks.onRejected(reason),
     });
-    this.store = new CheckpointFile(join(cfg.server.dataDir, 'state.json'));
+    this.store = new CheckpointFile(join(cfg.server.dataDir, 'state.json'), cfg.server.checkpointGzipLevel);
     this.restore();
     this.wal = new WriteAheadLog<Command>(join(cfg.server.dataDir, 'wal.sqlite'), this.walSeq, join(cfg.server.dataDir, 'wal.jsonl'));
   }
@@ -302,7 +302,10 @@ export class EmbeddedRuntime implements Runtime {
     const first = lines.next();
     if (first.done === true) return undefined;
     const head = decodeState<Checkpoint | CheckpointHead>(first.value);
-    if (head.version === 1) return head;
+    if (head.version === 1) {
+      lines.return(undefined);
+      return head;
+    }
     const groups: GroupSnapshot[] = [];
     for (const line of lines) groups.push(decodeState<GroupSnapshot>(line));
     const { detection, merge, decision } = head.pipeline;
