@@ -400,18 +400,21 @@ describe('after an executed action', () => {
     expect(recs.some((r) => r.ts > executed[0]!.ts && r.action === 'none')).toBe(true);
   });
 
-  it('moves traffic when the errors a rollback cleared come back (live: the action reached the data)', () => {
-    // A release's errors rolled back at minute 2, gone by minute 12 (validated effective), back at
-    // minute 40 on the same stack: the rollback is done, and rolling it back again would change
-    // nothing. Held as "the same rollback again", such errors went unmitigated for hours.
+  /**
+   * deploy-7 at minute 1 and its errors on a (live: the actions reach the data) from each of
+   * `errorsAt`; the detector closes the first episode at `recoveryAt`; a's health is bad while
+   * `bad(m)`. The executed actions, reverts aside.
+   */
+  function liveRollback(minutes: number, errorsAt: number[], recoveryAt: number, bad: (m: number) => boolean): Recommendation[] {
     const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: true });
-    for (let m = 0; m < 80; m++) {
+    for (let m = 0; m < minutes; m++) {
       const ts = T + m * MIN;
       if (m === 1) deploySeven(d, ts);
-      if (m === 2 || m === 40) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
-      if (m === 2 || m === 40) d.onDetection(localDelta(ts + MIN - 1));
-      // The detector clears the episode ten minutes after its last point beyond the bound.
-      if (m === 17)
+      if (errorsAt.includes(m)) {
+        d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
+        d.onDetection(localDelta(ts + MIN - 1));
+      }
+      if (m === recoveryAt)
         d.onDetection({
           type: 'recovery',
           ts,
@@ -422,11 +425,18 @@ describe('after an executed action', () => {
           episodeStartTs: T + 2 * MIN,
           peakScore: 9,
         });
-      const bad = (m >= 2 && m < 8) || m >= 40;
-      d.onDetection(stackHealth(ts + MIN - 1, 'a', bad ? 9 : 0.5));
+      d.onDetection(stackHealth(ts + MIN - 1, 'a', bad(m) ? 9 : 0.5));
       d.onDetection(stackHealth(ts + MIN - 1, 'b', 0.2));
     }
-    const executed = out.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.reverts === undefined);
+    return out.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.reverts === undefined);
+  }
+
+  it('moves traffic when the errors a rollback cleared come back (live: the action reached the data)', () => {
+    // A release's errors rolled back at minute 2, gone by minute 12 (validated effective), back at
+    // minute 40 on the same stack: the rollback is done, and rolling it back again would change
+    // nothing. Held as "the same rollback again", such errors went unmitigated for hours. The
+    // detector clears the first episode ten minutes after its last point beyond the bound.
+    const executed = liveRollback(80, [2, 40], 17, (m) => (m >= 2 && m < 8) || m >= 40);
     expect(executed.map((r) => r.action)).toEqual(['rollback', 'shift_traffic']);
     expect(Math.round((executed[1]!.ts - T) / MIN)).toBeGreaterThanOrEqual(40);
     expect(Math.round((executed[1]!.ts - T) / MIN)).toBeLessThan(45);
@@ -436,27 +446,7 @@ describe('after an executed action', () => {
     // The rollback at minute 2 cleared the errors by minute 8; the detector closes the episode only
     // at minute 35 (a slow recovery rule). The freeze ends at minute 33 with the incident still open:
     // the stack is back inside its bounds, so the rollback is not undone and nothing moves.
-    const { d, out } = engineOnTwoStacks(T - 1440 * MIN, { actionsReachData: true });
-    for (let m = 0; m < 60; m++) {
-      const ts = T + m * MIN;
-      if (m === 1) deploySeven(d, ts);
-      if (m === 2) d.onDetection(errAnomaly(ts, { gate: 'error_rate' }));
-      if (m === 2) d.onDetection(localDelta(ts + MIN - 1));
-      if (m === 35)
-        d.onDetection({
-          type: 'recovery',
-          ts,
-          stack: 'a',
-          service: 'checkout',
-          signal: 'reliability',
-          metric: 'err',
-          episodeStartTs: T + 2 * MIN,
-          peakScore: 9,
-        });
-      d.onDetection(stackHealth(ts + MIN - 1, 'a', m >= 2 && m < 8 ? 9 : 0.5));
-      d.onDetection(stackHealth(ts + MIN - 1, 'b', 0.2));
-    }
-    const executed = out.filter((e): e is Recommendation => e.type === 'recommendation' && e.status === 'executed' && e.reverts === undefined);
+    const executed = liveRollback(60, [2], 35, (m) => m >= 2 && m < 8);
     expect(executed.map((r) => [r.action, Math.round((r.ts - T) / MIN)])).toEqual([['rollback', 3]]);
   });
 });
