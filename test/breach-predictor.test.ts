@@ -36,6 +36,15 @@ describe('breach prediction from the raw points of an episode', () => {
     expect(rawMinutesToBreach(errors, 0.0004, 5 * MIN, 0.0003, 4 * MIN, true, 30, 2)).toBeNaN();
   });
 
+  it('in a confirmed episode, extrapolates one point beyond the bound after a dip, two minutes ahead at most', () => {
+    // Kit seed 111: 0.00082, 0.00034, then 0.00097 against a 0.001 gate, confirmed on two of three points.
+    expect(rawMinutesToBreach(errors, 0.00097, 5 * MIN, 0.00034, 4 * MIN, true, 1, 5)).toBeCloseTo(0.00003 / 0.00063, 6);
+    // Further than twice that one point's minute: a dip says nothing about an hour.
+    expect(rawMinutesToBreach(errors, 0.0005, 5 * MIN, 0.0004, 4 * MIN, true, 1, 5)).toBeNaN();
+    // Not yet confirmed, one point is a spike as far as anyone knows.
+    expect(rawMinutesToBreach(errors, 0.00097, 5 * MIN, 0.00034, 4 * MIN, false, 1, 5)).toBeNaN();
+  });
+
   it('says nothing on a single point, a flat or receding run, or no earlier point', () => {
     expect(rawMinutesToBreach(errors, 0.0008, 5 * MIN, 0.0005, 4 * MIN, false, 1, 5)).toBeNaN();
     expect(rawMinutesToBreach(errors, 0.0008, 5 * MIN, 0.0009, 4 * MIN, true, 3, 5)).toBeNaN();

@@ -125,7 +125,11 @@ export function isPastGate(state: TrendState, gate: SloGate): boolean {
  * minutes, not in an hour. (Once the run's length: a deploy's errors at 0.00075 then 0.00081, 3
  * minutes from a 0.001 gate, went unpredicted until the breach; twice it took one more bad deploy
  * ahead of its breach on 19 kit incidents, for 4 more false mitigations over 7 seed sets, all
- * none in a trap window; the ones read came after a change on the stack.) NaN otherwise.
+ * none in a trap window; the ones read came after a change on the stack.) In a confirmed episode
+ * one point beyond the bound is enough, after a dip: its confirmation already told a ramp from a
+ * spike, and a ramp of error counts dips for a point as it rises (kit seed 111: a release's 5xx
+ * at 0.00082, 0.00034, then 0.00097 against a 0.001 gate, forecast 70 minutes out by the trend
+ * and breached the next minute). NaN otherwise.
  */
 export function rawMinutesToBreach(
   gate: SloGate,
@@ -140,7 +144,7 @@ export function rawMinutesToBreach(
   const up = gate.comparator === '>';
   const past = up ? value > gate.limit : value < gate.limit;
   if (past) return confirmed ? 0 : NaN;
-  if (pointRun < 2 || !(ts > prevTs) || prevValue !== prevValue) return NaN;
+  if (pointRun < (confirmed ? 1 : 2) || !(ts > prevTs) || prevValue !== prevValue) return NaN;
   const minutes = (ts - prevTs) / 60_000;
   const slope = (value - prevValue) / minutes;
   if (up ? !(slope > 0) : !(slope < 0)) return NaN;
