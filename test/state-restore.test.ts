@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/config/load.js';
-import { Pipeline, type PipelineOutput, type PipelineSnapshot } from '../src/pipeline/pipeline.js';
+import { LOAD_PROFILE, Pipeline, snapshotFromPieces, type PipelineOutput, type PipelineSnapshot, type StreamedHead } from '../src/pipeline/pipeline.js';
 import { parseLine } from '../src/ingest/record-parser.js';
 import { decodeState, encodeState } from '../src/core/state/json-codec.js';
 
@@ -50,7 +50,7 @@ describe('checkpoint and restore', () => {
     expect(resumed).toEqual(full);
   });
 
-  it('a snapshot streamed while the data keeps flowing restores to the state of its start (copy-on-write per group)', () => {
+  it('a snapshot streamed while the data keeps flowing restores to the state of its start (copy-on-write per group and per load profile)', () => {
     const cut = minute('10:20') + 3;
     const live = new Pipeline(config, { output: () => {} });
     feed(live, 0, cut);
@@ -66,18 +66,30 @@ describe('checkpoint and restore', () => {
       at += 36;
     }
     expect(groups.length).toBeGreaterThan(5);
-    const { detection, merge, decision } = decodeState<Omit<PipelineSnapshot, 'detection'> & { detection: Omit<PipelineSnapshot['detection'], 'groups'> }>(
-      head,
-    );
+    // The look-ahead's load profiles come after the groups, wrapped, and are left out of the head.
+    const profiles = groups.filter((g) => g.startsWith(`{"${LOAD_PROFILE}":`));
+    expect(profiles.length).toBeGreaterThan(1);
+    const decodedHead = decodeState<StreamedHead>(head);
+    expect(decodedHead.decision.lookahead?.loads).toEqual([]);
     const streamedOut: string[] = [];
     const streamed = new Pipeline(config, { output: (e) => void streamedOut.push(JSON.stringify(e)) });
-    streamed.restore({ detection: { ...detection, groups: groups.map((g) => decodeState(g)) }, merge, decision });
+    streamed.restore(
+      snapshotFromPieces(
+        decodedHead,
+        groups.map((g) => decodeState(g)),
+      ),
+    );
     const referenceOut: string[] = [];
     const reference = new Pipeline(config, { output: (e) => void referenceOut.push(JSON.stringify(e)) });
     reference.restore(decodeState<PipelineSnapshot>(atStart));
-    // Groups come back in the order they were written; compare them sorted, and the rest as is.
+    // Groups and load profiles come back in the order they were written; compare them sorted, and the rest as is.
+    const sorted = (xs: readonly unknown[]): string[] => xs.map((x) => encodeState(x)).sort();
     const canon = (snap: PipelineSnapshot): string =>
-      encodeState({ ...snap, detection: { ...snap.detection, groups: snap.detection.groups.map((g) => encodeState(g)).sort() } });
+      encodeState({
+        ...snap,
+        detection: { ...snap.detection, groups: sorted(snap.detection.groups) },
+        decision: { ...snap.decision, lookahead: { ...snap.decision.lookahead!, loads: sorted(snap.decision.lookahead!.loads) } },
+      });
     expect(canon(streamed.snapshot())).toBe(canon(reference.snapshot()));
     feed(streamed, cut, lines.length);
     feed(reference, cut, lines.length);

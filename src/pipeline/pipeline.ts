@@ -6,6 +6,8 @@ import { DecisionEngine, type DecisionSnapshot } from '../core/decide/decision-e
 import { DetectionMerge, type MergeSnapshot } from '../core/merge/detection-merge.js';
 import { encodeState } from '../core/state/json-codec.js';
 import { IncidentTrail } from '../core/incident/incident-trail.js';
+import type { GroupSnapshot } from '../core/detection/snapshot-stream.js';
+import type { StackProfile } from '../core/predict/load-profiles.js';
 
 /** Everything the pipeline emits, in event-time order. */
 export type PipelineOutput = DetectionEvent | DecisionEvent;
@@ -21,8 +23,36 @@ export interface PipelineSnapshot {
   decision: DecisionSnapshot;
 }
 
+/** A streamed snapshot's head, as `beginSnapshot` encodes it: every stage, the pieces `takeGroups` hands out left out. */
+export type StreamedHead = Omit<PipelineSnapshot, 'detection'> & { detection: Omit<DetectionSnapshot, 'groups'> };
+
+/**
+ * A snapshot from a streamed head and its decoded pieces (the lines `takeGroups` handed out, in
+ * any order): metric groups, and load profiles wrapped as `{"loadProfile": ...}`, which join any
+ * the head holds (a checkpoint written before streaming them held them all there).
+ */
+export function snapshotFromPieces(head: StreamedHead, pieces: Iterable<unknown>): PipelineSnapshot {
+  const groups: GroupSnapshot[] = [];
+  const profiles: StackProfile[] = [];
+  for (const piece of pieces) {
+    if (piece !== null && typeof piece === 'object' && LOAD_PROFILE in piece) profiles.push((piece as { [LOAD_PROFILE]: StackProfile })[LOAD_PROFILE]);
+    else groups.push(piece as GroupSnapshot);
+  }
+  const { detection, merge, decision } = head;
+  const lookahead = decision.lookahead;
+  return {
+    detection: { ...detection, groups },
+    merge,
+    decision:
+      profiles.length > 0 && lookahead !== undefined ? { ...decision, lookahead: { ...lookahead, loads: [...lookahead.loads, ...profiles] } } : decision,
+  };
+}
+
 /** The in-process pipeline is one shard of the merge. */
 const LOCAL = 'local';
+
+/** The key a streamed checkpoint's load-profile pieces are wrapped in; the other pieces are metric groups. */
+export const LOAD_PROFILE = 'loadProfile';
 
 /**
  * The whole pipeline in one place:
@@ -129,20 +159,25 @@ export class Pipeline {
 
   /**
    * A snapshot streamed in pieces (see DetectionEngine.beginSnapshot): returns the head (every
-   * stage, the detection groups excepted) encoded now, consistent with the groups `takeGroups`
-   * then hands out as they were at this moment.
+   * stage, the detection groups and the look-ahead's load profiles excepted) encoded now,
+   * consistent with the pieces `takeGroups` then hands out as they were at this moment: every
+   * metric group, then every load profile wrapped as `{"loadProfile": ...}` (see `isLoadProfileLine`).
    */
   beginSnapshot(): string {
     const detection = this.detection.beginSnapshot();
-    return encodeState({ detection, merge: this.merge.snapshot(), decision: this.decision.snapshot() });
+    return encodeState({ detection, merge: this.merge.snapshot(), decision: this.decision.beginSnapshot() });
   }
 
   takeGroups(max: number): string[] | null {
-    return this.detection.takeGroups(max);
+    const groups = this.detection.takeGroups(max);
+    if (groups !== null) return groups;
+    const profiles = this.decision.takeProfiles(max);
+    return profiles === null ? null : profiles.map((p) => `{"${LOAD_PROFILE}":${p}}`);
   }
 
   endSnapshot(): void {
     this.detection.endSnapshot();
+    this.decision.endSnapshot();
   }
 
   restore(s: { detection: DetectionSnapshot; merge?: MergeSnapshot; decision: DecisionSnapshot }): void {

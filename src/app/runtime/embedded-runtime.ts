@@ -6,21 +6,20 @@ import type { MergeSnapshot } from '../../core/merge/detection-merge.js';
 import type { SeriesState } from '../../core/detection/series-state.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { AlertTrigger, DecisionEvent, DecisionResult } from '../../domain/decision.js';
-import { Pipeline } from '../../pipeline/pipeline.js';
+import { Pipeline, snapshotFromPieces, type StreamedHead } from '../../pipeline/pipeline.js';
 import { CheckpointFile } from '../../adapters/state/checkpoint-file.js';
 import { decodeState } from '../../core/state/json-codec.js';
-import type { GroupSnapshot } from '../../core/detection/snapshot-stream.js';
 import { WriteAheadLog } from '../../adapters/file/write-ahead-log.js';
 import type { ServiceMetrics } from '../../adapters/http/metrics.js';
 import type { Logger } from '../../adapters/log/logger.js';
 import type { Kept, Runtime } from './runtime.js';
 
-/** The head line of a streamed checkpoint; one metric group per line follows it. */
+/** The head line of a streamed checkpoint; one piece per line follows it (a metric group or a load profile, see Pipeline.takeGroups). */
 interface CheckpointHead {
   version: 2;
   savedAt: number;
   walSeq: number;
-  pipeline: { detection: Omit<DetectionSnapshot, 'groups'>; merge: MergeSnapshot; decision: DecisionSnapshot };
+  pipeline: StreamedHead;
 }
 
 /** A checkpoint of one JSON document, as written before checkpoints were streamed (still read). */
@@ -306,9 +305,9 @@ export class EmbeddedRuntime implements Runtime {
       lines.return(undefined);
       return head;
     }
-    const groups: GroupSnapshot[] = [];
-    for (const line of lines) groups.push(decodeState<GroupSnapshot>(line));
-    const { detection, merge, decision } = head.pipeline;
-    return { version: 1, savedAt: head.savedAt, walSeq: head.walSeq, detection: { ...detection, groups }, merge, decision };
+    const pieces = function* (): Generator<unknown> {
+      for (const line of lines) yield decodeState(line);
+    };
+    return { version: 1, savedAt: head.savedAt, walSeq: head.walSeq, ...snapshotFromPieces(head.pipeline, pieces()) };
   }
 }

@@ -176,6 +176,25 @@ export class DecisionEngine {
     };
   }
 
+  /**
+   * The snapshot with the look-ahead's load profiles left out (`lookahead.loads` empty): they are
+   * handed out as encoded pieces by `takeProfiles`, consistent with this moment, while samples keep
+   * being learned. Restore puts them back in `lookahead.loads`.
+   */
+  beginSnapshot(): DecisionSnapshot {
+    const s = this.snapshot();
+    if (this.lookahead !== undefined) s.lookahead = this.lookahead.beginSnapshot();
+    return s;
+  }
+
+  takeProfiles(max: number): string[] | null {
+    return this.lookahead?.takeProfiles(max) ?? null;
+  }
+
+  endSnapshot(): void {
+    this.lookahead?.endSnapshot();
+  }
+
   restore(s: DecisionSnapshot): void {
     if (s.version !== 1) throw new Error(`decision snapshot version ${String(s.version)} is not supported`);
     this.context = ContextIndex.fromJSON(s.context, this.limits.maxContextEvents);

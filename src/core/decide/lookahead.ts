@@ -101,6 +101,20 @@ export class Lookahead {
     return { loads: this.loads.toJSON(), schedule: this.schedule.toJSON(), explained: this.explained.toJSON() };
   }
 
+  /** The snapshot without its load profiles, which `takeProfiles` then hands out as they are now (see LoadProfiles.beginSnapshot). */
+  beginSnapshot(): LookaheadSnapshot {
+    this.loads.beginSnapshot();
+    return { loads: [], schedule: this.schedule.toJSON(), explained: this.explained.toJSON() };
+  }
+
+  takeProfiles(max: number): string[] | null {
+    return this.loads.take(max);
+  }
+
+  endSnapshot(): void {
+    this.loads.endSnapshot();
+  }
+
   restore(s: LookaheadSnapshot): void {
     this.loads.restore(s.loads);
     this.schedule.restore(s.schedule);
