@@ -67,9 +67,34 @@ describe('two-stage threshold', () => {
     // hits further apart do not.
     const settled: ThresholdParams = { ...canary, confirmWithin: 3 };
     expect(feedWith(settled, [0, 3.4, 2.0, 4.1])).toEqual(['none', 'warn', 'none', 'confirmed']);
-    expect(feedWith(settled, [0, 3.4, 2.0, 2.0, 4.1])).toEqual(['none', 'warn', 'none', 'none', 'none']);
+    expect(feedWith(settled, [0, 3.4, 0, 0, 4.1])).toEqual(['none', 'warn', 'none', 'none', 'none']);
     expect(feedWith(canary, [0, 3.4, 2.0, 4.1])).not.toContain('confirmed');
     expect(feedWith({ ...params, warnScore: 3 }, [0, 3.4, 2.0, 4.1])).not.toContain('confirmed');
+  });
+
+  it('after the rollout, a hit confirms at once when the points before it summed to a bound (CUSUM)', () => {
+    const settled: ThresholdParams = { ...params, warnScore: 3, confirmRun: 2, confirmWithin: 3 };
+    const run = (p: ThresholdParams, scores: number[], slowScore?: number) => {
+      const st = createThreshold();
+      if (slowScore !== undefined) st.slowScore = slowScore;
+      const out = scores.map((x, i) => observe(st, i * MIN, x, p));
+      return { out, cusum: st.cusum };
+    };
+    // Kit seed 11: a release's 5xx rising inside the noise, then a first hit two minutes before its breach.
+    const ramp = [0, 2.1, 1.2, 1.7, 1.1, 1.9, 3.1];
+    const r = run(settled, ramp);
+    expect(r.out).toEqual(['none', 'none', 'none', 'none', 'none', 'none', 'confirmed']);
+    // 1.6 + 0.7 + 1.2 + 0.6 + 1.4 before the hit, then the hit (clipped at the bound) less the slack.
+    expect(r.cusum).toBeCloseTo(5.5 + 2.5, 10);
+    // The same points during the rollout (no confirmWithin) or on an unchanged stack: one hit, no verdict.
+    expect(run({ ...settled, confirmWithin: undefined }, ramp).out).not.toContain('confirmed');
+    expect(run({ ...params, warnScore: 3 }, ramp).out).not.toContain('confirmed');
+    // Points just past the slack do not add up to a bound, and a lone spike of any size after calm
+    // points stays one point.
+    expect(run(settled, [0, 0.9, 0.9, 0.9, 0.9, 0.9, 3.5]).out).not.toContain('confirmed');
+    expect(run(settled, [0, 0.2, -1, 0.4, 0.1, 40]).out).not.toContain('confirmed');
+    // A series running a sigma over its forecast while calm (slowScore 1) sums only what lies above that.
+    expect(run(settled, ramp, 1).out).not.toContain('confirmed');
   });
 
   it('reports how much of the window a young episode has lived, and weighs persistence over that', () => {

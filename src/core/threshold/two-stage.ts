@@ -36,6 +36,13 @@ export interface ThresholdState {
    */
   pointRun?: number;
   runStrength?: number;
+  /**
+   * Under `confirmWithin` only (else 0), the upper CUSUM of the point scores, each clipped at the
+   * bound, less the calm average (`slowScore`, where the series keeps one) and CUSUM_SLACK: the
+   * evidence the points before a hit carry between them (see confirmIfPersistent). Absent in
+   * older checkpoints.
+   */
+  cusum?: number;
 }
 
 /** One point's strength is capped here, so no single spike is worth more than this many points at the bound. */
@@ -61,6 +68,9 @@ export interface ThresholdParams {
   confirmWithin?: number;
 }
 
+/** The CUSUM's allowance per point, in sigmas: half the one-sigma shift it looks for (the textbook k). */
+const CUSUM_SLACK = 0.5;
+
 /** What changed with this point; `none` for the common case. */
 export type ThresholdTransition = 'none' | 'warn' | 'confirmed' | 'cleared';
 
@@ -77,6 +87,7 @@ export function createThreshold(): ThresholdState {
     ewScore: 0,
     pointRun: 0,
     runStrength: 0,
+    cusum: 0,
   };
 }
 
@@ -129,6 +140,14 @@ export function observe(state: ThresholdState, ts: number, score: number, params
   state.hits = ((state.hits << 1) | (hit ? 1 : 0)) >>> 0;
   const pointHit = pointScore >= params.warnScore;
   const strength = pointScore / params.warnScore;
+  // Summed only while the caller asks for `confirmWithin` (a changed stack's errors after the
+  // rollout), from zero: what counts is what the points since then carry, over what they carried.
+  const summing = (params.confirmWithin ?? 0) > 0;
+  const cusumBefore = state.cusum ?? 0;
+  const calm = state.slowScore !== undefined && state.slowScore > 0 ? state.slowScore : 0;
+  const step = (pointScore < params.warnScore ? pointScore : params.warnScore) - calm - CUSUM_SLACK;
+  state.cusum = summing && cusumBefore + step > 0 ? cusumBefore + step : 0;
+  const ledIn = summing && pointHit && cusumBefore >= params.warnScore;
   state.pointRun = pointHit ? (state.pointRun ?? 0) + 1 : 0;
   state.runStrength = pointHit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
   if (hit) state.lastHitTs = ts;
@@ -139,7 +158,7 @@ export function observe(state: ThresholdState, ts: number, score: number, params
       state.phase = 'warn';
       state.episodeStartTs = ts;
       state.peakScore = score;
-      return confirmIfPersistent(state, ts, params) ? 'confirmed' : 'warn';
+      return confirmIfPersistent(state, ts, params, ledIn) ? 'confirmed' : 'warn';
     case 'warn':
     case 'confirmed': {
       if (score > state.peakScore) state.peakScore = score;
@@ -147,19 +166,28 @@ export function observe(state: ThresholdState, ts: number, score: number, params
         state.phase = 'normal';
         return 'cleared';
       }
-      if (state.phase === 'warn' && confirmIfPersistent(state, ts, params)) return 'confirmed';
+      if (state.phase === 'warn' && confirmIfPersistent(state, ts, params, ledIn)) return 'confirmed';
       return 'none';
     }
   }
 }
 
-function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams): boolean {
+/**
+ * Under `confirmWithin`, a point hit also confirms when the points before it, past the slack, add
+ * up to a bound's worth (`cusum`, `ledIn`): a ramp rising inside the noise, then out of it (kit
+ * seed 11: a release's 5xx at 2.1σ, 1.2σ, 1.7σ, 1.1σ, 1.9σ, then 3.1σ two minutes before its
+ * breach, confirmed at its breach by two hits more). A lone spike comes out of calm points and does
+ * not confirm. Not during the rollout: restarting pods blip errors up for minutes, and summed they
+ * confirmed healthy rollouts (imitation seeds 88, 3101); nor from the level before: a series the
+ * baseline under-forecasts by a sigma sums to the bound in minutes (imitation seed 99, twice).
+ */
+function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams, ledIn: boolean): boolean {
   const { hits, of } = persistence(state, params);
   const needed = Math.max(1, Math.ceil(params.confirmFraction * of));
   const run = state.pointRun ?? 0;
   const k = params.confirmRun ?? 0;
   const within = params.confirmWithin ?? k;
-  const byRun = k > 0 && (run >= k || (run >= 1 && within > k && popcount(state.hits & ((1 << within) - 1)) >= k));
+  const byRun = k > 0 && (ledIn || run >= k || (run >= 1 && within > k && popcount(state.hits & ((1 << within) - 1)) >= k));
   const strongRun = byRun || (run >= 2 && (state.runStrength ?? 0) >= needed);
   if (hits < needed && !strongRun) return false;
   // A single point is no re-check: with one-point windows (sparse series), confirm on the next point.
