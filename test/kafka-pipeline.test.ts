@@ -111,7 +111,8 @@ function serveConfig(t: HarbingerTopics): Record<string, unknown> {
   return {
     decision: { execution: { approval: 'auto' } },
     server: { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'hb-kafka-')), wallClockWatermark: false, tickSeconds: 1 },
-    kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000 },
+    // Checkpoints in records of 8 KB: every restart and take-over below restores from parts (see StateRecords).
+    kafka: { brokers: broker.brokers, groupId: `g-${t.samples}`, topics: t, checkpointIntervalMs: 500, sessionTimeoutMs: 6000, stateRecordChars: 8192 },
   };
 }
 
@@ -406,6 +407,12 @@ describe.skipIf(noKafka)('Harbinger on a real Kafka broker', () => {
           expected.filter((r) => r.incidentId === inc).map((r) => `${r.id} ${r.status}`),
         );
       }
+      // The survivor took the decider over from a checkpoint written in parts (and the shards' larger
+      // checkpoints were parted too; a partition with few series fits in one 8 KB record).
+      const state = await readAll(t.state, 1);
+      const parted = new Set(state.filter((m) => m.key?.includes('#part/')).map((m) => m.key!.split('#')[0]));
+      expect(parted.has(`g-${t.samples}/decide`)).toBe(true);
+      expect([...parted].filter((k) => k.startsWith(`g-${t.samples}/shard/`)).length).toBeGreaterThanOrEqual(2);
       // The survivor read every partition to its end and committed it.
       const admin = kafka.admin();
       await admin.connect();

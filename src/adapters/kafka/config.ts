@@ -29,6 +29,12 @@ export const kafkaConfigSchema = z.strictObject({
     .prefault({}),
   /** State is checkpointed and offsets committed this often (and on shutdown). */
   checkpointIntervalMs: z.number().int().positive().default(10_000),
+  /**
+   * Characters of checkpoint text per record of the state topic (before compression). A larger
+   * checkpoint is split across records (see StateRecords), so none passes the topic's
+   * max.message.bytes: the default fits even the broker's default of 1 MiB.
+   */
+  stateRecordChars: z.number().int().min(1024).default(1_000_000),
   /** Bytes fetched per partition per request: the unit of backpressure. */
   maxBytesPerPartition: z.number().int().positive().default(1_048_576),
   sessionTimeoutMs: z.number().int().positive().default(30_000),

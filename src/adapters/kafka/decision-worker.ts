@@ -7,6 +7,7 @@ import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetterMessage, decodeShardMessage } from './message-codec.js';
 import { endOffsets, readLatest, readTopicRange, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
+import { StateRecords, stateKeyOf } from './state-records.js';
 
 /** The decider's state, with the detections offset it reflects and where the output stood. */
 export interface DeciderCheckpoint {
@@ -59,6 +60,7 @@ export class DecisionWorker {
   private lastCheckpoint: number;
   private quiesce: (() => void) | undefined;
   private readonly fresh: DecisionSnapshot;
+  private readonly stateRecords: StateRecords;
   private shards: string[] = [];
   private readonly unknownShards = new Set<string>();
   readonly stats: DeciderStats = {
@@ -86,6 +88,7 @@ export class DecisionWorker {
     private readonly now: () => number = Date.now,
   ) {
     this.fresh = decision.snapshot();
+    this.stateRecords = new StateRecords(cfg.stateRecordChars);
     this.lastCheckpoint = this.now();
   }
 
@@ -154,7 +157,7 @@ export class DecisionWorker {
       return;
     }
     if (this.stats.active) return;
-    const saved = (await readLatest(this.kafka, this.cfg.topics.state, (k) => k === this.stateKey)).get(this.stateKey);
+    const saved = this.stateRecords.read(this.stateKey, await readLatest(this.kafka, this.cfg.topics.state, (k) => stateKeyOf(k) === this.stateKey));
     const merge = new DetectionMerge(this.shards, { detection: (e) => this.decision.onDetection(e), context: (e) => this.decision.onContext(e) });
     this.published = new Set();
     this.out.length = 0;
@@ -290,7 +293,9 @@ export class DecisionWorker {
       decision: this.decision.snapshot(),
       recommendationsEnd: Object.fromEntries([...ends].map(([p, { high }]) => [String(p), high.toString()])),
     };
-    await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [{ key: this.stateKey, value: encodeState(cp) }] });
+    // One request per record, as the shards write theirs (see StateRecords).
+    for (const record of this.stateRecords.records(this.stateKey, encodeState(cp)))
+      await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [record] });
     this.published.clear();
     try {
       await this.consumer.commitOffsets([{ topic: this.cfg.topics.detections, partition: 0, offset: this.nextOffset.toString() }]);

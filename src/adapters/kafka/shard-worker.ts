@@ -12,6 +12,7 @@ import { checkpointOf, createShardTask, offerEvents, outputMessages, type Progre
 export type { ShardCheckpoint } from './shard-task.js';
 
 import { endOffsets, readLatest, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
+import { StateRecords, stateKeyOf } from './state-records.js';
 
 export interface ShardStats {
   messages: number;
@@ -48,6 +49,7 @@ export class ShardWorker {
   private readonly events = new Map<number, { offset: bigint; event: ContextEvent }[]>();
   private readonly eventsProgress = new Map<number, Progress>();
   private readonly serial = new Serial();
+  private readonly stateRecords: StateRecords;
   private quiesce: (() => void) | undefined;
   private lastCheckpoint: number;
   readonly stats: ShardStats = { messages: 0, deadLetters: 0, checkpoints: 0, lastCheckpointMs: 0, rebalances: 0, assigned: 0 };
@@ -66,6 +68,7 @@ export class ShardWorker {
     /** limits.maxSeries, per partition's engine. */
     private readonly maxSeries = Number.POSITIVE_INFINITY,
   ) {
+    this.stateRecords = new StateRecords(cfg.stateRecordChars);
     this.lastCheckpoint = this.now();
   }
 
@@ -127,10 +130,10 @@ export class ShardWorker {
     const fresh = mine.filter((p) => !this.tasks.has(p));
     if (fresh.length > 0) {
       const keys = new Map(fresh.map((p) => [this.stateKey(p), p]));
-      const saved = await readLatest(this.kafka, this.cfg.topics.state, (k) => keys.has(k));
+      const saved = await readLatest(this.kafka, this.cfg.topics.state, (k) => keys.has(stateKeyOf(k)));
       const ends = await endOffsets(this.kafka, this.cfg.topics.samples);
       for (const p of fresh) {
-        const cp = saved.get(this.stateKey(p));
+        const cp = this.stateRecords.read(this.stateKey(p), saved);
         const logStart = ends.get(p)?.low ?? 0n;
         const deps = {
           detection: this.detection,
@@ -322,11 +325,10 @@ export class ShardWorker {
     const records = [];
     for (const task of this.tasks.values()) {
       await this.publish(task, false);
-      const cp = checkpointOf(task);
-      records.push({ key: this.stateKey(task.partition), value: encodeState(cp) });
+      records.push(...this.stateRecords.records(this.stateKey(task.partition), encodeState(checkpointOf(task))));
     }
-    // One request per record: each may be large (a partition's every series), and the broker
-    // caps a request at the state topic's max.message.bytes.
+    // One request per record: each may be up to stateRecordChars, and the broker caps a batch at
+    // the state topic's max.message.bytes.
     for (const r of records) await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] });
     try {
       await this.consumer.commitOffsets(

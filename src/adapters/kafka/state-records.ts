@@ -1,0 +1,86 @@
+/**
+ * A checkpoint as records of the compacted state topic. A broker refuses a record batch larger than
+ * the topic's max.message.bytes (1 MiB unless raised), and one partition's state grows with its
+ * series: some 4 KB of text each after a week of daily and weekly seasons, so a samples partition
+ * of 100,000 series is 400 MB of text, and a decider's look-ahead holds a profile per saturation
+ * series. A value longer than `maxChars` is written as parts under their own keys, then a small
+ * head record under the state's key that names them: the head is the commit point.
+ *
+ * Parts alternate between two slots by generation, so a crash half-way through writing one
+ * generation's parts leaves the previous one whole, and its head still names it. Compaction keeps
+ * the latest record per key: both slots survive it, and the older slot is the one overwritten next.
+ * A slot's parts beyond the current count, left from a larger earlier state, are never read.
+ */
+
+/** Marks a head record (a checkpoint is an object whose first key is never this). */
+const HEAD = '{"$parts":';
+/** Between a state's key and a part's slot and index. */
+const PART = '#part/';
+
+interface Head {
+  $parts: number;
+  slot: number;
+  generation: number;
+}
+
+export interface StateRecord {
+  key: string;
+  value: string;
+}
+
+function partKey(key: string, slot: number, index: number): string {
+  return `${key}${PART}${slot}/${index}`;
+}
+
+/** The state key a record belongs to: itself, or the key of the state it is a part of. */
+export function stateKeyOf(recordKey: string): string {
+  const i = recordKey.indexOf(PART);
+  return i < 0 ? recordKey : recordKey.slice(0, i);
+}
+
+export class StateRecords {
+  /** The generation last written or read per state key: the next write takes the other slot. */
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly maxChars: number) {
+    if (!(maxChars >= 1)) throw new RangeError('maxChars must be at least 1');
+  }
+
+  /** The records that write `value` under `key`, in the order to send them: parts first, the head last. */
+  records(key: string, value: string): StateRecord[] {
+    const generation = (this.generations.get(key) ?? 0) + 1;
+    this.generations.set(key, generation);
+    if (value.length <= this.maxChars) return [{ key, value }];
+    const slot = generation % 2;
+    const parts = Math.ceil(value.length / this.maxChars);
+    const out: StateRecord[] = [];
+    for (let i = 0; i < parts; i++)
+      out.push({ key: partKey(key, slot, i), value: `${generation}\n${value.slice(i * this.maxChars, (i + 1) * this.maxChars)}` });
+    const head: Head = { $parts: parts, slot, generation };
+    out.push({ key, value: JSON.stringify(head) });
+    return out;
+  }
+
+  /**
+   * The value last written under `key`, from the latest record per key (see readLatest); undefined
+   * when there is none. Throws, naming the key and the part, when a head names a part the topic
+   * does not hold at that generation: a checkpoint is used whole or not at all.
+   */
+  read(key: string, latest: ReadonlyMap<string, string>): string | undefined {
+    const value = latest.get(key);
+    if (value === undefined || !value.startsWith(HEAD)) return value;
+    const head = JSON.parse(value) as Head;
+    this.generations.set(key, head.generation);
+    const stamp = `${head.generation}\n`;
+    const pieces: string[] = [];
+    for (let i = 0; i < head.$parts; i++) {
+      const part = latest.get(partKey(key, head.slot, i));
+      if (part === undefined || !part.startsWith(stamp))
+        throw new Error(
+          `state ${key}: part ${i + 1} of ${head.$parts} of generation ${head.generation} is ${part === undefined ? 'missing' : 'from another generation'}`,
+        );
+      pieces.push(part.slice(stamp.length));
+    }
+    return pieces.join('');
+  }
+}

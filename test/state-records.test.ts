@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { StateRecords, stateKeyOf, type StateRecord } from '../src/adapters/kafka/state-records.js';
+
+/** What a compacted topic keeps of `records`: the latest value per key. */
+function compact(records: readonly StateRecord[], into = new Map<string, string>()): Map<string, string> {
+  for (const r of records) into.set(r.key, r.value);
+  return into;
+}
+
+const checkpoint = (n: number): string => JSON.stringify({ version: 1, series: Array.from({ length: n }, (_, i) => ({ i, v: i * 0.5 })) });
+
+describe('checkpoints as records of the compacted state topic', () => {
+  it('writes a small checkpoint as one record under its key, as before', () => {
+    const w = new StateRecords(10_000);
+    const value = checkpoint(10);
+    expect(w.records('g/shard/0', value)).toEqual([{ key: 'g/shard/0', value }]);
+    expect(new StateRecords(10_000).read('g/shard/0', compact(w.records('g/shard/0', value)))).toBe(value);
+  });
+
+  it('splits a large one into parts of at most maxChars, head last, and reads it back whole', () => {
+    const w = new StateRecords(1000);
+    const value = checkpoint(500);
+    const records = w.records('g/shard/3', value);
+    expect(records.length).toBe(Math.ceil(value.length / 1000) + 1);
+    expect(records.at(-1)!.key).toBe('g/shard/3');
+    for (const r of records.slice(0, -1)) {
+      expect(stateKeyOf(r.key)).toBe('g/shard/3');
+      expect(r.value.length).toBeLessThanOrEqual(1000 + '1\n'.length);
+    }
+    expect(new StateRecords(1000).read('g/shard/3', compact(records))).toBe(value);
+  });
+
+  it('a crash half-way through a generation leaves the previous one readable; the next write takes the other slot', () => {
+    const w = new StateRecords(1000);
+    const first = checkpoint(300);
+    const topic = compact(w.records('g/decide', first));
+    const second = checkpoint(400);
+    const records = w.records('g/decide', second);
+    // Only half of the second generation's parts reached the broker, and not its head.
+    compact(records.slice(0, Math.floor(records.length / 2)), topic);
+    const restarted = new StateRecords(1000);
+    expect(restarted.read('g/decide', topic)).toBe(first);
+    // The instance that restored generation 1 writes generation 2 into the slot generation 1 did not use.
+    const third = checkpoint(350);
+    compact(restarted.records('g/decide', third), topic);
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(third);
+    // ...and the generation before it is still whole in its own slot.
+    const firstParts = [...topic.keys()].filter((k) => k.startsWith('g/decide#part/1/'));
+    expect(firstParts.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a head whose parts are missing or from another generation, naming the key and the part', () => {
+    const w = new StateRecords(1000);
+    const topic = compact(w.records('g/shard/1', checkpoint(300)));
+    const missing = new Map(topic);
+    missing.delete('g/shard/1#part/1/2');
+    expect(() => new StateRecords(1000).read('g/shard/1', missing)).toThrow('state g/shard/1: part 3 of');
+    const stale = new Map(topic);
+    stale.set('g/shard/1#part/1/0', '7\n{"x":1}');
+    expect(() => new StateRecords(1000).read('g/shard/1', stale)).toThrow(/part 1 of \d+ of generation 1 is from another generation/);
+  });
+
+  it('reads nothing when the topic holds nothing for the key, and a single record when the state shrank', () => {
+    const w = new StateRecords(1000);
+    expect(w.read('g/shard/9', new Map())).toBeUndefined();
+    const topic = compact(w.records('g/shard/9', checkpoint(300)));
+    const small = checkpoint(2);
+    compact(w.records('g/shard/9', small), topic);
+    expect(new StateRecords(1000).read('g/shard/9', topic)).toBe(small);
+  });
+});
