@@ -60,6 +60,35 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect(() => new StateRecords(1000).read('g/shard/1', stale)).toThrow(/part 1 of \d+ of generation 1 is from another generation/);
   });
 
+  it('streams lines into records as they come, and gives the lines back, one longer than a record included', async () => {
+    const w = new StateRecords(1000);
+    const lines = ['{"head":1}', ...Array.from({ length: 40 }, (_, i) => checkpoint(i % 7)), checkpoint(200), '{"last":true}'];
+    const sent: StateRecord[] = [];
+    let pulled = 0;
+    let pulledAtFirst = -1;
+    await w.write(
+      'g/shard/2',
+      (function* () {
+        for (const l of lines) {
+          pulled++;
+          yield l;
+        }
+      })(),
+      async (r) => {
+        if (sent.length === 0) pulledAtFirst = pulled;
+        sent.push(r);
+      },
+    );
+    // Records go out as they fill: the first before most lines were even produced.
+    expect(pulledAtFirst).toBeLessThan(lines.length / 2);
+    expect(sent.length).toBe(Math.ceil(lines.join('\n').length / 1000) + 1);
+    expect(new StateRecords(1000).readLines('g/shard/2', compact(sent))).toEqual(lines);
+    // One line that fits stays one record, as `records` writes it.
+    const one: StateRecord[] = [];
+    await w.write('g/shard/5', ['{"a":1}'], async (r) => void one.push(r));
+    expect(one).toEqual([{ key: 'g/shard/5', value: '{"a":1}' }]);
+  });
+
   it('reads nothing when the topic holds nothing for the key, and a single record when the state shrank', () => {
     const w = new StateRecords(1000);
     expect(w.read('g/shard/9', new Map())).toBeUndefined();

@@ -1,6 +1,8 @@
 import type { DetectionConfig } from '../../config/detection.js';
 import { DetectionEngine, type DetectionSnapshot } from '../../core/detection/detection-engine.js';
 import type { ShardOutput } from '../../core/merge/detection-merge.js';
+import type { GroupSnapshot } from '../../core/detection/snapshot-stream.js';
+import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { ShardMessage } from './message-codec.js';
 
@@ -13,9 +15,12 @@ import type { ShardMessage } from './message-codec.js';
 /** Items per detections-topic message: well under the broker's 1 MiB default per record. */
 const ITEMS_PER_MESSAGE = 1000;
 
-/** One samples partition's detection state, with the input positions it reflects. */
+/**
+ * One samples partition's detection state, with the input positions it reflects. Version 1 is
+ * written whole; version 2 is written as lines (see checkpointLines) and read back as this.
+ */
 export interface ShardCheckpoint {
-  version: 1;
+  version: 1 | 2;
   partition: number;
   /** Next samples offset to read. */
   nextOffset: string;
@@ -108,18 +113,45 @@ export function offerEvents(task: Task, events: ReadonlyMap<number, readonly { o
   }
 }
 
-/** The task's state and the input positions it reflects, for the compacted state topic. */
-export function checkpointOf(task: Task): ShardCheckpoint {
-  return {
-    version: 1,
-    partition: task.partition,
-    nextOffset: task.nextOffset.toString(),
-    seq: task.seq,
-    eventsNext: Object.fromEntries([...task.eventsNext].map(([p, o]) => [String(p), o.toString()])),
-    time: Number.isFinite(task.progress.time) ? task.progress.time : null,
-    floor: Number.isFinite(task.floor) ? task.floor : null,
-    detection: task.engine.snapshot(),
-  };
+/** A version-2 checkpoint's first line: everything but the metric groups, one line each after it. */
+type CheckpointHead = Omit<ShardCheckpoint, 'detection'> & { detection: Omit<DetectionSnapshot, 'groups'> };
+
+/** Metric groups encoded per take while a checkpoint's lines are produced. */
+const GROUPS_PER_TAKE = 64;
+
+/**
+ * The task's state and the input positions it reflects, for the compacted state topic, as lines
+ * produced while they are written (see StateRecords.write): the positions and the engine's state
+ * without its metric groups, then one line per group. Never one string of the whole partition: at
+ * 100,000 series that would be some 400 MB, near V8's longest string.
+ */
+export function* checkpointLines(task: Task): Generator<string> {
+  const detection = task.engine.beginSnapshot();
+  try {
+    const head: CheckpointHead = {
+      version: 2,
+      partition: task.partition,
+      nextOffset: task.nextOffset.toString(),
+      seq: task.seq,
+      eventsNext: Object.fromEntries([...task.eventsNext].map(([p, o]) => [String(p), o.toString()])),
+      time: Number.isFinite(task.progress.time) ? task.progress.time : null,
+      floor: Number.isFinite(task.floor) ? task.floor : null,
+      detection,
+    };
+    yield encodeState(head);
+    for (let groups = task.engine.takeGroups(GROUPS_PER_TAKE); groups !== null; groups = task.engine.takeGroups(GROUPS_PER_TAKE)) yield* groups;
+  } finally {
+    task.engine.endSnapshot();
+  }
+}
+
+/** A checkpoint from the lines it was written as: version 2's head and groups, or version 1 whole. */
+export function checkpointFromLines(lines: readonly string[]): ShardCheckpoint {
+  const head = decodeState<ShardCheckpoint | CheckpointHead>(lines[0] ?? '');
+  if (head.version === 1) return head as ShardCheckpoint;
+  const groups: GroupSnapshot[] = [];
+  for (let i = 1; i < lines.length; i++) groups.push(decodeState<GroupSnapshot>(lines[i]!));
+  return { ...head, detection: { ...head.detection, groups } };
 }
 
 /**

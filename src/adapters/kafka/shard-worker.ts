@@ -4,10 +4,10 @@ import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, typ
 import type { KafkaConfig } from './config.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
-import { decodeState, encodeState } from '../../core/state/json-codec.js';
+import { encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetterMessage, decodeMessage } from './message-codec.js';
-import { checkpointOf, createShardTask, offerEvents, outputMessages, type Progress, type ShardCheckpoint, type Task } from './shard-task.js';
+import { checkpointFromLines, checkpointLines, createShardTask, offerEvents, outputMessages, type Progress, type Task } from './shard-task.js';
 
 export type { ShardCheckpoint } from './shard-task.js';
 
@@ -133,7 +133,7 @@ export class ShardWorker {
       const saved = await readLatest(this.kafka, this.cfg.topics.state, (k) => keys.has(stateKeyOf(k)));
       const ends = await endOffsets(this.kafka, this.cfg.topics.samples);
       for (const p of fresh) {
-        const cp = this.stateRecords.read(this.stateKey(p), saved);
+        const cp = this.stateRecords.readLines(this.stateKey(p), saved);
         const logStart = ends.get(p)?.low ?? 0n;
         const deps = {
           detection: this.detection,
@@ -141,7 +141,7 @@ export class ShardWorker {
           maxSeries: this.maxSeries,
           ...(this.onRejected !== undefined ? { onRejected: this.onRejected } : {}),
         };
-        const task = createShardTask(p, cp === undefined ? undefined : decodeState<ShardCheckpoint>(cp), logStart, deps);
+        const task = createShardTask(p, cp === undefined ? undefined : checkpointFromLines(cp), logStart, deps);
         if (task.nextOffset < logStart) {
           this.log.error(
             { partition: p, checkpoint: task.nextOffset.toString(), logStart: logStart.toString() },
@@ -322,14 +322,14 @@ export class ShardWorker {
       return;
     }
     const t = this.now();
-    const records = [];
     for (const task of this.tasks.values()) {
       await this.publish(task, false);
-      records.push(...this.stateRecords.records(this.stateKey(task.partition), encodeState(checkpointOf(task))));
+      // One request per record, sent as it fills: each is up to stateRecordChars, and the broker
+      // caps a batch at the state topic's max.message.bytes.
+      await this.stateRecords.write(this.stateKey(task.partition), checkpointLines(task), (r) =>
+        this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] }).then(() => undefined),
+      );
     }
-    // One request per record: each may be up to stateRecordChars, and the broker caps a batch at
-    // the state topic's max.message.bytes.
-    for (const r of records) await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] });
     try {
       await this.consumer.commitOffsets(
         [...this.tasks.values()].map((task) => ({ topic: this.cfg.topics.samples, partition: task.partition, offset: task.nextOffset.toString() })),

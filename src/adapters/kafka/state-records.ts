@@ -48,17 +48,38 @@ export class StateRecords {
 
   /** The records that write `value` under `key`, in the order to send them: parts first, the head last. */
   records(key: string, value: string): StateRecord[] {
+    return [...this.recordsOf(key, [value])];
+  }
+
+  /**
+   * Writes the lines `lines` yields (none may hold a newline) under `key`, sending each record as
+   * soon as it is full: only one record's text is held at a time, whatever the checkpoint's size.
+   */
+  async write(key: string, lines: Iterable<string>, send: (record: StateRecord) => Promise<void>): Promise<void> {
+    for (const record of this.recordsOf(key, lines)) await send(record);
+  }
+
+  /** The lines joined by newlines, as records: one when it fits, else parts and then the head. */
+  private *recordsOf(key: string, lines: Iterable<string>): Generator<StateRecord> {
     const generation = (this.generations.get(key) ?? 0) + 1;
     this.generations.set(key, generation);
-    if (value.length <= this.maxChars) return [{ key, value }];
     const slot = generation % 2;
-    const parts = Math.ceil(value.length / this.maxChars);
-    const out: StateRecord[] = [];
-    for (let i = 0; i < parts; i++)
-      out.push({ key: partKey(key, slot, i), value: `${generation}\n${value.slice(i * this.maxChars, (i + 1) * this.maxChars)}` });
+    let parts = 0;
+    let text: string | undefined;
+    for (const line of lines) {
+      text = text === undefined ? line : `${text}\n${line}`;
+      while (text.length > this.maxChars) {
+        yield { key: partKey(key, slot, parts++), value: `${generation}\n${text.slice(0, this.maxChars)}` };
+        text = text.slice(this.maxChars);
+      }
+    }
+    if (parts === 0) {
+      yield { key, value: text ?? '' };
+      return;
+    }
+    if (text !== undefined && text.length > 0) yield { key: partKey(key, slot, parts++), value: `${generation}\n${text}` };
     const head: Head = { $parts: parts, slot, generation };
-    out.push({ key, value: JSON.stringify(head) });
-    return out;
+    yield { key, value: JSON.stringify(head) };
   }
 
   /**
@@ -67,20 +88,29 @@ export class StateRecords {
    * does not hold at that generation: a checkpoint is used whole or not at all.
    */
   read(key: string, latest: ReadonlyMap<string, string>): string | undefined {
+    return this.readLines(key, latest)?.join('\n');
+  }
+
+  /** The same, as the lines it was written from (see write): never one string of the whole checkpoint. */
+  readLines(key: string, latest: ReadonlyMap<string, string>): string[] | undefined {
     const value = latest.get(key);
-    if (value === undefined || !value.startsWith(HEAD)) return value;
+    if (value === undefined || !value.startsWith(HEAD)) return value?.split('\n');
     const head = JSON.parse(value) as Head;
     this.generations.set(key, head.generation);
     const stamp = `${head.generation}\n`;
-    const pieces: string[] = [];
+    const lines: string[] = [];
+    let carry = '';
     for (let i = 0; i < head.$parts; i++) {
       const part = latest.get(partKey(key, head.slot, i));
       if (part === undefined || !part.startsWith(stamp))
         throw new Error(
           `state ${key}: part ${i + 1} of ${head.$parts} of generation ${head.generation} is ${part === undefined ? 'missing' : 'from another generation'}`,
         );
-      pieces.push(part.slice(stamp.length));
+      const split = (carry + part.slice(stamp.length)).split('\n');
+      carry = split.pop()!;
+      for (const line of split) lines.push(line);
     }
-    return pieces.join('');
+    lines.push(carry);
+    return lines;
   }
 }
