@@ -3,6 +3,11 @@ import { parseConfig } from '../src/config/load.js';
 import { checkpointFromLines, checkpointLines, createShardTask } from '../src/adapters/kafka/shard-task.js';
 import { encodeState } from '../src/core/state/json-codec.js';
 import { forEachSyntheticSample } from '../src/bench/synthetic.js';
+import { readFileSync } from 'node:fs';
+import { deciderCheckpointFromLines } from '../src/adapters/kafka/decision-worker.js';
+import { LOAD_PROFILE, Pipeline, type StreamedHead } from '../src/pipeline/pipeline.js';
+import { parseLine } from '../src/ingest/record-parser.js';
+import { decodeState } from '../src/core/state/json-codec.js';
 
 const detection = parseConfig({}).detection;
 const deps = { detection, now: 0, maxSeries: Number.POSITIVE_INFINITY };
@@ -49,5 +54,35 @@ describe("a shard's checkpoint as lines", () => {
     expect(fromWhole.engine.getStats().series).toBe(task.engine.getStats().series);
     expect(encodeState(fromLines.engine.snapshot())).toBe(encodeState(fromWhole.engine.snapshot()));
     expect([fromLines.nextOffset, fromLines.seq, fromLines.eventsNext.get(0)]).toEqual([4800n, 17, 3n]);
+  });
+});
+
+describe("the decider's checkpoint as lines", () => {
+  it("puts the look-ahead's load profiles, one a line after the head, back into the decision snapshot", () => {
+    // A pipeline holds the same decision engine the decider runs: a day and a half of the bad-deploy fixture.
+    const p = new Pipeline(parseConfig({}), { output: () => {} });
+    const lines = readFileSync('fixtures/scenarios/bad-deploy.jsonl', 'utf8').trim().split('\n');
+    for (const line of lines.slice(0, 12 * 2100)) {
+      const r = parseLine(line);
+      if (r.ok && r.kind === 'sample') p.offerSample(r.sample);
+      else if (r.ok) p.offerEvent(r.event);
+    }
+    const whole = p.snapshot().decision;
+    const head = decodeState<StreamedHead>(p.beginSnapshot());
+    const profiles: string[] = [];
+    for (let g = p.takeGroups(8); g !== null; g = p.takeGroups(8))
+      for (const piece of g) if (piece.startsWith(`{"${LOAD_PROFILE}":`)) profiles.push(piece.slice(LOAD_PROFILE.length + 4, -1));
+    expect(profiles.length).toBeGreaterThan(1);
+    expect(head.decision.lookahead?.loads).toEqual([]);
+    const written = [encodeState({ version: 2, nextOffset: '42', merge: head.merge, decision: head.decision, recommendationsEnd: { '0': '7' } }), ...profiles];
+    const cp = deciderCheckpointFromLines(written);
+    expect(cp.nextOffset).toBe('42');
+    const sorted = (xs: readonly unknown[]): string[] => xs.map((x) => encodeState(x)).sort();
+    const canon = (d: typeof whole): string => encodeState({ ...d, lookahead: { ...d.lookahead!, loads: sorted(d.lookahead!.loads) } });
+    expect(sorted(cp.decision.lookahead!.loads)).toEqual(sorted(whole.lookahead!.loads));
+    expect(canon(cp.decision)).toBe(canon(whole));
+    // A version-1 checkpoint, one text with the profiles inside, reads as it is.
+    const v1 = deciderCheckpointFromLines([encodeState({ version: 1, nextOffset: '42', merge: head.merge, decision: whole, recommendationsEnd: {} })]);
+    expect(sorted(v1.decision.lookahead!.loads)).toEqual(sorted(whole.lookahead!.loads));
   });
 });

@@ -3,6 +3,7 @@ import type { KafkaConfig } from './config.js';
 import type { DecisionEvent } from '../../domain/decision.js';
 import type { DecisionEngine, DecisionSnapshot } from '../../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-merge.js';
+import type { StackProfile } from '../../core/predict/load-profiles.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetterMessage, decodeShardMessage } from './message-codec.js';
@@ -10,13 +11,30 @@ import { endOffsets, readLatest, readTopicRange, sendChunked, Serial, startSeria
 import { StateRecords, stateKeyOf } from './state-records.js';
 
 /** The decider's state, with the detections offset it reflects and where the output stood. */
+/**
+ * The decider's state with the input and output positions it reflects. Version 1 was written
+ * whole; version 2 is written as lines (see checkpointLines) and read back as this.
+ */
 export interface DeciderCheckpoint {
-  version: 1;
+  version: 1 | 2;
   nextOffset: string;
   merge: MergeSnapshot;
   decision: DecisionSnapshot;
   /** End offsets of the recommendations topic when this was written. */
   recommendationsEnd: Record<string, string>;
+}
+
+/** Load profiles encoded per take while a checkpoint's lines are produced. */
+const PROFILES_PER_TAKE = 64;
+
+/** A checkpoint from the lines it was written as: version 2's head and its load profiles, or version 1 whole. */
+export function deciderCheckpointFromLines(lines: readonly string[]): DeciderCheckpoint {
+  const cp = decodeState<DeciderCheckpoint>(lines[0] ?? '');
+  const lookahead = cp.decision.lookahead;
+  if (lines.length === 1 || lookahead === undefined) return cp;
+  const loads = [...lookahead.loads];
+  for (let i = 1; i < lines.length; i++) loads.push(decodeState<StackProfile>(lines[i]!));
+  return { ...cp, decision: { ...cp.decision, lookahead: { ...lookahead, loads } } };
 }
 
 export interface DeciderStats {
@@ -157,7 +175,7 @@ export class DecisionWorker {
       return;
     }
     if (this.stats.active) return;
-    const saved = this.stateRecords.read(this.stateKey, await readLatest(this.kafka, this.cfg.topics.state, (k) => stateKeyOf(k) === this.stateKey));
+    const saved = this.stateRecords.readLines(this.stateKey, await readLatest(this.kafka, this.cfg.topics.state, (k) => stateKeyOf(k) === this.stateKey));
     const merge = new DetectionMerge(this.shards, { detection: (e) => this.decision.onDetection(e), context: (e) => this.decision.onContext(e) });
     this.published = new Set();
     this.out.length = 0;
@@ -171,7 +189,7 @@ export class DecisionWorker {
       this.decision.restore(this.fresh);
       this.nextOffset = logStart;
     } else {
-      const cp = decodeState<DeciderCheckpoint>(saved);
+      const cp = deciderCheckpointFromLines(saved);
       merge.restore(cp.merge);
       this.decision.restore(cp.decision);
       this.nextOffset = BigInt(cp.nextOffset);
@@ -286,16 +304,18 @@ export class DecisionWorker {
     if (this.nextOffset < this.catchUpTo) return; // still re-deciding the previous owner's tail
     await this.publish();
     const ends = await endOffsets(this.kafka, this.cfg.topics.recommendations);
-    const cp: DeciderCheckpoint = {
-      version: 1,
-      nextOffset: this.nextOffset.toString(),
-      merge: this.merge.snapshot(),
-      decision: this.decision.snapshot(),
-      recommendationsEnd: Object.fromEntries([...ends].map(([p, { high }]) => [String(p), high.toString()])),
-    };
-    // One request per record, as the shards write theirs (see StateRecords).
-    for (const record of this.stateRecords.records(this.stateKey, encodeState(cp)))
-      await this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [record] });
+    const recommendationsEnd = Object.fromEntries([...ends].map(([p, { high }]) => [String(p), high.toString()]));
+    // Streamed like a shard's: the head, then the look-ahead's load profiles one a line (there is
+    // one per saturation series and stack), each record sent as it fills.
+    const decision = this.decision.beginSnapshot();
+    try {
+      const head: DeciderCheckpoint = { version: 2, nextOffset: this.nextOffset.toString(), merge: this.merge.snapshot(), decision, recommendationsEnd };
+      await this.stateRecords.write(this.stateKey, this.checkpointLines(encodeState(head)), (record) =>
+        this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [record] }).then(() => undefined),
+      );
+    } finally {
+      this.decision.endSnapshot();
+    }
     this.published.clear();
     try {
       await this.consumer.commitOffsets([{ topic: this.cfg.topics.detections, partition: 0, offset: this.nextOffset.toString() }]);
@@ -303,6 +323,12 @@ export class DecisionWorker {
       this.log.warn({ err: (err as Error).message }, 'kafka: decider offset commit refused (rebalance); its state record stands');
     }
     this.stats.checkpoints++;
+  }
+
+  private *checkpointLines(head: string): Generator<string> {
+    yield head;
+    for (let profiles = this.decision.takeProfiles(PROFILES_PER_TAKE); profiles !== null; profiles = this.decision.takeProfiles(PROFILES_PER_TAKE))
+      yield* profiles;
   }
 
   private get stateKey(): string {
