@@ -1,4 +1,6 @@
 import type { DetectionConfig } from '../config/detection.js';
+import type { HarbingerConfig } from '../config/load.js';
+import { Pipeline } from '../pipeline/pipeline.js';
 import type { BaselineState } from '../core/baseline/seasonal-baseline.js';
 import { DetectionEngine } from '../core/detection/detection-engine.js';
 import { encodeState } from '../core/state/json-codec.js';
@@ -129,5 +131,43 @@ export function benchLongRunMemory(config: DetectionConfig, seriesCount: number,
     checkpointGzipBytesPerSeries: typedCheckpoint.gzip / seriesCount,
     checkpointEncodeMicrosPerSeries: (typedCheckpoint.encodeMs * 1000) / seriesCount,
     checkpointGzipMicrosPerSeries: (typedCheckpoint.gzipMs * 1000) / seriesCount,
+  };
+}
+
+export interface DecisionMemory {
+  series: number;
+  days: number;
+  /** The detection engine alone, as `longRunMemory` measures it. */
+  detectionBytesPerSeries: number;
+  /** The whole pipeline on the same feed: detection, merge and decisions (the look-ahead's load profiles). */
+  pipelineBytesPerSeries: number;
+  /** Load profiles the look-ahead keeps (one per saturation-gated series and stack). */
+  loadProfiles: number;
+}
+
+/**
+ * What the decision side adds to a series: the same feed through the detection engine alone, then
+ * through the whole pipeline, whose look-ahead keeps a seasonal load profile (a baseline of its
+ * own) per saturation-gated series and stack. Measured apart, at a count that feeds in a minute.
+ */
+export function benchDecisionMemory(config: HarbingerConfig, seriesCount: number, days: number, gc: () => void): DecisionMemory {
+  const minutes = days * 1440;
+  let before = liveBytes(gc);
+  let engine: DetectionEngine | undefined = new DetectionEngine(config.detection, { detection: () => {} });
+  forEachSyntheticSample(seriesCount, minutes, (s) => engine!.offerSample(s));
+  engine.flush();
+  const detection = liveBytes(gc) - before;
+  engine = undefined;
+  before = liveBytes(gc);
+  const pipeline = new Pipeline(config, { output: () => {} });
+  forEachSyntheticSample(seriesCount, minutes, (s) => pipeline.offerSample(s));
+  pipeline.flush();
+  const whole = liveBytes(gc) - before;
+  return {
+    series: seriesCount,
+    days,
+    detectionBytesPerSeries: detection / seriesCount,
+    pipelineBytesPerSeries: whole / seriesCount,
+    loadProfiles: pipeline.snapshot().decision.lookahead?.loads.length ?? 0,
   };
 }

@@ -17,7 +17,7 @@ import { syntheticSamples } from './synthetic.js';
 import { NaiveWindowDetector } from './naive-detector.js';
 import { option } from './bench-options.js';
 import { benchCheckpoint } from './checkpoint-bench.js';
-import { benchLongRunMemory, DAILY_AND_WEEKLY, type LongRunMemory } from './memory-bench.js';
+import { benchDecisionMemory, benchLongRunMemory, DAILY_AND_WEEKLY, type LongRunMemory } from './memory-bench.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Sample } from '../domain/types.js';
 
@@ -201,6 +201,12 @@ async function main(): Promise<void> {
         `  ${n.toLocaleString('en-US').padStart(7)} series (fed at ${fmtRate(m.samplesPerSec)} samples/s): heap ${b(m.heapBytesPerSeries)}/series (number[] ${b(m.numberArrayHeapBytesPerSeries)}); checkpoint ${b(m.checkpointBytesPerSeries)}/series (number[] ${b(m.numberArrayCheckpointBytesPerSeries)}), gzipped as serve writes it ${b(m.checkpointGzipBytesPerSeries)}/series (encode ${m.checkpointEncodeMicrosPerSeries.toFixed(0)} µs + gzip ${m.checkpointGzipMicrosPerSeries.toFixed(0)} µs a series)`,
       );
     }
+    const decisionSeries = Number(option('--decision-memory-series') ?? 2000);
+    const d = benchDecisionMemory(parseConfig({ detection: { baseline: { seasons: DAILY_AND_WEEKLY } } }), decisionSeries, days, gc);
+    figures['decisionMemory'] = d;
+    console.log(
+      `  ${decisionSeries.toLocaleString('en-US').padStart(7)} series through the whole pipeline: ${Math.round(d.pipelineBytesPerSeries).toLocaleString('en-US')} B/series against ${Math.round(d.detectionBytesPerSeries).toLocaleString('en-US')} B/series for detection alone (${d.loadProfiles.toLocaleString('en-US')} load profiles in the look-ahead)`,
+    );
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify(figures));
 }
