@@ -7,20 +7,27 @@ function compact(records: readonly StateRecord[], into = new Map<string, string>
   return into;
 }
 
+/** The records `w` sends to write `value` under `key`, in order. */
+async function recordsOf(w: StateRecords, key: string, value: string): Promise<StateRecord[]> {
+  const sent: StateRecord[] = [];
+  await w.write(key, [value], async (r) => void sent.push(r));
+  return sent;
+}
+
 const checkpoint = (n: number): string => JSON.stringify({ version: 1, series: Array.from({ length: n }, (_, i) => ({ i, v: i * 0.5 })) });
 
 describe('checkpoints as records of the compacted state topic', () => {
-  it('writes a small checkpoint as one record under its key, as before', () => {
+  it('writes a small checkpoint as one record under its key, as before', async () => {
     const w = new StateRecords(10_000);
     const value = checkpoint(10);
-    expect(w.records('g/shard/0', value)).toEqual([{ key: 'g/shard/0', value }]);
-    expect(new StateRecords(10_000).read('g/shard/0', compact(w.records('g/shard/0', value)))).toBe(value);
+    expect(await recordsOf(w, 'g/shard/0', value)).toEqual([{ key: 'g/shard/0', value }]);
+    expect(new StateRecords(10_000).read('g/shard/0', compact(await recordsOf(w, 'g/shard/0', value)))).toBe(value);
   });
 
-  it('splits a large one into parts of at most maxChars, head last, and reads it back whole', () => {
+  it('splits a large one into parts of at most maxChars, head last, and reads it back whole', async () => {
     const w = new StateRecords(1000);
     const value = checkpoint(500);
-    const records = w.records('g/shard/3', value);
+    const records = await recordsOf(w, 'g/shard/3', value);
     expect(records.length).toBe(Math.ceil(value.length / 1000) + 1);
     expect(records.at(-1)!.key).toBe('g/shard/3');
     for (const r of records.slice(0, -1)) {
@@ -30,28 +37,28 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect(new StateRecords(1000).read('g/shard/3', compact(records))).toBe(value);
   });
 
-  it('a crash half-way through a generation leaves the previous one readable; the next write takes the other slot', () => {
+  it('a crash half-way through a generation leaves the previous one readable; the next write takes the other slot', async () => {
     const w = new StateRecords(1000);
     const first = checkpoint(300);
-    const topic = compact(w.records('g/decide', first));
+    const topic = compact(await recordsOf(w, 'g/decide', first));
     const second = checkpoint(400);
-    const records = w.records('g/decide', second);
+    const records = await recordsOf(w, 'g/decide', second);
     // Only half of the second generation's parts reached the broker, and not its head.
     compact(records.slice(0, Math.floor(records.length / 2)), topic);
     const restarted = new StateRecords(1000);
     expect(restarted.read('g/decide', topic)).toBe(first);
     // The instance that restored generation 1 writes generation 2 into the slot generation 1 did not use.
     const third = checkpoint(350);
-    compact(restarted.records('g/decide', third), topic);
+    compact(await recordsOf(restarted, 'g/decide', third), topic);
     expect(new StateRecords(1000).read('g/decide', topic)).toBe(third);
     // ...and the generation before it is still whole in its own slot.
     const firstParts = [...topic.keys()].filter((k) => k.startsWith('g/decide#part/1/'));
     expect(firstParts.length).toBeGreaterThan(0);
   });
 
-  it('refuses a head whose parts are missing or from another generation, naming the key and the part', () => {
+  it('refuses a head whose parts are missing or from another generation, naming the key and the part', async () => {
     const w = new StateRecords(1000);
-    const topic = compact(w.records('g/shard/1', checkpoint(300)));
+    const topic = compact(await recordsOf(w, 'g/shard/1', checkpoint(300)));
     const missing = new Map(topic);
     missing.delete('g/shard/1#part/1/2');
     expect(() => new StateRecords(1000).read('g/shard/1', missing)).toThrow('state g/shard/1: part 3 of');
@@ -89,12 +96,12 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect(one).toEqual([{ key: 'g/shard/5', value: '{"a":1}' }]);
   });
 
-  it('reads nothing when the topic holds nothing for the key, and a single record when the state shrank', () => {
+  it('reads nothing when the topic holds nothing for the key, and a single record when the state shrank', async () => {
     const w = new StateRecords(1000);
     expect(w.read('g/shard/9', new Map())).toBeUndefined();
-    const topic = compact(w.records('g/shard/9', checkpoint(300)));
+    const topic = compact(await recordsOf(w, 'g/shard/9', checkpoint(300)));
     const small = checkpoint(2);
-    compact(w.records('g/shard/9', small), topic);
+    compact(await recordsOf(w, 'g/shard/9', small), topic);
     expect(new StateRecords(1000).read('g/shard/9', topic)).toBe(small);
   });
 });

@@ -2,7 +2,7 @@ import type { ContextEvent, DetectionEvent, Sample } from '../domain/types.js';
 import type { DecisionEvent } from '../domain/decision.js';
 import type { HarbingerConfig } from '../config/load.js';
 import { DetectionEngine, type DetectionSnapshot, type DetectionStats } from '../core/detection/detection-engine.js';
-import { DecisionEngine, type DecisionSnapshot } from '../core/decide/decision-engine.js';
+import { DecisionEngine, withLoadProfiles, type DecisionSnapshot } from '../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../core/merge/detection-merge.js';
 import { encodeState } from '../core/state/json-codec.js';
 import { IncidentTrail } from '../core/incident/incident-trail.js';
@@ -39,13 +39,7 @@ export function snapshotFromPieces(head: StreamedHead, pieces: Iterable<unknown>
     else groups.push(piece as GroupSnapshot);
   }
   const { detection, merge, decision } = head;
-  const lookahead = decision.lookahead;
-  return {
-    detection: { ...detection, groups },
-    merge,
-    decision:
-      profiles.length > 0 && lookahead !== undefined ? { ...decision, lookahead: { ...lookahead, loads: [...lookahead.loads, ...profiles] } } : decision,
-  };
+  return { detection: { ...detection, groups }, merge, decision: withLoadProfiles(decision, profiles) };
 }
 
 /** The in-process pipeline is one shard of the merge. */

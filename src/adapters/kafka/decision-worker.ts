@@ -1,16 +1,15 @@
-import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { KafkaConfig } from './config.js';
 import type { DecisionEvent } from '../../domain/decision.js';
-import type { DecisionEngine, DecisionSnapshot } from '../../core/decide/decision-engine.js';
+import { withLoadProfiles, type DecisionEngine, type DecisionSnapshot } from '../../core/decide/decision-engine.js';
 import { DetectionMerge, type MergeSnapshot } from '../../core/merge/detection-merge.js';
 import type { StackProfile } from '../../core/predict/load-profiles.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { Logger } from '../log/logger.js';
 import { deadLetterMessage, decodeShardMessage } from './message-codec.js';
 import { endOffsets, readLatest, readTopicRange, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
-import { StateRecords, stateKeyOf } from './state-records.js';
+import { StateRecords, stateKeyOf, stateTopicSender, takenLines, type StateRecord } from './state-records.js';
 
-/** The decider's state, with the detections offset it reflects and where the output stood. */
 /**
  * The decider's state with the input and output positions it reflects. Version 1 was written
  * whole; version 2 is written as lines (see checkpointLines) and read back as this.
@@ -30,11 +29,8 @@ const PROFILES_PER_TAKE = 64;
 /** A checkpoint from the lines it was written as: version 2's head and its load profiles, or version 1 whole. */
 export function deciderCheckpointFromLines(lines: readonly string[]): DeciderCheckpoint {
   const cp = decodeState<DeciderCheckpoint>(lines[0] ?? '');
-  const lookahead = cp.decision.lookahead;
-  if (lines.length === 1 || lookahead === undefined) return cp;
-  const loads = [...lookahead.loads];
-  for (let i = 1; i < lines.length; i++) loads.push(decodeState<StackProfile>(lines[i]!));
-  return { ...cp, decision: { ...cp.decision, lookahead: { ...lookahead, loads } } };
+  const profiles = lines.slice(1).map((line) => decodeState<StackProfile>(line));
+  return { ...cp, decision: withLoadProfiles(cp.decision, profiles) };
 }
 
 export interface DeciderStats {
@@ -79,6 +75,7 @@ export class DecisionWorker {
   private quiesce: (() => void) | undefined;
   private readonly fresh: DecisionSnapshot;
   private readonly stateRecords: StateRecords;
+  private readonly sendState: (record: StateRecord) => Promise<unknown>;
   private shards: string[] = [];
   private readonly unknownShards = new Set<string>();
   readonly stats: DeciderStats = {
@@ -107,6 +104,7 @@ export class DecisionWorker {
   ) {
     this.fresh = decision.snapshot();
     this.stateRecords = new StateRecords(cfg.stateRecordChars);
+    this.sendState = stateTopicSender(producer, cfg.topics.state);
     this.lastCheckpoint = this.now();
   }
 
@@ -310,9 +308,7 @@ export class DecisionWorker {
     const decision = this.decision.beginSnapshot();
     try {
       const head: DeciderCheckpoint = { version: 2, nextOffset: this.nextOffset.toString(), merge: this.merge.snapshot(), decision, recommendationsEnd };
-      await this.stateRecords.write(this.stateKey, this.checkpointLines(encodeState(head)), (record) =>
-        this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [record] }).then(() => undefined),
-      );
+      await this.stateRecords.write(this.stateKey, this.checkpointLines(encodeState(head)), this.sendState);
     } finally {
       this.decision.endSnapshot();
     }
@@ -327,8 +323,7 @@ export class DecisionWorker {
 
   private *checkpointLines(head: string): Generator<string> {
     yield head;
-    for (let profiles = this.decision.takeProfiles(PROFILES_PER_TAKE); profiles !== null; profiles = this.decision.takeProfiles(PROFILES_PER_TAKE))
-      yield* profiles;
+    yield* takenLines((max) => this.decision.takeProfiles(max), PROFILES_PER_TAKE);
   }
 
   private get stateKey(): string {

@@ -5,6 +5,7 @@ import type { GroupSnapshot } from '../../core/detection/snapshot-stream.js';
 import { decodeState, encodeState } from '../../core/state/json-codec.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
 import type { ShardMessage } from './message-codec.js';
+import { takenLines } from './state-records.js';
 
 /**
  * One assigned samples partition of a shard worker (a task in Kafka Streams terms): its own
@@ -139,7 +140,7 @@ export function* checkpointLines(task: Task): Generator<string> {
       detection,
     };
     yield encodeState(head);
-    for (let groups = task.engine.takeGroups(GROUPS_PER_TAKE); groups !== null; groups = task.engine.takeGroups(GROUPS_PER_TAKE)) yield* groups;
+    yield* takenLines((max) => task.engine.takeGroups(max), GROUPS_PER_TAKE);
   } finally {
     task.engine.endSnapshot();
   }

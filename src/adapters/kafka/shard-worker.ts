@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SeriesState } from '../../core/detection/series-state.js';
-import { CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { KafkaConfig } from './config.js';
 import type { DetectionConfig } from '../../config/detection.js';
 import type { ContextEvent, Sample } from '../../domain/types.js';
@@ -12,7 +12,7 @@ import { checkpointFromLines, checkpointLines, createShardTask, offerEvents, out
 export type { ShardCheckpoint } from './shard-task.js';
 
 import { endOffsets, readLatest, sendChunked, Serial, startSerialConsumer } from './topic-io.js';
-import { StateRecords, stateKeyOf } from './state-records.js';
+import { StateRecords, stateKeyOf, stateTopicSender, type StateRecord } from './state-records.js';
 
 export interface ShardStats {
   messages: number;
@@ -50,6 +50,7 @@ export class ShardWorker {
   private readonly eventsProgress = new Map<number, Progress>();
   private readonly serial = new Serial();
   private readonly stateRecords: StateRecords;
+  private readonly sendState: (record: StateRecord) => Promise<unknown>;
   private quiesce: (() => void) | undefined;
   private lastCheckpoint: number;
   readonly stats: ShardStats = { messages: 0, deadLetters: 0, checkpoints: 0, lastCheckpointMs: 0, rebalances: 0, assigned: 0 };
@@ -69,6 +70,7 @@ export class ShardWorker {
     private readonly maxSeries = Number.POSITIVE_INFINITY,
   ) {
     this.stateRecords = new StateRecords(cfg.stateRecordChars);
+    this.sendState = stateTopicSender(producer, cfg.topics.state);
     this.lastCheckpoint = this.now();
   }
 
@@ -324,11 +326,7 @@ export class ShardWorker {
     const t = this.now();
     for (const task of this.tasks.values()) {
       await this.publish(task, false);
-      // One request per record, sent as it fills: each is up to stateRecordChars, and the broker
-      // caps a batch at the state topic's max.message.bytes.
-      await this.stateRecords.write(this.stateKey(task.partition), checkpointLines(task), (r) =>
-        this.producer.send({ topic: this.cfg.topics.state, compression: CompressionTypes.GZIP, messages: [r] }).then(() => undefined),
-      );
+      await this.stateRecords.write(this.stateKey(task.partition), checkpointLines(task), this.sendState);
     }
     try {
       await this.consumer.commitOffsets(

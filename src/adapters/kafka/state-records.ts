@@ -12,6 +12,8 @@
  * A slot's parts beyond the current count, left from a larger earlier state, are never read.
  */
 
+import { CompressionTypes, type Producer } from 'kafkajs';
+
 /** Marks a head record (a checkpoint is an object whose first key is never this). */
 const HEAD = '{"$parts":';
 /** Between a state's key and a part's slot and index. */
@@ -46,16 +48,11 @@ export class StateRecords {
     if (!(maxChars >= 1)) throw new RangeError('maxChars must be at least 1');
   }
 
-  /** The records that write `value` under `key`, in the order to send them: parts first, the head last. */
-  records(key: string, value: string): StateRecord[] {
-    return [...this.recordsOf(key, [value])];
-  }
-
   /**
    * Writes the lines `lines` yields (none may hold a newline) under `key`, sending each record as
    * soon as it is full: only one record's text is held at a time, whatever the checkpoint's size.
    */
-  async write(key: string, lines: Iterable<string>, send: (record: StateRecord) => Promise<void>): Promise<void> {
+  async write(key: string, lines: Iterable<string>, send: (record: StateRecord) => Promise<unknown>): Promise<void> {
     for (const record of this.recordsOf(key, lines)) await send(record);
   }
 
@@ -113,4 +110,17 @@ export class StateRecords {
     lines.push(carry);
     return lines;
   }
+}
+
+/**
+ * Sends state records to `topic` one a request, gzipped: each is up to `maxChars`, and the broker
+ * caps a batch at the topic's max.message.bytes.
+ */
+export function stateTopicSender(producer: Producer, topic: string): (record: StateRecord) => Promise<unknown> {
+  return (record) => producer.send({ topic, compression: CompressionTypes.GZIP, messages: [record] });
+}
+
+/** The pieces a streamed snapshot hands out (`take` until it says null), one line each. */
+export function* takenLines(take: (max: number) => string[] | null, perTake: number): Generator<string> {
+  for (let pieces = take(perTake); pieces !== null; pieces = take(perTake)) yield* pieces;
 }

@@ -20,6 +20,7 @@ import { runWorkflow, type WorkflowDecision } from './itr-workflow.js';
 import { threatensSlo } from './phases/situation.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
 import { Lookahead, type LookaheadParams, type LookaheadSnapshot } from './lookahead.js';
+import type { StackProfile } from '../predict/load-profiles.js';
 
 export interface DecisionSink {
   decision(event: DecisionEvent): void;
@@ -31,6 +32,15 @@ export interface DecisionSnapshot extends IncidentBoardSnapshot, ActionLedgerSna
   now: number;
   /** Scheduled events and the load profiles they are forecast on (absent in older snapshots). */
   lookahead?: LookaheadSnapshot;
+}
+
+/**
+ * A decision snapshot with `profiles`, streamed apart from it (see DecisionEngine.beginSnapshot),
+ * back among the look-ahead's load profiles.
+ */
+export function withLoadProfiles(s: DecisionSnapshot, profiles: readonly StackProfile[]): DecisionSnapshot {
+  const lookahead = s.lookahead;
+  return profiles.length > 0 && lookahead !== undefined ? { ...s, lookahead: { ...lookahead, loads: [...lookahead.loads, ...profiles] } } : s;
 }
 
 /**
@@ -166,14 +176,7 @@ export class DecisionEngine {
 
   /** Everything needed to resume: open incidents, recommendations, guardrails, context. Plain JSON. */
   snapshot(): DecisionSnapshot {
-    return {
-      version: 1,
-      context: this.context.toJSON(),
-      ...this.board.toJSON(),
-      ...this.ledger.toJSON(),
-      now: this.now,
-      ...(this.lookahead !== undefined ? { lookahead: this.lookahead.toJSON() } : {}),
-    };
+    return this.snapshotWith(this.lookahead?.toJSON());
   }
 
   /**
@@ -182,9 +185,18 @@ export class DecisionEngine {
    * being learned. Restore puts them back in `lookahead.loads`.
    */
   beginSnapshot(): DecisionSnapshot {
-    const s = this.snapshot();
-    if (this.lookahead !== undefined) s.lookahead = this.lookahead.beginSnapshot();
-    return s;
+    return this.snapshotWith(this.lookahead?.beginSnapshot());
+  }
+
+  private snapshotWith(lookahead: LookaheadSnapshot | undefined): DecisionSnapshot {
+    return {
+      version: 1,
+      context: this.context.toJSON(),
+      ...this.board.toJSON(),
+      ...this.ledger.toJSON(),
+      now: this.now,
+      ...(lookahead !== undefined ? { lookahead } : {}),
+    };
   }
 
   takeProfiles(max: number): string[] | null {

@@ -168,8 +168,12 @@ export function compareStep(group: MetricGroup, ctx: ComparisonContext, at?: num
     const share = perShare ? ctx.shares.shareOf(series.stack) : undefined;
     // A stack confirmed in its change window is compared on its latest point, not on an average
     // that has not caught up yet: the canary verdict is about now, its unchanged peers are the control.
-    const changed = watchedAfterChange(group.signal) && ctx.changes.changed(series.stack, group.service, stepEnd);
-    const canaryNow = changed && series.threshold.phase === 'confirmed' && (series.lastScore ?? 0) > series.smoothedScore;
+    // Whether the stack is in its change window: asked for errors (every stack: the peers are the
+    // control, see errorCanary) and for a confirmed latency episode, not for every series every step.
+    const confirmedNow = series.threshold.phase === 'confirmed' && (series.lastScore ?? 0) > series.smoothedScore;
+    const changed =
+      watchedAfterChange(group.signal) && (group.signal === 'reliability' || confirmedNow) && ctx.changes.changed(series.stack, group.service, stepEnd);
+    const canaryNow = changed && confirmedNow;
     const aside = ctx.explained?.aimedAt(series.stack, group.service, stepEnd, ASIDE_KINDS);
     const anchor = liveAnchor(group, series.stack);
     inputs.push({

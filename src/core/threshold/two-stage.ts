@@ -143,11 +143,13 @@ export function observe(state: ThresholdState, ts: number, score: number, params
   // Summed only while the caller asks for `confirmWithin` (a changed stack's errors after the
   // rollout), from zero: what counts is what the points since then carry, over what they carried.
   const summing = (params.confirmWithin ?? 0) > 0;
-  const cusumBefore = state.cusum ?? 0;
-  const calm = state.slowScore !== undefined && state.slowScore > 0 ? state.slowScore : 0;
-  const step = (pointScore < params.warnScore ? pointScore : params.warnScore) - calm - CUSUM_SLACK;
-  state.cusum = summing && cusumBefore + step > 0 ? cusumBefore + step : 0;
-  const ledIn = summing && pointHit && cusumBefore >= params.warnScore;
+  const cusumBefore = summing ? (state.cusum ?? 0) : 0;
+  if (summing) {
+    const calm = state.slowScore !== undefined && state.slowScore > 0 ? state.slowScore : 0;
+    const sum = cusumBefore + (pointScore < params.warnScore ? pointScore : params.warnScore) - calm - CUSUM_SLACK;
+    state.cusum = sum > 0 ? sum : 0;
+  } else state.cusum = 0;
+  const ledIn = pointHit && cusumBefore >= params.warnScore;
   state.pointRun = pointHit ? (state.pointRun ?? 0) + 1 : 0;
   state.runStrength = pointHit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
   if (hit) state.lastHitTs = ts;
