@@ -30,6 +30,26 @@ describe('recent points kept for plots', () => {
     expect(r.windows('other')).toEqual([]);
   });
 
+  it('holds windows as they were when taken, trimmed to the points they had, while the rings move on', () => {
+    const r = new RecentPoints(4, 10);
+    const a = series('a');
+    const b = { ...series('b'), metric: 'n' } as SeriesState;
+    for (let i = 0; i < 3; i++) r.record(a, T0 + i * MIN, i, 10, 1);
+    r.record(b, T0, 7, 5, NaN);
+    const held = r.hold('s', ['m']);
+    for (let i = 3; i < 9; i++) r.record(a, T0 + i * MIN, i, 10, 1);
+    expect(held.windows()).toEqual([
+      { ...r.windows('s', ['m'])[0]!, ts: [0, 1, 2].map((i) => T0 + i * MIN), value: [0, 1, 2], expected: [10, 10, 10], lower: [9, 9, 9], upper: [11, 11, 11] },
+    ]);
+    expect(r.windows('s', ['m'])[0]!.value).toEqual([5, 6, 7, 8]);
+    expect(
+      r
+        .hold('s')
+        .windows()
+        .map((w) => `${w.metric}/${w.stack}:${w.value.length}`),
+    ).toEqual(['m/a:4', 'n/b:1']);
+  });
+
   it('plots a replayed incident: its metrics on both stacks, from before it opened, with the deploy that caused it', () => {
     const config = parseConfig({});
     const p = new Pipeline(config, { output: () => undefined });

@@ -68,7 +68,7 @@ export class DetectionEngine {
   };
   /** The last points of each series, for plots (not checkpointed; see recent-points.ts). */
   private readonly recent = new RecentPoints();
-  get recentPoints(): RecentPointsReader & Pick<RecentPoints, 'watch' | 'release'> {
+  get recentPoints(): RecentPointsReader & Pick<RecentPoints, 'watch' | 'release' | 'hold'> {
     return this.recent;
   }
   private readonly emitBound = (event: DetectionEvent): void => this.emit(event);

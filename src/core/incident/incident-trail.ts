@@ -1,6 +1,6 @@
 import type { DecisionEvent, Incident, OutcomeEvent, Recommendation } from '../../domain/decision.js';
 import type { ContextEvent } from '../../domain/types.js';
-import type { RecentPoints, RecentPointsReader, SeriesWindow } from '../detection/recent-points.js';
+import type { HeldWindows, RecentPoints, RecentPointsReader, SeriesWindow } from '../detection/recent-points.js';
 
 /**
  * What an incident page plots besides the incident record: its series, the context events of its
@@ -35,10 +35,10 @@ export function incidentMetrics(inc: Incident): string[] {
 export class IncidentTrail {
   private events: ContextEvent[] = [];
   private outcomes: OutcomeEvent[] = [];
-  private readonly frozen = new Map<string, SeriesWindow[]>();
+  private readonly frozen = new Map<string, HeldWindows>();
 
   constructor(
-    private readonly points: RecentPointsReader & Pick<RecentPoints, 'watch' | 'release'>,
+    private readonly points: RecentPointsReader & Pick<RecentPoints, 'watch' | 'release' | 'hold'>,
     /** The incident behind an id, when the decision engine still holds it. */
     private readonly incidentOf: (id: string) => Incident | undefined,
   ) {}
@@ -57,7 +57,7 @@ export class IncidentTrail {
     else if (e.type === 'incident' && e.transition === 'resolved') {
       const inc = this.incidentOf(e.incident.id);
       if (inc !== undefined) {
-        this.frozen.set(inc.id, this.points.windows(inc.service, incidentMetrics(inc)));
+        this.frozen.set(inc.id, this.points.hold(inc.service, incidentMetrics(inc)));
         if (this.frozen.size > MAX_FROZEN) this.frozen.delete(this.frozen.keys().next().value!);
       }
       this.points.release(e.incident.service, e.incident.id, e.ts);
@@ -70,7 +70,7 @@ export class IncidentTrail {
   }
 
   view(inc: Incident, recommendations: readonly Recommendation[]): IncidentView {
-    const series = this.frozen.get(inc.id) ?? this.points.windows(inc.service, incidentMetrics(inc));
+    const series = this.frozen.get(inc.id)?.windows() ?? this.points.windows(inc.service, incidentMetrics(inc));
     let from = inc.openedAt;
     for (const s of series) if (s.ts.length > 0 && s.ts[0]! < from) from = s.ts[0]!;
     from -= EVENT_LOOKBACK_MS;
