@@ -97,4 +97,29 @@ describe('ActionLedger: approval and execution on its own', () => {
     expect(outcomes).toEqual(['r1:expired:ana', 'r2:expired:', 'r3:rejected:bo']);
     expect(ledger.countFor('checkout/a#1')).toBe(3);
   });
+
+  it("forgets an incident's informational recommendations a day after, once it is no longer open; what acted, and a look-ahead's, stay the week", () => {
+    const HOUR = 60 * MIN;
+    const board = new IncidentBoard(10, () => {});
+    const ledger = new ActionLedger(config, board, 4, () => {});
+    const live = board.recordAnomaly(anomaly(0, 'confirmed'))!.incident.id;
+    const settled = (id: string, status: Recommendation['status'], extra: Partial<Recommendation> = {}): Recommendation => ({
+      ...proposal(id, 0),
+      action: status === 'informational' ? 'observe' : 'shift_traffic',
+      requiresApproval: false,
+      status,
+      ...extra,
+    });
+    ledger.propose(undefined, settled('seen', 'informational'), 0);
+    ledger.propose(undefined, settled('rejected', 'rejected'), 0);
+    ledger.propose(undefined, settled('ahead', 'informational', { incidentId: 'pre-sale-checkout-a', forecast: {} as Recommendation['forecast'] }), 0);
+    ledger.propose(undefined, settled('still-open', 'informational', { incidentId: live }), 0);
+    const kept = () => ['seen', 'rejected', 'ahead', 'still-open'].filter((id) => ledger.get(id) !== undefined);
+    ledger.expire(24 * HOUR);
+    expect(kept()).toEqual(['seen', 'rejected', 'ahead', 'still-open']);
+    ledger.expire(24 * HOUR + MIN);
+    expect(kept()).toEqual(['rejected', 'ahead', 'still-open']);
+    ledger.expire(7 * 24 * HOUR + MIN);
+    expect(ledger.all()).toHaveLength(0);
+  });
 });

@@ -8,6 +8,15 @@ import { moveTo, setPhase } from './recommendation-lifecycle.js';
 
 /** Settled recommendations older than this are forgotten (the feed and the audit log keep them). */
 const RETAIN_SETTLED_MS = 7 * 24 * 3600_000;
+/**
+ * An incident's informational recommendations ("observe", "none: recovered") once it is no longer
+ * open: a day. They are most of what the ledger holds (each carries its ten phases' evidence,
+ * ~2 KB in memory and in the checkpoint) and nothing decides on them; the feed and the audit log
+ * keep them. What ran, was approved, rejected, blocked or expired stays the week: guardrails and
+ * cause correlation read it (a change already rolled back). A look-ahead's recommendations, which
+ * have no incident and are numbered by how many their scope holds, stay the week too.
+ */
+const RETAIN_INFORMATIONAL_MS = 24 * 3600_000;
 
 /** The ledger's part of the decision snapshot. */
 export interface ActionLedgerSnapshot {
@@ -63,15 +72,23 @@ export class ActionLedger {
     else this.emit({ ...rec });
   }
 
-  /** Approvals that waited too long expire; settled recommendations older than a week are forgotten. */
+  /**
+   * Approvals that waited too long expire; settled recommendations older than a week are forgotten,
+   * informational ones of an incident no longer open after a day (see RETAIN_INFORMATIONAL_MS).
+   */
   expire(ts: number): void {
     const timeout = this.config.guardrails.approvalTimeoutMinutes;
+    let open: Set<string> | undefined;
     for (const [id, rec] of this.recommendations) {
       if (rec.status === 'awaiting_approval' && ts - rec.ts > timeout * MIN) {
         moveTo(rec, 'expired');
         this.outcome(rec, ts, 'expired', `no decision within ${timeout} min`);
       }
       if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
+      else if (rec.status === 'informational' && rec.forecast === undefined && ts - rec.ts > RETAIN_INFORMATIONAL_MS) {
+        open ??= new Set(Array.from(this.incidents.openRuntimes(), (rt) => rt.incident.id));
+        if (!open.has(rec.incidentId)) this.recommendations.delete(id);
+      }
     }
   }
 

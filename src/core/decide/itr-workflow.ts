@@ -79,7 +79,9 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
 
 /** A phase ended the workflow: the phases after it were not reached, and nothing executes. */
 function ended(ctx: WorkflowContext, phases: PhaseRecord[], end: WorkflowEnd): WorkflowDecision {
-  for (const [name] of ITR_PHASES.slice(phases.length)) phases.push({ name, result: 'skip', code: 'not_reached', evidence: `not reached: ${end.reason}` });
+  // One string for all of them: a settled recommendation is kept for days, and most end early.
+  const evidence = `not reached: ${end.reason}`;
+  for (const [name] of ITR_PHASES.slice(phases.length)) phases.push({ name, result: 'skip', code: 'not_reached', evidence });
   return {
     action: end.action,
     percent: 0,
