@@ -91,6 +91,23 @@ describe('saturation forecast for a scheduled event (seasonal traffic × multipl
     expect(o.peakOfGate).toBeGreaterThan(withTraffic.peakOfGate + 0.05);
   });
 
+  it("drops a series' own baseline once the traffic's has seen every time of day (the line models it), and keeps it without traffic", () => {
+    expect(stack.saturation['cpu_utilization']!.own).toBeNull();
+    expect(stack.saturation['memory_utilization']!.own).toBeNull();
+    expect(learned(false).profiles('shop')[0]!.saturation['cpu_utilization']!.own).not.toBeNull();
+    // An hour short of a day, the traffic has not seen every time of day: the own baseline is still the fallback.
+    const young = new LoadProfiles({ baseline: detection.baseline, gates: detection.slo.gates });
+    for (let ts = T0; ts < T0 + DAY - 60 * MIN; ts += MIN) {
+      young.learn({ ts, signal: 'business', metric: 'orders_per_min', stack: 'eu', service: 'shop', value: orders(ts) }, 50, false);
+      young.learn({ ts, signal: 'capacity', metric: 'cpu_utilization', stack: 'eu', service: 'shop', value: 0.08 + 0.001 * orders(ts) }, 50, false);
+    }
+    expect(young.profiles('shop')[0]!.saturation['cpu_utilization']!.own).not.toBeNull();
+    // Restored from a checkpoint that holds no own baseline, the forecast is the same.
+    const restored = new LoadProfiles({ baseline: detection.baseline, gates: detection.slo.gates });
+    restored.restore(JSON.parse(JSON.stringify(profiles.toJSON())));
+    expect(outlookOf(restored.profiles('shop')[0]!, event(2), 2, 50, params)).toEqual(outlookOf(stack, event(2), 2, 50, params));
+  });
+
   it('makes no forecast before the baseline has seen the time of day (cold)', () => {
     const young = new LoadProfiles({ baseline: detection.baseline, gates: detection.slo.gates });
     young.learn({ ts: T0, signal: 'business', metric: 'orders_per_min', stack: 'eu', service: 'shop', value: 300 }, 50, false);

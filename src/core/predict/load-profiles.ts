@@ -50,8 +50,12 @@ interface Line {
 export interface SaturationProfile {
   metric: string;
   gate: SloGate;
-  /** The utilisation's own seasonal baseline (as a fraction of its gate): the model when the stack has no traffic series. */
-  own: BaselineState;
+  /**
+   * The utilisation's own seasonal baseline (as a fraction of its gate): the model when the stack
+   * has no traffic series. Null once the traffic's baseline has seen every time of day: from then
+   * on the line in the traffic is the model, and the copy (~2 KB a series) would only be kept warm.
+   */
+  own: BaselineState | null;
   line: Line;
 }
 
@@ -139,9 +143,12 @@ export class LoadProfiles {
     }
     adaptGateToValue(sat.gate, s.value);
     const u = s.value / sat.gate.limit;
-    learnPoint(sat.own, s.ts, u, this.params.baseline);
-    // Pair with the traffic of the same or the previous step (series of one stack are scraped together).
     const t = p.traffic;
+    if (sat.own !== null) {
+      if (t !== null && sat.line.n >= 2 && sat.line.mx > 0 && seenAllDay(t.baseline, s.ts)) sat.own = null;
+      else learnPoint(sat.own, s.ts, u, this.params.baseline);
+    }
+    // Pair with the traffic of the same or the previous step (series of one stack are scraped together).
     if (t !== null && Math.abs(s.ts - t.lastTs) <= 2 * 60_000) this.learnLine(sat.line, s.ts, t.lastValue, u);
   }
 
@@ -229,7 +236,7 @@ export class LoadProfiles {
 /** A profile's baselines in the current layout (see reviveBaseline): a checkpoint may be older. */
 function revived(p: StackProfile): StackProfile {
   if (p.traffic !== null) p.traffic.baseline = reviveBaseline(p.traffic.baseline);
-  for (const sat of Object.values(p.saturation)) sat.own = reviveBaseline(sat.own);
+  for (const sat of Object.values(p.saturation)) if (sat.own !== null) sat.own = reviveBaseline(sat.own);
   return p;
 }
 
@@ -283,5 +290,13 @@ export function linesOf(p: StackProfile): LoadLine[] {
 
 /** A saturation series' own seasonal expectation at `ts` (fraction of its gate), or undefined while cold. */
 export function ownAt(s: SaturationProfile, ts: number): number | undefined {
-  return isCold(s.own, ts) ? undefined : expectedAt(s.own, ts);
+  return s.own === null || isCold(s.own, ts) ? undefined : expectedAt(s.own, ts);
+}
+
+/** Whether `b`'s shortest season has a whole season behind it at `ts` and a point in every bucket: it is warm at any time of day. */
+function seenAllDay(b: BaselineState, ts: number): boolean {
+  const season = b.seasons[0];
+  if (season === undefined || !(ts - b.firstTs >= season.minutes * 60_000)) return false;
+  for (let i = season.offset; i < season.offset + season.buckets; i++) if (b.counts[i] === 0) return false;
+  return true;
 }
