@@ -3,7 +3,10 @@ import { StateRecords, stateKeyOf, type StateRecord } from '../src/adapters/kafk
 
 /** What a compacted topic keeps of `records`: the latest value per key. */
 function compact(records: readonly StateRecord[], into = new Map<string, string>()): Map<string, string> {
-  for (const r of records) into.set(r.key, r.value);
+  for (const r of records) {
+    if (r.value === null) into.delete(r.key);
+    else into.set(r.key, r.value);
+  }
   return into;
 }
 
@@ -32,7 +35,7 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect(records.at(-1)!.key).toBe('g/shard/3');
     for (const r of records.slice(0, -1)) {
       expect(stateKeyOf(r.key)).toBe('g/shard/3');
-      expect(r.value.length).toBeLessThanOrEqual(1000 + '1\n'.length);
+      expect(r.value!.length).toBeLessThanOrEqual(1000 + '1\n'.length);
     }
     expect(new StateRecords(1000).read('g/shard/3', compact(records))).toBe(value);
   });
@@ -103,5 +106,31 @@ describe('checkpoints as records of the compacted state topic', () => {
     const small = checkpoint(2);
     compact(await recordsOf(w, 'g/shard/9', small), topic);
     expect(new StateRecords(1000).read('g/shard/9', topic)).toBe(small);
+  });
+
+  it('deletes the parts a smaller state leaves behind (tombstones after the head), also after a restart', async () => {
+    const w = new StateRecords(1000);
+    const partsOf = (topic: Map<string, string>, slot: number) => [...topic.keys()].filter((k) => k.startsWith(`g/decide#part/${slot}/`)).length;
+    const big = checkpoint(600);
+    const topic = compact(await recordsOf(w, 'g/decide', big)); // generation 1, slot 1
+    compact(await recordsOf(w, 'g/decide', big), topic); // generation 2, slot 0
+    const n = partsOf(topic, 1);
+    expect(partsOf(topic, 0)).toBe(n);
+    // Generation 3 takes slot 1 again with fewer parts: the rest of generation 1's are deleted once its head is out.
+    const smaller = checkpoint(200);
+    const third = await recordsOf(w, 'g/decide', smaller);
+    const head = third.findIndex((r) => r.key === 'g/decide');
+    expect(third.slice(head + 1).map((r) => r.value)).toEqual(Array(n - partsOf(compact(third.slice(0, head)), 1)).fill(null));
+    compact(third, topic);
+    expect(partsOf(topic, 1)).toBeLessThan(n);
+    expect(partsOf(topic, 0)).toBe(n); // the previous generation stays whole
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(smaller);
+    // A restarted instance counts what the topic holds: when the state fits one record again, every part goes.
+    const restarted = new StateRecords(1000);
+    expect(restarted.read('g/decide', topic)).toBe(smaller);
+    const tiny = checkpoint(2);
+    compact(await recordsOf(restarted, 'g/decide', tiny), topic);
+    expect([...topic.keys()]).toEqual(['g/decide']);
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(tiny);
   });
 });

@@ -9,7 +9,11 @@
  * Parts alternate between two slots by generation, so a crash half-way through writing one
  * generation's parts leaves the previous one whole, and its head still names it. Compaction keeps
  * the latest record per key: both slots survive it, and the older slot is the one overwritten next.
- * A slot's parts beyond the current count, left from a larger earlier state, are never read.
+ * A slot's parts beyond the count just written (left by a larger state, two generations back) and,
+ * when the state fits one record again, both slots' parts are deleted with tombstones once the head
+ * or the record is written: compaction then drops them, where they would otherwise stay on the
+ * topic, and be read at every restore, for good. The counts come from what was written, and after a
+ * restart from what the topic held (see readLines).
  */
 
 import { CompressionTypes, type Producer } from 'kafkajs';
@@ -27,7 +31,8 @@ interface Head {
 
 export interface StateRecord {
   key: string;
-  value: string;
+  /** Null: a tombstone, which deletes the key on compaction. */
+  value: string | null;
 }
 
 function partKey(key: string, slot: number, index: number): string {
@@ -43,6 +48,8 @@ export function stateKeyOf(recordKey: string): string {
 export class StateRecords {
   /** The generation last written or read per state key: the next write takes the other slot. */
   private readonly generations = new Map<string, number>();
+  /** Per state key, how many parts each slot holds on the topic (as far as this instance knows). */
+  private readonly partCounts = new Map<string, [number, number]>();
 
   constructor(private readonly maxChars: number) {
     if (!(maxChars >= 1)) throw new RangeError('maxChars must be at least 1');
@@ -72,11 +79,22 @@ export class StateRecords {
     }
     if (parts === 0) {
       yield { key, value: text ?? '' };
+      yield* this.tombstones(key, 0, 0);
+      yield* this.tombstones(key, 1, 0);
       return;
     }
     if (text !== undefined && text.length > 0) yield { key: partKey(key, slot, parts++), value: `${generation}\n${text}` };
     const head: Head = { $parts: parts, slot, generation };
     yield { key, value: JSON.stringify(head) };
+    yield* this.tombstones(key, slot, parts);
+  }
+
+  /** Deletes `slot`'s parts from index `from` on, as far as they are known to exist; the slot then holds `from`. */
+  private *tombstones(key: string, slot: number, from: number): Generator<StateRecord> {
+    let counts = this.partCounts.get(key);
+    if (counts === undefined) this.partCounts.set(key, (counts = [0, 0]));
+    for (let i = from; i < counts[slot]!; i++) yield { key: partKey(key, slot, i), value: null };
+    counts[slot] = from;
   }
 
   /**
@@ -90,6 +108,7 @@ export class StateRecords {
 
   /** The same, as the lines it was written from (see write): never one string of the whole checkpoint. */
   readLines(key: string, latest: ReadonlyMap<string, string>): string[] | undefined {
+    this.partCounts.set(key, [partsHeld(key, 0, latest), partsHeld(key, 1, latest)]);
     const value = latest.get(key);
     if (value === undefined || !value.startsWith(HEAD)) return value?.split('\n');
     const head = JSON.parse(value) as Head;
@@ -110,6 +129,13 @@ export class StateRecords {
     lines.push(carry);
     return lines;
   }
+}
+
+/** How many parts `slot` of `key` holds on the topic, counted up to the first index it does not. */
+function partsHeld(key: string, slot: number, latest: ReadonlyMap<string, string>): number {
+  let n = 0;
+  while (latest.has(partKey(key, slot, n))) n++;
+  return n;
 }
 
 /**
