@@ -11,11 +11,16 @@ const CLI = 'dist/src/cli/main.js';
 
 describe('harbinger replay --report', () => {
   it('writes one self-contained page: every incident with its series and recommendations, uPlot inlined, nothing fetched', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'hb-report-')), 'report.html');
-    const r = spawnSync(process.execPath, [CLI, 'replay', 'fixtures/scenarios/bad-deploy.jsonl', '--quiet', '--report', file], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const dir = mkdtempSync(join(tmpdir(), 'hb-report-'));
+    const file = join(dir, 'report.html');
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'replay', 'fixtures/scenarios/bad-deploy.jsonl', '--quiet', '--report', file, '--out', join(dir, 'out.jsonl')],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`report: ${file}`);
     const opened = Number(/incidents opened (\d+)/.exec(r.stdout)?.[1]);
@@ -43,6 +48,16 @@ describe('harbinger replay --report', () => {
     }
     expect(rollback.events.map((e) => e.id)).toContain('deploy-618');
     expect(rollback.recommendations.find((x) => x.action === 'rollback')!.phases).toHaveLength(10);
+    // Every recommendation the replay published is on its incident's page, those the ledger has
+    // forgotten since (an incident's informational ones, a day after it) included.
+    const published = readFileSync(join(dir, 'out.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string; incidentId: string })
+      .filter((e) => e.type === 'recommendation');
+    expect(published.length).toBeGreaterThan(opened);
+    const onPages = new Set(data.views.flatMap((v) => v.recommendations.map((x) => `${v.incident.id}/${x.id}`)));
+    expect(published.filter((e) => !onPages.has(`${e.incidentId}/${e.id}`)).map((e) => e.id)).toEqual([]);
     // Data cannot close the script element it is embedded in.
     expect(json).not.toContain('</');
   });

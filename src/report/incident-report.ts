@@ -33,10 +33,20 @@ export class ReportCollector {
         const now = p.trail.view(inc, recs);
         const then = this.views.get(inc.id);
         // Series and events as they were at resolution; outcomes and statuses as they are now
-        // (unless the bounded outcome list has let them go).
+        // (unless the bounded outcome list, or the ledger, which forgets an incident's
+        // informational recommendations a day after it, has let them go).
         return then === undefined
           ? now
-          : { ...now, series: then.series, events: then.events, outcomes: now.outcomes.length > 0 ? now.outcomes : then.outcomes };
+          : {
+              ...now,
+              recommendations: [
+                ...then.recommendations.map((r) => now.recommendations.find((n) => n.id === r.id) ?? r),
+                ...now.recommendations.filter((n) => !then.recommendations.some((r) => r.id === n.id)),
+              ],
+              series: then.series,
+              events: then.events,
+              outcomes: now.outcomes.length > 0 ? now.outcomes : then.outcomes,
+            };
       })
       .sort((a, b) => a.incident.openedAt - b.incident.openedAt || (a.incident.id < b.incident.id ? -1 : 1));
     return { source, views };
