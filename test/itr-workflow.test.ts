@@ -4,7 +4,8 @@ import { formulaConfidence } from '../src/core/decide/confidence.js';
 import { newGuardrailState, recordExecution } from '../src/core/decide/guardrails.js';
 import { ContextIndex } from '../src/core/correlate/context-index.js';
 import { decisionConfigSchema } from '../src/config/decision.js';
-import { PHASE_NAMES, type Incident, type IncidentDelta, type IncidentSignal } from '../src/domain/decision.js';
+import { PHASE_NAMES, type Incident, type IncidentDelta, type IncidentSignal, type Recommendation } from '../src/domain/decision.js';
+import { setPhase } from '../src/core/decide/recommendation-lifecycle.js';
 import type { ContextEvent, Signal, StackHealthEvent } from '../src/domain/types.js';
 
 const MIN = 60_000;
@@ -469,6 +470,18 @@ describe('ITR workflow', () => {
     expect(d).toMatchObject({ action: 'none', cause: { kind: 'explained' } });
     expect(d.phases.find((p) => p.name === 'event_correlation')).toMatchObject({ result: 'stop', evidence: expect.stringContaining('perf_test k6-soak') });
     expect(d.phases.filter((p) => p.result === 'skip' && p.evidence.startsWith('not reached'))).toHaveLength(7);
+    // A second recommendation that ends there shares the skipped phases' records (they are most of
+    // a kept recommendation's memory); they are frozen, and changing one replaces it (setPhase).
+    const again = runWorkflow(input({ events: [perf] }));
+    expect(again.phases.slice(3)).toEqual(d.phases.slice(3));
+    for (let i = 3; i < 10; i++) expect(again.phases[i]).toBe(d.phases[i]);
+    const rec = { phases: again.phases } as unknown as Recommendation;
+    setPhase(rec, 'execution', 'pass', 'executed', 'ran');
+    expect(d.phases[7]).toMatchObject({ name: 'execution', result: 'skip', code: 'not_reached' });
+    expect(rec.phases[7]).toMatchObject({ name: 'execution', result: 'pass', evidence: 'ran' });
+    expect(() => {
+      (d.phases[7] as { evidence: string }).evidence = 'changed in place';
+    }).toThrow(TypeError);
   });
 
   it('judges errors that begin long into a steady performance test on their own', () => {

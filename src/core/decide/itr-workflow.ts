@@ -77,11 +77,28 @@ export function runWorkflow(w: WorkflowInput): WorkflowDecision {
   };
 }
 
+/**
+ * The record of a phase not reached for `reason`: one frozen object per phase and reason, shared by
+ * every recommendation that ended there. Most end early (observe, none: recovered), a settled one
+ * is kept for a day or a week, and its skipped phases were most of its memory. Frozen: a phase is
+ * changed by replacing its record (setPhase), never in place. Bounded: reasons can name events.
+ */
+const notReached = new Map<string, PhaseRecord>();
+const NOT_REACHED_KEPT = 4096;
+
+function notReachedRecord(name: PhaseName, reason: string): PhaseRecord {
+  const key = `${name}\n${reason}`;
+  let record = notReached.get(key);
+  if (record === undefined) {
+    if (notReached.size >= NOT_REACHED_KEPT) notReached.clear();
+    notReached.set(key, (record = Object.freeze({ name, result: 'skip', code: 'not_reached', evidence: `not reached: ${reason}` }) as PhaseRecord));
+  }
+  return record;
+}
+
 /** A phase ended the workflow: the phases after it were not reached, and nothing executes. */
 function ended(ctx: WorkflowContext, phases: PhaseRecord[], end: WorkflowEnd): WorkflowDecision {
-  // One string for all of them: a settled recommendation is kept for days, and most end early.
-  const evidence = `not reached: ${end.reason}`;
-  for (const [name] of ITR_PHASES.slice(phases.length)) phases.push({ name, result: 'skip', code: 'not_reached', evidence });
+  for (const [name] of ITR_PHASES.slice(phases.length)) phases.push(notReachedRecord(name, end.reason));
   return {
     action: end.action,
     percent: 0,
