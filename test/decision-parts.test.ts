@@ -119,6 +119,23 @@ describe('ActionLedger: approval and execution on its own', () => {
     expect(kept()).toEqual(['seen', 'rejected', 'ahead', 'still-open']);
     ledger.expire(24 * HOUR + MIN);
     expect(kept()).toEqual(['rejected', 'ahead', 'still-open']);
+    // The incident, open two days, resolves: its recommendation from its first minute stays a day from then.
+    const rt = board.byId(live)!;
+    board.recordRecovery({
+      type: 'recovery',
+      ts: 48 * HOUR - 20 * MIN,
+      stack: 'a',
+      service: 'checkout',
+      signal: 'reliability',
+      metric: 'err',
+      episodeStartTs: 0,
+      peakScore: 9,
+    });
+    expect(board.resolveIfQuiet(rt, 48 * HOUR, 10 * MIN)).toBe(true);
+    ledger.expire(48 * HOUR + MIN);
+    expect(kept()).toEqual(['rejected', 'ahead', 'still-open']);
+    ledger.expire(72 * HOUR + MIN);
+    expect(kept()).toEqual(['rejected', 'ahead']);
     ledger.expire(7 * 24 * HOUR + MIN);
     expect(ledger.all()).toHaveLength(0);
   });

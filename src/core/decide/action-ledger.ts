@@ -78,7 +78,7 @@ export class ActionLedger {
    */
   expire(ts: number): void {
     const timeout = this.config.guardrails.approvalTimeoutMinutes;
-    let open: Set<string> | undefined;
+    let ended: Map<string, number> | undefined;
     for (const [id, rec] of this.recommendations) {
       if (rec.status === 'awaiting_approval' && ts - rec.ts > timeout * MIN) {
         moveTo(rec, 'expired');
@@ -86,10 +86,19 @@ export class ActionLedger {
       }
       if (rec.status !== 'awaiting_approval' && ts - rec.ts > RETAIN_SETTLED_MS) this.recommendations.delete(id);
       else if (rec.status === 'informational' && rec.forecast === undefined && ts - rec.ts > RETAIN_INFORMATIONAL_MS) {
-        open ??= new Set(Array.from(this.incidents.openRuntimes(), (rt) => rt.incident.id));
-        if (!open.has(rec.incidentId)) this.recommendations.delete(id);
+        // A day from when the incident stopped being open: +Infinity while it is, its resolution
+        // once resolved, the recommendation's own time once the history has let it go.
+        ended ??= this.incidentEnds();
+        if (ts - Math.max(rec.ts, ended.get(rec.incidentId) ?? rec.ts) > RETAIN_INFORMATIONAL_MS) this.recommendations.delete(id);
       }
     }
+  }
+
+  /** When each incident the board still holds stopped being open: +Infinity for an open one. */
+  private incidentEnds(): Map<string, number> {
+    const ends = new Map<string, number>();
+    for (const inc of this.incidents.incidents()) ends.set(inc.id, inc.status === 'resolved' && inc.resolvedAt !== null ? inc.resolvedAt : Infinity);
+    return ends;
   }
 
   decide(id: string, by: string, ts: number, verdict: 'approved' | 'rejected'): DecisionResult {
