@@ -133,4 +133,18 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect([...topic.keys()]).toEqual(['g/decide']);
     expect(new StateRecords(1000).read('g/decide', topic)).toBe(tiny);
   });
+
+  it('deletes, after a restart, parts above a gap a crash left in a run of tombstones', async () => {
+    const w = new StateRecords(1000);
+    const topic = compact(await recordsOf(w, 'g/decide', checkpoint(600)));
+    const n = [...topic.keys()].filter((k) => k.startsWith('g/decide#part/1/')).length;
+    // The state shrank to one record, and only the first two tombstones reached the broker.
+    const shrink = await recordsOf(w, 'g/decide', checkpoint(2));
+    compact(shrink.slice(0, 3), topic);
+    expect([...topic.keys()].filter((k) => k.startsWith('g/decide#part/1/'))).toHaveLength(n - 2);
+    const restarted = new StateRecords(1000);
+    expect(restarted.read('g/decide', topic)).toBe(checkpoint(2));
+    compact(await recordsOf(restarted, 'g/decide', checkpoint(3)), topic);
+    expect([...topic.keys()]).toEqual(['g/decide']);
+  });
 });

@@ -131,10 +131,18 @@ export class StateRecords {
   }
 }
 
-/** How many parts `slot` of `key` holds on the topic, counted up to the first index it does not. */
+/**
+ * How far `slot` of `key` holds parts on the topic: one past the highest index it holds, gaps
+ * included (a crash part-way through a run of tombstones leaves the parts above it).
+ */
 function partsHeld(key: string, slot: number, latest: ReadonlyMap<string, string>): number {
+  const prefix = partKey(key, slot, 0).slice(0, -1);
   let n = 0;
-  while (latest.has(partKey(key, slot, n))) n++;
+  for (const k of latest.keys()) {
+    if (!k.startsWith(prefix)) continue;
+    const index = Number(k.slice(prefix.length));
+    if (Number.isInteger(index) && index >= n) n = index + 1;
+  }
   return n;
 }
 
