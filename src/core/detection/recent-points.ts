@@ -45,14 +45,14 @@ export interface SeriesWindow {
  * Float32 for 194 days, rebased when a point lies beyond that. Values need no more than 7 digits in a plot.
  */
 class Ring {
-  series: SeriesState;
+  series: SeriesIdentity;
   private readonly v: Float32Array;
   private base = NaN;
   private next = 0;
   size = 0;
 
   constructor(
-    series: SeriesState,
+    series: SeriesIdentity,
     readonly capacity: number,
   ) {
     this.series = series;
@@ -214,7 +214,13 @@ export class RecentPoints implements RecentPointsReader {
   hold(service: string, metrics?: readonly string[]): HeldWindows {
     const rings = this.rings(service, metrics)
       .filter((r) => r.size > 0)
-      .map((r) => r.resized(r.size));
+      .map((r) => {
+        const held = r.resized(r.size);
+        // What the plot draws of the series as it was, not the live state (which a held plot would keep alive).
+        const { service, metric, stack, signal, gate } = r.series;
+        held.series = { service, metric, stack, signal, gate: gate === null ? null : { ...gate } };
+        return held;
+      });
     return { windows: () => windowsOf(rings) };
   }
 
@@ -229,6 +235,9 @@ export class RecentPoints implements RecentPointsReader {
     return out;
   }
 }
+
+/** What a ring draws of its series (see Ring.window). */
+type SeriesIdentity = Pick<SeriesState, 'service' | 'metric' | 'stack' | 'signal' | 'gate'>;
 
 /** Series windows kept as they were when taken (see RecentPoints.hold). */
 export interface HeldWindows {
