@@ -134,6 +134,29 @@ describe('checkpoints as records of the compacted state topic', () => {
     expect(new StateRecords(1000).read('g/decide', topic)).toBe(tiny);
   });
 
+  it('retries a write that failed half-way into the same unused slot, never over the parts the live head names', async () => {
+    const w = new StateRecords(1000);
+    const first = checkpoint(300);
+    const topic = compact(await recordsOf(w, 'g/decide', first)); // generation 1, slot 1
+    const second = checkpoint(400);
+    let sends = 0;
+    await expect(
+      w.write('g/decide', [second], async (r) => {
+        if (++sends > 2) throw new Error('broker unavailable');
+        compact([r], topic);
+      }),
+    ).rejects.toThrow('broker unavailable');
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(first);
+    const retry = await recordsOf(w, 'g/decide', second);
+    const parts = retry.filter((r) => r.key !== 'g/decide').map((r) => r.key);
+    expect(parts.every((k) => k.startsWith('g/decide#part/0/'))).toBe(true);
+    // A crash part-way through the retry still leaves generation 1 whole.
+    compact(retry.slice(0, 2), topic);
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(first);
+    compact(retry, topic);
+    expect(new StateRecords(1000).read('g/decide', topic)).toBe(second);
+  });
+
   it('deletes, after a restart, parts above a gap a crash left in a run of tombstones', async () => {
     const w = new StateRecords(1000);
     const topic = compact(await recordsOf(w, 'g/decide', checkpoint(600)));

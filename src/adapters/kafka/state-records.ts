@@ -65,8 +65,10 @@ export class StateRecords {
 
   /** The lines joined by newlines, as records: one when it fits, else parts and then the head. */
   private *recordsOf(key: string, lines: Iterable<string>): Generator<StateRecord> {
+    // The generation is taken only once its head is on the topic (code after a yield runs once the
+    // record was sent): a write that failed half-way is retried into the same, unused slot, never
+    // into the one the live head names.
     const generation = (this.generations.get(key) ?? 0) + 1;
-    this.generations.set(key, generation);
     const slot = generation % 2;
     let parts = 0;
     let text: string | undefined;
@@ -74,25 +76,43 @@ export class StateRecords {
       text = text === undefined ? line : `${text}\n${line}`;
       while (text.length > this.maxChars) {
         yield { key: partKey(key, slot, parts++), value: `${generation}\n${text.slice(0, this.maxChars)}` };
+        this.sent(key, slot, parts);
         text = text.slice(this.maxChars);
       }
     }
     if (parts === 0) {
       yield { key, value: text ?? '' };
+      this.generations.set(key, generation);
       yield* this.tombstones(key, 0, 0);
       yield* this.tombstones(key, 1, 0);
       return;
     }
-    if (text !== undefined && text.length > 0) yield { key: partKey(key, slot, parts++), value: `${generation}\n${text}` };
+    if (text !== undefined && text.length > 0) {
+      yield { key: partKey(key, slot, parts++), value: `${generation}\n${text}` };
+      this.sent(key, slot, parts);
+    }
     const head: Head = { $parts: parts, slot, generation };
     yield { key, value: JSON.stringify(head) };
+    this.generations.set(key, generation);
     yield* this.tombstones(key, slot, parts);
+  }
+
+  /** The per-slot part counts of `key`, created empty. */
+  private countsOf(key: string): [number, number] {
+    let counts = this.partCounts.get(key);
+    if (counts === undefined) this.partCounts.set(key, (counts = [0, 0]));
+    return counts;
+  }
+
+  /** `slot` holds at least `parts` parts now (a write that fails after them leaves them to delete). */
+  private sent(key: string, slot: number, parts: number): void {
+    const counts = this.countsOf(key);
+    if (parts > counts[slot]!) counts[slot] = parts;
   }
 
   /** Deletes `slot`'s parts from index `from` on, as far as they are known to exist; the slot then holds `from`. */
   private *tombstones(key: string, slot: number, from: number): Generator<StateRecord> {
-    let counts = this.partCounts.get(key);
-    if (counts === undefined) this.partCounts.set(key, (counts = [0, 0]));
+    const counts = this.countsOf(key);
     for (let i = from; i < counts[slot]!; i++) yield { key: partKey(key, slot, i), value: null };
     counts[slot] = from;
   }
