@@ -23,9 +23,6 @@ export interface DeciderCheckpoint {
   recommendationsEnd: Record<string, string>;
 }
 
-/** Load profiles encoded per take while a checkpoint's lines are produced. */
-const PROFILES_PER_TAKE = 64;
-
 /** A checkpoint from the lines it was written as: version 2's head and its load profiles, or version 1 whole. */
 export function deciderCheckpointFromLines(lines: readonly string[]): DeciderCheckpoint {
   const cp = decodeState<DeciderCheckpoint>(lines[0] ?? '');
@@ -323,7 +320,7 @@ export class DecisionWorker {
 
   private *checkpointLines(head: string): Generator<string> {
     yield head;
-    yield* takenLines((max) => this.decision.takeProfiles(max), PROFILES_PER_TAKE);
+    yield* takenLines((max) => this.decision.takeProfiles(max));
   }
 
   private get stateKey(): string {

@@ -117,9 +117,6 @@ export function offerEvents(task: Task, events: ReadonlyMap<number, readonly { o
 /** A version-2 checkpoint's first line: everything but the metric groups, one line each after it. */
 type CheckpointHead = Omit<ShardCheckpoint, 'detection'> & { detection: Omit<DetectionSnapshot, 'groups'> };
 
-/** Metric groups encoded per take while a checkpoint's lines are produced. */
-const GROUPS_PER_TAKE = 64;
-
 /**
  * The task's state and the input positions it reflects, for the compacted state topic, as lines
  * produced while they are written (see StateRecords.write): the positions and the engine's state
@@ -140,7 +137,7 @@ export function* checkpointLines(task: Task): Generator<string> {
       detection,
     };
     yield encodeState(head);
-    yield* takenLines((max) => task.engine.takeGroups(max), GROUPS_PER_TAKE);
+    yield* takenLines((max) => task.engine.takeGroups(max));
   } finally {
     task.engine.endSnapshot();
   }

@@ -17,6 +17,7 @@
  */
 
 import { CompressionTypes, type Producer } from 'kafkajs';
+import { PIECES_PER_TAKE } from '../../core/detection/snapshot-stream.js';
 
 /** Marks a head record (a checkpoint is an object whose first key is never this). */
 const HEAD = '{"$parts":';
@@ -175,6 +176,6 @@ export function stateTopicSender(producer: Producer, topic: string): (record: St
 }
 
 /** The pieces a streamed snapshot hands out (`take` until it says null), one line each. */
-export function* takenLines(take: (max: number) => string[] | null, perTake: number): Generator<string> {
+export function* takenLines(take: (max: number) => string[] | null, perTake = PIECES_PER_TAKE): Generator<string> {
   for (let pieces = take(perTake); pieces !== null; pieces = take(perTake)) yield* pieces;
 }

@@ -4,6 +4,7 @@ import { linesSync } from '../file/line-reader.js';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { PIECES_PER_TAKE } from '../../core/detection/snapshot-stream.js';
 
 /** How a streamed checkpoint went: its size and the longest time it held the event loop. */
 export interface CheckpointWrite {
@@ -12,9 +13,6 @@ export interface CheckpointWrite {
   /** The longest stretch spent writing without yielding (what ingest waited at most). */
   maxSliceMs: number;
 }
-
-/** Encoded groups per call to `next`: small enough that a call costs well under a slice. */
-const LINES_PER_TAKE = 64;
 
 /**
  * The first bytes of a compressed checkpoint. What follows is frames: a 4-byte big-endian length,
@@ -62,7 +60,7 @@ export class CheckpointFile {
       if (level > 0) bytes += writeSync(fd, GZIP_MAGIC);
       bytes += put(`${head}\n`);
       let sliceStart = performance.now();
-      for (let lines = next(LINES_PER_TAKE); lines !== null; lines = next(LINES_PER_TAKE)) {
+      for (let lines = next(PIECES_PER_TAKE); lines !== null; lines = next(PIECES_PER_TAKE)) {
         if (lines.length > 0) bytes += put(`${lines.join('\n')}\n`);
         const spent = performance.now() - sliceStart;
         if (spent >= sliceMs) {

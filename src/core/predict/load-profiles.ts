@@ -145,7 +145,8 @@ export class LoadProfiles {
     const u = s.value / sat.gate.limit;
     const t = p.traffic;
     if (sat.own !== null) {
-      if (t !== null && sat.line.n >= 2 && sat.line.mx > 0 && seenAllDay(t.baseline, s.ts)) sat.own = null;
+      // Checked once per bucket of the season, not per sample: it scans the season's buckets.
+      if (t !== null && sat.line.n >= 2 && sat.line.mx > 0 && enteredBucket(t.baseline, sat.line.lastTs, s.ts) && seenAllDay(t.baseline, s.ts)) sat.own = null;
       else learnPoint(sat.own, s.ts, u, this.params.baseline);
     }
     // Pair with the traffic of the same or the previous step (series of one stack are scraped together).
@@ -291,6 +292,12 @@ export function linesOf(p: StackProfile): LoadLine[] {
 /** A saturation series' own seasonal expectation at `ts` (fraction of its gate), or undefined while cold. */
 export function ownAt(s: SaturationProfile, ts: number): number | undefined {
   return s.own === null || isCold(s.own, ts) ? undefined : expectedAt(s.own, ts);
+}
+
+/** Whether `ts` lies in another bucket of `b`'s shortest season than `prevTs` (always, without a season). */
+function enteredBucket(b: BaselineState, prevTs: number, ts: number): boolean {
+  const ms = (b.seasons[0]?.bucketMinutes ?? 0) * 60_000;
+  return !(ms > 0) || Math.floor(prevTs / ms) !== Math.floor(ts / ms);
 }
 
 /** Whether `b`'s shortest season has a whole season behind it at `ts` and a point in every bucket: it is warm at any time of day. */
