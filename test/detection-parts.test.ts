@@ -161,4 +161,18 @@ describe('ContextState: a release on an idle stack is watched from its cutover',
     state.apply(split(99, 'again', 300));
     expect(state.changes.changed('blue', 'checkout', T + 301 * MIN)).toBe(false);
   });
+
+  it.each([
+    [5, 95, true], // a standby at 5 % is no less idle than one at 1 %
+    [10, 90, true],
+    [20, 80, true], // four times the share: three quarters of its users are new to the change
+    [30, 90, false],
+    [40, 60, false], // a shift between active stacks met the change when it was made
+  ])('a change made at %s percent is exposed again by a shift to %s percent: %s', (from, to, exposed) => {
+    const state = new ContextState(WATCH);
+    state.apply(split(from, 'init', 0));
+    state.apply(deploy('blue', 'release', 10));
+    state.apply(split(to, 'shift', 100));
+    expect(state.changes.changed('blue', 'checkout', T + 101 * MIN)).toBe(exposed);
+  });
 });

@@ -1,7 +1,20 @@
 import type { ContextEvent } from '../../domain/types.js';
 
-/** A stack below this share carries no real traffic: a change made there meets users only when traffic arrives. */
-export const IDLE_SHARE_PERCENT = 5;
+/**
+ * A traffic gain exposes the changes made on a stack before it when the stack's share grows at
+ * least this many times: three quarters or more of the traffic it carries after the gain meet the
+ * change for the first time (a blue/green cutover from a 1-10 % standby, a drained stack put back).
+ * Small moves between active stacks (45 -> 55 %) expose nothing.
+ */
+const EXPOSURE_RISE = 4;
+
+/** Whether this gain brings most of a stack's users to what changed on it before (see EXPOSURE_RISE). */
+export function exposes(gain: ShareChange): boolean {
+  return gain.from !== undefined && gain.to >= EXPOSURE_RISE * gain.from;
+}
+
+/** A change made on a stack under this share can still be exposed by a later gain (it can grow EXPOSURE_RISE times). */
+export const EXPOSABLE_SHARE_PERCENT = 100 / EXPOSURE_RISE;
 
 /** A stack whose traffic share changed with one `traffic_shift`. */
 export interface ShareChange {

@@ -1,5 +1,5 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
-import { gained, IDLE_SHARE_PERCENT, lost, TrafficShares } from '../context/traffic-shares.js';
+import { exposes, gained, lost, TrafficShares } from '../context/traffic-shares.js';
 import { eventStart, explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
@@ -221,7 +221,7 @@ export class ContextIndex {
   private exposedAt(change: ContextEvent): number {
     for (const g of this.gains) {
       if (g.stack !== change.stack || g.event.ts <= change.ts) continue;
-      return g.from < IDLE_SHARE_PERCENT ? g.event.ts : change.ts;
+      return exposes(g) ? g.event.ts : change.ts;
     }
     return change.ts;
   }

@@ -1,7 +1,7 @@
 import type { ContextEvent } from '../../domain/types.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { isChange, RecentChanges } from '../context/recent-changes.js';
-import { gained, IDLE_SHARE_PERCENT, lost, TrafficShares } from '../context/traffic-shares.js';
+import { EXPOSABLE_SHARE_PERCENT, exposes, gained, lost, TrafficShares } from '../context/traffic-shares.js';
 
 export interface ContextSnapshot {
   shares: ReturnType<TrafficShares['toJSON']>;
@@ -25,13 +25,14 @@ export class ContextState {
   explained = new ExplainedWindows();
   changes: RecentChanges;
   /**
-   * Changes made on a stack that carried (almost) no traffic, kept until a traffic shift gives it
-   * some: a blue/green release goes to the idle colour and meets users at its cutover, maybe an
+   * Changes made on a stack that carried a small share of the traffic, kept until a traffic shift
+   * multiplies it (see exposes): a blue/green release goes to the idle colour and meets users at its cutover, maybe an
    * hour later, when its change window had ended. The decision's correlation already counts such a
    * change from its exposure; detection watches the stack from then too, with the after-change
    * sensitivity. Imitation seed 7373: a release on the idle colour, cut over 76 minutes later, its
    * 5xx climbing to the gate at 3-4σ a point under the normal bound, was mitigated four minutes
-   * after its breach.
+   * after its breach. Imitation seed 14142: a standby at exactly 5 % was not "idle" under a fixed
+   * 5 % cut, and its release, cut over to 95 %, was judged with the normal bound.
    */
   private idleChanges = new Map<string, Set<string>>();
 
@@ -52,12 +53,12 @@ export class ContextState {
       // per 100 % and lifted a level its 3 % then fell 5σ under; 3 % was "shifted off" the idle colour.
       const down = lost(changes).map((c) => c.stack);
       if (down.length > 0) this.explained.add(event, down, 'business');
-      for (const c of gained(changes)) if (c.from! < IDLE_SHARE_PERCENT) this.expose(c.stack, event.ts);
+      for (const c of gained(changes)) if (exposes(c)) this.expose(c.stack, event.ts);
     } else {
       this.explained.add(event);
       this.changes.add(event);
       const share = event.stack === undefined ? undefined : this.shares.shareOf(event.stack);
-      if (isChange(event) && share !== undefined && share < IDLE_SHARE_PERCENT) this.keepIdle(event.stack!, event.service ?? '');
+      if (isChange(event) && share !== undefined && share < EXPOSABLE_SHARE_PERCENT) this.keepIdle(event.stack!, event.service ?? '');
     }
   }
 
