@@ -89,3 +89,40 @@ describe('a stack whose traffic share falls', () => {
     expect(out.filter((e) => e.type === 'recommendation' && MITIGATIONS.has(e.action))).toEqual([]);
   });
 });
+
+describe('a stack whose traffic share multiplies', () => {
+  /**
+   * Blue is the standby at 3 % for two days (its error ratio over 3,000 requests a minute: a
+   * handful of errors), then takes 97 % at a cutover. Two hours later its errors double, to 80 %
+   * of the 0.1 % gate, for `run` minutes.
+   */
+  function cutoverThenErrors(run: number): PipelineOutput[] {
+    const out: PipelineOutput[] = [];
+    const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
+    const CUT = 2 * 1440 + 600;
+    const BAD = CUT + 120;
+    p.offerEvent(shift(0, 3, 'init'));
+    for (let m = 0; m < CUT + 180; m++) {
+      if (m === CUT) p.offerEvent(shift(m, 97, 'cutover'));
+      for (const stack of ['blue', 'green']) {
+        const share = (stack === 'blue') === m >= CUT ? 97 : 3;
+        const requests = 100_000 * (share / 100);
+        const rate = stack === 'blue' && m >= BAD && m < BAD + run ? 0.0008 : 0.0004;
+        const errors = Math.max(0, Math.round(rate * requests + Math.sqrt(rate * requests) * 1.7 * noise(m * 5 + stack.length)));
+        p.offerSample({ ts: T0 + m * MIN, signal: 'reliability', metric: 'http_error_ratio', stack, service: 'shop', value: errors / requests });
+      }
+    }
+    p.flush();
+    return out.filter((e) => e.type === 'anomaly' && e.stack === 'blue' && e.ts >= T0 + (CUT + 30) * MIN);
+  }
+
+  it('learns its spread again at the new share: errors doubling under the gate are confirmed within minutes, a quiet cutover raises nothing', () => {
+    // The spread learned at 3 % is ~5.7 times the noise at 97 %: judged by it alone, the doubling
+    // is under a sigma, and only the peer's normal (thinSpreadFloor) warns, never confirms.
+    const bad = cutoverThenErrors(10);
+    const confirmed = bad.find((e) => e.type === 'anomaly' && e.stage === 'confirmed');
+    expect(confirmed?.ts).toBeDefined();
+    expect((confirmed!.ts - T0) / MIN - (2 * 1440 + 600 + 120)).toBeLessThanOrEqual(3);
+    expect(cutoverThenErrors(0)).toEqual([]);
+  });
+});

@@ -5,6 +5,7 @@ import {
   expectedAt,
   isCold,
   learn,
+  relearnNoise,
   reviveBaseline,
   sigmaAt,
   type BaselineParams,
@@ -145,5 +146,30 @@ describe('seasonal baseline', () => {
     const copy = reviveBaseline(JSON.parse(JSON.stringify(legacy)));
     expect(copy).toEqual(st);
     for (let m = 1500; m < 1500 + 1440; m += 7) expect(expectedAt(copy, m * MIN)).toBe(expectedAt(st, m * MIN));
+  });
+});
+
+describe('relearnNoise: a series whose volume multiplied', () => {
+  it('keeps its mean, forgets the shape and the spread that noise drew, and learns the new noise within tens of points', () => {
+    // Two days as a standby: a flat 100 under noise of amplitude 60 (the shape the buckets learn is noise).
+    const st = train(2880, (m) => 100 + 60 * noise(m));
+    const before = sigmaAt(st, 100, params, 2880 * MIN);
+    expect(before).toBeGreaterThan(25);
+    relearnNoise(st, 10);
+    // One value for every bucket, the buckets' mean, worth one point; the hours' counts are gone.
+    const buckets = Array.from(st.values.subarray(0, 96));
+    expect(Math.max(...buckets) - Math.min(...buckets)).toBe(0);
+    expect(Math.abs(expectedAt(st, 2880 * MIN) - 100)).toBeLessThan(5);
+    expect(Math.max(...st.counts)).toBe(1);
+    expect(Array.from(st.values.subarray(96 + 24))).toEqual(new Array(24).fill(0));
+    // At the new volume the noise is a tenth: forty points later sigma is within twice of it (~1.7).
+    for (let m = 2880; m < 2920; m++) {
+      const ts = m * MIN;
+      const expected = expectedAt(st, ts);
+      learn(st, ts, 100 + 6 * noise(m), expected, sigmaAt(st, expected, params, ts), isCold(st, ts), params, decays);
+    }
+    const after = sigmaAt(st, 100, params, 2920 * MIN);
+    expect(after).toBeLessThan(before / 4);
+    expect(after).toBeLessThan(8);
   });
 });

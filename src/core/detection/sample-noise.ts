@@ -1,4 +1,4 @@
-import { discountSeasons } from '../baseline/seasonal-baseline.js';
+import { discountSeasons, relearnNoise } from '../baseline/seasonal-baseline.js';
 import type { SeriesState } from './series-state.js';
 import { complementCeiling } from './slo-gates.js';
 
@@ -39,6 +39,32 @@ const THIN_SPREAD_RISE = 4;
 export function thinSpread(series: SeriesState, share: number | undefined): boolean {
   const learned = series.noiseShare;
   return share !== undefined && learned !== undefined && learned > 0 && share >= THIN_SPREAD_RISE * learned;
+}
+
+/**
+ * What the old spread is worth when it is learned again: ten points. It is too wide by at least
+ * sqrt(THIN_SPREAD_RISE), so it should fade over the first tens of points at the new share, not
+ * weigh as the 30 points of a cold start's prior.
+ */
+const RESPREAD_PRIOR_POINTS = 10;
+
+/**
+ * The noise learned on a sliver of the traffic the series takes now (see thinSpread), its spread
+ * and its seasons' shape, is learned again, once per such rise (see relearnNoise): the spread's
+ * 12-hour half-life, and the hours' spreads learned over days, would judge a colour cut over to 97 % by its standby noise for days (imitation seeds 14142 and
+ * 16180: 5xx sigmas four to six times the noise at 97 %, and bad releases on the live colour
+ * mitigated at their breach). `spreadShare` is the share it was restarted at; a fall back to a
+ * quarter of it allows the next rise to restart it again.
+ */
+export function respreadOnShareRise(series: SeriesState, share: number): void {
+  const at = series.spreadShare;
+  if (typeof at === 'number' && at === at) {
+    if (share * THIN_SPREAD_RISE <= at) series.spreadShare = Number.NaN;
+    return;
+  }
+  if (!thinSpread(series, share)) return;
+  relearnNoise(series.baseline, RESPREAD_PRIOR_POINTS);
+  series.spreadShare = share;
 }
 
 /** A share at least this many times the one the season buckets were learned at discounts them. */

@@ -14,7 +14,7 @@ import { assessPoint, learnPoint, newAssessment, type DriftUse } from './point-a
 import type { RecentPoints } from './recent-points.js';
 import { reachTowardGate, type SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
-import { countNoise, eventCountNoise, followShare, noiseScale, thinSpread, weighSeasonsByShare } from './sample-noise.js';
+import { countNoise, eventCountNoise, followShare, noiseScale, respreadOnShareRise, thinSpread, weighSeasonsByShare } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
 import { forecast, sigmaAt } from '../baseline/seasonal-baseline.js';
 import { adaptGateToValue, complementCeiling } from './slo-gates.js';
@@ -131,6 +131,10 @@ export class SampleScorer {
 
     const threshold = this.thresholdFor(s);
     const trafficShare = s.count === undefined && s.signal !== 'capacity' ? (share ?? shares.shareOf(s.stack)) : undefined;
+    // Not business: its per-share buckets relearn from the same rise (weighSeasonsByShare), a day
+    // of first visits that a tight spread reads as drops (imitation seed 16180: a cutover's orders
+    // a day later, 7σ under a bucket learned in the cutover minute, and a healthy colour shifted off).
+    if (trafficShare !== undefined && s.signal !== 'business') respreadOnShareRise(series, trafficShare);
     const a = assessPoint(
       b,
       series.threshold,

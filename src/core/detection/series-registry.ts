@@ -230,6 +230,7 @@ export class SeriesRegistry {
       episodeVolume: Number.NaN,
       noiseShare: Number.NaN,
       seasonShare: Number.NaN,
+      spreadShare: Number.NaN,
       countLow: Number.POSITIVE_INFINITY,
       countHigh: Number.NEGATIVE_INFINITY,
       ...(s.signal === 'business' ? { tally: emptyTally() } : {}),

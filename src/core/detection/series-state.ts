@@ -38,6 +38,11 @@ export interface SeriesState {
    */
   seasonShare?: number;
   /**
+   * The traffic share the spread was last learned again at (see respreadOnShareRise), NaN when
+   * it was not. Absent in older checkpoints.
+   */
+  spreadShare?: number;
+  /**
    * Lowest and highest value seen while every value was a non-negative integer (NaN once one was
    * not): a series of event counts (restarts, orders per minute), judged with counting noise.
    * Absent in older checkpoints.
