@@ -95,6 +95,16 @@ describe('two-stage threshold', () => {
     expect(run(settled, [0, 0.2, -1, 0.4, 0.1, 40]).out).not.toContain('confirmed');
     // A series running a sigma over its forecast while calm (slowScore 1) sums only what lies above that.
     expect(run(settled, ramp, 1).out).not.toContain('confirmed');
+    // The hit may be the averaged channel's (imitation seed 7373: a cut-over release's 5xx at 0.9σ,
+    // 1.4σ, 1.7σ, 2.5σ, then 2.9σ with its average at 3.3σ, a minute before the breach).
+    const both = (points: number[], scores: number[]) => {
+      const st = createThreshold();
+      return points.map((x, i) => observe(st, i * MIN, scores[i]!, settled, x));
+    };
+    expect(both([0, 0.9, 1.4, 1.7, 2.5, 2.9], [0, 0.9, 1.4, 1.7, 2.5, 3.3])).toEqual(['none', 'none', 'none', 'none', 'none', 'confirmed']);
+    // The average a lone spike carries into the calm point after it is no such hit: the spike
+    // alone sums to 2.5 (clipped at the bound, less the slack), under a bound.
+    expect(both([0, 0, 40, 0.5], [0, 0, 40, 3.1])).toEqual(['none', 'none', 'warn', 'none']);
   });
 
   it('reports how much of the window a young episode has lived, and weighs persistence over that', () => {
