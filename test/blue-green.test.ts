@@ -92,20 +92,21 @@ describe('a stack whose traffic share falls', () => {
 
 describe('a stack whose traffic share multiplies', () => {
   /**
-   * Blue is the standby at 3 % for two days (its error ratio over 3,000 requests a minute: a
-   * handful of errors), then takes 97 % at a cutover. Two hours later its errors double, to 80 %
-   * of the 0.1 % gate, for `run` minutes.
+   * Blue carries `before` (a share per day, the last until the cutover; 3: the standby, its error ratio
+   * over 3,000 requests a minute, a handful of errors) until a cutover to 97 % on day `before.length`
+   * at 10:00. `bad` minutes after the cutover its errors double, to 80 % of the 0.1 % gate, for
+   * `run` minutes.
    */
-  function cutoverThenErrors(run: number): PipelineOutput[] {
+  function cutoverThenErrors(run: number, bad = 120, before = [3, 3]): PipelineOutput[] {
     const out: PipelineOutput[] = [];
     const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
-    const CUT = 2 * 1440 + 600;
-    const BAD = CUT + 120;
-    p.offerEvent(shift(0, 3, 'init'));
-    for (let m = 0; m < CUT + 180; m++) {
-      if (m === CUT) p.offerEvent(shift(m, 97, 'cutover'));
+    const CUT = before.length * 1440 + 600;
+    const BAD = CUT + bad;
+    const blueShare = (m: number) => (m >= CUT ? 97 : before[Math.min(Math.floor(m / 1440), before.length - 1)]!);
+    for (let m = 0; m < BAD + 60; m++) {
+      if (m === 0 || blueShare(m) !== blueShare(m - 1)) p.offerEvent(shift(m, blueShare(m), `shift-${m}`));
       for (const stack of ['blue', 'green']) {
-        const share = (stack === 'blue') === m >= CUT ? 97 : 3;
+        const share = stack === 'blue' ? blueShare(m) : 100 - blueShare(m);
         const requests = 100_000 * (share / 100);
         const rate = stack === 'blue' && m >= BAD && m < BAD + run ? 0.0008 : 0.0004;
         const errors = Math.max(0, Math.round(rate * requests + Math.sqrt(rate * requests) * 1.7 * noise(m * 5 + stack.length)));
@@ -116,13 +117,27 @@ describe('a stack whose traffic share multiplies', () => {
     return out.filter((e) => e.type === 'anomaly' && e.stack === 'blue' && e.ts >= T0 + (CUT + 30) * MIN);
   }
 
+  /** Minutes from the errors' start to their confirmation (undefined: never). */
+  function confirmedAfter(events: PipelineOutput[], bad: number, days: number): number | undefined {
+    const c = events.find((e) => e.type === 'anomaly' && e.stage === 'confirmed');
+    return c === undefined ? undefined : (c.ts - T0) / MIN - (days * 1440 + 600 + bad);
+  }
+
   it('learns its spread again at the new share: errors doubling under the gate are confirmed within minutes, a quiet cutover raises nothing', () => {
     // The spread learned at 3 % is ~5.7 times the noise at 97 %: judged by it alone, the doubling
     // is under a sigma, and only the peer's normal (thinSpreadFloor) warns, never confirms.
-    const bad = cutoverThenErrors(10);
-    const confirmed = bad.find((e) => e.type === 'anomaly' && e.stage === 'confirmed');
-    expect(confirmed?.ts).toBeDefined();
-    expect((confirmed!.ts - T0) / MIN - (2 * 1440 + 600 + 120)).toBeLessThanOrEqual(3);
+    expect(confirmedAfter(cutoverThenErrors(10), 120, 2)).toBeLessThanOrEqual(3);
     expect(cutoverThenErrors(0)).toEqual([]);
+  });
+
+  it('reads a spread learned a day live and a day as standby as learned on the standby, and learns it again through the warm-up', () => {
+    // A day at 97 %, a day at 3 %, back to 97 %: the shares average 50 %, but the noise of the 3 %
+    // day is what the spread holds. The errors double 25 minutes after the cutover, inside its
+    // 30-minute warm-up, where nothing but the noise is learned.
+    // Judged by the spread the standby day left, they are never confirmed; relearned, they are
+    // while they last (six minutes in, against the normal bound: no change to watch here).
+    const found = confirmedAfter(cutoverThenErrors(10, 25, [97, 3]), 25, 2);
+    expect(found).toBeDefined();
+    expect(found!).toBeLessThan(10);
   });
 });

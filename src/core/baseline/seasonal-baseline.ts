@@ -246,25 +246,7 @@ export function learn(
   const residual = clip(value - expected, bound);
 
   const warm = !cold;
-  // Spread: a running mean at first, then exponentially weighted. When the seasonal forecast takes
-  // over, its residuals are much smaller than the cold level's lag errors, so the running mean
-  // restarts with the cold spread as a prior worth SPREAD_PRIOR_POINTS points.
-  const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
-  const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
-  if (n > 1) state.spread += gSpread * (Math.abs(residual) - state.spread);
-  // The hour's own spread learns only from seasonal residuals: cold-start residuals are lag errors.
-  // Its residual is clipped twice as wide as the level's: clipped at the day's bound, a noisy
-  // night could only creep up to its real spread over many nights.
-  if (warm && params.hourOfDaySpread) {
-    // Created on first use: a series checkpointed before the setting existed gains it here.
-    if (!hasHours(state)) addHours(state);
-    const v = state.values;
-    const h = bucketTotal(state.seasons) + hourOf(ts);
-    const c = v[h + HOURS]!;
-    const r = Math.abs(clip(value - expected, 2 * bound));
-    v[h] = v[h]! + Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (r - v[h]!);
-    v[h + HOURS] = c < 1e6 ? c + 1 : c;
-  }
+  learnSpread(state, ts, value - expected, bound, warm, n, dtMin, params, decays);
   // Stochastic-approximation quantile in log space, on the un-widened z; never below normal.
   // Only an exceedance out of a calm neighbourhood is heavy tail: a ramp or a level shift is a run
   // of exceedances, and letting it widen sigma would hide the very faults we look for.
@@ -314,6 +296,60 @@ export function learn(
 }
 
 /**
+ * The spread's share of learning a point that deviates by `deviation`. A running mean at first,
+ * then exponentially weighted. When the seasonal forecast takes over, its residuals are much
+ * smaller than the cold level's lag errors, so the running mean restarts with the cold spread as a
+ * prior worth SPREAD_PRIOR_POINTS points. The hour's own spread learns only from seasonal residuals
+ * (cold-start residuals are lag errors), clipped twice as wide as the level's: clipped at the
+ * day's bound, a noisy night could only creep up to its real spread over many nights.
+ */
+function learnSpread(
+  state: BaselineState,
+  ts: number,
+  deviation: number,
+  bound: number,
+  warm: boolean,
+  n: number,
+  dtMin: number,
+  params: BaselineParams,
+  decays: BaselineDecays,
+): void {
+  const m = warm ? ++state.warmPoints + SPREAD_PRIOR_POINTS : n;
+  const gSpread = Math.max(1 / m, decays.spread.gain(dtMin));
+  if (n > 1) state.spread += gSpread * (Math.abs(clip(deviation, bound)) - state.spread);
+  if (warm && params.hourOfDaySpread) {
+    // Created on first use: a series checkpointed before the setting existed gains it here.
+    if (!hasHours(state)) addHours(state);
+    const v = state.values;
+    const h = bucketTotal(state.seasons) + hourOf(ts);
+    const c = v[h + HOURS]!;
+    const r = Math.abs(clip(deviation, 2 * bound));
+    v[h] = v[h]! + Math.max(1 / (c + 1), decays.hour.gain(dtMin < 60 ? dtMin : 60)) * (r - v[h]!);
+    v[h + HOURS] = c < 1e6 ? c + 1 : c;
+  }
+}
+
+/**
+ * Learn only the noise of a point whose level is explained by an event (see learnPoint): the
+ * spread and the hour's spread, nothing of the level, the buckets or the range.
+ */
+export function learnNoiseOnly(
+  state: BaselineState,
+  ts: number,
+  value: number,
+  expected: number,
+  sigma: number,
+  params: BaselineParams,
+  decays: BaselineDecays,
+): void {
+  if (state.points > 2 && state.spread > 0) {
+    const dtMin = Math.max((ts - state.lastTs) / MS_PER_MIN, 1e-3);
+    learnSpread(state, ts, value - expected, params.huberK * sigma, true, state.points, dtMin, params, decays);
+  }
+  skip(state, ts);
+}
+
+/**
  * Keep `factor` (0..1) of the weight of what the season buckets have learned: each bucket's count
  * (how many points its running mean stands for) is scaled, so the points to come move it by more.
  * A bucket left worth less than half a point counts as never learned: its next point is judged
@@ -330,11 +366,14 @@ export function discountSeasons(state: BaselineState, factor: number): void {
  * with what it holds worth `priorPoints` points, every hour's spread is forgotten (the day's
  * stands for it until the hour relearns), and each season's buckets, whose shape was that noise
  * (imitation seed 456: a 03:45 bucket learned at 1 % of the traffic expected 40 % fewer errors
- * than the 99 % gave, and a tight spread read that as 5σ), are set to their mean, worth one point,
- * to learn the shape again from the next visit.
+ * than the 99 % gave, and a tight spread read that as 5σ), are set to their mean, each keeping
+ * its weight: the shape comes back as slowly as it was learned, and a first visit does not follow a
+ * ramp (worth one point, a bucket learned a failing release's rising 5xx as it rose, imitation
+ * seed 7373). The heavy tail learned on a few requests a minute (0 or 1 error) starts normal again.
  */
 export function relearnNoise(state: BaselineState, priorPoints: number): void {
   state.warmPoints = priorPoints - SPREAD_PRIOR_POINTS;
+  state.tailQ = NORMAL_Q99;
   const v = state.values;
   const c = state.counts;
   for (const season of state.seasons) {
@@ -345,10 +384,7 @@ export function relearnNoise(state: BaselineState, priorPoints: number): void {
       n += c[b]!;
     }
     if (n === 0) continue;
-    for (let b = season.offset; b < season.offset + season.buckets; b++) {
-      v[b] = sum / n;
-      if (c[b]! > 1) c[b] = 1;
-    }
+    for (let b = season.offset; b < season.offset + season.buckets; b++) v[b] = sum / n;
   }
   if (!hasHours(state)) return;
   const h = bucketTotal(state.seasons) + HOURS;

@@ -1,5 +1,5 @@
 import type { DetectionParams } from './detection-params.js';
-import { forecast, learn, MAD_TO_SIGMA, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
+import { forecast, learn, learnNoiseOnly, MAD_TO_SIGMA, sigmaAt, skip, type BaselineDecays, type BaselineState } from '../baseline/seasonal-baseline.js';
 import { observe, type ThresholdParams, type ThresholdState, type ThresholdTransition } from '../threshold/two-stage.js';
 
 /**
@@ -127,7 +127,8 @@ function driftScore(th: ThresholdState, point: number, clip: number, judge: bool
  * Learn the point unless it must not be learned: any point of an anomaly episode judged against
  * the seasonal forecast (until it has lasted long enough to be the new normal), or a period a
  * context event explains. Learning from a warn-phase ramp, even clipped, lets the baseline creep
- * after the fault it should be measuring.
+ * after the fault it should be measuring. `noiseOnly`: an explained point's noise is learned all
+ * the same (its spread only; see SampleScorer: a colour relearning its noise after a cutover).
  */
 export function learnPoint(
   b: BaselineState,
@@ -138,10 +139,15 @@ export function learnPoint(
   cfg: DetectionParams,
   decays: BaselineDecays,
   explained: boolean,
+  noiseOnly = false,
 ): boolean {
   // A cold baseline knows no seasonality, so its "anomalies" include the first sight of every daily
   // peak: learning from them is how the season is learned. Only a seasonal verdict stops learning.
   const inEpisode = !a.cold && th.phase !== 'normal' && ts - th.episodeStartTs < cfg.baseline.relearnAfterMinutes * 60_000;
+  if (explained && noiseOnly && !a.cold && !inEpisode) {
+    learnNoiseOnly(b, ts, value, a.expected, a.sigma, cfg.baseline, decays);
+    return false;
+  }
   if (explained || (inEpisode && ts !== th.episodeStartTs)) {
     skip(b, ts);
     return false;

@@ -15,6 +15,21 @@ export function followShare(known: number | undefined, share: number, gain: numb
 }
 
 /**
+ * The share a spread was learned at, averaged as its noise is: a statistic's sd goes as
+ * 1/sqrt(share), so that is what is averaged. A spread learned over a day at 99 % and a day at 1 %
+ * holds the 1 % day's noise almost whole, and counts as learned at ~4 %, not at the 50 % an
+ * average of the shares says (imitation seed 7373: a colour back at 99 % after a day as the 1 %
+ * standby had a spread ten times its noise and a `noiseShare` of 25 %, too close to 99 % to read
+ * as thin).
+ */
+export function followNoiseShare(known: number | undefined, share: number, gain: number): number {
+  if (known === undefined || !(known > 0)) return share;
+  const was = 1 / Math.sqrt(known);
+  const k = was + gain * (1 / Math.sqrt(share) - was);
+  return 1 / (k * k);
+}
+
+/**
  * A statistic over a stack's requests (a rate, a quantile, a per-share volume) is noisier on less
  * traffic: its sd grows as 1/sqrt(volume). A stack whose share fell since its spread was learned
  * (the colour that went idle, a drained stack) is judged with the spread widened by

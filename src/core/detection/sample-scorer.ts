@@ -14,7 +14,7 @@ import { assessPoint, learnPoint, newAssessment, type DriftUse } from './point-a
 import type { RecentPoints } from './recent-points.js';
 import { reachTowardGate, type SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
-import { countNoise, eventCountNoise, followShare, noiseScale, respreadOnShareRise, thinSpread, weighSeasonsByShare } from './sample-noise.js';
+import { countNoise, eventCountNoise, followNoiseShare, noiseScale, respreadOnShareRise, thinSpread, weighSeasonsByShare } from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
 import { forecast, sigmaAt } from '../baseline/seasonal-baseline.js';
 import { adaptGateToValue, complementCeiling } from './slo-gates.js';
@@ -239,9 +239,16 @@ export class SampleScorer {
 
     // Both shares are averaged as the spread is (see noiseScale, weighSeasonsByShare).
     if (runtime.perShare && share !== undefined && share > 0) weighSeasonsByShare(series, share, this.decays.spread.gain(dtMin));
-    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, this.context.explained.explaining(s.stack, s.service, ts, s.signal) !== undefined);
+    const explainer = this.context.explained.explaining(s.stack, s.service, ts, s.signal);
+    // A colour relearning its noise after a cutover (see respreadOnShareRise) learns it through the
+    // cutover's warm-up too: the warm-up explains the level, not the noise, and a release failing
+    // in the first half hour was judged by the standby's spread (imitation seed 7373: its 5xx at
+    // 0.00052 against a normal of 0.0002 read 1.4σ, σ ten times the live colour's noise).
+    const noiseOnly =
+      explainer !== undefined && explainer.kind === 'traffic_shift' && series.spreadShare === series.spreadShare && series.spreadShare !== undefined;
+    const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, explainer !== undefined, noiseOnly);
     if (learned && trafficShare !== undefined && trafficShare > 0)
-      series.noiseShare = followShare(series.noiseShare, trafficShare, this.decays.spread.gain(dtMin));
+      series.noiseShare = followNoiseShare(series.noiseShare, trafficShare, this.decays.spread.gain(dtMin));
 
     if (series.trend !== null) {
       p.value = value;
