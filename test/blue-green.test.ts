@@ -97,12 +97,14 @@ describe('a stack whose traffic share multiplies', () => {
    * at 10:00. `bad` minutes after the cutover its errors double, to 80 % of the 0.1 % gate, for
    * `run` minutes.
    */
-  function cutoverThenErrors(run: number, bad = 120, before = [3, 3]): PipelineOutput[] {
+  function cutoverThenErrors(run: number, bad = 120, before = [3, 3], staged?: number): PipelineOutput[] {
     const out: PipelineOutput[] = [];
     const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
     const CUT = before.length * 1440 + 600;
     const BAD = CUT + bad;
-    const blueShare = (m: number) => (m >= CUT ? 97 : before[Math.min(Math.floor(m / 1440), before.length - 1)]!);
+    // `staged`: the hour before the cutover at that share (a cutover in two steps).
+    const blueShare = (m: number) =>
+      m >= CUT ? 97 : staged !== undefined && m >= CUT - 60 ? staged : before[Math.min(Math.floor(m / 1440), before.length - 1)]!;
     for (let m = 0; m < BAD + 60; m++) {
       if (m === 0 || blueShare(m) !== blueShare(m - 1)) p.offerEvent(shift(m, blueShare(m), `shift-${m}`));
       for (const stack of ['blue', 'green']) {
@@ -128,6 +130,32 @@ describe('a stack whose traffic share multiplies', () => {
     // is under a sigma, and only the peer's normal (thinSpreadFloor) warns, never confirms.
     expect(confirmedAfter(cutoverThenErrors(10), 120, 2)).toBeLessThanOrEqual(3);
     expect(cutoverThenErrors(0)).toEqual([]);
+    // In two steps (3 -> 12 % for an hour -> 97 %), learned again at each: relearned at 12 % only,
+    // the spread stayed twice the noise at 97 % and the errors were never confirmed.
+    expect(confirmedAfter(cutoverThenErrors(10, 120, [3, 3], 12), 120, 2)).toBeLessThanOrEqual(3);
+    expect(cutoverThenErrors(0, 120, [3, 3], 12)).toEqual([]);
+  });
+
+  it('a stack drained for hours and put back keeps its daily shape: nothing to report on its return', () => {
+    // Latency with a ±30 % daily swing, five days at 50 %, then 10 hours at 1 % from 02:00. Its
+    // spread is learned again on the way back; its buckets, learned at 50 %, are not flattened
+    // (flattened, the healthy stack's first minute back was a confirmed 8.5σ anomaly).
+    const out: PipelineOutput[] = [];
+    const p = new Pipeline(parseConfig({}), { output: (e) => out.push(e) });
+    const DRAIN = 5 * 1440 + 120;
+    const BACK = DRAIN + 600;
+    const blueShare = (m: number) => (m >= DRAIN && m < BACK ? 1 : 50);
+    for (let m = 0; m < BACK + 1440; m++) {
+      if (m === 0 || blueShare(m) !== blueShare(m - 1)) p.offerEvent(shift(m, blueShare(m), `shift-${m}`));
+      const daily = 1 + 0.3 * Math.sin((2 * Math.PI * ((m % 1440) - 360)) / 1440);
+      for (const stack of ['blue', 'green']) {
+        const share = stack === 'blue' ? blueShare(m) : 100 - blueShare(m);
+        const value = 200 * daily + 3 * Math.sqrt(50 / share) * noise(m * 7 + stack.length);
+        p.offerSample({ ts: T0 + m * MIN, signal: 'latency', metric: 'http_latency_p99_ms', stack, service: 'shop', value });
+      }
+    }
+    p.flush();
+    expect(out.filter((e) => e.type === 'anomaly' && e.stack === 'blue' && e.stage === 'confirmed' && e.ts >= T0 + BACK * MIN)).toEqual([]);
   });
 
   it('reads a spread learned a day live and a day as standby as learned on the standby, and learns it again through the warm-up', () => {

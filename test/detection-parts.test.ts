@@ -175,4 +175,23 @@ describe('ContextState: a release on an idle stack is watched from its cutover',
     state.apply(split(to, 'shift', 100));
     expect(state.changes.changed('blue', 'checkout', T + 101 * MIN)).toBe(exposed);
   });
+
+  it.each([
+    [[1, 3, 10, 30, 100], 10],
+    [[5, 10, 25, 50, 100], 25],
+    [[10, 30, 5, 60], null], // a quarter of the traffic without a fourfold rise: met its users, forgotten
+  ])('a ramp %j exposes the change at the step that reaches four times its share (%s)', (ramp, at) => {
+    const state = new ContextState(WATCH);
+    state.apply(split(ramp[0]!, 'init', 0));
+    state.apply(deploy('blue', 'release', 10));
+    const watched: number[] = [];
+    ramp.slice(1).forEach((share, i) => {
+      const m = 100 + i * 100;
+      state.apply(split(share, `step-${i}`, m));
+      if (state.changes.changed('blue', 'checkout', T + (m + 1) * MIN)) watched.push(share);
+    });
+    expect(watched[0] ?? null).toBe(at);
+    // Once exposed or forgotten, nothing is kept for a later gain to reopen.
+    expect(state.toJSON().idleChanges).toEqual([]);
+  });
 });

@@ -155,7 +155,7 @@ describe('relearnNoise: a series whose volume multiplied', () => {
     const st = train(2880, (m) => 100 + 60 * noise(m));
     const before = sigmaAt(st, 100, params, 2880 * MIN);
     expect(before).toBeGreaterThan(25);
-    relearnNoise(st, 10);
+    relearnNoise(st, 10, true);
     // One value for every bucket, the buckets' mean, each keeping its weight; the hours' counts are gone.
     const buckets = Array.from(st.values.subarray(0, 96));
     expect(Math.max(...buckets) - Math.min(...buckets)).toBe(0);

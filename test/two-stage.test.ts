@@ -105,6 +105,8 @@ describe('two-stage threshold', () => {
     // The average a lone spike carries into the calm point after it is no such hit: the spike
     // alone sums to 2.5 (clipped at the bound, less the slack), under a bound.
     expect(both([0, 0, 40, 0.5], [0, 0, 40, 3.1])).toEqual(['none', 'none', 'warn', 'none']);
+    // Nor two spikes apart, each summed once, with the second's average carried into a calm point.
+    expect(both([0, 40, 0, 0, 40, 0.5], [0, 40, 2.5, 2.0, 40, 3.1])).not.toContain('confirmed');
   });
 
   it('reports how much of the window a young episode has lived, and weighs persistence over that', () => {

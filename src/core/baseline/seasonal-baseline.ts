@@ -364,16 +364,27 @@ export function discountSeasons(state: BaselineState, factor: number): void {
  * Learn the noise again, for a series whose volume multiplied (see SampleScorer: its share of the
  * traffic): what it learned was a handful of requests' noise. The spread's running mean restarts
  * with what it holds worth `priorPoints` points, every hour's spread is forgotten (the day's
- * stands for it until the hour relearns), and each season's buckets, whose shape was that noise
- * (imitation seed 456: a 03:45 bucket learned at 1 % of the traffic expected 40 % fewer errors
- * than the 99 % gave, and a tight spread read that as 5σ), are set to their mean, each keeping
- * its weight: the shape comes back as slowly as it was learned, and a first visit does not follow a
- * ramp (worth one point, a bucket learned a failing release's rising 5xx as it rose, imitation
- * seed 7373). The heavy tail learned on a few requests a minute (0 or 1 error) starts normal again.
+ * stands for it until the hour relearns), and the heavy tail learned on a few requests a minute
+ * (0 or 1 error) starts normal again (kept, it held a colour back at 99 % at 1.7 times its
+ * spread, imitation seed 7373). With `shape` (the buckets too were learned on that traffic), each
+ * season's buckets, whose shape was that noise (imitation seed 456: a 03:45 bucket learned at 1 %
+ * of the traffic expected 40 % fewer errors than the 99 % gave, and a tight spread read that as
+ * 5σ), are set to their mean, each keeping its weight: the shape comes back as slowly as it was
+ * learned, and a first visit does not follow a ramp (worth one point, a bucket learned a failing
+ * release's rising 5xx as it rose, imitation seed 7373).
  */
-export function relearnNoise(state: BaselineState, priorPoints: number): void {
+export function relearnNoise(state: BaselineState, priorPoints: number, shape: boolean): void {
   state.warmPoints = priorPoints - SPREAD_PRIOR_POINTS;
   state.tailQ = NORMAL_Q99;
+  const v = state.values;
+  if (shape) flattenSeasons(state);
+  if (!hasHours(state)) return;
+  const h = bucketTotal(state.seasons) + HOURS;
+  for (let i = 0; i < HOURS; i++) v[h + i] = 0;
+}
+
+/** Each season's buckets to their weighted mean, weights kept (see relearnNoise). */
+function flattenSeasons(state: BaselineState): void {
   const v = state.values;
   const c = state.counts;
   for (const season of state.seasons) {
@@ -386,9 +397,6 @@ export function relearnNoise(state: BaselineState, priorPoints: number): void {
     if (n === 0) continue;
     for (let b = season.offset; b < season.offset + season.buckets; b++) v[b] = sum / n;
   }
-  if (!hasHours(state)) return;
-  const h = bucketTotal(state.seasons) + HOURS;
-  for (let i = 0; i < HOURS; i++) v[h + i] = 0;
 }
 
 /** Advance the clock without learning (a suppressed point still moves time forward). */

@@ -1,19 +1,20 @@
 import type { ContextEvent } from '../../domain/types.js';
 
 /**
- * A traffic gain exposes the changes made on a stack before it when the stack's share grows at
- * least this many times: three quarters or more of the traffic it carries after the gain meet the
- * change for the first time (a blue/green cutover from a 1-10 % standby, a drained stack put back).
- * Small moves between active stacks (45 -> 55 %) expose nothing.
+ * A change made on a stack is exposed by the traffic that reaches it later once the stack's share
+ * is at least this many times the share it had when the change was made: three quarters or more
+ * of the traffic it carries then meet the change for the first time (a blue/green cutover from a
+ * 1-10 % standby, a drained stack put back, in one step or a ramp). Small moves between active
+ * stacks (45 -> 55 %) expose nothing.
  */
 const EXPOSURE_RISE = 4;
 
-/** Whether this gain brings most of a stack's users to what changed on it before (see EXPOSURE_RISE). */
-export function exposes(gain: ShareChange): boolean {
-  return gain.from !== undefined && gain.to >= EXPOSURE_RISE * gain.from;
+/** Whether a stack at `share` now exposes a change made on it at `atChange` (see EXPOSURE_RISE). */
+export function exposesChange(atChange: number, share: number): boolean {
+  return share >= EXPOSURE_RISE * atChange && share > atChange;
 }
 
-/** A change made on a stack under this share can still be exposed by a later gain (it can grow EXPOSURE_RISE times). */
+/** A change made on a stack under this share can still be exposed later; past it, it has met most users. */
 export const EXPOSABLE_SHARE_PERCENT = 100 / EXPOSURE_RISE;
 
 /** A stack whose traffic share changed with one `traffic_shift`. */

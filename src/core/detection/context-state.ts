@@ -1,14 +1,17 @@
 import type { ContextEvent } from '../../domain/types.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { isChange, RecentChanges } from '../context/recent-changes.js';
-import { EXPOSABLE_SHARE_PERCENT, exposes, gained, lost, TrafficShares } from '../context/traffic-shares.js';
+import { EXPOSABLE_SHARE_PERCENT, exposesChange, gained, lost, TrafficShares } from '../context/traffic-shares.js';
 
 export interface ContextSnapshot {
   shares: ReturnType<TrafficShares['toJSON']>;
   explained: ReturnType<ExplainedWindows['toJSON']>;
   changes?: ReturnType<RecentChanges['toJSON']>;
-  /** Changes made on idle stacks, [stack, service], not yet exposed to traffic (absent in older checkpoints). */
-  idleChanges?: [string, string][];
+  /**
+   * Changes made on stacks with a small share, [stack, service, share then], not yet exposed to
+   * traffic (absent in older checkpoints; the share is absent in those before it, read as 0).
+   */
+  idleChanges?: ([string, string] | [string, string, number])[];
 }
 
 /** Services remembered per idle stack until its cutover: a few releases, not a history. */
@@ -25,16 +28,16 @@ export class ContextState {
   explained = new ExplainedWindows();
   changes: RecentChanges;
   /**
-   * Changes made on a stack that carried a small share of the traffic, kept until a traffic shift
-   * multiplies it (see exposes): a blue/green release goes to the idle colour and meets users at its cutover, maybe an
-   * hour later, when its change window had ended. The decision's correlation already counts such a
+   * Changes made on a stack that carried a small share of the traffic, with that share, kept until
+   * the traffic multiplies it (see exposesChange): a blue/green release goes to the idle colour and
+   * meets users at its cutover, maybe an hour later, when its change window had ended. The decision's correlation already counts such a
    * change from its exposure; detection watches the stack from then too, with the after-change
    * sensitivity. Imitation seed 7373: a release on the idle colour, cut over 76 minutes later, its
    * 5xx climbing to the gate at 3-4σ a point under the normal bound, was mitigated four minutes
    * after its breach. Imitation seed 14142: a standby at exactly 5 % was not "idle" under a fixed
    * 5 % cut, and its release, cut over to 95 %, was judged with the normal bound.
    */
-  private idleChanges = new Map<string, Set<string>>();
+  private idleChanges = new Map<string, Map<string, number>>();
 
   constructor(private readonly changeWatchMs: number) {
     this.changes = new RecentChanges(changeWatchMs);
@@ -53,26 +56,36 @@ export class ContextState {
       // per 100 % and lifted a level its 3 % then fell 5σ under; 3 % was "shifted off" the idle colour.
       const down = lost(changes).map((c) => c.stack);
       if (down.length > 0) this.explained.add(event, down, 'business');
-      for (const c of gained(changes)) if (exposes(c)) this.expose(c.stack, event.ts);
+      for (const c of gained(changes)) this.expose(c.stack, c.to, event.ts);
     } else {
       this.explained.add(event);
       this.changes.add(event);
       const share = event.stack === undefined ? undefined : this.shares.shareOf(event.stack);
-      if (isChange(event) && share !== undefined && share < EXPOSABLE_SHARE_PERCENT) this.keepIdle(event.stack!, event.service ?? '');
+      if (isChange(event) && share !== undefined && share < EXPOSABLE_SHARE_PERCENT) this.keepIdle(event.stack!, event.service ?? '', share);
     }
   }
 
-  private keepIdle(stack: string, service: string): void {
+  private keepIdle(stack: string, service: string, share: number): void {
     let services = this.idleChanges.get(stack);
-    if (services === undefined) this.idleChanges.set(stack, (services = new Set()));
+    if (services === undefined) this.idleChanges.set(stack, (services = new Map()));
     services.delete(service);
-    services.add(service);
-    if (services.size > IDLE_SERVICES_KEPT) services.delete(services.values().next().value!);
+    services.set(service, share);
+    if (services.size > IDLE_SERVICES_KEPT) services.delete(services.keys().next().value!);
   }
 
-  private expose(stack: string, ts: number): void {
-    for (const service of this.idleChanges.get(stack) ?? []) this.changes.watchFrom(stack, service, ts);
-    this.idleChanges.delete(stack);
+  /**
+   * The stack now carries `share`: the changes it multiplied four times are watched from `ts`,
+   * and those on a stack that reached a quarter of the traffic without that are forgotten (they
+   * met most of its users as it grew, and a much later gain is no exposure of theirs).
+   */
+  private expose(stack: string, share: number, ts: number): void {
+    const services = this.idleChanges.get(stack);
+    if (services === undefined) return;
+    for (const [service, atChange] of services) {
+      if (exposesChange(atChange, share)) this.changes.watchFrom(stack, service, ts);
+      if (exposesChange(atChange, share) || share >= EXPOSABLE_SHARE_PERCENT) services.delete(service);
+    }
+    if (services.size === 0) this.idleChanges.delete(stack);
   }
 
   toJSON(): ContextSnapshot {
@@ -80,7 +93,9 @@ export class ContextState {
       shares: this.shares.toJSON(),
       explained: this.explained.toJSON(),
       changes: this.changes.toJSON(),
-      idleChanges: [...this.idleChanges].flatMap(([stack, services]) => [...services].map((service): [string, string] => [stack, service])),
+      idleChanges: [...this.idleChanges].flatMap(([stack, services]) =>
+        [...services].map(([service, share]): [string, string, number] => [stack, service, share]),
+      ),
     };
   }
 
@@ -89,6 +104,6 @@ export class ContextState {
     this.explained = ExplainedWindows.fromJSON(snap.explained);
     this.changes = RecentChanges.fromJSON(this.changeWatchMs, snap.changes);
     this.idleChanges = new Map();
-    for (const [stack, service] of snap.idleChanges ?? []) this.keepIdle(stack, service);
+    for (const [stack, service, share] of snap.idleChanges ?? []) this.keepIdle(stack, service, share ?? 0);
   }
 }

@@ -63,22 +63,35 @@ export function thinSpread(series: SeriesState, share: number | undefined): bool
  */
 const RESPREAD_PRIOR_POINTS = 10;
 
+/** Whether the series' noise was learned again at a share rise (see respreadOnShareRise) and not reset since. */
+export function relearning(series: SeriesState): boolean {
+  const at = series.spreadShare;
+  return typeof at === 'number' && at === at;
+}
+
 /**
- * The noise learned on a sliver of the traffic the series takes now (see thinSpread), its spread
- * and its seasons' shape, is learned again, once per such rise (see relearnNoise): the spread's
- * 12-hour half-life, and the hours' spreads learned over days, would judge a colour cut over to 97 % by its standby noise for days (imitation seeds 14142 and
- * 16180: 5xx sigmas four to six times the noise at 97 %, and bad releases on the live colour
- * mitigated at their breach). `spreadShare` is the share it was restarted at; a fall back to a
- * quarter of it allows the next rise to restart it again.
+ * The noise learned on a sliver of the traffic the series takes now (see thinSpread) is learned
+ * again (see relearnNoise): the spread's 12-hour half-life, and the hours' spreads learned over
+ * days, would judge a colour cut over to 97 % by its standby noise for days (imitation seeds 14142
+ * and 16180: 5xx sigmas four to six times the noise at 97 %, and bad releases on the live colour
+ * mitigated at their breach). Once per rise: `spreadShare` is the share it was learned again at;
+ * a further rise to four times that (a staged cutover, 3 -> 12 -> 97 %) learns it again, and a
+ * fall to a quarter of it lets the next rise start over. The season buckets' shape is flattened
+ * only when they too were learned at a sliver (`seasonShare`, averaged as shares): a stack live
+ * for weeks and drained for a few hours keeps its daily shape.
  */
 export function respreadOnShareRise(series: SeriesState, share: number): void {
   const at = series.spreadShare;
-  if (typeof at === 'number' && at === at) {
-    if (share * THIN_SPREAD_RISE <= at) series.spreadShare = Number.NaN;
-    return;
+  if (relearning(series)) {
+    if (share * THIN_SPREAD_RISE <= at!) {
+      series.spreadShare = Number.NaN;
+      return;
+    }
+    if (share < THIN_SPREAD_RISE * at!) return;
   }
   if (!thinSpread(series, share)) return;
-  relearnNoise(series.baseline, RESPREAD_PRIOR_POINTS);
+  const seasons = series.seasonShare;
+  relearnNoise(series.baseline, RESPREAD_PRIOR_POINTS, seasons !== undefined && seasons > 0 && share >= THIN_SPREAD_RISE * seasons);
   series.spreadShare = share;
 }
 

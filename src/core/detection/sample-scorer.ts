@@ -14,7 +14,17 @@ import { assessPoint, learnPoint, newAssessment, type DriftUse } from './point-a
 import type { RecentPoints } from './recent-points.js';
 import { reachTowardGate, type SloGate } from '../predict/breach-predictor.js';
 import { trackRelative } from './relative-deviation.js';
-import { countNoise, eventCountNoise, followNoiseShare, noiseScale, respreadOnShareRise, thinSpread, weighSeasonsByShare } from './sample-noise.js';
+import {
+  countNoise,
+  eventCountNoise,
+  followNoiseShare,
+  followShare,
+  noiseScale,
+  relearning,
+  respreadOnShareRise,
+  thinSpread,
+  weighSeasonsByShare,
+} from './sample-noise.js';
 import { tallyPoint, type SeriesState } from './series-state.js';
 import { forecast, sigmaAt } from '../baseline/seasonal-baseline.js';
 import { adaptGateToValue, complementCeiling } from './slo-gates.js';
@@ -244,11 +254,15 @@ export class SampleScorer {
     // cutover's warm-up too: the warm-up explains the level, not the noise, and a release failing
     // in the first half hour was judged by the standby's spread (imitation seed 7373: its 5xx at
     // 0.00052 against a normal of 0.0002 read 1.4σ, σ ten times the live colour's noise).
-    const noiseOnly =
-      explainer !== undefined && explainer.kind === 'traffic_shift' && series.spreadShare === series.spreadShare && series.spreadShare !== undefined;
+    // Only while its spread is still thin for the share: a warm-up weeks later (97 -> 100 %) is not that.
+    const noiseOnly = explainer !== undefined && explainer.kind === 'traffic_shift' && relearning(series) && thinSpread(series, trafficShare);
     const learned = learnPoint(b, th, ts, value, a, cfg, this.decays, explainer !== undefined, noiseOnly);
-    if (learned && trafficShare !== undefined && trafficShare > 0)
-      series.noiseShare = followNoiseShare(series.noiseShare, trafficShare, this.decays.spread.gain(dtMin));
+    if (learned && trafficShare !== undefined && trafficShare > 0) {
+      const gain = this.decays.spread.gain(dtMin);
+      series.noiseShare = followNoiseShare(series.noiseShare, trafficShare, gain);
+      // The share the season buckets were learned at (business keeps its own, weighSeasonsByShare).
+      if (!runtime.perShare) series.seasonShare = followShare(series.seasonShare, trafficShare, gain);
+    }
 
     if (series.trend !== null) {
       p.value = value;

@@ -149,7 +149,9 @@ export function observe(state: ThresholdState, ts: number, score: number, params
     const sum = cusumBefore + (pointScore < params.warnScore ? pointScore : params.warnScore) - calm - CUSUM_SLACK;
     state.cusum = sum > 0 ? sum : 0;
   } else state.cusum = 0;
-  const ledIn = hit && cusumBefore >= params.warnScore;
+  // An averaged hit counts only on a point that carries evidence itself (half the bound): the
+  // average a spike leaves behind is that spike again, already in the sum.
+  const ledIn = (pointHit || (hit && pointScore >= params.warnScore / 2)) && cusumBefore >= params.warnScore;
   state.pointRun = pointHit ? (state.pointRun ?? 0) + 1 : 0;
   state.runStrength = pointHit ? (state.runStrength ?? 0) + (strength < RUN_STRENGTH_CAP ? strength : RUN_STRENGTH_CAP) : 0;
   if (hit) state.lastHitTs = ts;
@@ -181,8 +183,10 @@ export function observe(state: ThresholdState, ts: number, score: number, params
  * breach, confirmed at its breach by two hits more). The hit may be the averaged channel's, its
  * point just under the bound: the evidence is the sum either way (imitation seed 7373: a cut-over
  * release's 5xx at 0.9σ, 1.4σ, 1.7σ, 2.5σ, then 2.9σ averaging 3.3σ, a minute before its breach,
- * confirmed two minutes after it). A lone spike comes out of calm points and does not confirm,
- * nor does the average it carries into the next. Not during the rollout: restarting pods blip errors up for minutes, and summed they
+ * confirmed two minutes after it), but only on a point at half the bound or more: two spikes
+ * apart (each in the sum once) and the average the second carries into a calm point did
+ * confirm. A lone spike comes out of calm points and does not confirm. Not during the rollout:
+ * restarting pods blip errors up for minutes, and summed they
  * confirmed healthy rollouts (imitation seeds 88, 3101); nor from the level before: a series the
  * baseline under-forecasts by a sigma sums to the bound in minutes (imitation seed 99, twice).
  */
