@@ -376,11 +376,9 @@ export function discountSeasons(state: BaselineState, factor: number): void {
 export function relearnNoise(state: BaselineState, priorPoints: number, shape: boolean): void {
   state.warmPoints = priorPoints - SPREAD_PRIOR_POINTS;
   state.tailQ = NORMAL_Q99;
-  const v = state.values;
   if (shape) flattenSeasons(state);
-  if (!hasHours(state)) return;
-  const h = bucketTotal(state.seasons) + HOURS;
-  for (let i = 0; i < HOURS; i++) v[h + i] = 0;
+  // The hours' point counts: each hour's spread then stands on the day's (see spreadAt).
+  if (hasHours(state)) state.values.fill(0, bucketTotal(state.seasons) + HOURS);
 }
 
 /** Each season's buckets to their weighted mean, weights kept (see relearnNoise). */

@@ -9,13 +9,19 @@ import type { ContextEvent } from '../../domain/types.js';
  */
 const EXPOSURE_RISE = 4;
 
-/** Whether a stack at `share` now exposes a change made on it at `atChange` (see EXPOSURE_RISE). */
-export function exposesChange(atChange: number, share: number): boolean {
-  return share >= EXPOSURE_RISE * atChange && share > atChange;
-}
-
 /** A change made on a stack under this share can still be exposed later; past it, it has met most users. */
 export const EXPOSABLE_SHARE_PERCENT = 100 / EXPOSURE_RISE;
+
+/**
+ * What a stack now at `share` means for a change made on it at `atChange`: `exposed` by this
+ * traffic (four times the share, see EXPOSURE_RISE), `met` by most of its users already (a quarter
+ * of the traffic reached without that: a much later gain is no exposure of the change), or still
+ * `pending`. The one rule for detection's after-change watch and the decision's cause window.
+ */
+export function exposure(atChange: number, share: number): 'exposed' | 'met' | 'pending' {
+  if (share >= EXPOSURE_RISE * atChange && share > atChange) return 'exposed';
+  return share >= EXPOSABLE_SHARE_PERCENT ? 'met' : 'pending';
+}
 
 /** A stack whose traffic share changed with one `traffic_shift`. */
 export interface ShareChange {

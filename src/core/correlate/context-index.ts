@@ -1,5 +1,5 @@
 import type { ContextEvent, EventKind } from '../../domain/types.js';
-import { EXPOSABLE_SHARE_PERCENT, exposesChange, gained, lost, TrafficShares } from '../context/traffic-shares.js';
+import { exposure, gained, lost, TrafficShares } from '../context/traffic-shares.js';
 import { eventStart, explainEnd } from '../context/explained-windows.js';
 import { hhmm } from '../clock-text.js';
 import { MS_PER_MIN as MIN } from '../time-units.js';
@@ -216,7 +216,7 @@ export class ContextIndex {
   /**
    * When a change reached users. Blue/green and standby releases go to a stack that carries
    * little traffic and are cut over later: such a change is exposed at the first traffic gain that
-   * takes the stack to four times the share it had (see exposesChange), and its cause window runs
+   * takes the stack to four times the share it had (see exposure), and its cause window runs
    * from there; once the stack carries a quarter of the traffic without one, from the change.
    */
   private exposedAt(change: ContextEvent): number {
@@ -225,8 +225,9 @@ export class ContextIndex {
       if (g.stack !== change.stack || g.event.ts <= change.ts) continue;
       // The first gain after the change starts from the share the change was made at.
       atChange ??= g.from;
-      if (exposesChange(atChange, g.to)) return g.event.ts;
-      if (g.to >= EXPOSABLE_SHARE_PERCENT) break;
+      const seen = exposure(atChange, g.to);
+      if (seen === 'exposed') return g.event.ts;
+      if (seen === 'met') break;
     }
     return change.ts;
   }

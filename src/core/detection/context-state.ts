@@ -1,7 +1,7 @@
 import type { ContextEvent } from '../../domain/types.js';
 import { ExplainedWindows } from '../context/explained-windows.js';
 import { isChange, RecentChanges } from '../context/recent-changes.js';
-import { EXPOSABLE_SHARE_PERCENT, exposesChange, gained, lost, TrafficShares } from '../context/traffic-shares.js';
+import { EXPOSABLE_SHARE_PERCENT, exposure, gained, lost, TrafficShares } from '../context/traffic-shares.js';
 
 export interface ContextSnapshot {
   shares: ReturnType<TrafficShares['toJSON']>;
@@ -29,10 +29,10 @@ export class ContextState {
   changes: RecentChanges;
   /**
    * Changes made on a stack that carried a small share of the traffic, with that share, kept until
-   * the traffic multiplies it (see exposesChange): a blue/green release goes to the idle colour and
-   * meets users at its cutover, maybe an hour later, when its change window had ended. The decision's correlation already counts such a
-   * change from its exposure; detection watches the stack from then too, with the after-change
-   * sensitivity. Imitation seed 7373: a release on the idle colour, cut over 76 minutes later, its
+   * the traffic multiplies it (see exposure): a blue/green release goes to the idle colour and
+   * meets users at its cutover, maybe an hour later, when its change window had ended. The
+   * decision's correlation already counts such a change from its exposure; detection watches the
+   * stack from then too, with the after-change sensitivity. Imitation seed 7373: a release on the idle colour, cut over 76 minutes later, its
    * 5xx climbing to the gate at 3-4σ a point under the normal bound, was mitigated four minutes
    * after its breach. Imitation seed 14142: a standby at exactly 5 % was not "idle" under a fixed
    * 5 % cut, and its release, cut over to 95 %, was judged with the normal bound.
@@ -73,17 +73,14 @@ export class ContextState {
     if (services.size > IDLE_SERVICES_KEPT) services.delete(services.keys().next().value!);
   }
 
-  /**
-   * The stack now carries `share`: the changes it multiplied four times are watched from `ts`,
-   * and those on a stack that reached a quarter of the traffic without that are forgotten (they
-   * met most of its users as it grew, and a much later gain is no exposure of theirs).
-   */
+  /** The stack now carries `share`: its changes that this exposes are watched from `ts`; those it exposed or that met their users are forgotten. */
   private expose(stack: string, share: number, ts: number): void {
     const services = this.idleChanges.get(stack);
     if (services === undefined) return;
     for (const [service, atChange] of services) {
-      if (exposesChange(atChange, share)) this.changes.watchFrom(stack, service, ts);
-      if (exposesChange(atChange, share) || share >= EXPOSABLE_SHARE_PERCENT) services.delete(service);
+      const seen = exposure(atChange, share);
+      if (seen === 'exposed') this.changes.watchFrom(stack, service, ts);
+      if (seen !== 'pending') services.delete(service);
     }
     if (services.size === 0) this.idleChanges.delete(stack);
   }

@@ -4,13 +4,13 @@ import type { Signal } from '../../domain/types.js';
 import { encodeState } from '../state/json-codec.js';
 import { newRelativeDeviation, type RelativeDeviation } from './relative-deviation.js';
 
-/** One metric group as a checkpoint holds it. */
 /**
  * Encoded pieces (metric groups, load profiles) a streamed snapshot's reader takes per call: small
  * enough that a take costs well under a slice of ingest time. Shared by every writer of one.
  */
 export const PIECES_PER_TAKE = 64;
 
+/** One metric group as a checkpoint holds it. */
 export interface GroupSnapshot {
   service: string;
   metric: string;

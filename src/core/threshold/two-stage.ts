@@ -186,9 +186,9 @@ export function observe(state: ThresholdState, ts: number, score: number, params
  * confirmed two minutes after it), but only on a point at half the bound or more: two spikes
  * apart (each in the sum once) and the average the second carries into a calm point did
  * confirm. A lone spike comes out of calm points and does not confirm. Not during the rollout:
- * restarting pods blip errors up for minutes, and summed they
- * confirmed healthy rollouts (imitation seeds 88, 3101); nor from the level before: a series the
- * baseline under-forecasts by a sigma sums to the bound in minutes (imitation seed 99, twice).
+ * restarting pods blip errors up for minutes, and summed they confirmed healthy rollouts
+ * (imitation seeds 88, 3101); nor from the level before: a series the baseline under-forecasts by
+ * a sigma sums to the bound in minutes (imitation seed 99, twice).
  */
 function confirmIfPersistent(state: ThresholdState, ts: number, params: ThresholdParams, ledIn: boolean): boolean {
   const { hits, of } = persistence(state, params);
